@@ -1,0 +1,120 @@
+// Package awsapi holds what the gateway and the API service packages share:
+// the description of a service and its typed operations, AWS errors, the
+// per-request context and the wire timestamp type. Service packages (ecr,
+// ecs, ...) import it; the gateway imports it and the services' Service
+// values, wired together by cmd/berth.
+package awsapi
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/berth/berth/internal/awsapi/model"
+)
+
+// Protocol is an AWS wire protocol.
+type Protocol string
+
+const (
+	JSON11 Protocol = "json" // awsJson1_1: POST / with X-Amz-Target
+	Query  Protocol = "query"
+)
+
+// Service describes one AWS API service to the gateway.
+type Service struct {
+	// SigningName is the SigV4 credential scope service (ecr, ecs, logs, ...).
+	SigningName string
+	// TargetPrefix routes awsJson1_1 requests (X-Amz-Target: <prefix>.<Op>).
+	TargetPrefix string
+	Protocol     Protocol
+	// Model is the service's API model: shapes for validation and codecs.
+	Model *model.API
+	// Operations by name. An operation in the model but not here answers
+	// the service's "not supported" error.
+	Operations map[string]Operation
+	// ValidationError builds the service's own error for input that breaks a
+	// model constraint. path is the member path ("repositoryName",
+	// "imageIds.member.1.imageTag"); constraint is the AWS wording of the
+	// broken rule ("Member must have length less than or equal to 256").
+	ValidationError func(path, value, constraint string) *Error
+	// Unsupported is the error for a modelled operation berth does not
+	// implement.
+	Unsupported func(operation string) *Error
+}
+
+// Operation is one typed handler, wrapped for the gateway.
+type Operation struct {
+	// NewInput returns a pointer to a zero input struct to decode into.
+	NewInput func() any
+	// Call runs the handler with the decoded input; the result is a
+	// pointer to the output struct (or nil for an empty output).
+	Call func(ctx context.Context, input any) (any, error)
+}
+
+// Op wraps a typed handler.
+func Op[In, Out any](fn func(context.Context, *In) (*Out, error)) Operation {
+	return Operation{
+		NewInput: func() any { return new(In) },
+		Call: func(ctx context.Context, input any) (any, error) {
+			out, err := fn(ctx, input.(*In))
+			if err != nil {
+				return nil, err
+			}
+			return out, nil
+		},
+	}
+}
+
+// Error is an AWS service error as the client sees it.
+type Error struct {
+	// Code is the error code (__type for JSON, <Code> for query).
+	Code    string
+	Message string
+	// Status is the HTTP status; 0 means 400.
+	Status int
+}
+
+func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+// HTTPStatus is Status with its default applied.
+func (e *Error) HTTPStatus() int {
+	if e.Status == 0 {
+		return http.StatusBadRequest
+	}
+	return e.Status
+}
+
+// Errorf returns a 400 error with a formatted message.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// RequestInfo is what the gateway learned about a request; handlers read it
+// from the context.
+type RequestInfo struct {
+	RequestID   string
+	AccountID   string
+	Region      string
+	AccessKeyID string
+	Service     string
+	Operation   string
+	// Received is when the gateway received the request (UTC).
+	Received time.Time
+}
+
+type requestKey struct{}
+
+// WithRequest returns ctx carrying info.
+func WithRequest(ctx context.Context, info *RequestInfo) context.Context {
+	return context.WithValue(ctx, requestKey{}, info)
+}
+
+// RequestFrom returns the request info in ctx, or an empty one.
+func RequestFrom(ctx context.Context) *RequestInfo {
+	if info, ok := ctx.Value(requestKey{}).(*RequestInfo); ok {
+		return info
+	}
+	return &RequestInfo{}
+}
