@@ -5,6 +5,11 @@
 // only if the keys it compares still have the revisions the caller read
 // (compare-and-swap), and Watch streams ordered changes from a revision.
 //
+// Revisions start at 1; 0 is never a real revision. A transaction that
+// changes nothing does not use up a revision. The events of one transaction
+// share its revision and arrive in the order of its ops. Writing the same key
+// twice in one transaction is an error.
+//
 // Nothing outside this package and its backends knows which backend is used.
 package store
 
@@ -93,12 +98,15 @@ type Store interface {
 	// List returns keys with the prefix in key order, and the revision read at.
 	List(ctx context.Context, prefix string, opts ListOptions) ([]KV, int64, error)
 	// Txn applies t atomically if its comparisons hold, else ErrConflict.
-	// It returns the new store revision once the change is durable.
+	// It returns the new store revision once the change is durable. After a
+	// context error the outcome may be unknown: re-read before deciding.
 	Txn(ctx context.Context, t Txn) (int64, error)
 	// Watch streams changes to keys with the prefix made after fromRevision
 	// (0: from now), in revision order, until ctx ends; then the channel is
-	// closed. A watcher that falls too far behind gets its channel closed and
-	// must resume from the last revision it saw.
+	// closed. A watcher that falls too far behind gets its channel closed
+	// (the channel does not say why: check ctx, or resume and see the error).
+	// Resume from the last revision received completely, or from one before
+	// it: reconcilers treat a repeated event as harmless.
 	Watch(ctx context.Context, prefix string, fromRevision int64) (<-chan Event, error)
 	// Revision is the current store revision.
 	Revision(ctx context.Context) (int64, error)

@@ -76,6 +76,8 @@ type Shape struct {
 	TimestampFormat string `json:"timestampFormat"`
 	// Sensitive members are never logged.
 	Sensitive bool `json:"sensitive"`
+	// Document marks a structure that holds free-form JSON, not members.
+	Document bool `json:"document"`
 }
 
 // ErrorTrait is the awsQueryError trait: the wire code and HTTP status.
