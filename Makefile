@@ -1,0 +1,46 @@
+# `make test` is the whole suite: unit tests, then the end-to-end tests that
+# drive a real server with the aws CLI, aws-sdk-go-v2 and docker.
+
+GO ?= go
+BIN := bin/berth
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+# staticcheck 2026.2.2: the first release line that understands Go 1.26.
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+# Everything under test/ needs a server, Docker or real clients; it has its
+# own targets.
+UNIT_PKGS = $(shell $(GO) list -e ./... | grep -v '^github.com/berth/berth/test/')
+# Extra `go test` flags, e.g. TESTFLAGS='-run TestX -v'.
+TESTFLAGS ?=
+
+.PHONY: build test test-unit test-e2e lint bench-registry conformance
+
+# -buildvcs=false: the version comes from VERSION, and a checkout git refuses
+# to read (owned by another user) must not fail the build.
+build:
+	$(GO) build -buildvcs=false -ldflags '-X main.version=$(VERSION)' -o $(BIN) ./cmd/berth
+
+test: test-unit test-e2e
+
+test-unit:
+	$(GO) test $(TESTFLAGS) $(UNIT_PKGS)
+
+# The e2e tests run the binary `make build` produced. -count=1: their results
+# depend on Docker and the clients, which the test cache does not see.
+test-e2e: build
+	BERTH_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 30m $(TESTFLAGS) ./test/e2e/...
+
+lint:
+	@unformatted=$$(gofmt -l .); \
+	if [ -n "$$unformatted" ]; then echo "not gofmt'ed:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+
+# Push/pull MB/s and manifest GETs/s of the binary `make build` produced.
+# DISTRIBUTION_BIN (distribution's cmd/registry, built by hand) adds it as a
+# measured baseline; without it the issue's reference figures are shown.
+bench-registry: build
+	$(GO) run ./test/bench/registry --berth-bin $(CURDIR)/$(BIN) \
+		$(if $(DISTRIBUTION_BIN),--baseline-distribution --distribution-bin $(DISTRIBUTION_BIN)) $(ARGS)
+
+conformance:
+	$(GO) test -count=1 $(TESTFLAGS) ./test/conformance/...

@@ -1,0 +1,214 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/berth/berth/internal/iam"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+// serverConfig holds the values of the server's flags. env and aws use the
+// subset they share with the server (Listen, DataDir, Region).
+type serverConfig struct {
+	Listen    string // host:port of the one port for the AWS APIs and the registry
+	DataDir   string
+	Region    string
+	AccountID string
+	// RegistryHost is what repositoryUri advertises; runServer fills it in as
+	// localhost:<listening port> when the flag is empty.
+	RegistryHost string
+	LogLevel     string
+}
+
+// shutdownTimeout bounds how long in-flight requests (a docker push, say)
+// may take to finish after SIGTERM before the server closes them.
+const shutdownTimeout = 20 * time.Second
+
+// defaultConfig is the configuration before flags; BERTH_LISTEN and
+// BERTH_DATA_DIR let tests and scripts move a server without flags.
+func defaultConfig(getenv func(string) string) serverConfig {
+	return serverConfig{
+		Listen:    cmp.Or(getenv("BERTH_LISTEN"), "127.0.0.1:4566"),
+		DataDir:   defaultDataDir(getenv),
+		Region:    "us-east-1",
+		AccountID: "000000000000",
+		LogLevel:  "info",
+	}
+}
+
+// defaultDataDir follows the XDG base directory spec: $XDG_DATA_HOME/berth,
+// else ~/.local/share/berth. It is empty when neither can be determined.
+func defaultDataDir(getenv func(string) string) string {
+	if dir := getenv("BERTH_DATA_DIR"); dir != "" {
+		return dir
+	}
+	// The spec says a relative XDG_DATA_HOME is invalid and must be ignored.
+	if dir := getenv("XDG_DATA_HOME"); filepath.IsAbs(dir) {
+		return filepath.Join(dir, "berth")
+	}
+	if home := getenv("HOME"); home != "" {
+		return filepath.Join(home, ".local", "share", "berth")
+	}
+	return ""
+}
+
+// addClientFlags registers the flags that server, env and aws share, so all
+// three find the same server and key with the same flags.
+func addClientFlags(fs *pflag.FlagSet, cfg *serverConfig, def serverConfig) {
+	fs.StringVar(&cfg.Listen, "listen", def.Listen, "address the server listens on (env BERTH_LISTEN)")
+	fs.StringVar(&cfg.DataDir, "data-dir", def.DataDir, "directory for state, blobs and the admin key (env BERTH_DATA_DIR)")
+	fs.StringVar(&cfg.Region, "region", def.Region, "AWS region the server acts as")
+}
+
+func newServerCmd(getenv func(string) string) *cobra.Command {
+	var cfg serverConfig
+	def := defaultConfig(getenv)
+	cmd := &cobra.Command{
+		Use:   "server",
+		Short: "Run the berth server",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := cfg.validate(); err != nil {
+				return err
+			}
+			return runServer(cmd.Context(), cfg, cmd.ErrOrStderr())
+		},
+	}
+	fs := cmd.Flags()
+	addClientFlags(fs, &cfg, def)
+	fs.StringVar(&cfg.AccountID, "account-id", def.AccountID, "12-digit AWS account id the server acts as")
+	fs.StringVar(&cfg.RegistryHost, "registry-host", "", "registry host repositoryUri advertises (default localhost:<listen port>)")
+	fs.StringVar(&cfg.LogLevel, "log-level", def.LogLevel, "debug, info, warn or error")
+	return cmd
+}
+
+var (
+	accountIDPattern = regexp.MustCompile(`^[0-9]{12}$`)
+	regionPattern    = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)+$`)
+)
+
+// validate checks the flags every command uses and makes DataDir absolute,
+// so the log and error messages name the real directory.
+func (c *serverConfig) validate() error {
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		return fmt.Errorf("--listen %q: %w", c.Listen, err)
+	}
+	if c.DataDir == "" {
+		return errors.New("no data dir: set --data-dir or BERTH_DATA_DIR (HOME is not set)")
+	}
+	dir, err := filepath.Abs(c.DataDir)
+	if err != nil {
+		return fmt.Errorf("--data-dir: %w", err)
+	}
+	c.DataDir = dir
+	if !regionPattern.MatchString(c.Region) {
+		return fmt.Errorf("--region %q is not a region name like us-east-1", c.Region)
+	}
+	// Only the server sets these; env and aws leave them zero.
+	if c.AccountID != "" && !accountIDPattern.MatchString(c.AccountID) {
+		return fmt.Errorf("--account-id %q must be 12 digits", c.AccountID)
+	}
+	if c.LogLevel != "" {
+		if _, err := parseLogLevel(c.LogLevel); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func parseLogLevel(s string) (slog.Level, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(s)); err != nil {
+		return level, fmt.Errorf("--log-level %q: want debug, info, warn or error", s)
+	}
+	return level, nil
+}
+
+// runServer serves until ctx ends or SIGINT/SIGTERM arrives, then drains
+// requests and closes the components. It returns nil after a clean shutdown.
+func runServer(ctx context.Context, cfg serverConfig, stderr io.Writer) error {
+	// From the start, so a SIGTERM during start-up also ends with exit 0.
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+
+	level, err := parseLogLevel(cfg.LogLevel)
+	if err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	slog.SetDefault(logger)
+
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	// The key exists before the port answers, so `berth env` works as soon as
+	// the health check does.
+	if _, err := iam.LoadOrCreateAdminKey(cfg.DataDir); err != nil {
+		return fmt.Errorf("admin key: %w", err)
+	}
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return err
+	}
+	// Listening first lets --listen :0 work: the advertised registry host
+	// needs the real port.
+	if cfg.RegistryHost == "" {
+		cfg.RegistryHost = net.JoinHostPort("localhost", strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
+	}
+
+	handler, closeFn, err := wire(ctx, cfg, logger)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("start components: %w", err)
+	}
+
+	srv := &http.Server{
+		Handler: handler,
+		// No read/write timeouts: image pushes and log tails are long; only
+		// a client that never finishes its headers is cut off.
+		ReadHeaderTimeout: 30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	logger.Info("berth server ready",
+		"listen", ln.Addr().String(), "data_dir", cfg.DataDir, "region", cfg.Region,
+		"account_id", cfg.AccountID, "registry_host", cfg.RegistryHost, "version", version)
+
+	select {
+	case err = <-serveErr:
+	case <-ctx.Done():
+		stop() // a second signal kills the process the default way
+		logger.Info("shutting down", "timeout", shutdownTimeout)
+		sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+		defer cancel()
+		if err = srv.Shutdown(sctx); err != nil {
+			srv.Close()
+			err = fmt.Errorf("shutdown: %w", err)
+		}
+	}
+	if cerr := closeFn(); cerr != nil {
+		err = errors.Join(err, fmt.Errorf("close components: %w", cerr))
+	}
+	if err == nil {
+		logger.Info("stopped")
+	}
+	return err
+}

@@ -1,0 +1,71 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/berth/berth/internal/iam"
+)
+
+// TestRunServer starts a server on a free port, checks health and the data
+// dir, and shuts it down through its context, as a signal would.
+func TestRunServer(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	logR, logW := io.Pipe()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		done <- runServer(ctx, serverConfig{
+			Listen: "127.0.0.1:0", DataDir: dir, Region: "us-east-1", AccountID: "000000000000", LogLevel: "info",
+		}, logW)
+		logW.Close()
+	}()
+
+	ready := regexp.MustCompile(`msg="berth server ready" listen=(\S+) .* registry_host=localhost:(\d+)`)
+	lines := bufio.NewScanner(logR)
+	var m []string
+	for m == nil && lines.Scan() {
+		m = ready.FindStringSubmatch(lines.Text())
+	}
+	if m == nil {
+		t.Fatalf("no ready line; runServer returned %v", <-done)
+	}
+	go io.Copy(io.Discard, logR) // the server keeps logging until it returns
+	listen, registryPort := m[1], m[2]
+	if want := "127.0.0.1:" + registryPort; listen != want {
+		t.Errorf("registry host port %s does not match the listener %s", registryPort, listen)
+	}
+
+	resp, err := http.Get("http://" + listen + "/_berth/health")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("health: %s", resp.Status)
+	}
+	if fi, err := os.Stat(dir); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("data dir: %v, %v; want mode 0700", fi, err)
+	}
+	if _, err := iam.ReadAdminKey(dir); err != nil {
+		t.Errorf("admin key: %v", err)
+	}
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("runServer after cancel: %v", err)
+		}
+	case <-time.After(shutdownTimeout + 5*time.Second):
+		t.Fatal("runServer did not return after cancel")
+	}
+}

@@ -1,0 +1,57 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// appBinary builds testdata/app once per run: static, so it runs FROM scratch.
+var appBinary = sync.OnceValues(func() (string, error) {
+	bin := filepath.Join(workDir, "app")
+	// -buildvcs=false: a checkout git refuses to read (another owner) must not fail the build.
+	cmd := exec.Command("go", "build", "-buildvcs=false", "-ldflags=-s -w", "-o", bin, "./testdata/app")
+	cmd.Env = append(baseEnv(), "CGO_ENABLED=0", "GOOS=linux")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build ./testdata/app: %w\n%s", err, out)
+	}
+	return bin, nil
+})
+
+// appDockerfile pulls nothing, so images build without internet access.
+const appDockerfile = `FROM scratch
+COPY app /app
+EXPOSE 8080
+ENTRYPOINT ["/app"]
+`
+
+// BuildAppImage builds the test app (testdata/app: /health -> "ok", / -> the
+// hostname, port 8080, `-check URL` as a health-check command) into a
+// FROM scratch image tagged tag, removes the tag when the test ends, and
+// returns the image id.
+func BuildAppImage(t testing.TB, tag string) string {
+	t.Helper()
+	RequireDocker(t)
+	bin, err := appBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	app, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "app"), app, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(appDockerfile), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	Docker(t, "build", "--tag", tag, dir).OK(t)
+	t.Cleanup(func() { Docker(t, "image", "rm", "--force", tag) })
+	return strings.TrimSpace(Docker(t, "image", "inspect", "--format", "{{.Id}}", tag).OK(t).Stdout)
+}
