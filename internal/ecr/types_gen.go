@@ -354,7 +354,7 @@ type AwsEcrContainerImageDetails struct {
 	Architecture   *string           `json:"architecture,omitempty"`
 	Author         *string           `json:"author,omitempty"`
 	ImageHash      *string           `json:"imageHash,omitempty"`
-	ImageTags      []string          `json:"imageTags,omitempty"`
+	ImageTags      []string          `json:"imageTags,omitzero"`
 	InUseCount     *int64            `json:"inUseCount,omitempty"`
 	LastInUseAt    *awsapi.Timestamp `json:"lastInUseAt,omitempty"`
 	Platform       *string           `json:"platform,omitempty"`
@@ -365,58 +365,58 @@ type AwsEcrContainerImageDetails struct {
 
 // BatchCheckLayerAvailabilityRequest is the input of BatchCheckLayerAvailability.
 type BatchCheckLayerAvailabilityRequest struct {
-	LayerDigests   []string `json:"layerDigests,omitempty"` // required
+	LayerDigests   []string `json:"layerDigests,omitzero"` // required
 	RegistryId     *string  `json:"registryId,omitempty"`
 	RepositoryName *string  `json:"repositoryName,omitempty"` // required
 }
 
 // BatchCheckLayerAvailabilityResponse is the output of BatchCheckLayerAvailability.
 type BatchCheckLayerAvailabilityResponse struct {
-	Failures []LayerFailure `json:"failures,omitempty"`
-	Layers   []Layer        `json:"layers,omitempty"`
+	Failures []LayerFailure `json:"failures,omitzero"`
+	Layers   []Layer        `json:"layers,omitzero"`
 }
 
 // BatchDeleteImageRequest is the input of BatchDeleteImage.
 type BatchDeleteImageRequest struct {
-	ImageIds       []ImageIdentifier `json:"imageIds,omitempty"` // required
+	ImageIds       []ImageIdentifier `json:"imageIds,omitzero"` // required
 	RegistryId     *string           `json:"registryId,omitempty"`
 	RepositoryName *string           `json:"repositoryName,omitempty"` // required
 }
 
 // BatchDeleteImageResponse is the output of BatchDeleteImage.
 type BatchDeleteImageResponse struct {
-	Failures []ImageFailure    `json:"failures,omitempty"`
-	ImageIds []ImageIdentifier `json:"imageIds,omitempty"`
+	Failures []ImageFailure    `json:"failures,omitzero"`
+	ImageIds []ImageIdentifier `json:"imageIds,omitzero"`
 }
 
 // BatchGetImageRequest is the input of BatchGetImage.
 type BatchGetImageRequest struct {
-	AcceptedMediaTypes []string          `json:"acceptedMediaTypes,omitempty"`
-	ImageIds           []ImageIdentifier `json:"imageIds,omitempty"` // required
+	AcceptedMediaTypes []string          `json:"acceptedMediaTypes,omitzero"`
+	ImageIds           []ImageIdentifier `json:"imageIds,omitzero"` // required
 	RegistryId         *string           `json:"registryId,omitempty"`
 	RepositoryName     *string           `json:"repositoryName,omitempty"` // required
 }
 
 // BatchGetImageResponse is the output of BatchGetImage.
 type BatchGetImageResponse struct {
-	Failures []ImageFailure `json:"failures,omitempty"`
-	Images   []Image        `json:"images,omitempty"`
+	Failures []ImageFailure `json:"failures,omitzero"`
+	Images   []Image        `json:"images,omitzero"`
 }
 
 // BatchGetRepositoryScanningConfigurationRequest is the input of BatchGetRepositoryScanningConfiguration.
 type BatchGetRepositoryScanningConfigurationRequest struct {
-	RepositoryNames []string `json:"repositoryNames,omitempty"` // required
+	RepositoryNames []string `json:"repositoryNames,omitzero"` // required
 }
 
 // BatchGetRepositoryScanningConfigurationResponse is the output of BatchGetRepositoryScanningConfiguration.
 type BatchGetRepositoryScanningConfigurationResponse struct {
-	Failures               []RepositoryScanningConfigurationFailure `json:"failures,omitempty"`
-	ScanningConfigurations []RepositoryScanningConfiguration        `json:"scanningConfigurations,omitempty"`
+	Failures               []RepositoryScanningConfigurationFailure `json:"failures,omitzero"`
+	ScanningConfigurations []RepositoryScanningConfiguration        `json:"scanningConfigurations,omitzero"`
 }
 
 // CompleteLayerUploadRequest is the input of CompleteLayerUpload.
 type CompleteLayerUploadRequest struct {
-	LayerDigests   []string `json:"layerDigests,omitempty"` // required
+	LayerDigests   []string `json:"layerDigests,omitzero"` // required
 	RegistryId     *string  `json:"registryId,omitempty"`
 	RepositoryName *string  `json:"repositoryName,omitempty"` // required
 	UploadId       *string  `json:"uploadId,omitempty"`       // required
@@ -455,16 +455,16 @@ type CreatePullThroughCacheRuleResponse struct {
 
 // CreateRepositoryCreationTemplateRequest is the input of CreateRepositoryCreationTemplate.
 type CreateRepositoryCreationTemplateRequest struct {
-	AppliedFor                         []string                                              `json:"appliedFor,omitempty"` // required
+	AppliedFor                         []string                                              `json:"appliedFor,omitzero"` // required
 	CustomRoleArn                      *string                                               `json:"customRoleArn,omitempty"`
 	Description                        *string                                               `json:"description,omitempty"`
 	EncryptionConfiguration            *EncryptionConfigurationForRepositoryCreationTemplate `json:"encryptionConfiguration,omitempty"`
 	ImageTagMutability                 *string                                               `json:"imageTagMutability,omitempty"`
-	ImageTagMutabilityExclusionFilters []ImageTagMutabilityExclusionFilter                   `json:"imageTagMutabilityExclusionFilters,omitempty"`
+	ImageTagMutabilityExclusionFilters []ImageTagMutabilityExclusionFilter                   `json:"imageTagMutabilityExclusionFilters,omitzero"`
 	LifecyclePolicy                    *string                                               `json:"lifecyclePolicy,omitempty"`
 	Prefix                             *string                                               `json:"prefix,omitempty"` // required
 	RepositoryPolicy                   *string                                               `json:"repositoryPolicy,omitempty"`
-	ResourceTags                       []Tag                                                 `json:"resourceTags,omitempty"`
+	ResourceTags                       []Tag                                                 `json:"resourceTags,omitzero"`
 }
 
 // CreateRepositoryCreationTemplateResponse is the output of CreateRepositoryCreationTemplate.
@@ -478,10 +478,10 @@ type CreateRepositoryRequest struct {
 	EncryptionConfiguration            *EncryptionConfiguration            `json:"encryptionConfiguration,omitempty"`
 	ImageScanningConfiguration         *ImageScanningConfiguration         `json:"imageScanningConfiguration,omitempty"`
 	ImageTagMutability                 *string                             `json:"imageTagMutability,omitempty"`
-	ImageTagMutabilityExclusionFilters []ImageTagMutabilityExclusionFilter `json:"imageTagMutabilityExclusionFilters,omitempty"`
+	ImageTagMutabilityExclusionFilters []ImageTagMutabilityExclusionFilter `json:"imageTagMutabilityExclusionFilters,omitzero"`
 	RegistryId                         *string                             `json:"registryId,omitempty"`
 	RepositoryName                     *string                             `json:"repositoryName,omitempty"` // required
-	Tags                               []Tag                               `json:"tags,omitempty"`
+	Tags                               []Tag                               `json:"tags,omitzero"`
 }
 
 // CreateRepositoryResponse is the output of CreateRepository.
@@ -505,7 +505,7 @@ type CvssScoreAdjustment struct {
 
 // CvssScoreDetails is the model's CvssScoreDetails structure.
 type CvssScoreDetails struct {
-	Adjustments   []CvssScoreAdjustment `json:"adjustments,omitempty"`
+	Adjustments   []CvssScoreAdjustment `json:"adjustments,omitzero"`
 	Score         *float64              `json:"score,omitempty"`
 	ScoreSource   *string               `json:"scoreSource,omitempty"`
 	ScoringVector *string               `json:"scoringVector,omitempty"`
@@ -617,7 +617,7 @@ type DescribeImageReplicationStatusRequest struct {
 // DescribeImageReplicationStatusResponse is the output of DescribeImageReplicationStatus.
 type DescribeImageReplicationStatusResponse struct {
 	ImageId             *ImageIdentifier         `json:"imageId,omitempty"`
-	ReplicationStatuses []ImageReplicationStatus `json:"replicationStatuses,omitempty"`
+	ReplicationStatuses []ImageReplicationStatus `json:"replicationStatuses,omitzero"`
 	RepositoryName      *string                  `json:"repositoryName,omitempty"`
 }
 
@@ -652,7 +652,7 @@ type DescribeImageSigningStatusResponse struct {
 	ImageId         *ImageIdentifier     `json:"imageId,omitempty"`
 	RegistryId      *string              `json:"registryId,omitempty"`
 	RepositoryName  *string              `json:"repositoryName,omitempty"`
-	SigningStatuses []ImageSigningStatus `json:"signingStatuses,omitempty"`
+	SigningStatuses []ImageSigningStatus `json:"signingStatuses,omitzero"`
 }
 
 // DescribeImagesFilter is the model's DescribeImagesFilter structure.
@@ -664,7 +664,7 @@ type DescribeImagesFilter struct {
 // DescribeImagesRequest is the input of DescribeImages.
 type DescribeImagesRequest struct {
 	Filter         *DescribeImagesFilter `json:"filter,omitempty"`
-	ImageIds       []ImageIdentifier     `json:"imageIds,omitempty"`
+	ImageIds       []ImageIdentifier     `json:"imageIds,omitzero"`
 	MaxResults     *int32                `json:"maxResults,omitempty"`
 	NextToken      *string               `json:"nextToken,omitempty"`
 	RegistryId     *string               `json:"registryId,omitempty"`
@@ -673,13 +673,13 @@ type DescribeImagesRequest struct {
 
 // DescribeImagesResponse is the output of DescribeImages.
 type DescribeImagesResponse struct {
-	ImageDetails []ImageDetail `json:"imageDetails,omitempty"`
+	ImageDetails []ImageDetail `json:"imageDetails,omitzero"`
 	NextToken    *string       `json:"nextToken,omitempty"`
 }
 
 // DescribePullThroughCacheRulesRequest is the input of DescribePullThroughCacheRules.
 type DescribePullThroughCacheRulesRequest struct {
-	EcrRepositoryPrefixes []string `json:"ecrRepositoryPrefixes,omitempty"`
+	EcrRepositoryPrefixes []string `json:"ecrRepositoryPrefixes,omitzero"`
 	MaxResults            *int32   `json:"maxResults,omitempty"`
 	NextToken             *string  `json:"nextToken,omitempty"`
 	RegistryId            *string  `json:"registryId,omitempty"`
@@ -688,7 +688,7 @@ type DescribePullThroughCacheRulesRequest struct {
 // DescribePullThroughCacheRulesResponse is the output of DescribePullThroughCacheRules.
 type DescribePullThroughCacheRulesResponse struct {
 	NextToken             *string                `json:"nextToken,omitempty"`
-	PullThroughCacheRules []PullThroughCacheRule `json:"pullThroughCacheRules,omitempty"`
+	PullThroughCacheRules []PullThroughCacheRule `json:"pullThroughCacheRules,omitzero"`
 }
 
 // DescribeRegistryRequest is the input of DescribeRegistry.
@@ -705,27 +705,27 @@ type DescribeRepositoriesRequest struct {
 	MaxResults      *int32   `json:"maxResults,omitempty"`
 	NextToken       *string  `json:"nextToken,omitempty"`
 	RegistryId      *string  `json:"registryId,omitempty"`
-	RepositoryNames []string `json:"repositoryNames,omitempty"`
+	RepositoryNames []string `json:"repositoryNames,omitzero"`
 }
 
 // DescribeRepositoriesResponse is the output of DescribeRepositories.
 type DescribeRepositoriesResponse struct {
 	NextToken    *string      `json:"nextToken,omitempty"`
-	Repositories []Repository `json:"repositories,omitempty"`
+	Repositories []Repository `json:"repositories,omitzero"`
 }
 
 // DescribeRepositoryCreationTemplatesRequest is the input of DescribeRepositoryCreationTemplates.
 type DescribeRepositoryCreationTemplatesRequest struct {
 	MaxResults *int32   `json:"maxResults,omitempty"`
 	NextToken  *string  `json:"nextToken,omitempty"`
-	Prefixes   []string `json:"prefixes,omitempty"`
+	Prefixes   []string `json:"prefixes,omitzero"`
 }
 
 // DescribeRepositoryCreationTemplatesResponse is the output of DescribeRepositoryCreationTemplates.
 type DescribeRepositoryCreationTemplatesResponse struct {
 	NextToken                   *string                      `json:"nextToken,omitempty"`
 	RegistryId                  *string                      `json:"registryId,omitempty"`
-	RepositoryCreationTemplates []RepositoryCreationTemplate `json:"repositoryCreationTemplates,omitempty"`
+	RepositoryCreationTemplates []RepositoryCreationTemplate `json:"repositoryCreationTemplates,omitzero"`
 }
 
 // EncryptionConfiguration is the model's EncryptionConfiguration structure.
@@ -751,7 +751,7 @@ type EnhancedImageScanFinding struct {
 	LastObservedAt              *awsapi.Timestamp            `json:"lastObservedAt,omitempty"`
 	PackageVulnerabilityDetails *PackageVulnerabilityDetails `json:"packageVulnerabilityDetails,omitempty"`
 	Remediation                 *Remediation                 `json:"remediation,omitempty"`
-	Resources                   []Resource                   `json:"resources,omitempty"`
+	Resources                   []Resource                   `json:"resources,omitzero"`
 	Score                       *float64                     `json:"score,omitempty"`
 	ScoreDetails                *ScoreDetails                `json:"scoreDetails,omitempty"`
 	Severity                    *string                      `json:"severity,omitempty"`
@@ -774,12 +774,12 @@ type GetAccountSettingResponse struct {
 
 // GetAuthorizationTokenRequest is the input of GetAuthorizationToken.
 type GetAuthorizationTokenRequest struct {
-	RegistryIds []string `json:"registryIds,omitempty"`
+	RegistryIds []string `json:"registryIds,omitzero"`
 }
 
 // GetAuthorizationTokenResponse is the output of GetAuthorizationToken.
 type GetAuthorizationTokenResponse struct {
-	AuthorizationData []AuthorizationData `json:"authorizationData,omitempty"`
+	AuthorizationData []AuthorizationData `json:"authorizationData,omitzero"`
 }
 
 // GetDownloadUrlForLayerRequest is the input of GetDownloadUrlForLayer.
@@ -798,7 +798,7 @@ type GetDownloadUrlForLayerResponse struct {
 // GetLifecyclePolicyPreviewRequest is the input of GetLifecyclePolicyPreview.
 type GetLifecyclePolicyPreviewRequest struct {
 	Filter         *LifecyclePolicyPreviewFilter `json:"filter,omitempty"`
-	ImageIds       []ImageIdentifier             `json:"imageIds,omitempty"`
+	ImageIds       []ImageIdentifier             `json:"imageIds,omitzero"`
 	MaxResults     *int32                        `json:"maxResults,omitempty"`
 	NextToken      *string                       `json:"nextToken,omitempty"`
 	RegistryId     *string                       `json:"registryId,omitempty"`
@@ -809,7 +809,7 @@ type GetLifecyclePolicyPreviewRequest struct {
 type GetLifecyclePolicyPreviewResponse struct {
 	LifecyclePolicyText *string                        `json:"lifecyclePolicyText,omitempty"`
 	NextToken           *string                        `json:"nextToken,omitempty"`
-	PreviewResults      []LifecyclePolicyPreviewResult `json:"previewResults,omitempty"`
+	PreviewResults      []LifecyclePolicyPreviewResult `json:"previewResults,omitzero"`
 	RegistryId          *string                        `json:"registryId,omitempty"`
 	RepositoryName      *string                        `json:"repositoryName,omitempty"`
 	Status              *string                        `json:"status,omitempty"`
@@ -889,7 +889,7 @@ type ImageDetail struct {
 	ImageScanStatus          *ImageScanStatus          `json:"imageScanStatus,omitempty"`
 	ImageSizeInBytes         *int64                    `json:"imageSizeInBytes,omitempty"`
 	ImageStatus              *string                   `json:"imageStatus,omitempty"`
-	ImageTags                []string                  `json:"imageTags,omitempty"`
+	ImageTags                []string                  `json:"imageTags,omitzero"`
 	LastActivatedAt          *awsapi.Timestamp         `json:"lastActivatedAt,omitempty"`
 	LastArchivedAt           *awsapi.Timestamp         `json:"lastArchivedAt,omitempty"`
 	LastRecordedPullTime     *awsapi.Timestamp         `json:"lastRecordedPullTime,omitempty"`
@@ -913,7 +913,7 @@ type ImageIdentifier struct {
 
 // ImageReferrer is the model's ImageReferrer structure.
 type ImageReferrer struct {
-	Annotations    map[string]string `json:"annotations,omitempty"`
+	Annotations    map[string]string `json:"annotations,omitzero"`
 	ArtifactStatus *string           `json:"artifactStatus,omitempty"`
 	ArtifactType   *string           `json:"artifactType,omitempty"`
 	Digest         *string           `json:"digest,omitempty"`    // required
@@ -931,7 +931,7 @@ type ImageReplicationStatus struct {
 
 // ImageScanFinding is the model's ImageScanFinding structure.
 type ImageScanFinding struct {
-	Attributes  []Attribute `json:"attributes,omitempty"`
+	Attributes  []Attribute `json:"attributes,omitzero"`
 	Description *string     `json:"description,omitempty"`
 	Name        *string     `json:"name,omitempty"`
 	Severity    *string     `json:"severity,omitempty"`
@@ -940,16 +940,16 @@ type ImageScanFinding struct {
 
 // ImageScanFindings is the model's ImageScanFindings structure.
 type ImageScanFindings struct {
-	EnhancedFindings             []EnhancedImageScanFinding `json:"enhancedFindings,omitempty"`
-	FindingSeverityCounts        map[string]int32           `json:"findingSeverityCounts,omitempty"`
-	Findings                     []ImageScanFinding         `json:"findings,omitempty"`
+	EnhancedFindings             []EnhancedImageScanFinding `json:"enhancedFindings,omitzero"`
+	FindingSeverityCounts        map[string]int32           `json:"findingSeverityCounts,omitzero"`
+	Findings                     []ImageScanFinding         `json:"findings,omitzero"`
 	ImageScanCompletedAt         *awsapi.Timestamp          `json:"imageScanCompletedAt,omitempty"`
 	VulnerabilitySourceUpdatedAt *awsapi.Timestamp          `json:"vulnerabilitySourceUpdatedAt,omitempty"`
 }
 
 // ImageScanFindingsSummary is the model's ImageScanFindingsSummary structure.
 type ImageScanFindingsSummary struct {
-	FindingSeverityCounts        map[string]int32  `json:"findingSeverityCounts,omitempty"`
+	FindingSeverityCounts        map[string]int32  `json:"findingSeverityCounts,omitzero"`
 	ImageScanCompletedAt         *awsapi.Timestamp `json:"imageScanCompletedAt,omitempty"`
 	VulnerabilitySourceUpdatedAt *awsapi.Timestamp `json:"vulnerabilitySourceUpdatedAt,omitempty"`
 }
@@ -1017,14 +1017,14 @@ type LifecyclePolicyPreviewResult struct {
 	AppliedRulePriority *int32                     `json:"appliedRulePriority,omitempty"`
 	ImageDigest         *string                    `json:"imageDigest,omitempty"`
 	ImagePushedAt       *awsapi.Timestamp          `json:"imagePushedAt,omitempty"`
-	ImageTags           []string                   `json:"imageTags,omitempty"`
+	ImageTags           []string                   `json:"imageTags,omitzero"`
 	StorageClass        *string                    `json:"storageClass,omitempty"`
 }
 
 // LifecyclePolicyPreviewSummary is the model's LifecyclePolicyPreviewSummary structure.
 type LifecyclePolicyPreviewSummary struct {
 	ExpiringImageTotalCount       *int32                         `json:"expiringImageTotalCount,omitempty"`
-	TransitioningImageTotalCounts []TransitioningImageTotalCount `json:"transitioningImageTotalCounts,omitempty"`
+	TransitioningImageTotalCounts []TransitioningImageTotalCount `json:"transitioningImageTotalCounts,omitzero"`
 }
 
 // LifecyclePolicyRuleAction is the model's LifecyclePolicyRuleAction structure.
@@ -1036,7 +1036,7 @@ type LifecyclePolicyRuleAction struct {
 // ListImageReferrersFilter is the model's ListImageReferrersFilter structure.
 type ListImageReferrersFilter struct {
 	ArtifactStatus *string  `json:"artifactStatus,omitempty"`
-	ArtifactTypes  []string `json:"artifactTypes,omitempty"`
+	ArtifactTypes  []string `json:"artifactTypes,omitzero"`
 }
 
 // ListImageReferrersRequest is the input of ListImageReferrers.
@@ -1052,7 +1052,7 @@ type ListImageReferrersRequest struct {
 // ListImageReferrersResponse is the output of ListImageReferrers.
 type ListImageReferrersResponse struct {
 	NextToken *string         `json:"nextToken,omitempty"`
-	Referrers []ImageReferrer `json:"referrers,omitempty"`
+	Referrers []ImageReferrer `json:"referrers,omitzero"`
 }
 
 // ListImagesFilter is the model's ListImagesFilter structure.
@@ -1072,7 +1072,7 @@ type ListImagesRequest struct {
 
 // ListImagesResponse is the output of ListImages.
 type ListImagesResponse struct {
-	ImageIds  []ImageIdentifier `json:"imageIds,omitempty"`
+	ImageIds  []ImageIdentifier `json:"imageIds,omitzero"`
 	NextToken *string           `json:"nextToken,omitempty"`
 }
 
@@ -1085,7 +1085,7 @@ type ListPullTimeUpdateExclusionsRequest struct {
 // ListPullTimeUpdateExclusionsResponse is the output of ListPullTimeUpdateExclusions.
 type ListPullTimeUpdateExclusionsResponse struct {
 	NextToken                *string  `json:"nextToken,omitempty"`
-	PullTimeUpdateExclusions []string `json:"pullTimeUpdateExclusions,omitempty"`
+	PullTimeUpdateExclusions []string `json:"pullTimeUpdateExclusions,omitzero"`
 }
 
 // ListTagsForResourceRequest is the input of ListTagsForResource.
@@ -1095,21 +1095,21 @@ type ListTagsForResourceRequest struct {
 
 // ListTagsForResourceResponse is the output of ListTagsForResource.
 type ListTagsForResourceResponse struct {
-	Tags []Tag `json:"tags,omitempty"`
+	Tags []Tag `json:"tags,omitzero"`
 }
 
 // PackageVulnerabilityDetails is the model's PackageVulnerabilityDetails structure.
 type PackageVulnerabilityDetails struct {
-	Cvss                   []CvssScore         `json:"cvss,omitempty"`
-	ReferenceUrls          []string            `json:"referenceUrls,omitempty"`
-	RelatedVulnerabilities []string            `json:"relatedVulnerabilities,omitempty"`
+	Cvss                   []CvssScore         `json:"cvss,omitzero"`
+	ReferenceUrls          []string            `json:"referenceUrls,omitzero"`
+	RelatedVulnerabilities []string            `json:"relatedVulnerabilities,omitzero"`
 	Source                 *string             `json:"source,omitempty"`
 	SourceUrl              *string             `json:"sourceUrl,omitempty"`
 	VendorCreatedAt        *awsapi.Timestamp   `json:"vendorCreatedAt,omitempty"`
 	VendorSeverity         *string             `json:"vendorSeverity,omitempty"`
 	VendorUpdatedAt        *awsapi.Timestamp   `json:"vendorUpdatedAt,omitempty"`
 	VulnerabilityId        *string             `json:"vulnerabilityId,omitempty"`
-	VulnerablePackages     []VulnerablePackage `json:"vulnerablePackages,omitempty"`
+	VulnerablePackages     []VulnerablePackage `json:"vulnerablePackages,omitzero"`
 }
 
 // PullThroughCacheRule is the model's PullThroughCacheRule structure.
@@ -1169,7 +1169,7 @@ type PutImageScanningConfigurationResponse struct {
 // PutImageTagMutabilityRequest is the input of PutImageTagMutability.
 type PutImageTagMutabilityRequest struct {
 	ImageTagMutability                 *string                             `json:"imageTagMutability,omitempty"` // required
-	ImageTagMutabilityExclusionFilters []ImageTagMutabilityExclusionFilter `json:"imageTagMutabilityExclusionFilters,omitempty"`
+	ImageTagMutabilityExclusionFilters []ImageTagMutabilityExclusionFilter `json:"imageTagMutabilityExclusionFilters,omitzero"`
 	RegistryId                         *string                             `json:"registryId,omitempty"`
 	RepositoryName                     *string                             `json:"repositoryName,omitempty"` // required
 }
@@ -1177,7 +1177,7 @@ type PutImageTagMutabilityRequest struct {
 // PutImageTagMutabilityResponse is the output of PutImageTagMutability.
 type PutImageTagMutabilityResponse struct {
 	ImageTagMutability                 *string                             `json:"imageTagMutability,omitempty"`
-	ImageTagMutabilityExclusionFilters []ImageTagMutabilityExclusionFilter `json:"imageTagMutabilityExclusionFilters,omitempty"`
+	ImageTagMutabilityExclusionFilters []ImageTagMutabilityExclusionFilter `json:"imageTagMutabilityExclusionFilters,omitzero"`
 	RegistryId                         *string                             `json:"registryId,omitempty"`
 	RepositoryName                     *string                             `json:"repositoryName,omitempty"`
 }
@@ -1209,7 +1209,7 @@ type PutRegistryPolicyResponse struct {
 
 // PutRegistryScanningConfigurationRequest is the input of PutRegistryScanningConfiguration.
 type PutRegistryScanningConfigurationRequest struct {
-	Rules    []RegistryScanningRule `json:"rules,omitempty"`
+	Rules    []RegistryScanningRule `json:"rules,omitzero"`
 	ScanType *string                `json:"scanType,omitempty"`
 }
 
@@ -1257,14 +1257,14 @@ type RegisterPullTimeUpdateExclusionResponse struct {
 
 // RegistryScanningConfiguration is the model's RegistryScanningConfiguration structure.
 type RegistryScanningConfiguration struct {
-	Rules    []RegistryScanningRule `json:"rules,omitempty"`
+	Rules    []RegistryScanningRule `json:"rules,omitzero"`
 	ScanType *string                `json:"scanType,omitempty"`
 }
 
 // RegistryScanningRule is the model's RegistryScanningRule structure.
 type RegistryScanningRule struct {
-	RepositoryFilters []ScanningRepositoryFilter `json:"repositoryFilters,omitempty"` // required
-	ScanFrequency     *string                    `json:"scanFrequency,omitempty"`     // required
+	RepositoryFilters []ScanningRepositoryFilter `json:"repositoryFilters,omitzero"` // required
+	ScanFrequency     *string                    `json:"scanFrequency,omitempty"`    // required
 }
 
 // Remediation is the model's Remediation structure.
@@ -1274,7 +1274,7 @@ type Remediation struct {
 
 // ReplicationConfiguration is the model's ReplicationConfiguration structure.
 type ReplicationConfiguration struct {
-	Rules []ReplicationRule `json:"rules,omitempty"` // required
+	Rules []ReplicationRule `json:"rules,omitzero"` // required
 }
 
 // ReplicationDestination is the model's ReplicationDestination structure.
@@ -1285,8 +1285,8 @@ type ReplicationDestination struct {
 
 // ReplicationRule is the model's ReplicationRule structure.
 type ReplicationRule struct {
-	Destinations      []ReplicationDestination `json:"destinations,omitempty"` // required
-	RepositoryFilters []RepositoryFilter       `json:"repositoryFilters,omitempty"`
+	Destinations      []ReplicationDestination `json:"destinations,omitzero"` // required
+	RepositoryFilters []RepositoryFilter       `json:"repositoryFilters,omitzero"`
 }
 
 // Repository is the model's Repository structure.
@@ -1295,7 +1295,7 @@ type Repository struct {
 	EncryptionConfiguration            *EncryptionConfiguration            `json:"encryptionConfiguration,omitempty"`
 	ImageScanningConfiguration         *ImageScanningConfiguration         `json:"imageScanningConfiguration,omitempty"`
 	ImageTagMutability                 *string                             `json:"imageTagMutability,omitempty"`
-	ImageTagMutabilityExclusionFilters []ImageTagMutabilityExclusionFilter `json:"imageTagMutabilityExclusionFilters,omitempty"`
+	ImageTagMutabilityExclusionFilters []ImageTagMutabilityExclusionFilter `json:"imageTagMutabilityExclusionFilters,omitzero"`
 	RegistryId                         *string                             `json:"registryId,omitempty"`
 	RepositoryArn                      *string                             `json:"repositoryArn,omitempty"`
 	RepositoryName                     *string                             `json:"repositoryName,omitempty"`
@@ -1304,17 +1304,17 @@ type Repository struct {
 
 // RepositoryCreationTemplate is the model's RepositoryCreationTemplate structure.
 type RepositoryCreationTemplate struct {
-	AppliedFor                         []string                                              `json:"appliedFor,omitempty"`
+	AppliedFor                         []string                                              `json:"appliedFor,omitzero"`
 	CreatedAt                          *awsapi.Timestamp                                     `json:"createdAt,omitempty"`
 	CustomRoleArn                      *string                                               `json:"customRoleArn,omitempty"`
 	Description                        *string                                               `json:"description,omitempty"`
 	EncryptionConfiguration            *EncryptionConfigurationForRepositoryCreationTemplate `json:"encryptionConfiguration,omitempty"`
 	ImageTagMutability                 *string                                               `json:"imageTagMutability,omitempty"`
-	ImageTagMutabilityExclusionFilters []ImageTagMutabilityExclusionFilter                   `json:"imageTagMutabilityExclusionFilters,omitempty"`
+	ImageTagMutabilityExclusionFilters []ImageTagMutabilityExclusionFilter                   `json:"imageTagMutabilityExclusionFilters,omitzero"`
 	LifecyclePolicy                    *string                                               `json:"lifecyclePolicy,omitempty"`
 	Prefix                             *string                                               `json:"prefix,omitempty"`
 	RepositoryPolicy                   *string                                               `json:"repositoryPolicy,omitempty"`
-	ResourceTags                       []Tag                                                 `json:"resourceTags,omitempty"`
+	ResourceTags                       []Tag                                                 `json:"resourceTags,omitzero"`
 	UpdatedAt                          *awsapi.Timestamp                                     `json:"updatedAt,omitempty"`
 }
 
@@ -1326,7 +1326,7 @@ type RepositoryFilter struct {
 
 // RepositoryScanningConfiguration is the model's RepositoryScanningConfiguration structure.
 type RepositoryScanningConfiguration struct {
-	AppliedScanFilters []ScanningRepositoryFilter `json:"appliedScanFilters,omitempty"`
+	AppliedScanFilters []ScanningRepositoryFilter `json:"appliedScanFilters,omitzero"`
 	RepositoryArn      *string                    `json:"repositoryArn,omitempty"`
 	RepositoryName     *string                    `json:"repositoryName,omitempty"`
 	ScanFrequency      *string                    `json:"scanFrequency,omitempty"`
@@ -1344,7 +1344,7 @@ type RepositoryScanningConfigurationFailure struct {
 type Resource struct {
 	Details *ResourceDetails  `json:"details,omitempty"`
 	Id      *string           `json:"id,omitempty"`
-	Tags    map[string]string `json:"tags,omitempty"`
+	Tags    map[string]string `json:"tags,omitzero"`
 	Type    *string           `json:"type,omitempty"`
 }
 
@@ -1381,7 +1381,7 @@ type SetRepositoryPolicyResponse struct {
 
 // SigningConfiguration is the model's SigningConfiguration structure.
 type SigningConfiguration struct {
-	Rules []SigningRule `json:"rules,omitempty"` // required
+	Rules []SigningRule `json:"rules,omitzero"` // required
 }
 
 // SigningRepositoryFilter is the model's SigningRepositoryFilter structure.
@@ -1392,7 +1392,7 @@ type SigningRepositoryFilter struct {
 
 // SigningRule is the model's SigningRule structure.
 type SigningRule struct {
-	RepositoryFilters []SigningRepositoryFilter `json:"repositoryFilters,omitempty"`
+	RepositoryFilters []SigningRepositoryFilter `json:"repositoryFilters,omitzero"`
 	SigningProfileArn *string                   `json:"signingProfileArn,omitempty"` // required
 }
 
@@ -1440,7 +1440,7 @@ type Tag struct {
 // TagResourceRequest is the input of TagResource.
 type TagResourceRequest struct {
 	ResourceArn *string `json:"resourceArn,omitempty"` // required
-	Tags        []Tag   `json:"tags,omitempty"`        // required
+	Tags        []Tag   `json:"tags,omitzero"`         // required
 }
 
 // TagResourceResponse is the output of TagResource.
@@ -1455,7 +1455,7 @@ type TransitioningImageTotalCount struct {
 // UntagResourceRequest is the input of UntagResource.
 type UntagResourceRequest struct {
 	ResourceArn *string  `json:"resourceArn,omitempty"` // required
-	TagKeys     []string `json:"tagKeys,omitempty"`     // required
+	TagKeys     []string `json:"tagKeys,omitzero"`      // required
 }
 
 // UntagResourceResponse is the output of UntagResource.
@@ -1497,16 +1497,16 @@ type UpdatePullThroughCacheRuleResponse struct {
 
 // UpdateRepositoryCreationTemplateRequest is the input of UpdateRepositoryCreationTemplate.
 type UpdateRepositoryCreationTemplateRequest struct {
-	AppliedFor                         []string                                              `json:"appliedFor,omitempty"`
+	AppliedFor                         []string                                              `json:"appliedFor,omitzero"`
 	CustomRoleArn                      *string                                               `json:"customRoleArn,omitempty"`
 	Description                        *string                                               `json:"description,omitempty"`
 	EncryptionConfiguration            *EncryptionConfigurationForRepositoryCreationTemplate `json:"encryptionConfiguration,omitempty"`
 	ImageTagMutability                 *string                                               `json:"imageTagMutability,omitempty"`
-	ImageTagMutabilityExclusionFilters []ImageTagMutabilityExclusionFilter                   `json:"imageTagMutabilityExclusionFilters,omitempty"`
+	ImageTagMutabilityExclusionFilters []ImageTagMutabilityExclusionFilter                   `json:"imageTagMutabilityExclusionFilters,omitzero"`
 	LifecyclePolicy                    *string                                               `json:"lifecyclePolicy,omitempty"`
 	Prefix                             *string                                               `json:"prefix,omitempty"` // required
 	RepositoryPolicy                   *string                                               `json:"repositoryPolicy,omitempty"`
-	ResourceTags                       []Tag                                                 `json:"resourceTags,omitempty"`
+	ResourceTags                       []Tag                                                 `json:"resourceTags,omitzero"`
 }
 
 // UpdateRepositoryCreationTemplateResponse is the output of UpdateRepositoryCreationTemplate.

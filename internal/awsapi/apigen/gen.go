@@ -17,7 +17,8 @@ import (
 //     becomes a struct named goName(shape). Operations' error shapes are not
 //     walked, so exceptions get no struct.
 //   - Fields are goName(member), sorted; the json tag is the member's
-//     locationName, else its member name, with ",omitempty". A required
+//     locationName, else its member name, with ",omitempty" (",omitzero"
+//     for lists and maps, so an empty one is still sent). A required
 //     member is marked "// required" but typed like any other.
 //   - A member is a pointer for string (enums too), integer (*int32), long
 //     (*int64), boolean, double and float (*float64), timestamp
@@ -211,7 +212,13 @@ func (g *generator) writeStruct(w *bytes.Buffer, name string) error {
 	}
 	fmt.Fprintf(w, "type %s struct {\n", id)
 	for _, f := range fields {
-		fmt.Fprintf(w, "%s %s `json:%s`%s\n", f.name, f.typ, strconv.Quote(f.tag+",omitempty"), f.comment)
+		// Lists and maps use omitzero: a nil one is left out, but an empty
+		// one is sent as [] / {}, as AWS does for empty results.
+		omit := ",omitempty"
+		if strings.HasPrefix(f.typ, "map[") || (strings.HasPrefix(f.typ, "[]") && f.typ != "[]byte") {
+			omit = ",omitzero"
+		}
+		fmt.Fprintf(w, "%s %s `json:%s`%s\n", f.name, f.typ, strconv.Quote(f.tag+omit), f.comment)
 	}
 	w.WriteString("}\n")
 	return nil

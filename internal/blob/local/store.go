@@ -1,0 +1,299 @@
+// Package local is the blob store on local disk: blobs/<alg>/<first2>/<hex>
+// holds committed blobs and uploads/<id> the sessions in progress. With a key
+// every file is AES-256-GCM encrypted in segments as it is written, so no
+// plaintext reaches the disk; see format.go for the file format.
+package local
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/berth/berth/internal/blob"
+	"github.com/opencontainers/go-digest"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Options configures a Store.
+type Options struct {
+	// Key is the 32-byte AES-256 master key. Nil stores plaintext, which
+	// exists only to measure what encryption costs.
+	Key []byte
+	// Registerer, if set, receives the store's metrics.
+	Registerer prometheus.Registerer
+}
+
+// Store is a blob.Store on local disk.
+type Store struct {
+	blobs   string
+	uploads string
+	key     []byte
+	segSize int64
+	m       *metrics
+
+	segPool   *bufPool // one stored segment, for readers
+	batchPool sync.Pool
+
+	mu      sync.Mutex
+	pending map[string]*upload
+}
+
+var (
+	_ blob.Store  = (*Store)(nil)
+	_ blob.Upload = (*upload)(nil)
+	_ blob.Reader = (*reader)(nil)
+)
+
+// batchBytes is how much an upload seals per write system call; hashing
+// runs beside sealing once per batch.
+const batchBytes = 1 << 20
+
+// Open opens (creating if needed) the store in dir and removes upload files
+// left by a crash: sessions do not survive a restart.
+func Open(dir string, opts Options) (*Store, error) {
+	return open(dir, opts, defaultSegmentSize)
+}
+
+func open(dir string, opts Options, segSize int64) (*Store, error) {
+	if opts.Key != nil && len(opts.Key) != 32 {
+		return nil, fmt.Errorf("blob: key is %d bytes, want 32", len(opts.Key))
+	}
+	m, err := newMetrics(opts.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{
+		blobs:   filepath.Join(dir, "blobs"),
+		uploads: filepath.Join(dir, "uploads"),
+		key:     bytes.Clone(opts.Key),
+		segSize: segSize,
+		m:       m,
+		segPool: &bufPool{size: int(segSize) + segOverhead},
+		pending: make(map[string]*upload),
+	}
+	for _, d := range []string{s.blobs, s.uploads} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, err
+		}
+	}
+	leftovers, err := os.ReadDir(s.uploads)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range leftovers {
+		if err := os.RemoveAll(filepath.Join(s.uploads, e.Name())); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// batch is an upload's working memory for one WriteAt call.
+type batch struct {
+	plain  []byte // the held-back segment, then up to batchBytes more
+	out    []byte // sealed segments
+	nonces []byte
+}
+
+func (s *Store) getBatch() *batch {
+	if b, ok := s.batchPool.Get().(*batch); ok {
+		return b
+	}
+	// One segment more than is sealed per batch: the last one read is held
+	// back, and a batch must still seal at least one.
+	n := max(1, batchBytes/s.segSize)
+	return &batch{
+		plain:  make([]byte, (n+1)*s.segSize),
+		out:    make([]byte, 0, n*(s.segSize+segOverhead)),
+		nonces: make([]byte, n*nonceSize),
+	}
+}
+
+// checkDigest accepts well-formed sha256 and sha512 digests. Everything that
+// builds a path from a digest goes through it, so no digest escapes blobs/.
+func checkDigest(d digest.Digest) error {
+	err := d.Validate()
+	if errors.Is(err, digest.ErrDigestUnsupported) {
+		return blob.ErrUnsupportedDigest
+	}
+	if err != nil {
+		return fmt.Errorf("blob: invalid digest %q: %w", d, err)
+	}
+	if a := d.Algorithm(); a != digest.SHA256 && a != digest.SHA512 {
+		return blob.ErrUnsupportedDigest
+	}
+	return nil
+}
+
+func (s *Store) blobPath(d digest.Digest) string {
+	hex := d.Encoded()
+	return filepath.Join(s.blobs, string(d.Algorithm()), hex[:2], hex)
+}
+
+// Stat returns the size recorded in the blob's header, after checking the
+// header against the file length. Segments are checked when read.
+func (s *Store) Stat(ctx context.Context, d digest.Digest) (int64, error) {
+	if err := checkDigest(d); err != nil {
+		return 0, err
+	}
+	return s.statPath(s.blobPath(d))
+}
+
+func (s *Store) statPath(path string) (int64, error) {
+	f, fileLen, err := openFile(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	h, err := readHeader(f, fileLen, s.key != nil)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", path, err)
+	}
+	return h.size, nil
+}
+
+func openFile(path string) (*os.File, int64, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, 0, blob.ErrNotFound
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, 0, err
+	}
+	return f, fi.Size(), nil
+}
+
+// Open returns a reader over the blob's plaintext. It is not safe for
+// concurrent use; open one per request.
+func (s *Store) Open(ctx context.Context, d digest.Digest) (blob.Reader, error) {
+	if err := checkDigest(d); err != nil {
+		return nil, err
+	}
+	path := s.blobPath(d)
+	f, fileLen, err := openFile(path)
+	if err != nil {
+		return nil, err
+	}
+	r, err := newReader(f, f, fileLen, s.key, d, s.segPool, s.m.read)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return r, nil
+}
+
+// Delete removes a blob. Readers that have it open keep reading it.
+func (s *Store) Delete(ctx context.Context, d digest.Digest) error {
+	if err := checkDigest(d); err != nil {
+		return err
+	}
+	err := os.Remove(s.blobPath(d))
+	if errors.Is(err, fs.ErrNotExist) {
+		return blob.ErrNotFound
+	}
+	return err
+}
+
+// Walk calls fn for every stored blob, with the size Stat would return. Files
+// not named like blobs are skipped; a blob whose header is corrupt stops the
+// walk with an error naming it.
+func (s *Store) Walk(ctx context.Context, fn func(d digest.Digest, size int64) error) error {
+	for _, alg := range []digest.Algorithm{digest.SHA256, digest.SHA512} {
+		algDir := filepath.Join(s.blobs, string(alg))
+		prefixes, err := readDir(algDir)
+		if err != nil {
+			return err
+		}
+		for _, p := range prefixes {
+			files, err := readDir(filepath.Join(algDir, p.Name()))
+			if err != nil {
+				return err
+			}
+			for _, f := range files {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				d := digest.NewDigestFromEncoded(alg, f.Name())
+				if d.Validate() != nil || f.Name()[:2] != p.Name() {
+					continue
+				}
+				size, err := s.statPath(filepath.Join(algDir, p.Name(), f.Name()))
+				if errors.Is(err, blob.ErrNotFound) {
+					continue // deleted since the listing
+				}
+				if err != nil {
+					return err
+				}
+				if err := fn(d, size); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// readDir lists a directory; a missing one is empty.
+func readDir(dir string) ([]os.DirEntry, error) {
+	es, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	return es, err
+}
+
+// NewUpload starts a session backed by uploads/<id>.
+func (s *Store) NewUpload(ctx context.Context) (blob.Upload, error) {
+	idb := make([]byte, 16)
+	rand.Read(idb)
+	id := base64.RawURLEncoding.EncodeToString(idb)
+	u, err := newUpload(s, id)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	s.pending[id] = u
+	s.mu.Unlock()
+	s.m.active.Inc()
+	return u, nil
+}
+
+// Upload returns the open session with that id.
+func (s *Store) Upload(ctx context.Context, id string) (blob.Upload, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ok := s.pending[id]
+	if !ok {
+		return nil, blob.ErrNotFound
+	}
+	return u, nil
+}
+
+func (s *Store) forget(id string) {
+	s.mu.Lock()
+	delete(s.pending, id)
+	s.mu.Unlock()
+	s.m.active.Dec()
+}
+
+// syncDir makes a rename or creation in dir durable.
+func syncDir(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return f.Sync()
+}

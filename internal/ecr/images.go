@@ -1,0 +1,488 @@
+package ecr
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/opencontainers/go-digest"
+
+	"github.com/berth/berth/internal/awsapi"
+	"github.com/berth/berth/internal/registry"
+)
+
+// ECR's digest grammar for image ids, as its failure messages quote it.
+const imageDigestPattern = `[a-zA-Z0-9-_+.]+:[a-fA-F0-9]+`
+
+var imageDigestRE = regexp.MustCompile(`^[a-zA-Z0-9_+.-]+:[a-fA-F0-9]+$`)
+
+const maxManifestSize = 4 << 20
+
+// failure is why one image id of a batch call names no usable image.
+type failure struct{ code, reason string }
+
+func (f *failure) output(id ImageIdentifier) ImageFailure {
+	return ImageFailure{ImageId: &id, FailureCode: awsapi.String(f.code), FailureReason: awsapi.String(f.reason)}
+}
+
+var (
+	failMissingDigestAndTag = &failure{ImageFailureCodeMissingDigestAndTag, "Invalid request parameters: both tag and digest cannot be null"}
+	failInvalidDigest       = &failure{ImageFailureCodeInvalidImageDigest, "Invalid request parameters: image digest should satisfy the regex '" + imageDigestPattern + "'"}
+	// UNVERIFIED wording.
+	failInvalidTag = &failure{ImageFailureCodeInvalidImageTag, "Invalid request parameters: image tag should be between 1 and 300 characters"}
+	// UNVERIFIED wording.
+	failTagDoesNotMatch = &failure{ImageFailureCodeImageTagDoesNotMatchDigest, "Invalid request parameters: image tag does not match digest"}
+	failImageNotFound   = &failure{ImageFailureCodeImageNotFound, "Requested image not found"}
+)
+
+// exception turns a failure into the error a single-image call returns.
+func (f *failure) exception(param string, id ImageIdentifier, repo, registryID string) error {
+	switch f {
+	case failImageNotFound, failTagDoesNotMatch:
+		return errImageNotFound(id, repo, registryID)
+	}
+	return invalidParameter(param, strings.TrimPrefix(f.reason, "Invalid request parameters: "))
+}
+
+// lookup finds the image id names in repo. A failure reports an id that
+// names no image; err anything else (a missing repository, the store).
+func (s *service) lookup(ctx context.Context, repo string, id ImageIdentifier) (registry.Image, *failure, error) {
+	if id.ImageDigest == nil && id.ImageTag == nil {
+		return registry.Image{}, failMissingDigestAndTag, nil
+	}
+	if id.ImageTag != nil && (len(*id.ImageTag) < 1 || len(*id.ImageTag) > 300) {
+		return registry.Image{}, failInvalidTag, nil
+	}
+	var img registry.Image
+	var err error
+	if id.ImageDigest != nil {
+		if !imageDigestRE.MatchString(*id.ImageDigest) {
+			return registry.Image{}, failInvalidDigest, nil
+		}
+		d, perr := digest.Parse(*id.ImageDigest)
+		if perr != nil {
+			// ECR's grammar but no digest berth can hold (upper-case hex,
+			// an unknown algorithm): nothing has it.
+			return registry.Image{}, failImageNotFound, nil
+		}
+		img, err = s.catalog.Image(ctx, repo, d.String())
+	} else {
+		img, err = s.imageByTag(ctx, repo, *id.ImageTag)
+	}
+	if errors.Is(err, registry.ErrImageNotFound) {
+		return registry.Image{}, failImageNotFound, nil
+	}
+	if err != nil {
+		return registry.Image{}, nil, err
+	}
+	if id.ImageDigest != nil && id.ImageTag != nil && !slices.Contains(img.Tags, *id.ImageTag) {
+		if _, err := s.imageByTag(ctx, repo, *id.ImageTag); errors.Is(err, registry.ErrImageNotFound) {
+			return registry.Image{}, failImageNotFound, nil
+		} else if err != nil {
+			return registry.Image{}, nil, err
+		}
+		return registry.Image{}, failTagDoesNotMatch, nil
+	}
+	return img, nil, nil
+}
+
+// imageByTag looks a tag up; the catalog would read a digest-shaped
+// reference as a digest, and no tag has that shape (PutImage refuses them).
+func (s *service) imageByTag(ctx context.Context, repo, tag string) (registry.Image, error) {
+	if digestShaped(tag) {
+		if _, err := s.catalog.GetRepository(ctx, repo); err != nil {
+			return registry.Image{}, err
+		}
+		return registry.Image{}, registry.ErrImageNotFound
+	}
+	return s.catalog.Image(ctx, repo, tag)
+}
+
+func (s *service) imageDetail(img registry.Image) ImageDetail {
+	detail := ImageDetail{
+		RegistryId:             awsapi.String(s.account),
+		RepositoryName:         awsapi.String(img.Repository),
+		ImageDigest:            awsapi.String(img.Digest.String()),
+		ImageTags:              img.Tags,
+		ImageSizeInBytes:       awsapi.Int64(img.Size),
+		ImagePushedAt:          awsapi.Time(img.PushedAt),
+		ImageManifestMediaType: awsapi.String(img.MediaType),
+		ImageStatus:            awsapi.String(ImageStatusActive),
+	}
+	// ECR reports the config's media type; an index has none, but may
+	// declare an artifactType.
+	if t := firstNonEmpty(img.ConfigType, img.ArtifactType); t != "" {
+		detail.ArtifactMediaType = awsapi.String(t)
+	}
+	if !img.LastPulledAt.IsZero() {
+		detail.LastRecordedPullTime = awsapi.Time(img.LastPulledAt)
+	}
+	if img.Subject != "" {
+		detail.SubjectManifestDigest = awsapi.String(img.Subject.String())
+	}
+	return detail
+}
+
+func firstNonEmpty(values ...string) string {
+	for _, v := range values {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// matchesFilter applies tagStatus (TAGGED, UNTAGGED, ANY) and imageStatus.
+// Every berth image is ACTIVE: there is no archive storage class.
+func matchesFilter(img registry.Image, tagStatus, imageStatus string) bool {
+	switch imageStatus {
+	case ImageStatusFilterArchived, ImageStatusFilterActivating:
+		return false
+	}
+	switch tagStatus {
+	case TagStatusTagged:
+		return len(img.Tags) > 0
+	case TagStatusUntagged:
+		return len(img.Tags) == 0
+	}
+	return true
+}
+
+func checkTagStatus(path, v string) error {
+	switch v {
+	case "", TagStatusTagged, TagStatusUntagged, TagStatusAny:
+		return nil
+	}
+	return validationError(path, v, "Member must satisfy enum value set: [TAGGED, UNTAGGED, ANY]")
+}
+
+func (s *service) describeImages(ctx context.Context, in *DescribeImagesRequest) (*DescribeImagesResponse, error) {
+	const op = "DescribeImages"
+	repo, err := s.repositoryIn(in.RegistryId, in.RepositoryName)
+	if err != nil {
+		return nil, err
+	}
+	out := &DescribeImagesResponse{ImageDetails: []ImageDetail{}}
+	if len(in.ImageIds) > 0 {
+		// UNVERIFIED wording.
+		if in.MaxResults != nil || in.NextToken != nil {
+			return nil, invalidParameter("maxResults", "maxResults and nextToken cannot be specified together with imageIds")
+		}
+		seen := map[digest.Digest]bool{}
+		for i, id := range in.ImageIds {
+			img, f, err := s.lookup(ctx, repo, id)
+			if err != nil {
+				return nil, s.fail(ctx, err, subject{repo: repo, image: id})
+			}
+			if f != nil {
+				return nil, f.exception(fmt.Sprintf("imageIds.member.%d", i+1), id, repo, s.account)
+			}
+			if !seen[img.Digest] {
+				seen[img.Digest] = true
+				out.ImageDetails = append(out.ImageDetails, s.imageDetail(img))
+			}
+		}
+		return out, nil
+	}
+	var tagStatus, imageStatus string
+	if in.Filter != nil {
+		tagStatus, imageStatus = awsapi.Deref(in.Filter.TagStatus), awsapi.Deref(in.Filter.ImageStatus)
+	}
+	if err := checkTagStatus("filter.tagStatus", tagStatus); err != nil {
+		return nil, err
+	}
+	if err := checkMaxResults(in.MaxResults); err != nil {
+		return nil, err
+	}
+	after, err := decodeToken(in.NextToken, op, repo, 1)
+	if err != nil {
+		return nil, err
+	}
+	images, err := s.catalog.Images(ctx, repo)
+	if err != nil {
+		return nil, s.fail(ctx, err, subject{repo: repo})
+	}
+	limit := pageSize(in.MaxResults)
+	// Images come in digest order; a page resumes after the last digest.
+	for _, img := range images {
+		if after != nil && img.Digest.String() <= after[0] {
+			continue
+		}
+		if !matchesFilter(img, tagStatus, imageStatus) {
+			continue
+		}
+		if len(out.ImageDetails) == limit {
+			out.NextToken = encodeToken(op, repo, *out.ImageDetails[limit-1].ImageDigest)
+			break
+		}
+		out.ImageDetails = append(out.ImageDetails, s.imageDetail(img))
+	}
+	return out, nil
+}
+
+func (s *service) listImages(ctx context.Context, in *ListImagesRequest) (*ListImagesResponse, error) {
+	const op = "ListImages"
+	repo, err := s.repositoryIn(in.RegistryId, in.RepositoryName)
+	if err != nil {
+		return nil, err
+	}
+	var tagStatus, imageStatus string
+	if in.Filter != nil {
+		tagStatus, imageStatus = awsapi.Deref(in.Filter.TagStatus), awsapi.Deref(in.Filter.ImageStatus)
+	}
+	if err := checkTagStatus("filter.tagStatus", tagStatus); err != nil {
+		return nil, err
+	}
+	if err := checkMaxResults(in.MaxResults); err != nil {
+		return nil, err
+	}
+	after, err := decodeToken(in.NextToken, op, repo, 2)
+	if err != nil {
+		return nil, err
+	}
+	images, err := s.catalog.Images(ctx, repo)
+	if err != nil {
+		return nil, s.fail(ctx, err, subject{repo: repo})
+	}
+	// One entry per tag, and one for each untagged image, ordered by
+	// (digest, tag); a page resumes after the last entry.
+	type entry struct{ digest, tag string }
+	var entries []entry
+	for _, img := range images {
+		if !matchesFilter(img, tagStatus, imageStatus) {
+			continue
+		}
+		if len(img.Tags) == 0 {
+			entries = append(entries, entry{digest: img.Digest.String()})
+		}
+		for _, tag := range img.Tags {
+			entries = append(entries, entry{img.Digest.String(), tag})
+		}
+	}
+	limit := pageSize(in.MaxResults)
+	out := &ListImagesResponse{ImageIds: []ImageIdentifier{}}
+	n := 0
+	for _, e := range entries {
+		if after != nil && (e.digest < after[0] || (e.digest == after[0] && e.tag <= after[1])) {
+			continue
+		}
+		if n == limit {
+			last := out.ImageIds[limit-1]
+			out.NextToken = encodeToken(op, repo, *last.ImageDigest, awsapi.Deref(last.ImageTag))
+			break
+		}
+		id := ImageIdentifier{ImageDigest: awsapi.String(e.digest)}
+		if e.tag != "" {
+			id.ImageTag = awsapi.String(e.tag)
+		}
+		out.ImageIds = append(out.ImageIds, id)
+		n++
+	}
+	return out, nil
+}
+
+func (s *service) batchGetImage(ctx context.Context, in *BatchGetImageRequest) (*BatchGetImageResponse, error) {
+	repo, err := s.repositoryIn(in.RegistryId, in.RepositoryName)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.catalog.GetRepository(ctx, repo); err != nil {
+		return nil, s.fail(ctx, err, subject{repo: repo})
+	}
+	// acceptedMediaTypes is not applied: ECR converts a manifest only when
+	// it can and otherwise returns it as stored, and berth never converts.
+	out := &BatchGetImageResponse{Images: []Image{}, Failures: []ImageFailure{}}
+	for _, id := range in.ImageIds {
+		img, f, err := s.lookup(ctx, repo, id)
+		if err != nil {
+			return nil, s.fail(ctx, err, subject{repo: repo, image: id})
+		}
+		if f != nil {
+			out.Failures = append(out.Failures, f.output(id))
+			continue
+		}
+		out.Images = append(out.Images, Image{
+			RegistryId:             awsapi.String(s.account),
+			RepositoryName:         awsapi.String(repo),
+			ImageId:                &ImageIdentifier{ImageDigest: awsapi.String(img.Digest.String()), ImageTag: id.ImageTag},
+			ImageManifest:          awsapi.String(string(img.Manifest)),
+			ImageManifestMediaType: awsapi.String(img.MediaType),
+		})
+	}
+	return out, nil
+}
+
+// referencedBy lists the image indexes in repo that list d.
+func (s *service) referencedBy(ctx context.Context, repo string, d digest.Digest) ([]string, error) {
+	images, err := s.catalog.Images(ctx, repo)
+	if err != nil {
+		return nil, err
+	}
+	var parents []string
+	for _, img := range images {
+		if slices.Contains(img.Children, d) {
+			parents = append(parents, img.Digest.String())
+		}
+	}
+	return parents, nil
+}
+
+func failReferenced(parents []string) *failure {
+	// UNVERIFIED wording.
+	return &failure{ImageFailureCodeImageReferencedByManifestList, "Requested image referenced by manifest list: [" + strings.Join(parents, ", ") + "]"}
+}
+
+func (s *service) batchDeleteImage(ctx context.Context, in *BatchDeleteImageRequest) (*BatchDeleteImageResponse, error) {
+	repo, err := s.repositoryIn(in.RegistryId, in.RepositoryName)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.catalog.GetRepository(ctx, repo); err != nil {
+		return nil, s.fail(ctx, err, subject{repo: repo})
+	}
+	out := &BatchDeleteImageResponse{ImageIds: []ImageIdentifier{}, Failures: []ImageFailure{}}
+	for _, id := range in.ImageIds {
+		deleted, f, err := s.deleteImage(ctx, repo, id)
+		if err != nil {
+			return nil, s.fail(ctx, err, subject{repo: repo, image: id})
+		}
+		if f != nil {
+			out.Failures = append(out.Failures, f.output(id))
+			continue
+		}
+		out.ImageIds = append(out.ImageIds, deleted...)
+	}
+	return out, nil
+}
+
+// deleteImage deletes what one BatchDeleteImage id names. With a tag (with
+// or without its digest) the tag goes, and the image with its last tag; by
+// digest alone the image goes with all its tags. An image an index lists
+// stays until the index is gone.
+func (s *service) deleteImage(ctx context.Context, repo string, id ImageIdentifier) ([]ImageIdentifier, *failure, error) {
+	img, f, err := s.lookup(ctx, repo, id)
+	if f != nil || err != nil {
+		return nil, f, err
+	}
+	if id.ImageTag != nil {
+		tag := *id.ImageTag
+		if len(img.Tags) == 1 {
+			parents, err := s.referencedBy(ctx, repo, img.Digest)
+			if err != nil {
+				return nil, nil, err
+			}
+			if len(parents) > 0 {
+				return nil, failReferenced(parents), nil
+			}
+		}
+		untagged, deleted, err := s.catalog.Untag(ctx, repo, tag, true)
+		if errors.Is(err, registry.ErrImageNotFound) {
+			return nil, failImageNotFound, nil
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		s.log.InfoContext(ctx, "ecr: image untagged", "repository", repo, "tag", tag, "digest", untagged.Digest, "imageDeleted", deleted)
+		return []ImageIdentifier{{ImageDigest: awsapi.String(untagged.Digest.String()), ImageTag: awsapi.String(tag)}}, nil, nil
+	}
+	deleted, err := s.catalog.DeleteImage(ctx, repo, img.Digest, true)
+	switch {
+	case errors.Is(err, registry.ErrImageNotFound):
+		return nil, failImageNotFound, nil
+	case errors.Is(err, registry.ErrImageReferenced):
+		parents, err := s.referencedBy(ctx, repo, img.Digest)
+		if err != nil {
+			return nil, nil, err
+		}
+		return nil, failReferenced(parents), nil
+	case err != nil:
+		return nil, nil, err
+	}
+	s.log.InfoContext(ctx, "ecr: image deleted", "repository", repo, "digest", deleted.Digest)
+	d := awsapi.String(deleted.Digest.String())
+	if len(deleted.Tags) == 0 {
+		return []ImageIdentifier{{ImageDigest: d}}, nil, nil
+	}
+	ids := make([]ImageIdentifier, len(deleted.Tags))
+	for i, tag := range deleted.Tags {
+		ids[i] = ImageIdentifier{ImageDigest: d, ImageTag: awsapi.String(tag)}
+	}
+	return ids, nil, nil
+}
+
+func (s *service) putImage(ctx context.Context, in *PutImageRequest) (*PutImageResponse, error) {
+	repo, err := s.repositoryIn(in.RegistryId, in.RepositoryName)
+	if err != nil {
+		return nil, err
+	}
+	manifest := awsapi.Deref(in.ImageManifest)
+	switch {
+	case len(manifest) < 1:
+		return nil, validationError("imageManifest", "", "Member must have length greater than or equal to 1")
+	case len(manifest) > maxManifestSize:
+		return nil, validationError("imageManifest", "", fmt.Sprintf("Member must have length less than or equal to %d", maxManifestSize))
+	}
+	tag := awsapi.Deref(in.ImageTag)
+	if in.ImageTag != nil {
+		switch {
+		case len(tag) < 1 || len(tag) > 300:
+			return nil, validationError("imageTag", tag, "Member must have length between 1 and 300")
+		case digestShaped(tag):
+			// The registry could not tell such a tag from a digest.
+			return nil, invalidParameter("imageTag", "an image tag cannot have the form of a digest")
+		}
+	}
+	subj := subject{repo: repo, image: ImageIdentifier{ImageDigest: in.ImageDigest, ImageTag: in.ImageTag}}
+	// A missing repository is reported before anything about the manifest.
+	if _, err := s.catalog.GetRepository(ctx, repo); err != nil {
+		return nil, s.fail(ctx, err, subj)
+	}
+	res, err := s.catalog.PutManifest(ctx, repo, tag, awsapi.Deref(in.ImageManifestMediaType), digest.Digest(awsapi.Deref(in.ImageDigest)), []byte(manifest))
+	if err != nil {
+		return nil, s.fail(ctx, err, subj)
+	}
+	if !res.Changed {
+		shownTag := tag
+		if in.ImageTag == nil {
+			shownTag = "null"
+		}
+		return nil, awsapi.Errorf("ImageAlreadyExistsException", "Image with digest '%s' and tag '%s' already exists in the repository with name '%s' in registry with id '%s'", res.Image.Digest, shownTag, repo, s.account)
+	}
+	s.log.InfoContext(ctx, "ecr: image pushed", "repository", repo, "digest", res.Image.Digest, "tag", tag)
+	return &PutImageResponse{Image: &Image{
+		RegistryId:             awsapi.String(s.account),
+		RepositoryName:         awsapi.String(repo),
+		ImageId:                &ImageIdentifier{ImageDigest: awsapi.String(res.Image.Digest.String()), ImageTag: in.ImageTag},
+		ImageManifest:          awsapi.String(manifest),
+		ImageManifestMediaType: awsapi.String(res.Image.MediaType),
+	}}, nil
+}
+
+func digestShaped(s string) bool {
+	_, err := digest.Parse(s)
+	return err == nil
+}
+
+func (s *service) describeImageScanFindings(ctx context.Context, in *DescribeImageScanFindingsRequest) (*DescribeImageScanFindingsResponse, error) {
+	repo, err := s.repositoryIn(in.RegistryId, in.RepositoryName)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkMaxResults(in.MaxResults); err != nil {
+		return nil, err
+	}
+	id := awsapi.Deref(in.ImageId)
+	_, f, err := s.lookup(ctx, repo, id)
+	if err != nil {
+		return nil, s.fail(ctx, err, subject{repo: repo, image: id})
+	}
+	if f != nil {
+		return nil, f.exception("imageId", id, repo, s.account)
+	}
+	// berth has no scanner yet, so no image has a scan; saying so beats
+	// inventing findings.
+	return nil, awsapi.Errorf("ScanNotFoundException", "Image scan does not exist for the image with '%s' in the repository with name '%s' in the registry with id '%s'", imageIDString(id), repo, s.account)
+}

@@ -1,0 +1,271 @@
+package ecr
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/opencontainers/go-digest"
+
+	"github.com/berth/berth/internal/awsapi"
+	"github.com/berth/berth/internal/blob"
+	"github.com/berth/berth/internal/registry"
+	"github.com/berth/berth/internal/store"
+)
+
+// The layer-upload API (InitiateLayerUpload, UploadLayerPart,
+// CompleteLayerUpload) writes through blob.Store upload sessions. ECR upload
+// ids are UUIDs bound to one repository; a store record maps each to its
+// blob session, so an upload outlives a restart if its session does.
+
+const uploadPrefix = "ecr/upload/"
+
+// layerPartSize is the part size ECR advises clients to upload in.
+const layerPartSize = 10 << 20
+
+type uploadSession struct {
+	Repository string    `json:"repository"`
+	BlobUpload string    `json:"blobUpload"`
+	CreatedAt  time.Time `json:"createdAt"`
+}
+
+func errUploadNotFound(uploadID, repo, registryID string) error {
+	// UNVERIFIED wording.
+	return awsapi.Errorf("UploadNotFoundException", "The upload with id '%s' does not exist in the repository with name '%s' in the registry with id '%s'", uploadID, repo, registryID)
+}
+
+// session returns the open upload uploadID of repo.
+func (s *service) session(ctx context.Context, repo, uploadID string) (blob.Upload, error) {
+	if _, err := s.catalog.GetRepository(ctx, repo); err != nil {
+		return nil, s.fail(ctx, err, subject{repo: repo})
+	}
+	var sess uploadSession
+	found, err := s.loadJSON(ctx, uploadPrefix+uploadID, &sess)
+	if err != nil {
+		return nil, s.fail(ctx, err, subject{repo: repo})
+	}
+	if !found || sess.Repository != repo {
+		return nil, errUploadNotFound(uploadID, repo, s.account)
+	}
+	up, err := s.blobs.Upload(ctx, sess.BlobUpload)
+	if errors.Is(err, blob.ErrNotFound) {
+		// The session ended without us (a restart): forget it.
+		if err := s.endSession(ctx, uploadID); err != nil {
+			s.log.WarnContext(ctx, "ecr: ending upload session", "upload", uploadID, "error", err)
+		}
+		return nil, errUploadNotFound(uploadID, repo, s.account)
+	}
+	if err != nil {
+		return nil, s.fail(ctx, err, subject{repo: repo})
+	}
+	return up, nil
+}
+
+func (s *service) endSession(ctx context.Context, uploadID string) error {
+	_, err := s.store.Txn(ctx, store.Txn{Then: []store.Op{store.Delete(uploadPrefix + uploadID)}})
+	return err
+}
+
+func (s *service) initiateLayerUpload(ctx context.Context, in *InitiateLayerUploadRequest) (*InitiateLayerUploadResponse, error) {
+	repo, err := s.repositoryIn(in.RegistryId, in.RepositoryName)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.catalog.GetRepository(ctx, repo); err != nil {
+		return nil, s.fail(ctx, err, subject{repo: repo})
+	}
+	up, err := s.blobs.NewUpload(ctx)
+	if err != nil {
+		return nil, s.fail(ctx, err, subject{repo: repo})
+	}
+	id := uuid.NewString()
+	if err := s.storeJSON(ctx, uploadPrefix+id, uploadSession{Repository: repo, BlobUpload: up.ID(), CreatedAt: s.now()}); err != nil {
+		if cerr := up.Cancel(ctx); cerr != nil {
+			s.log.WarnContext(ctx, "ecr: cancelling upload", "error", cerr)
+		}
+		return nil, s.fail(ctx, err, subject{repo: repo})
+	}
+	return &InitiateLayerUploadResponse{UploadId: awsapi.String(id), PartSize: awsapi.Int64(layerPartSize)}, nil
+}
+
+func (s *service) uploadLayerPart(ctx context.Context, in *UploadLayerPartRequest) (*UploadLayerPartResponse, error) {
+	repo, err := s.repositoryIn(in.RegistryId, in.RepositoryName)
+	if err != nil {
+		return nil, err
+	}
+	uploadID := awsapi.Deref(in.UploadId)
+	up, err := s.session(ctx, repo, uploadID)
+	if err != nil {
+		return nil, err
+	}
+	first, last, part := awsapi.Deref(in.PartFirstByte), awsapi.Deref(in.PartLastByte), in.LayerPartBlob
+	invalidPart := func(have int64) error {
+		return awsapi.Errorf("InvalidLayerPartException", "The layer part size is not valid, or the first byte specified is not consecutive to the last byte of a previous layer part upload. Last valid byte received: %d; part %d-%d of %d bytes", have-1, first, last, len(part))
+	}
+	have := up.Size()
+	if len(part) == 0 || first != have || last != first+int64(len(part))-1 {
+		return nil, invalidPart(have)
+	}
+	n, err := up.WriteAt(ctx, bytes.NewReader(part), first)
+	switch {
+	case errors.Is(err, blob.ErrUploadOffset):
+		// Another part landed first.
+		return nil, invalidPart(up.Size())
+	case errors.Is(err, blob.ErrNotFound):
+		return nil, errUploadNotFound(uploadID, repo, s.account)
+	case err != nil:
+		return nil, s.fail(ctx, err, subject{repo: repo})
+	}
+	return &UploadLayerPartResponse{
+		RegistryId:       awsapi.String(s.account),
+		RepositoryName:   awsapi.String(repo),
+		UploadId:         awsapi.String(uploadID),
+		LastByteReceived: awsapi.Int64(first + n - 1),
+	}, nil
+}
+
+func (s *service) completeLayerUpload(ctx context.Context, in *CompleteLayerUploadRequest) (*CompleteLayerUploadResponse, error) {
+	repo, err := s.repositoryIn(in.RegistryId, in.RepositoryName)
+	if err != nil {
+		return nil, err
+	}
+	uploadID := awsapi.Deref(in.UploadId)
+	// An upload is one layer with one digest. UNVERIFIED: ECR's handling of
+	// several.
+	if len(in.LayerDigests) != 1 {
+		return nil, invalidParameter("layerDigests", "exactly one layer digest must be specified")
+	}
+	if !imageDigestRE.MatchString(in.LayerDigests[0]) {
+		return nil, validationError("layerDigests.member.1", in.LayerDigests[0], "Member must satisfy regular expression pattern: "+imageDigestPattern)
+	}
+	up, err := s.session(ctx, repo, uploadID)
+	if err != nil {
+		return nil, err
+	}
+	d, err := digest.Parse(in.LayerDigests[0])
+	if err != nil {
+		// UNVERIFIED wording.
+		return nil, awsapi.Errorf("InvalidLayerException", "The layer digest '%s' is not a valid sha256 or sha512 digest", in.LayerDigests[0])
+	}
+	if up.Size() == 0 {
+		// UNVERIFIED wording.
+		return nil, awsapi.Errorf("EmptyUploadException", "The upload with id '%s' does not contain any layer parts", uploadID)
+	}
+	if _, err := s.catalog.Blob(ctx, repo, d); err == nil {
+		// The content is already there; this upload has nothing to add.
+		if err := up.Cancel(ctx); err != nil && !errors.Is(err, blob.ErrNotFound) {
+			return nil, s.fail(ctx, err, subject{repo: repo})
+		}
+		if err := s.endSession(ctx, uploadID); err != nil {
+			return nil, s.fail(ctx, err, subject{repo: repo})
+		}
+		// UNVERIFIED wording.
+		return nil, awsapi.Errorf("LayerAlreadyExistsException", "The layer with digest '%s' already exists in the repository with name '%s' in registry with id '%s'", d, repo, s.account)
+	} else if !errors.Is(err, registry.ErrBlobNotFound) {
+		return nil, s.fail(ctx, err, subject{repo: repo})
+	}
+	size, err := up.Commit(ctx, d)
+	switch {
+	case errors.Is(err, blob.ErrDigestMismatch):
+		// UNVERIFIED wording; the session stays open for another try.
+		return nil, awsapi.Errorf("InvalidLayerException", "The digest calculated for the uploaded layer does not match the digest specified: '%s'", d)
+	case errors.Is(err, blob.ErrNotFound):
+		return nil, errUploadNotFound(uploadID, repo, s.account)
+	case err != nil:
+		return nil, s.fail(ctx, err, subject{repo: repo})
+	}
+	if err := s.catalog.LinkBlob(ctx, repo, d, size); err != nil {
+		return nil, s.fail(ctx, err, subject{repo: repo})
+	}
+	if err := s.endSession(ctx, uploadID); err != nil {
+		// The layer is in; a stale record only names an ended session.
+		s.log.WarnContext(ctx, "ecr: ending upload session", "upload", uploadID, "error", err)
+	}
+	s.log.InfoContext(ctx, "ecr: layer uploaded", "repository", repo, "digest", d, "size", size)
+	return &CompleteLayerUploadResponse{
+		RegistryId:     awsapi.String(s.account),
+		RepositoryName: awsapi.String(repo),
+		UploadId:       awsapi.String(uploadID),
+		LayerDigest:    awsapi.String(d.String()),
+	}, nil
+}
+
+func (s *service) batchCheckLayerAvailability(ctx context.Context, in *BatchCheckLayerAvailabilityRequest) (*BatchCheckLayerAvailabilityResponse, error) {
+	repo, err := s.repositoryIn(in.RegistryId, in.RepositoryName)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.catalog.GetRepository(ctx, repo); err != nil {
+		return nil, s.fail(ctx, err, subject{repo: repo})
+	}
+	out := &BatchCheckLayerAvailabilityResponse{Layers: []Layer{}, Failures: []LayerFailure{}}
+	layerFailure := func(raw, code, reason string) {
+		out.Failures = append(out.Failures, LayerFailure{LayerDigest: awsapi.String(raw), FailureCode: awsapi.String(code), FailureReason: awsapi.String(reason)})
+	}
+	for _, raw := range in.LayerDigests {
+		if !imageDigestRE.MatchString(raw) {
+			// UNVERIFIED wording.
+			layerFailure(raw, LayerFailureCodeInvalidLayerDigest, "Invalid layer digest: it should satisfy the regex '"+imageDigestPattern+"'")
+			continue
+		}
+		d, err := digest.Parse(raw)
+		var link registry.BlobLink
+		if err == nil {
+			link, err = s.catalog.Blob(ctx, repo, d)
+			if err != nil && !errors.Is(err, registry.ErrBlobNotFound) {
+				return nil, s.fail(ctx, err, subject{repo: repo})
+			}
+		}
+		if err != nil {
+			// UNVERIFIED wording.
+			layerFailure(raw, LayerFailureCodeMissingLayerDigest, "Requested layer not found")
+			continue
+		}
+		out.Layers = append(out.Layers, Layer{
+			LayerDigest:       awsapi.String(raw),
+			LayerAvailability: awsapi.String(LayerAvailabilityAvailable),
+			LayerSize:         awsapi.Int64(link.Size),
+		})
+	}
+	return out, nil
+}
+
+func (s *service) getDownloadURLForLayer(ctx context.Context, in *GetDownloadUrlForLayerRequest) (*GetDownloadUrlForLayerResponse, error) {
+	repo, err := s.repositoryIn(in.RegistryId, in.RepositoryName)
+	if err != nil {
+		return nil, err
+	}
+	raw := awsapi.Deref(in.LayerDigest)
+	if !imageDigestRE.MatchString(raw) {
+		return nil, validationError("layerDigest", raw, "Member must satisfy regular expression pattern: "+imageDigestPattern)
+	}
+	// UNVERIFIED wording.
+	notFound := awsapi.Errorf("LayersNotFoundException", "The layer with digest '%s' does not exist in the repository with name '%s' in the registry with id '%s'", raw, repo, s.account)
+	d, err := digest.Parse(raw)
+	if err != nil {
+		if _, err := s.catalog.GetRepository(ctx, repo); err != nil {
+			return nil, s.fail(ctx, err, subject{repo: repo})
+		}
+		return nil, notFound
+	}
+	if _, err := s.catalog.Blob(ctx, repo, d); errors.Is(err, registry.ErrBlobNotFound) {
+		return nil, notFound
+	} else if err != nil {
+		return nil, s.fail(ctx, err, subject{repo: repo})
+	}
+	images, err := s.catalog.Images(ctx, repo)
+	if err != nil {
+		return nil, s.fail(ctx, err, subject{repo: repo})
+	}
+	used := slices.ContainsFunc(images, func(img registry.Image) bool { return slices.Contains(img.Blobs, d) })
+	if !used {
+		return nil, awsapi.Errorf("LayerInaccessibleException", "The layer with digest '%s' is not available because it is not associated with an image", d)
+	}
+	return &GetDownloadUrlForLayerResponse{
+		DownloadUrl: awsapi.String("http://" + s.host + "/v2/" + repo + "/blobs/" + d.String()),
+		LayerDigest: awsapi.String(d.String()),
+	}, nil
+}

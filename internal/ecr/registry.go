@@ -1,0 +1,146 @@
+package ecr
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"regexp"
+	"slices"
+
+	"github.com/berth/berth/internal/awsapi"
+)
+
+// Registry-level operations: authorization, the registry description and
+// the registry scanning configuration.
+
+func (s *service) getAuthorizationToken(ctx context.Context, in *GetAuthorizationTokenRequest) (*GetAuthorizationTokenResponse, error) {
+	for _, id := range in.RegistryIds {
+		if err := s.ownRegistry("registryIds", id); err != nil {
+			return nil, err
+		}
+	}
+	password, expires := s.tokens.Issue(awsapi.RequestFrom(ctx).AccessKeyID)
+	data := AuthorizationData{
+		AuthorizationToken: awsapi.String(base64.StdEncoding.EncodeToString([]byte("AWS:" + password))),
+		ExpiresAt:          awsapi.Time(expires),
+		// ECR advertises https://<registry host>; berth's registry is served
+		// on the gateway's plain-HTTP port.
+		ProxyEndpoint: awsapi.String("http://" + s.host),
+	}
+	// One entry per registry asked for; every one is this registry.
+	out := &GetAuthorizationTokenResponse{AuthorizationData: []AuthorizationData{data}}
+	for range max(len(in.RegistryIds)-1, 0) {
+		out.AuthorizationData = append(out.AuthorizationData, data)
+	}
+	return out, nil
+}
+
+func (s *service) describeRegistry(context.Context, *DescribeRegistryRequest) (*DescribeRegistryResponse, error) {
+	// berth does not replicate.
+	return &DescribeRegistryResponse{
+		RegistryId:               awsapi.String(s.account),
+		ReplicationConfiguration: &ReplicationConfiguration{Rules: []ReplicationRule{}},
+	}, nil
+}
+
+// scanningKey holds the registry scanning configuration.
+const scanningKey = "ecr/registry/scanning"
+
+// scanningConfig is the registry scanning configuration as stored.
+type scanningConfig struct {
+	ScanType string         `json:"scanType"`
+	Rules    []scanningRule `json:"rules,omitempty"`
+}
+
+type scanningRule struct {
+	ScanFrequency string `json:"scanFrequency"`
+	// Filters are WILDCARD repository filters.
+	Filters []string `json:"filters"`
+}
+
+const scanningFilterPattern = `^[a-z0-9*](?:[._\-/a-z0-9*]?[a-z0-9*]+)*$`
+
+var scanningFilterRE = regexp.MustCompile(scanningFilterPattern)
+
+func (c scanningConfig) output() *RegistryScanningConfiguration {
+	out := &RegistryScanningConfiguration{ScanType: awsapi.String(c.ScanType), Rules: []RegistryScanningRule{}}
+	for _, r := range c.Rules {
+		rule := RegistryScanningRule{ScanFrequency: awsapi.String(r.ScanFrequency), RepositoryFilters: []ScanningRepositoryFilter{}}
+		for _, f := range r.Filters {
+			rule.RepositoryFilters = append(rule.RepositoryFilters, ScanningRepositoryFilter{Filter: awsapi.String(f), FilterType: awsapi.String(ScanningRepositoryFilterTypeWildcard)})
+		}
+		out.Rules = append(out.Rules, rule)
+	}
+	return out
+}
+
+// checkScanning validates a registry scanning configuration: BASIC scanning
+// runs on push only; ENHANCED on push or continuously.
+func checkScanning(scanType string, rules []RegistryScanningRule) (scanningConfig, error) {
+	if scanType == "" {
+		scanType = ScanTypeBasic
+	}
+	cfg := scanningConfig{ScanType: scanType}
+	var allowed []string
+	switch scanType {
+	case ScanTypeBasic:
+		allowed = []string{ScanFrequencyScanOnPush}
+	case ScanTypeEnhanced:
+		allowed = []string{ScanFrequencyScanOnPush, ScanFrequencyContinuousScan}
+	default:
+		return cfg, validationError("scanType", scanType, "Member must satisfy enum value set: [BASIC, ENHANCED]")
+	}
+	if len(rules) > 2 {
+		return cfg, validationError("rules", "", "Member must have length less than or equal to 2")
+	}
+	for i, r := range rules {
+		path := fmt.Sprintf("rules.member.%d", i+1)
+		freq := awsapi.Deref(r.ScanFrequency)
+		switch freq {
+		case ScanFrequencyScanOnPush, ScanFrequencyContinuousScan, ScanFrequencyManual:
+		default:
+			return cfg, validationError(path+".scanFrequency", freq, "Member must satisfy enum value set: [SCAN_ON_PUSH, CONTINUOUS_SCAN, MANUAL]")
+		}
+		if !slices.Contains(allowed, freq) {
+			// UNVERIFIED wording.
+			return cfg, invalidParameter(path+".scanFrequency", fmt.Sprintf("scanFrequency %s is not supported for scanType %s", freq, scanType))
+		}
+		if len(r.RepositoryFilters) > 100 {
+			return cfg, validationError(path+".repositoryFilters", "", "Member must have length less than or equal to 100")
+		}
+		rule := scanningRule{ScanFrequency: freq, Filters: []string{}}
+		for j, f := range r.RepositoryFilters {
+			fpath := fmt.Sprintf("%s.repositoryFilters.member.%d", path, j+1)
+			if t := awsapi.Deref(f.FilterType); t != ScanningRepositoryFilterTypeWildcard {
+				return cfg, validationError(fpath+".filterType", t, "Member must satisfy enum value set: [WILDCARD]")
+			}
+			v := awsapi.Deref(f.Filter)
+			if len(v) < 1 || len(v) > 255 || !scanningFilterRE.MatchString(v) {
+				return cfg, validationError(fpath+".filter", v, "Member must satisfy regular expression pattern: "+scanningFilterPattern)
+			}
+			rule.Filters = append(rule.Filters, v)
+		}
+		cfg.Rules = append(cfg.Rules, rule)
+	}
+	return cfg, nil
+}
+
+func (s *service) putRegistryScanningConfiguration(ctx context.Context, in *PutRegistryScanningConfigurationRequest) (*PutRegistryScanningConfigurationResponse, error) {
+	cfg, err := checkScanning(awsapi.Deref(in.ScanType), in.Rules)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.storeJSON(ctx, scanningKey, cfg); err != nil {
+		return nil, s.fail(ctx, err, subject{})
+	}
+	s.log.InfoContext(ctx, "ecr: registry scanning configuration set", "scanType", cfg.ScanType, "rules", len(cfg.Rules))
+	return &PutRegistryScanningConfigurationResponse{RegistryScanningConfiguration: cfg.output()}, nil
+}
+
+func (s *service) getRegistryScanningConfiguration(ctx context.Context, _ *GetRegistryScanningConfigurationRequest) (*GetRegistryScanningConfigurationResponse, error) {
+	cfg := scanningConfig{ScanType: ScanTypeBasic}
+	if _, err := s.loadJSON(ctx, scanningKey, &cfg); err != nil {
+		return nil, s.fail(ctx, err, subject{})
+	}
+	return &GetRegistryScanningConfigurationResponse{RegistryId: awsapi.String(s.account), ScanningConfiguration: cfg.output()}, nil
+}

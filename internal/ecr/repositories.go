@@ -1,0 +1,472 @@
+package ecr
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/berth/berth/internal/awsapi"
+	"github.com/berth/berth/internal/registry"
+)
+
+// repositoryNamePattern is ECR's (the OCI) repository name grammar.
+const repositoryNamePattern = `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*`
+
+var repositoryNameRE = regexp.MustCompile(`^(?:` + repositoryNamePattern + `)$`)
+
+func checkRepositoryName(name string) error {
+	switch {
+	case len(name) < 2:
+		return validationError("repositoryName", name, "Member must have length greater than or equal to 2")
+	case len(name) > 256:
+		return validationError("repositoryName", name, "Member must have length less than or equal to 256")
+	case !repositoryNameRE.MatchString(name):
+		return validationError("repositoryName", name, "Member must satisfy regular expression pattern: "+repositoryNamePattern)
+	}
+	return nil
+}
+
+const exclusionFilterPattern = `^[0-9a-zA-Z._*-]{1,128}$`
+
+var exclusionFilterRE = regexp.MustCompile(exclusionFilterPattern)
+
+// tagMutability validates a tag mutability setting and its exclusion
+// filters and returns them as the catalog keeps them.
+func tagMutability(mutability string, filters []ImageTagMutabilityExclusionFilter) ([]string, error) {
+	const param = "imageTagMutabilityExclusionFilters"
+	withExclusions := false
+	switch mutability {
+	case ImageTagMutabilityMutable, ImageTagMutabilityImmutable:
+	case ImageTagMutabilityImmutableWithExclusion, ImageTagMutabilityMutableWithExclusion:
+		withExclusions = true
+	default:
+		return nil, validationError("imageTagMutability", mutability, "Member must satisfy enum value set: [MUTABLE, IMMUTABLE, IMMUTABLE_WITH_EXCLUSION, MUTABLE_WITH_EXCLUSION]")
+	}
+	switch {
+	case withExclusions && len(filters) == 0:
+		// UNVERIFIED wording.
+		return nil, invalidParameter(param, "Exclusion filters are required when imageTagMutability is "+mutability)
+	case !withExclusions && len(filters) > 0:
+		// UNVERIFIED wording.
+		return nil, invalidParameter(param, "Exclusion filters can only be specified when imageTagMutability is IMMUTABLE_WITH_EXCLUSION or MUTABLE_WITH_EXCLUSION")
+	case len(filters) > 5:
+		return nil, validationError(param, "", "Member must have length less than or equal to 5")
+	}
+	var out []string
+	for i, f := range filters {
+		path := fmt.Sprintf("%s.member.%d", param, i+1)
+		if t := awsapi.Deref(f.FilterType); t != ImageTagMutabilityExclusionFilterTypeWildcard {
+			return nil, validationError(path+".filterType", t, "Member must satisfy enum value set: [WILDCARD]")
+		}
+		if v := awsapi.Deref(f.Filter); !exclusionFilterRE.MatchString(v) {
+			return nil, validationError(path+".filter", v, "Member must satisfy regular expression pattern: "+exclusionFilterPattern)
+		}
+		out = append(out, *f.Filter)
+	}
+	return out, nil
+}
+
+func exclusionFiltersOutput(filters []string) []ImageTagMutabilityExclusionFilter {
+	var out []ImageTagMutabilityExclusionFilter
+	for _, f := range filters {
+		out = append(out, ImageTagMutabilityExclusionFilter{Filter: awsapi.String(f), FilterType: awsapi.String(ImageTagMutabilityExclusionFilterTypeWildcard)})
+	}
+	return out
+}
+
+// encryption validates an encryption configuration. berth encrypts every
+// blob with its own AES-256 key; a KMS setting is recorded as asked for
+// (so templates that name one work) but there is no KMS behind it.
+func encryption(cfg *EncryptionConfiguration) (encType, kmsKey string, err error) {
+	if cfg == nil {
+		return EncryptionTypeAes256, "", nil
+	}
+	encType, kmsKey = awsapi.Deref(cfg.EncryptionType), awsapi.Deref(cfg.KmsKey)
+	switch encType {
+	case EncryptionTypeAes256:
+		if cfg.KmsKey != nil {
+			// UNVERIFIED wording.
+			return "", "", invalidParameter("encryptionConfiguration.kmsKey", "kmsKey can only be specified when encryptionType is KMS or KMS_DSSE")
+		}
+	case EncryptionTypeKms, EncryptionTypeKmsDsse:
+		if cfg.KmsKey != nil && (len(kmsKey) < 1 || len(kmsKey) > 2048) {
+			return "", "", validationError("encryptionConfiguration.kmsKey", kmsKey, "Member must have length between 1 and 2048")
+		}
+	default:
+		return "", "", validationError("encryptionConfiguration.encryptionType", encType, "Member must satisfy enum value set: [AES256, KMS, KMS_DSSE]")
+	}
+	return encType, kmsKey, nil
+}
+
+const maxRepositoryTags = 50
+
+// checkTags validates tags as TagResource and CreateRepository take them.
+func checkTags(tags []Tag) error {
+	for _, t := range tags {
+		key, value := awsapi.Deref(t.Key), awsapi.Deref(t.Value)
+		// UNVERIFIED wording for the three messages.
+		switch {
+		case len(key) < 1 || len(key) > 128:
+			return awsapi.Errorf("InvalidTagParameterException", "The tag key '%s' is not valid: tag keys must be 1 to 128 characters long", key)
+		case strings.HasPrefix(strings.ToLower(key), "aws:"):
+			return awsapi.Errorf("InvalidTagParameterException", "The tag key '%s' is not valid: the aws: prefix is reserved for AWS use", key)
+		case len(value) > 256:
+			return awsapi.Errorf("InvalidTagParameterException", "The value of tag '%s' is not valid: tag values can be at most 256 characters long", key)
+		}
+	}
+	return nil
+}
+
+// mergeTags sets tags on existing ones, a key given again replacing its
+// value, and enforces the per-repository limit.
+func mergeTags(repo string, existing []registry.ResourceTag, tags []Tag) ([]registry.ResourceTag, error) {
+	out := append([]registry.ResourceTag(nil), existing...)
+	for _, t := range tags {
+		tag := registry.ResourceTag{Key: *t.Key, Value: awsapi.Deref(t.Value)}
+		replaced := false
+		for i := range out {
+			if out[i].Key == tag.Key {
+				out[i].Value, replaced = tag.Value, true
+			}
+		}
+		if !replaced {
+			out = append(out, tag)
+		}
+	}
+	if len(out) > maxRepositoryTags {
+		// UNVERIFIED wording.
+		return nil, awsapi.Errorf("TooManyTagsException", "The repository with name '%s' would have %d tags; a repository can have at most %d tags", repo, len(out), maxRepositoryTags)
+	}
+	return out, nil
+}
+
+func (s *service) createRepository(ctx context.Context, in *CreateRepositoryRequest) (*CreateRepositoryResponse, error) {
+	name := awsapi.Deref(in.RepositoryName)
+	if err := s.ownRegistry("registryId", awsapi.Deref(in.RegistryId)); err != nil {
+		return nil, err
+	}
+	if err := checkRepositoryName(name); err != nil {
+		return nil, err
+	}
+	mutability := awsapi.Deref(in.ImageTagMutability)
+	if mutability == "" {
+		mutability = ImageTagMutabilityMutable
+	}
+	exclusions, err := tagMutability(mutability, in.ImageTagMutabilityExclusionFilters)
+	if err != nil {
+		return nil, err
+	}
+	encType, kmsKey, err := encryption(in.EncryptionConfiguration)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkTags(in.Tags); err != nil {
+		return nil, err
+	}
+	tags, err := mergeTags(name, nil, in.Tags)
+	if err != nil {
+		return nil, err
+	}
+	scanOnPush := false
+	if in.ImageScanningConfiguration != nil {
+		scanOnPush = awsapi.Deref(in.ImageScanningConfiguration.ScanOnPush)
+	}
+	repo, err := s.catalog.CreateRepository(ctx, registry.Repository{
+		Name:                    name,
+		TagMutability:           mutability,
+		TagMutabilityExclusions: exclusions,
+		ScanOnPush:              scanOnPush,
+		EncryptionType:          encType,
+		KMSKey:                  kmsKey,
+		Tags:                    tags,
+	})
+	if err != nil {
+		return nil, s.fail(ctx, err, subject{repo: name})
+	}
+	s.log.InfoContext(ctx, "ecr: repository created", "repository", name)
+	return &CreateRepositoryResponse{Repository: s.repositoryOutput(repo)}, nil
+}
+
+func (s *service) describeRepositories(ctx context.Context, in *DescribeRepositoriesRequest) (*DescribeRepositoriesResponse, error) {
+	const op = "DescribeRepositories"
+	if len(in.RepositoryNames) > 0 {
+		if id := awsapi.Deref(in.RegistryId); id != "" && id != s.account {
+			return nil, errRepositoryNotFound(in.RepositoryNames[0], id)
+		}
+		// UNVERIFIED wording for the two messages.
+		if in.MaxResults != nil {
+			return nil, invalidParameter("maxResults", "maxResults cannot be specified together with repositoryNames")
+		}
+		if in.NextToken != nil {
+			return nil, invalidParameter("nextToken", "nextToken cannot be specified together with repositoryNames")
+		}
+		out := &DescribeRepositoriesResponse{Repositories: []Repository{}}
+		seen := map[string]bool{}
+		for _, name := range in.RepositoryNames {
+			if seen[name] {
+				continue
+			}
+			seen[name] = true
+			repo, err := s.catalog.GetRepository(ctx, name)
+			if err != nil {
+				return nil, s.fail(ctx, err, subject{repo: name})
+			}
+			out.Repositories = append(out.Repositories, *s.repositoryOutput(repo))
+		}
+		return out, nil
+	}
+	if err := s.ownRegistry("registryId", awsapi.Deref(in.RegistryId)); err != nil {
+		return nil, err
+	}
+	if err := checkMaxResults(in.MaxResults); err != nil {
+		return nil, err
+	}
+	after, err := decodeToken(in.NextToken, op, "", 1)
+	if err != nil {
+		return nil, err
+	}
+	startAfter := ""
+	if after != nil {
+		startAfter = after[0]
+	}
+	limit := pageSize(in.MaxResults)
+	repos, err := s.catalog.ListRepositories(ctx, startAfter, limit+1)
+	if err != nil {
+		return nil, s.fail(ctx, err, subject{})
+	}
+	out := &DescribeRepositoriesResponse{Repositories: []Repository{}}
+	if len(repos) > limit {
+		repos = repos[:limit]
+		out.NextToken = encodeToken(op, "", repos[limit-1].Name)
+	}
+	for _, repo := range repos {
+		out.Repositories = append(out.Repositories, *s.repositoryOutput(repo))
+	}
+	return out, nil
+}
+
+func (s *service) deleteRepository(ctx context.Context, in *DeleteRepositoryRequest) (*DeleteRepositoryResponse, error) {
+	name, err := s.repositoryIn(in.RegistryId, in.RepositoryName)
+	if err != nil {
+		return nil, err
+	}
+	repo, err := s.catalog.DeleteRepository(ctx, name, awsapi.Deref(in.Force))
+	if err != nil {
+		return nil, s.fail(ctx, err, subject{repo: name})
+	}
+	s.log.InfoContext(ctx, "ecr: repository deleted", "repository", name, "force", awsapi.Deref(in.Force))
+	return &DeleteRepositoryResponse{Repository: s.repositoryOutput(repo)}, nil
+}
+
+// update applies change to a repository, mapping errors.
+func (s *service) update(ctx context.Context, name string, change func(*registry.Repository) error) (registry.Repository, error) {
+	repo, err := s.catalog.UpdateRepository(ctx, name, change)
+	if err != nil {
+		return repo, s.fail(ctx, err, subject{repo: name})
+	}
+	return repo, nil
+}
+
+func (s *service) putImageTagMutability(ctx context.Context, in *PutImageTagMutabilityRequest) (*PutImageTagMutabilityResponse, error) {
+	name, err := s.repositoryIn(in.RegistryId, in.RepositoryName)
+	if err != nil {
+		return nil, err
+	}
+	mutability := awsapi.Deref(in.ImageTagMutability)
+	exclusions, err := tagMutability(mutability, in.ImageTagMutabilityExclusionFilters)
+	if err != nil {
+		return nil, err
+	}
+	repo, err := s.update(ctx, name, func(r *registry.Repository) error {
+		r.TagMutability, r.TagMutabilityExclusions = mutability, exclusions
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &PutImageTagMutabilityResponse{
+		RegistryId:                         awsapi.String(s.account),
+		RepositoryName:                     awsapi.String(name),
+		ImageTagMutability:                 awsapi.String(repo.TagMutability),
+		ImageTagMutabilityExclusionFilters: exclusionFiltersOutput(repo.TagMutabilityExclusions),
+	}, nil
+}
+
+func (s *service) putImageScanningConfiguration(ctx context.Context, in *PutImageScanningConfigurationRequest) (*PutImageScanningConfigurationResponse, error) {
+	name, err := s.repositoryIn(in.RegistryId, in.RepositoryName)
+	if err != nil {
+		return nil, err
+	}
+	scanOnPush := in.ImageScanningConfiguration != nil && awsapi.Deref(in.ImageScanningConfiguration.ScanOnPush)
+	repo, err := s.update(ctx, name, func(r *registry.Repository) error {
+		r.ScanOnPush = scanOnPush
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &PutImageScanningConfigurationResponse{
+		RegistryId:                 awsapi.String(s.account),
+		RepositoryName:             awsapi.String(name),
+		ImageScanningConfiguration: &ImageScanningConfiguration{ScanOnPush: awsapi.Bool(repo.ScanOnPush)},
+	}, nil
+}
+
+// checkRepositoryPolicy accepts an IAM resource policy: a JSON object whose
+// Statement holds one or more statements, each with an Effect, a principal
+// and actions.
+func checkRepositoryPolicy(text string) error {
+	invalid := invalidParameter("PolicyText", "Invalid repository policy provided")
+	var doc map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(text), &doc); err != nil || doc == nil {
+		return invalid
+	}
+	var statements []map[string]json.RawMessage
+	raw := bytes.TrimSpace(doc["Statement"])
+	switch {
+	case len(raw) == 0:
+		return invalid
+	case raw[0] == '[':
+		if json.Unmarshal(raw, &statements) != nil {
+			return invalid
+		}
+	default:
+		var one map[string]json.RawMessage
+		if json.Unmarshal(raw, &one) != nil {
+			return invalid
+		}
+		statements = append(statements, one)
+	}
+	if len(statements) == 0 {
+		return invalid
+	}
+	for _, st := range statements {
+		var effect string
+		if json.Unmarshal(st["Effect"], &effect) != nil || (effect != "Allow" && effect != "Deny") {
+			return invalid
+		}
+		if st["Principal"] == nil && st["NotPrincipal"] == nil {
+			return invalid
+		}
+		if st["Action"] == nil && st["NotAction"] == nil {
+			return invalid
+		}
+	}
+	return nil
+}
+
+func errPolicyNotFound(repo, registryID string) error {
+	return awsapi.Errorf("RepositoryPolicyNotFoundException", "Repository policy does not exist for the repository with name '%s' in the registry with id '%s'", repo, registryID)
+}
+
+func (s *service) setRepositoryPolicy(ctx context.Context, in *SetRepositoryPolicyRequest) (*SetRepositoryPolicyResponse, error) {
+	name, err := s.repositoryIn(in.RegistryId, in.RepositoryName)
+	if err != nil {
+		return nil, err
+	}
+	text := awsapi.Deref(in.PolicyText)
+	if err := checkRepositoryPolicy(text); err != nil {
+		return nil, err
+	}
+	if _, err := s.update(ctx, name, func(r *registry.Repository) error {
+		r.Policy = text
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	return &SetRepositoryPolicyResponse{RegistryId: awsapi.String(s.account), RepositoryName: awsapi.String(name), PolicyText: awsapi.String(text)}, nil
+}
+
+func (s *service) getRepositoryPolicy(ctx context.Context, in *GetRepositoryPolicyRequest) (*GetRepositoryPolicyResponse, error) {
+	name, err := s.repositoryIn(in.RegistryId, in.RepositoryName)
+	if err != nil {
+		return nil, err
+	}
+	repo, err := s.catalog.GetRepository(ctx, name)
+	if err != nil {
+		return nil, s.fail(ctx, err, subject{repo: name})
+	}
+	if repo.Policy == "" {
+		return nil, errPolicyNotFound(name, s.account)
+	}
+	return &GetRepositoryPolicyResponse{RegistryId: awsapi.String(s.account), RepositoryName: awsapi.String(name), PolicyText: awsapi.String(repo.Policy)}, nil
+}
+
+func (s *service) deleteRepositoryPolicy(ctx context.Context, in *DeleteRepositoryPolicyRequest) (*DeleteRepositoryPolicyResponse, error) {
+	name, err := s.repositoryIn(in.RegistryId, in.RepositoryName)
+	if err != nil {
+		return nil, err
+	}
+	var old string
+	if _, err := s.update(ctx, name, func(r *registry.Repository) error {
+		if r.Policy == "" {
+			return errPolicyNotFound(name, s.account)
+		}
+		old, r.Policy = r.Policy, ""
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	return &DeleteRepositoryPolicyResponse{RegistryId: awsapi.String(s.account), RepositoryName: awsapi.String(name), PolicyText: awsapi.String(old)}, nil
+}
+
+func (s *service) tagResource(ctx context.Context, in *TagResourceRequest) (*TagResourceResponse, error) {
+	name, err := s.parseRepositoryARN(awsapi.Deref(in.ResourceArn))
+	if err != nil {
+		return nil, err
+	}
+	if err := checkTags(in.Tags); err != nil {
+		return nil, err
+	}
+	if _, err := s.update(ctx, name, func(r *registry.Repository) error {
+		tags, err := mergeTags(name, r.Tags, in.Tags)
+		r.Tags = tags
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	return &TagResourceResponse{}, nil
+}
+
+func (s *service) untagResource(ctx context.Context, in *UntagResourceRequest) (*UntagResourceResponse, error) {
+	name, err := s.parseRepositoryARN(awsapi.Deref(in.ResourceArn))
+	if err != nil {
+		return nil, err
+	}
+	remove := map[string]bool{}
+	for _, k := range in.TagKeys {
+		remove[k] = true
+	}
+	if _, err := s.update(ctx, name, func(r *registry.Repository) error {
+		var kept []registry.ResourceTag
+		for _, t := range r.Tags {
+			if !remove[t.Key] {
+				kept = append(kept, t)
+			}
+		}
+		r.Tags = kept
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	return &UntagResourceResponse{}, nil
+}
+
+func (s *service) listTagsForResource(ctx context.Context, in *ListTagsForResourceRequest) (*ListTagsForResourceResponse, error) {
+	name, err := s.parseRepositoryARN(awsapi.Deref(in.ResourceArn))
+	if err != nil {
+		return nil, err
+	}
+	repo, err := s.catalog.GetRepository(ctx, name)
+	if err != nil {
+		return nil, s.fail(ctx, err, subject{repo: name})
+	}
+	out := &ListTagsForResourceResponse{Tags: []Tag{}}
+	for _, t := range repo.Tags {
+		out.Tags = append(out.Tags, Tag{Key: awsapi.String(t.Key), Value: awsapi.String(t.Value)})
+	}
+	return out, nil
+}

@@ -1,0 +1,246 @@
+package ecr
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/berth/berth/internal/awsapi"
+	"github.com/berth/berth/internal/awsapi/model"
+	"github.com/berth/berth/internal/blob"
+	"github.com/berth/berth/internal/registry"
+	"github.com/berth/berth/internal/store"
+)
+
+// Config wires the ECR API to berth's registry.
+type Config struct {
+	// Catalog holds repositories, images, tags and blob links.
+	Catalog *registry.Catalog
+	// Blobs stores layer content written through the layer-upload API.
+	Blobs blob.Store
+	// Tokens issues the registry passwords GetAuthorizationToken hands out.
+	Tokens *registry.Tokens
+	// Store keeps registry-level settings (scanning configuration) and
+	// layer-upload sessions.
+	Store store.Store
+	// AccountID is the registry id; Region goes into ARNs.
+	AccountID, Region string
+	// RegistryHost is the host[:port] the registry is reached at; repository
+	// URIs are <RegistryHost>/<name>.
+	RegistryHost string
+	// Now is the clock (nil: time.Now).
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// NewService returns the ECR API service.
+func NewService(cfg Config) *awsapi.Service {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	s := &service{
+		catalog: cfg.Catalog,
+		blobs:   cfg.Blobs,
+		tokens:  cfg.Tokens,
+		store:   cfg.Store,
+		account: cfg.AccountID,
+		region:  cfg.Region,
+		host:    cfg.RegistryHost,
+		now:     func() time.Time { return cfg.Now().UTC() },
+		log:     cfg.Logger.With("service", "ecr"),
+	}
+	return &awsapi.Service{
+		SigningName:     "ecr",
+		TargetPrefix:    "AmazonEC2ContainerRegistry_V20150921",
+		Protocol:        awsapi.JSON11,
+		Model:           model.MustLoad("ecr"),
+		Operations:      s.operations(),
+		ValidationError: validationError,
+		Unsupported:     unsupported,
+	}
+}
+
+type service struct {
+	catalog *registry.Catalog
+	blobs   blob.Store
+	tokens  *registry.Tokens
+	store   store.Store
+	account string
+	region  string
+	host    string
+	now     func() time.Time
+	log     *slog.Logger
+}
+
+// operations lists the implemented operations; the gateway answers the
+// rest with Unsupported. Handlers return empty output lists as non-nil
+// slices, since ECR sends [] rather than leaving them out.
+func (s *service) operations() map[string]awsapi.Operation {
+	return map[string]awsapi.Operation{
+		"CreateRepository":                 awsapi.Op(s.createRepository),
+		"DescribeRepositories":             awsapi.Op(s.describeRepositories),
+		"DeleteRepository":                 awsapi.Op(s.deleteRepository),
+		"PutImageTagMutability":            awsapi.Op(s.putImageTagMutability),
+		"PutImageScanningConfiguration":    awsapi.Op(s.putImageScanningConfiguration),
+		"SetRepositoryPolicy":              awsapi.Op(s.setRepositoryPolicy),
+		"GetRepositoryPolicy":              awsapi.Op(s.getRepositoryPolicy),
+		"DeleteRepositoryPolicy":           awsapi.Op(s.deleteRepositoryPolicy),
+		"TagResource":                      awsapi.Op(s.tagResource),
+		"UntagResource":                    awsapi.Op(s.untagResource),
+		"ListTagsForResource":              awsapi.Op(s.listTagsForResource),
+		"PutLifecyclePolicy":               awsapi.Op(s.putLifecyclePolicy),
+		"GetLifecyclePolicy":               awsapi.Op(s.getLifecyclePolicy),
+		"DeleteLifecyclePolicy":            awsapi.Op(s.deleteLifecyclePolicy),
+		"DescribeImages":                   awsapi.Op(s.describeImages),
+		"ListImages":                       awsapi.Op(s.listImages),
+		"BatchGetImage":                    awsapi.Op(s.batchGetImage),
+		"BatchDeleteImage":                 awsapi.Op(s.batchDeleteImage),
+		"PutImage":                         awsapi.Op(s.putImage),
+		"DescribeImageScanFindings":        awsapi.Op(s.describeImageScanFindings),
+		"BatchCheckLayerAvailability":      awsapi.Op(s.batchCheckLayerAvailability),
+		"InitiateLayerUpload":              awsapi.Op(s.initiateLayerUpload),
+		"UploadLayerPart":                  awsapi.Op(s.uploadLayerPart),
+		"CompleteLayerUpload":              awsapi.Op(s.completeLayerUpload),
+		"GetDownloadUrlForLayer":           awsapi.Op(s.getDownloadURLForLayer),
+		"GetAuthorizationToken":            awsapi.Op(s.getAuthorizationToken),
+		"DescribeRegistry":                 awsapi.Op(s.describeRegistry),
+		"PutRegistryScanningConfiguration": awsapi.Op(s.putRegistryScanningConfiguration),
+		"GetRegistryScanningConfiguration": awsapi.Op(s.getRegistryScanningConfiguration),
+	}
+}
+
+// repositoryIn checks the registryId of a call that names a repository and
+// returns the repository name. berth has one registry, so a repository in
+// any other is one that does not exist.
+func (s *service) repositoryIn(registryID, name *string) (string, error) {
+	repo := awsapi.Deref(name)
+	if id := awsapi.Deref(registryID); id != "" && id != s.account {
+		return "", errRepositoryNotFound(repo, id)
+	}
+	return repo, nil
+}
+
+// ownRegistry checks the registryId of a call that names no existing
+// repository (creating or listing).
+func (s *service) ownRegistry(param string, registryID string) error {
+	if registryID != "" && registryID != s.account {
+		return invalidParameter(param, "berth serves only the registry with id '"+s.account+"', not '"+registryID+"'")
+	}
+	return nil
+}
+
+func (s *service) repositoryARN(name string) string {
+	return "arn:aws:ecr:" + s.region + ":" + s.account + ":repository/" + name
+}
+
+// parseRepositoryARN returns the repository an ARN of this registry names.
+func (s *service) parseRepositoryARN(arn string) (string, error) {
+	// arn:<partition>:ecr:<region>:<account>:repository/<name>
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) != 6 || parts[0] != "arn" || parts[1] == "" || parts[2] != "ecr" || parts[4] == "" {
+		return "", invalidARN()
+	}
+	name, ok := strings.CutPrefix(parts[5], "repository/")
+	if !ok || name == "" {
+		return "", invalidARN()
+	}
+	if parts[4] != s.account || parts[3] != s.region {
+		return "", errRepositoryNotFound(name, parts[4])
+	}
+	return name, nil
+}
+
+func (s *service) repositoryOutput(r registry.Repository) *Repository {
+	out := &Repository{
+		RepositoryArn:              awsapi.String(s.repositoryARN(r.Name)),
+		RegistryId:                 awsapi.String(s.account),
+		RepositoryName:             awsapi.String(r.Name),
+		RepositoryUri:              awsapi.String(s.host + "/" + r.Name),
+		CreatedAt:                  awsapi.Time(r.CreatedAt),
+		ImageTagMutability:         awsapi.String(r.TagMutability),
+		ImageScanningConfiguration: &ImageScanningConfiguration{ScanOnPush: awsapi.Bool(r.ScanOnPush)},
+		EncryptionConfiguration:    &EncryptionConfiguration{EncryptionType: awsapi.String(r.EncryptionType)},
+	}
+	if r.KMSKey != "" {
+		out.EncryptionConfiguration.KmsKey = awsapi.String(r.KMSKey)
+	}
+	out.ImageTagMutabilityExclusionFilters = exclusionFiltersOutput(r.TagMutabilityExclusions)
+	return out
+}
+
+// Pagination. A nextToken is opaque to clients: it names the operation and
+// repository it belongs to and the position after which the next page starts.
+type pageToken struct {
+	Op    string   `json:"o"`
+	Repo  string   `json:"r,omitempty"`
+	After []string `json:"a"`
+}
+
+func encodeToken(op, repo string, after ...string) *string {
+	b, err := json.Marshal(pageToken{Op: op, Repo: repo, After: after})
+	if err != nil {
+		panic(err) // a struct of strings always marshals
+	}
+	return awsapi.String(base64.RawURLEncoding.EncodeToString(b))
+}
+
+// decodeToken returns the position in a nextToken (nil for none), which must
+// have been issued by the same operation on the same repository.
+func decodeToken(token *string, op, repo string, n int) ([]string, error) {
+	if token == nil || *token == "" {
+		return nil, nil
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(*token)
+	var t pageToken
+	if err == nil {
+		err = json.Unmarshal(raw, &t)
+	}
+	if err != nil || t.Op != op || t.Repo != repo || len(t.After) != n {
+		return nil, invalidParameter("nextToken", "Invalid NextToken")
+	}
+	return t.After, nil
+}
+
+// pageSize applies ECR's default page size of 100.
+func pageSize(maxResults *int32) int {
+	if maxResults == nil {
+		return 100
+	}
+	return int(*maxResults)
+}
+
+func checkMaxResults(maxResults *int32) error {
+	if maxResults != nil && (*maxResults < 1 || *maxResults > 1000) {
+		return validationError("maxResults", "", "Member must have value between 1 and 1000")
+	}
+	return nil
+}
+
+// storeJSON and loadJSON keep registry-level settings in the store.
+func (s *service) storeJSON(ctx context.Context, key string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	_, err = s.store.Txn(ctx, store.Txn{Then: []store.Op{store.Put(key, b)}})
+	return err
+}
+
+// loadJSON reads key into v; found is false when the key does not exist.
+func (s *service) loadJSON(ctx context.Context, key string, v any) (found bool, err error) {
+	kv, _, err := s.store.Get(ctx, key)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return true, json.Unmarshal(kv.Value, v)
+}

@@ -1,0 +1,501 @@
+// Package gateway is berth's single HTTP entry point. It serves the
+// registry under /v2/, health and metrics under /_berth/health and /metrics,
+// and treats every other request as an AWS API call: it verifies SigV4,
+// routes by X-Amz-Target (awsJson1_1) or by credential scope and Action
+// (awsQuery), decodes and validates the input against the service's API
+// model, calls the typed handler and encodes the reply or the AWS error the
+// way the real service does.
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"reflect"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/berth/berth/internal/awsapi"
+	"github.com/berth/berth/internal/awsapi/model"
+)
+
+// MaxBodySize is the largest request body the gateway reads; larger ones
+// get a 413 before anything is handled.
+const MaxBodySize = 32 << 20
+
+// Credentials resolves access keys. iam.Keyring implements it.
+type Credentials interface {
+	// Secret returns the secret key and account of an access key id.
+	Secret(accessKeyID string) (secret, accountID string, ok bool)
+}
+
+// SessionCredentials is implemented by Credentials that issue temporary
+// keys (STS). For such a key the request must carry its session token, and
+// is refused once the token has expired. Keys without a session (ok false)
+// are long-term and need no token.
+type SessionCredentials interface {
+	Session(accessKeyID string) (token string, expires time.Time, ok bool)
+}
+
+// Config configures a Gateway.
+type Config struct {
+	// Region is berth's home region: RequestInfo.Region for requests whose
+	// credential scope names no region (the region is never enforced).
+	Region string
+	// AccountID is the account for keys whose Credentials report none.
+	AccountID   string
+	Credentials Credentials
+	// Services are the AWS API services the gateway routes to.
+	Services []*awsapi.Service
+	// Registry serves the OCI distribution API at /v2 and /v2/.
+	Registry http.Handler
+	Logger   *slog.Logger
+	// Registerer receives the gateway's metrics; Gatherer is served at
+	// /metrics. When Gatherer is nil and Registerer is also a Gatherer (a
+	// *prometheus.Registry), that is served; when both are nil the gateway
+	// uses a private registry.
+	Registerer prometheus.Registerer
+	Gatherer   prometheus.Gatherer
+	// Now is the clock (tests); nil means time.Now.
+	Now func() time.Time
+	// Ready reports whether berth can serve; nil means always ready.
+	Ready func() bool
+}
+
+// Gateway is the HTTP handler for the whole port.
+type Gateway struct {
+	cfg      Config
+	log      *slog.Logger
+	now      func() time.Time
+	byTarget map[string]*service
+	// byScope holds the awsQuery services per SigV4 signing name; several
+	// API versions may share one (elasticloadbalancing: ELB and ELBv2).
+	byScope map[string][]*service
+	targets string // served target prefixes, for error messages
+	metrics *metrics
+	mux     *http.ServeMux
+}
+
+// service is an awsapi.Service with what the gateway derives from it once.
+type service struct {
+	*awsapi.Service
+	apiVersion string
+	namespace  string
+	// queryErrors maps an error code or exception shape name to the wire
+	// code and status of the model's awsQueryError trait.
+	queryErrors map[string]queryError
+}
+
+type queryError struct {
+	code   string
+	status int
+}
+
+// New builds a Gateway, checking the services against their models.
+func New(cfg Config) (*Gateway, error) {
+	if cfg.Credentials == nil {
+		return nil, errors.New("gateway: Credentials is required")
+	}
+	g := &Gateway{
+		cfg:      cfg,
+		log:      cfg.Logger,
+		now:      cfg.Now,
+		byTarget: map[string]*service{},
+		byScope:  map[string][]*service{},
+	}
+	if g.log == nil {
+		g.log = slog.Default()
+	}
+	if g.now == nil {
+		g.now = time.Now
+	}
+	var prefixes []string
+	for _, s := range cfg.Services {
+		svc, err := newService(s)
+		if err != nil {
+			return nil, err
+		}
+		switch s.Protocol {
+		case awsapi.JSON11:
+			if _, dup := g.byTarget[s.TargetPrefix]; dup {
+				return nil, fmt.Errorf("gateway: two services with target prefix %q", s.TargetPrefix)
+			}
+			g.byTarget[s.TargetPrefix] = svc
+			prefixes = append(prefixes, s.TargetPrefix)
+		case awsapi.Query:
+			for _, other := range g.byScope[s.SigningName] {
+				if other.apiVersion == svc.apiVersion {
+					return nil, fmt.Errorf("gateway: two query services %s version %s", s.SigningName, svc.apiVersion)
+				}
+			}
+			g.byScope[s.SigningName] = append(g.byScope[s.SigningName], svc)
+		default:
+			return nil, fmt.Errorf("gateway: service %s: unsupported protocol %q", s.SigningName, s.Protocol)
+		}
+	}
+	sort.Strings(prefixes)
+	g.targets = strings.Join(prefixes, ", ")
+
+	reg, gather := cfg.Registerer, cfg.Gatherer
+	if reg == nil && gather == nil {
+		r := prometheus.NewRegistry()
+		reg, gather = r, r
+	}
+	if gather == nil {
+		gather, _ = reg.(prometheus.Gatherer)
+	}
+	m, err := newMetrics(reg)
+	if err != nil {
+		return nil, err
+	}
+	g.metrics = m
+
+	g.mux = http.NewServeMux()
+	g.mux.HandleFunc("GET /_berth/health", g.health)
+	if gather != nil {
+		g.mux.Handle("GET /metrics", promhttp.HandlerFor(gather, promhttp.HandlerOpts{}))
+	}
+	if cfg.Registry != nil {
+		g.mux.Handle("/v2/", cfg.Registry)
+		g.mux.Handle("/v2", cfg.Registry)
+	}
+	g.mux.HandleFunc("/", g.serveAWS)
+	return g, nil
+}
+
+func newService(s *awsapi.Service) (*service, error) {
+	if s.Model == nil {
+		return nil, fmt.Errorf("gateway: service %s has no model", s.SigningName)
+	}
+	if s.SigningName == "" {
+		return nil, errors.New("gateway: service without SigningName")
+	}
+	if s.Protocol == awsapi.JSON11 && s.TargetPrefix == "" {
+		return nil, fmt.Errorf("gateway: service %s has no TargetPrefix", s.SigningName)
+	}
+	for name, op := range s.Operations {
+		if s.Model.Operations[name] == nil {
+			return nil, fmt.Errorf("gateway: service %s: operation %s is not in the model", s.SigningName, name)
+		}
+		if op.NewInput == nil || op.Call == nil {
+			return nil, fmt.Errorf("gateway: service %s: operation %s is incomplete", s.SigningName, name)
+		}
+	}
+	svc := &service{
+		Service:     s,
+		apiVersion:  s.Model.Metadata.APIVersion,
+		namespace:   s.Model.Metadata.XMLNamespace,
+		queryErrors: map[string]queryError{},
+	}
+	for name, shape := range s.Model.Shapes {
+		if !shape.Exception || shape.Error == nil {
+			continue
+		}
+		qe := queryError{code: shape.Error.Code, status: shape.Error.HTTPStatusCode}
+		if qe.code == "" {
+			qe.code = name
+		}
+		svc.queryErrors[name] = qe
+		svc.queryErrors[qe.code] = qe
+	}
+	return svc, nil
+}
+
+// ServeHTTP implements http.Handler. Any Host is accepted: SDKs prepend
+// prefixes such as "data-" even to a custom endpoint.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	g.mux.ServeHTTP(w, r)
+}
+
+func (g *Gateway) health(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	if g.cfg.Ready != nil && !g.cfg.Ready() {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte(`{"status":"unavailable"}` + "\n"))
+		return
+	}
+	_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
+}
+
+// exchange is one AWS API call in flight.
+type exchange struct {
+	w        http.ResponseWriter
+	r        *http.Request
+	id       string
+	start    time.Time
+	protocol awsapi.Protocol
+	svc      *service // nil until routed
+	op       string   // operation name once known
+	code     string   // error code sent, "" on success
+	status   int
+}
+
+func (g *Gateway) serveAWS(w http.ResponseWriter, r *http.Request) {
+	x := &exchange{w: w, r: r, id: uuid.NewString(), start: g.now(), protocol: awsapi.Query}
+	w.Header()["x-amzn-RequestId"] = []string{x.id} // AWS's spelling, not canonicalised
+	defer g.finish(x)
+
+	target := r.Header.Get("X-Amz-Target")
+	if target != "" || strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-amz-json") {
+		x.protocol = awsapi.JSON11
+	}
+	var targetOp string
+	if x.protocol == awsapi.JSON11 {
+		prefix, op, _ := strings.Cut(target, ".")
+		x.svc, targetOp = g.byTarget[prefix], op
+	}
+
+	query, err := parseQuery(r.URL.RawQuery)
+	if err != nil {
+		g.fail(x, &awsapi.Error{Code: "MalformedQueryString", Message: err.Error()})
+		return
+	}
+	body, tooBig, err := readBody(r)
+	if err != nil {
+		g.fail(x, awsapi.Errorf("IncompleteBody", "The request body could not be read"))
+		return
+	}
+	if tooBig {
+		code := "RequestEntityTooLarge"
+		if x.protocol == awsapi.JSON11 {
+			code += "Exception"
+		}
+		w.Header().Set("Connection", "close")
+		g.fail(x, &awsapi.Error{Code: code, Status: http.StatusRequestEntityTooLarge,
+			Message: fmt.Sprintf("Request body must not be larger than %d bytes", MaxBodySize)})
+		return
+	}
+
+	// awsQuery parameters come from the query string and the form body.
+	var params []param
+	if x.protocol == awsapi.Query {
+		params = query
+		if r.Method != http.MethodGet {
+			form, err := parseQuery(string(body))
+			if err != nil {
+				g.fail(x, &awsapi.Error{Code: "MalformedQueryString", Message: err.Error()})
+				return
+			}
+			params = append(slices.Clip(query), form...)
+		}
+	}
+
+	wantService := ""
+	if x.svc != nil {
+		wantService = x.svc.SigningName
+	}
+	id, aerr := g.authenticate(r, body, query, wantService)
+	if aerr != nil {
+		if x.protocol == awsapi.Query {
+			x.svc = g.guessQueryService(id.service, paramValue(params, "Version"))
+		}
+		g.fail(x, aerr.apiError(x.protocol))
+		return
+	}
+
+	var input func(*model.Operation) (any, error)
+	if x.protocol == awsapi.JSON11 {
+		if x.svc == nil {
+			g.fail(x, awsapi.Errorf("UnknownOperationException",
+				"No service handles X-Amz-Target %q; berth serves the target prefixes %s", target, g.targets))
+			return
+		}
+		x.op = targetOp
+		input = func(op *model.Operation) (any, error) { return decodeJSON(x.svc, op, body) }
+	} else {
+		action, version := paramValue(params, "Action"), paramValue(params, "Version")
+		x.op = action
+		svc, rerr := g.routeQuery(id.service, action, version)
+		if rerr != nil {
+			x.svc = g.guessQueryService(id.service, "")
+			g.fail(x, rerr)
+			return
+		}
+		x.svc = svc
+		input = func(op *model.Operation) (any, error) { return decodeQuery(x.svc, op, params) }
+	}
+
+	op := x.svc.Model.Operations[x.op]
+	if op == nil {
+		if x.protocol == awsapi.JSON11 {
+			g.fail(x, awsapi.Errorf("UnknownOperationException", "Unknown operation %s for %s", x.op, x.svc.TargetPrefix))
+		} else {
+			g.fail(x, awsapi.Errorf("InvalidAction", "Could not find operation %s for version %s", x.op, x.svc.apiVersion))
+		}
+		return
+	}
+	handler, ok := x.svc.Operations[x.op]
+	if !ok {
+		g.fail(x, x.svc.unsupported(x.op))
+		return
+	}
+	in, err := input(op)
+	if err != nil {
+		g.fail(x, err)
+		return
+	}
+	info := &awsapi.RequestInfo{
+		RequestID:   x.id,
+		AccountID:   id.account,
+		Region:      id.region,
+		AccessKeyID: id.accessKeyID,
+		Service:     x.svc.SigningName,
+		Operation:   x.op,
+		Received:    x.start.UTC(),
+	}
+	if info.AccountID == "" {
+		info.AccountID = g.cfg.AccountID
+	}
+	if info.Region == "" {
+		info.Region = g.cfg.Region
+	}
+	out, err := g.call(awsapi.WithRequest(r.Context(), info), handler, in)
+	if err != nil {
+		g.fail(x, err)
+		return
+	}
+	if x.protocol == awsapi.JSON11 {
+		g.writeJSONOutput(x, out)
+	} else {
+		g.writeQueryOutput(x, op, out)
+	}
+}
+
+// routeQuery picks the awsQuery service for a credential scope service and
+// API version.
+func (g *Gateway) routeQuery(scope, action, version string) (*service, *awsapi.Error) {
+	candidates := g.byScope[scope]
+	if len(candidates) == 0 {
+		return nil, awsapi.Errorf("InvalidAction", "berth serves no query-protocol API signed for service %q", scope)
+	}
+	if action == "" {
+		return nil, awsapi.Errorf("MissingAction", "Missing Action")
+	}
+	for _, svc := range candidates {
+		if svc.apiVersion == version || (version == "" && len(candidates) == 1) {
+			return svc, nil
+		}
+	}
+	return nil, awsapi.Errorf("InvalidAction", "Could not find operation %s for version %s", action, version)
+}
+
+// guessQueryService picks the service whose XML namespace an
+// authentication error should carry: by credential scope when it parsed,
+// else by the API version, or nil when neither is conclusive.
+func (g *Gateway) guessQueryService(scope, version string) *service {
+	var match *service
+	for name, svcs := range g.byScope {
+		for _, svc := range svcs {
+			if (scope == "" || name == scope) && (version == "" || svc.apiVersion == version) {
+				if match != nil {
+					return nil
+				}
+				match = svc
+			}
+		}
+	}
+	return match
+}
+
+// call runs a handler, turning a panic into an internal error so one bad
+// request cannot take the server down.
+func (g *Gateway) call(ctx context.Context, op awsapi.Operation, in any) (out any, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("handler panic: %v", p)
+		}
+	}()
+	return op.Call(ctx, in)
+}
+
+func (s *service) unsupported(op string) *awsapi.Error {
+	if s.Unsupported != nil {
+		return s.Unsupported(op)
+	}
+	code := "UnsupportedOperation"
+	if s.Protocol == awsapi.JSON11 {
+		code += "Exception"
+	}
+	return awsapi.Errorf(code, "berth does not implement %s yet", op)
+}
+
+func (g *Gateway) writeJSONOutput(x *exchange, out any) {
+	body := []byte("{}")
+	if !isNil(out) {
+		b, err := json.Marshal(out)
+		if err != nil {
+			g.fail(x, fmt.Errorf("encode %s output: %w", x.op, err))
+			return
+		}
+		body = b
+	}
+	x.status = http.StatusOK
+	x.w.Header().Set("Content-Type", jsonContentType)
+	_, _ = x.w.Write(body)
+}
+
+func (g *Gateway) writeQueryOutput(x *exchange, op *model.Operation, out any) {
+	body, err := encodeQueryResponse(x.svc, op, out, x.id)
+	if err != nil {
+		g.fail(x, fmt.Errorf("encode %s output: %w", x.op, err))
+		return
+	}
+	x.status = http.StatusOK
+	x.w.Header().Set("Content-Type", "text/xml")
+	_, _ = x.w.Write(body)
+}
+
+// fail writes err in the exchange's protocol. Errors that are not
+// *awsapi.Error are internal: logged in full, answered without detail.
+func (g *Gateway) fail(x *exchange, err error) {
+	var aerr *awsapi.Error
+	if !errors.As(err, &aerr) {
+		g.log.ErrorContext(x.r.Context(), "aws request failed", "request_id", x.id,
+			"service", x.serviceName(), "operation", x.op, "error", err)
+		aerr = &awsapi.Error{Code: "InternalFailure", Status: http.StatusInternalServerError,
+			Message: "The request processing has failed because of an unknown error, exception or failure."}
+	}
+	if x.protocol == awsapi.JSON11 {
+		x.code, x.status = aerr.Code, aerr.HTTPStatus()
+		writeJSONError(x.w, aerr)
+		return
+	}
+	x.code, x.status = writeQueryError(x.w, x.svc, aerr, x.id)
+}
+
+func (g *Gateway) finish(x *exchange) {
+	elapsed := g.now().Sub(x.start)
+	svc, op := x.serviceName(), "unknown"
+	if x.svc != nil && x.svc.Model.Operations[x.op] != nil {
+		op = x.op // only modelled names, so clients cannot grow the label set
+	}
+	g.metrics.observe(svc, op, x.code, elapsed)
+	g.log.DebugContext(x.r.Context(), "aws request", "request_id", x.id, "service", svc,
+		"operation", x.op, "status", x.status, "error_code", x.code, "duration", elapsed)
+}
+
+func (x *exchange) serviceName() string {
+	if x.svc == nil {
+		return "unknown"
+	}
+	return x.svc.SigningName
+}
+
+// isNil reports whether a handler's output is absent, including a typed nil
+// pointer wrapped in the interface.
+func isNil(v any) bool {
+	if v == nil {
+		return true
+	}
+	rv := reflect.ValueOf(v)
+	return rv.Kind() == reflect.Pointer && rv.IsNil()
+}
