@@ -42,5 +42,5 @@ bench-registry: build
 	$(GO) run ./test/bench/registry --berth-bin $(CURDIR)/$(BIN) \
 		$(if $(DISTRIBUTION_BIN),--baseline-distribution --distribution-bin $(DISTRIBUTION_BIN)) $(ARGS)
 
-conformance:
-	$(GO) test -count=1 $(TESTFLAGS) ./test/conformance/...
+conformance: build
+	BERTH_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 $(TESTFLAGS) -run TestOCIConformance ./test/e2e/

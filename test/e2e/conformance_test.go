@@ -1,17 +1,11 @@
-// Package conformance runs the OCI distribution-spec conformance suite
-// against berth's registry, in process, with every API and data test
-// enabled.
-package conformance
+package e2e
 
 import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/rand"
+	"encoding/base64"
 	"fmt"
-	"io"
-	"log/slog"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,9 +14,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/berth/berth/internal/blob/local"
-	"github.com/berth/berth/internal/registry"
-	"github.com/berth/berth/internal/store/bolt"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
 )
 
 // suite is the conformance module, required in go.mod as a tool so that
@@ -83,13 +76,15 @@ var settings = map[string]string{
 	"OCI_DATA_SHA512":                 "true",
 }
 
+// TestOCIConformance runs the OCI distribution-spec conformance suite
+// against a real berth server, with every API and data test enabled.
 func TestOCIConformance(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the OCI conformance suite")
 	}
 	dir := t.TempDir()
 	bin := buildSuite(t, dir)
-	url, password := startRegistry(t, dir)
+	url, password := startRegistry(t)
 
 	env := []string{"OCI_REGISTRY=" + strings.TrimPrefix(url, "http://"), "OCI_PASSWORD=" + password,
 		"OCI_RESULTS_DIR=" + filepath.Join(dir, "results")}
@@ -138,39 +133,31 @@ func suiteVersion(t *testing.T) string {
 	return suite + "@" + strings.TrimSpace(string(out))
 }
 
-// startRegistry serves the registry handler over a bolt store and an
-// encrypted local blob store in dir, with the two repositories the suite
-// pushes to; it returns the URL and a registry password.
-func startRegistry(t *testing.T, dir string) (string, string) {
+// startRegistry starts a berth server, creates the two repositories the
+// suite pushes to with the ECR API and returns the registry URL and the
+// password GetAuthorizationToken gives, as a user of the real server would.
+func startRegistry(t *testing.T) (string, string) {
 	t.Helper()
-	st, err := bolt.Open(filepath.Join(dir, "state.db"), bolt.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	key, err := local.LoadOrCreateKey(filepath.Join(dir, "blob.key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	blobs, err := local.Open(filepath.Join(dir, "blobs"), local.Options{Key: key})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cat := registry.NewCatalog(st, nil)
+	srv := StartServer(t, ServerOptions{})
+	client := ecr.NewFromConfig(srv.SDKConfig())
+	ctx := context.Background()
 	for _, name := range []string{repo1, repo2} {
-		if _, err := cat.CreateRepository(context.Background(), registry.Repository{Name: name}); err != nil {
+		if _, err := client.CreateRepository(ctx, &ecr.CreateRepositoryInput{RepositoryName: aws.String(name)}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	tokenKey := make([]byte, 32)
-	rand.Read(tokenKey)
-	tokens := registry.NewTokens(tokenKey, nil)
-	password, _ := tokens.Issue("AKIACONFORMANCE")
-	srv := httptest.NewServer(registry.NewHandler(registry.HandlerConfig{
-		Catalog: cat, Blobs: blobs, Tokens: tokens, AccountID: "123456789012", Region: "us-east-1",
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	}))
-	t.Cleanup(srv.Close)
+	auth, err := client.GetAuthorizationToken(ctx, &ecr.GetAuthorizationTokenInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := base64.StdEncoding.DecodeString(aws.ToString(auth.AuthorizationData[0].AuthorizationToken))
+	if err != nil {
+		t.Fatal(err)
+	}
+	user, password, _ := strings.Cut(string(raw), ":")
+	if user != "AWS" {
+		t.Fatalf("token user %q", user)
+	}
 	return srv.URL, password
 }
 

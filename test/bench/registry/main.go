@@ -1,0 +1,180 @@
+// Command registry benchmarks an OCI registry: image push and pull
+// throughput and manifest GET rate, over several runs, optionally side by
+// side with the CNCF reference registry (distribution/distribution).
+//
+// Default: builds ./cmd/berth, starts it on a free loopback port with a
+// temporary data dir, creates the repository with the ECR API and measures
+// it. With --url it measures a running registry instead.
+//
+//	make bench-registry [DISTRIBUTION_BIN=PATH] [ARGS='--runs 3']
+//	go run ./test/bench/registry [--runs 5] [--baseline-distribution --distribution-bin PATH]
+//	go run ./test/bench/registry --url http://127.0.0.1:4566 --username AWS --password PW --repo bench
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+)
+
+// Figures for distribution on the 2-core project machine, from the issue
+// that asked for this benchmark; shown when no baseline is measured.
+var referenceDistribution = summary{
+	name:      "distribution (reference)",
+	reference: true,
+	push:      stats{median: 200},
+	pull:      stats{median: 430},
+	gets:      stats{median: 2000},
+}
+
+type config struct {
+	runs        int
+	layers      int
+	layerSize   int64
+	jobs        int
+	clients     int
+	getWarmup   time.Duration
+	getDuration time.Duration
+}
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "bench-registry:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	var (
+		cfg        config
+		layerMiB   int
+		timeout    time.Duration
+		regURL     = flag.String("url", "", "measure the registry at this loopback URL (http://host:port) instead of starting berth")
+		username   = flag.String("username", "", "registry user for --url (ECR: AWS)")
+		password   = flag.String("password", "", "registry password for --url")
+		repo       = flag.String("repo", "bench", "repository to push to; with --url it must exist")
+		berth      = flag.Bool("berth", true, "measure berth (or --url); false measures only the baseline")
+		berthBin   = flag.String("berth-bin", "", "prebuilt berth binary (default: go build ./cmd/berth)")
+		baseline   = flag.Bool("baseline-distribution", false, "also measure the CNCF distribution registry")
+		distBin    = flag.String("distribution-bin", os.Getenv("DISTRIBUTION_BIN"), "distribution's registry binary (default $DISTRIBUTION_BIN)")
+		keepOutput = flag.Bool("keep", false, "keep temporary dirs (server logs, data) for inspection")
+	)
+	flag.IntVar(&cfg.runs, "runs", 5, "runs per registry; medians are reported")
+	flag.IntVar(&cfg.layers, "layers", 8, "layers per pushed image")
+	flag.IntVar(&layerMiB, "layer-mib", 32, "size of each layer in MiB")
+	flag.IntVar(&cfg.jobs, "jobs", 4, "concurrent layer transfers (go-containerregistry's default is 4)")
+	flag.IntVar(&cfg.clients, "clients", 16, "concurrent keep-alive clients for manifest GETs")
+	flag.DurationVar(&cfg.getWarmup, "get-warmup", time.Second, "manifest GET warm-up, not counted")
+	flag.DurationVar(&cfg.getDuration, "get-duration", 5*time.Second, "manifest GET measuring window")
+	flag.DurationVar(&timeout, "timeout", 20*time.Minute, "give up (and stop everything) after this long")
+	flag.Parse()
+	cfg.layerSize = int64(layerMiB) << 20
+
+	if cfg.runs < 1 || cfg.layers < 1 || layerMiB < 1 || cfg.jobs < 1 || cfg.clients < 1 || cfg.getDuration <= 0 {
+		return errors.New("--runs, --layers, --layer-mib, --jobs, --clients and --get-duration must be positive")
+	}
+	if !*berth && !*baseline {
+		return errors.New("nothing to measure: --berth=false needs --baseline-distribution")
+	}
+	if *baseline && *distBin == "" {
+		return errors.New("--baseline-distribution needs --distribution-bin or $DISTRIBUTION_BIN")
+	}
+	if *regURL != "" {
+		if err := checkLoopbackURL(*regURL); err != nil {
+			return err
+		}
+	}
+	// Servers run in their temp dir, so relative binary paths would break.
+	for _, p := range []*string{berthBin, distBin} {
+		if *p != "" {
+			abs, err := filepath.Abs(*p)
+			if err != nil {
+				return err
+			}
+			*p = abs
+		}
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	ctx, stopSignals := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stopSignals()
+
+	fmt.Fprintf(os.Stderr, "image %d MiB in %d random uncompressed layers, %d runs, %d manifest clients for %s\n",
+		int64(cfg.layers)*cfg.layerSize>>20, cfg.layers, cfg.runs, cfg.clients, cfg.getDuration)
+	b := newBench(cfg)
+
+	var results []summary
+	if *berth {
+		s, err := measureBerth(ctx, b, *regURL, *username, *password, *repo, *berthBin, *keepOutput)
+		if err != nil {
+			return err
+		}
+		results = append(results, s)
+	}
+	if *baseline {
+		s, err := measureDistribution(ctx, b, *distBin, *repo, *keepOutput)
+		if err != nil {
+			return err
+		}
+		results = append(results, s)
+	} else {
+		results = append(results, referenceDistribution)
+	}
+	printTable(os.Stdout, cfg, results)
+	return nil
+}
+
+func measureBerth(ctx context.Context, b *bench, regURL, username, password, repo, bin string, keep bool) (summary, error) {
+	if regURL != "" {
+		return b.measure(ctx, target{name: regURL, url: regURL, username: username, password: password, repo: repo})
+	}
+	srv, err := startBerth(ctx, bin, keep)
+	if err != nil {
+		return summary{}, err
+	}
+	defer srv.stop()
+	t, err := srv.berthTarget(ctx, repo)
+	if err != nil {
+		return summary{}, srv.annotate(err)
+	}
+	s, err := b.measure(ctx, t)
+	return s, srv.annotate(err)
+}
+
+func measureDistribution(ctx context.Context, b *bench, bin, repo string, keep bool) (summary, error) {
+	srv, err := startDistribution(ctx, bin, keep)
+	if err != nil {
+		return summary{}, err
+	}
+	defer srv.stop()
+	// No auth: distribution's htpasswd runs bcrypt on every request,
+	// which would measure bcrypt rather than the registry.
+	s, err := b.measure(ctx, target{name: "distribution", url: srv.url, repo: repo, pid: srv.cmd.Process.Pid})
+	return s, srv.annotate(err)
+}
+
+// checkLoopbackURL refuses anything but a loopback http(s) URL: the
+// benchmark only ever sends traffic to this machine.
+func checkLoopbackURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("--url: %w", err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return fmt.Errorf("--url %q: want http://host:port", raw)
+	}
+	host := u.Hostname()
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return fmt.Errorf("--url %q: only loopback addresses are allowed", raw)
+	}
+	return nil
+}
