@@ -110,56 +110,50 @@ func run() error {
 
 	fmt.Fprintf(os.Stderr, "image %d MiB in %d random uncompressed layers, %d runs, %d manifest clients for %s\n",
 		int64(cfg.layers)*cfg.layerSize>>20, cfg.layers, cfg.runs, cfg.clients, cfg.getDuration)
-	b := newBench(cfg)
 
-	var results []summary
-	if *berth {
-		s, err := measureBerth(ctx, b, *regURL, *username, *password, *repo, *berthBin, *keepOutput)
+	var servers []*server
+	defer func() {
+		for _, s := range servers {
+			s.stop()
+		}
+	}()
+	var targets []target
+	switch {
+	case !*berth: // baseline only
+	case *regURL != "":
+		targets = append(targets, target{name: *regURL, url: *regURL, username: *username, password: *password, repo: *repo})
+	default:
+		srv, err := startBerth(ctx, *berthBin, *keepOutput)
 		if err != nil {
 			return err
 		}
-		results = append(results, s)
+		servers = append(servers, srv)
+		t, err := srv.berthTarget(ctx, *repo)
+		if err != nil {
+			return srv.annotate(err)
+		}
+		targets = append(targets, t)
 	}
 	if *baseline {
-		s, err := measureDistribution(ctx, b, *distBin, *repo, *keepOutput)
+		srv, err := startDistribution(ctx, *distBin, *keepOutput)
 		if err != nil {
 			return err
 		}
-		results = append(results, s)
-	} else {
+		servers = append(servers, srv)
+		// No auth: distribution's htpasswd runs bcrypt on every request,
+		// which would measure bcrypt rather than the registry.
+		targets = append(targets, target{name: "distribution", url: srv.url, repo: *repo, srv: srv})
+	}
+
+	results, err := newBench(cfg).measure(ctx, targets)
+	if err != nil {
+		return err
+	}
+	if !*baseline {
 		results = append(results, referenceDistribution)
 	}
 	printTable(os.Stdout, cfg, results)
 	return nil
-}
-
-func measureBerth(ctx context.Context, b *bench, regURL, username, password, repo, bin string, keep bool) (summary, error) {
-	if regURL != "" {
-		return b.measure(ctx, target{name: regURL, url: regURL, username: username, password: password, repo: repo})
-	}
-	srv, err := startBerth(ctx, bin, keep)
-	if err != nil {
-		return summary{}, err
-	}
-	defer srv.stop()
-	t, err := srv.berthTarget(ctx, repo)
-	if err != nil {
-		return summary{}, srv.annotate(err)
-	}
-	s, err := b.measure(ctx, t)
-	return s, srv.annotate(err)
-}
-
-func measureDistribution(ctx context.Context, b *bench, bin, repo string, keep bool) (summary, error) {
-	srv, err := startDistribution(ctx, bin, keep)
-	if err != nil {
-		return summary{}, err
-	}
-	defer srv.stop()
-	// No auth: distribution's htpasswd runs bcrypt on every request,
-	// which would measure bcrypt rather than the registry.
-	s, err := b.measure(ctx, target{name: "distribution", url: srv.url, repo: repo, pid: srv.cmd.Process.Pid})
-	return s, srv.annotate(err)
 }
 
 // checkLoopbackURL refuses anything but a loopback http(s) URL: the

@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"os"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -39,9 +38,24 @@ type target struct {
 	url                string // http://host:port
 	username, password string // empty username: anonymous
 	repo               string
-	// pid of the server if we started it (its CPU time is measured), else
-	// 0 (what we pushed is deleted afterwards).
-	pid int
+	// srv is the server if we started it (its CPU time is measured), else
+	// nil (what we pushed is deleted afterwards).
+	srv *server
+}
+
+func (t target) pid() int {
+	if t.srv == nil {
+		return 0
+	}
+	return t.srv.cmd.Process.Pid
+}
+
+// annotate adds the end of our server's log to err.
+func (t target) annotate(err error) error {
+	if t.srv == nil {
+		return err
+	}
+	return t.srv.annotate(err)
 }
 
 func (t target) auth() authn.Authenticator {
@@ -71,7 +85,7 @@ type stats struct{ median, min, max float64 }
 
 func summarize(xs []float64) stats {
 	s := slices.Clone(xs)
-	sort.Float64s(s)
+	slices.Sort(s)
 	n := len(s)
 	med := s[n/2]
 	if n%2 == 0 {
@@ -134,77 +148,107 @@ func (b *bench) newImage() (v1.Image, error) {
 	return img, nil
 }
 
-func (b *bench) measure(ctx context.Context, t target) (summary, error) {
-	var push, pull, gets, pushCPU, pullCPU, getCPU []float64
-	failures := map[string]int{}
-	var pushed []string
+// samples are one target's figures, a value per run.
+type samples struct {
+	push, pull, gets, pushCPU, pullCPU, getCPU []float64
+	failures                                   map[string]int
+	pushed                                     []string // digests
+}
+
+// measure runs every target once per round, so that load from other work
+// on the machine falls on all of them alike.
+func (b *bench) measure(ctx context.Context, targets []target) ([]summary, error) {
+	all := make([]*samples, len(targets))
+	for i := range all {
+		all[i] = &samples{failures: map[string]int{}}
+	}
 	defer func() {
-		if t.pid == 0 {
-			b.cleanup(t, pushed)
+		for i, t := range targets {
+			if t.srv == nil {
+				b.cleanup(t, all[i].pushed)
+			}
 		}
 	}()
 	runID := time.Now().UTC().Format("20060102-150405")
+	for run := range b.cfg.runs {
+		for i, t := range targets {
+			if err := b.runOnce(ctx, t, fmt.Sprintf("bench-%s-%d", runID, run+1), all[i]); err != nil {
+				return nil, t.annotate(err)
+			}
+		}
+	}
+	var out []summary
+	for i, t := range targets {
+		sm := all[i]
+		s := summary{name: t.name, push: summarize(sm.push), pull: summarize(sm.pull), gets: summarize(sm.gets), getFailures: sm.failures}
+		if len(sm.pushCPU) == b.cfg.runs {
+			s.cpu = true
+			s.pushCPU, s.pullCPU, s.getCPU = summarize(sm.pushCPU), summarize(sm.pullCPU), summarize(sm.getCPU)
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// runOnce pushes a new image as tag, pulls it and runs the manifest GETs,
+// adding the figures to sm.
+func (b *bench) runOnce(ctx context.Context, t target, tag string, sm *samples) error {
+	img, err := b.newImage()
+	if err != nil {
+		return err
+	}
+	digest, _ := img.Digest()
+	ref, err := t.ref(tag)
+	if err != nil {
+		return err
+	}
+	opts := []remote.Option{remote.WithContext(ctx), remote.WithAuth(t.auth()), remote.WithJobs(b.cfg.jobs)}
 	mb := float64(b.totalBytes()) / 1e6
-	for i := range b.cfg.runs {
-		img, err := b.newImage()
-		if err != nil {
-			return summary{}, err
-		}
-		digest, _ := img.Digest()
-		tag := fmt.Sprintf("bench-%s-%d", runID, i+1)
-		ref, err := t.ref(tag)
-		if err != nil {
-			return summary{}, err
-		}
-		opts := []remote.Option{remote.WithContext(ctx), remote.WithAuth(t.auth()), remote.WithJobs(b.cfg.jobs)}
 
-		cpu0 := processCPU(t.pid)
-		start := time.Now()
-		if err := remote.Write(ref, img, opts...); err != nil {
-			return summary{}, fmt.Errorf("%s: push %s: %w", t.name, ref, err)
-		}
-		pushDur := time.Since(start)
-		pushed = append(pushed, digest.String())
-
-		cpu1 := processCPU(t.pid)
-		start = time.Now()
-		n, err := b.pull(ref, opts)
-		if err != nil {
-			return summary{}, fmt.Errorf("%s: pull %s: %w", t.name, ref, err)
-		}
-		pullDur := time.Since(start)
-		if n != b.totalBytes() {
-			return summary{}, fmt.Errorf("%s: pull %s: got %d layer bytes, want %d", t.name, ref, n, b.totalBytes())
-		}
-		cpu2 := processCPU(t.pid)
-
-		g := b.manifestGETs(ctx, t, tag)
-		if err := ctx.Err(); err != nil {
-			return summary{}, err
-		}
-		for k, v := range g.failures {
-			failures[k] += v
-		}
-
-		push = append(push, mb/pushDur.Seconds())
-		pull = append(pull, mb/pullDur.Seconds())
-		gets = append(gets, g.rate())
-		line := fmt.Sprintf("%s run %d/%d (load %s): push %.0f MB/s (%.2fs), pull %.0f MB/s (%.2fs), manifest GET %.0f/s (%d failed)",
-			t.name, i+1, b.cfg.runs, loadAvg(), push[i], pushDur.Seconds(), pull[i], pullDur.Seconds(), gets[i], g.failed())
-		if cpu0 >= 0 && cpu1 >= 0 && cpu2 >= 0 && g.cpu >= 0 && g.ok > 0 {
-			pushCPU = append(pushCPU, (cpu1-cpu0).Seconds()*1e3/mb)
-			pullCPU = append(pullCPU, (cpu2-cpu1).Seconds()*1e3/mb)
-			getCPU = append(getCPU, float64(g.cpu.Microseconds())/float64(g.ok))
-			line += fmt.Sprintf("; server CPU: push %.2f ms/MB, pull %.2f ms/MB, %.0f µs/GET", pushCPU[i], pullCPU[i], getCPU[i])
-		}
-		fmt.Fprintln(os.Stderr, line)
+	cpu0 := processCPU(t.pid())
+	start := time.Now()
+	if err := remote.Write(ref, img, opts...); err != nil {
+		return fmt.Errorf("%s: push %s: %w", t.name, ref, err)
 	}
-	s := summary{name: t.name, push: summarize(push), pull: summarize(pull), gets: summarize(gets), getFailures: failures}
-	if len(pushCPU) == b.cfg.runs {
-		s.cpu = true
-		s.pushCPU, s.pullCPU, s.getCPU = summarize(pushCPU), summarize(pullCPU), summarize(getCPU)
+	pushDur := time.Since(start)
+	sm.pushed = append(sm.pushed, digest.String())
+
+	cpu1 := processCPU(t.pid())
+	start = time.Now()
+	n, err := b.pull(ref, opts)
+	if err != nil {
+		return fmt.Errorf("%s: pull %s: %w", t.name, ref, err)
 	}
-	return s, nil
+	pullDur := time.Since(start)
+	if n != b.totalBytes() {
+		return fmt.Errorf("%s: pull %s: got %d layer bytes, want %d", t.name, ref, n, b.totalBytes())
+	}
+	cpu2 := processCPU(t.pid())
+
+	g := b.manifestGETs(ctx, t, tag)
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	for k, v := range g.failures {
+		sm.failures[k] += v
+	}
+
+	sm.push = append(sm.push, mb/pushDur.Seconds())
+	sm.pull = append(sm.pull, mb/pullDur.Seconds())
+	sm.gets = append(sm.gets, g.rate())
+	line := fmt.Sprintf("%s run %d/%d (load %s): push %.0f MB/s (%.2fs), pull %.0f MB/s (%.2fs), manifest GET %.0f/s (%d failed)",
+		t.name, len(sm.push), b.cfg.runs, loadAvg(), mb/pushDur.Seconds(), pushDur.Seconds(), mb/pullDur.Seconds(), pullDur.Seconds(), g.rate(), g.failed())
+	if cpu0 >= 0 && cpu1 >= 0 && cpu2 >= 0 && g.cpu >= 0 && g.ok > 0 {
+		pushCPU := (cpu1 - cpu0).Seconds() * 1e3 / mb
+		pullCPU := (cpu2 - cpu1).Seconds() * 1e3 / mb
+		getCPU := float64(g.cpu.Microseconds()) / float64(g.ok)
+		sm.pushCPU = append(sm.pushCPU, pushCPU)
+		sm.pullCPU = append(sm.pullCPU, pullCPU)
+		sm.getCPU = append(sm.getCPU, getCPU)
+		line += fmt.Sprintf("; server CPU: push %.2f ms/MB, pull %.2f ms/MB, %.0f µs/GET", pushCPU, pullCPU, getCPU)
+	}
+	fmt.Fprintln(os.Stderr, line)
+	return nil
 }
 
 // processCPU is the user+system CPU time process pid has used, from Linux's
@@ -339,10 +383,10 @@ func (b *bench) manifestGETs(ctx context.Context, t target, tag string) getResul
 		return res
 	}
 	phase(b.cfg.getWarmup)
-	cpu0 := processCPU(t.pid)
+	cpu0 := processCPU(t.pid())
 	res := phase(b.cfg.getDuration)
 	res.cpu = -1
-	if cpu1 := processCPU(t.pid); cpu0 >= 0 && cpu1 >= 0 {
+	if cpu1 := processCPU(t.pid()); cpu0 >= 0 && cpu1 >= 0 {
 		res.cpu = cpu1 - cpu0
 	}
 	return res
@@ -427,9 +471,11 @@ func printTable(w io.Writer, cfg config, results []summary) {
 	row("push MB/s", false, func(s summary) stats { return s.push })
 	row("pull MB/s", false, func(s summary) stats { return s.pull })
 	row("manifest GET/s", false, func(s summary) stats { return s.gets })
-	row("server CPU ms/MB pushed", true, func(s summary) stats { return s.pushCPU })
-	row("server CPU ms/MB pulled", true, func(s summary) stats { return s.pullCPU })
-	row("server CPU µs/GET", true, func(s summary) stats { return s.getCPU })
+	if slices.ContainsFunc(results, func(s summary) bool { return s.cpu }) {
+		row("server CPU ms/MB pushed", true, func(s summary) stats { return s.pushCPU })
+		row("server CPU ms/MB pulled", true, func(s summary) stats { return s.pullCPU })
+		row("server CPU µs/GET", true, func(s summary) stats { return s.getCPU })
+	}
 	tw.Flush()
 	for _, r := range results {
 		for what, n := range r.getFailures {

@@ -217,7 +217,7 @@ func (s *server) berthTarget(ctx context.Context, repo string) (target, error) {
 	if !ok {
 		return target{}, errors.New("ecr authorization token: not user:password")
 	}
-	return target{name: "berth", url: s.url, username: string(user), password: string(pass), repo: repo, pid: s.cmd.Process.Pid}, nil
+	return target{name: "berth", url: s.url, username: string(user), password: string(pass), repo: repo, srv: s}, nil
 }
 
 // distributionConfig is a minimal config: filesystem storage, no auth,
