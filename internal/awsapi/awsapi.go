@@ -35,9 +35,11 @@ type Service struct {
 	// the service's "not supported" error.
 	Operations map[string]Operation
 	// ValidationError builds the service's own error for input that breaks a
-	// model constraint. path is the member path ("repositoryName",
-	// "imageIds.member.1.imageTag"); constraint is the AWS wording of the
-	// broken rule ("Member must have length less than or equal to 256").
+	// model constraint. path is the member path in AWS's form
+	// ("repositoryName", "imageIds.1.member.imageTag"); value is the value
+	// as AWS's messages show it ("null" for a missing member, "" for a
+	// sensitive one); constraint is the AWS wording of the broken rule
+	// ("Member must have length less than or equal to 256").
 	ValidationError func(path, value, constraint string) *Error
 	// Unsupported is the error for a modelled operation berth does not
 	// implement.

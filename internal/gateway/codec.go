@@ -2,13 +2,13 @@ package gateway
 
 import (
 	"bytes"
-	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -90,34 +90,74 @@ func serializationError(svc *service, te *typeError) *awsapi.Error {
 	return awsapi.Errorf("SerializationException", "%s", te.Error())
 }
 
-// formNode is one dotted component of awsQuery keys:
-// "Tags.member.1.Key=v" is root -> Tags -> member -> 1 -> Key(value v).
-type formNode struct {
-	value    string
-	hasValue bool
-	children map[string]*formNode
+// form is the awsQuery parameters sorted by key (the first of repeated keys
+// kept, as for Action). The decoder finds a member's keys by binary search,
+// so memory stays proportional to the keys the model asks for, however
+// deep or numerous the keys a client sends.
+type form []param
+
+func newForm(params []param) form {
+	f := slices.Clone(params)
+	slices.SortStableFunc(f, func(a, b param) int { return strings.Compare(a.key, b.key) })
+	return slices.CompactFunc(f, func(a, b param) bool { return a.key == b.key })
 }
 
-func buildFormTree(params []param) *formNode {
-	root := &formNode{}
-	for _, p := range params {
-		n := root
-		for part := range strings.SplitSeq(p.key, ".") {
-			if n.children == nil {
-				n.children = map[string]*formNode{}
-			}
-			child := n.children[part]
-			if child == nil {
-				child = &formNode{}
-				n.children[part] = child
-			}
-			n = child
-		}
-		if !n.hasValue { // the first of repeated keys wins, as for Action
-			n.value, n.hasValue = p.value, true
+func (f form) lookup(key string) (string, bool) {
+	i, ok := slices.BinarySearchFunc(f, key, func(p param, k string) int { return strings.Compare(p.key, k) })
+	if !ok {
+		return "", false
+	}
+	return f[i].value, true
+}
+
+// under returns the parameters whose keys continue key with a '.'.
+func (f form) under(key string) form {
+	prefix := key + "."
+	lo, _ := slices.BinarySearchFunc(f, prefix, func(p param, k string) int { return strings.Compare(p.key, k) })
+	n := sort.Search(len(f)-lo, func(i int) bool { return !strings.HasPrefix(f[lo+i].key, prefix) })
+	return f[lo : lo+n]
+}
+
+// has reports whether key or anything under it was sent.
+func (f form) has(key string) bool {
+	_, ok := f.lookup(key)
+	return ok || len(f.under(key)) > 0
+}
+
+// indices returns the distinct list or map positions under key, in
+// numeric order: "key.1...", "key.2...". Other names are ignored and gaps
+// closed up.
+func (f form) indices(key string) []string {
+	sub := f.under(key)
+	var nums []int
+	for _, p := range sub {
+		idx, _, _ := strings.Cut(p.key[len(key)+1:], ".")
+		if n, ok := positiveInt(idx); ok {
+			nums = append(nums, n)
 		}
 	}
-	return root
+	slices.Sort(nums)
+	nums = slices.Compact(nums)
+	out := make([]string, len(nums))
+	for i, n := range nums {
+		out[i] = strconv.Itoa(n)
+	}
+	return out
+}
+
+// positiveInt parses a list position: digits without a leading zero.
+func positiveInt(s string) (int, bool) {
+	if s == "" || len(s) > 9 || s[0] == '0' {
+		return 0, false
+	}
+	n := 0
+	for _, c := range []byte(s) {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, true
 }
 
 // decodeQuery decodes awsQuery parameters into the operation's typed input.
@@ -125,7 +165,7 @@ func decodeQuery(svc *service, op *model.Operation, params []param) (any, error)
 	q := &queryDecoder{api: svc.Model}
 	tree := map[string]any{}
 	if s := svc.Model.Shapes[shapeName(op.Input)]; s != nil {
-		tree = q.structure(buildFormTree(params), s)
+		tree = q.structure(newForm(params), "", "", s)
 	}
 	if q.err != nil {
 		return nil, serializationError(svc, q.err)
@@ -143,81 +183,82 @@ func shapeName(ref *model.ShapeRef) string {
 // queryDecoder turns the flattened awsQuery keys into the canonical tree,
 // guided by the input shape. Keys the shape does not describe are ignored,
 // as AWS does. Scalars are converted to their JSON types; the checker
-// validates them afterwards.
+// validates them afterwards. key is the wire key so far ("Tags.member.1"),
+// path the member path for messages ("tags.1.member").
 type queryDecoder struct {
-	api  *model.API
-	path []string
-	err  *typeError
+	api *model.API
+	err *typeError // the first unconvertible value
 }
 
-func (q *queryDecoder) structure(n *formNode, s *model.Shape) map[string]any {
+func (q *queryDecoder) structure(f form, key, path string, s *model.Shape) map[string]any {
 	out := map[string]any{}
 	for name, ref := range s.Members {
 		ms := q.api.Shapes[ref.Shape]
 		if ms == nil {
 			continue
 		}
-		key := name
+		wire := name
 		if ref.LocationName != "" {
-			key = ref.LocationName
+			wire = ref.LocationName
 		}
 		if ms.Type == "list" && (ref.Flattened || ms.Flattened) && ms.Member != nil && ms.Member.LocationName != "" {
-			key = ms.Member.LocationName // a flattened list is named by its member
+			wire = ms.Member.LocationName // a flattened list is named by its member
 		}
-		child := n.children[key]
-		if child == nil {
-			continue
+		if key != "" {
+			wire = key + "." + wire
 		}
-		q.path = append(q.path, name)
-		if v, ok := q.value(child, ref, ms); ok {
+		if v, ok := q.value(f, wire, memberPath(path, name), ref, ms); ok {
 			out[name] = v
 		}
-		q.path = q.path[:len(q.path)-1]
 	}
 	return out
 }
 
-func (q *queryDecoder) value(n *formNode, ref *model.ShapeRef, s *model.Shape) (any, bool) {
-	switch s.Type {
-	case "structure":
-		return q.structure(n, s), true
-	case "list":
-		return q.list(n, ref, s), true
-	case "map":
-		return q.mapValue(n, ref, s), true
+func (q *queryDecoder) value(f form, key, path string, ref *model.ShapeRef, s *model.Shape) (any, bool) {
+	if s.Type == "structure" || s.Type == "list" || s.Type == "map" {
+		if !f.has(key) {
+			return nil, false
+		}
+		sub := f.under(key)
+		switch s.Type {
+		case "list":
+			return q.list(sub, key, path, ref, s), true
+		case "map":
+			return q.mapValue(sub, key, path, ref, s), true
+		}
+		return q.structure(sub, key, path, s), true
 	}
-	if !n.hasValue {
+	raw, ok := f.lookup(key)
+	if !ok {
 		return nil, false
 	}
-	v, err := queryScalar(s, n.value)
-	if err != nil && q.err == nil {
-		path := ""
-		for _, p := range q.path {
-			path = memberPath(path, p)
+	v, err := queryScalar(s, raw)
+	if err != nil {
+		if q.err == nil {
+			q.err = &typeError{path, quote(raw), err.Error()}
 		}
-		q.err = &typeError{path, quote(n.value), err.Error()}
+		return nil, false
 	}
-	return v, err == nil
+	return v, true
 }
 
-// list reads Name.member.N (or Name.N when flattened); "Name=" alone is
-// the empty list.
-func (q *queryDecoder) list(n *formNode, ref *model.ShapeRef, s *model.Shape) []any {
-	items := n
+// list reads Name.member.N (Name.N when flattened); "Name=" alone is the
+// empty list.
+func (q *queryDecoder) list(f form, key, path string, ref *model.ShapeRef, s *model.Shape) []any {
 	if !ref.Flattened && !s.Flattened {
 		name := "member"
 		if s.Member != nil && s.Member.LocationName != "" {
 			name = s.Member.LocationName
 		}
-		items = n.children[name]
+		key += "." + name
 	}
-	ms := q.api.Shapes[shapeName(s.Member)]
 	out := []any{}
-	if items == nil || ms == nil {
+	ms := q.api.Shapes[shapeName(s.Member)]
+	if ms == nil {
 		return out
 	}
-	for _, child := range indexed(items) {
-		if v, ok := q.value(child, s.Member, ms); ok {
+	for _, idx := range f.indices(key) {
+		if v, ok := q.value(f, key+"."+idx, path+"."+idx+".member", s.Member, ms); ok {
 			out = append(out, v)
 		}
 	}
@@ -226,14 +267,13 @@ func (q *queryDecoder) list(n *formNode, ref *model.ShapeRef, s *model.Shape) []
 
 // mapValue reads Name.entry.N.key / Name.entry.N.value (Name.N.key when
 // flattened).
-func (q *queryDecoder) mapValue(n *formNode, ref *model.ShapeRef, s *model.Shape) map[string]any {
-	entries := n
+func (q *queryDecoder) mapValue(f form, key, path string, ref *model.ShapeRef, s *model.Shape) map[string]any {
 	if !ref.Flattened && !s.Flattened {
-		entries = n.children["entry"]
+		key += ".entry"
 	}
 	out := map[string]any{}
 	vs := q.api.Shapes[shapeName(s.Value)]
-	if entries == nil || vs == nil {
+	if vs == nil {
 		return out
 	}
 	keyName, valueName := "key", "value"
@@ -243,52 +283,17 @@ func (q *queryDecoder) mapValue(n *formNode, ref *model.ShapeRef, s *model.Shape
 	if s.Value.LocationName != "" {
 		valueName = s.Value.LocationName
 	}
-	for _, entry := range indexed(entries) {
-		k, v := entry.children[keyName], entry.children[valueName]
-		if k == nil || !k.hasValue || v == nil {
+	for _, idx := range f.indices(key) {
+		entry := key + "." + idx
+		k, ok := f.lookup(entry + "." + keyName)
+		if !ok {
 			continue
 		}
-		if val, ok := q.value(v, s.Value, vs); ok {
-			out[k.value] = val
+		if v, ok := q.value(f, entry+"."+valueName, path+"."+k, s.Value, vs); ok {
+			out[k] = v
 		}
 	}
 	return out
-}
-
-// indexed returns the children named 1, 2, ... in numeric order; gaps are
-// closed up and other names ignored.
-func indexed(n *formNode) []*formNode {
-	type item struct {
-		i int
-		n *formNode
-	}
-	var items []item
-	for name, child := range n.children {
-		i, ok := positiveInt(name)
-		if ok {
-			items = append(items, item{i, child})
-		}
-	}
-	out := make([]*formNode, len(items))
-	slices.SortFunc(items, func(a, b item) int { return cmp.Compare(a.i, b.i) })
-	for i, it := range items {
-		out[i] = it.n
-	}
-	return out
-}
-
-func positiveInt(s string) (int, bool) {
-	if s == "" || len(s) > 9 {
-		return 0, false
-	}
-	n := 0
-	for _, c := range []byte(s) {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int(c-'0')
-	}
-	return n, n > 0
 }
 
 // queryScalar converts one awsQuery value to its canonical JSON form. The

@@ -211,7 +211,10 @@ func newService(s *awsapi.Service) (*service, error) {
 }
 
 // ServeHTTP implements http.Handler. Any Host is accepted: SDKs prepend
-// prefixes such as "data-" even to a custom endpoint.
+// prefixes such as "data-" even to a custom endpoint, so a client of
+// http://localhost:4566 calls data-localhost:4566 (which needs a hosts
+// entry, or the prefix turned off: botocore's inject_host_prefix=False,
+// smithy-go's DisableEndpointHostPrefix).
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	g.mux.ServeHTTP(w, r)
 }
@@ -243,7 +246,15 @@ func (g *Gateway) serveAWS(w http.ResponseWriter, r *http.Request) {
 	x := &exchange{w: w, r: r, id: uuid.NewString(), start: g.now(), protocol: awsapi.Query}
 	w.Header()["x-amzn-RequestId"] = []string{x.id} // AWS's spelling, not canonicalised
 	defer g.finish(x)
+	if err := g.handleAWS(x); err != nil {
+		g.fail(x, err)
+	}
+}
 
+// handleAWS reads, authenticates, routes, decodes and dispatches one call
+// and writes the success response; errors are written by the caller.
+func (g *Gateway) handleAWS(x *exchange) error {
+	r := x.r
 	target := r.Header.Get("X-Amz-Target")
 	if target != "" || strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-amz-json") {
 		x.protocol = awsapi.JSON11
@@ -256,25 +267,21 @@ func (g *Gateway) serveAWS(w http.ResponseWriter, r *http.Request) {
 
 	query, err := parseQuery(r.URL.RawQuery)
 	if err != nil {
-		g.fail(x, &awsapi.Error{Code: "MalformedQueryString", Message: err.Error()})
-		return
+		return &awsapi.Error{Code: "MalformedQueryString", Message: err.Error()}
 	}
 	body, tooBig, err := readBody(r)
 	if err != nil {
-		g.fail(x, awsapi.Errorf("IncompleteBody", "The request body could not be read"))
-		return
+		return awsapi.Errorf("IncompleteBody", "The request body could not be read")
 	}
 	if tooBig {
 		code := "RequestEntityTooLarge"
 		if x.protocol == awsapi.JSON11 {
 			code += "Exception"
 		}
-		w.Header().Set("Connection", "close")
-		g.fail(x, &awsapi.Error{Code: code, Status: http.StatusRequestEntityTooLarge,
-			Message: fmt.Sprintf("Request body must not be larger than %d bytes", MaxBodySize)})
-		return
+		x.w.Header().Set("Connection", "close")
+		return &awsapi.Error{Code: code, Status: http.StatusRequestEntityTooLarge,
+			Message: fmt.Sprintf("Request body must not be larger than %d bytes", MaxBodySize)}
 	}
-
 	// awsQuery parameters come from the query string and the form body.
 	var params []param
 	if x.protocol == awsapi.Query {
@@ -282,8 +289,7 @@ func (g *Gateway) serveAWS(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet {
 			form, err := parseQuery(string(body))
 			if err != nil {
-				g.fail(x, &awsapi.Error{Code: "MalformedQueryString", Message: err.Error()})
-				return
+				return &awsapi.Error{Code: "MalformedQueryString", Message: err.Error()}
 			}
 			params = append(slices.Clip(query), form...)
 		}
@@ -298,50 +304,44 @@ func (g *Gateway) serveAWS(w http.ResponseWriter, r *http.Request) {
 		if x.protocol == awsapi.Query {
 			x.svc = g.guessQueryService(id.service, paramValue(params, "Version"))
 		}
-		g.fail(x, aerr.apiError(x.protocol))
-		return
+		return aerr.apiError(x.protocol)
 	}
 
-	var input func(*model.Operation) (any, error)
 	if x.protocol == awsapi.JSON11 {
 		if x.svc == nil {
-			g.fail(x, awsapi.Errorf("UnknownOperationException",
-				"No service handles X-Amz-Target %q; berth serves the target prefixes %s", target, g.targets))
-			return
+			return awsapi.Errorf("UnknownOperationException",
+				"No service handles X-Amz-Target %q; berth serves the target prefixes %s", target, g.targets)
 		}
 		x.op = targetOp
-		input = func(op *model.Operation) (any, error) { return decodeJSON(x.svc, op, body) }
 	} else {
-		action, version := paramValue(params, "Action"), paramValue(params, "Version")
-		x.op = action
-		svc, rerr := g.routeQuery(id.service, action, version)
-		if rerr != nil {
+		x.op = paramValue(params, "Action")
+		svc, err := g.routeQuery(id.service, x.op, paramValue(params, "Version"))
+		if err != nil {
 			x.svc = g.guessQueryService(id.service, "")
-			g.fail(x, rerr)
-			return
+			return err
 		}
 		x.svc = svc
-		input = func(op *model.Operation) (any, error) { return decodeQuery(x.svc, op, params) }
 	}
-
 	op := x.svc.Model.Operations[x.op]
 	if op == nil {
 		if x.protocol == awsapi.JSON11 {
-			g.fail(x, awsapi.Errorf("UnknownOperationException", "Unknown operation %s for %s", x.op, x.svc.TargetPrefix))
-		} else {
-			g.fail(x, awsapi.Errorf("InvalidAction", "Could not find operation %s for version %s", x.op, x.svc.apiVersion))
+			return awsapi.Errorf("UnknownOperationException", "Unknown operation %s for %s", x.op, x.svc.TargetPrefix)
 		}
-		return
+		return awsapi.Errorf("InvalidAction", "Could not find operation %s for version %s", x.op, x.svc.apiVersion)
 	}
 	handler, ok := x.svc.Operations[x.op]
 	if !ok {
-		g.fail(x, x.svc.unsupported(x.op))
-		return
+		return x.svc.unsupported(x.op)
 	}
-	in, err := input(op)
+
+	var in any
+	if x.protocol == awsapi.JSON11 {
+		in, err = decodeJSON(x.svc, op, body)
+	} else {
+		in, err = decodeQuery(x.svc, op, params)
+	}
 	if err != nil {
-		g.fail(x, err)
-		return
+		return err
 	}
 	info := &awsapi.RequestInfo{
 		RequestID:   x.id,
@@ -360,19 +360,17 @@ func (g *Gateway) serveAWS(w http.ResponseWriter, r *http.Request) {
 	}
 	out, err := g.call(awsapi.WithRequest(r.Context(), info), handler, in)
 	if err != nil {
-		g.fail(x, err)
-		return
+		return err
 	}
 	if x.protocol == awsapi.JSON11 {
-		g.writeJSONOutput(x, out)
-	} else {
-		g.writeQueryOutput(x, op, out)
+		return writeJSONOutput(x, out)
 	}
+	return writeQueryOutput(x, op, out)
 }
 
 // routeQuery picks the awsQuery service for a credential scope service and
 // API version.
-func (g *Gateway) routeQuery(scope, action, version string) (*service, *awsapi.Error) {
+func (g *Gateway) routeQuery(scope, action, version string) (*service, error) {
 	candidates := g.byScope[scope]
 	if len(candidates) == 0 {
 		return nil, awsapi.Errorf("InvalidAction", "berth serves no query-protocol API signed for service %q", scope)
@@ -425,33 +423,33 @@ func (s *service) unsupported(op string) *awsapi.Error {
 	if s.Protocol == awsapi.JSON11 {
 		code += "Exception"
 	}
-	return awsapi.Errorf(code, "berth does not implement %s yet", op)
+	return awsapi.Errorf(code, "berth does not support %s yet", op)
 }
 
-func (g *Gateway) writeJSONOutput(x *exchange, out any) {
+func writeJSONOutput(x *exchange, out any) error {
 	body := []byte("{}")
 	if !isNil(out) {
 		b, err := json.Marshal(out)
 		if err != nil {
-			g.fail(x, fmt.Errorf("encode %s output: %w", x.op, err))
-			return
+			return fmt.Errorf("encode %s output: %w", x.op, err)
 		}
 		body = b
 	}
 	x.status = http.StatusOK
 	x.w.Header().Set("Content-Type", jsonContentType)
 	_, _ = x.w.Write(body)
+	return nil
 }
 
-func (g *Gateway) writeQueryOutput(x *exchange, op *model.Operation, out any) {
+func writeQueryOutput(x *exchange, op *model.Operation, out any) error {
 	body, err := encodeQueryResponse(x.svc, op, out, x.id)
 	if err != nil {
-		g.fail(x, fmt.Errorf("encode %s output: %w", x.op, err))
-		return
+		return fmt.Errorf("encode %s output: %w", x.op, err)
 	}
 	x.status = http.StatusOK
 	x.w.Header().Set("Content-Type", "text/xml")
 	_, _ = x.w.Write(body)
+	return nil
 }
 
 // fail writes err in the exchange's protocol. Errors that are not

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -181,7 +182,7 @@ func TestQueryErrors(t *testing.T) {
 			want{400, "InvalidAction", "Could not find operation CreateLoadBalancer for version 2012-06-01"}},
 		{"missing action", base, want{400, "MissingAction", "Missing Action"}},
 		{"unsupported", base + "Action=DeleteListener&ListenerArn=a",
-			want{400, "UnsupportedOperation", "berth does not implement DeleteListener yet"}},
+			want{400, "UnsupportedOperation", "berth does not support DeleteListener yet"}},
 		{"required", base + "Action=CreateLoadBalancer",
 			want{400, "ValidationError", "1 validation error detected: Value null at 'name' failed to satisfy constraint: Member must not be null"}},
 		{"nested required and enum", base + "Action=CreateLoadBalancer&Name=a&Tags.member.1.Value=v&Scheme=public",
@@ -190,6 +191,8 @@ func TestQueryErrors(t *testing.T) {
 				"Value null at 'tags.1.member.key' failed to satisfy constraint: Member must not be null"}},
 		{"not an integer", base + "Action=CreateListener&LoadBalancerArn=a&Port=http",
 			want{400, "InvalidParameterValue", "Value 'http' at 'port' can not be converted to an integer"}},
+		{"not an integer in a list", base + "Action=CreateListener&LoadBalancerArn=a&DefaultActions.member.1.Type=forward&DefaultActions.member.1.Order=first",
+			want{400, "InvalidParameterValue", "Value 'first' at 'defaultActions.1.member.order' can not be converted to an integer"}},
 		{"malformed form", base + "Action=CreateLoadBalancer&Name=%zz", want{400, "MalformedQueryString", ""}},
 	}
 	for _, c := range cases {
@@ -309,5 +312,30 @@ func TestQuerySyntheticTraits(t *testing.T) {
 		`<wireName>renamed</wireName><When>2026-02-03T04:05:06.789Z</When></EchoResult>`
 	if !strings.Contains(string(body), wantXML) {
 		t.Fatalf("XML\n got %s\nwant %s", body, wantXML)
+	}
+}
+
+// TestQueryHostileKeys sends keys no model describes, very deep and very
+// many: the decoder only looks up what the shape asks for.
+func TestQueryHostileKeys(t *testing.T) {
+	svc, err := newService(newELBv2Service(&recorder{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	b.WriteString("Name=lb&" + strings.Repeat("Deep.", 200000) + "=deep")
+	for i := range 100000 {
+		b.WriteString("&Subnets.member." + strconv.Itoa(i+1) + "=s")
+	}
+	params, err := parseQuery(b.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := decodeQuery(svc, svc.Model.Operations["CreateLoadBalancer"], params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := in.(*createLoadBalancerInput); len(got.Subnets) != 100000 || got.Subnets[99999] != "s" {
+		t.Fatalf("%d subnets", len(got.Subnets))
 	}
 }

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"cmp"
 	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -9,7 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -291,9 +292,10 @@ func (g *Gateway) authenticate(r *http.Request, body []byte, query []param, want
 	if aerr != nil {
 		return id, aerr
 	}
-	if sc, err := parseCredential(sig.credential); err == nil {
-		id.service = sc.service
-	}
+	// The credential's shape is reported after the header and date checks,
+	// as AWS orders them; its service is wanted for any error's flavour.
+	sc, credErr := parseCredential(sig.credential)
+	id.service = sc.service
 
 	signed := strings.Split(sig.signedHeaders, ";")
 	if !containsFold(signed, "host") {
@@ -306,9 +308,8 @@ func (g *Gateway) authenticate(r *http.Request, body []byte, query []param, want
 	if aerr := g.checkTime(signingTime, sig); aerr != nil {
 		return id, aerr
 	}
-	sc, aerr := parseCredential(sig.credential)
-	if aerr != nil {
-		return id, aerr
+	if credErr != nil {
+		return id, credErr
 	}
 	if aerr := checkScope(sc, wantService, amzDate); aerr != nil {
 		return id, aerr
@@ -317,16 +318,6 @@ func (g *Gateway) authenticate(r *http.Request, body []byte, query []param, want
 	secret, account, ok := g.cfg.Credentials.Secret(sc.accessKeyID)
 	if !ok {
 		return id, &authError{authUnknownKey, msgInvalidToken}
-	}
-	if sessions, isSessions := g.cfg.Credentials.(SessionCredentials); isSessions {
-		if token, expires, temporary := sessions.Session(sc.accessKeyID); temporary {
-			if subtle.ConstantTimeCompare([]byte(token), []byte(sig.token)) != 1 {
-				return id, &authError{authUnknownKey, msgInvalidToken}
-			}
-			if !g.now().Before(expires) {
-				return id, &authError{authTokenExpired, "The security token included in the request is expired"}
-			}
-		}
 	}
 
 	payloads, aerr := payloadHashes(r, body, sig.presigned)
@@ -346,6 +337,18 @@ func (g *Gateway) authenticate(r *http.Request, body []byte, query []param, want
 	}
 	if !matched {
 		return id, &authError{authSignature, msgBadSignature}
+	}
+	// Only a correctly signed request learns whether its session token is
+	// wrong or expired.
+	if sessions, isSessions := g.cfg.Credentials.(SessionCredentials); isSessions {
+		if token, expires, temporary := sessions.Session(sc.accessKeyID); temporary {
+			if subtle.ConstantTimeCompare([]byte(token), []byte(sig.token)) != 1 {
+				return id, &authError{authUnknownKey, msgInvalidToken}
+			}
+			if !g.now().Before(expires) {
+				return id, &authError{authTokenExpired, "The security token included in the request is expired"}
+			}
+		}
 	}
 	id.accessKeyID, id.account, id.region = sc.accessKeyID, account, sc.region
 	return id, nil
@@ -471,16 +474,28 @@ func canonicalURI(r *http.Request) string {
 	return uriEncode(path, false)
 }
 
+// canonicalQuery sorts the encoded pairs by key, then value; sorting the
+// joined "k=v" strings would misplace keys that prefix others ("a" and
+// "a-b", "n.1" and "n.10").
 func canonicalQuery(query []param, presigned bool) string {
-	pairs := make([]string, 0, len(query))
+	pairs := make([]param, 0, len(query))
 	for _, p := range query {
 		if presigned && p.key == "X-Amz-Signature" {
 			continue
 		}
-		pairs = append(pairs, uriEncode(p.key, true)+"="+uriEncode(p.value, true))
+		pairs = append(pairs, param{uriEncode(p.key, true), uriEncode(p.value, true)})
 	}
-	sort.Strings(pairs)
-	return strings.Join(pairs, "&")
+	slices.SortFunc(pairs, func(a, b param) int {
+		return cmp.Or(strings.Compare(a.key, b.key), strings.Compare(a.value, b.value))
+	})
+	var b strings.Builder
+	for i, p := range pairs {
+		if i > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(p.key + "=" + p.value)
+	}
+	return b.String()
 }
 
 // canonicalHeaderValue joins a header's values with commas, each trimmed and

@@ -382,7 +382,7 @@ func TestJSONErrors(t *testing.T) {
 			want{500, "InternalFailure", "The request processing has failed because of an unknown error, exception or failure."}},
 		{"panic", "CreateRepository", `{"repositoryName":"panic"}`, want{500, "InternalFailure", ""}},
 		{"unsupported", "DeleteRepository", `{"repositoryName":"x"}`,
-			want{400, "UnsupportedOperationException", "berth does not implement DeleteRepository yet"}},
+			want{400, "UnsupportedOperationException", "berth does not support DeleteRepository yet"}},
 		{"unknown operation", "DeleteEverything", `{}`,
 			want{400, "UnknownOperationException", "Unknown operation DeleteEverything for AmazonEC2ContainerRegistry_V20150921"}},
 		{"malformed", "CreateRepository", `{"repositoryName":`, want{400, "SerializationException", ""}},
@@ -565,7 +565,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 // by aws-sdk-go-v2 with an awkward path, query and header values.
 func TestSignerVectors(t *testing.T) {
 	f := newFixture(t)
-	req, _ := http.NewRequest(http.MethodPost, f.srv.URL+"/a%20b/c~d?b=2&a=%2F&a=1&empty=&sp=x%20y", strings.NewReader(`{"repositoryName":"ab"}`))
+	req, _ := http.NewRequest(http.MethodPost, f.srv.URL+"/a%20b/c~d?b=2&a=%2F&a=1&a-b=3&n.10=x&n.1=y&n.2=z&empty=&sp=x%20y&plus=a%2Bb", strings.NewReader(`{"repositoryName":"ab"}`))
 	req.Header.Set("Content-Type", jsonContentType)
 	req.Header.Set("X-Amz-Target", ecrTarget+".CreateRepository")
 	req.Header.Set("X-Spaces", "  a   b  ")
