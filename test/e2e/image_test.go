@@ -35,6 +35,23 @@ ENTRYPOINT ["/app"]
 // returns the image id.
 func BuildAppImage(t testing.TB, tag string) string {
 	t.Helper()
+	return buildAppImage(t, tag, "")
+}
+
+// BuildUniqueAppImage is BuildAppImage plus a last layer no other image has.
+// Docker's build cache makes every BuildAppImage the same image, which other
+// tags (other tests, other runs) keep; a unique image is gone from Docker
+// once its tags are removed, so pulling it back downloads it, and two unique
+// images have different digests.
+func BuildUniqueAppImage(t testing.TB, tag string) string {
+	t.Helper()
+	return buildAppImage(t, tag, UniqueName("berth-e2e-image"))
+}
+
+// buildAppImage builds the app image, with a /marker file holding marker
+// when marker is not empty.
+func buildAppImage(t testing.TB, tag, marker string) string {
+	t.Helper()
 	RequireDocker(t)
 	bin, err := appBinary()
 	if err != nil {
@@ -48,7 +65,14 @@ func BuildAppImage(t testing.TB, tag string) string {
 	if err := os.WriteFile(filepath.Join(dir, "app"), app, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(appDockerfile), 0o644); err != nil {
+	dockerfile := appDockerfile
+	if marker != "" {
+		if err := os.WriteFile(filepath.Join(dir, "marker"), []byte(marker), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		dockerfile += "COPY marker /marker\n"
+	}
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(dockerfile), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	Docker(t, "build", "--tag", tag, dir).OK(t)
