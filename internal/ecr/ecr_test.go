@@ -147,8 +147,8 @@ func TestServiceDescription(t *testing.T) {
 	}
 	err := f.svc.Unsupported("StartImageScan")
 	wantErr(t, err, "UnsupportedOperationException", "berth does not support StartImageScan yet")
-	err = f.svc.ValidationError("repositoryName", "Bad", "Member must satisfy regular expression pattern: "+repositoryNamePattern)
-	wantErr(t, err, "InvalidParameterException", "Invalid parameter at 'repositoryName' failed to satisfy constraint: 'must satisfy regular expression '"+repositoryNamePattern+"''")
+	err = f.svc.ValidationError("repositoryName", "Bad", "Member must satisfy regular expression pattern: "+registry.RepositoryNamePattern)
+	wantErr(t, err, "InvalidParameterException", "Invalid parameter at 'repositoryName' failed to satisfy constraint: 'must satisfy regular expression '"+registry.RepositoryNamePattern+"''")
 	err = f.svc.ValidationError("maxResults", "0", "Member must have value greater than or equal to 1")
 	wantErr(t, err, "InvalidParameterException", "Invalid parameter at 'maxResults' failed to satisfy constraint: 'Member must have value greater than or equal to 1'")
 }
@@ -178,7 +178,7 @@ func TestCreateRepository(t *testing.T) {
 	_, err := call[CreateRepositoryResponse](t, f, "CreateRepository", &CreateRepositoryRequest{RepositoryName: str("my-app")})
 	wantErr(t, err, "RepositoryAlreadyExistsException", "The repository with name 'my-app' already exists in the registry with id '123456789012'")
 
-	nameMsg := "Invalid parameter at 'repositoryName' failed to satisfy constraint: 'must satisfy regular expression '" + repositoryNamePattern + "''"
+	nameMsg := "Invalid parameter at 'repositoryName' failed to satisfy constraint: 'must satisfy regular expression '" + registry.RepositoryNamePattern + "''"
 	bad := []struct {
 		name string
 		req  CreateRepositoryRequest

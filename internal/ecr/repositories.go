@@ -12,19 +12,14 @@ import (
 	"github.com/berth/berth/internal/registry"
 )
 
-// repositoryNamePattern is ECR's (the OCI) repository name grammar.
-const repositoryNamePattern = `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*`
-
-var repositoryNameRE = regexp.MustCompile(`^(?:` + repositoryNamePattern + `)$`)
-
 func checkRepositoryName(name string) error {
 	switch {
 	case len(name) < 2:
 		return validationError("repositoryName", name, "Member must have length greater than or equal to 2")
 	case len(name) > 256:
 		return validationError("repositoryName", name, "Member must have length less than or equal to 256")
-	case !repositoryNameRE.MatchString(name):
-		return validationError("repositoryName", name, "Member must satisfy regular expression pattern: "+repositoryNamePattern)
+	case !registry.ValidRepositoryName(name):
+		return validationError("repositoryName", name, "Member must satisfy regular expression pattern: "+registry.RepositoryNamePattern)
 	}
 	return nil
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/berth/berth/internal/awsapi"
 	"github.com/berth/berth/internal/gateway"
+	"github.com/berth/berth/internal/registry"
 )
 
 const (
@@ -99,7 +100,7 @@ func TestSDKWalkthrough(t *testing.T) {
 	_, err = client.CreateRepository(ctx, &sdk.CreateRepositoryInput{RepositoryName: aws.String("my-app")})
 	wantSDKErr[*types.RepositoryAlreadyExistsException](t, err, "The repository with name 'my-app' already exists in the registry with id '123456789012'")
 	_, err = client.CreateRepository(ctx, &sdk.CreateRepositoryInput{RepositoryName: aws.String("My_App")})
-	wantSDKErr[*types.InvalidParameterException](t, err, "Invalid parameter at 'repositoryName' failed to satisfy constraint: 'must satisfy regular expression '"+repositoryNamePattern+"''")
+	wantSDKErr[*types.InvalidParameterException](t, err, "Invalid parameter at 'repositoryName' failed to satisfy constraint: 'must satisfy regular expression '"+registry.RepositoryNamePattern+"''")
 	_, err = client.DescribeRepositories(ctx, &sdk.DescribeRepositoriesInput{RepositoryNames: []string{"nope"}})
 	wantSDKErr[*types.RepositoryNotFoundException](t, err, "The repository with name 'nope' does not exist in the registry with id '123456789012'")
 

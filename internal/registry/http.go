@@ -158,8 +158,12 @@ func cutLast(p string) (rest, seg string) {
 	return p[:i], p[i+1:]
 }
 
+// RepositoryNamePattern is ECR's repository name grammar (the OCI one), as
+// ECR quotes it in its errors.
+const RepositoryNamePattern = `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*`
+
 var (
-	repositoryNameRE = regexp.MustCompile(`^[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*$`)
+	repositoryNameRE = regexp.MustCompile(`^(?:` + RepositoryNamePattern + `)$`)
 	tagRE            = regexp.MustCompile(`^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$`)
 )
 
