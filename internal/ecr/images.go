@@ -159,6 +159,30 @@ func checkTagStatus(path, v string) error {
 	return validationError(path, v, "Member must satisfy enum value set: [TAGGED, UNTAGGED, ANY]")
 }
 
+// listingFilter is the filter DescribeImages and ListImages share.
+type listingFilter struct{ tagStatus, imageStatus string }
+
+// imageListing checks what DescribeImages and ListImages share (the filter,
+// the page size, a page token of tokenParts parts) and returns the
+// repository's images and where the page resumes.
+func (s *service) imageListing(ctx context.Context, op, repo string, filter listingFilter, maxResults *int32, nextToken *string, tokenParts int) ([]registry.Image, []string, error) {
+	if err := checkTagStatus("filter.tagStatus", filter.tagStatus); err != nil {
+		return nil, nil, err
+	}
+	if err := checkMaxResults(maxResults); err != nil {
+		return nil, nil, err
+	}
+	after, err := decodeToken(nextToken, op, repo, tokenParts)
+	if err != nil {
+		return nil, nil, err
+	}
+	images, err := s.catalog.Images(ctx, repo)
+	if err != nil {
+		return nil, nil, s.fail(ctx, err, subject{repo: repo})
+	}
+	return images, after, nil
+}
+
 func (s *service) describeImages(ctx context.Context, in *DescribeImagesRequest) (*DescribeImagesResponse, error) {
 	const op = "DescribeImages"
 	repo, err := s.repositoryIn(in.RegistryId, in.RepositoryName)
@@ -187,24 +211,15 @@ func (s *service) describeImages(ctx context.Context, in *DescribeImagesRequest)
 		}
 		return out, nil
 	}
-	var tagStatus, imageStatus string
+	var filter listingFilter
 	if in.Filter != nil {
-		tagStatus, imageStatus = awsapi.Deref(in.Filter.TagStatus), awsapi.Deref(in.Filter.ImageStatus)
+		filter = listingFilter{awsapi.Deref(in.Filter.TagStatus), awsapi.Deref(in.Filter.ImageStatus)}
 	}
-	if err := checkTagStatus("filter.tagStatus", tagStatus); err != nil {
-		return nil, err
-	}
-	if err := checkMaxResults(in.MaxResults); err != nil {
-		return nil, err
-	}
-	after, err := decodeToken(in.NextToken, op, repo, 1)
+	images, after, err := s.imageListing(ctx, op, repo, filter, in.MaxResults, in.NextToken, 1)
 	if err != nil {
 		return nil, err
 	}
-	images, err := s.catalog.Images(ctx, repo)
-	if err != nil {
-		return nil, s.fail(ctx, err, subject{repo: repo})
-	}
+	tagStatus, imageStatus := filter.tagStatus, filter.imageStatus
 	limit := pageSize(in.MaxResults)
 	// Images come in digest order; a page resumes after the last digest.
 	for _, img := range images {
@@ -229,24 +244,15 @@ func (s *service) listImages(ctx context.Context, in *ListImagesRequest) (*ListI
 	if err != nil {
 		return nil, err
 	}
-	var tagStatus, imageStatus string
+	var filter listingFilter
 	if in.Filter != nil {
-		tagStatus, imageStatus = awsapi.Deref(in.Filter.TagStatus), awsapi.Deref(in.Filter.ImageStatus)
+		filter = listingFilter{awsapi.Deref(in.Filter.TagStatus), awsapi.Deref(in.Filter.ImageStatus)}
 	}
-	if err := checkTagStatus("filter.tagStatus", tagStatus); err != nil {
-		return nil, err
-	}
-	if err := checkMaxResults(in.MaxResults); err != nil {
-		return nil, err
-	}
-	after, err := decodeToken(in.NextToken, op, repo, 2)
+	images, after, err := s.imageListing(ctx, op, repo, filter, in.MaxResults, in.NextToken, 2)
 	if err != nil {
 		return nil, err
 	}
-	images, err := s.catalog.Images(ctx, repo)
-	if err != nil {
-		return nil, s.fail(ctx, err, subject{repo: repo})
-	}
+	tagStatus, imageStatus := filter.tagStatus, filter.imageStatus
 	// One entry per tag, and one for each untagged image, ordered by
 	// (digest, tag); a page resumes after the last entry.
 	type entry struct{ digest, tag string }
