@@ -22,7 +22,7 @@ func FuzzReader(f *testing.F) {
 	f.Fuzz(func(t *testing.T, file []byte) {
 		for _, key := range [][]byte{testKey, nil} {
 			open := func() (*reader, error) {
-				return newReader(bytes.NewReader(file), io.NopCloser(nil), int64(len(file)), key, fuzzDigest, nil, discard)
+				return newReader(bytes.NewReader(file), io.NopCloser(nil), int64(len(file)), nil, key, fuzzDigest, nil, discard)
 			}
 			r, err := open()
 			if err != nil {

@@ -2,9 +2,12 @@ package local
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"sync"
+	"syscall"
 
 	"github.com/opencontainers/go-digest"
 	"github.com/prometheus/client_golang/prometheus"
@@ -52,23 +55,34 @@ type reader struct {
 	buf   *[]byte // one stored segment, decrypted in place
 	plain []byte  // plaintext of segment cur, inside buf
 	cur   int64   // -1 when buf holds no plaintext
+
+	// mapped is the whole file mapped read-only, when it is; segments are
+	// then decrypted straight from the page cache, sparing pread's copy.
+	mapped []byte
 }
 
 // newReader checks the header of a blob file of fileLen bytes, stored as d;
 // key is the store's master key (nil: the store keeps plaintext). It checks
 // the last segment, which binds the file to d; the others are checked as
 // they are read.
-func newReader(ra io.ReaderAt, c io.Closer, fileLen int64, key []byte, d digest.Digest, pool *bufPool, read prometheus.Counter) (*reader, error) {
+// mapped, when not nil, is the whole file mapped read-only; the reader
+// unmaps it on Close (or when newReader fails).
+func newReader(ra io.ReaderAt, c io.Closer, fileLen int64, mapped []byte, key []byte, d digest.Digest, pool *bufPool, read prometheus.Counter) (r *reader, err error) {
+	defer func() {
+		if err != nil && mapped != nil {
+			syscall.Munmap(mapped)
+		}
+	}()
 	h, err := readHeader(ra, fileLen, key != nil)
 	if err != nil {
 		return nil, err
 	}
-	r := &reader{ra: ra, c: c, h: h, pool: pool, read: read, cur: -1}
+	r = &reader{ra: ra, c: c, h: h, pool: pool, read: read, cur: -1, mapped: mapped}
 	if key != nil {
 		if r.sc, err = newSegCipher(key, &h, d); err != nil {
 			return nil, err
 		}
-		if err := r.load(h.segments() - 1); err != nil {
+		if err := r.loadLast(); err != nil {
 			r.pool.put(r.buf)
 			return nil, err
 		}
@@ -76,17 +90,43 @@ func newReader(ra io.ReaderAt, c io.Closer, fileLen int64, key []byte, d digest.
 	return r, nil
 }
 
+// loadLast decrypts the last segment, which binds the file to its digest.
+func (r *reader) loadLast() (err error) {
+	if r.mapped != nil {
+		defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+		defer catchFault(&err)
+	}
+	return r.load(r.h.segments() - 1)
+}
+
+// catchFault turns a fault while touching a mapped file (an I/O error on
+// the disk arrives as SIGBUS) into a read error instead of a crash. It must
+// be deferred directly, with debug.SetPanicOnFault on.
+func catchFault(err *error) {
+	e := recover()
+	if e == nil {
+		return
+	}
+	if _, ok := e.(interface{ Addr() uintptr }); ok {
+		*err = fmt.Errorf("%w: fault reading mapped file: %v", ErrCorrupt, e)
+		return
+	}
+	panic(e)
+}
+
 func (r *reader) Size() int64 { return r.h.size }
 
-func (r *reader) Read(p []byte) (int, error) {
+func (r *reader) Read(p []byte) (n int, err error) {
 	if r.closed {
 		return 0, os.ErrClosed
 	}
 	if r.pos >= r.h.size {
 		return 0, io.EOF
 	}
-	var n int
-	var err error
+	if r.mapped != nil {
+		defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+		defer catchFault(&err)
+	}
 	if r.sc == nil {
 		n, err = r.readPlain(p)
 	} else {
@@ -146,6 +186,14 @@ func (r *reader) readSegments(p []byte) (int, error) {
 // loadStored reads stored segment i into buf, invalidating its plaintext.
 func (r *reader) loadStored(i int64) ([]byte, error) {
 	r.cur = -1
+	if r.mapped != nil {
+		start := headerSize + i*(r.h.segSize+segOverhead)
+		end := start + r.h.segPlainLen(i) + segOverhead
+		if end > int64(len(r.mapped)) {
+			return nil, readErr(io.EOF)
+		}
+		return r.mapped[start:end:end], nil
+	}
 	if r.buf == nil {
 		r.buf = r.pool.get(int(min(r.h.segSize, r.h.size)) + segOverhead)
 	}
@@ -161,7 +209,15 @@ func (r *reader) load(i int64) error {
 	if err != nil {
 		return err
 	}
-	if r.plain, err = r.sc.open(seg[nonceSize:nonceSize], seg, i, i == r.h.segments()-1); err != nil {
+	dst := seg[nonceSize:nonceSize]
+	if r.mapped != nil {
+		// The mapping is read-only: decrypt into the reader's own buffer.
+		if r.buf == nil {
+			r.buf = r.pool.get(int(min(r.h.segSize, r.h.size)) + segOverhead)
+		}
+		dst = (*r.buf)[:0]
+	}
+	if r.plain, err = r.sc.open(dst, seg, i, i == r.h.segments()-1); err != nil {
 		return err
 	}
 	r.cur = i
@@ -193,6 +249,10 @@ func (r *reader) Close() error {
 	if r.buf != nil {
 		r.pool.put(r.buf)
 		r.buf, r.plain, r.cur = nil, nil, -1
+	}
+	if r.mapped != nil {
+		syscall.Munmap(r.mapped)
+		r.mapped = nil
 	}
 	return r.c.Close()
 }

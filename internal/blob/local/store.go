@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 
 	"github.com/berth/berth/internal/blob"
 	"github.com/opencontainers/go-digest"
@@ -186,12 +187,32 @@ func (s *Store) Open(ctx context.Context, d digest.Digest) (blob.Reader, error) 
 	if err != nil {
 		return nil, err
 	}
-	r, err := newReader(f, f, fileLen, s.key, d, s.segPool, s.m.read)
+	r, err := newReader(f, f, fileLen, s.mapForReading(f, fileLen), s.key, d, s.segPool, s.m.read)
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return r, nil
+}
+
+// mmapMinSize is the smallest encrypted blob read through a mapping; below
+// it the mapping costs more than the copy it saves.
+const mmapMinSize = 1 << 20
+
+// mapForReading maps a large encrypted blob file read-only, or returns nil
+// (then the reader uses pread). Committed blob files are never written
+// again, so the mapping can't change under the reader.
+func (s *Store) mapForReading(f *os.File, fileLen int64) []byte {
+	if s.key == nil || fileLen < mmapMinSize || int64(int(fileLen)) != fileLen {
+		return nil
+	}
+	mapped, err := syscall.Mmap(int(f.Fd()), 0, int(fileLen), syscall.PROT_READ, syscall.MAP_SHARED)
+	if err != nil {
+		return nil
+	}
+	// Pulls read blobs start to end: let the kernel read ahead.
+	syscall.Madvise(mapped, syscall.MADV_SEQUENTIAL)
+	return mapped
 }
 
 // Delete removes a blob. Readers that have it open keep reading it.

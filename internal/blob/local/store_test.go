@@ -813,3 +813,30 @@ func TestKeyFile(t *testing.T) {
 		t.Fatal("short key file accepted")
 	}
 }
+
+// A blob file that shrinks under an open, mapped reader (the disk failing
+// under it looks the same to the process: SIGBUS) is a read error, never a
+// crash.
+func TestMappedReaderSurvivesShrunkFile(t *testing.T) {
+	s, _ := newStore(t, testKey, defaultSegmentSize)
+	rng := rand.New(rand.NewPCG(9, 9))
+	data := randBytes(rng, 4*mmapMinSize)
+	d := put(t, s, rng, data)
+	r, err := s.Open(context.Background(), d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if r.(*reader).mapped == nil {
+		t.Fatal("a large encrypted blob was not mapped")
+	}
+	if err := os.Truncate(blobFile(s, d), mmapMinSize); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Seek(int64(2*mmapMinSize), io.SeekStart); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Read(make([]byte, 4096)); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("read past the shrunk end: %v, want ErrCorrupt", err)
+	}
+}
