@@ -16,8 +16,10 @@ TESTFLAGS ?=
 
 # -buildvcs=false: the version comes from VERSION, and a checkout git refuses
 # to read (owned by another user) must not fail the build.
+# CGO_ENABLED=0: a static binary, which the agent also runs inside every
+# task's network holder container (`berth pause`).
 build:
-	$(GO) build -buildvcs=false -ldflags '-X main.version=$(VERSION)' -o $(BIN) ./cmd/berth
+	CGO_ENABLED=0 $(GO) build -buildvcs=false -ldflags '-X main.version=$(VERSION)' -o $(BIN) ./cmd/berth
 
 test: test-unit test-e2e
 

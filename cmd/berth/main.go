@@ -37,6 +37,7 @@ func newRootCmd(getenv func(string) string) *cobra.Command {
 		newServerCmd(getenv),
 		newEnvCmd(getenv),
 		newAWSCmd(getenv),
+		newPauseCmd(),
 		&cobra.Command{
 			Use:   "version",
 			Short: "Print berth's version",

@@ -33,6 +33,14 @@ type serverConfig struct {
 	// localhost:<listening port> when the flag is empty.
 	RegistryHost string
 	LogLevel     string
+	// Agent runs the in-process agent that runs tasks on this host.
+	Agent bool
+	// TaskNetwork, TaskBridge and TaskSubnet are the Docker network, its host
+	// bridge and the subnet awsvpc tasks get their addresses from;
+	// MetadataPort is where the task metadata endpoint listens at
+	// 169.254.170.2.
+	TaskNetwork, TaskBridge, TaskSubnet string
+	MetadataPort                        int
 }
 
 // shutdownTimeout bounds how long in-flight requests (a docker push, say)
@@ -48,6 +56,13 @@ func defaultConfig(getenv func(string) string) serverConfig {
 		Region:    "us-east-1",
 		AccountID: "000000000000",
 		LogLevel:  "info",
+		Agent:     true,
+		// ECS's own task bridge range: link-local, so it collides with no
+		// network the host routes to.
+		TaskNetwork:  "berth-tasks",
+		TaskBridge:   "berth0",
+		TaskSubnet:   "169.254.172.0/22",
+		MetadataPort: 80,
 	}
 }
 
@@ -94,6 +109,11 @@ func newServerCmd(getenv func(string) string) *cobra.Command {
 	fs.StringVar(&cfg.AccountID, "account-id", def.AccountID, "12-digit AWS account id the server acts as")
 	fs.StringVar(&cfg.RegistryHost, "registry-host", "", "registry host repositoryUri advertises (default localhost:<listen port>)")
 	fs.StringVar(&cfg.LogLevel, "log-level", def.LogLevel, "debug, info, warn or error")
+	fs.BoolVar(&cfg.Agent, "agent", def.Agent, "run tasks on this host with Docker (the in-process agent)")
+	fs.StringVar(&cfg.TaskNetwork, "task-network", def.TaskNetwork, "Docker network awsvpc tasks attach to")
+	fs.StringVar(&cfg.TaskBridge, "task-bridge", def.TaskBridge, "host bridge interface of the task network (at most 15 characters)")
+	fs.StringVar(&cfg.TaskSubnet, "task-subnet", def.TaskSubnet, "IPv4 subnet awsvpc tasks get their addresses from")
+	fs.IntVar(&cfg.MetadataPort, "metadata-port", def.MetadataPort, "port of the task metadata endpoint at 169.254.170.2")
 	return cmd
 }
 
@@ -126,6 +146,17 @@ func (c *serverConfig) validate() error {
 	if c.LogLevel != "" {
 		if _, err := parseLogLevel(c.LogLevel); err != nil {
 			return err
+		}
+	}
+	if c.Agent {
+		if _, _, err := taskSubnet(c.TaskSubnet); err != nil {
+			return err
+		}
+		if c.TaskBridge == "" || len(c.TaskBridge) > 15 {
+			return fmt.Errorf("--task-bridge %q must be 1-15 characters", c.TaskBridge)
+		}
+		if c.MetadataPort < 1 || c.MetadataPort > 65535 {
+			return fmt.Errorf("--metadata-port %d is not a port", c.MetadataPort)
 		}
 	}
 	return nil
@@ -172,14 +203,14 @@ func runServer(ctx context.Context, cfg serverConfig, stderr io.Writer) error {
 		cfg.RegistryHost = net.JoinHostPort("localhost", strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
 	}
 
-	handler, closeFn, err := wire(ctx, cfg, logger)
+	comps, err := wire(ctx, cfg, logger)
 	if err != nil {
 		ln.Close()
 		return fmt.Errorf("start components: %w", err)
 	}
 
 	srv := &http.Server{
-		Handler: handler,
+		Handler: comps.handler,
 		// No read/write timeouts: image pushes and log tails are long; only
 		// a client that never finishes its headers is cut off.
 		ReadHeaderTimeout: 30 * time.Second,
@@ -188,6 +219,13 @@ func runServer(ctx context.Context, cfg serverConfig, stderr io.Writer) error {
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
+	bgCtx, stopBackground := context.WithCancel(ctx)
+	defer stopBackground()
+	bgDone := make(chan struct{})
+	go func() {
+		defer close(bgDone)
+		comps.background(bgCtx, agentServerURL(ln))
+	}()
 	logger.Info("berth server ready",
 		"listen", ln.Addr().String(), "data_dir", cfg.DataDir, "region", cfg.Region,
 		"account_id", cfg.AccountID, "registry_host", cfg.RegistryHost, "version", version)
@@ -204,7 +242,9 @@ func runServer(ctx context.Context, cfg serverConfig, stderr io.Writer) error {
 			err = fmt.Errorf("shutdown: %w", err)
 		}
 	}
-	if cerr := closeFn(); cerr != nil {
+	stopBackground()
+	<-bgDone
+	if cerr := comps.close(); cerr != nil {
 		err = errors.Join(err, fmt.Errorf("close components: %w", cerr))
 	}
 	if err == nil {

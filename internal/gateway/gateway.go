@@ -58,6 +58,9 @@ type Config struct {
 	Services []*awsapi.Service
 	// Registry serves the OCI distribution API at /v2 and /v2/.
 	Registry http.Handler
+	// Internal are berth's own endpoints by path pattern (the agent
+	// protocol, say). They do their own authentication.
+	Internal map[string]http.Handler
 	Logger   *slog.Logger
 	// Registerer receives the gateway's metrics; Gatherer is served at
 	// /metrics. When Gatherer is nil and Registerer is also a Gatherer (a
@@ -167,6 +170,9 @@ func New(cfg Config) (*Gateway, error) {
 	if cfg.Registry != nil {
 		g.mux.Handle("/v2/", cfg.Registry)
 		g.mux.Handle("/v2", cfg.Registry)
+	}
+	for pattern, h := range cfg.Internal {
+		g.mux.Handle(pattern, h)
 	}
 	g.mux.HandleFunc("/", g.serveAWS)
 	return g, nil

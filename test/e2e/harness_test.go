@@ -57,6 +57,8 @@ func findOrBuildBerth(dir string) (string, error) {
 	}
 	bin := filepath.Join(dir, "berth")
 	build := exec.Command("go", "build", "-buildvcs=false", "-o", bin, "./cmd/berth")
+	// Static, as `make build` builds it: the agent runs it in task containers.
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	build.Dir = filepath.Dir(strings.TrimSpace(string(gomod)))
 	if out, err := build.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go build ./cmd/berth: %w\n%s", err, out)

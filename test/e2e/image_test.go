@@ -29,6 +29,49 @@ EXPOSE 8080
 ENTRYPOINT ["/app"]
 `
 
+// toolboxDockerfile adds busybox (a shell and its tools) and the app as
+// curl, for task definitions with CMD-SHELL health checks and sidecars that
+// run shell commands. It still pulls nothing.
+const toolboxDockerfile = `FROM scratch
+COPY busybox /bin/busybox
+RUN ["/bin/busybox", "--install", "-s", "/bin"]
+COPY app /app
+RUN ["/bin/ln", "-s", "/app", "/bin/curl"]
+EXPOSE 8080
+ENTRYPOINT ["/app"]
+`
+
+// busyboxPath is Debian's busybox-static, which .ci/run installs.
+const busyboxPath = "/bin/busybox"
+
+// BuildToolboxImage builds the app image plus busybox's shell and the app
+// as curl (testdata/app/curl.go), tagged tag; it removes the tag when the
+// test ends and returns the image id.
+func BuildToolboxImage(t testing.TB, tag string) string {
+	t.Helper()
+	RequireDocker(t)
+	bin, err := appBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for name, src := range map[string]string{"app": bin, "busybox": busyboxPath} {
+		b, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatalf("%s (install busybox-static): %v", src, err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(toolboxDockerfile), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	Docker(t, "build", "--tag", tag, dir).OK(t)
+	t.Cleanup(func() { Docker(t, "image", "rm", "--force", tag) })
+	return strings.TrimSpace(Docker(t, "image", "inspect", "--format", "{{.Id}}", tag).OK(t).Stdout)
+}
+
 // BuildAppImage builds the test app (testdata/app: /health -> "ok", / -> the
 // hostname, port 8080, `-check URL` as a health-check command) into a
 // FROM scratch image tagged tag, removes the tag when the test ends, and

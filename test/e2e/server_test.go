@@ -27,6 +27,9 @@ type ServerOptions struct {
 	Region    string   // --region, default us-east-1
 	AccountID string   // --account-id, default 000000000000
 	Args      []string // more server flags
+	// Agent runs the in-process agent (StartECSServer sets it, with a task
+	// network of the server's own); otherwise the server runs no tasks.
+	Agent bool
 }
 
 // Server is a `berth server` process on a loopback port with its own data dir.
@@ -63,7 +66,8 @@ func StartServer(t testing.TB, opts ServerOptions) *Server {
 	s.URL = "http://" + s.Listen
 	s.RegistryHost = "localhost:" + strconv.Itoa(port)
 	s.args = append([]string{"server", "--listen", s.Listen, "--data-dir", s.DataDir,
-		"--region", s.Region, "--account-id", s.AccountID, "--log-level", "debug"}, opts.Args...)
+		"--region", s.Region, "--account-id", s.AccountID, "--log-level", "debug",
+		"--agent=" + strconv.FormatBool(opts.Agent)}, opts.Args...)
 	// Cleanups run last-registered first: stop the server, then show its log.
 	t.Cleanup(func() {
 		if t.Failed() {

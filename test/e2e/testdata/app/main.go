@@ -1,11 +1,16 @@
 // Command app is the payload of the e2e tests' container images: a static
 // HTTP server that runs FROM scratch, so building its image pulls nothing.
 //
-//	GET /health  200 "ok"
+//	GET /health  200 "ok" (or -health-status)
 //	GET /        the hostname (a container's id or task's hostname)
 //
 // With -check URL it is its own health-check command (a scratch image has no
-// curl): it exits 0 when URL answers 200, else 1.
+// curl): it exits 0 when URL answers 200, else 1. Installed as "curl" it is a
+// small curl (see curl.go), so the article's `curl -f http://localhost:8080/health`
+// health check runs in the toolbox image.
+//
+// The remaining flags make it misbehave on purpose, for the ECS tests:
+// exit after a while, use too much memory, ignore SIGTERM.
 package main
 
 import (
@@ -17,13 +22,22 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 )
 
 func main() {
+	if filepath.Base(os.Args[0]) == "curl" {
+		os.Exit(curl(os.Args[1:]))
+	}
 	port := flag.Int("port", 8080, "port to listen on")
 	check := flag.String("check", "", "GET this URL, exit 0 on 200 and 1 otherwise")
+	healthStatus := flag.Int("health-status", http.StatusOK, "status /health answers")
+	exitAfter := flag.Duration("exit-after", 0, "exit on its own after this long (0: never)")
+	exitCode := flag.Int("exit-code", 0, "exit code for -exit-after")
+	allocMiB := flag.Int("alloc-mib", 0, "allocate and touch this many MiB, 1 MiB at a time, after starting")
+	ignoreTerm := flag.Bool("ignore-sigterm", false, "ignore SIGTERM (only SIGKILL ends it)")
 	flag.Parse()
 	if *check != "" {
 		os.Exit(runCheck(*check))
@@ -35,6 +49,7 @@ func main() {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(*healthStatus)
 		fmt.Fprint(w, "ok")
 	})
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
@@ -42,9 +57,23 @@ func main() {
 	})
 	srv := &http.Server{Addr: fmt.Sprintf(":%d", *port), Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 
+	if *exitAfter > 0 {
+		time.AfterFunc(*exitAfter, func() {
+			log.Printf("app exiting with %d as asked", *exitCode)
+			os.Exit(*exitCode)
+		})
+	}
+	if *allocMiB > 0 {
+		go allocate(*allocMiB)
+	}
+	signals := []os.Signal{syscall.SIGINT, syscall.SIGTERM}
+	if *ignoreTerm {
+		signal.Ignore(syscall.SIGTERM)
+		signals = signals[:1]
+	}
 	// As PID 1 in a container the default SIGTERM action is ignored; handle it
 	// so `docker stop` and ECS StopTask end the app promptly with exit 0.
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(context.Background(), signals...)
 	defer stop()
 	drained := make(chan struct{})
 	go func() {
@@ -60,6 +89,21 @@ func main() {
 	}
 	<-drained
 	log.Print("app stopped")
+}
+
+// hoard keeps allocated memory reachable so it is not collected.
+var hoard [][]byte
+
+func allocate(mib int) {
+	for i := 0; i < mib; i++ {
+		b := make([]byte, 1<<20)
+		for j := range b {
+			b[j] = byte(j)
+		}
+		hoard = append(hoard, b)
+		time.Sleep(5 * time.Millisecond)
+	}
+	log.Printf("app holds %d MiB", mib)
 }
 
 func runCheck(url string) int {

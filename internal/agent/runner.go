@@ -1,0 +1,550 @@
+package agent
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"maps"
+	"os"
+	"reflect"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/berth/berth/internal/agentproto"
+	"github.com/berth/berth/internal/ecs/ecsstate"
+	"github.com/berth/berth/internal/runtime"
+)
+
+// runner runs one task: it observes the task's containers, decides, acts
+// and waits, until the task is forgotten (or the agent stops).
+type runner struct {
+	a           *Agent
+	id, cluster string
+	log         *slog.Logger
+	wake        chan struct{} // a runtime event or a change of intent
+	// stopRequested is closed once the task is to stop: it cuts short a
+	// start step in flight (a long pull).
+	stopRequested chan struct{}
+	stopOnce      sync.Once
+
+	mu      sync.Mutex
+	desired agentproto.DesiredTask
+	plan    *taskPlan
+	forget  bool
+	// unknown: the server does not know the task; it is stopped, removed
+	// and never reported.
+	unknown bool
+	oom     map[string]bool
+	view    taskView
+
+	// Owned by the runner's goroutine.
+	facts       facts
+	reported    *ecsstate.TaskStatus // the last status reported
+	written     []byte               // the task file's last content
+	lastActions []action
+	sawStarting bool // a status before RUNNING was seen in this life
+}
+
+// taskView is the runner's latest picture of its task, for the metadata
+// endpoint.
+type taskView struct {
+	desired agentproto.DesiredTask
+	plan    *taskPlan
+	obs     observation
+	status  ecsstate.TaskStatus
+	pulled  []bool
+	valid   bool // observed at least once
+}
+
+func newRunner(a *Agent, dt agentproto.DesiredTask, f facts, forget bool) *runner {
+	r := &runner{
+		a:             a,
+		id:            dt.ID,
+		cluster:       dt.Cluster,
+		log:           a.log.With("task", dt.ID, "cluster", dt.Cluster),
+		wake:          make(chan struct{}, 1),
+		stopRequested: make(chan struct{}),
+		desired:       dt,
+		forget:        forget,
+		oom:           map[string]bool{},
+		facts:         f,
+	}
+	r.plan = newTaskPlan(dt, a.planEnv())
+	if forget || dt.DesiredStatus != ecsstate.StatusRunning {
+		r.requestStop()
+	}
+	return r
+}
+
+func (r *runner) requestStop() { r.stopOnce.Do(func() { close(r.stopRequested) }) }
+
+// poke wakes the runner up to observe again.
+func (r *runner) poke() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// setDesired replaces the runner's intent. An intent older than the one it
+// has is ignored unless authoritative.
+func (r *runner) setDesired(dt agentproto.DesiredTask, authoritative bool) {
+	plan := newTaskPlan(dt, r.a.planEnv())
+	r.mu.Lock()
+	switch {
+	case dt.Cluster != r.cluster:
+		r.mu.Unlock()
+		r.log.Warn("desired task ignored", "reason", "names another cluster", "otherCluster", dt.Cluster)
+		return
+	case !authoritative && dt.Generation < r.desired.Generation:
+		r.mu.Unlock()
+		return
+	}
+	r.desired = dt
+	r.plan = plan
+	r.mu.Unlock()
+	if dt.DesiredStatus != ecsstate.StatusRunning {
+		r.requestStop()
+	}
+	r.a.registerEndpoints(r, plan)
+	r.poke()
+}
+
+func (r *runner) setForget() {
+	r.mu.Lock()
+	r.forget = true
+	r.mu.Unlock()
+	r.requestStop()
+	r.poke()
+}
+
+func (r *runner) setUnknown() {
+	r.mu.Lock()
+	r.unknown = true
+	r.mu.Unlock()
+	r.requestStop()
+	r.a.forgetReport(r.id)
+	r.poke()
+}
+
+func (r *runner) noteOOM(runtimeID string) {
+	r.mu.Lock()
+	r.oom[runtimeID] = true
+	r.mu.Unlock()
+}
+
+// snapshot returns what the runner's loop works from this round.
+func (r *runner) snapshot() (agentproto.DesiredTask, *taskPlan, desiredState, map[string]bool, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ds := desiredState{Status: r.desired.DesiredStatus, Generation: r.desired.Generation, Forget: r.forget || r.unknown}
+	if r.unknown || ds.Status != ecsstate.StatusRunning {
+		ds.Status = ecsstate.StatusStopped
+	}
+	return r.desired, r.plan, ds, maps.Clone(r.oom), r.unknown
+}
+
+func (r *runner) run(ctx context.Context) {
+	bo := backoff{}
+	for ctx.Err() == nil {
+		dt, plan, ds, oom, unknown := r.snapshot()
+		list, err := r.a.rt.List(ctx, map[string]string{LabelTaskID: r.id, LabelNodeID: r.a.nodeID})
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			r.a.metrics.runtimeErrors.WithLabelValues("list").Inc()
+			r.facts.ObserveFailures++
+			r.log.Warn("observing the task failed", "err", err, "failures", r.facts.ObserveFailures)
+			if s := observeFailureStop(r.facts, ds, r.lastStatus(), err, r.a.now()); s != nil {
+				r.log.Warn("stopping the task: the runtime cannot be reached", "reason", s.Reason)
+				r.facts.Stop = s
+				r.reportStop(s, unknown)
+				r.persist(dt, ds.Forget, unknown)
+			}
+			if !r.wait(ctx, bo.next(), time.Time{}) {
+				return
+			}
+			continue
+		}
+		r.facts.ObserveFailures = 0
+		r.facts.OOM = oom
+		obs := observeTask(plan, list)
+		r.facts = learn(plan, r.facts, obs)
+		d := decide(decideInput{Plan: plan, Desired: ds, Obs: obs, Facts: r.facts, Now: r.a.now()})
+		if d.Stop != nil {
+			r.log.Info("stopping the task", "stopCode", d.Stop.Code, "reason", d.Stop.Reason)
+			r.facts.Stop = d.Stop
+		}
+		r.facts.Failure = nil // a failure is decided on once
+		r.publish(dt, plan, obs, d.Status, unknown)
+		r.persist(dt, ds.Forget, unknown)
+		if d.Done {
+			r.log.Info("task forgotten")
+			r.a.drop(r)
+			return
+		}
+		if len(d.Actions) == 0 {
+			bo.reset()
+			r.lastActions = nil
+			if !r.wait(ctx, resyncInterval, d.WakeAt) {
+				return
+			}
+			continue
+		}
+		// The same steps again means the last ones changed nothing the
+		// runtime shows: back off instead of spinning.
+		repeated := slices.Equal(d.Actions, r.lastActions)
+		r.lastActions = d.Actions
+		if repeated && !r.wait(ctx, bo.next(), time.Time{}) {
+			return
+		}
+		r.log.Debug("acting", "status", d.Status.LastStatus, "actions", d.Actions)
+		actx, release := r.actContext(ctx, d.Status.LastStatus)
+		err = r.act(actx, plan, obs, d.Actions)
+		cutShort := actx.Err() != nil && ctx.Err() == nil
+		release()
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			if cutShort {
+				continue // a stop was requested: decide again at once
+			}
+			r.log.Warn("task step failed; retrying", "err", err)
+			if !r.wait(ctx, bo.next(), time.Time{}) {
+				return
+			}
+			continue
+		}
+		if !repeated {
+			bo.reset()
+		}
+	}
+}
+
+// actContext is the context of one round of actions: start steps end
+// early when a stop is requested (the next decision takes the stop path);
+// stop steps run to their end.
+func (r *runner) actContext(ctx context.Context, status string) (context.Context, context.CancelFunc) {
+	switch status {
+	case ecsstate.StatusPending, ecsstate.StatusActivating:
+	default:
+		return ctx, func() {}
+	}
+	actx, cancel := context.WithCancel(ctx)
+	go func() {
+		select {
+		case <-r.stopRequested:
+			cancel()
+		case <-actx.Done():
+		}
+	}()
+	return actx, cancel
+}
+
+// wait blocks until a wake-up, wakeAt, limit or the end of ctx; it reports
+// whether ctx is still alive.
+func (r *runner) wait(ctx context.Context, limit time.Duration, wakeAt time.Time) bool {
+	d := limit
+	if !wakeAt.IsZero() {
+		d = min(d, max(wakeAt.Sub(r.a.now()), 0))
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-r.wake:
+	case <-t.C:
+	}
+	return true
+}
+
+func (r *runner) lastStatus() string {
+	if r.reported == nil {
+		return ""
+	}
+	return r.reported.LastStatus
+}
+
+// publish updates the metadata view and reports the status if it changed.
+func (r *runner) publish(dt agentproto.DesiredTask, plan *taskPlan, obs observation, st ecsstate.TaskStatus, unknown bool) {
+	r.mu.Lock()
+	r.view = taskView{desired: dt, plan: plan, obs: obs, status: st, pulled: slices.Clone(r.facts.Pulled), valid: true}
+	r.mu.Unlock()
+	if unknown || (r.reported != nil && sameStatus(*r.reported, st)) {
+		return
+	}
+	now := r.a.now()
+	st.UpdatedAt = now
+	if st.LastStatus == ecsstate.StatusRunning && r.sawStarting && !r.facts.AcceptedAt.IsZero() &&
+		(r.reported == nil || r.reported.LastStatus != ecsstate.StatusRunning) {
+		r.a.metrics.startLatency.Observe(now.Sub(r.facts.AcceptedAt).Seconds())
+	}
+	switch st.LastStatus {
+	case ecsstate.StatusPending, ecsstate.StatusActivating:
+		r.sawStarting = true
+	}
+	if r.reported == nil || r.reported.LastStatus != st.LastStatus {
+		r.log.Info("task status", "lastStatus", st.LastStatus, "stopCode", st.StopCode, "stoppedReason", st.StoppedReason)
+	}
+	r.reported = &st
+	r.a.setReport(r, st)
+}
+
+// reportStop reports a stop decided without an observation: the last
+// status with the stop's code and reason.
+func (r *runner) reportStop(s *stopDecision, unknown bool) {
+	if unknown {
+		return
+	}
+	st := ecsstate.TaskStatus{LastStatus: ecsstate.StatusPending}
+	if r.reported != nil {
+		st = *r.reported
+	}
+	st.StopCode, st.StoppedReason = s.Code, s.Reason
+	st.UpdatedAt = r.a.now()
+	r.reported = &st
+	r.a.setReport(r, st)
+}
+
+// sameStatus compares two statuses, ignoring when they were observed.
+func sameStatus(a, b ecsstate.TaskStatus) bool {
+	a.UpdatedAt, b.UpdatedAt = time.Time{}, time.Time{}
+	return reflect.DeepEqual(a, b)
+}
+
+// persist writes the task's file when its content changed. A task unknown
+// to the server is kept as one to stop and forget, so an agent restarting
+// in the middle finishes removing it.
+func (r *runner) persist(dt agentproto.DesiredTask, forget, unknown bool) {
+	if unknown {
+		dt.DesiredStatus, forget = ecsstate.StatusStopped, true
+	}
+	b, err := encodeTaskFile(dt, forget, r.facts)
+	if err != nil {
+		r.log.Error("encoding the task file", "err", err)
+		return
+	}
+	if bytes.Equal(b, r.written) {
+		return
+	}
+	if err := r.a.writeTaskFile(r.id, b); err != nil {
+		r.log.Error("writing the task file", "err", err)
+		return
+	}
+	r.written = b
+}
+
+// act takes the decided steps. A failed step of the start sequence is
+// recorded as a failure (the next decision stops the task); a failed step
+// of the stop sequence is returned (the runner retries).
+func (r *runner) act(ctx context.Context, plan *taskPlan, obs observation, actions []action) error {
+	rt := r.a.rt
+	f := &r.facts
+	pulled := false
+	defer func() {
+		if pulled {
+			f.PullStoppedAt = r.a.now()
+		}
+	}()
+	var stops []action
+	for _, ac := range actions {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		switch ac.Kind {
+		case actMarkPullStarted:
+			f.PullStartedAt = ac.At
+		case actMarkDeactivating:
+			f.DeactivatingAt = ac.At
+		case actMarkStopped:
+			f.StoppedAt = ac.At
+		case actPull:
+			pulled = true
+			if !r.pull(ctx, plan, ac.Index) {
+				return nil
+			}
+		case actSetResources:
+			cgroup, err := rt.SetTaskResources(ctx, plan.TaskID, plan.Resources)
+			if err != nil {
+				r.fail(ctx, "setTaskResources", failRuntime, "", err)
+				return nil
+			}
+			f.ResourcesSet, f.CgroupParent = true, cgroup
+		case actCreateHolder:
+			if err := r.a.ensureTaskNetwork(ctx); err != nil {
+				r.fail(ctx, "createNetworkHolder", failHolder, "", err)
+				return nil
+			}
+			spec := plan.Holder
+			spec.Network = r.a.cfg.TaskNetwork.Name
+			spec.CgroupParent = f.CgroupParent
+			if _, err := rt.CreateNetworkHolder(ctx, spec); err != nil {
+				r.fail(ctx, "createNetworkHolder", failHolder, "", err)
+				return nil
+			}
+		case actCreate:
+			if !r.create(ctx, plan, obs, ac) {
+				return nil
+			}
+		case actStart:
+			cp := plan.Containers[ac.Index]
+			if err := rt.Start(ctx, obs.Containers[ac.Index].ID); err != nil {
+				r.fail(ctx, "start", failStart, cp.Name, err)
+				return nil
+			}
+		case actStop:
+			stops = append(stops, ac)
+		case actRemoveHolder:
+			if err := rt.Remove(ctx, obs.Holder.ID); err != nil && !errors.Is(err, runtime.ErrNotFound) {
+				r.a.metrics.runtimeErrors.WithLabelValues("remove").Inc()
+				return err
+			}
+		case actRelease:
+			if err := rt.ReleaseTaskResources(ctx, plan.TaskID); err != nil {
+				r.a.metrics.runtimeErrors.WithLabelValues("releaseTaskResources").Inc()
+				return err
+			}
+			f.Released, f.ResourcesSet, f.CgroupParent = true, false, ""
+		case actRemoveAll:
+			if err := r.removeAll(ctx, obs); err != nil {
+				return err
+			}
+		}
+	}
+	return r.stopAll(ctx, obs, stops)
+}
+
+// pull pulls one container's image: always, as ECS does by default, but a
+// local copy serves when the registry fails (ECS_IMAGE_PULL_BEHAVIOR
+// default).
+func (r *runner) pull(ctx context.Context, plan *taskPlan, i int) bool {
+	cp := plan.Containers[i]
+	img, err := r.a.rt.PullImage(ctx, cp.Image, cp.Auth, false)
+	if err != nil {
+		if ctx.Err() != nil {
+			return false
+		}
+		r.a.metrics.runtimeErrors.WithLabelValues("pull").Inc()
+		local, localErr := r.a.rt.PullImage(ctx, cp.Image, nil, true)
+		if localErr != nil {
+			r.fail(ctx, "", failPull, cp.Name, err)
+			return false
+		}
+		r.log.Warn("pull failed; using the local image", "container", cp.Name, "image", cp.Image, "err", err)
+		img = local
+	}
+	f := &r.facts
+	for len(f.Pulled) < len(plan.Containers) {
+		f.Pulled = append(f.Pulled, false)
+	}
+	for len(f.Digests) < len(plan.Containers) {
+		f.Digests = append(f.Digests, "")
+	}
+	f.Pulled[i] = true
+	if img.RepoDigest != "" || f.Digests[i] == "" {
+		f.Digests[i] = img.RepoDigest
+	}
+	return true
+}
+
+// create creates a container and, if asked, starts it.
+func (r *runner) create(ctx context.Context, plan *taskPlan, obs observation, ac action) bool {
+	rt := r.a.rt
+	cp := plan.Containers[ac.Index]
+	spec := cp.Spec
+	spec.CgroupParent = r.facts.CgroupParent
+	if plan.NetworkMode == modeAwsvpc {
+		if obs.Holder == nil {
+			r.fail(ctx, "", failHolder, "", errors.New("the network holder container is missing"))
+			return false
+		}
+		spec.NetworkMode = "container:" + obs.Holder.ID
+	}
+	for _, dir := range plan.VolumeDirs {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			r.fail(ctx, "", failCreate, cp.Name, err)
+			return false
+		}
+	}
+	c, err := rt.Create(ctx, spec)
+	if err != nil {
+		r.fail(ctx, "create", failCreate, cp.Name, err)
+		return false
+	}
+	if !ac.Start {
+		return true
+	}
+	if err := rt.Start(ctx, c.ID); err != nil {
+		r.fail(ctx, "start", failStart, cp.Name, err)
+		return false
+	}
+	return true
+}
+
+// fail records a failed start step, unless it failed because the agent is
+// stopping.
+func (r *runner) fail(ctx context.Context, op string, kind failureKind, container string, err error) {
+	if ctx.Err() != nil {
+		return
+	}
+	if op != "" {
+		r.a.metrics.runtimeErrors.WithLabelValues(op).Inc()
+	}
+	r.log.Warn("task step failed", "container", container, "err", err)
+	r.facts.Failure = &failure{Kind: kind, Container: container, Message: err.Error()}
+}
+
+// stopAll stops containers in parallel, each with its timeout.
+func (r *runner) stopAll(ctx context.Context, obs observation, stops []action) error {
+	errs := make([]error, len(stops))
+	var wg sync.WaitGroup
+	for k, ac := range stops {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := r.a.rt.Stop(ctx, obs.Containers[ac.Index].ID, ac.Timeout)
+			if err != nil && !errors.Is(err, runtime.ErrNotFound) {
+				r.a.metrics.runtimeErrors.WithLabelValues("stop").Inc()
+				errs[k] = err
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// removeAll removes every container of the task.
+func (r *runner) removeAll(ctx context.Context, obs observation) error {
+	var ids []string
+	for _, c := range obs.Containers {
+		if c != nil {
+			ids = append(ids, c.ID)
+		}
+	}
+	for _, c := range obs.Strays {
+		ids = append(ids, c.ID)
+	}
+	if obs.Holder != nil {
+		ids = append(ids, obs.Holder.ID)
+	}
+	var errs []error
+	for _, id := range ids {
+		if err := r.a.rt.Remove(ctx, id); err != nil && !errors.Is(err, runtime.ErrNotFound) {
+			r.a.metrics.runtimeErrors.WithLabelValues("remove").Inc()
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// currentView returns the metadata view.
+func (r *runner) currentView() taskView {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.view
+}

@@ -1,0 +1,233 @@
+// Package ecsstate is ECS's state in berth's store: the records of clusters,
+// task definitions, tasks and nodes (the agents that run tasks), their keys,
+// and typed reads and compare-and-swap updates. The ECS API writes intent
+// here (a task to run, a task to stop); the agent hub writes what the agents
+// report (what does run); controllers read both. None of them imports
+// another; they meet here.
+package ecsstate
+
+import (
+	"time"
+
+	"github.com/berth/berth/internal/ecs/ecstypes"
+)
+
+// Key prefixes. A record's key is prefix + its id; ids never contain '/'.
+const (
+	ClusterPrefix        = "ecs/cluster/"
+	TaskDefinitionPrefix = "ecs/taskdef/" // + family + "|" + %010d revision
+	FamilyPrefix         = "ecs/family/"  // + family: the revision counter
+	TaskPrefix           = "ecs/task/"    // + cluster + "|" + task id
+	NodePrefix           = "ecs/node/"    // + node id
+)
+
+// Cluster statuses.
+const (
+	ClusterActive   = "ACTIVE"
+	ClusterInactive = "INACTIVE"
+)
+
+// Cluster is an ECS cluster. Its counts (running tasks, container instances)
+// are not stored; readers derive them from tasks and nodes.
+type Cluster struct {
+	Name      string    `json:"name"`
+	Status    string    `json:"status"`
+	CreatedAt time.Time `json:"createdAt"`
+	// CapacityProviders associated with the cluster, and the default
+	// strategy RunTask and CreateService use when given none.
+	CapacityProviders []string                                `json:"capacityProviders,omitempty"`
+	DefaultStrategy   []ecstypes.CapacityProviderStrategyItem `json:"defaultStrategy,omitempty"`
+	Settings          []ecstypes.ClusterSetting               `json:"settings,omitempty"`
+	Configuration     *ecstypes.ClusterConfiguration          `json:"configuration,omitempty"`
+	ServiceConnect    *ecstypes.ClusterServiceConnectDefaults `json:"serviceConnect,omitempty"`
+	Tags              []ecstypes.Tag                          `json:"tags,omitempty"`
+	// DeletedAt is set when DeleteCluster made it INACTIVE.
+	DeletedAt time.Time `json:"deletedAt,omitzero"`
+}
+
+// TaskDefinition is one registered revision: the API shape as ECS returns
+// it (status, registeredAt, normalised cpu/memory, ...) and its tags.
+type TaskDefinition struct {
+	Definition ecstypes.TaskDefinition `json:"definition"`
+	Tags       []ecstypes.Tag          `json:"tags,omitempty"`
+	// DeleteRequested is set by DeleteTaskDefinitions (status
+	// DELETE_IN_PROGRESS); the record goes once no task uses it.
+	DeleteRequested bool `json:"deleteRequested,omitempty"`
+}
+
+// Family is the revision counter of a task definition family. It outlives
+// deleted revisions: a revision number is never reused.
+type Family struct {
+	Name         string `json:"name"`
+	LastRevision int32  `json:"lastRevision"`
+}
+
+// Task statuses (lastStatus and desiredStatus) in lifecycle order.
+const (
+	StatusProvisioning   = "PROVISIONING"
+	StatusPending        = "PENDING"
+	StatusActivating     = "ACTIVATING"
+	StatusRunning        = "RUNNING"
+	StatusDeactivating   = "DEACTIVATING"
+	StatusStopping       = "STOPPING"
+	StatusDeprovisioning = "DEPROVISIONING"
+	StatusStopped        = "STOPPED"
+)
+
+// Task is one task: what the API asked for (Spec, DesiredStatus, the stop
+// request) and what its agent last reported (Observed).
+type Task struct {
+	ID      string `json:"id"` // 32 lowercase hex digits
+	Cluster string `json:"cluster"`
+	// NodeID is the node the task was placed on; its agent runs it.
+	NodeID string   `json:"nodeId"`
+	Spec   TaskSpec `json:"spec"`
+
+	DesiredStatus string    `json:"desiredStatus"`
+	CreatedAt     time.Time `json:"createdAt"`
+	// Generation increases with every change of intent (desired status);
+	// an agent report says which generation it acted on.
+	Generation int64 `json:"generation"`
+	// StopCode and StoppedReason of the stop request, or of the agent's own
+	// decision (essential container exited, start failure), whichever came
+	// first; StoppingAt is when the stop was decided.
+	StopCode      string    `json:"stopCode,omitempty"`
+	StoppedReason string    `json:"stoppedReason,omitempty"`
+	StoppingAt    time.Time `json:"stoppingAt,omitzero"`
+
+	Observed TaskStatus `json:"observed"`
+}
+
+// Key is the task's store key.
+func (t *Task) Key() string { return TaskKey(t.Cluster, t.ID) }
+
+// TaskSpec is everything an agent needs to run a task, fixed when the task is
+// created: the task definition as it was then, with RunTask's overrides.
+type TaskSpec struct {
+	TaskDefinitionARN string                  `json:"taskDefinitionArn"`
+	Definition        ecstypes.TaskDefinition `json:"definition"`
+	Overrides         *ecstypes.TaskOverride  `json:"overrides,omitempty"`
+	// Cpu and Memory are the task-level values in effect (overrides
+	// applied), as ECS reports them: strings of CPU units and MiB; empty
+	// when neither the definition nor the overrides set them.
+	Cpu    string `json:"cpu,omitempty"`
+	Memory string `json:"memory,omitempty"`
+
+	LaunchType           string `json:"launchType,omitempty"`
+	CapacityProviderName string `json:"capacityProviderName,omitempty"`
+	PlatformVersion      string `json:"platformVersion,omitempty"`
+	PlatformFamily       string `json:"platformFamily,omitempty"`
+	AvailabilityZone     string `json:"availabilityZone"`
+	// Network is the awsvpc configuration (nil for other network modes).
+	Network *ecstypes.AwsVpcConfiguration `json:"network,omitempty"`
+
+	StartedBy            string         `json:"startedBy,omitempty"`
+	Group                string         `json:"group,omitempty"`
+	Tags                 []ecstypes.Tag `json:"tags,omitempty"`
+	EnableExecuteCommand bool           `json:"enableExecuteCommand,omitempty"`
+	// ReferenceID names the service deployment that started the task, if
+	// any (issue 4).
+	ServiceName string `json:"serviceName,omitempty"`
+	// Containers holds one entry per container definition, in definition
+	// order: the ids ECS gives containers, fixed at creation.
+	Containers []ContainerSpec `json:"containers"`
+}
+
+// ContainerSpec names one container of a task.
+type ContainerSpec struct {
+	Name string `json:"name"`
+	// ID is the container's uuid, the last part of its ARN.
+	ID string `json:"id"`
+}
+
+// TaskStatus is what the agent reports about a task. The agent is the
+// authority on it; only the agent hub writes it.
+type TaskStatus struct {
+	// Generation is the Task.Generation the agent had seen when it sent
+	// this report.
+	Generation   int64  `json:"generation"`
+	LastStatus   string `json:"lastStatus,omitempty"`
+	HealthStatus string `json:"healthStatus,omitempty"` // HEALTHY | UNHEALTHY | UNKNOWN
+	Connectivity string `json:"connectivity,omitempty"` // CONNECTED | DISCONNECTED
+
+	ConnectivityAt     time.Time `json:"connectivityAt,omitzero"`
+	PullStartedAt      time.Time `json:"pullStartedAt,omitzero"`
+	PullStoppedAt      time.Time `json:"pullStoppedAt,omitzero"`
+	StartedAt          time.Time `json:"startedAt,omitzero"`
+	ExecutionStoppedAt time.Time `json:"executionStoppedAt,omitzero"`
+	StoppedAt          time.Time `json:"stoppedAt,omitzero"`
+
+	// StopCode and StoppedReason are set when the agent stopped the task on
+	// its own (an essential container exited, a start failure).
+	StopCode      string `json:"stopCode,omitempty"`
+	StoppedReason string `json:"stoppedReason,omitempty"`
+
+	Containers []ContainerStatus `json:"containers,omitempty"`
+	// Network is the task's awsvpc interface once it exists.
+	Network *NetworkStatus `json:"network,omitempty"`
+	// UpdatedAt is when the agent observed this state.
+	UpdatedAt time.Time `json:"updatedAt,omitzero"`
+}
+
+// ContainerStatus is the observed state of one container.
+type ContainerStatus struct {
+	Name         string `json:"name"`
+	RuntimeID    string `json:"runtimeId,omitempty"`  // the Docker container id
+	LastStatus   string `json:"lastStatus,omitempty"` // PENDING | RUNNING | STOPPED
+	ExitCode     *int32 `json:"exitCode,omitempty"`
+	Reason       string `json:"reason,omitempty"`
+	HealthStatus string `json:"healthStatus,omitempty"`
+	ImageDigest  string `json:"imageDigest,omitempty"`
+	// NetworkBindings are host port bindings (bridge and host modes).
+	NetworkBindings []ecstypes.NetworkBinding `json:"networkBindings,omitempty"`
+}
+
+// NetworkStatus is a task's awsvpc network interface (its "ENI").
+type NetworkStatus struct {
+	AttachmentID       string `json:"attachmentId"`
+	PrivateIPv4        string `json:"privateIPv4Address"`
+	MACAddress         string `json:"macAddress,omitempty"`
+	SubnetID           string `json:"subnetId,omitempty"`
+	SubnetCIDR         string `json:"subnetCidr,omitempty"`
+	GatewayIPv4        string `json:"gatewayIPv4,omitempty"`
+	PrivateDNSName     string `json:"privateDnsName,omitempty"`
+	NetworkInterfaceID string `json:"networkInterfaceId,omitempty"`
+}
+
+// Node is a host whose agent runs tasks: the server's own (the capacity
+// behind FARGATE and FARGATE_SPOT, and EC2 tasks in every cluster) or a
+// remote one. In a cluster it appears as a container instance whose id is
+// the node's id.
+type Node struct {
+	ID       string `json:"id"` // 32 lowercase hex digits
+	Hostname string `json:"hostname"`
+	// Clusters the node serves; "*" (AllClusters) serves every cluster.
+	Clusters []string `json:"clusters"`
+	// LaunchTypes it takes: FARGATE (which covers FARGATE_SPOT) and/or EC2.
+	LaunchTypes []string `json:"launchTypes"`
+	// CPU in CPU units (1024 per core) and memory in MiB it offers.
+	CPU       int32 `json:"cpu"`
+	MemoryMiB int32 `json:"memoryMiB"`
+	// Attributes are ECS's built-in and custom attributes (ecs.os-type, ...).
+	Attributes   []ecstypes.Attribute `json:"attributes,omitempty"`
+	AgentVersion string               `json:"agentVersion,omitempty"`
+	// Status is ACTIVE or DRAINING (container instance status).
+	Status       string    `json:"status"`
+	Connected    bool      `json:"connected"`
+	RegisteredAt time.Time `json:"registeredAt"`
+	// SeenAt is when the agent last connected or disconnected.
+	SeenAt time.Time `json:"seenAt"`
+}
+
+// AllClusters in Node.Clusters makes a node serve every cluster.
+const AllClusters = "*"
+
+// Serves reports whether the node takes tasks of cluster.
+func (n *Node) Serves(cluster string) bool {
+	for _, c := range n.Clusters {
+		if c == AllClusters || c == cluster {
+			return true
+		}
+	}
+	return false
+}

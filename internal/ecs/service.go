@@ -1,0 +1,139 @@
+// Package ecs is berth's Amazon ECS API: clusters, task definitions, tasks
+// and container instances. Handlers validate and write intent to the store
+// through ecsstate; the agent hub and the agents make it happen.
+package ecs
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"maps"
+	"time"
+
+	"github.com/berth/berth/internal/awsapi"
+	"github.com/berth/berth/internal/awsapi/model"
+	"github.com/berth/berth/internal/ecs/ecsstate"
+	"github.com/berth/berth/internal/store"
+)
+
+// Config wires the ECS API.
+type Config struct {
+	Store store.Store
+	// AccountID and Region go into ARNs.
+	AccountID, Region string
+	// Now is the clock (nil: time.Now).
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// NewService returns the ECS API service.
+func NewService(cfg Config) *awsapi.Service {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	s := &service{
+		store:   cfg.Store,
+		account: cfg.AccountID,
+		region:  cfg.Region,
+		arns:    ecsstate.ARNs{Region: cfg.Region, Account: cfg.AccountID},
+		now:     func() time.Time { return cfg.Now().UTC() },
+		log:     cfg.Logger.With("service", "ecs"),
+	}
+	ops := map[string]awsapi.Operation{}
+	maps.Copy(ops, s.clusterOperations())
+	maps.Copy(ops, s.taskDefinitionOperations())
+	maps.Copy(ops, s.taskOperations())
+	maps.Copy(ops, s.containerInstanceOperations())
+	maps.Copy(ops, s.tagOperations())
+	return &awsapi.Service{
+		SigningName:     "ecs",
+		TargetPrefix:    "AmazonEC2ContainerServiceV20141113",
+		Protocol:        awsapi.JSON11,
+		Model:           model.MustLoad("ecs"),
+		Operations:      ops,
+		ValidationError: validationError,
+		Unsupported:     unsupported,
+	}
+}
+
+type service struct {
+	store   store.Store
+	account string
+	region  string
+	arns    ecsstate.ARNs
+	now     func() time.Time
+	log     *slog.Logger
+}
+
+// cluster returns the cluster a name or ARN (empty: "default") refers to,
+// ACTIVE or not; ClusterNotFoundException if there is none.
+func (s *service) cluster(ctx context.Context, ref *string) (ecsstate.Versioned[ecsstate.Cluster], error) {
+	name, ok := s.arns.ClusterName(awsapi.Deref(ref))
+	if !ok {
+		return ecsstate.Versioned[ecsstate.Cluster]{}, errClusterNotFound()
+	}
+	c, err := ecsstate.Get[ecsstate.Cluster](ctx, s.store, ecsstate.ClusterKey(name))
+	if errors.Is(err, store.ErrNotFound) {
+		return c, errClusterNotFound()
+	}
+	return c, err
+}
+
+// activeCluster is cluster for calls that need an ACTIVE cluster (running
+// tasks, registering): ECS answers an INACTIVE one with
+// ClusterNotFoundException too.
+func (s *service) activeCluster(ctx context.Context, ref *string) (ecsstate.Versioned[ecsstate.Cluster], error) {
+	c, err := s.cluster(ctx, ref)
+	if err == nil && c.Value.Status != ecsstate.ClusterActive {
+		return c, errClusterNotFound()
+	}
+	return c, err
+}
+
+// Pagination. A nextToken is opaque to clients: it names the operation it
+// belongs to and the store key after which the next page starts.
+type pageToken struct {
+	Op    string `json:"o"`
+	After string `json:"a"`
+}
+
+func encodeToken(op, after string) *string {
+	b, err := json.Marshal(pageToken{Op: op, After: after})
+	if err != nil {
+		panic(err) // a struct of strings always marshals
+	}
+	return awsapi.String(base64.RawURLEncoding.EncodeToString(b))
+}
+
+// decodeToken returns the key a nextToken issued by op continues after (""
+// for no token).
+func decodeToken(token *string, op string) (string, error) {
+	if token == nil || *token == "" {
+		return "", nil
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(*token)
+	var t pageToken
+	if err == nil {
+		err = json.Unmarshal(raw, &t)
+	}
+	if err != nil || t.Op != op {
+		return "", invalidParameter("Invalid token %s", *token)
+	}
+	return t.After, nil
+}
+
+// pageSize applies ECS's default page size of 100 and its limit of 100.
+func pageSize(maxResults *int32) (int, error) {
+	if maxResults == nil {
+		return 100, nil
+	}
+	if *maxResults < 1 || *maxResults > 100 {
+		return 0, invalidParameter("maxResults must be between 1 and 100.")
+	}
+	return int(*maxResults), nil
+}

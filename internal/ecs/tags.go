@@ -1,0 +1,263 @@
+package ecs
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/berth/berth/internal/awsapi"
+	"github.com/berth/berth/internal/ecs/ecsstate"
+	"github.com/berth/berth/internal/ecs/ecstypes"
+	"github.com/berth/berth/internal/store"
+)
+
+// maxTags is ECS's limit of user tags per resource.
+const maxTags = 50
+
+// checkTags validates tags as ECS does for any resource: at most 50, keys
+// 1-128 characters, values up to 256, unique keys, and the aws: prefix
+// reserved. fail builds the error in the calling operation's exception
+// (InvalidParameterException for clusters and tasks, ClientException for
+// task definitions). Messages are UNVERIFIED wording.
+func checkTags(tags []ecstypes.Tag, fail func(format string, args ...any) *awsapi.Error) error {
+	if len(tags) > maxTags {
+		return fail("The maximum number of tags per resource is %d.", maxTags)
+	}
+	seen := map[string]bool{}
+	for _, t := range tags {
+		key, value := awsapi.Deref(t.Key), awsapi.Deref(t.Value)
+		if n := utf8.RuneCountInString(key); n < 1 || n > 128 {
+			return fail("Tag keys must be between 1 and 128 characters long.")
+		}
+		if utf8.RuneCountInString(value) > 256 {
+			return fail("Tag values must be at most 256 characters long.")
+		}
+		if strings.HasPrefix(strings.ToLower(key), "aws:") {
+			return fail("Tag keys beginning with 'aws:' are reserved for AWS use.")
+		}
+		if seen[key] {
+			return fail("Duplicate tag key '%s'.", key)
+		}
+		seen[key] = true
+	}
+	return nil
+}
+
+// mergeTags returns existing with tags added or overwritten by key,
+// keeping the order keys were first set in.
+func mergeTags(existing, tags []ecstypes.Tag) []ecstypes.Tag {
+	out := slices.Clone(existing)
+	for _, t := range tags {
+		i := slices.IndexFunc(out, func(e ecstypes.Tag) bool { return awsapi.Deref(e.Key) == awsapi.Deref(t.Key) })
+		t := ecstypes.Tag{Key: awsapi.String(awsapi.Deref(t.Key)), Value: awsapi.String(awsapi.Deref(t.Value))}
+		if i >= 0 {
+			out[i] = t
+		} else {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// tagsOrEmpty returns tags as a non-nil list, since ECS answers [] for a
+// resource without tags.
+func tagsOrEmpty(tags []ecstypes.Tag) []ecstypes.Tag {
+	if tags == nil {
+		return []ecstypes.Tag{}
+	}
+	return tags
+}
+
+func (s *service) tagOperations() map[string]awsapi.Operation {
+	return map[string]awsapi.Operation{
+		"TagResource":         awsapi.Op(s.tagResource),
+		"UntagResource":       awsapi.Op(s.untagResource),
+		"ListTagsForResource": awsapi.Op(s.listTagsForResource),
+	}
+}
+
+// taggable is a resource TagResource and friends can work on: how to read
+// its tags and how to change them in the store.
+type taggable struct {
+	// fail is the exception tag validation errors use for this resource.
+	fail   func(format string, args ...any) *awsapi.Error
+	tags   []ecstypes.Tag
+	update func(ctx context.Context, change func([]ecstypes.Tag) []ecstypes.Tag) error
+}
+
+// errResourceGone ends a tag update whose resource vanished meanwhile.
+var errResourceGone = errors.New("ecs: resource gone")
+
+// taggableResource resolves a resource ARN: a cluster, a task definition
+// revision or a task of this account and region.
+func (s *service) taggableResource(ctx context.Context, arn string) (taggable, error) {
+	res, ok := s.ecsResource(arn)
+	if !ok {
+		return taggable{}, errInvalidARN()
+	}
+	kind, _, _ := strings.Cut(res, "/")
+	switch kind {
+	case "cluster":
+		c, err := s.cluster(ctx, &arn)
+		if err != nil {
+			return taggable{}, err
+		}
+		if c.Value.Status != ecsstate.ClusterActive {
+			return taggable{}, errClusterInactive()
+		}
+		key := ecsstate.ClusterKey(c.Value.Name)
+		return taggable{
+			fail: invalidParameter,
+			tags: c.Value.Tags,
+			update: func(ctx context.Context, change func([]ecstypes.Tag) []ecstypes.Tag) error {
+				_, err := ecsstate.Update(ctx, s.store, key, func(v *ecsstate.Cluster, found bool) error {
+					if !found || v.Status != ecsstate.ClusterActive {
+						return errResourceGone
+					}
+					v.Tags = change(v.Tags)
+					return nil
+				})
+				if errors.Is(err, errResourceGone) {
+					return errClusterInactive()
+				}
+				return err
+			},
+		}, nil
+	case "task-definition":
+		rest := strings.TrimPrefix(res, "task-definition/")
+		if !strings.Contains(rest, ":") {
+			return taggable{}, errInvalidARN()
+		}
+		key, td, found, err := s.lookupTaskDefinition(ctx, rest)
+		if err != nil {
+			return taggable{}, err
+		}
+		if !found {
+			return taggable{}, errTaskDefinitionNotFound()
+		}
+		return taggable{
+			fail: clientError,
+			tags: td.Value.Tags,
+			update: func(ctx context.Context, change func([]ecstypes.Tag) []ecstypes.Tag) error {
+				_, err := ecsstate.Update(ctx, s.store, key, func(v *ecsstate.TaskDefinition, found bool) error {
+					if !found {
+						return errResourceGone
+					}
+					v.Tags = change(v.Tags)
+					return nil
+				})
+				if errors.Is(err, errResourceGone) {
+					return errTaskDefinitionNotFound()
+				}
+				return err
+			},
+		}, nil
+	case "task":
+		cluster, id, ok := s.arns.TaskID(arn)
+		if !ok {
+			return taggable{}, errInvalidARN()
+		}
+		key, task, err := s.findTaskForTags(ctx, cluster, id)
+		if err != nil {
+			return taggable{}, err
+		}
+		return taggable{
+			fail: invalidParameter,
+			tags: task.Spec.Tags,
+			update: func(ctx context.Context, change func([]ecstypes.Tag) []ecstypes.Tag) error {
+				_, err := ecsstate.Update(ctx, s.store, key, func(v *ecsstate.Task, found bool) error {
+					if !found {
+						return errResourceGone
+					}
+					v.Spec.Tags = change(v.Spec.Tags)
+					return nil
+				})
+				if errors.Is(err, errResourceGone) {
+					return errTaskNotFoundForTags()
+				}
+				return err
+			},
+		}, nil
+	}
+	return taggable{}, errInvalidARN()
+}
+
+func errTaskNotFoundForTags() *awsapi.Error {
+	// UNVERIFIED wording.
+	return invalidParameter("The specified task does not exist.")
+}
+
+// findTaskForTags finds a task by cluster and id, or by id alone for the
+// old task ARN form without a cluster.
+func (s *service) findTaskForTags(ctx context.Context, cluster, id string) (string, ecsstate.Task, error) {
+	if cluster != "" {
+		key := ecsstate.TaskKey(cluster, id)
+		t, err := ecsstate.Get[ecsstate.Task](ctx, s.store, key)
+		if errors.Is(err, store.ErrNotFound) {
+			return "", ecsstate.Task{}, errTaskNotFoundForTags()
+		}
+		return key, t.Value, err
+	}
+	tasks, _, err := ecsstate.List[ecsstate.Task](ctx, s.store, ecsstate.TaskPrefix, store.ListOptions{})
+	if err != nil {
+		return "", ecsstate.Task{}, err
+	}
+	for _, t := range tasks {
+		if t.Value.ID == id {
+			return t.Value.Key(), t.Value, nil
+		}
+	}
+	return "", ecsstate.Task{}, errTaskNotFoundForTags()
+}
+
+func (s *service) tagResource(ctx context.Context, in *ecstypes.TagResourceRequest) (*ecstypes.TagResourceResponse, error) {
+	r, err := s.taggableResource(ctx, awsapi.Deref(in.ResourceArn))
+	if err != nil {
+		return nil, s.asAPIError(ctx, err)
+	}
+	if err := checkTags(in.Tags, r.fail); err != nil {
+		return nil, err
+	}
+	var tooMany bool
+	err = r.update(ctx, func(existing []ecstypes.Tag) []ecstypes.Tag {
+		merged := mergeTags(existing, in.Tags)
+		if len(merged) > maxTags {
+			tooMany = true
+			return existing
+		}
+		return merged
+	})
+	if err != nil {
+		return nil, s.asAPIError(ctx, err)
+	}
+	if tooMany {
+		return nil, r.fail("The maximum number of tags per resource is %d.", maxTags)
+	}
+	return &ecstypes.TagResourceResponse{}, nil
+}
+
+func (s *service) untagResource(ctx context.Context, in *ecstypes.UntagResourceRequest) (*ecstypes.UntagResourceResponse, error) {
+	r, err := s.taggableResource(ctx, awsapi.Deref(in.ResourceArn))
+	if err != nil {
+		return nil, s.asAPIError(ctx, err)
+	}
+	err = r.update(ctx, func(existing []ecstypes.Tag) []ecstypes.Tag {
+		return slices.DeleteFunc(slices.Clone(existing), func(t ecstypes.Tag) bool {
+			return slices.Contains(in.TagKeys, awsapi.Deref(t.Key))
+		})
+	})
+	if err != nil {
+		return nil, s.asAPIError(ctx, err)
+	}
+	return &ecstypes.UntagResourceResponse{}, nil
+}
+
+func (s *service) listTagsForResource(ctx context.Context, in *ecstypes.ListTagsForResourceRequest) (*ecstypes.ListTagsForResourceResponse, error) {
+	r, err := s.taggableResource(ctx, awsapi.Deref(in.ResourceArn))
+	if err != nil {
+		return nil, s.asAPIError(ctx, err)
+	}
+	return &ecstypes.ListTagsForResourceResponse{Tags: tagsOrEmpty(r.tags)}, nil
+}

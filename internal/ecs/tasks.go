@@ -1,0 +1,691 @@
+package ecs
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"github.com/berth/berth/internal/awsapi"
+	"github.com/berth/berth/internal/ecs/ecsstate"
+	"github.com/berth/berth/internal/ecs/ecstypes"
+	"github.com/berth/berth/internal/scheduler"
+	"github.com/berth/berth/internal/store"
+)
+
+func (s *service) taskOperations() map[string]awsapi.Operation {
+	return map[string]awsapi.Operation{
+		"RunTask":       awsapi.Op(s.runTask),
+		"StartTask":     awsapi.Op(s.startTask),
+		"StopTask":      awsapi.Op(s.stopTask),
+		"DescribeTasks": awsapi.Op(s.describeTasks),
+		"ListTasks":     awsapi.Op(s.listTasks),
+	}
+}
+
+// Limits of RunTask and StartTask.
+const (
+	maxRunCount       = 10
+	maxStartedBy      = 36
+	maxGroup          = 255
+	maxOverrideChars  = 8192
+	maxSubnets        = 16
+	maxSecurityGroups = 5
+	fargatePlatform   = "1.4.0" // what LATEST means on berth
+	fargatePlatformOS = "Linux"
+	// managedClusterTag is the ECS managed tag enableECSManagedTags adds.
+	managedClusterTag = "aws:ecs:clusterName"
+)
+
+// placementMu serialises placement with its commit: a RunTask reads the
+// nodes' reservations, decides, and writes its tasks before the next one
+// reads. berth runs one server for now, so a mutex suffices; several
+// servers on one etcd will need the decision guarded by the revisions it
+// read instead.
+var placementMu sync.Mutex
+
+// taskLaunch is a validated RunTask or StartTask: everything a new task's
+// record needs except where it runs.
+type taskLaunch struct {
+	cluster    string
+	definition ecsstate.TaskDefinition
+	overrides  *ecstypes.TaskOverride
+	// cpu and memory are the task-level values in effect, as integer
+	// strings ("" when unset).
+	cpu, memory     string
+	launchType      string
+	platformVersion string
+	network         *ecstypes.AwsVpcConfiguration
+	startedBy       string
+	group           string
+	tags            []ecstypes.Tag
+	execute         bool
+}
+
+// launchInput is what RunTask and StartTask have in common.
+type launchInput struct {
+	overrides     *ecstypes.TaskOverride
+	network       *ecstypes.NetworkConfiguration
+	startedBy     *string
+	group         *string
+	tags          []ecstypes.Tag
+	propagateTags *string
+	managedTags   *bool
+	execute       *bool
+	volumes       []ecstypes.TaskVolumeConfiguration
+}
+
+func (s *service) runTask(ctx context.Context, in *ecstypes.RunTaskRequest) (*ecstypes.RunTaskResponse, error) {
+	c, err := s.activeCluster(ctx, in.Cluster)
+	if err != nil {
+		return nil, s.asAPIError(ctx, err)
+	}
+	cluster := c.Value
+	count := 1
+	if in.Count != nil {
+		count = int(*in.Count)
+	}
+	if count < 1 || count > maxRunCount {
+		// UNVERIFIED wording.
+		return nil, invalidParameter("Count must be between 1 and %d.", maxRunCount)
+	}
+	if in.LaunchType != nil && len(in.CapacityProviderStrategy) > 0 {
+		return nil, invalidParameter("Specifying both a launch type and capacity provider strategy is not supported. Remove one and try again.")
+	}
+	def, err := s.launchableDefinition(ctx, in.TaskDefinition)
+	if err != nil {
+		return nil, s.asAPIError(ctx, err)
+	}
+
+	// Where the tasks run: the launch type given, else the strategy given,
+	// else the cluster's default strategy, else EC2.
+	launchType := awsapi.Deref(in.LaunchType)
+	strategy := in.CapacityProviderStrategy
+	if launchType == "" && len(strategy) == 0 {
+		if len(cluster.DefaultStrategy) > 0 {
+			strategy = cluster.DefaultStrategy
+		} else {
+			launchType = ecstypes.LaunchTypeEc2
+		}
+	}
+	var providers []string // per task, with a strategy
+	if len(strategy) > 0 {
+		if launchType, err = strategyLaunchType(cluster, strategy); err != nil {
+			return nil, err
+		}
+		if providers, err = splitTasks(strategy, count); err != nil {
+			return nil, s.asAPIError(ctx, err)
+		}
+	}
+	if launchType != ecstypes.LaunchTypeEc2 && launchType != ecstypes.LaunchTypeFargate {
+		return nil, awsapi.Errorf("UnsupportedFeatureException", "berth does not support launch type %s yet.", launchType)
+	}
+	if launchType == ecstypes.LaunchTypeFargate {
+		if len(in.PlacementConstraints) > 0 {
+			return nil, invalidParameter("Placement constraints are not supported with FARGATE launch type.")
+		}
+		if len(in.PlacementStrategy) > 0 {
+			// UNVERIFIED wording, by analogy with the constraints message.
+			return nil, invalidParameter("Placement strategies are not supported with FARGATE launch type.")
+		}
+	}
+	launch, err := s.validateLaunch(cluster, def, launchType, in.PlatformVersion, launchInput{
+		overrides:     in.Overrides,
+		network:       in.NetworkConfiguration,
+		startedBy:     in.StartedBy,
+		group:         in.Group,
+		tags:          in.Tags,
+		propagateTags: in.PropagateTags,
+		managedTags:   in.EnableECSManagedTags,
+		execute:       in.EnableExecuteCommand,
+		volumes:       in.VolumeConfigurations,
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	req := scheduler.Request{
+		Count: count,
+		Task:  schedulerResources(taskReservation(launch.spec("", nil))),
+		Group: launch.group,
+	}
+	for _, pc := range def.Definition.PlacementConstraints {
+		req.Constraints = append(req.Constraints, scheduler.Constraint{Type: awsapi.Deref(pc.Type), Expression: awsapi.Deref(pc.Expression)})
+	}
+	for _, pc := range in.PlacementConstraints {
+		req.Constraints = append(req.Constraints, scheduler.Constraint{Type: awsapi.Deref(pc.Type), Expression: awsapi.Deref(pc.Expression)})
+	}
+	for _, ps := range in.PlacementStrategy {
+		req.Strategies = append(req.Strategies, scheduler.Strategy{Type: awsapi.Deref(ps.Type), Field: awsapi.Deref(ps.Field)})
+	}
+
+	placementMu.Lock()
+	defer placementMu.Unlock()
+	snap, err := s.placementSnapshot(ctx, cluster.Name, launch.group)
+	if err != nil {
+		return nil, s.asAPIError(ctx, err)
+	}
+	var placement scheduler.Placement
+	var failures []scheduler.Failure
+	if launchType == ecstypes.LaunchTypeFargate {
+		placement, failures = scheduler.PlaceFargate(req, snap.nodes(ecstypes.LaunchTypeFargate))
+	} else {
+		nodes := snap.nodes(ecstypes.LaunchTypeEc2)
+		if len(nodes) == 0 {
+			return nil, invalidParameter("No Container Instances were found in your cluster.")
+		}
+		placement, failures = scheduler.Place(req, nodes)
+	}
+
+	tasks := make([]ecsstate.Task, len(placement.NodeIDs))
+	for i, nodeID := range placement.NodeIDs {
+		provider := ""
+		if providers != nil {
+			provider = providers[i]
+		}
+		tasks[i] = s.newTask(launch, nodeID, provider)
+	}
+	if err := s.createTasks(ctx, tasks); err != nil {
+		return nil, s.asAPIError(ctx, err)
+	}
+	out := &ecstypes.RunTaskResponse{Tasks: []ecstypes.Task{}, Failures: s.placementFailures(cluster.Name, failures)}
+	for _, t := range tasks {
+		out.Tasks = append(out.Tasks, s.taskOutput(t, true))
+	}
+	return out, nil
+}
+
+func (s *service) startTask(ctx context.Context, in *ecstypes.StartTaskRequest) (*ecstypes.StartTaskResponse, error) {
+	c, err := s.activeCluster(ctx, in.Cluster)
+	if err != nil {
+		return nil, s.asAPIError(ctx, err)
+	}
+	cluster := c.Value
+	switch n := len(in.ContainerInstances); {
+	case n == 0:
+		// UNVERIFIED wording.
+		return nil, invalidParameter("Container instances cannot be empty.")
+	case n > maxRunCount:
+		// UNVERIFIED wording, as ECS words other list limits.
+		return nil, invalidParameter("containerInstances can have at most %d items.", maxRunCount)
+	}
+	def, err := s.launchableDefinition(ctx, in.TaskDefinition)
+	if err != nil {
+		return nil, s.asAPIError(ctx, err)
+	}
+	launch, err := s.validateLaunch(cluster, def, ecstypes.LaunchTypeEc2, nil, launchInput{
+		overrides:     in.Overrides,
+		network:       in.NetworkConfiguration,
+		startedBy:     in.StartedBy,
+		group:         in.Group,
+		tags:          in.Tags,
+		propagateTags: in.PropagateTags,
+		managedTags:   in.EnableECSManagedTags,
+		execute:       in.EnableExecuteCommand,
+		volumes:       in.VolumeConfigurations,
+	})
+	if err != nil {
+		return nil, err
+	}
+	reservation := schedulerResources(taskReservation(launch.spec("", nil)))
+
+	placementMu.Lock()
+	defer placementMu.Unlock()
+	snap, err := s.placementSnapshot(ctx, cluster.Name, launch.group)
+	if err != nil {
+		return nil, s.asAPIError(ctx, err)
+	}
+	// No placement decisions: one task on each instance named, if it fits
+	// (counting the tasks of this call placed before it).
+	var tasks []ecsstate.Task
+	out := &ecstypes.StartTaskResponse{Tasks: []ecstypes.Task{}, Failures: []ecstypes.Failure{}}
+	for _, ref := range in.ContainerInstances {
+		refCluster, id, ok := s.arns.ContainerInstanceID(ref)
+		n, found := snap.byID[id]
+		if !ok || (refCluster != "" && refCluster != cluster.Name) || !found || !snap.eligible(n.record, ecstypes.LaunchTypeEc2) {
+			arn := ref
+			if ok && refCluster == "" {
+				arn = s.arns.ContainerInstance(cluster.Name, id)
+			}
+			out.Failures = append(out.Failures, missingFailure(arn))
+			continue
+		}
+		reason := scheduler.ReasonAgent
+		if n.node.Connected {
+			reason = scheduler.Fits(*n.node, reservation)
+		}
+		if reason != "" {
+			out.Failures = append(out.Failures, ecstypes.Failure{Arn: awsapi.String(s.arns.ContainerInstance(cluster.Name, id)), Reason: awsapi.String(reason)})
+			continue
+		}
+		n.node.Reserve(reservation)
+		tasks = append(tasks, s.newTask(launch, id, ""))
+	}
+	if err := s.createTasks(ctx, tasks); err != nil {
+		return nil, s.asAPIError(ctx, err)
+	}
+	for _, t := range tasks {
+		out.Tasks = append(out.Tasks, s.taskOutput(t, true))
+	}
+	return out, nil
+}
+
+// launchableDefinition resolves the task definition a RunTask or StartTask
+// names and checks that new tasks may use it.
+func (s *service) launchableDefinition(ctx context.Context, ref *string) (ecsstate.TaskDefinition, error) {
+	if awsapi.Deref(ref) == "" {
+		// UNVERIFIED wording.
+		return ecsstate.TaskDefinition{}, invalidParameter("TaskDefinition cannot be empty.")
+	}
+	td, err := s.resolveTaskDefinition(ctx, *ref)
+	if err != nil {
+		return ecsstate.TaskDefinition{}, err
+	}
+	switch awsapi.Deref(td.Definition.Status) {
+	case ecstypes.TaskDefinitionStatusInactive, ecstypes.TaskDefinitionStatusDeleteInProgress:
+		// OBSERVED as InvalidParameterException from RunTask.
+		return ecsstate.TaskDefinition{}, invalidParameter("TaskDefinition is inactive")
+	}
+	if td.DeleteRequested {
+		return ecsstate.TaskDefinition{}, invalidParameter("TaskDefinition is inactive")
+	}
+	return td, nil
+}
+
+// strategyLaunchType checks a capacity provider strategy against the
+// cluster and returns the launch type its tasks get: FARGATE for the
+// Fargate providers, EC2 for any other.
+func strategyLaunchType(cluster ecsstate.Cluster, strategy []ecstypes.CapacityProviderStrategyItem) (string, error) {
+	if err := checkStrategy(strategy, cluster.CapacityProviders); err != nil {
+		return "", err
+	}
+	var fargate, other bool
+	for _, item := range strategy {
+		switch awsapi.Deref(item.CapacityProvider) {
+		case providerFargate, providerFargateSpot:
+			fargate = true
+		default:
+			other = true
+		}
+	}
+	switch {
+	case fargate && other:
+		return "", invalidParameter("A capacity provider strategy cannot contain a mix of capacity providers using Auto Scaling groups and Fargate providers. Specify one or the other and try again.")
+	case fargate:
+		return ecstypes.LaunchTypeFargate, nil
+	}
+	return ecstypes.LaunchTypeEc2, nil
+}
+
+// splitTasks assigns each of count new tasks a capacity provider of a
+// strategy checkStrategy accepted.
+func splitTasks(strategy []ecstypes.CapacityProviderStrategyItem, count int) ([]string, error) {
+	items := make([]scheduler.Item, len(strategy))
+	for i, it := range strategy {
+		items[i] = scheduler.Item{Provider: awsapi.Deref(it.CapacityProvider), Base: int(awsapi.Deref(it.Base)), Weight: int(awsapi.Deref(it.Weight))}
+	}
+	providers, err := scheduler.SplitByStrategy(items, nil, count)
+	if err != nil {
+		// checkStrategy has ruled out every error SplitByStrategy knows.
+		return nil, fmt.Errorf("ecs: split %d tasks: %w", count, err)
+	}
+	return providers, nil
+}
+
+// validateLaunch checks what RunTask and StartTask share against the task
+// definition and the launch type, and returns the launch.
+func (s *service) validateLaunch(cluster ecsstate.Cluster, td ecsstate.TaskDefinition, launchType string, platformVersion *string, in launchInput) (*taskLaunch, error) {
+	def := td.Definition
+	if !slices.Contains(def.Compatibilities, launchType) {
+		return nil, clientError("Task definition does not support launch_type %s.", launchType)
+	}
+	mode := awsapi.Deref(def.NetworkMode)
+	if launchType == ecstypes.LaunchTypeFargate && mode != ecstypes.NetworkModeAwsvpc {
+		return nil, clientError("Fargate only supports network mode 'awsvpc'.")
+	}
+	if len(in.volumes) > 0 {
+		return nil, awsapi.Errorf("UnsupportedFeatureException", "berth does not support volumeConfigurations yet.")
+	}
+	startedBy, group := awsapi.Deref(in.startedBy), awsapi.Deref(in.group)
+	if utf8.RuneCountInString(startedBy) > maxStartedBy {
+		return nil, invalidParameter("startedBy longer than %d.", maxStartedBy) // OBSERVED
+	}
+	if utf8.RuneCountInString(group) > maxGroup {
+		return nil, invalidParameter("group longer than %d.", maxGroup) // UNVERIFIED, in the style of startedBy's
+	}
+	if group == "" {
+		group = "family:" + awsapi.Deref(def.Family)
+	}
+	if err := checkTags(in.tags, invalidParameter); err != nil {
+		return nil, err
+	}
+	tags := slices.Clone(in.tags)
+	switch awsapi.Deref(in.propagateTags) {
+	case ecstypes.PropagateTagsTaskDefinition:
+		tags = mergeTags(td.Tags, tags)
+	case ecstypes.PropagateTagsService:
+		// UNVERIFIED wording; ECS documents that SERVICE fails for RunTask.
+		return nil, invalidParameter("The SERVICE option for propagateTags is only valid for tasks started by a service.")
+	}
+	if awsapi.Deref(in.managedTags) {
+		tags = mergeTags(tags, []ecstypes.Tag{{Key: awsapi.String(managedClusterTag), Value: awsapi.String(cluster.Name)}})
+	}
+
+	network, err := checkNetwork(mode, launchType, in.network)
+	if err != nil {
+		return nil, err
+	}
+	cpu, memory, err := effectiveSize(def, in.overrides, launchType)
+	if err != nil {
+		return nil, err
+	}
+
+	l := &taskLaunch{
+		cluster:    cluster.Name,
+		definition: td,
+		overrides:  in.overrides,
+		cpu:        cpu,
+		memory:     memory,
+		launchType: launchType,
+		network:    network,
+		startedBy:  startedBy,
+		group:      group,
+		tags:       tags,
+		execute:    awsapi.Deref(in.execute),
+	}
+	if launchType == ecstypes.LaunchTypeFargate {
+		l.platformVersion = awsapi.Deref(platformVersion)
+		if l.platformVersion == "" || l.platformVersion == "LATEST" {
+			l.platformVersion = fargatePlatform
+		}
+	}
+	return l, nil
+}
+
+// checkNetwork validates a task's networkConfiguration against its
+// network mode and returns the awsvpc configuration in effect.
+func checkNetwork(mode, launchType string, nc *ecstypes.NetworkConfiguration) (*ecstypes.AwsVpcConfiguration, error) {
+	var vpc *ecstypes.AwsVpcConfiguration
+	if nc != nil {
+		vpc = nc.AwsvpcConfiguration
+	}
+	if mode != ecstypes.NetworkModeAwsvpc {
+		if vpc != nil {
+			return nil, invalidParameter("Network Configuration is not valid for the given networkMode of this task definition.")
+		}
+		return nil, nil
+	}
+	if vpc == nil {
+		return nil, invalidParameter("Network Configuration must be provided when networkMode 'awsvpc' is specified.")
+	}
+	switch {
+	case len(vpc.Subnets) == 0:
+		// UNVERIFIED wording.
+		return nil, invalidParameter("subnets can not be empty.")
+	case len(vpc.Subnets) > maxSubnets:
+		// UNVERIFIED wording, as ECS words other list limits.
+		return nil, invalidParameter("subnets can have at most %d items.", maxSubnets)
+	case len(vpc.SecurityGroups) > maxSecurityGroups:
+		// UNVERIFIED wording.
+		return nil, invalidParameter("securityGroups can have at most %d items.", maxSecurityGroups)
+	}
+	for _, subnet := range vpc.Subnets {
+		if subnet == "" {
+			// UNVERIFIED wording.
+			return nil, invalidParameter("subnets can not contain empty values.")
+		}
+	}
+	for _, sg := range vpc.SecurityGroups {
+		if sg == "" {
+			// UNVERIFIED wording.
+			return nil, invalidParameter("securityGroups can not contain empty values.")
+		}
+	}
+	assign := awsapi.Deref(vpc.AssignPublicIp)
+	switch assign {
+	case "":
+		assign = ecstypes.AssignPublicIpDisabled
+	case ecstypes.AssignPublicIpEnabled, ecstypes.AssignPublicIpDisabled:
+	default:
+		return nil, invalidParameter("Invalid value for assignPublicIp: %s.", assign) // UNVERIFIED; the model's enum catches it first
+	}
+	if assign == ecstypes.AssignPublicIpEnabled && launchType == ecstypes.LaunchTypeEc2 {
+		return nil, invalidParameter("Assign public IP is not supported for this launch type.")
+	}
+	return &ecstypes.AwsVpcConfiguration{
+		Subnets:        slices.Clone(vpc.Subnets),
+		SecurityGroups: slices.Clone(vpc.SecurityGroups),
+		AssignPublicIp: awsapi.String(assign),
+	}, nil
+}
+
+// effectiveSize checks a task's overrides against its definition and
+// returns the task-level cpu and memory in effect, as integer strings.
+func effectiveSize(def ecstypes.TaskDefinition, o *ecstypes.TaskOverride, launchType string) (cpu, memory string, err error) {
+	cpu, memory = awsapi.Deref(def.Cpu), awsapi.Deref(def.Memory)
+	if o != nil {
+		if b, err := json.Marshal(o); err == nil && len(b) > maxOverrideChars {
+			// UNVERIFIED capitalisation; quoted lower-cased by a client.
+			return "", "", invalidParameter("Container Overrides length must be at most %d", maxOverrideChars)
+		}
+		for _, co := range o.ContainerOverrides {
+			name := awsapi.Deref(co.Name)
+			if name == "" {
+				if isEmptyContainerOverride(co) {
+					continue // ECS accepts an empty override
+				}
+				return "", "", invalidParameter("name cannot be blank.") // OBSERVED
+			}
+			if !slices.ContainsFunc(def.ContainerDefinitions, func(c ecstypes.ContainerDefinition) bool { return awsapi.Deref(c.Name) == name }) {
+				return "", "", invalidParameter("Override for container named %s is not a container in the TaskDefinition.", name) // OBSERVED
+			}
+		}
+		if o.Cpu != nil {
+			n, ok := parseCPU(*o.Cpu)
+			if !ok {
+				return "", "", clientError("Invalid 'cpu' setting for task.")
+			}
+			cpu = strconv.Itoa(n)
+		}
+		if o.Memory != nil {
+			n, ok := parseMemory(*o.Memory)
+			if !ok {
+				// UNVERIFIED wording, in the style of the cpu message.
+				return "", "", clientError("Invalid 'memory' setting for task.")
+			}
+			memory = strconv.Itoa(n)
+		}
+	}
+	if launchType == ecstypes.LaunchTypeFargate {
+		c, cok := parseCPU(cpu)
+		m, mok := parseMemory(memory)
+		if !cok || !mok || !fargateSizeValid(c, m) {
+			return "", "", errFargateSize(c, m)
+		}
+	}
+	return cpu, memory, nil
+}
+
+func isEmptyContainerOverride(co ecstypes.ContainerOverride) bool {
+	return co.Command == nil && co.Cpu == nil && co.Environment == nil && co.EnvironmentFiles == nil &&
+		co.Memory == nil && co.MemoryReservation == nil && co.ResourceRequirements == nil
+}
+
+// spec is the TaskSpec of a task of this launch; containers as given.
+func (l *taskLaunch) spec(provider string, containers []ecsstate.ContainerSpec) ecsstate.TaskSpec {
+	def := l.definition.Definition
+	spec := ecsstate.TaskSpec{
+		TaskDefinitionARN:    awsapi.Deref(def.TaskDefinitionArn),
+		Definition:           def,
+		Overrides:            l.overrides,
+		Cpu:                  l.cpu,
+		Memory:               l.memory,
+		LaunchType:           l.launchType,
+		CapacityProviderName: provider,
+		PlatformVersion:      l.platformVersion,
+		Network:              l.network,
+		StartedBy:            l.startedBy,
+		Group:                l.group,
+		Tags:                 l.tags,
+		EnableExecuteCommand: l.execute,
+		Containers:           containers,
+	}
+	if l.launchType == ecstypes.LaunchTypeFargate {
+		spec.PlatformFamily = fargatePlatformOS
+	}
+	return spec
+}
+
+// newTask builds the record of a new task of the launch, placed on nodeID.
+func (s *service) newTask(l *taskLaunch, nodeID, provider string) ecsstate.Task {
+	containers := make([]ecsstate.ContainerSpec, len(l.definition.Definition.ContainerDefinitions))
+	for i, c := range l.definition.Definition.ContainerDefinitions {
+		containers[i] = ecsstate.ContainerSpec{Name: awsapi.Deref(c.Name), ID: uuid.NewString()}
+	}
+	spec := l.spec(provider, containers)
+	// berth has one availability zone. UNVERIFIED naming.
+	spec.AvailabilityZone = s.region + "a"
+	return ecsstate.Task{
+		ID:            newTaskID(),
+		Cluster:       l.cluster,
+		NodeID:        nodeID,
+		Spec:          spec,
+		DesiredStatus: ecsstate.StatusRunning,
+		CreatedAt:     s.now(),
+		Generation:    1,
+		Observed:      ecsstate.TaskStatus{LastStatus: ecsstate.StatusProvisioning},
+	}
+}
+
+// newTaskID returns 32 random lowercase hex digits.
+func newTaskID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// createTasks writes new task records in one transaction; each key must
+// not exist yet.
+func (s *service) createTasks(ctx context.Context, tasks []ecsstate.Task) error {
+	if len(tasks) == 0 {
+		return nil
+	}
+	var txn store.Txn
+	for i := range tasks {
+		op, err := ecsstate.PutOp(tasks[i].Key(), tasks[i])
+		if err != nil {
+			return err
+		}
+		txn.If = append(txn.If, store.Compare{Key: tasks[i].Key()})
+		txn.Then = append(txn.Then, op)
+	}
+	_, err := s.store.Txn(ctx, txn)
+	return err
+}
+
+// placementFailures turns placement failures into RunTask's: the
+// container instance ARN of each node that refused, and why.
+func (s *service) placementFailures(cluster string, failures []scheduler.Failure) []ecstypes.Failure {
+	out := make([]ecstypes.Failure, 0, len(failures))
+	for _, f := range failures {
+		ef := ecstypes.Failure{Reason: awsapi.String(f.Reason)}
+		if f.NodeID != "" {
+			ef.Arn = awsapi.String(s.arns.ContainerInstance(cluster, f.NodeID))
+		}
+		out = append(out, ef)
+	}
+	return out
+}
+
+// placementNode is a node record with its placement view.
+type placementNode struct {
+	record ecsstate.Node
+	node   *scheduler.Node
+}
+
+// placementSnapshot is the nodes serving a cluster, with the reservations
+// of their tasks, as placement needs them.
+type placementSnapshot struct {
+	cluster string
+	list    []*placementNode
+	byID    map[string]*placementNode
+}
+
+// placementSnapshot reads the nodes and the tasks on them. A node's
+// reservations come from all its tasks not yet STOPPED, in any cluster:
+// they share the host.
+func (s *service) placementSnapshot(ctx context.Context, cluster, group string) (*placementSnapshot, error) {
+	nodes, _, err := ecsstate.List[ecsstate.Node](ctx, s.store, ecsstate.NodePrefix, store.ListOptions{})
+	if err != nil {
+		return nil, err
+	}
+	snap := &placementSnapshot{cluster: cluster, byID: map[string]*placementNode{}}
+	for _, n := range nodes {
+		pn := &placementNode{record: n.Value, node: &scheduler.Node{
+			ID:         n.Value.ID,
+			CPU:        int(n.Value.CPU),
+			MemoryMiB:  int(n.Value.MemoryMiB),
+			Connected:  n.Value.Connected,
+			Attributes: map[string]string{},
+		}}
+		for _, a := range n.Value.Attributes {
+			pn.node.Attributes[awsapi.Deref(a.Name)] = awsapi.Deref(a.Value)
+		}
+		snap.list = append(snap.list, pn)
+		snap.byID[n.Value.ID] = pn
+	}
+	tasks, _, err := ecsstate.List[ecsstate.Task](ctx, s.store, ecsstate.TaskPrefix, store.ListOptions{})
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range tasks {
+		pn := snap.byID[t.Value.NodeID]
+		if pn == nil || taskIsStopped(&t.Value) {
+			continue
+		}
+		pn.node.Used = pn.node.Used.Add(schedulerResources(taskReservation(t.Value.Spec)))
+		pn.node.Tasks++
+		if t.Value.Cluster == cluster && t.Value.Spec.Group == group {
+			pn.node.GroupTasks++
+		}
+	}
+	return snap, nil
+}
+
+// eligible reports whether a node takes tasks of the snapshot's cluster
+// and launch type (connected or not: placement reports a disconnected
+// agent as a failure).
+func (p *placementSnapshot) eligible(n ecsstate.Node, launchType string) bool {
+	active := n.Status == "" || n.Status == "ACTIVE"
+	return active && n.Serves(p.cluster) && slices.Contains(n.LaunchTypes, launchType)
+}
+
+// nodes returns the placement view of the nodes that take launchType
+// tasks in the cluster.
+func (p *placementSnapshot) nodes(launchType string) []scheduler.Node {
+	var out []scheduler.Node
+	for _, pn := range p.list {
+		if p.eligible(pn.record, launchType) {
+			out = append(out, *pn.node)
+		}
+	}
+	return out
+}
+
+func schedulerResources(r reservation) scheduler.Resources {
+	out := scheduler.Resources{CPU: r.CPU, MemoryMiB: r.MemoryMiB}
+	for _, p := range r.TCPPorts {
+		out.Ports = append(out.Ports, scheduler.HostPort{Port: int(p), Protocol: "tcp"})
+	}
+	for _, p := range r.UDPPorts {
+		out.Ports = append(out.Ports, scheduler.HostPort{Port: int(p), Protocol: "udp"})
+	}
+	return out
+}

@@ -1,0 +1,299 @@
+package ecs
+
+import (
+	goruntime "runtime"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/berth/berth/internal/awsapi"
+	"github.com/berth/berth/internal/ecs/ecsstate"
+	"github.com/berth/berth/internal/ecs/ecstypes"
+)
+
+// Defaults ECS reports for what is not known or not set.
+const (
+	healthUnknown        = "UNKNOWN"
+	containerPending     = "PENDING"
+	attachmentENI        = "ElasticNetworkInterface"
+	fargateEphemeralGiB  = 20
+	attributeCPUArch     = "ecs.cpu-architecture"
+	attachmentPrecreated = "PRECREATED"
+	attachmentAttached   = "ATTACHED"
+	attachmentDeleted    = "DELETED"
+	defaultContainerCPU  = "0"
+	failureReasonMissing = "MISSING"
+)
+
+// statusRank orders lastStatus values along the lifecycle.
+var statusRank = map[string]int64{
+	ecsstate.StatusProvisioning:   0,
+	ecsstate.StatusPending:        1,
+	ecsstate.StatusActivating:     2,
+	ecsstate.StatusRunning:        3,
+	ecsstate.StatusDeactivating:   4,
+	ecsstate.StatusStopping:       5,
+	ecsstate.StatusDeprovisioning: 6,
+	ecsstate.StatusStopped:        7,
+}
+
+// taskOutput is a task as ECS's API shows it. Tags only when asked for
+// (DescribeTasks include=TAGS; RunTask and StartTask show them).
+func (s *service) taskOutput(t ecsstate.Task, withTags bool) ecstypes.Task {
+	spec := t.Spec
+	obs := t.Observed
+	taskARN := s.arns.Task(t.Cluster, t.ID)
+	lastStatus := observedStatus(&t)
+	fargate := spec.LaunchType == ecstypes.LaunchTypeFargate
+
+	out := ecstypes.Task{
+		TaskArn:              awsapi.String(taskARN),
+		ClusterArn:           awsapi.String(s.arns.Cluster(t.Cluster)),
+		TaskDefinitionArn:    awsapi.String(spec.TaskDefinitionARN),
+		Overrides:            taskOverridesOutput(spec.Overrides),
+		LastStatus:           awsapi.String(lastStatus),
+		DesiredStatus:        awsapi.String(t.DesiredStatus),
+		Cpu:                  optional(spec.Cpu),
+		Memory:               optional(spec.Memory),
+		StartedBy:            optional(spec.StartedBy),
+		Group:                optional(spec.Group),
+		LaunchType:           optional(spec.LaunchType),
+		CapacityProviderName: optional(spec.CapacityProviderName),
+		PlatformVersion:      optional(spec.PlatformVersion),
+		PlatformFamily:       optional(spec.PlatformFamily),
+		AvailabilityZone:     optional(spec.AvailabilityZone),
+		Connectivity:         optional(obs.Connectivity),
+		ConnectivityAt:       optionalTime(obs.ConnectivityAt),
+		PullStartedAt:        optionalTime(obs.PullStartedAt),
+		PullStoppedAt:        optionalTime(obs.PullStoppedAt),
+		ExecutionStoppedAt:   optionalTime(obs.ExecutionStoppedAt),
+		CreatedAt:            optionalTime(t.CreatedAt),
+		StartedAt:            optionalTime(obs.StartedAt),
+		StoppingAt:           optionalTime(t.StoppingAt),
+		StoppedAt:            optionalTime(obs.StoppedAt),
+		HealthStatus:         awsapi.String(orDefault(obs.HealthStatus, healthUnknown)),
+		EnableExecuteCommand: awsapi.Bool(spec.EnableExecuteCommand),
+		// version counts changes: of intent (Generation) and along the
+		// lifecycle the agent reports; both only grow.
+		Version:     awsapi.Int64(t.Generation + statusRank[lastStatus]),
+		Attachments: s.taskAttachments(t, lastStatus),
+		Containers:  s.containersOutput(t, taskARN),
+	}
+	// The stop decided first (a StopTask, or the agent's own) is the one
+	// ECS reports.
+	if t.StopCode != "" {
+		out.StopCode, out.StoppedReason = awsapi.String(t.StopCode), optional(t.StoppedReason)
+	} else if obs.StopCode != "" || obs.StoppedReason != "" {
+		out.StopCode, out.StoppedReason = optional(obs.StopCode), optional(obs.StoppedReason)
+	}
+	if spec.LaunchType == ecstypes.LaunchTypeEc2 && t.NodeID != "" {
+		out.ContainerInstanceArn = awsapi.String(s.arns.ContainerInstance(t.Cluster, t.NodeID))
+	}
+	if fargate {
+		size := int32(fargateEphemeralGiB)
+		if es := spec.Definition.EphemeralStorage; es != nil && es.SizeInGiB != nil {
+			size = *es.SizeInGiB
+		}
+		if o := spec.Overrides; o != nil && o.EphemeralStorage != nil && o.EphemeralStorage.SizeInGiB != nil {
+			size = *o.EphemeralStorage.SizeInGiB
+		}
+		out.EphemeralStorage = &ecstypes.EphemeralStorage{SizeInGiB: awsapi.Int32(size)}
+		out.Attributes = []ecstypes.Attribute{{Name: awsapi.String(attributeCPUArch), Value: awsapi.String(cpuArchitecture(spec.Definition))}}
+	}
+	if withTags {
+		out.Tags = tagsOrEmpty(spec.Tags)
+	}
+	return out
+}
+
+// taskOverridesOutput is the overrides a task shows: always an object,
+// with its lists present even when empty.
+func taskOverridesOutput(o *ecstypes.TaskOverride) *ecstypes.TaskOverride {
+	var out ecstypes.TaskOverride
+	if o != nil {
+		out = *o
+	}
+	if out.ContainerOverrides == nil {
+		out.ContainerOverrides = []ecstypes.ContainerOverride{}
+	}
+	if out.InferenceAcceleratorOverrides == nil {
+		out.InferenceAcceleratorOverrides = []ecstypes.InferenceAcceleratorOverride{}
+	}
+	return &out
+}
+
+// containersOutput lists the task's containers in definition order with
+// what the agent observed of each.
+func (s *service) containersOutput(t ecsstate.Task, taskARN string) []ecstypes.Container {
+	spec := t.Spec
+	observed := map[string]ecsstate.ContainerStatus{}
+	for _, c := range t.Observed.Containers {
+		observed[c.Name] = c
+	}
+	definitions := map[string]ecstypes.ContainerDefinition{}
+	for _, d := range spec.Definition.ContainerDefinitions {
+		definitions[awsapi.Deref(d.Name)] = d
+	}
+	overrides := map[string]ecstypes.ContainerOverride{}
+	if spec.Overrides != nil {
+		for _, o := range spec.Overrides.ContainerOverrides {
+			overrides[awsapi.Deref(o.Name)] = o
+		}
+	}
+	out := make([]ecstypes.Container, 0, len(spec.Containers))
+	for _, cs := range spec.Containers {
+		def, obs, o := definitions[cs.Name], observed[cs.Name], overrides[cs.Name]
+		cpu, memory, reservation := def.Cpu, def.Memory, def.MemoryReservation
+		if o.Cpu != nil {
+			cpu = o.Cpu
+		}
+		if o.Memory != nil {
+			memory = o.Memory
+		}
+		if o.MemoryReservation != nil {
+			reservation = o.MemoryReservation
+		}
+		c := ecstypes.Container{
+			ContainerArn:      awsapi.String(s.arns.Container(t.Cluster, t.ID, cs.ID)),
+			TaskArn:           awsapi.String(taskARN),
+			Name:              awsapi.String(cs.Name),
+			Image:             def.Image,
+			ImageDigest:       optional(obs.ImageDigest),
+			RuntimeId:         optional(obs.RuntimeID),
+			LastStatus:        awsapi.String(orDefault(obs.LastStatus, containerPending)),
+			ExitCode:          obs.ExitCode,
+			Reason:            optional(obs.Reason),
+			NetworkBindings:   obs.NetworkBindings,
+			NetworkInterfaces: []ecstypes.NetworkInterface{},
+			HealthStatus:      awsapi.String(orDefault(obs.HealthStatus, healthUnknown)),
+			Cpu:               awsapi.String(defaultContainerCPU),
+		}
+		if c.NetworkBindings == nil {
+			c.NetworkBindings = []ecstypes.NetworkBinding{}
+		}
+		if cpu != nil {
+			c.Cpu = awsapi.String(strconv.Itoa(int(*cpu)))
+		}
+		if memory != nil {
+			c.Memory = awsapi.String(strconv.Itoa(int(*memory)))
+		}
+		if reservation != nil {
+			c.MemoryReservation = awsapi.String(strconv.Itoa(int(*reservation)))
+		}
+		if n := t.Observed.Network; n != nil && spec.Network != nil {
+			c.NetworkInterfaces = append(c.NetworkInterfaces, ecstypes.NetworkInterface{
+				AttachmentId:       awsapi.String(attachmentID(t)),
+				PrivateIpv4Address: optional(n.PrivateIPv4),
+			})
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// taskAttachments is the task's network interface attachment (awsvpc
+// only): PRECREATED until the agent reports the interface, ATTACHED while
+// it exists, DELETED once the task stopped.
+func (s *service) taskAttachments(t ecsstate.Task, lastStatus string) []ecstypes.Attachment {
+	if t.Spec.Network == nil {
+		return []ecstypes.Attachment{}
+	}
+	n := t.Observed.Network
+	status := attachmentPrecreated
+	switch {
+	case lastStatus == ecsstate.StatusStopped:
+		status = attachmentDeleted
+	case n != nil:
+		status = attachmentAttached
+	}
+	subnet := ""
+	if len(t.Spec.Network.Subnets) > 0 {
+		subnet = t.Spec.Network.Subnets[0]
+	}
+	var details []ecstypes.KeyValuePair
+	add := func(name, value string) {
+		if value != "" {
+			details = append(details, ecstypes.KeyValuePair{Name: awsapi.String(name), Value: awsapi.String(value)})
+		}
+	}
+	if n != nil {
+		add("subnetId", orDefault(n.SubnetID, subnet))
+		add("networkInterfaceId", n.NetworkInterfaceID)
+		add("macAddress", n.MACAddress)
+		add("privateDnsName", n.PrivateDNSName)
+		add("privateIPv4Address", n.PrivateIPv4)
+	} else {
+		add("subnetId", subnet)
+	}
+	if details == nil {
+		details = []ecstypes.KeyValuePair{}
+	}
+	return []ecstypes.Attachment{{
+		Id:      awsapi.String(attachmentID(t)),
+		Type:    awsapi.String(attachmentENI),
+		Status:  awsapi.String(status),
+		Details: details,
+	}}
+}
+
+// attachmentID is the id of the task's network interface attachment: the
+// one the agent reports once the interface exists, and before that a uuid
+// made from the task id, so it is stable without being stored. An agent
+// that builds the same id (see taskAttachmentUUID) keeps it stable
+// throughout.
+func attachmentID(t ecsstate.Task) string {
+	if n := t.Observed.Network; n != nil && n.AttachmentID != "" {
+		return n.AttachmentID
+	}
+	return taskAttachmentUUID(t.ID)
+}
+
+// taskAttachmentUUID derives a uuid from a task id (SHA-1 name-based, so
+// it does not show the task id).
+func taskAttachmentUUID(taskID string) string {
+	return uuid.NewSHA1(uuid.NameSpaceOID, []byte("berth/task-attachment/"+taskID)).String()
+}
+
+// cpuArchitecture is the ecs.cpu-architecture a Fargate task reports: the
+// task definition's runtime platform, else the server's own architecture.
+func cpuArchitecture(def ecstypes.TaskDefinition) string {
+	if rp := def.RuntimePlatform; rp != nil && rp.CpuArchitecture != nil {
+		switch *rp.CpuArchitecture {
+		case "ARM64":
+			return "arm64"
+		case "X86_64":
+			return "x86_64"
+		}
+	}
+	if goruntime.GOARCH == "arm64" {
+		return "arm64"
+	}
+	return "x86_64"
+}
+
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func optionalTime(t time.Time) *awsapi.Timestamp {
+	if t.IsZero() {
+		return nil
+	}
+	return awsapi.Time(t)
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// missingFailure is a MISSING failure for an ARN.
+func missingFailure(arn string) ecstypes.Failure {
+	return ecstypes.Failure{Arn: awsapi.String(arn), Reason: awsapi.String(failureReasonMissing)}
+}

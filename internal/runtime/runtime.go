@@ -1,0 +1,231 @@
+// Package runtime is the container runtime seam of berth's agent: what the
+// agent needs from a runtime to run ECS tasks, and nothing more. The docker
+// package implements it with Docker Engine; nothing above this interface
+// imports a runtime's client.
+package runtime
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrNotFound is returned for a container or image that does not exist.
+var ErrNotFound = errors.New("runtime: not found")
+
+// Runtime runs containers for the agent.
+type Runtime interface {
+	// Ping checks the runtime answers.
+	Ping(ctx context.Context) error
+	// PullImage pulls ref with auth (nil for anonymous) and returns the
+	// local image. With onlyIfMissing it returns a local image at once.
+	PullImage(ctx context.Context, ref string, auth *Auth, onlyIfMissing bool) (Image, error)
+	// EnsureTaskNetwork creates (or adopts) the bridge network tasks attach
+	// to and returns it.
+	EnsureTaskNetwork(ctx context.Context, spec NetworkSpec) (Network, error)
+	// CreateNetworkHolder creates and starts the container that holds a
+	// task's network namespace on the task network (the "pause" container)
+	// and returns its state, including the task's IP.
+	CreateNetworkHolder(ctx context.Context, spec HolderSpec) (Container, error)
+	// Create creates a container; it does not start it.
+	Create(ctx context.Context, spec ContainerSpec) (Container, error)
+	Start(ctx context.Context, id string) error
+	// Stop sends the stop signal, waits up to timeout, then kills.
+	Stop(ctx context.Context, id string, timeout time.Duration) error
+	// Remove removes a container (forcefully, with its anonymous volumes).
+	Remove(ctx context.Context, id string) error
+	Inspect(ctx context.Context, id string) (Container, error)
+	// List returns the containers (running or not) carrying every label in
+	// labels.
+	List(ctx context.Context, labels map[string]string) ([]Container, error)
+	// Stats returns one sample of a running container's resource usage in
+	// Docker's stats JSON format (what the task metadata endpoint serves).
+	Stats(ctx context.Context, id string) ([]byte, error)
+	// Events streams container events from now until ctx ends. The error
+	// channel receives one error if the stream breaks; then both close.
+	Events(ctx context.Context) (<-chan Event, <-chan error)
+	// SetTaskResources applies task-level CPU and memory limits to the
+	// task's cgroup parent before its containers are created, and returns the
+	// cgroup parent to give them ("" when the runtime can't set one).
+	SetTaskResources(ctx context.Context, taskID string, res TaskResources) (cgroupParent string, err error)
+	// ReleaseTaskResources removes what SetTaskResources created.
+	ReleaseTaskResources(ctx context.Context, taskID string) error
+}
+
+// Auth is a registry credential.
+type Auth struct {
+	Username, Password, ServerAddress string
+}
+
+// Image is a local image.
+type Image struct {
+	ID string
+	// RepoDigest is the registry digest (sha256:...) of the pulled
+	// manifest, when known.
+	RepoDigest string
+	// Env, Entrypoint, Cmd, WorkingDir and User are the image config's.
+	Env        []string
+	Entrypoint []string
+	Cmd        []string
+	WorkingDir string
+	User       string
+}
+
+// NetworkSpec describes the task bridge.
+type NetworkSpec struct {
+	// Name of the runtime network and of the host bridge interface.
+	Name, BridgeName string
+	// Subnet (CIDR) the task IPs come from; Gateway is the host's address
+	// on it.
+	Subnet, Gateway string
+	// ExtraHostAddresses are addresses (CIDR form) added to the host's
+	// bridge interface, such as the metadata endpoint 169.254.170.2/32.
+	ExtraHostAddresses []string
+}
+
+// Network is the task bridge as created.
+type Network struct {
+	ID, Name, BridgeName, Subnet, Gateway string
+}
+
+// HolderSpec describes a task's network holder.
+type HolderSpec struct {
+	Name    string
+	Network string // the task network's name
+	// Hostname of the task, Labels of the holder, DNS servers and search
+	// domains, extra /etc/hosts entries ("name:ip").
+	Hostname     string
+	Labels       map[string]string
+	DNSServers   []string
+	DNSSearch    []string
+	ExtraHosts   []string
+	CgroupParent string
+}
+
+// ContainerSpec describes one task container.
+type ContainerSpec struct {
+	Name   string
+	Image  string
+	Labels map[string]string
+	// Entrypoint and Cmd replace the image's when non-nil.
+	Entrypoint, Cmd []string
+	Env             []string
+	WorkingDir      string
+	User            string
+	Hostname        string
+	// NetworkMode is "container:<holder id>" (awsvpc), "host", "none" or a
+	// network name (bridge).
+	NetworkMode string
+	// PortBindings (bridge mode): container port/protocol -> host port (0:
+	// any).
+	PortBindings []PortBinding
+	ExtraHosts   []string
+	DNSServers   []string
+	DNSSearch    []string
+	// Init runs an init process as PID 1 (initProcessEnabled).
+	Init           bool
+	ReadonlyRootfs bool
+	Privileged     bool
+	// MemoryBytes is the hard limit, MemoryReservationBytes the soft one;
+	// CPUShares the relative weight (ECS container cpu); 0 = unset.
+	MemoryBytes            int64
+	MemoryReservationBytes int64
+	CPUShares              int64
+	CgroupParent           string
+	Ulimits                []Ulimit
+	Sysctls                map[string]string
+	Tmpfs                  map[string]string // path -> mount options
+	ShmSizeBytes           int64
+	Mounts                 []Mount
+	HealthCheck            *HealthCheck
+	// StopTimeout is the time between the stop signal and the kill.
+	StopTimeout time.Duration
+	// Log is the runtime log driver ("" = the runtime's default).
+	LogDriver  string
+	LogOptions map[string]string
+	// Interactive and TTY keep stdin open and allocate a terminal.
+	Interactive, TTY bool
+	SecurityOpt      []string
+	CapAdd, CapDrop  []string
+}
+
+// PortBinding maps a container port to a host port.
+type PortBinding struct {
+	ContainerPort int
+	HostPort      int
+	Protocol      string // tcp | udp
+	HostIP        string
+}
+
+// Ulimit is a resource limit.
+type Ulimit struct {
+	Name       string
+	Soft, Hard int64
+}
+
+// Mount is a bind mount or a named volume.
+type Mount struct {
+	Source, Target string
+	ReadOnly       bool
+}
+
+// HealthCheck is the container's health check, in the runtime's terms:
+// Test is ["CMD", args...] or ["CMD-SHELL", command].
+type HealthCheck struct {
+	Test                           []string
+	Interval, Timeout, StartPeriod time.Duration
+	Retries                        int
+}
+
+// TaskResources are task-level limits: CPU in ECS CPU units (1024 = one
+// core) and memory in MiB; 0 = unlimited.
+type TaskResources struct {
+	CPUUnits  int64
+	MemoryMiB int64
+}
+
+// Health statuses of Container.Health.
+const (
+	HealthNone      = ""
+	HealthStarting  = "starting"
+	HealthHealthy   = "healthy"
+	HealthUnhealthy = "unhealthy"
+)
+
+// Container is a container's state as the runtime reports it.
+type Container struct {
+	ID    string
+	Name  string
+	Image string
+	// ImageID is the local image id; the RepoDigest of PullImage says
+	// which registry manifest it came from.
+	ImageID string
+	Labels  map[string]string
+	// Created, Running, Exited: Running is true while the process runs.
+	Created time.Time
+	Running bool
+	// Exited is true once the process has run and ended.
+	Exited    bool
+	ExitCode  int
+	OOMKilled bool
+	// Error is the runtime's error starting the container, if any.
+	Error      string
+	StartedAt  time.Time
+	FinishedAt time.Time
+	Health     string
+	// IPAddress, MACAddress, Gateway and SubnetCIDR are the container's on
+	// the task network (holders only).
+	IPAddress, MACAddress, Gateway, SubnetCIDR string
+	// Ports are the host ports bound (bridge mode).
+	Ports []PortBinding
+}
+
+// Event is a container event.
+type Event struct {
+	ContainerID string
+	// Action is the runtime's event (start, die, oom, kill, stop, destroy,
+	// health_status: healthy, ...).
+	Action string
+	Labels map[string]string
+	Time   time.Time
+}

@@ -1,0 +1,385 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+)
+
+// The article's account and region: its task definitions name images as
+// 123456789012.dkr.ecr.us-east-1.amazonaws.com/..., which resolve to berth's
+// own registry when the server acts as that account.
+const articleAccount = "123456789012"
+
+// articleTaskDefinition reads one of the article's task definitions
+// (testdata/article, copied verbatim) as a generic JSON document.
+func articleTaskDefinition(t testing.TB, name string) map[string]any {
+	t.Helper()
+	b, err := os.ReadFile("testdata/article/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var td map[string]any
+	if err := json.Unmarshal(b, &td); err != nil {
+		t.Fatal(err)
+	}
+	return td
+}
+
+func containerDefs(td map[string]any) []map[string]any {
+	var out []map[string]any
+	for _, c := range td["containerDefinitions"].([]any) {
+		out = append(out, c.(map[string]any))
+	}
+	return out
+}
+
+// TestECSArticleTaskDefinitions is the article's ECS section up to running a
+// task: its create-cluster command, both task definitions registered
+// verbatim, and a task of the first. That task needs Secrets Manager and
+// CloudWatch Logs, which berth does not have yet, so it must stop with
+// ECS's ResourceInitializationError naming them, never run half-configured.
+// The same definition without those parts runs, passes the article's
+// `curl -f http://localhost:8080/health` check and answers on its IP.
+func TestECSArticleTaskDefinitions(t *testing.T) {
+	s := StartECSServer(t, ServerOptions{AccountID: articleAccount, Region: "us-east-1"})
+	image := pushToolbox(t, s, "api-service", "v1.2.3")
+	if image != "123456789012.dkr.ecr.us-east-1.amazonaws.com/api-service:v1.2.3" {
+		t.Fatalf("image %s is not the article's name", image)
+	}
+
+	s.AWS(t, "ecs", "create-cluster",
+		"--cluster-name", "prod-cluster",
+		"--capacity-providers", "FARGATE", "FARGATE_SPOT",
+		"--default-capacity-provider-strategy",
+		"capacityProvider=FARGATE,weight=1,base=1",
+		"capacityProvider=FARGATE_SPOT,weight=3",
+		"--settings", "name=containerInsights,value=enabled").OK(t)
+
+	reg := s.AWS(t, "ecs", "register-task-definition", "--cli-input-json", "file://testdata/article/task-def.json").OK(t)
+	td := reg.JSON["taskDefinition"].(map[string]any)
+	if td["taskDefinitionArn"] != "arn:aws:ecs:us-east-1:123456789012:task-definition/api-service:1" || td["status"] != "ACTIVE" {
+		t.Fatalf("registered: %s", reg.Stdout)
+	}
+	s.AWS(t, "ecs", "register-task-definition", "--cli-input-json", "file://testdata/article/sidecar-task-def.json").OK(t)
+	desc := s.AWSv2(t, "ecs", "describe-task-definition", "--task-definition", "api-service:1").OK(t)
+	got := desc.JSON["taskDefinition"].(map[string]any)
+	for field, want := range map[string]any{"family": "api-service", "cpu": "512", "memory": "1024", "networkMode": "awsvpc",
+		"executionRoleArn": "arn:aws:iam::123456789012:role/ecsTaskExecutionRole"} {
+		if got[field] != want {
+			t.Errorf("describe-task-definition %s = %v, want %v", field, got[field], want)
+		}
+	}
+
+	// The article's task, verbatim: it needs secrets and awslogs.
+	arn := runTask(t, s, "--cluster", "prod-cluster", "--task-definition", "api-service", "--network-configuration", awsvpc)
+	stopped := waitTaskStatus(t, s, "prod-cluster", arn, "STOPPED", 60*time.Second)
+	reason := aws.ToString(stopped.StoppedReason)
+	if stopped.StopCode != ecstypes.TaskStopCodeTaskFailedToStart || !strings.HasPrefix(reason, "ResourceInitializationError:") {
+		t.Fatalf("article task: stopCode %s, reason %q; want TaskFailedToStart with ResourceInitializationError", stopped.StopCode, reason)
+	}
+	if !strings.Contains(reason, "Secrets Manager") && !strings.Contains(reason, "CloudWatch Logs") {
+		t.Errorf("stoppedReason %q does not name what berth is missing", reason)
+	}
+
+	// The same definition without the parts berth lacks, health check as
+	// written but on a short interval.
+	runnable := articleTaskDefinition(t, "task-def.json")
+	api := containerDefs(runnable)[0]
+	delete(api, "secrets")
+	delete(api, "logConfiguration")
+	hc := api["healthCheck"].(map[string]any)
+	hc["interval"], hc["startPeriod"] = 5, 0
+	s.AWS(t, "ecs", "register-task-definition", "--cli-input-json", writeJSON(t, "runnable.json", runnable)).OK(t)
+	arn = runTask(t, s, "--cluster", "prod-cluster", "--task-definition", "api-service:2", "--network-configuration", awsvpc)
+	s.AWSv2(t, "ecs", "wait", "tasks-running", "--cluster", "prod-cluster", "--tasks", arn).OK(t)
+	task := describeTask(t, s, "prod-cluster", arn)
+	if aws.ToString(task.CapacityProviderName) != "FARGATE" || task.LaunchType != ecstypes.LaunchTypeFargate {
+		t.Errorf("first task of the cluster's strategy: capacity provider %q, launch type %q; want FARGATE (base 1)", aws.ToString(task.CapacityProviderName), task.LaunchType)
+	}
+	ip := taskIP(t, task)
+	resp, err := http.Get("http://" + ip + ":8080/health")
+	if err != nil {
+		t.Fatalf("the task's IP %s is not reachable from the host: %v", ip, err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /health on the task: %s", resp.Status)
+	}
+	healthy := waitTask(t, s, "prod-cluster", arn, 40*time.Second, "HEALTHY", func(task ecstypes.Task) bool {
+		return task.HealthStatus == ecstypes.HealthStatusHealthy
+	})
+	if c := container(t, healthy, "api"); c.HealthStatus != ecstypes.HealthStatusHealthy || aws.ToString(c.RuntimeId) == "" {
+		t.Errorf("container api: health %s, runtimeId %q", c.HealthStatus, aws.ToString(c.RuntimeId))
+	}
+
+	s.AWS(t, "ecs", "stop-task", "--cluster", "prod-cluster", "--task", arn).OK(t)
+	s.AWSv2(t, "ecs", "wait", "tasks-stopped", "--cluster", "prod-cluster", "--tasks", arn).OK(t)
+	task = describeTask(t, s, "prod-cluster", arn)
+	if task.StopCode != ecstypes.TaskStopCodeUserInitiated || aws.ToString(task.StoppedReason) != "Task stopped by user" {
+		t.Errorf("stopped task: stopCode %s, reason %q", task.StopCode, aws.ToString(task.StoppedReason))
+	}
+	if c := container(t, task, "api"); c.ExitCode == nil || *c.ExitCode != 0 {
+		t.Errorf("api exit code %v, want 0 (the app ends on SIGTERM)", c.ExitCode)
+	}
+	if task.StoppedAt == nil || task.StartedAt == nil || task.PullStartedAt == nil {
+		t.Errorf("stopped task lacks timestamps:\n%s", jsonString(task))
+	}
+}
+
+// sidecarTask is a Fargate task definition in the article's sidecar shape:
+// the app, a sidecar that reaches it on localhost once it is healthy, and a
+// container that reads the task metadata endpoint.
+func sidecarTask(family, image string) map[string]any {
+	return map[string]any{
+		"family":                  family,
+		"networkMode":             "awsvpc",
+		"requiresCompatibilities": []string{"FARGATE"},
+		"cpu":                     "512",
+		"memory":                  "1024",
+		"containerDefinitions": []map[string]any{
+			{
+				"name": "api", "image": image, "essential": true,
+				"portMappings": []map[string]any{{"containerPort": 8080}},
+				"healthCheck": map[string]any{
+					"command":  []string{"CMD-SHELL", "curl -f http://localhost:8080/health || exit 1"},
+					"interval": 5, "timeout": 5, "retries": 3,
+				},
+				"linuxParameters": map[string]any{"initProcessEnabled": true},
+			},
+			{
+				"name": "sidecar", "image": image, "essential": false,
+				"entryPoint": []string{"/bin/sh", "-c"},
+				"command":    []string{"curl -f http://localhost:8080/health"},
+				"dependsOn":  []map[string]any{{"containerName": "api", "condition": "HEALTHY"}},
+			},
+			{
+				"name": "metadata", "image": image, "essential": false,
+				"entryPoint": []string{"/bin/sh", "-c"},
+				"command":    []string{`curl -f "$ECS_CONTAINER_METADATA_URI_V4/task" && echo && env | grep -E '^(ECS_|AWS_)' | sort`},
+			},
+		},
+	}
+}
+
+// TestECSSidecarAndMetadata: containers of one task share its network, so the
+// sidecar reaches the app on localhost; dependsOn HEALTHY holds the sidecar
+// until the app's health check passes; every container sees the task
+// metadata endpoint and the ECS_* variables.
+func TestECSSidecarAndMetadata(t *testing.T) {
+	s := StartECSServer(t, ServerOptions{})
+	image := pushToolbox(t, s, "sidecar-app", "v1")
+	s.AWS(t, "ecs", "create-cluster", "--cluster-name", "side").OK(t)
+	s.AWS(t, "ecs", "register-task-definition", "--cli-input-json", writeJSON(t, "td.json", sidecarTask("with-sidecar", image))).OK(t)
+	arn := runTask(t, s, "--cluster", "side", "--task-definition", "with-sidecar", "--launch-type", "FARGATE", "--network-configuration", awsvpc)
+
+	task := waitTask(t, s, "side", arn, 60*time.Second, "with both helpers exited", func(task ecstypes.Task) bool {
+		return container(t, task, "sidecar").ExitCode != nil && container(t, task, "metadata").ExitCode != nil
+	})
+	if aws.ToString(task.LastStatus) != "RUNNING" {
+		t.Fatalf("non-essential containers exiting stopped the task:\n%s", jsonString(task))
+	}
+	if code := *container(t, task, "sidecar").ExitCode; code != 0 {
+		t.Errorf("sidecar's curl localhost:8080 exited %d", code)
+	}
+	meta := container(t, task, "metadata")
+	if *meta.ExitCode != 0 {
+		t.Fatalf("metadata container exited %d", *meta.ExitCode)
+	}
+	logs := Docker(t, "logs", aws.ToString(meta.RuntimeId)).OK(t).Stdout
+	first, rest, _ := strings.Cut(logs, "\n")
+	var md struct {
+		Cluster, TaskARN, Family, Revision, KnownStatus, LaunchType string
+		Containers                                                  []struct {
+			Name     string
+			Networks []struct {
+				NetworkMode   string
+				IPv4Addresses []string
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(first), &md); err != nil {
+		t.Fatalf("task metadata is not JSON: %v\n%s", err, logs)
+	}
+	if md.TaskARN != arn || md.Family != "with-sidecar" || md.Revision != "1" || md.LaunchType != "FARGATE" || len(md.Containers) != 3 {
+		t.Errorf("task metadata: %+v", md)
+	}
+	ip := taskIP(t, task)
+	for _, c := range md.Containers {
+		if len(c.Networks) != 1 || c.Networks[0].NetworkMode != "awsvpc" || len(c.Networks[0].IPv4Addresses) != 1 || c.Networks[0].IPv4Addresses[0] != ip {
+			t.Errorf("metadata networks of %s: %+v, want awsvpc %s", c.Name, c.Networks, ip)
+		}
+	}
+	for _, want := range []string{"ECS_CONTAINER_METADATA_URI_V4=http://169.254.170.2", "AWS_EXECUTION_ENV=AWS_ECS_FARGATE", "AWS_REGION=us-east-1", "AWS_DEFAULT_REGION=us-east-1"} {
+		if !strings.Contains(rest, want) {
+			t.Errorf("container environment lacks %s:\n%s", want, rest)
+		}
+	}
+}
+
+// simpleTask registers a one-container Fargate task definition running the
+// toolbox app with args and the given container fields, and returns its
+// family.
+func simpleTask(t testing.TB, s *Server, family, image string, args []string, fields map[string]any) string {
+	t.Helper()
+	c := map[string]any{"name": "app", "image": image, "essential": true}
+	if args != nil {
+		c["command"] = args
+	}
+	for k, v := range fields {
+		c[k] = v
+	}
+	td := map[string]any{
+		"family": family, "networkMode": "awsvpc", "requiresCompatibilities": []string{"FARGATE"},
+		"cpu": "256", "memory": "512", "containerDefinitions": []map[string]any{c},
+	}
+	s.AWS(t, "ecs", "register-task-definition", "--cli-input-json", writeJSON(t, family+".json", td)).OK(t)
+	return family
+}
+
+// TestECSTaskEndings covers how tasks end: an essential container exiting,
+// a container over its memory limit, a stop that SIGTERM does not finish,
+// an image that does not exist, and a health check that fails while the
+// task keeps running.
+func TestECSTaskEndings(t *testing.T) {
+	s := StartECSServer(t, ServerOptions{})
+	image := pushToolbox(t, s, "endings", "v1")
+	s.AWS(t, "ecs", "create-cluster", "--cluster-name", "endings").OK(t)
+	run := func(family string) string {
+		return runTask(t, s, "--cluster", "endings", "--task-definition", family, "--launch-type", "FARGATE", "--network-configuration", awsvpc)
+	}
+
+	exits := run(simpleTask(t, s, "exits", image, []string{"-exit-after", "1s", "-exit-code", "3"}, nil))
+	oom := run(simpleTask(t, s, "oom", image, []string{"-alloc-mib", "256"}, map[string]any{"memory": 32}))
+	stubborn := run(simpleTask(t, s, "stubborn", image, []string{"-ignore-sigterm"}, map[string]any{"stopTimeout": 2}))
+	missing := runTask(t, s, "--cluster", "endings", "--task-definition",
+		simpleTask(t, s, "missing", s.ECRImageRef("endings", "no-such-tag"), nil, nil),
+		"--launch-type", "FARGATE", "--network-configuration", awsvpc)
+	unhealthy := run(simpleTask(t, s, "unhealthy", image, []string{"-health-status", "500"}, map[string]any{
+		"healthCheck": map[string]any{"command": []string{"CMD-SHELL", "curl -f http://localhost:8080/health || exit 1"}, "interval": 5, "retries": 1, "timeout": 2},
+	}))
+
+	task := waitTaskStatus(t, s, "endings", exits, "STOPPED", 60*time.Second)
+	if task.StopCode != ecstypes.TaskStopCodeEssentialContainerExited || aws.ToString(task.StoppedReason) != "Essential container in task exited" {
+		t.Errorf("essential exit: stopCode %s, reason %q", task.StopCode, aws.ToString(task.StoppedReason))
+	}
+	if c := container(t, task, "app"); c.ExitCode == nil || *c.ExitCode != 3 {
+		t.Errorf("essential exit: exit code %v, want 3", c.ExitCode)
+	}
+
+	task = waitTaskStatus(t, s, "endings", oom, "STOPPED", 60*time.Second)
+	if c := container(t, task, "app"); c.ExitCode == nil || *c.ExitCode != 137 || !strings.HasPrefix(aws.ToString(c.Reason), "OutOfMemoryError") {
+		t.Errorf("OOM: exit code %v, reason %q; want 137 and OutOfMemoryError", c.ExitCode, aws.ToString(c.Reason))
+	}
+
+	waitTaskStatus(t, s, "endings", stubborn, "RUNNING", 60*time.Second)
+	stopAt := time.Now()
+	s.AWS(t, "ecs", "stop-task", "--cluster", "endings", "--task", stubborn, "--reason", "testing the stop timeout").OK(t)
+	task = waitTaskStatus(t, s, "endings", stubborn, "STOPPED", 60*time.Second)
+	if took := time.Since(stopAt); took < 2*time.Second || took > 20*time.Second {
+		t.Errorf("a SIGTERM-ignoring container with stopTimeout 2 took %s to stop", took)
+	}
+	if c := container(t, task, "app"); c.ExitCode == nil || *c.ExitCode != 137 {
+		t.Errorf("stop timeout: exit code %v, want 137 (SIGKILL)", c.ExitCode)
+	}
+	if aws.ToString(task.StoppedReason) != "testing the stop timeout" {
+		t.Errorf("stoppedReason %q, want the stop-task reason", aws.ToString(task.StoppedReason))
+	}
+
+	task = waitTaskStatus(t, s, "endings", missing, "STOPPED", 60*time.Second)
+	if !strings.HasPrefix(aws.ToString(task.StoppedReason), "CannotPullContainerError") || task.StopCode != ecstypes.TaskStopCodeTaskFailedToStart {
+		t.Errorf("missing image: stopCode %s, reason %q", task.StopCode, aws.ToString(task.StoppedReason))
+	}
+
+	task = waitTask(t, s, "endings", unhealthy, 60*time.Second, "UNHEALTHY", func(task ecstypes.Task) bool {
+		return task.HealthStatus == ecstypes.HealthStatusUnhealthy
+	})
+	if aws.ToString(task.LastStatus) != "RUNNING" {
+		t.Errorf("an unhealthy standalone task must keep running, got %s", aws.ToString(task.LastStatus))
+	}
+}
+
+// TestECSRestartSafety kills the server with SIGKILL while tasks run and one
+// of their containers dies meanwhile: after the restart the running task is
+// still RUNNING under the same ARN, the dead one is STOPPED with its exit
+// code, and no container was duplicated or orphaned.
+func TestECSRestartSafety(t *testing.T) {
+	s := StartECSServer(t, ServerOptions{})
+	image := pushToolbox(t, s, "restart", "v1")
+	s.AWS(t, "ecs", "create-cluster", "--cluster-name", "restart").OK(t)
+	family := simpleTask(t, s, "restart", image, nil, nil)
+	var arns []string
+	for range 2 {
+		arns = append(arns, runTask(t, s, "--cluster", "restart", "--task-definition", family, "--launch-type", "FARGATE", "--network-configuration", awsvpc))
+	}
+	var ids []string
+	for _, arn := range arns {
+		task := waitTaskStatus(t, s, "restart", arn, "RUNNING", 60*time.Second)
+		ids = append(ids, aws.ToString(container(t, task, "app").RuntimeId))
+	}
+	before := agentContainers(t, s)
+
+	s.Kill(t)
+	Docker(t, "kill", ids[1]).OK(t)
+	s.Start(t)
+
+	task := waitTaskStatus(t, s, "restart", arns[1], "STOPPED", 60*time.Second)
+	if c := container(t, task, "app"); c.ExitCode == nil || *c.ExitCode != 137 || task.StopCode != ecstypes.TaskStopCodeEssentialContainerExited {
+		t.Errorf("killed while the server was down: exit %v, stopCode %s", c.ExitCode, task.StopCode)
+	}
+	task = describeTask(t, s, "restart", arns[0])
+	if aws.ToString(task.LastStatus) != "RUNNING" || aws.ToString(container(t, task, "app").RuntimeId) != ids[0] {
+		t.Fatalf("the surviving task after restart:\n%s", jsonString(task))
+	}
+	resp, err := http.Get("http://" + taskIP(t, task) + ":8080/health")
+	if err != nil {
+		t.Fatalf("surviving task unreachable: %v", err)
+	}
+	resp.Body.Close()
+	// Let the agent settle, then compare: the running task's containers are
+	// the same ones; the stopped task lost only its network holder.
+	time.Sleep(2 * time.Second)
+	for _, id := range strings.Fields(agentContainers(t, s)) {
+		if !strings.Contains(before, id) {
+			t.Errorf("container %s was created by the restart", id)
+		}
+	}
+	list, err := s.ECS().ListTasks(context.Background(), &ecs.ListTasksInput{Cluster: aws.String("restart")})
+	if err != nil || len(list.TaskArns) != 1 || list.TaskArns[0] != arns[0] {
+		t.Errorf("list-tasks after restart: %v %v", list, err)
+	}
+}
+
+// TestECSErrors: ECS's validation, through the aws CLI.
+func TestECSErrors(t *testing.T) {
+	s := StartServer(t, ServerOptions{})
+	s.AWS(t, "ecs", "create-cluster", "--cluster-name", "errs").OK(t)
+	bad := map[string]any{
+		"family": "bad-size", "networkMode": "awsvpc", "requiresCompatibilities": []string{"FARGATE"},
+		"cpu": "256", "memory": "4096",
+		"containerDefinitions": []map[string]any{{"name": "app", "image": "busybox"}},
+	}
+	s.AWS(t, "ecs", "register-task-definition", "--cli-input-json", writeJSON(t, "bad.json", bad)).Fails(t, "No Fargate configuration exists for given values")
+	bad["memory"], bad["networkMode"] = "512", "bridge"
+	s.AWS(t, "ecs", "register-task-definition", "--cli-input-json", writeJSON(t, "bad.json", bad)).Fails(t, "Fargate only supports network mode 'awsvpc'.")
+	bad["networkMode"] = "awsvpc"
+	s.AWS(t, "ecs", "register-task-definition", "--cli-input-json", writeJSON(t, "ok.json", bad)).OK(t)
+	s.AWS(t, "ecs", "run-task", "--cluster", "errs", "--task-definition", "bad-size", "--launch-type", "FARGATE").Fails(t, "Network Configuration must be provided when networkMode 'awsvpc' is specified.")
+	s.AWS(t, "ecs", "run-task", "--cluster", "errs", "--task-definition", "bad-size", "--count", "11", "--launch-type", "FARGATE", "--network-configuration", awsvpc).Fails(t, "InvalidParameterException")
+	s.AWS(t, "ecs", "run-task", "--cluster", "nope", "--task-definition", "bad-size", "--launch-type", "FARGATE", "--network-configuration", awsvpc).Fails(t, "ClusterNotFoundException")
+	s.AWS(t, "ecs", "deregister-task-definition", "--task-definition", "bad-size:1").OK(t)
+	s.AWS(t, "ecs", "run-task", "--cluster", "errs", "--task-definition", "bad-size:1", "--launch-type", "FARGATE", "--network-configuration", awsvpc).Fails(t, "TaskDefinition is inactive")
+	var out struct{ Failures []struct{ Reason string } }
+	s.AWS(t, "ecs", "describe-tasks", "--cluster", "errs", "--tasks", "0123456789abcdef0123456789abcdef").OK(t).Decode(t, &out)
+	if len(out.Failures) != 1 || out.Failures[0].Reason != "MISSING" {
+		t.Errorf("describe-tasks of an unknown task: %+v", out)
+	}
+}
