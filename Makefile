@@ -12,7 +12,7 @@ UNIT_PKGS = $(shell $(GO) list -e ./... | grep -v '^github.com/berth/berth/test/
 # Extra `go test` flags, e.g. TESTFLAGS='-run TestX -v'.
 TESTFLAGS ?=
 
-.PHONY: build test test-unit test-e2e lint bench-registry conformance
+.PHONY: build test test-unit test-e2e lint bench-registry bench-tasks conformance
 
 # -buildvcs=false: the version comes from VERSION, and a checkout git refuses
 # to read (owned by another user) must not fail the build.
@@ -43,6 +43,11 @@ lint:
 bench-registry: build
 	$(GO) run ./test/bench/registry --berth-bin $(CURDIR)/$(BIN) \
 		$(if $(DISTRIBUTION_BIN),--baseline-distribution --distribution-bin $(DISTRIBUTION_BIN)) $(ARGS)
+
+# RunTask -> RUNNING latency of the binary `make build` produced, beside the
+# plain docker commands that give the same result (needs dockerd, as root).
+bench-tasks: build
+	$(GO) run ./test/bench/tasks --berth-bin $(CURDIR)/$(BIN) $(ARGS)
 
 conformance: build
 	BERTH_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 $(TESTFLAGS) -run TestOCIConformance ./test/e2e/

@@ -160,7 +160,10 @@ func (r *runner) run(ctx context.Context) {
 			r.log.Warn("observing the task failed", "err", err, "failures", r.facts.ObserveFailures)
 			if s := observeFailureStop(r.facts, ds, r.lastStatus(), err, r.a.now()); s != nil {
 				r.log.Warn("stopping the task: the runtime cannot be reached", "reason", s.Reason)
+				// The task never ran and nothing can be asked of the
+				// runtime: it is STOPPED now, not once the runtime is back.
 				r.facts.Stop = s
+				r.facts.StoppedAt = s.At
 				r.reportStop(s, unknown)
 				r.persist(dt, ds.Forget, unknown)
 			}
@@ -306,6 +309,14 @@ func (r *runner) reportStop(s *stopDecision, unknown bool) {
 		st = *r.reported
 	}
 	st.StopCode, st.StoppedReason = s.Code, s.Reason
+	if !r.facts.StoppedAt.IsZero() {
+		st.LastStatus = ecsstate.StatusStopped
+		st.StoppedAt, st.ExecutionStoppedAt = r.facts.StoppedAt, r.facts.StoppedAt
+		st.Containers = slices.Clone(st.Containers)
+		for i := range st.Containers {
+			st.Containers[i].LastStatus = ecsstate.StatusStopped
+		}
+	}
 	st.UpdatedAt = r.a.now()
 	r.reported = &st
 	r.a.setReport(r, st)

@@ -3,8 +3,10 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -381,5 +383,210 @@ func TestECSErrors(t *testing.T) {
 	s.AWS(t, "ecs", "describe-tasks", "--cluster", "errs", "--tasks", "0123456789abcdef0123456789abcdef").OK(t).Decode(t, &out)
 	if len(out.Failures) != 1 || out.Failures[0].Reason != "MISSING" {
 		t.Errorf("describe-tasks of an unknown task: %+v", out)
+	}
+}
+
+// TestECSDockerUnavailable: with no Docker daemon, berth still takes the
+// task and stops it with ECS's ResourceInitializationError saying why,
+// rather than leaving it PROVISIONING forever.
+func TestECSDockerUnavailable(t *testing.T) {
+	RequireDocker(t) // the cleanup lists containers
+	s := StartECSServer(t, ServerOptions{Env: []string{"DOCKER_HOST=unix://" + filepath.Join(t.TempDir(), "no-docker.sock")}})
+	s.AWS(t, "ecs", "create-cluster", "--cluster-name", "nodocker").OK(t)
+	family := simpleTask(t, s, "nodocker", s.ECRImageRef("nodocker", "v1"), nil, nil)
+	arn := runTask(t, s, "--cluster", "nodocker", "--task-definition", family, "--launch-type", "FARGATE", "--network-configuration", awsvpc)
+	task := waitTaskStatus(t, s, "nodocker", arn, "STOPPED", 60*time.Second)
+	reason := aws.ToString(task.StoppedReason)
+	if task.StopCode != ecstypes.TaskStopCodeTaskFailedToStart || !strings.HasPrefix(reason, "ResourceInitializationError:") || !strings.Contains(reason, "no-docker.sock") {
+		t.Errorf("without Docker: stopCode %s, reason %q; want TaskFailedToStart, ResourceInitializationError naming the socket", task.StopCode, reason)
+	}
+}
+
+// TestECSTaskLevelLimitsAndOverrides: RunTask's overrides replace the
+// command and add to the environment; the container runs as the user and in
+// the directory the definition says, under an init process, with its
+// ulimits and a read-only root; the task-level memory limit holds even for
+// a container without a limit of its own.
+func TestECSTaskLevelLimitsAndOverrides(t *testing.T) {
+	s := StartECSServer(t, ServerOptions{})
+	image := pushToolbox(t, s, "limits", "v1")
+	s.AWS(t, "ecs", "create-cluster", "--cluster-name", "limits").OK(t)
+
+	// The app allocates past the task's 512 MiB; the container has no limit.
+	hog := runTask(t, s, "--cluster", "limits", "--task-definition",
+		simpleTask(t, s, "hog", image, []string{"-alloc-mib", "900"}, nil),
+		"--launch-type", "FARGATE", "--network-configuration", awsvpc)
+
+	probe := simpleTask(t, s, "probe", image, []string{"-exit-after", "1h"}, map[string]any{
+		"entryPoint":             []string{"/bin/sh", "-c"},
+		"user":                   "65534",
+		"workingDirectory":       "/tmp",
+		"readonlyRootFilesystem": true,
+		"ulimits":                []map[string]any{{"name": "nofile", "softLimit": 1234, "hardLimit": 2345}},
+		"linuxParameters":        map[string]any{"initProcessEnabled": true},
+		"environment":            []map[string]any{{"name": "FROM_DEFINITION", "value": "kept"}},
+	})
+	overrides := `{"containerOverrides":[{"name":"app","command":["echo user=$(id -u) dir=$(pwd) nofile=$(ulimit -n) def=$FROM_DEFINITION over=$FROM_OVERRIDE pid1=$(tr '\\0' ' ' </proc/1/cmdline); touch /rootfs-write 2>/dev/null && echo rootfs=writable || echo rootfs=readonly"],"environment":[{"name":"FROM_OVERRIDE","value":"added"}]}]}`
+	arn := runTask(t, s, "--cluster", "limits", "--task-definition", probe, "--launch-type", "FARGATE",
+		"--network-configuration", awsvpc, "--overrides", overrides)
+	task := waitTaskStatus(t, s, "limits", arn, "STOPPED", 60*time.Second)
+	c := container(t, task, "app")
+	if c.ExitCode == nil || *c.ExitCode != 0 || task.StopCode != ecstypes.TaskStopCodeEssentialContainerExited {
+		t.Fatalf("probe: exit %v, stopCode %s", c.ExitCode, task.StopCode)
+	}
+	out := Docker(t, "logs", aws.ToString(c.RuntimeId)).OK(t).Stdout
+	for _, want := range []string{"user=65534", "dir=/tmp", "nofile=1234", "def=kept", "over=added", "rootfs=readonly", "docker-init"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("probe output lacks %q:\n%s", want, out)
+		}
+	}
+
+	task = waitTaskStatus(t, s, "limits", hog, "STOPPED", 90*time.Second)
+	if c := container(t, task, "app"); c.ExitCode == nil || *c.ExitCode != 137 || !strings.HasPrefix(aws.ToString(c.Reason), "OutOfMemoryError") {
+		t.Errorf("task-level memory: exit %v, reason %q; want 137 and OutOfMemoryError", c.ExitCode, aws.ToString(c.Reason))
+	}
+}
+
+// TestECSSDKTasksAndInstances drives the task API with aws-sdk-go-v2:
+// several tasks in one RunTask, ListTasks' filters, tags, the cluster's
+// counts and the host's container instance.
+func TestECSSDKTasksAndInstances(t *testing.T) {
+	s := StartECSServer(t, ServerOptions{})
+	image := pushToolbox(t, s, "sdk", "v1")
+	ctx := context.Background()
+	client := s.ECS()
+	if _, err := client.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String("sdk")}); err != nil {
+		t.Fatal(err)
+	}
+	simpleTask(t, s, "sdk", image, nil, nil)
+	run, err := client.RunTask(ctx, &ecs.RunTaskInput{
+		Cluster: aws.String("sdk"), TaskDefinition: aws.String("sdk"), Count: aws.Int32(3),
+		LaunchType: ecstypes.LaunchTypeFargate, StartedBy: aws.String("sdk-test"),
+		NetworkConfiguration: &ecstypes.NetworkConfiguration{AwsvpcConfiguration: &ecstypes.AwsVpcConfiguration{Subnets: []string{"subnet-a"}}},
+		Tags:                 []ecstypes.Tag{{Key: aws.String("team"), Value: aws.String("berth")}},
+	})
+	if err != nil || len(run.Tasks) != 3 {
+		t.Fatalf("RunTask count 3: %v, %+v", err, run)
+	}
+	ips := map[string]bool{}
+	var arns []string
+	for _, task := range run.Tasks {
+		arn := aws.ToString(task.TaskArn)
+		arns = append(arns, arn)
+		ips[taskIP(t, waitTaskStatus(t, s, "sdk", arn, "RUNNING", 60*time.Second))] = true
+	}
+	if len(ips) != 3 {
+		t.Errorf("3 tasks got %d distinct IPs", len(ips))
+	}
+
+	desc, err := client.DescribeClusters(ctx, &ecs.DescribeClustersInput{Clusters: []string{"sdk"}})
+	if err != nil || len(desc.Clusters) != 1 || desc.Clusters[0].RunningTasksCount != 3 {
+		t.Errorf("DescribeClusters: %v %s", err, jsonString(desc))
+	}
+	tags, err := client.ListTagsForResource(ctx, &ecs.ListTagsForResourceInput{ResourceArn: aws.String(arns[0])})
+	if err != nil || len(tags.Tags) != 1 || aws.ToString(tags.Tags[0].Value) != "berth" {
+		t.Errorf("task tags: %v %+v", err, tags)
+	}
+
+	if _, err := client.StopTask(ctx, &ecs.StopTaskInput{Cluster: aws.String("sdk"), Task: aws.String(arns[0])}); err != nil {
+		t.Fatal(err)
+	}
+	waitTaskStatus(t, s, "sdk", arns[0], "STOPPED", 60*time.Second)
+	list := func(in ecs.ListTasksInput) []string {
+		t.Helper()
+		in.Cluster = aws.String("sdk")
+		var all []string
+		p := ecs.NewListTasksPaginator(client, &in, func(o *ecs.ListTasksPaginatorOptions) { o.Limit = 1 })
+		for p.HasMorePages() {
+			page, err := p.NextPage(ctx)
+			if err != nil {
+				t.Fatalf("ListTasks: %v", err)
+			}
+			all = append(all, page.TaskArns...)
+		}
+		return all
+	}
+	if got := list(ecs.ListTasksInput{}); len(got) != 2 {
+		t.Errorf("ListTasks (RUNNING by default): %v", got)
+	}
+	if got := list(ecs.ListTasksInput{DesiredStatus: ecstypes.DesiredStatusStopped}); len(got) != 1 || got[0] != arns[0] {
+		t.Errorf("ListTasks STOPPED: %v", got)
+	}
+	if got := list(ecs.ListTasksInput{Family: aws.String("sdk"), StartedBy: aws.String("sdk-test")}); len(got) != 2 {
+		t.Errorf("ListTasks by family and startedBy: %v", got)
+	}
+
+	instances, err := client.ListContainerInstances(ctx, &ecs.ListContainerInstancesInput{Cluster: aws.String("sdk")})
+	if err != nil || len(instances.ContainerInstanceArns) != 1 {
+		t.Fatalf("ListContainerInstances: %v %+v", err, instances)
+	}
+	ci, err := client.DescribeContainerInstances(ctx, &ecs.DescribeContainerInstancesInput{Cluster: aws.String("sdk"), ContainerInstances: instances.ContainerInstanceArns})
+	if err != nil || len(ci.ContainerInstances) != 1 || !ci.ContainerInstances[0].AgentConnected || ci.ContainerInstances[0].RunningTasksCount != 2 {
+		t.Fatalf("DescribeContainerInstances: %v %s", err, jsonString(ci))
+	}
+	if got := list(ecs.ListTasksInput{ContainerInstance: aws.String(instances.ContainerInstanceArns[0])}); len(got) != 2 {
+		t.Errorf("ListTasks by container instance: %v", got)
+	}
+
+	// The EC2 launch type on the host's container instance: bridge
+	// networking with a dynamic host port.
+	_, err = client.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{
+		Family: aws.String("sdk-bridge"), NetworkMode: ecstypes.NetworkModeBridge,
+		ContainerDefinitions: []ecstypes.ContainerDefinition{{
+			Name: aws.String("app"), Image: aws.String(image), Memory: aws.Int32(64), Essential: aws.Bool(true),
+			PortMappings: []ecstypes.PortMapping{{ContainerPort: aws.Int32(8080), HostPort: aws.Int32(0)}},
+		}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	started, err := client.StartTask(ctx, &ecs.StartTaskInput{Cluster: aws.String("sdk"), TaskDefinition: aws.String("sdk-bridge"), ContainerInstances: instances.ContainerInstanceArns})
+	if err != nil || len(started.Tasks) != 1 {
+		t.Fatalf("StartTask: %v %+v", err, started)
+	}
+	task := waitTaskStatus(t, s, "sdk", aws.ToString(started.Tasks[0].TaskArn), "RUNNING", 60*time.Second)
+	if task.LaunchType != ecstypes.LaunchTypeEc2 || aws.ToString(task.ContainerInstanceArn) != instances.ContainerInstanceArns[0] {
+		t.Errorf("StartTask's task: launch type %s on %s", task.LaunchType, aws.ToString(task.ContainerInstanceArn))
+	}
+	bindings := container(t, task, "app").NetworkBindings
+	if len(bindings) == 0 || aws.ToInt32(bindings[0].HostPort) == 0 {
+		t.Fatalf("bridge task has no host port binding:\n%s", jsonString(task))
+	}
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/health", aws.ToInt32(bindings[0].HostPort)))
+	if err != nil {
+		t.Fatalf("bridge task's host port: %v", err)
+	}
+	resp.Body.Close()
+}
+
+// TestECSKillDuringStart kills the server while a task is being started:
+// after the restart the task reaches RUNNING with one set of containers.
+func TestECSKillDuringStart(t *testing.T) {
+	s := StartECSServer(t, ServerOptions{})
+	image := pushToolbox(t, s, "midstart", "v1")
+	s.AWS(t, "ecs", "create-cluster", "--cluster-name", "midstart").OK(t)
+	family := simpleTask(t, s, "midstart", image, nil, map[string]any{
+		"healthCheck": map[string]any{"command": []string{"CMD", "/app", "-check", "http://localhost:8080/health"}, "interval": 5},
+	})
+	s.AWS(t, "ecs", "register-task-definition", "--cli-input-json", writeJSON(t, "two.json", map[string]any{
+		"family": "midstart-two", "networkMode": "awsvpc", "requiresCompatibilities": []string{"FARGATE"}, "cpu": "256", "memory": "512",
+		"containerDefinitions": []map[string]any{
+			{"name": "app", "image": image, "essential": true, "healthCheck": map[string]any{"command": []string{"CMD", "/app", "-check", "http://localhost:8080/health"}, "interval": 5}},
+			{"name": "after", "image": image, "essential": false, "command": []string{"-port", "9090"}, "dependsOn": []map[string]any{{"containerName": "app", "condition": "HEALTHY"}}},
+		},
+	})).OK(t)
+	arns := []string{
+		runTask(t, s, "--cluster", "midstart", "--task-definition", family, "--launch-type", "FARGATE", "--network-configuration", awsvpc),
+		runTask(t, s, "--cluster", "midstart", "--task-definition", "midstart-two", "--launch-type", "FARGATE", "--network-configuration", awsvpc),
+	}
+	s.Kill(t) // the second task waits for app to be healthy
+	s.Start(t)
+	for _, arn := range arns {
+		task := waitTaskStatus(t, s, "midstart", arn, "RUNNING", 60*time.Second)
+		id := strings.TrimPrefix(arn[strings.LastIndex(arn, "/")+1:], "")
+		names := Docker(t, "ps", "--all", "--format", "{{.Names}}", "--filter", "label=berth.task-id="+id).OK(t).Stdout
+		if n := len(strings.Fields(names)); n != len(task.Containers)+1 {
+			t.Errorf("task %s: %d containers (%s), want %d and its network holder", id, n, names, len(task.Containers))
+		}
 	}
 }

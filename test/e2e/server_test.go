@@ -27,6 +27,8 @@ type ServerOptions struct {
 	Region    string   // --region, default us-east-1
 	AccountID string   // --account-id, default 000000000000
 	Args      []string // more server flags
+	// Env is added to the server's environment (DOCKER_HOST, say).
+	Env []string
 	// Agent runs the in-process agent (StartECSServer sets it, with a task
 	// network of the server's own); otherwise the server runs no tasks.
 	Agent bool
@@ -42,8 +44,9 @@ type Server struct {
 	AccountID    string
 	LogPath      string // the server's stderr, across restarts
 
-	args []string
-	env  map[string]string
+	args      []string
+	serverEnv []string
+	env       map[string]string
 
 	proc   *exec.Cmd // nil while stopped
 	exited chan struct{}
@@ -58,8 +61,9 @@ func StartServer(t testing.TB, opts ServerOptions) *Server {
 		Region:    cmp.Or(opts.Region, "us-east-1"),
 		AccountID: cmp.Or(opts.AccountID, "000000000000"),
 		// A directory the server creates, as on a first start.
-		DataDir: filepath.Join(t.TempDir(), "data"),
-		LogPath: filepath.Join(t.TempDir(), "server.log"),
+		DataDir:   filepath.Join(t.TempDir(), "data"),
+		LogPath:   filepath.Join(t.TempDir(), "server.log"),
+		serverEnv: opts.Env,
 	}
 	port := freePort(t)
 	s.Listen = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
@@ -103,7 +107,7 @@ func (s *Server) Start(t testing.TB) {
 	defer log.Close() // the child has its own descriptor
 	fmt.Fprintf(log, "=== e2e: %s %s\n", berthBin, strings.Join(s.args, " "))
 	cmd := exec.Command(berthBin, s.args...)
-	cmd.Env = baseEnv()
+	cmd.Env = append(baseEnv(), s.serverEnv...)
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -1,0 +1,509 @@
+// Command tasks measures how long berth takes from RunTask to RUNNING for a
+// one-container awsvpc task whose image is already on the host, beside the
+// plain Docker commands that give the same result: `docker run -d` of a
+// container that holds a network namespace on the same task network, then
+// `docker run -d --network container:<it>` of the app. Rounds alternate
+// between the two, so load from other work falls on both alike.
+//
+//	make bench-tasks [ARGS='--runs 50']
+//	go run ./test/bench/tasks [--runs 50] [--berth-bin bin/berth] [--keep]
+package main
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	goruntime "runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+)
+
+// pollInterval is how often RUNNING is polled for: the figures are accurate
+// to about this much.
+const pollInterval = 5 * time.Millisecond
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "bench-tasks:", err)
+		os.Exit(1)
+	}
+}
+
+type config struct {
+	runs     int
+	berthBin string
+	keep     bool
+	timeout  time.Duration
+}
+
+func run() error {
+	var cfg config
+	flag.IntVar(&cfg.runs, "runs", 50, "tasks started per contender")
+	flag.StringVar(&cfg.berthBin, "berth-bin", "", "prebuilt berth binary (default: go build ./cmd/berth, static)")
+	flag.BoolVar(&cfg.keep, "keep", false, "keep the temporary dir (server log, data) for inspection")
+	flag.DurationVar(&cfg.timeout, "timeout", 20*time.Minute, "give up (and stop everything) after this long")
+	flag.Parse()
+	if cfg.runs < 2 {
+		return errors.New("--runs must be at least 2")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.timeout)
+	defer cancel()
+	ctx, stopSignals := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stopSignals()
+
+	dir, err := os.MkdirTemp("", "bench-tasks-")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cfg.keep {
+			fmt.Fprintln(os.Stderr, "kept", dir)
+			return
+		}
+		os.RemoveAll(dir)
+	}()
+	if cfg.berthBin == "" {
+		cfg.berthBin = filepath.Join(dir, "berth")
+		if err := goBuild(ctx, cfg.berthBin, "./cmd/berth"); err != nil {
+			return err
+		}
+	}
+	appBin := filepath.Join(dir, "app")
+	if err := goBuild(ctx, appBin, "./test/e2e/testdata/app"); err != nil {
+		return err
+	}
+
+	srv, err := startBerth(ctx, cfg.berthBin, dir)
+	if err != nil {
+		return err
+	}
+	defer srv.stop()
+	b, err := prepare(ctx, srv, appBin)
+	if err != nil {
+		return srv.annotate(err)
+	}
+	defer b.cleanup()
+
+	fmt.Fprintf(os.Stderr, "%d runs each, alternating; RUNNING polled every %s\n", cfg.runs, pollInterval)
+	var berthTimes, dockerTimes []time.Duration
+	for i := range cfg.runs {
+		d, err := b.runTask(ctx)
+		if err != nil {
+			return srv.annotate(fmt.Errorf("berth run %d: %w", i+1, err))
+		}
+		berthTimes = append(berthTimes, d)
+		if d, err = b.dockerRun(ctx); err != nil {
+			return fmt.Errorf("docker run %d: %w", i+1, err)
+		}
+		dockerTimes = append(dockerTimes, d)
+		fmt.Fprintf(os.Stderr, "\rrun %d/%d", i+1, cfg.runs)
+	}
+	fmt.Fprintln(os.Stderr)
+	printTable(os.Stdout, cfg.runs, berthTimes, dockerTimes)
+	return nil
+}
+
+// goBuild builds a static binary of pkg in the module this runs in.
+func goBuild(ctx context.Context, out, pkg string) error {
+	gomod, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
+	if err != nil {
+		return fmt.Errorf("go env GOMOD: %w", err)
+	}
+	root := filepath.Dir(strings.TrimSpace(string(gomod)))
+	if root == "." || root == "/dev" {
+		return errors.New("run from inside the berth module (or pass --berth-bin)")
+	}
+	cmd := exec.CommandContext(ctx, "go", "build", "-buildvcs=false", "-o", out, pkg)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("go build %s: %w", pkg, err)
+	}
+	return nil
+}
+
+// server is the berth process under test.
+type server struct {
+	url, dataDir, logPath, network string
+	cmd                            *exec.Cmd
+	exited                         chan struct{}
+}
+
+// startBerth starts berth on free loopback ports with a task network of its
+// own, and waits until it is healthy.
+func startBerth(ctx context.Context, bin, dir string) (*server, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	metadataPort, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	subnet, err := freeTaskSubnet(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s := &server{
+		url:     fmt.Sprintf("http://127.0.0.1:%d", port),
+		dataDir: filepath.Join(dir, "data"),
+		logPath: filepath.Join(dir, "berth.log"),
+		network: fmt.Sprintf("berth-bench-%d", os.Getpid()),
+		exited:  make(chan struct{}),
+	}
+	logf, err := os.Create(s.logPath)
+	if err != nil {
+		return nil, err
+	}
+	defer logf.Close() // the child has its own copy
+	s.cmd = exec.Command(bin, "server", "--listen", strings.TrimPrefix(s.url, "http://"), "--data-dir", s.dataDir,
+		"--task-network", s.network, "--task-bridge", fmt.Sprintf("bb%d", os.Getpid()%1000000),
+		"--task-subnet", subnet, "--metadata-port", strconv.Itoa(metadataPort))
+	s.cmd.Stdout, s.cmd.Stderr = logf, logf
+	if err := s.cmd.Start(); err != nil {
+		return nil, err
+	}
+	go func() { s.cmd.Wait(); close(s.exited) }()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		resp, err := http.Get(s.url + "/_berth/health")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return s, nil
+			}
+		}
+		select {
+		case <-s.exited:
+			return nil, s.annotate(errors.New("berth exited before it was ready"))
+		case <-ctx.Done():
+			s.stop()
+			return nil, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			s.stop()
+			return nil, s.annotate(errors.New("berth not healthy after a minute"))
+		}
+	}
+}
+
+// stop stops berth, then removes what its agent left on purpose (tasks keep
+// running when the server stops) and the task network.
+func (s *server) stop() {
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.exited:
+	case <-time.After(30 * time.Second):
+		s.cmd.Process.Kill()
+		<-s.exited
+	}
+	if id, err := os.ReadFile(filepath.Join(s.dataDir, "agent", "node-id")); err == nil {
+		out, _ := exec.Command("docker", "ps", "--all", "--quiet", "--filter", "label=berth.node-id="+strings.TrimSpace(string(id))).Output()
+		if ids := strings.Fields(string(out)); len(ids) > 0 {
+			exec.Command("docker", append([]string{"rm", "--force"}, ids...)...).Run()
+		}
+	}
+	exec.Command("docker", "network", "rm", s.network).Run()
+}
+
+func (s *server) annotate(err error) error {
+	b, _ := os.ReadFile(s.logPath)
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > 20 {
+		lines = lines[len(lines)-20:]
+	}
+	return fmt.Errorf("%w\n--- end of berth log ---\n%s", err, strings.Join(lines, "\n"))
+}
+
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// freeTaskSubnet returns a /24 of 169.254.128.0/18 no Docker network uses.
+func freeTaskSubnet(ctx context.Context) (string, error) {
+	ids, err := exec.CommandContext(ctx, "docker", "network", "ls", "--quiet").Output()
+	if err != nil {
+		return "", fmt.Errorf("docker network ls (is dockerd running?): %w", err)
+	}
+	used := map[string]bool{}
+	if fields := strings.Fields(string(ids)); len(fields) > 0 {
+		out, err := exec.CommandContext(ctx, "docker", append([]string{"network", "inspect", "--format", "{{range .IPAM.Config}}{{.Subnet}} {{end}}"}, fields...)...).Output()
+		if err != nil {
+			return "", err
+		}
+		for _, s := range strings.Fields(string(out)) {
+			used[s] = true
+		}
+	}
+	for i := range 64 {
+		if subnet := fmt.Sprintf("169.254.%d.0/24", 128+i); !used[subnet] {
+			return subnet, nil
+		}
+	}
+	return "", errors.New("no free /24 in 169.254.128.0/18")
+}
+
+// bench holds what both contenders run: berth's cluster and task definition,
+// and for Docker the same images on the same network.
+type bench struct {
+	srv                    *server
+	ecs                    *ecs.Client
+	pauseImage, localImage string
+	dockerContainers       []string
+}
+
+const (
+	cluster = "bench"
+	family  = "bench-app"
+)
+
+// prepare pushes the app image to berth, registers the task definition and
+// runs one task, which leaves the image (and berth's network holder image)
+// on the host; the Docker baseline uses those same images.
+func prepare(ctx context.Context, srv *server, appBin string) (*bench, error) {
+	raw, err := os.ReadFile(filepath.Join(srv.dataDir, "credentials.json"))
+	if err != nil {
+		return nil, err
+	}
+	var creds struct{ AccessKeyID, SecretAccessKey string }
+	if err := json.Unmarshal(raw, &creds); err != nil {
+		return nil, err
+	}
+	awsCfg := aws.Config{
+		Region:       "us-east-1",
+		BaseEndpoint: aws.String(srv.url),
+		Credentials:  credentials.NewStaticCredentialsProvider(creds.AccessKeyID, creds.SecretAccessKey, ""),
+	}
+	image, err := pushApp(ctx, ecr.NewFromConfig(awsCfg), srv, appBin)
+	if err != nil {
+		return nil, err
+	}
+	b := &bench{srv: srv, ecs: ecs.NewFromConfig(awsCfg)}
+	if _, err := b.ecs.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String(cluster)}); err != nil {
+		return nil, err
+	}
+	_, err = b.ecs.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{
+		Family:                  aws.String(family),
+		NetworkMode:             ecstypes.NetworkModeAwsvpc,
+		RequiresCompatibilities: []ecstypes.Compatibility{ecstypes.CompatibilityFargate},
+		Cpu:                     aws.String("256"),
+		Memory:                  aws.String("512"),
+		ContainerDefinitions: []ecstypes.ContainerDefinition{{
+			Name: aws.String("app"), Image: aws.String(image), Essential: aws.Bool(true),
+			PortMappings: []ecstypes.PortMapping{{ContainerPort: aws.Int32(8080)}},
+		}},
+	})
+	if err != nil {
+		return nil, err
+	}
+	// The warm-up task: it pulls the image; its containers say which images
+	// the baseline is to use.
+	if _, err := b.runTask(ctx); err != nil {
+		return nil, fmt.Errorf("warm-up task: %w", err)
+	}
+	// The holder is gone with the stopped task; its image is the newest
+	// berth/pause one.
+	out, err := exec.CommandContext(ctx, "docker", "images", "--filter", "reference=berth/pause", "--format", "{{.Repository}}:{{.Tag}}").Output()
+	if err != nil {
+		return nil, err
+	}
+	b.pauseImage, _, _ = strings.Cut(strings.TrimSpace(string(out)), "\n")
+	out, err = exec.CommandContext(ctx, "docker", "ps", "--all", "--format", "{{.Image}}",
+		"--filter", "label=com.amazonaws.ecs.task-definition-family="+family).Output()
+	if err != nil {
+		return nil, err
+	}
+	b.localImage, _, _ = strings.Cut(strings.TrimSpace(string(out)), "\n")
+	if b.pauseImage == "" || b.localImage == "" {
+		return nil, errors.New("the warm-up task left no images to run the baseline with")
+	}
+	return b, nil
+}
+
+// pushApp pushes a FROM scratch image of the app to berth and returns its
+// name in ECR form.
+func pushApp(ctx context.Context, client *ecr.Client, srv *server, appBin string) (string, error) {
+	if _, err := client.CreateRepository(ctx, &ecr.CreateRepositoryInput{RepositoryName: aws.String("bench-app")}); err != nil {
+		return "", err
+	}
+	tok, err := client.GetAuthorizationToken(ctx, &ecr.GetAuthorizationTokenInput{})
+	if err != nil {
+		return "", err
+	}
+	userPass, err := base64.StdEncoding.DecodeString(aws.ToString(tok.AuthorizationData[0].AuthorizationToken))
+	if err != nil {
+		return "", err
+	}
+	user, pass, _ := strings.Cut(string(userPass), ":")
+	bin, err := os.ReadFile(appBin)
+	if err != nil {
+		return "", err
+	}
+	var layer bytes.Buffer
+	tw := tar.NewWriter(&layer)
+	tw.WriteHeader(&tar.Header{Name: "app", Mode: 0o755, Size: int64(len(bin)), Typeflag: tar.TypeReg})
+	tw.Write(bin)
+	tw.Close()
+	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(layer.Bytes())), nil })
+	if err != nil {
+		return "", err
+	}
+	img, err := mutate.AppendLayers(empty.Image, l)
+	if err != nil {
+		return "", err
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return "", err
+	}
+	cf = cf.DeepCopy()
+	cf.OS, cf.Architecture = "linux", goruntime.GOARCH
+	cf.Config.Entrypoint = []string{"/app"}
+	img, err = mutate.ConfigFile(img, cf)
+	if err != nil {
+		return "", err
+	}
+	host := strings.TrimPrefix(srv.url, "http://")
+	ref, err := name.ParseReference(host+"/bench-app:v1", name.Insecure)
+	if err != nil {
+		return "", err
+	}
+	if err := remote.Write(ref, img, remote.WithContext(ctx), remote.WithAuth(&authn.Basic{Username: user, Password: pass})); err != nil {
+		return "", err
+	}
+	return "000000000000.dkr.ecr.us-east-1.amazonaws.com/bench-app:v1", nil
+}
+
+// runTask runs one task, returns how long RunTask -> RUNNING took, then
+// stops it and waits until it is STOPPED (not timed).
+func (b *bench) runTask(ctx context.Context) (time.Duration, error) {
+	start := time.Now()
+	out, err := b.ecs.RunTask(ctx, &ecs.RunTaskInput{
+		Cluster:        aws.String(cluster),
+		TaskDefinition: aws.String(family),
+		LaunchType:     ecstypes.LaunchTypeFargate,
+		NetworkConfiguration: &ecstypes.NetworkConfiguration{AwsvpcConfiguration: &ecstypes.AwsVpcConfiguration{
+			Subnets: []string{"subnet-bench"},
+		}},
+	})
+	if err != nil {
+		return 0, err
+	}
+	if len(out.Tasks) != 1 {
+		return 0, fmt.Errorf("RunTask started no task: %+v", out.Failures)
+	}
+	arn := aws.ToString(out.Tasks[0].TaskArn)
+	took, err := b.waitStatus(ctx, arn, "RUNNING", start)
+	if err != nil {
+		return 0, err
+	}
+	if _, err := b.ecs.StopTask(ctx, &ecs.StopTaskInput{Cluster: aws.String(cluster), Task: aws.String(arn)}); err != nil {
+		return 0, err
+	}
+	if _, err := b.waitStatus(ctx, arn, "STOPPED", time.Now()); err != nil {
+		return 0, err
+	}
+	return took, nil
+}
+
+func (b *bench) waitStatus(ctx context.Context, arn, status string, since time.Time) (time.Duration, error) {
+	deadline := since.Add(time.Minute)
+	for {
+		out, err := b.ecs.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(cluster), Tasks: []string{arn}})
+		if err != nil {
+			return 0, err
+		}
+		if len(out.Tasks) == 1 {
+			last := aws.ToString(out.Tasks[0].LastStatus)
+			if last == status {
+				return time.Since(since), nil
+			}
+			if last == "STOPPED" {
+				return 0, fmt.Errorf("task stopped: %s", aws.ToString(out.Tasks[0].StoppedReason))
+			}
+		}
+		if time.Now().After(deadline) {
+			return 0, fmt.Errorf("task not %s after a minute", status)
+		}
+		time.Sleep(pollInterval)
+	}
+}
+
+// dockerRun times the Docker commands that give what a task gives: a
+// network holder on the task network, then the app in its namespace. The
+// containers are removed afterwards (not timed).
+func (b *bench) dockerRun(ctx context.Context) (time.Duration, error) {
+	start := time.Now()
+	holder, err := exec.CommandContext(ctx, "docker", "run", "-d", "--network", b.srv.network, b.pauseImage).Output()
+	if err != nil {
+		return 0, fmt.Errorf("docker run (holder): %w", err)
+	}
+	id := strings.TrimSpace(string(holder))
+	b.dockerContainers = append(b.dockerContainers, id)
+	app, err := exec.CommandContext(ctx, "docker", "run", "-d", "--network", "container:"+id, b.localImage).Output()
+	if err != nil {
+		return 0, fmt.Errorf("docker run (app): %w", err)
+	}
+	took := time.Since(start)
+	b.dockerContainers = append(b.dockerContainers, strings.TrimSpace(string(app)))
+	b.cleanup()
+	return took, nil
+}
+
+func (b *bench) cleanup() {
+	if len(b.dockerContainers) > 0 {
+		exec.Command("docker", append([]string{"rm", "--force"}, b.dockerContainers...)...).Run()
+		b.dockerContainers = nil
+	}
+}
+
+func percentile(xs []time.Duration, p float64) time.Duration {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	i := int(p*float64(len(s))+0.5) - 1
+	return s[max(0, min(i, len(s)-1))]
+}
+
+func printTable(w io.Writer, runs int, berth, docker []time.Duration) {
+	ms := func(d time.Duration) string { return fmt.Sprintf("%.0f ms", float64(d)/float64(time.Millisecond)) }
+	fmt.Fprintf(w, "RunTask -> RUNNING, one-container awsvpc task, image cached, %d runs\n\n", runs)
+	fmt.Fprintf(w, "%-44s %8s %8s\n", "", "p50", "p99")
+	fmt.Fprintf(w, "%-44s %8s %8s\n", "berth (RunTask until DescribeTasks RUNNING)", ms(percentile(berth, .5)), ms(percentile(berth, .99)))
+	fmt.Fprintf(w, "%-44s %8s %8s\n", "docker run holder + docker run app", ms(percentile(docker, .5)), ms(percentile(docker, .99)))
+	overhead := float64(percentile(berth, .5))/float64(percentile(docker, .5))*100 - 100
+	fmt.Fprintf(w, "\nberth's overhead at p50: %+.0f %%\n", overhead)
+}
