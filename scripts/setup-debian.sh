@@ -97,7 +97,15 @@ if curl -fsS -o /dev/null "$health" 2>/dev/null; then
 else
 	mkdir -p -m 0700 "$data_dir"
 	echo "setup: starting bin/berth server on $listen (log: $log)"
-	nohup bin/berth server --listen "$listen" --data-dir "$data_dir" >>"$log" 2>&1 </dev/null &
+	# The server's agent runs tasks: it manages the task bridge, task
+	# cgroups and the metadata endpoint on 169.254.170.2, which needs root.
+	# Started through sudo, the server hands the admin key to you.
+	server=(bin/berth server --listen "$listen" --data-dir "$data_dir")
+	if [ "$(id -u)" -ne 0 ]; then
+		sudo -v
+		server=(sudo "${server[@]}")
+	fi
+	nohup "${server[@]}" >>"$log" 2>&1 </dev/null &
 	pid=$!
 	echo "$pid" >"$pidfile"
 	for _ in $(seq 300); do
@@ -123,7 +131,7 @@ flags=""
 cat <<MSG
 
 berth is running at http://$host:$port (data: $data_dir, log: $log).
-Stop it with: kill \$(cat $pidfile)
+Stop it with: $( [ "$(id -u)" -eq 0 ] || printf 'sudo ' )kill \$(cat $pidfile)
 
 Point the aws CLI and SDKs at it (from $repo):
 

@@ -170,6 +170,30 @@ func parseLogLevel(s string) (slog.Level, error) {
 	return level, nil
 }
 
+// giveKeyToSudoUser hands the data dir and the admin key to the user who
+// started the server through sudo (the agent needs root for the task
+// bridge and cgroups), so that their `berth env` and `berth aws` can read
+// the key. Everything else in the data dir stays root's.
+func giveKeyToSudoUser(dataDir string, getenv func(string) string) error {
+	if os.Geteuid() != 0 || getenv("SUDO_UID") == "" {
+		return nil
+	}
+	uid, err := strconv.Atoi(getenv("SUDO_UID"))
+	if err != nil {
+		return nil // not sudo's variable
+	}
+	gid, err := strconv.Atoi(getenv("SUDO_GID"))
+	if err != nil {
+		gid = -1
+	}
+	for _, path := range []string{dataDir, filepath.Join(dataDir, iam.KeyFile)} {
+		if err := os.Lchown(path, uid, gid); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // runServer serves until ctx ends or SIGINT/SIGTERM arrives, then drains
 // requests and closes the components. It returns nil after a clean shutdown.
 func runServer(ctx context.Context, cfg serverConfig, stderr io.Writer) error {
@@ -190,6 +214,9 @@ func runServer(ctx context.Context, cfg serverConfig, stderr io.Writer) error {
 	// The key exists before the port answers, so `berth env` works as soon as
 	// the health check does.
 	if _, err := iam.LoadOrCreateAdminKey(cfg.DataDir); err != nil {
+		return fmt.Errorf("admin key: %w", err)
+	}
+	if err := giveKeyToSudoUser(cfg.DataDir, os.Getenv); err != nil {
 		return fmt.Errorf("admin key: %w", err)
 	}
 

@@ -1,11 +1,7 @@
 package ecs
 
 import (
-	"context"
 	"errors"
-	"log/slog"
-	"net/http/httptest"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -16,105 +12,37 @@ import (
 	sdk "github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
-	"github.com/berth/berth/internal/awsapi"
 	"github.com/berth/berth/internal/ecs/ecsstate"
-	"github.com/berth/berth/internal/gateway"
-	"github.com/berth/berth/internal/store/bolt"
 )
 
 const (
-	taskTestRegion  = "us-east-1"
-	taskTestAccount = "123456789012"
-	taskTestKey     = "AKIDTASKSTEST"
-	taskTestSecret  = "tasks-test-secret"
 	// fargateNodeID and ec2NodeID are the simulated agents' nodes.
 	fargateNodeID = "0123456789abcdef0123456789abcdef"
 	ec2NodeID     = "fedcba9876543210fedcba9876543210"
 )
 
-type taskTestKeys struct{}
-
-func (taskTestKeys) Secret(id string) (string, string, bool) {
-	return taskTestSecret, taskTestAccount, id == taskTestKey
-}
-
-// taskTestEnv is the ECS API behind the gateway, its store, and the real
-// SDK client pointed at it.
-type taskTestEnv struct {
-	t      *testing.T
-	ctx    context.Context
-	client *sdk.Client
-	store  *bolt.Store
-	arns   ecsstate.ARNs
-}
-
-func newTaskTestEnv(t *testing.T) *taskTestEnv {
-	t.Helper()
-	st, err := bolt.Open(filepath.Join(t.TempDir(), "state.db"), bolt.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	clock := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
-	svc := NewService(Config{
-		Store:     st,
-		AccountID: taskTestAccount,
-		Region:    taskTestRegion,
-		Now:       func() time.Time { return clock },
-		Logger:    slog.New(slog.DiscardHandler),
-	})
-	gw, err := gateway.New(gateway.Config{
-		Region:      taskTestRegion,
-		AccountID:   taskTestAccount,
-		Credentials: taskTestKeys{},
-		Services:    []*awsapi.Service{svc},
-		Logger:      slog.New(slog.DiscardHandler),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(gw)
-	t.Cleanup(srv.Close)
-	client := sdk.New(sdk.Options{
-		Region:       taskTestRegion,
-		BaseEndpoint: aws.String(srv.URL),
-		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
-			return aws.Credentials{AccessKeyID: taskTestKey, SecretAccessKey: taskTestSecret}, nil
-		}),
-		RetryMaxAttempts: 1,
-	})
-	return &taskTestEnv{t: t, ctx: context.Background(), client: client, store: st,
-		arns: ecsstate.ARNs{Region: taskTestRegion, Account: taskTestAccount}}
-}
-
-// putNode stands in for an agent registering its node.
-func (e *taskTestEnv) putNode(n ecsstate.Node) {
+// putNodeActive stands in for an agent registering its node.
+func (e *apiTestEnv) putNodeActive(n ecsstate.Node) {
 	e.t.Helper()
 	if n.Status == "" {
 		n.Status = "ACTIVE"
 	}
-	_, err := ecsstate.Update(e.ctx, e.store, ecsstate.NodeKey(n.ID), func(v *ecsstate.Node, _ bool) error {
-		*v = n
-		return nil
-	})
-	if err != nil {
-		e.t.Fatal(err)
-	}
+	e.putNode(n)
 }
 
-func (e *taskTestEnv) fargateNode(connected bool) {
-	e.putNode(ecsstate.Node{ID: fargateNodeID, Hostname: "server", Clusters: []string{ecsstate.AllClusters},
+func (e *apiTestEnv) fargateNode(connected bool) {
+	e.putNodeActive(ecsstate.Node{ID: fargateNodeID, Hostname: "server", Clusters: []string{ecsstate.AllClusters},
 		LaunchTypes: []string{"FARGATE"}, CPU: 8192, MemoryMiB: 16384, Connected: connected})
 }
 
 // ec2Node registers a node taking EC2 tasks of every cluster.
-func (e *taskTestEnv) ec2Node(memoryMiB int32) {
-	e.putNode(ecsstate.Node{ID: ec2NodeID, Hostname: "worker", Clusters: []string{ecsstate.AllClusters},
+func (e *apiTestEnv) ec2Node(memoryMiB int32) {
+	e.putNodeActive(ecsstate.Node{ID: ec2NodeID, Hostname: "worker", Clusters: []string{ecsstate.AllClusters},
 		LaunchTypes: []string{"EC2"}, CPU: 4096, MemoryMiB: memoryMiB, Connected: true})
 }
 
 // articleCluster creates the article's Fargate cluster.
-func (e *taskTestEnv) articleCluster() {
+func (e *apiTestEnv) articleCluster() {
 	e.t.Helper()
 	_, err := e.client.CreateCluster(e.ctx, &sdk.CreateClusterInput{
 		ClusterName:       aws.String("prod-cluster"),
@@ -130,7 +58,7 @@ func (e *taskTestEnv) articleCluster() {
 }
 
 // registerAPIService registers the article's Fargate task definition.
-func (e *taskTestEnv) registerAPIService() string {
+func (e *apiTestEnv) registerAPIService() string {
 	e.t.Helper()
 	out, err := e.client.RegisterTaskDefinition(e.ctx, &sdk.RegisterTaskDefinitionInput{
 		Family:                  aws.String("api-service"),
@@ -154,7 +82,7 @@ func (e *taskTestEnv) registerAPIService() string {
 
 // registerBridge registers an EC2 bridge-mode task definition whose one
 // container reserves memoryMiB and binds hostPort (0: none).
-func (e *taskTestEnv) registerBridge(family string, memoryMiB, hostPort int32) {
+func (e *apiTestEnv) registerBridge(family string, memoryMiB, hostPort int32) {
 	e.t.Helper()
 	c := types.ContainerDefinition{
 		Name:      aws.String("worker"),
@@ -199,7 +127,7 @@ func wantTaskErr(t *testing.T, err error, code, msg string) {
 var taskIDPattern = regexp.MustCompile(`^[0-9a-f]{32}$`)
 
 func TestRunTaskArticleStrategy(t *testing.T) {
-	e := newTaskTestEnv(t)
+	e := newAPITestEnv(t)
 	e.articleCluster()
 	tdARN := e.registerAPIService()
 	e.fargateNode(true)
@@ -289,7 +217,7 @@ func TestRunTaskArticleStrategy(t *testing.T) {
 
 func TestRunTaskNoFargateCapacity(t *testing.T) {
 	for _, connected := range []bool{false, true} {
-		e := newTaskTestEnv(t)
+		e := newAPITestEnv(t)
 		e.articleCluster()
 		e.registerAPIService()
 		if connected {
@@ -317,7 +245,7 @@ func TestRunTaskNoFargateCapacity(t *testing.T) {
 }
 
 func TestRunTaskErrors(t *testing.T) {
-	e := newTaskTestEnv(t)
+	e := newAPITestEnv(t)
 	e.articleCluster()
 	e.registerAPIService()
 	e.registerBridge("worker", 256, 0)
@@ -416,7 +344,7 @@ func TestRunTaskErrors(t *testing.T) {
 }
 
 func TestRunTaskEC2Placement(t *testing.T) {
-	e := newTaskTestEnv(t)
+	e := newAPITestEnv(t)
 	if _, err := e.client.CreateCluster(e.ctx, &sdk.CreateClusterInput{ClusterName: aws.String("ec2")}); err != nil {
 		t.Fatal(err)
 	}
@@ -463,7 +391,7 @@ func TestRunTaskEC2Placement(t *testing.T) {
 }
 
 // observe stands in for the agent hub writing an agent's report.
-func (e *taskTestEnv) observe(cluster, id string, change func(*ecsstate.TaskStatus)) {
+func (e *apiTestEnv) observe(cluster, id string, change func(*ecsstate.TaskStatus)) {
 	e.t.Helper()
 	_, err := ecsstate.Update(e.ctx, e.store, ecsstate.TaskKey(cluster, id), func(t *ecsstate.Task, found bool) error {
 		if !found {
@@ -478,7 +406,7 @@ func (e *taskTestEnv) observe(cluster, id string, change func(*ecsstate.TaskStat
 }
 
 func TestStartTask(t *testing.T) {
-	e := newTaskTestEnv(t)
+	e := newAPITestEnv(t)
 	if _, err := e.client.CreateCluster(e.ctx, &sdk.CreateClusterInput{ClusterName: aws.String("ec2")}); err != nil {
 		t.Fatal(err)
 	}
@@ -511,7 +439,7 @@ func TestStartTask(t *testing.T) {
 }
 
 // runOne runs one task and returns its id.
-func (e *taskTestEnv) runOne(in *sdk.RunTaskInput) string {
+func (e *apiTestEnv) runOne(in *sdk.RunTaskInput) string {
 	e.t.Helper()
 	out, err := e.client.RunTask(e.ctx, in)
 	if err != nil {
@@ -525,7 +453,7 @@ func (e *taskTestEnv) runOne(in *sdk.RunTaskInput) string {
 }
 
 func TestStopTask(t *testing.T) {
-	e := newTaskTestEnv(t)
+	e := newAPITestEnv(t)
 	e.articleCluster()
 	e.registerAPIService()
 	e.fargateNode(true)
@@ -576,7 +504,7 @@ func TestStopTask(t *testing.T) {
 }
 
 func TestDescribeTasks(t *testing.T) {
-	e := newTaskTestEnv(t)
+	e := newAPITestEnv(t)
 	e.articleCluster()
 	e.registerAPIService()
 	e.fargateNode(true)
@@ -666,7 +594,7 @@ func TestDescribeTasks(t *testing.T) {
 }
 
 func TestListTasks(t *testing.T) {
-	e := newTaskTestEnv(t)
+	e := newAPITestEnv(t)
 	e.articleCluster()
 	e.registerAPIService()
 	e.registerBridge("worker", 64, 0)
