@@ -494,9 +494,11 @@ func TestRunnerRuntimeUnreachableWhileStarting(t *testing.T) {
 	fr.listErr = errFakef("Cannot connect to the Docker daemon at unix:///var/run/docker.sock")
 	fr.mu.Unlock()
 	h.a.applyDesired(dt, false)
-	st := h.waitStatus(testTaskID, "stop decided", func(st ecsstate.TaskStatus) bool { return st.StopCode != "" })
-	if st.StopCode != "TaskFailedToStart" || st.StoppedReason != "ResourceInitializationError: Cannot connect to the Docker daemon at unix:///var/run/docker.sock" {
-		t.Errorf("stop %q %q", st.StopCode, st.StoppedReason)
+	// STOPPED while the runtime is still away: the task never ran, and
+	// nothing can be asked of the runtime.
+	st := h.waitStatus(testTaskID, "stopped", func(st ecsstate.TaskStatus) bool { return st.LastStatus == "STOPPED" })
+	if st.StopCode != "TaskFailedToStart" || st.StoppedReason != "ResourceInitializationError: Cannot connect to the Docker daemon at unix:///var/run/docker.sock" || st.StoppedAt.IsZero() {
+		t.Errorf("stop %q %q at %v", st.StopCode, st.StoppedReason, st.StoppedAt)
 	}
 	fr.mu.Lock()
 	fr.listErr = nil
