@@ -269,7 +269,34 @@ func TestECSTaskEndings(t *testing.T) {
 		"healthCheck": map[string]any{"command": []string{"CMD-SHELL", "curl -f http://localhost:8080/health || exit 1"}, "interval": 5, "retries": 1, "timeout": 2},
 	}))
 
-	task := waitTaskStatus(t, s, "endings", exits, "STOPPED", 60*time.Second)
+	// dependsOn SUCCESS: app starts once init exits 0; a failing init
+	// stops the task before app ever starts.
+	registerInit := func(family, initCode string) {
+		s.AWS(t, "ecs", "register-task-definition", "--cli-input-json", writeJSON(t, family+".json", map[string]any{
+			"family": family, "networkMode": "awsvpc", "requiresCompatibilities": []string{"FARGATE"}, "cpu": "256", "memory": "512",
+			"containerDefinitions": []map[string]any{
+				{"name": "init", "image": image, "essential": false, "command": []string{"-exit-after", "500ms", "-exit-code", initCode}},
+				{"name": "app", "image": image, "essential": true, "dependsOn": []map[string]any{{"containerName": "init", "condition": "SUCCESS"}}},
+			},
+		})).OK(t)
+	}
+	registerInit("init-ok", "0")
+	registerInit("init-fails", "1")
+	initOK, initFails := run("init-ok"), run("init-fails")
+
+	task := waitTaskStatus(t, s, "endings", initOK, "RUNNING", 60*time.Second)
+	if c := container(t, task, "init"); c.ExitCode == nil || *c.ExitCode != 0 || aws.ToString(container(t, task, "app").LastStatus) != "RUNNING" {
+		t.Errorf("dependsOn SUCCESS met: init exit %v, app %s", c.ExitCode, aws.ToString(container(t, task, "app").LastStatus))
+	}
+	task = waitTaskStatus(t, s, "endings", initFails, "STOPPED", 60*time.Second)
+	if app := container(t, task, "app"); aws.ToString(app.RuntimeId) != "" && app.ExitCode != nil {
+		t.Errorf("app ran although its SUCCESS dependency failed:\n%s", jsonString(task))
+	}
+	if task.StopCode != ecstypes.TaskStopCodeTaskFailedToStart {
+		t.Errorf("dependsOn SUCCESS failed: stopCode %s, reason %q", task.StopCode, aws.ToString(task.StoppedReason))
+	}
+
+	task = waitTaskStatus(t, s, "endings", exits, "STOPPED", 60*time.Second)
 	if task.StopCode != ecstypes.TaskStopCodeEssentialContainerExited || aws.ToString(task.StoppedReason) != "Essential container in task exited" {
 		t.Errorf("essential exit: stopCode %s, reason %q", task.StopCode, aws.ToString(task.StoppedReason))
 	}
