@@ -427,7 +427,16 @@ func startPath(in decideInput) (string, []action, time.Time) {
 			}
 			return status, []action{{Kind: actMarkPullStarted, At: in.Now}}, time.Time{}
 		}
-		return ecsstate.StatusActivating, pulls, time.Time{}
+		// The network holder does not need the images: it is made while
+		// they are pulled.
+		var acts []action
+		if holderMissing {
+			if !f.ResourcesSet {
+				acts = append(acts, action{Kind: actSetResources})
+			}
+			acts = append(acts, action{Kind: actCreateHolder})
+		}
+		return ecsstate.StatusActivating, append(acts, pulls...), time.Time{}
 	}
 	if (len(missing) > 0 || holderMissing) && !f.ResourcesSet {
 		return ecsstate.StatusActivating, []action{{Kind: actSetResources}}, time.Time{}

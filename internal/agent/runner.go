@@ -352,16 +352,35 @@ func (r *runner) persist(dt agentproto.DesiredTask, forget, unknown bool) {
 
 // act takes the decided steps. A failed step of the start sequence is
 // recorded as a failure (the next decision stops the task); a failed step
-// of the stop sequence is returned (the runner retries).
+// of the stop sequence is returned (the runner retries). Image pulls run
+// alongside the other steps: the network holder does not need the images.
 func (r *runner) act(ctx context.Context, plan *taskPlan, obs observation, actions []action) error {
+	var pulls, steps []action
+	for _, ac := range actions {
+		if ac.Kind == actPull {
+			pulls = append(pulls, ac)
+		} else {
+			steps = append(steps, ac)
+		}
+	}
+	if len(pulls) == 0 {
+		return r.actInOrder(ctx, plan, obs, steps)
+	}
+	results := make([]pullResult, len(pulls))
+	var wg sync.WaitGroup
+	for k, ac := range pulls {
+		wg.Go(func() { results[k] = r.pull(ctx, plan, ac.Index) })
+	}
+	err := r.actInOrder(ctx, plan, obs, steps)
+	wg.Wait()
+	r.recordPulls(ctx, plan, pulls, results)
+	return err
+}
+
+// actInOrder takes steps one after the other.
+func (r *runner) actInOrder(ctx context.Context, plan *taskPlan, obs observation, actions []action) error {
 	rt := r.a.rt
 	f := &r.facts
-	pulled := false
-	defer func() {
-		if pulled {
-			f.PullStoppedAt = r.a.now()
-		}
-	}()
 	var stops []action
 	for _, ac := range actions {
 		if ctx.Err() != nil {
@@ -374,11 +393,6 @@ func (r *runner) act(ctx context.Context, plan *taskPlan, obs observation, actio
 			f.DeactivatingAt = ac.At
 		case actMarkStopped:
 			f.StoppedAt = ac.At
-		case actPull:
-			pulled = true
-			if !r.pull(ctx, plan, ac.Index) {
-				return nil
-			}
 		case actSetResources:
 			cgroup, err := rt.SetTaskResources(ctx, plan.TaskID, plan.Resources)
 			if err != nil {
@@ -430,37 +444,54 @@ func (r *runner) act(ctx context.Context, plan *taskPlan, obs observation, actio
 	return r.stopAll(ctx, obs, stops)
 }
 
+// pullResult is what pulling one image gave.
+type pullResult struct {
+	image runtime.Image
+	err   error
+}
+
 // pull pulls one container's image: always, as ECS does by default, but a
 // local copy serves when the registry fails (ECS_IMAGE_PULL_BEHAVIOR
-// default).
-func (r *runner) pull(ctx context.Context, plan *taskPlan, i int) bool {
+// default). It runs beside other steps, so it leaves the facts alone.
+func (r *runner) pull(ctx context.Context, plan *taskPlan, i int) pullResult {
 	cp := plan.Containers[i]
 	img, err := r.a.rt.PullImage(ctx, cp.Image, cp.Auth, false)
-	if err != nil {
-		if ctx.Err() != nil {
-			return false
-		}
-		r.a.metrics.runtimeErrors.WithLabelValues("pull").Inc()
-		local, localErr := r.a.rt.PullImage(ctx, cp.Image, nil, true)
-		if localErr != nil {
-			r.fail(ctx, "", failPull, cp.Name, err)
-			return false
-		}
-		r.log.Warn("pull failed; using the local image", "container", cp.Name, "image", cp.Image, "err", err)
-		img = local
+	if err == nil || ctx.Err() != nil {
+		return pullResult{img, err}
 	}
+	r.a.metrics.runtimeErrors.WithLabelValues("pull").Inc()
+	local, localErr := r.a.rt.PullImage(ctx, cp.Image, nil, true)
+	if localErr != nil {
+		return pullResult{err: err}
+	}
+	r.log.Warn("pull failed; using the local image", "container", cp.Name, "image", cp.Image, "err", err)
+	return pullResult{image: local}
+}
+
+// recordPulls notes the pulled images and digests, and the first failed
+// pull unless another step failed first.
+func (r *runner) recordPulls(ctx context.Context, plan *taskPlan, pulls []action, results []pullResult) {
 	f := &r.facts
+	f.PullStoppedAt = r.a.now()
 	for len(f.Pulled) < len(plan.Containers) {
 		f.Pulled = append(f.Pulled, false)
 	}
 	for len(f.Digests) < len(plan.Containers) {
 		f.Digests = append(f.Digests, "")
 	}
-	f.Pulled[i] = true
-	if img.RepoDigest != "" || f.Digests[i] == "" {
-		f.Digests[i] = img.RepoDigest
+	for k, ac := range pulls {
+		res, i := results[k], ac.Index
+		if res.err != nil {
+			if f.Failure == nil {
+				r.fail(ctx, "", failPull, plan.Containers[i].Name, res.err)
+			}
+			continue
+		}
+		f.Pulled[i] = true
+		if res.image.RepoDigest != "" || f.Digests[i] == "" {
+			f.Digests[i] = res.image.RepoDigest
+		}
 	}
-	return true
 }
 
 // create creates a container and, if asked, starts it.
