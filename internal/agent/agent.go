@@ -250,12 +250,15 @@ func (a *Agent) run(ctx context.Context, converse func(context.Context)) error {
 	// even while Docker is down, so that tasks placed here fail with a
 	// reason instead of never being picked up.
 	var bg sync.WaitGroup
-	bg.Add(3)
+	bg.Add(2)
 	go func() {
 		defer bg.Done()
-		a.retry(ctx, "preparing the task network", func() error { return a.ensureTaskNetwork(ctx) })
+		// The metadata address lives on the task bridge: serve it once
+		// the bridge is there.
+		if a.retry(ctx, "preparing the task network", func() error { return a.ensureTaskNetwork(ctx) }) == nil {
+			a.serveMetadata(ctx)
+		}
 	}()
-	go func() { defer bg.Done(); a.serveMetadata(ctx) }()
 	go func() { defer bg.Done(); a.watchEvents(ctx) }()
 
 	list, err := a.listNode(ctx)
