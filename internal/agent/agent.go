@@ -273,12 +273,41 @@ func (a *Agent) run(ctx context.Context, converse func(context.Context)) error {
 		a.log.Warn("the runtime does not answer; tasks are rebuilt from their files", "err", err)
 	}
 	a.rebuild(list)
+	a.awaitFirstObservations(ctx)
 	converse(ctx)
 
 	cancel()
 	bg.Wait()
 	a.wg.Wait()
 	return nil
+}
+
+// firstObservationWait bounds how long the first Hello waits for the
+// rebuilt tasks to be observed.
+const firstObservationWait = 5 * time.Second
+
+// awaitFirstObservations waits until every rebuilt task has been observed
+// once, so that the first Hello carries what runs now rather than what the
+// task files remember.
+func (a *Agent) awaitFirstObservations(ctx context.Context) {
+	a.mu.Lock()
+	var pending []*runner
+	for _, r := range a.runners {
+		pending = append(pending, r)
+	}
+	a.mu.Unlock()
+	timeout := time.NewTimer(firstObservationWait)
+	defer timeout.Stop()
+	for _, r := range pending {
+		select {
+		case <-r.observed:
+		case <-timeout.C:
+			a.log.Warn("saying hello before every task was observed")
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
 }
 
 // listAttempts bounds how often startup asks the runtime for the node's
@@ -482,22 +511,25 @@ func (a *Agent) registerEndpointsLocked(r *runner, p *taskPlan) {
 // drop removes a finished runner and everything the agent kept of its task.
 func (a *Agent) drop(r *runner) {
 	a.mu.Lock()
-	if a.runners[r.id] == r {
-		delete(a.runners, r.id)
-		for id, er := range a.endpoints {
-			if er == r {
-				delete(a.endpoints, id)
-			}
-		}
-		a.forgetReportLocked(r.id)
+	defer a.mu.Unlock()
+	if a.runners[r.id] != r {
+		return // a newer runner owns the task and its files
 	}
-	a.mu.Unlock()
+	// Files first, under the lock: once the runner is gone from the map,
+	// nothing of the task is left.
 	if err := a.removeTaskFile(r.id); err != nil {
 		a.log.Warn("removing task file", "task", r.id, "err", err)
 	}
 	if err := os.RemoveAll(filepath.Join(a.cfg.DataDir, "volumes", r.id)); err != nil {
 		a.log.Warn("removing task volumes", "task", r.id, "err", err)
 	}
+	delete(a.runners, r.id)
+	for id, er := range a.endpoints {
+		if er == r {
+			delete(a.endpoints, id)
+		}
+	}
+	a.forgetReportLocked(r.id)
 }
 
 // startPurge removes, in the background, every container of a task the

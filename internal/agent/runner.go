@@ -28,6 +28,10 @@ type runner struct {
 	// start step in flight (a long pull).
 	stopRequested chan struct{}
 	stopOnce      sync.Once
+	// observed is closed after the first observation of the task (or the
+	// first failure to observe it): from then on its report is current.
+	observed     chan struct{}
+	observedOnce sync.Once
 
 	mu      sync.Mutex
 	desired agentproto.DesiredTask
@@ -66,6 +70,7 @@ func newRunner(a *Agent, dt agentproto.DesiredTask, f facts, forget bool) *runne
 		log:           a.log.With("task", dt.ID, "cluster", dt.Cluster),
 		wake:          make(chan struct{}, 1),
 		stopRequested: make(chan struct{}),
+		observed:      make(chan struct{}),
 		desired:       dt,
 		forget:        forget,
 		oom:           map[string]bool{},
@@ -77,6 +82,8 @@ func newRunner(a *Agent, dt agentproto.DesiredTask, f facts, forget bool) *runne
 	}
 	return r
 }
+
+func (r *runner) markObserved() { r.observedOnce.Do(func() { close(r.observed) }) }
 
 func (r *runner) requestStop() { r.stopOnce.Do(func() { close(r.stopRequested) }) }
 
@@ -156,6 +163,7 @@ func (r *runner) run(ctx context.Context) {
 				return
 			}
 			r.a.metrics.runtimeErrors.WithLabelValues("list").Inc()
+			r.markObserved() // the runtime does not answer: its last report stands
 			r.facts.ObserveFailures++
 			r.log.Warn("observing the task failed", "err", err, "failures", r.facts.ObserveFailures)
 			if s := observeFailureStop(r.facts, ds, r.lastStatus(), err, r.a.now()); s != nil {
@@ -184,6 +192,7 @@ func (r *runner) run(ctx context.Context) {
 		r.facts.Failure = nil // a failure is decided on once
 		r.publish(dt, plan, obs, d.Status, unknown)
 		r.persist(dt, ds.Forget, unknown)
+		r.markObserved()
 		if d.Done {
 			r.log.Info("task forgotten")
 			r.a.drop(r)
