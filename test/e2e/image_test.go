@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -49,27 +50,7 @@ const busyboxPath = "/bin/busybox"
 // test ends and returns the image id.
 func BuildToolboxImage(t testing.TB, tag string) string {
 	t.Helper()
-	RequireDocker(t)
-	bin, err := appBinary()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	for name, src := range map[string]string{"app": bin, "busybox": busyboxPath} {
-		b, err := os.ReadFile(src)
-		if err != nil {
-			t.Fatalf("%s (install busybox-static): %v", src, err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, name), b, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(toolboxDockerfile), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	Docker(t, "build", "--tag", tag, dir).OK(t)
-	t.Cleanup(func() { Docker(t, "image", "rm", "--force", tag) })
-	return strings.TrimSpace(Docker(t, "image", "inspect", "--format", "{{.Id}}", tag).OK(t).Stdout)
+	return buildImage(t, tag, toolboxDockerfile, map[string]string{"busybox": busyboxPath}, nil)
 }
 
 // BuildAppImage builds the test app (testdata/app: /health -> "ok", / -> the
@@ -95,28 +76,41 @@ func BuildUniqueAppImage(t testing.TB, tag string) string {
 // when marker is not empty.
 func buildAppImage(t testing.TB, tag, marker string) string {
 	t.Helper()
+	if marker == "" {
+		return buildImage(t, tag, appDockerfile, nil, nil)
+	}
+	return buildImage(t, tag, appDockerfile+"COPY marker /marker\n", nil, map[string]string{"marker": marker})
+}
+
+// buildImage builds dockerfile tagged tag from a context holding the app
+// binary as "app", the files of copies (name -> path on this machine) and
+// those of written (name -> content); it removes the tag when the test ends
+// and returns the image id.
+func buildImage(t testing.TB, tag, dockerfile string, copies, written map[string]string) string {
+	t.Helper()
 	RequireDocker(t)
 	bin, err := appBinary()
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	app, err := os.ReadFile(bin)
-	if err != nil {
-		t.Fatal(err)
+	files := map[string][]byte{"Dockerfile": []byte(dockerfile)}
+	sources := map[string]string{"app": bin}
+	maps.Copy(sources, copies)
+	for name, src := range sources {
+		b, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatalf("%s: %v", src, err)
+		}
+		files[name] = b
 	}
-	if err := os.WriteFile(filepath.Join(dir, "app"), app, 0o755); err != nil {
-		t.Fatal(err)
+	for name, content := range written {
+		files[name] = []byte(content)
 	}
-	dockerfile := appDockerfile
-	if marker != "" {
-		if err := os.WriteFile(filepath.Join(dir, "marker"), []byte(marker), 0o644); err != nil {
+	for name, b := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		dockerfile += "COPY marker /marker\n"
-	}
-	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(dockerfile), 0o644); err != nil {
-		t.Fatal(err)
 	}
 	Docker(t, "build", "--tag", tag, dir).OK(t)
 	t.Cleanup(func() { Docker(t, "image", "rm", "--force", tag) })
