@@ -23,6 +23,8 @@ import (
 	"path/filepath"
 	"syscall"
 	"time"
+
+	"github.com/berth/berth/test/bench/benchserver"
 )
 
 // Figures for distribution on the 2-core project machine, from the issue
@@ -111,10 +113,10 @@ func run() error {
 	fmt.Fprintf(os.Stderr, "image %d MiB in %d random uncompressed layers, %d runs, %d manifest clients for %s\n",
 		int64(cfg.layers)*cfg.layerSize>>20, cfg.layers, cfg.runs, cfg.clients, cfg.getDuration)
 
-	var servers []*server
+	var servers []*benchserver.Server
 	defer func() {
 		for _, s := range servers {
-			s.stop()
+			s.Stop()
 		}
 	}()
 	var targets []target
@@ -128,9 +130,9 @@ func run() error {
 			return err
 		}
 		servers = append(servers, srv)
-		t, err := srv.berthTarget(ctx, *repo)
+		t, err := berthTarget(ctx, srv, *repo)
 		if err != nil {
-			return srv.annotate(err)
+			return srv.Annotate(err)
 		}
 		targets = append(targets, t)
 	}
@@ -142,7 +144,7 @@ func run() error {
 		servers = append(servers, srv)
 		// No auth: distribution's htpasswd runs bcrypt on every request,
 		// which would measure bcrypt rather than the registry.
-		targets = append(targets, target{name: "distribution", url: srv.url, repo: *repo, srv: srv})
+		targets = append(targets, target{name: "distribution", url: srv.URL, repo: *repo, srv: srv})
 	}
 
 	results, err := newBench(cfg).measure(ctx, targets)

@@ -25,6 +25,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/berth/berth/test/bench/benchserver"
 )
 
 const manifestAccept = "application/vnd.oci.image.manifest.v1+json, " +
@@ -40,14 +42,14 @@ type target struct {
 	repo               string
 	// srv is the server if we started it (its CPU time is measured), else
 	// nil (what we pushed is deleted afterwards).
-	srv *server
+	srv *benchserver.Server
 }
 
 func (t target) pid() int {
 	if t.srv == nil {
 		return 0
 	}
-	return t.srv.cmd.Process.Pid
+	return t.srv.PID()
 }
 
 // annotate adds the end of our server's log to err.
@@ -55,7 +57,7 @@ func (t target) annotate(err error) error {
 	if t.srv == nil {
 		return err
 	}
-	return t.srv.annotate(err)
+	return t.srv.Annotate(err)
 }
 
 func (t target) auth() authn.Authenticator {

@@ -14,13 +14,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -43,6 +40,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/berth/berth/internal/iam"
+	"github.com/berth/berth/test/bench/benchserver"
 )
 
 // pollInterval is how often RUNNING is polled for: the figures are accurate
@@ -78,36 +78,30 @@ func run() error {
 	ctx, stopSignals := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stopSignals()
 
-	dir, err := os.MkdirTemp("", "bench-tasks-")
+	dir, err := os.MkdirTemp("", "bench-tasks-build-")
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if cfg.keep {
-			fmt.Fprintln(os.Stderr, "kept", dir)
-			return
-		}
-		os.RemoveAll(dir)
-	}()
+	defer os.RemoveAll(dir)
 	if cfg.berthBin == "" {
 		cfg.berthBin = filepath.Join(dir, "berth")
-		if err := goBuild(ctx, cfg.berthBin, "./cmd/berth"); err != nil {
+		if err := benchserver.GoBuild(ctx, cfg.berthBin, "./cmd/berth"); err != nil {
 			return err
 		}
 	}
 	appBin := filepath.Join(dir, "app")
-	if err := goBuild(ctx, appBin, "./test/e2e/testdata/app"); err != nil {
+	if err := benchserver.GoBuild(ctx, appBin, "./test/e2e/testdata/app"); err != nil {
 		return err
 	}
 
-	srv, err := startBerth(ctx, cfg.berthBin, dir)
+	srv, err := startBerth(ctx, cfg.berthBin, cfg.keep)
 	if err != nil {
 		return err
 	}
 	defer srv.stop()
 	b, err := prepare(ctx, srv, appBin)
 	if err != nil {
-		return srv.annotate(err)
+		return srv.Annotate(err)
 	}
 	defer b.cleanup()
 
@@ -116,7 +110,7 @@ func run() error {
 	for i := range cfg.runs {
 		d, err := b.runTask(ctx)
 		if err != nil {
-			return srv.annotate(fmt.Errorf("berth run %d: %w", i+1, err))
+			return srv.Annotate(fmt.Errorf("berth run %d: %w", i+1, err))
 		}
 		berthTimes = append(berthTimes, d)
 		if d, err = b.dockerRun(ctx); err != nil {
@@ -130,41 +124,16 @@ func run() error {
 	return nil
 }
 
-// goBuild builds a static binary of pkg in the module this runs in.
-func goBuild(ctx context.Context, out, pkg string) error {
-	gomod, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
-	if err != nil {
-		return fmt.Errorf("go env GOMOD: %w", err)
-	}
-	root := filepath.Dir(strings.TrimSpace(string(gomod)))
-	if root == "." || root == "/dev" {
-		return errors.New("run from inside the berth module (or pass --berth-bin)")
-	}
-	cmd := exec.CommandContext(ctx, "go", "build", "-buildvcs=false", "-o", out, pkg)
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("go build %s: %w", pkg, err)
-	}
-	return nil
-}
-
-// server is the berth process under test.
+// server is the berth process under test and the task network it was
+// given.
 type server struct {
-	url, dataDir, logPath, network string
-	cmd                            *exec.Cmd
-	exited                         chan struct{}
+	*benchserver.Server
+	network string
 }
 
-// startBerth starts berth on free loopback ports with a task network of its
-// own, and waits until it is healthy.
-func startBerth(ctx context.Context, bin, dir string) (*server, error) {
-	port, err := freePort()
-	if err != nil {
-		return nil, err
-	}
-	metadataPort, err := freePort()
+// startBerth starts berth with a task network of its own.
+func startBerth(ctx context.Context, bin string, keep bool) (*server, error) {
+	metadataPort, err := benchserver.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -172,85 +141,33 @@ func startBerth(ctx context.Context, bin, dir string) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &server{
-		url:     fmt.Sprintf("http://127.0.0.1:%d", port),
-		dataDir: filepath.Join(dir, "data"),
-		logPath: filepath.Join(dir, "berth.log"),
-		network: fmt.Sprintf("berth-bench-%d", os.Getpid()),
-		exited:  make(chan struct{}),
-	}
-	logf, err := os.Create(s.logPath)
+	bs, err := benchserver.New("berth", keep)
 	if err != nil {
 		return nil, err
 	}
-	defer logf.Close() // the child has its own copy
-	s.cmd = exec.Command(bin, "server", "--listen", strings.TrimPrefix(s.url, "http://"), "--data-dir", s.dataDir,
+	s := &server{Server: bs, network: fmt.Sprintf("berth-bench-%d", os.Getpid())}
+	err = s.Start(ctx, nil, "/_berth/health", bin, "server", "--listen", s.Listen(), "--data-dir", s.DataDir,
 		"--task-network", s.network, "--task-bridge", fmt.Sprintf("bb%d", os.Getpid()%1000000),
 		"--task-subnet", subnet, "--metadata-port", strconv.Itoa(metadataPort))
-	s.cmd.Stdout, s.cmd.Stderr = logf, logf
-	if err := s.cmd.Start(); err != nil {
+	if err != nil {
+		s.stop()
 		return nil, err
 	}
-	go func() { s.cmd.Wait(); close(s.exited) }()
-	deadline := time.Now().Add(time.Minute)
-	for {
-		resp, err := http.Get(s.url + "/_berth/health")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return s, nil
-			}
-		}
-		select {
-		case <-s.exited:
-			return nil, s.annotate(errors.New("berth exited before it was ready"))
-		case <-ctx.Done():
-			s.stop()
-			return nil, ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			s.stop()
-			return nil, s.annotate(errors.New("berth not healthy after a minute"))
-		}
-	}
+	return s, nil
 }
 
 // stop stops berth, then removes what its agent left on purpose (tasks keep
 // running when the server stops) and the task network.
 func (s *server) stop() {
-	s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-s.exited:
-	case <-time.After(30 * time.Second):
-		s.cmd.Process.Kill()
-		<-s.exited
-	}
-	if id, err := os.ReadFile(filepath.Join(s.dataDir, "agent", "node-id")); err == nil {
-		out, _ := exec.Command("docker", "ps", "--all", "--quiet", "--filter", "label=berth.node-id="+strings.TrimSpace(string(id))).Output()
+	nodeID, _ := os.ReadFile(filepath.Join(s.DataDir, "agent", "node-id"))
+	s.Stop()
+	if id := strings.TrimSpace(string(nodeID)); id != "" {
+		out, _ := exec.Command("docker", "ps", "--all", "--quiet", "--filter", "label=berth.node-id="+id).Output()
 		if ids := strings.Fields(string(out)); len(ids) > 0 {
 			exec.Command("docker", append([]string{"rm", "--force"}, ids...)...).Run()
 		}
 	}
 	exec.Command("docker", "network", "rm", s.network).Run()
-}
-
-func (s *server) annotate(err error) error {
-	b, _ := os.ReadFile(s.logPath)
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > 20 {
-		lines = lines[len(lines)-20:]
-	}
-	return fmt.Errorf("%w\n--- end of berth log ---\n%s", err, strings.Join(lines, "\n"))
-}
-
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
 // freeTaskSubnet returns a /24 of 169.254.128.0/18 no Docker network uses.
@@ -295,17 +212,13 @@ const (
 // runs one task, which leaves the image (and berth's network holder image)
 // on the host; the Docker baseline uses those same images.
 func prepare(ctx context.Context, srv *server, appBin string) (*bench, error) {
-	raw, err := os.ReadFile(filepath.Join(srv.dataDir, "credentials.json"))
+	creds, err := iam.ReadAdminKey(srv.DataDir)
 	if err != nil {
-		return nil, err
-	}
-	var creds struct{ AccessKeyID, SecretAccessKey string }
-	if err := json.Unmarshal(raw, &creds); err != nil {
 		return nil, err
 	}
 	awsCfg := aws.Config{
 		Region:       "us-east-1",
-		BaseEndpoint: aws.String(srv.url),
+		BaseEndpoint: aws.String(srv.URL),
 		Credentials:  credentials.NewStaticCredentialsProvider(creds.AccessKeyID, creds.SecretAccessKey, ""),
 	}
 	image, err := pushApp(ctx, ecr.NewFromConfig(awsCfg), srv, appBin)
@@ -397,7 +310,7 @@ func pushApp(ctx context.Context, client *ecr.Client, srv *server, appBin string
 	if err != nil {
 		return "", err
 	}
-	host := strings.TrimPrefix(srv.url, "http://")
+	host := srv.Listen()
 	ref, err := name.ParseReference(host+"/bench-app:v1", name.Insecure)
 	if err != nil {
 		return "", err
