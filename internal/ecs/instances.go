@@ -163,7 +163,7 @@ func (s *service) containerInstanceView(n *ecsstate.Node, cluster string, tasks 
 		status = ecstypes.ContainerInstanceStatusActive
 	}
 	id := n.ID
-	ec2ID := "i-" + id[:min(17, len(id))]
+	ec2ID := ec2InstanceID(id)
 	version := &ecstypes.VersionInfo{AgentVersion: awsapi.String(n.AgentVersion), AgentHash: awsapi.String("berth")}
 	for _, a := range n.Attributes {
 		if awsapi.Deref(a.Name) == dockerVersionAttribute && a.Value != nil {
@@ -357,6 +357,8 @@ type queryNot struct{ inner queryNode }
 type queryTest struct {
 	subject, op string
 	args        []string
+	// pattern is the compiled =~ / !~ pattern.
+	pattern *regexp.Regexp
 }
 
 func (q queryAnd) eval(s map[string]string) bool { return q.left.eval(s) && q.right.eval(s) }
@@ -379,9 +381,9 @@ func (q queryTest) eval(s map[string]string) bool {
 	case "!in":
 		return !exists || !slices.Contains(q.args, value)
 	case "=~":
-		return exists && patternMatches(q.args[0], value)
+		return exists && q.pattern.MatchString(value)
 	case "!~":
-		return !exists || !patternMatches(q.args[0], value)
+		return !exists || !q.pattern.MatchString(value)
 	}
 	if !exists {
 		return false
@@ -416,15 +418,14 @@ func compareQueryValues(a, b string) int {
 	return strings.Compare(a, b)
 }
 
-// patternMatches applies a =~ pattern: a whole-value regular expression
+// compilePattern compiles a =~ pattern: a whole-value regular expression
 // ("t2.*", "us-east-1[ab]"), or failing that a glob where * is any run of
 // characters.
-func patternMatches(pattern, value string) bool {
-	if re, err := regexp.Compile("^(?:" + pattern + ")$"); err == nil && re.MatchString(value) {
-		return true
+func compilePattern(pattern string) *regexp.Regexp {
+	if re, err := regexp.Compile("^(?:" + pattern + ")$"); err == nil {
+		return re
 	}
-	glob := "^" + strings.ReplaceAll(regexp.QuoteMeta(pattern), `\*`, ".*") + "$"
-	return regexp.MustCompile(glob).MatchString(value)
+	return regexp.MustCompile("^" + strings.ReplaceAll(regexp.QuoteMeta(pattern), `\*`, ".*") + "$")
 }
 
 func (q *clusterQuery) matches(subjects map[string]string) bool { return q.root.eval(subjects) }
@@ -448,6 +449,9 @@ func instanceQuerySubjects(ci *ecstypes.ContainerInstance) map[string]string {
 	}
 	return out
 }
+
+// ec2InstanceID is the EC2-style instance id berth shows for a node.
+func ec2InstanceID(nodeID string) string { return "i-" + nodeID[:min(17, len(nodeID))] }
 
 func errInvalidQuery(expr string) *awsapi.Error {
 	// UNVERIFIED wording.
@@ -575,6 +579,9 @@ func (p *queryParser) unary() (queryNode, bool) {
 			return nil, false
 		}
 		test.args = []string{v}
+		if op == "=~" || op == "!~" {
+			test.pattern = compilePattern(v)
+		}
 	}
 	return test, true
 }

@@ -156,11 +156,14 @@ func (s *service) runTask(ctx context.Context, in *ecstypes.RunTaskRequest) (*ec
 		Task:  schedulerResources(taskReservation(launch.spec("", nil))),
 		Group: launch.group,
 	}
-	for _, pc := range def.Definition.PlacementConstraints {
-		req.Constraints = append(req.Constraints, scheduler.Constraint{Type: awsapi.Deref(pc.Type), Expression: awsapi.Deref(pc.Expression)})
-	}
-	for _, pc := range in.PlacementConstraints {
-		req.Constraints = append(req.Constraints, scheduler.Constraint{Type: awsapi.Deref(pc.Type), Expression: awsapi.Deref(pc.Expression)})
+	for _, pcs := range [][]ecstypes.PlacementConstraint{placementConstraints(def.Definition.PlacementConstraints), in.PlacementConstraints} {
+		for _, pc := range pcs {
+			c, err := schedulerConstraint(awsapi.Deref(pc.Type), awsapi.Deref(pc.Expression))
+			if err != nil {
+				return nil, err
+			}
+			req.Constraints = append(req.Constraints, c)
+		}
 	}
 	for _, ps := range in.PlacementStrategy {
 		req.Strategies = append(req.Strategies, scheduler.Strategy{Type: awsapi.Deref(ps.Type), Field: awsapi.Deref(ps.Field)})
@@ -688,4 +691,39 @@ func schedulerResources(r reservation) scheduler.Resources {
 		out.Ports = append(out.Ports, scheduler.HostPort{Port: int(p), Protocol: "udp"})
 	}
 	return out
+}
+
+// placementConstraints are a task definition's constraints in RunTask's
+// shape.
+func placementConstraints(td []ecstypes.TaskDefinitionPlacementConstraint) []ecstypes.PlacementConstraint {
+	out := make([]ecstypes.PlacementConstraint, len(td))
+	for i, c := range td {
+		out[i] = ecstypes.PlacementConstraint(c)
+	}
+	return out
+}
+
+// schedulerConstraint turns a placement constraint into the scheduler's,
+// with memberOf's cluster query parsed once and matched against each node.
+func schedulerConstraint(kind, expr string) (scheduler.Constraint, error) {
+	c := scheduler.Constraint{Type: kind, Expression: expr}
+	if kind != scheduler.ConstraintMemberOf {
+		return c, nil
+	}
+	q, err := parseClusterQuery(expr)
+	if err != nil {
+		return c, err
+	}
+	c.Match = func(n scheduler.Node) bool {
+		subjects := map[string]string{
+			"ec2InstanceId":     ec2InstanceID(n.ID),
+			"agentConnected":    strconv.FormatBool(n.Connected),
+			"runningTasksCount": strconv.Itoa(n.Tasks),
+		}
+		for name, value := range n.Attributes {
+			subjects["attribute:"+name] = value
+		}
+		return q.matches(subjects)
+	}
+	return c, nil
 }

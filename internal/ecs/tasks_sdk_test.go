@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/berth/berth/internal/ecs/ecsstate"
+	"github.com/berth/berth/internal/ecs/ecstypes"
 )
 
 const (
@@ -688,4 +689,54 @@ func TestListTasks(t *testing.T) {
 	wantTaskErr(t, err, "InvalidParameterException", "")
 	_, err = e.client.ListTasks(e.ctx, &sdk.ListTasksInput{Cluster: aws.String("nope")})
 	wantTaskErr(t, err, "ClusterNotFoundException", "")
+}
+
+// TestRunTaskPlacementConstraints: memberOf matches the cluster query
+// language against node attributes; distinctInstance keeps a RunTask's
+// tasks on separate instances.
+func TestRunTaskPlacementConstraints(t *testing.T) {
+	e := newAPITestEnv(t)
+	if _, err := e.client.CreateCluster(e.ctx, &sdk.CreateClusterInput{ClusterName: aws.String("ec2")}); err != nil {
+		t.Fatal(err)
+	}
+	e.registerBridge("worker", 64, 0)
+	for id, instanceType := range map[string]string{ec2NodeID: "t2.micro", fargateNodeID: "m5.large"} {
+		e.putNodeActive(ecsstate.Node{ID: id, Clusters: []string{ecsstate.AllClusters}, LaunchTypes: []string{"EC2"},
+			CPU: 4096, MemoryMiB: 4096, Connected: true,
+			Attributes: []ecstypes.Attribute{{Name: aws.String("ecs.instance-type"), Value: aws.String(instanceType)}}})
+	}
+	run := func(group string, count int32, constraints ...types.PlacementConstraint) *sdk.RunTaskOutput {
+		t.Helper()
+		out, err := e.client.RunTask(e.ctx, &sdk.RunTaskInput{Cluster: aws.String("ec2"), TaskDefinition: aws.String("worker"),
+			Group: aws.String(group), Count: aws.Int32(count), PlacementConstraints: constraints})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	memberOf := types.PlacementConstraint{Type: types.PlacementConstraintTypeMemberOf, Expression: aws.String("attribute:ecs.instance-type =~ t2.*")}
+	out := run("members", 3, memberOf)
+	for _, task := range out.Tasks {
+		if !strings.HasSuffix(aws.ToString(task.ContainerInstanceArn), ec2NodeID) {
+			t.Errorf("memberOf t2.*: task on %s", aws.ToString(task.ContainerInstanceArn))
+		}
+	}
+	if len(out.Tasks) != 3 {
+		t.Errorf("memberOf: %d tasks, failures %+v", len(out.Tasks), out.Failures)
+	}
+
+	// A new group: distinctInstance counts the group's tasks already placed.
+	out = run("distinct", 3, types.PlacementConstraint{Type: types.PlacementConstraintTypeDistinctInstance})
+	if len(out.Tasks) != 2 || len(out.Failures) == 0 || aws.ToString(out.Tasks[0].ContainerInstanceArn) == aws.ToString(out.Tasks[1].ContainerInstanceArn) {
+		t.Errorf("distinctInstance over two instances: %d tasks, failures %+v", len(out.Tasks), out.Failures)
+	}
+	if out := run("distinct", 1, types.PlacementConstraint{Type: types.PlacementConstraintTypeDistinctInstance}); len(out.Tasks) != 0 {
+		t.Errorf("distinctInstance with both instances taken by the group placed a task")
+	}
+
+	_, err := e.client.RunTask(e.ctx, &sdk.RunTaskInput{Cluster: aws.String("ec2"), TaskDefinition: aws.String("worker"),
+		PlacementConstraints: []types.PlacementConstraint{{Type: types.PlacementConstraintTypeMemberOf, Expression: aws.String("attribute:x ==")}}})
+	if err == nil || !strings.Contains(err.Error(), "InvalidParameterException") {
+		t.Errorf("a bad query: %v", err)
+	}
 }

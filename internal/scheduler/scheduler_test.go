@@ -178,8 +178,8 @@ func TestPlace(t *testing.T) {
 			want: []string{"b", "a", "b"},
 		},
 		{
-			name:  "unsupported strategy falls through to node order",
-			req:   Request{Count: 1, Task: small, Strategies: []Strategy{{Type: "random"}}},
+			name:  "unknown strategy falls through to node order",
+			req:   Request{Count: 1, Task: small, Strategies: []Strategy{{Type: "roundrobin"}}},
 			nodes: []Node{node("a", 4096, 4096, Resources{}), node("b", 4096, 4096, Resources{MemoryMiB: 3000})},
 			want:  []string{"a"},
 		},
