@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"syscall"
 	"testing"
 	"time"
 
@@ -67,5 +68,36 @@ func TestRunServer(t *testing.T) {
 		}
 	case <-time.After(shutdownTimeout + 5*time.Second):
 		t.Fatal("runServer did not return after cancel")
+	}
+}
+
+func TestGiveKeyToSudoUser(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root, as a server started through sudo")
+	}
+	dir := t.TempDir()
+	if _, err := iam.LoadOrCreateAdminKey(dir); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"SUDO_UID": "65534", "SUDO_GID": "65533"}
+	if err := giveKeyToSudoUser(dir, func(k string) string { return env[k] }); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{dir, filepath.Join(dir, iam.KeyFile)} {
+		st, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sys := st.Sys().(*syscall.Stat_t); sys.Uid != 65534 || sys.Gid != 65533 {
+			t.Errorf("%s owned by %d:%d, want the sudo user's 65534:65533", path, sys.Uid, sys.Gid)
+		}
+	}
+	// Without sudo's variables nothing changes hands.
+	other := t.TempDir()
+	if err := giveKeyToSudoUser(other, func(string) string { return "" }); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := os.Stat(other); st.Sys().(*syscall.Stat_t).Uid != 0 {
+		t.Errorf("data dir given away without sudo")
 	}
 }

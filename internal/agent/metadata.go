@@ -203,7 +203,7 @@ func (a *Agent) serveContainer(w http.ResponseWriter, endpointID, version string
 func (a *Agent) serveTask(w http.ResponseWriter, endpointID, version string, withTags bool) {
 	v, _, ok := a.lookup(endpointID)
 	if !ok {
-		writeJSON(w, http.StatusNotFound, fmt.Sprintf("%s task metadata handler: unable to get task arn from request: unable to get task Arn from v3 endpoint ID: %s", version, endpointID))
+		writeUnknownEndpoint(w, "task metadata", version, endpointID)
 		return
 	}
 	resp := taskMetadata(v, withTags)
@@ -216,7 +216,7 @@ func (a *Agent) serveTask(w http.ResponseWriter, endpointID, version string, wit
 func (a *Agent) serveContainerStats(w http.ResponseWriter, r *http.Request, endpointID, version string) {
 	v, i, ok := a.lookup(endpointID)
 	if !ok {
-		writeJSON(w, http.StatusNotFound, fmt.Sprintf("%s container stats handler: unable to get task arn from request: unable to get task Arn from v3 endpoint ID: %s", version, endpointID))
+		writeUnknownEndpoint(w, "container stats", version, endpointID)
 		return
 	}
 	c := v.obs.Containers[i]
@@ -236,7 +236,7 @@ func (a *Agent) serveContainerStats(w http.ResponseWriter, r *http.Request, endp
 func (a *Agent) serveTaskStats(w http.ResponseWriter, r *http.Request, endpointID, version string) {
 	v, _, ok := a.lookup(endpointID)
 	if !ok {
-		writeJSON(w, http.StatusNotFound, fmt.Sprintf("%s task stats handler: unable to get task arn from request: unable to get task Arn from v3 endpoint ID: %s", version, endpointID))
+		writeUnknownEndpoint(w, "task stats", version, endpointID)
 		return
 	}
 	out := map[string]json.RawMessage{}
@@ -485,4 +485,10 @@ func writeRawJSON(w http.ResponseWriter, code int, b []byte) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
 	w.Write(b)
+}
+
+// writeUnknownEndpoint answers a metadata request for an endpoint id the
+// agent does not know, in the ECS agent's words.
+func writeUnknownEndpoint(w http.ResponseWriter, handler, version, endpointID string) {
+	writeJSON(w, http.StatusNotFound, fmt.Sprintf("%s %s handler: unable to get task arn from request: unable to get task Arn from v3 endpoint ID: %s", version, handler, endpointID))
 }

@@ -55,26 +55,19 @@ func (a ARNs) ClusterName(ref string) (name string, ok bool) {
 // cluster the ARN names ("" for a bare id or the old ARN form without a
 // cluster).
 func (a ARNs) TaskID(ref string) (cluster, id string, ok bool) {
-	if !strings.HasPrefix(ref, "arn:") {
-		return "", ref, ref != "" && !strings.Contains(ref, "/")
-	}
-	res, ok := a.resource(ref)
-	if !ok {
-		return "", "", false
-	}
-	rest, ok := strings.CutPrefix(res, "task/")
-	if !ok {
-		return "", "", false
-	}
-	if c, id, found := strings.Cut(rest, "/"); found {
-		return c, id, c != "" && id != "" && !strings.Contains(id, "/")
-	}
-	return "", rest, rest != ""
+	return a.clusterScopedID(ref, "task/")
 }
 
 // ContainerInstanceID does for container instance ids and ARNs what TaskID
 // does for tasks.
 func (a ARNs) ContainerInstanceID(ref string) (cluster, id string, ok bool) {
+	return a.clusterScopedID(ref, "container-instance/")
+}
+
+// clusterScopedID reads a bare id or an ARN of a resource type whose new
+// form names the cluster (<kind><cluster>/<id>) and whose old form does not
+// (<kind><id>).
+func (a ARNs) clusterScopedID(ref, kind string) (cluster, id string, ok bool) {
 	if !strings.HasPrefix(ref, "arn:") {
 		return "", ref, ref != "" && !strings.Contains(ref, "/")
 	}
@@ -82,7 +75,7 @@ func (a ARNs) ContainerInstanceID(ref string) (cluster, id string, ok bool) {
 	if !ok {
 		return "", "", false
 	}
-	rest, ok := strings.CutPrefix(res, "container-instance/")
+	rest, ok := strings.CutPrefix(res, kind)
 	if !ok {
 		return "", "", false
 	}
