@@ -75,16 +75,9 @@ func (s *service) stopTask(ctx context.Context, in *ecstypes.StopTaskRequest) (*
 			return errTaskNotFound()
 		}
 		// Stopping a task already stopping or stopped changes nothing.
-		if t.DesiredStatus != ecsstate.StatusRunning {
+		if !t.RequestStop(ecstypes.TaskStopCodeUserInitiated, reason, now) {
 			return ecsstate.ErrUnchanged
 		}
-		t.DesiredStatus = ecsstate.StatusStopped
-		t.Generation++
-		if t.StopCode == "" {
-			t.StopCode = ecstypes.TaskStopCodeUserInitiated
-			t.StoppedReason = reason
-		}
-		t.StoppingAt = now
 		return nil
 	})
 	if err != nil {

@@ -123,3 +123,9 @@ func EventUnableToStartConsistently(service string) string {
 func EventDeploymentBlocked(service string) string {
 	return servicePrefix(service) + " was unable to stop or start tasks during a deployment because of the service deployment configuration. Update the minimumHealthyPercent or maximumPercent value and try again."
 }
+
+// EventDeploymentFailed: the circuit breaker failed the deployment
+// (UNVERIFIED wording, from public samples of DescribeServices).
+func EventDeploymentFailed(service, deploymentID string) string {
+	return servicePrefix(service) + " (deployment " + deploymentID + ") deployment failed: tasks failed to start."
+}

@@ -94,6 +94,11 @@ type Task struct {
 	StopCode      string    `json:"stopCode,omitempty"`
 	StoppedReason string    `json:"stoppedReason,omitempty"`
 	StoppingAt    time.Time `json:"stoppingAt,omitzero"`
+	// ServiceAccounted is set by the service controller once it has
+	// counted the task's failure or end (circuit breaker, start throttle),
+	// in the same transaction as the count, so a restart never counts it
+	// twice.
+	ServiceAccounted bool `json:"serviceAccounted,omitempty"`
 
 	Observed TaskStatus `json:"observed"`
 }
@@ -125,8 +130,8 @@ type TaskSpec struct {
 	Group                string         `json:"group,omitempty"`
 	Tags                 []ecstypes.Tag `json:"tags,omitempty"`
 	EnableExecuteCommand bool           `json:"enableExecuteCommand,omitempty"`
-	// ReferenceID names the service deployment that started the task, if
-	// any (issue 4).
+	// ServiceName is the service whose deployment (StartedBy) started the
+	// task, if any.
 	ServiceName string `json:"serviceName,omitempty"`
 	// Containers holds one entry per container definition, in definition
 	// order: the ids ECS gives containers, fixed at creation.
@@ -230,4 +235,21 @@ func (n *Node) Serves(cluster string) bool {
 		}
 	}
 	return false
+}
+
+// RequestStop records a request to stop the task: desired status STOPPED,
+// a new generation for its agent, and the stop code and reason unless the
+// task already has them (the first reason to stop wins). It reports false,
+// changing nothing, when the task is already stopping or stopped.
+func (t *Task) RequestStop(code, reason string, now time.Time) bool {
+	if t.DesiredStatus != StatusRunning {
+		return false
+	}
+	t.DesiredStatus = StatusStopped
+	t.Generation++
+	if t.StopCode == "" {
+		t.StopCode, t.StoppedReason = code, reason
+	}
+	t.StoppingAt = now
+	return true
 }

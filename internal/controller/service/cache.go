@@ -1,0 +1,96 @@
+package service
+
+import (
+	"sync"
+
+	"github.com/berth/berth/internal/ecs/ecsstate"
+)
+
+// cachedTask is a task record as last seen, with the revision to compare
+// against when writing it.
+type cachedTask struct {
+	task        ecsstate.Task
+	modRevision int64
+}
+
+// taskCache holds the tasks of every service, fed by one listing and the
+// watch after it, so that a reconcile reads its service's tasks without a
+// store scan.
+type taskCache struct {
+	mu        sync.RWMutex
+	byService map[string]map[string]cachedTask // service key -> task key ->
+	owner     map[string]string                // task key -> service key
+}
+
+func newTaskCache() *taskCache {
+	return &taskCache{byService: map[string]map[string]cachedTask{}, owner: map[string]string{}}
+}
+
+// serviceKeyOf is the key of the service that owns t, "" if none does.
+func serviceKeyOf(t *ecsstate.Task) string {
+	if t.Spec.ServiceName == "" {
+		return ""
+	}
+	return ecsstate.ServiceKey(t.Cluster, t.Spec.ServiceName)
+}
+
+// put records t at modRevision unless the cache already holds a newer
+// version. It returns the owning service's key ("" for tasks of none).
+func (c *taskCache) put(t ecsstate.Task, modRevision int64) string {
+	svc := serviceKeyOf(&t)
+	if svc == "" {
+		return ""
+	}
+	key := t.Key()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	tasks := c.byService[svc]
+	if tasks == nil {
+		tasks = map[string]cachedTask{}
+		c.byService[svc] = tasks
+	}
+	if cur, ok := tasks[key]; ok && cur.modRevision > modRevision && modRevision != 0 {
+		return svc
+	}
+	tasks[key] = cachedTask{task: t, modRevision: modRevision}
+	c.owner[key] = svc
+	return svc
+}
+
+// remove forgets the task at key; it returns its service's key.
+func (c *taskCache) remove(key string) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	svc, ok := c.owner[key]
+	if !ok {
+		return ""
+	}
+	delete(c.owner, key)
+	delete(c.byService[svc], key)
+	if len(c.byService[svc]) == 0 {
+		delete(c.byService, svc)
+	}
+	return svc
+}
+
+// tasks returns a copy of the cached tasks of the service at svc.
+func (c *taskCache) tasks(svc string) []cachedTask {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	out := make([]cachedTask, 0, len(c.byService[svc]))
+	for _, t := range c.byService[svc] {
+		out = append(out, t)
+	}
+	return out
+}
+
+// reset replaces everything with a fresh listing.
+func (c *taskCache) reset(tasks []ecsstate.Versioned[ecsstate.Task]) {
+	c.mu.Lock()
+	c.byService = map[string]map[string]cachedTask{}
+	c.owner = map[string]string{}
+	c.mu.Unlock()
+	for _, t := range tasks {
+		c.put(t.Value, t.ModRevision)
+	}
+}

@@ -1,0 +1,368 @@
+// Package service is the ECS service controller: it keeps each service's
+// desired count of tasks running, rolls deployments out within the
+// service's deployment configuration, trips the circuit breaker and rolls
+// back, and retires deleted services. It is level-triggered: every
+// decision is taken from the store's current state (services, and their
+// tasks through a watch-fed cache), so a restart at any point carries on
+// where the store says things are.
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+
+	"github.com/berth/berth/internal/ecs/ecsstate"
+	"github.com/berth/berth/internal/scheduler"
+	"github.com/berth/berth/internal/store"
+)
+
+// Launcher places and writes new tasks of a service's deployment.
+type Launcher interface {
+	LaunchServiceTasks(ctx context.Context, svc *ecsstate.Service, dep *ecsstate.Deployment, count int, providerCounts map[string]int) ([]ecsstate.Task, []scheduler.Failure, error)
+}
+
+// Config wires the controller.
+type Config struct {
+	Store    store.Store
+	Launcher Launcher
+	// Now is the clock (nil: time.Now).
+	Now    func() time.Time
+	Logger *slog.Logger
+	// Registerer takes the controller's metrics (nil: none registered).
+	Registerer prometheus.Registerer
+	// Workers reconcile services in parallel (0: 2).
+	Workers int
+	// Resync is how often every service is reconciled even without a
+	// change (0: 30 s).
+	Resync time.Duration
+}
+
+// Timing of retries.
+const (
+	retryPause     = 200 * time.Millisecond
+	placementRetry = 5 * time.Second
+	maxWatchPause  = 5 * time.Second
+)
+
+// Controller is the service controller.
+type Controller struct {
+	cfg   Config
+	cache *taskCache
+	queue *queue
+	log   *slog.Logger
+
+	reconciles *prometheus.CounterVec
+	launched   prometheus.Counter
+	stopped    prometheus.Counter
+	duration   prometheus.Histogram
+}
+
+// New returns a controller; Run runs it.
+func New(cfg Config) *Controller {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = 2
+	}
+	if cfg.Resync <= 0 {
+		cfg.Resync = 30 * time.Second
+	}
+	reg := promauto.With(cfg.Registerer)
+	return &Controller{
+		cfg:   cfg,
+		cache: newTaskCache(),
+		queue: newQueue(),
+		log:   cfg.Logger.With("controller", "ecs-service"),
+		reconciles: reg.NewCounterVec(prometheus.CounterOpts{
+			Name: "berth_ecs_service_reconciles_total",
+			Help: "Service reconciles by result (ok, conflict, error).",
+		}, []string{"result"}),
+		launched: reg.NewCounter(prometheus.CounterOpts{
+			Name: "berth_ecs_service_tasks_started_total",
+			Help: "Tasks the service scheduler started.",
+		}),
+		stopped: reg.NewCounter(prometheus.CounterOpts{
+			Name: "berth_ecs_service_tasks_stopped_total",
+			Help: "Tasks the service scheduler stopped.",
+		}),
+		duration: reg.NewHistogram(prometheus.HistogramOpts{
+			Name:    "berth_ecs_service_reconcile_seconds",
+			Help:    "Time one service reconcile took.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
+		}),
+	}
+}
+
+// Run runs the controller until ctx ends.
+func (c *Controller) Run(ctx context.Context) error {
+	defer c.queue.close()
+	for range c.cfg.Workers {
+		go c.work(ctx)
+	}
+	go c.resync(ctx)
+	pause := retryPause
+	for ctx.Err() == nil {
+		began := time.Now()
+		err := c.follow(ctx)
+		if ctx.Err() != nil {
+			break
+		}
+		if err != nil {
+			c.log.Warn("service controller: watch failed, relisting", "err", err)
+		}
+		if time.Since(began) > time.Minute {
+			pause = retryPause
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, maxWatchPause)
+	}
+	return nil
+}
+
+// follow lists tasks and services, queues every service, and feeds the
+// cache and the queue from a watch until it ends.
+func (c *Controller) follow(ctx context.Context) error {
+	tasks, rev, err := ecsstate.List[ecsstate.Task](ctx, c.cfg.Store, ecsstate.TaskPrefix, store.ListOptions{})
+	if err != nil {
+		return err
+	}
+	c.cache.reset(tasks)
+	if err := c.queueAll(ctx); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	events, err := c.cfg.Store.Watch(ctx, "ecs/", rev)
+	if err != nil {
+		return err
+	}
+	for ev := range events {
+		c.observe(ctx, ev)
+	}
+	return ctx.Err()
+}
+
+// observe applies one watched change: a task change updates the cache
+// and queues its service; a service change queues it; a node change may
+// make room for tasks that could not be placed, so it queues every service.
+func (c *Controller) observe(ctx context.Context, ev store.Event) {
+	key := ev.KV.Key
+	switch {
+	case strings.HasPrefix(key, ecsstate.TaskPrefix):
+		if ev.Type == store.EventDelete {
+			if svc := c.cache.remove(key); svc != "" {
+				c.queue.add(svc)
+			}
+			return
+		}
+		var t ecsstate.Task
+		if err := json.Unmarshal(ev.KV.Value, &t); err != nil {
+			c.log.Error("undecodable task record skipped", "key", key, "err", err)
+			return
+		}
+		if svc := c.cache.put(t, ev.KV.ModRevision); svc != "" {
+			c.queue.add(svc)
+		}
+	case strings.HasPrefix(key, ecsstate.ServicePrefix):
+		c.queue.add(key)
+	case strings.HasPrefix(key, ecsstate.NodePrefix):
+		if err := c.queueAll(ctx); err != nil {
+			c.log.Warn("service controller: listing services failed", "err", err)
+		}
+	}
+}
+
+// queueAll queues every service.
+func (c *Controller) queueAll(ctx context.Context) error {
+	kvs, _, err := c.cfg.Store.List(ctx, ecsstate.ServicePrefix, store.ListOptions{})
+	if err != nil {
+		return err
+	}
+	for _, kv := range kvs {
+		c.queue.add(kv.Key)
+	}
+	return nil
+}
+
+func (c *Controller) resync(ctx context.Context) {
+	t := time.NewTicker(c.cfg.Resync)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := c.queueAll(ctx); err != nil && ctx.Err() == nil {
+				c.log.Warn("service controller: resync failed", "err", err)
+			}
+		}
+	}
+}
+
+func (c *Controller) work(ctx context.Context) {
+	for {
+		key, ok := c.queue.get()
+		if !ok {
+			return
+		}
+		began := time.Now()
+		wait, err := c.reconcile(ctx, key)
+		c.duration.Observe(time.Since(began).Seconds())
+		switch {
+		case errors.Is(err, store.ErrConflict):
+			c.reconciles.WithLabelValues("conflict").Inc()
+			c.queue.addAfter(key, retryPause/4)
+		case err != nil:
+			c.reconciles.WithLabelValues("error").Inc()
+			if ctx.Err() == nil {
+				c.log.Warn("service reconcile failed", "service", key, "err", err)
+			}
+			c.queue.addAfter(key, retryPause)
+		default:
+			c.reconciles.WithLabelValues("ok").Inc()
+			if wait > 0 {
+				c.queue.addAfter(key, wait)
+			}
+		}
+		c.queue.done(key)
+	}
+}
+
+// reconcile takes one step for the service at key. It returns when to
+// look again without a change (0: no need).
+func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, error) {
+	cur, err := ecsstate.Get[ecsstate.Service](ctx, c.cfg.Store, key)
+	if errors.Is(err, store.ErrNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	if cur.Value.Status == ecsstate.ServiceInactive {
+		return 0, nil
+	}
+	cached := c.cache.tasks(key)
+	tasks := make([]ecsstate.Task, len(cached))
+	revs := make(map[string]cachedTask, len(cached))
+	for i, ct := range cached {
+		tasks[i] = ct.task
+		revs[ct.task.Key()] = ct
+	}
+	now := c.cfg.Now().UTC()
+	st := plan(planInput{svc: cur.Value, tasks: tasks, now: now, eventID: uuid.NewString})
+	if err := c.commit(ctx, key, cur.ModRevision, st, revs, now); err != nil {
+		return 0, err
+	}
+	wait := time.Duration(0)
+	if !st.wakeAt.IsZero() {
+		wait = st.wakeAt.Sub(now) + 10*time.Millisecond
+	}
+	if st.launch > 0 {
+		retry, err := c.launch(ctx, key, st)
+		if err != nil {
+			return 0, err
+		}
+		if retry && (wait == 0 || wait > placementRetry) {
+			wait = placementRetry
+		}
+	}
+	return wait, nil
+}
+
+// commit writes the step's service record and task changes in one
+// transaction guarded by the revisions they were read at.
+func (c *Controller) commit(ctx context.Context, key string, svcRev int64, st step, revs map[string]cachedTask, now time.Time) error {
+	changes := map[string]*ecsstate.Task{}
+	change := func(k string) *ecsstate.Task {
+		if t, ok := changes[k]; ok {
+			return t
+		}
+		t := revs[k].task
+		changes[k] = &t
+		return &t
+	}
+	for _, k := range st.account {
+		change(k).ServiceAccounted = true
+	}
+	for _, r := range st.stop {
+		change(r.key).RequestStop(stopCodeScheduler, r.reason, now)
+	}
+	if !st.changed && len(changes) == 0 {
+		return nil
+	}
+	txn := store.Txn{}
+	if st.changed {
+		op, err := ecsstate.PutOp(key, st.svc)
+		if err != nil {
+			return err
+		}
+		txn.If = append(txn.If, store.Compare{Key: key, ModRevision: svcRev})
+		txn.Then = append(txn.Then, op)
+	}
+	for k, t := range changes {
+		op, err := ecsstate.PutOp(k, t)
+		if err != nil {
+			return err
+		}
+		txn.If = append(txn.If, store.Compare{Key: k, ModRevision: revs[k].modRevision})
+		txn.Then = append(txn.Then, op)
+	}
+	rev, err := c.cfg.Store.Txn(ctx, txn)
+	if err != nil {
+		return err
+	}
+	for _, t := range changes {
+		c.cache.put(*t, rev)
+	}
+	c.stopped.Add(float64(len(st.stop)))
+	return nil
+}
+
+// launch starts the step's tasks and records the events of the start. It
+// reports whether some could not be placed (worth a retry later).
+func (c *Controller) launch(ctx context.Context, key string, st step) (bool, error) {
+	svc := st.svc
+	primary := svc.Primary()
+	if primary == nil {
+		return false, nil
+	}
+	tasks, failures, err := c.cfg.Launcher.LaunchServiceTasks(ctx, &svc, primary, st.launch, st.providerCounts)
+	if err != nil {
+		return false, fmt.Errorf("launching tasks: %w", err)
+	}
+	ids := make([]string, len(tasks))
+	for i, t := range tasks {
+		c.cache.put(t, 0)
+		ids[i] = t.ID
+	}
+	c.launched.Add(float64(len(tasks)))
+	now := c.cfg.Now().UTC()
+	_, err = ecsstate.Update(ctx, c.cfg.Store, key, func(s *ecsstate.Service, found bool) error {
+		if !found {
+			return ecsstate.ErrUnchanged
+		}
+		p := &planner{in: planInput{now: now, eventID: uuid.NewString}, s: s, st: &step{}}
+		p.taskEvents(ids, scheduler.EventStartedTasks)
+		if f, ok := scheduler.ClosestFailure(failures); ok {
+			p.event(scheduler.EventUnableToPlaceClosest(s.Name, f), true)
+		}
+		return nil
+	})
+	return len(failures) > 0, err
+}
