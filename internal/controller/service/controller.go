@@ -51,6 +51,9 @@ const (
 	retryPause     = 200 * time.Millisecond
 	placementRetry = 5 * time.Second
 	maxWatchPause  = 5 * time.Second
+	// inactiveRetention is how long an INACTIVE service stays describable
+	// (UNVERIFIED: ECS says only "for a period of time").
+	inactiveRetention = time.Hour
 )
 
 // Controller is the service controller.
@@ -255,7 +258,7 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 		return 0, err
 	}
 	if cur.Value.Status == ecsstate.ServiceInactive {
-		return 0, nil
+		return c.purge(ctx, key, cur)
 	}
 	cached := c.cache.tasks(key)
 	tasks := make([]ecsstate.Task, len(cached))
@@ -283,6 +286,24 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 		}
 	}
 	return wait, nil
+}
+
+// purge deletes an INACTIVE service's record once it has been inactive
+// for inactiveRetention, as ECS forgets deleted services after a while; it
+// returns when to come back otherwise.
+func (c *Controller) purge(ctx context.Context, key string, cur ecsstate.Versioned[ecsstate.Service]) (time.Duration, error) {
+	since := cur.Value.DeletedAt
+	if since.IsZero() {
+		since = cur.Value.UpdatedAt
+	}
+	if wait := since.Add(inactiveRetention).Sub(c.cfg.Now()); wait > 0 {
+		return wait, nil
+	}
+	_, err := c.cfg.Store.Txn(ctx, store.Txn{
+		If:   []store.Compare{{Key: key, ModRevision: cur.ModRevision}},
+		Then: []store.Op{store.Delete(key)},
+	})
+	return 0, err
 }
 
 // commit writes the step's service record and task changes in one

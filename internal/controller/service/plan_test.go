@@ -57,7 +57,7 @@ func (ts taskState) task() ecsstate.Task {
 	}
 	t := ecsstate.Task{
 		ID: ts.id, Cluster: "c", DesiredStatus: ecsstate.StatusRunning, CreatedAt: t0.Add(-time.Hour),
-		Spec: ecsstate.TaskSpec{TaskDefinitionARN: td, Definition: def, StartedBy: ts.dep, Group: "service:web", ServiceName: "web", CapacityProviderName: ts.provider},
+		Spec:             ecsstate.TaskSpec{TaskDefinitionARN: td, Definition: def, StartedBy: ts.dep, Group: "service:web", ServiceName: "web", CapacityProviderName: ts.provider},
 		Observed:         ecsstate.TaskStatus{LastStatus: ts.status, HealthStatus: ts.health},
 		StopCode:         ts.stopCode,
 		ServiceAccounted: ts.accounted,
