@@ -16,6 +16,7 @@ import (
 	"github.com/berth/berth/internal/agentproto"
 	"github.com/berth/berth/internal/awsapi"
 	"github.com/berth/berth/internal/blob/local"
+	servicecontroller "github.com/berth/berth/internal/controller/service"
 	"github.com/berth/berth/internal/ecr"
 	"github.com/berth/berth/internal/ecs"
 	"github.com/berth/berth/internal/gateway"
@@ -119,6 +120,17 @@ func wire(ctx context.Context, cfg serverConfig, logger *slog.Logger) (c *compon
 		Region:    cfg.Region,
 		Logger:    logger,
 	})
+	services := servicecontroller.New(servicecontroller.Config{
+		Store: st,
+		Launcher: ecs.NewLauncher(ecs.Config{
+			Store:     st,
+			AccountID: cfg.AccountID,
+			Region:    cfg.Region,
+			Logger:    logger,
+		}),
+		Logger:     logger,
+		Registerer: metrics,
+	})
 	agentToken, err := loadOrCreateToken(filepath.Join(cfg.DataDir, agentTokenFile))
 	if err != nil {
 		return nil, fmt.Errorf("agent token: %w", err)
@@ -152,6 +164,11 @@ func wire(ctx context.Context, cfg serverConfig, logger *slog.Logger) (c *compon
 		wg.Go(func() {
 			if err := hub.Run(ctx); err != nil && ctx.Err() == nil {
 				logger.Error("agent hub stopped", "err", err)
+			}
+		})
+		wg.Go(func() {
+			if err := services.Run(ctx); err != nil && ctx.Err() == nil {
+				logger.Error("service controller stopped", "err", err)
 			}
 		})
 		if cfg.Agent {

@@ -304,6 +304,15 @@ func (s *service) deleteCluster(ctx context.Context, in *ecstypes.DeleteClusterR
 		return nil, s.asAPIError(ctx, err)
 	}
 	name := current.Value.Name
+	services, _, err := ecsstate.List[ecsstate.Service](ctx, s.store, ecsstate.ClusterServicesPrefix(name), store.ListOptions{})
+	if err != nil {
+		return nil, s.asAPIError(ctx, err)
+	}
+	for _, svc := range services {
+		if svc.Value.Status == ecsstate.ServiceActive || svc.Value.Status == ecsstate.ServiceDraining {
+			return nil, errClusterContainsServices()
+		}
+	}
 	tasks, _, err := ecsstate.List[ecsstate.Task](ctx, s.store, ecsstate.ClusterTasksPrefix(name), store.ListOptions{})
 	if err != nil {
 		return nil, s.asAPIError(ctx, err)
@@ -412,6 +421,30 @@ func (s *service) describeClusterWith(ctx context.Context, c ecsstate.Cluster, i
 			instances++
 		}
 	}
+	services, _, err := ecsstate.List[ecsstate.Service](ctx, s.store, ecsstate.ClusterServicesPrefix(c.Name), store.ListOptions{})
+	if err != nil {
+		return ecstypes.Cluster{}, err
+	}
+	// Services by status and by the launch type of their tasks.
+	serviceCounts := map[string]map[string]int{
+		ecsstate.ServiceActive:   {ecstypes.LaunchTypeEc2: 0, ecstypes.LaunchTypeFargate: 0},
+		ecsstate.ServiceDraining: {ecstypes.LaunchTypeEc2: 0, ecstypes.LaunchTypeFargate: 0},
+	}
+	for _, svc := range services {
+		byType, ok := serviceCounts[svc.Value.Status]
+		if !ok {
+			continue
+		}
+		lt := svc.Value.LaunchType
+		if len(svc.Value.CapacityProviderStrategy) > 0 {
+			lt = strategyTasksLaunchType(svc.Value.CapacityProviderStrategy)
+		}
+		if lt != ecstypes.LaunchTypeEc2 {
+			lt = ecstypes.LaunchTypeFargate
+		}
+		byType[lt]++
+	}
+	activeServices := serviceCounts[ecsstate.ServiceActive][ecstypes.LaunchTypeEc2] + serviceCounts[ecsstate.ServiceActive][ecstypes.LaunchTypeFargate]
 	type counts struct{ running, pending int }
 	byLaunchType := map[string]*counts{"EC2": {}, "FARGATE": {}}
 	var running, pending int32
@@ -436,7 +469,7 @@ func (s *service) describeClusterWith(ctx context.Context, c ecsstate.Cluster, i
 		RegisteredContainerInstancesCount: awsapi.Int32(instances),
 		RunningTasksCount:                 awsapi.Int32(running),
 		PendingTasksCount:                 awsapi.Int32(pending),
-		ActiveServicesCount:               awsapi.Int32(0),
+		ActiveServicesCount:               awsapi.Int32(int32(activeServices)),
 		Statistics:                        []ecstypes.KeyValuePair{},
 		Tags:                              []ecstypes.Tag{},
 		CapacityProviders:                 nonNil(c.CapacityProviders),
@@ -463,10 +496,10 @@ func (s *service) describeClusterWith(ctx context.Context, c ecsstate.Cluster, i
 				stat("runningFargateTasksCount", byLaunchType["FARGATE"].running),
 				stat("pendingEC2TasksCount", byLaunchType["EC2"].pending),
 				stat("pendingFargateTasksCount", byLaunchType["FARGATE"].pending),
-				stat("activeEC2ServiceCount", 0),
-				stat("activeFargateServiceCount", 0),
-				stat("drainingEC2ServiceCount", 0),
-				stat("drainingFargateServiceCount", 0),
+				stat("activeEC2ServiceCount", serviceCounts[ecsstate.ServiceActive][ecstypes.LaunchTypeEc2]),
+				stat("activeFargateServiceCount", serviceCounts[ecsstate.ServiceActive][ecstypes.LaunchTypeFargate]),
+				stat("drainingEC2ServiceCount", serviceCounts[ecsstate.ServiceDraining][ecstypes.LaunchTypeEc2]),
+				stat("drainingFargateServiceCount", serviceCounts[ecsstate.ServiceDraining][ecstypes.LaunchTypeFargate]),
 			}
 		}
 	}

@@ -50,6 +50,8 @@ func NewService(cfg Config) *awsapi.Service {
 	maps.Copy(ops, s.taskOperations())
 	maps.Copy(ops, s.containerInstanceOperations())
 	maps.Copy(ops, s.tagOperations())
+	maps.Copy(ops, s.serviceOperations())
+	maps.Copy(ops, s.capacityProviderOperations())
 	return &awsapi.Service{
 		SigningName:     "ecs",
 		TargetPrefix:    "AmazonEC2ContainerServiceV20141113",

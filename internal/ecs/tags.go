@@ -91,7 +91,7 @@ type taggable struct {
 var errResourceGone = errors.New("ecs: resource gone")
 
 // taggableResource resolves a resource ARN: a cluster, a task definition
-// revision or a task of this account and region.
+// revision, a task or a service of this account and region.
 func (s *service) taggableResource(ctx context.Context, arn string) (taggable, error) {
 	res, ok := s.ecsResource(arn)
 	if !ok {
@@ -180,8 +180,47 @@ func (s *service) taggableResource(ctx context.Context, arn string) (taggable, e
 				return err
 			},
 		}, nil
+	case "service":
+		cluster, name, ok := s.arns.ServiceName(arn)
+		if !ok {
+			return taggable{}, errInvalidARN()
+		}
+		if cluster == "" {
+			// The old service ARN form, without a cluster.
+			cluster = "default"
+		}
+		key := ecsstate.ServiceKey(cluster, name)
+		svc, err := ecsstate.Get[ecsstate.Service](ctx, s.store, key)
+		if errors.Is(err, store.ErrNotFound) {
+			return taggable{}, errServiceNotFoundForTags()
+		}
+		if err != nil {
+			return taggable{}, err
+		}
+		return taggable{
+			fail: invalidParameter,
+			tags: svc.Value.Tags,
+			update: func(ctx context.Context, change func([]ecstypes.Tag) []ecstypes.Tag) error {
+				_, err := ecsstate.Update(ctx, s.store, key, func(v *ecsstate.Service, found bool) error {
+					if !found {
+						return errResourceGone
+					}
+					v.Tags = change(v.Tags)
+					return nil
+				})
+				if errors.Is(err, errResourceGone) {
+					return errServiceNotFoundForTags()
+				}
+				return err
+			},
+		}, nil
 	}
 	return taggable{}, errInvalidARN()
+}
+
+func errServiceNotFoundForTags() *awsapi.Error {
+	// UNVERIFIED wording; the tag APIs do not list ServiceNotFoundException.
+	return invalidParameter("The specified service does not exist.")
 }
 
 func errTaskNotFoundForTags() *awsapi.Error {

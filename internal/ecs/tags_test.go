@@ -84,7 +84,7 @@ func TestTags(t *testing.T) {
 		{"arn:aws:ecs:us-east-1:123456789012:task-definition/web", "InvalidParameterException", "The ARN provided is invalid."},
 		{"arn:aws:ecs:us-east-1:123456789012:task/prod/ffffffffffffffffffffffffffffffff", "InvalidParameterException", "The specified task does not exist."},
 		{"arn:aws:ecr:us-east-1:123456789012:repository/web", "InvalidParameterException", "The ARN provided is invalid."},
-		{"arn:aws:ecs:us-east-1:123456789012:service/prod/web", "InvalidParameterException", "The ARN provided is invalid."},
+		{"arn:aws:ecs:us-east-1:123456789012:service/prod/web", "InvalidParameterException", "The specified service does not exist."},
 	} {
 		_, err := e.client.ListTagsForResource(ctx, &sdk.ListTagsForResourceInput{ResourceArn: aws.String(tc.arn)})
 		wantAPIErr(t, err, tc.code, tc.msg)

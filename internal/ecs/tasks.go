@@ -42,6 +42,7 @@ const (
 	fargatePlatformOS = "Linux"
 	// managedClusterTag is the ECS managed tag enableECSManagedTags adds.
 	managedClusterTag = "aws:ecs:clusterName"
+	managedServiceTag = "aws:ecs:serviceName"
 )
 
 // placementMu serialises placement with its commit: a RunTask reads the
@@ -67,6 +68,8 @@ type taskLaunch struct {
 	group           string
 	tags            []ecstypes.Tag
 	execute         bool
+	// serviceName is the service whose deployment launches the tasks.
+	serviceName string
 }
 
 // launchInput is what RunTask and StartTask have in common.
@@ -80,6 +83,13 @@ type launchInput struct {
 	managedTags   *bool
 	execute       *bool
 	volumes       []ecstypes.TaskVolumeConfiguration
+	// service is the launching service's name ("" for RunTask and
+	// StartTask) and serviceTags its tags: a service's tasks may take
+	// its tags (propagateTags SERVICE) and get aws:ecs:serviceName as a
+	// managed tag; their group, "service:<name>", is not held to the
+	// length limit of a caller's group.
+	service     string
+	serviceTags []ecstypes.Tag
 }
 
 func (s *service) runTask(ctx context.Context, in *ecstypes.RunTaskRequest) (*ecstypes.RunTaskResponse, error) {
@@ -97,44 +107,25 @@ func (s *service) runTask(ctx context.Context, in *ecstypes.RunTaskRequest) (*ec
 		return nil, invalidParameter("Count must be between 1 and %d.", maxRunCount)
 	}
 	if in.LaunchType != nil && len(in.CapacityProviderStrategy) > 0 {
-		return nil, invalidParameter("Specifying both a launch type and capacity provider strategy is not supported. Remove one and try again.")
+		return nil, errLaunchTypeAndStrategy()
 	}
 	def, err := s.launchableDefinition(ctx, in.TaskDefinition)
 	if err != nil {
 		return nil, s.asAPIError(ctx, err)
 	}
 
-	// Where the tasks run: the launch type given, else the strategy given,
-	// else the cluster's default strategy, else EC2.
-	launchType := awsapi.Deref(in.LaunchType)
-	strategy := in.CapacityProviderStrategy
-	if launchType == "" && len(strategy) == 0 {
-		if len(cluster.DefaultStrategy) > 0 {
-			strategy = cluster.DefaultStrategy
-		} else {
-			launchType = ecstypes.LaunchTypeEc2
-		}
+	launchType, strategy, err := launchTarget(cluster, in.LaunchType, in.CapacityProviderStrategy)
+	if err != nil {
+		return nil, err
 	}
 	var providers []string // per task, with a strategy
 	if len(strategy) > 0 {
-		if launchType, err = strategyLaunchType(cluster, strategy); err != nil {
-			return nil, err
-		}
 		if providers, err = splitTasks(strategy, count); err != nil {
 			return nil, s.asAPIError(ctx, err)
 		}
 	}
-	if launchType != ecstypes.LaunchTypeEc2 && launchType != ecstypes.LaunchTypeFargate {
-		return nil, awsapi.Errorf("UnsupportedFeatureException", "berth does not support launch type %s yet.", launchType)
-	}
-	if launchType == ecstypes.LaunchTypeFargate {
-		if len(in.PlacementConstraints) > 0 {
-			return nil, invalidParameter("Placement constraints are not supported with FARGATE launch type.")
-		}
-		if len(in.PlacementStrategy) > 0 {
-			// UNVERIFIED wording, by analogy with the constraints message.
-			return nil, invalidParameter("Placement strategies are not supported with FARGATE launch type.")
-		}
+	if err := checkFargatePlacement(launchType, in.PlacementConstraints, in.PlacementStrategy); err != nil {
+		return nil, err
 	}
 	launch, err := s.validateLaunch(cluster, def, launchType, in.PlatformVersion, launchInput{
 		overrides:     in.Overrides,
@@ -151,40 +142,27 @@ func (s *service) runTask(ctx context.Context, in *ecstypes.RunTaskRequest) (*ec
 		return nil, err
 	}
 
+	constraints, strategies, err := placementRules(def.Definition, in.PlacementConstraints, in.PlacementStrategy)
+	if err != nil {
+		return nil, err
+	}
 	req := scheduler.Request{
-		Count: count,
-		Task:  schedulerResources(taskReservation(launch.spec("", nil))),
-		Group: launch.group,
-	}
-	for _, pcs := range [][]ecstypes.PlacementConstraint{placementConstraints(def.Definition.PlacementConstraints), in.PlacementConstraints} {
-		for _, pc := range pcs {
-			c, err := schedulerConstraint(awsapi.Deref(pc.Type), awsapi.Deref(pc.Expression))
-			if err != nil {
-				return nil, err
-			}
-			req.Constraints = append(req.Constraints, c)
-		}
-	}
-	for _, ps := range in.PlacementStrategy {
-		req.Strategies = append(req.Strategies, scheduler.Strategy{Type: awsapi.Deref(ps.Type), Field: awsapi.Deref(ps.Field)})
+		Count:       count,
+		Task:        schedulerResources(taskReservation(launch.spec("", nil))),
+		Group:       launch.group,
+		Constraints: constraints,
+		Strategies:  strategies,
 	}
 
 	placementMu.Lock()
 	defer placementMu.Unlock()
-	snap, err := s.placementSnapshot(ctx, cluster.Name, launch.group)
+	snap, err := s.placementSnapshot(ctx, cluster.Name, launch.group, nil)
 	if err != nil {
 		return nil, s.asAPIError(ctx, err)
 	}
-	var placement scheduler.Placement
-	var failures []scheduler.Failure
-	if launchType == ecstypes.LaunchTypeFargate {
-		placement, failures = scheduler.PlaceFargate(req, snap.nodes(ecstypes.LaunchTypeFargate))
-	} else {
-		nodes := snap.nodes(ecstypes.LaunchTypeEc2)
-		if len(nodes) == 0 {
-			return nil, invalidParameter("No Container Instances were found in your cluster.")
-		}
-		placement, failures = scheduler.Place(req, nodes)
+	placement, failures, noInstances := snap.place(launchType, req)
+	if noInstances {
+		return nil, errNoContainerInstances()
 	}
 
 	tasks := make([]ecsstate.Task, len(placement.NodeIDs))
@@ -195,7 +173,7 @@ func (s *service) runTask(ctx context.Context, in *ecstypes.RunTaskRequest) (*ec
 		}
 		tasks[i] = s.newTask(launch, nodeID, provider)
 	}
-	if err := s.createTasks(ctx, tasks); err != nil {
+	if _, err := s.createTasks(ctx, tasks); err != nil {
 		return nil, s.asAPIError(ctx, err)
 	}
 	out := &ecstypes.RunTaskResponse{Tasks: []ecstypes.Task{}, Failures: s.placementFailures(cluster.Name, failures)}
@@ -241,7 +219,7 @@ func (s *service) startTask(ctx context.Context, in *ecstypes.StartTaskRequest) 
 
 	placementMu.Lock()
 	defer placementMu.Unlock()
-	snap, err := s.placementSnapshot(ctx, cluster.Name, launch.group)
+	snap, err := s.placementSnapshot(ctx, cluster.Name, launch.group, nil)
 	if err != nil {
 		return nil, s.asAPIError(ctx, err)
 	}
@@ -271,7 +249,7 @@ func (s *service) startTask(ctx context.Context, in *ecstypes.StartTaskRequest) 
 		n.node.Reserve(reservation)
 		tasks = append(tasks, s.newTask(launch, id, ""))
 	}
-	if err := s.createTasks(ctx, tasks); err != nil {
+	if _, err := s.createTasks(ctx, tasks); err != nil {
 		return nil, s.asAPIError(ctx, err)
 	}
 	for _, t := range tasks {
@@ -327,6 +305,82 @@ func strategyLaunchType(cluster ecsstate.Cluster, strategy []ecstypes.CapacityPr
 	return ecstypes.LaunchTypeEc2, nil
 }
 
+// launchTarget decides where tasks of a RunTask or a service run: the
+// launch type given, else the capacity provider strategy given, else the
+// cluster's default strategy, else EC2. It returns the launch type the
+// tasks get and the strategy in effect (nil without one). The caller has
+// refused a launch type given together with a strategy.
+func launchTarget(cluster ecsstate.Cluster, launchType *string, strategy []ecstypes.CapacityProviderStrategyItem) (string, []ecstypes.CapacityProviderStrategyItem, error) {
+	lt := awsapi.Deref(launchType)
+	if lt == "" && len(strategy) == 0 {
+		if len(cluster.DefaultStrategy) > 0 {
+			strategy = cluster.DefaultStrategy
+		} else {
+			lt = ecstypes.LaunchTypeEc2
+		}
+	}
+	if len(strategy) > 0 {
+		var err error
+		if lt, err = strategyLaunchType(cluster, strategy); err != nil {
+			return "", nil, err
+		}
+	} else {
+		strategy = nil
+	}
+	if lt != ecstypes.LaunchTypeEc2 && lt != ecstypes.LaunchTypeFargate {
+		return "", nil, awsapi.Errorf("UnsupportedFeatureException", "berth does not support launch type %s yet.", lt)
+	}
+	return lt, strategy, nil
+}
+
+// errLaunchTypeAndStrategy refuses a launch type given together with a
+// capacity provider strategy.
+func errLaunchTypeAndStrategy() *awsapi.Error {
+	return invalidParameter("Specifying both a launch type and capacity provider strategy is not supported. Remove one and try again.")
+}
+
+// errNoContainerInstances is RunTask's answer when an EC2 launch finds no
+// container instance in the cluster.
+func errNoContainerInstances() *awsapi.Error {
+	return invalidParameter("No Container Instances were found in your cluster.")
+}
+
+// checkFargatePlacement refuses placement constraints and strategies a
+// caller gives for Fargate tasks.
+func checkFargatePlacement(launchType string, constraints []ecstypes.PlacementConstraint, strategies []ecstypes.PlacementStrategy) error {
+	if launchType != ecstypes.LaunchTypeFargate {
+		return nil
+	}
+	if len(constraints) > 0 {
+		return invalidParameter("Placement constraints are not supported with FARGATE launch type.")
+	}
+	if len(strategies) > 0 {
+		// UNVERIFIED wording, by analogy with the constraints message.
+		return invalidParameter("Placement strategies are not supported with FARGATE launch type.")
+	}
+	return nil
+}
+
+// placementRules turns the task definition's placement constraints, then
+// the caller's, and the caller's strategies into the scheduler's.
+func placementRules(def ecstypes.TaskDefinition, constraints []ecstypes.PlacementConstraint, strategies []ecstypes.PlacementStrategy) ([]scheduler.Constraint, []scheduler.Strategy, error) {
+	var outC []scheduler.Constraint
+	for _, pcs := range [][]ecstypes.PlacementConstraint{placementConstraints(def.PlacementConstraints), constraints} {
+		for _, pc := range pcs {
+			c, err := schedulerConstraint(awsapi.Deref(pc.Type), awsapi.Deref(pc.Expression))
+			if err != nil {
+				return nil, nil, err
+			}
+			outC = append(outC, c)
+		}
+	}
+	var outS []scheduler.Strategy
+	for _, ps := range strategies {
+		outS = append(outS, scheduler.Strategy{Type: awsapi.Deref(ps.Type), Field: awsapi.Deref(ps.Field)})
+	}
+	return outC, outS, nil
+}
+
 // splitTasks assigns each of count new tasks a capacity provider of a
 // strategy checkStrategy accepted.
 func splitTasks(strategy []ecstypes.CapacityProviderStrategyItem, count int) ([]string, error) {
@@ -360,7 +414,7 @@ func (s *service) validateLaunch(cluster ecsstate.Cluster, td ecsstate.TaskDefin
 	if utf8.RuneCountInString(startedBy) > maxStartedBy {
 		return nil, invalidParameter("startedBy longer than %d.", maxStartedBy) // OBSERVED
 	}
-	if utf8.RuneCountInString(group) > maxGroup {
+	if utf8.RuneCountInString(group) > maxGroup && in.service == "" {
 		return nil, invalidParameter("group longer than %d.", maxGroup) // UNVERIFIED, in the style of startedBy's
 	}
 	if group == "" {
@@ -374,11 +428,17 @@ func (s *service) validateLaunch(cluster ecsstate.Cluster, td ecsstate.TaskDefin
 	case ecstypes.PropagateTagsTaskDefinition:
 		tags = mergeTags(td.Tags, tags)
 	case ecstypes.PropagateTagsService:
-		// UNVERIFIED wording; ECS documents that SERVICE fails for RunTask.
-		return nil, invalidParameter("The SERVICE option for propagateTags is only valid for tasks started by a service.")
+		if in.service == "" {
+			// UNVERIFIED wording; ECS documents that SERVICE fails for RunTask.
+			return nil, invalidParameter("The SERVICE option for propagateTags is only valid for tasks started by a service.")
+		}
+		tags = mergeTags(in.serviceTags, tags)
 	}
 	if awsapi.Deref(in.managedTags) {
 		tags = mergeTags(tags, []ecstypes.Tag{{Key: awsapi.String(managedClusterTag), Value: awsapi.String(cluster.Name)}})
+		if in.service != "" {
+			tags = mergeTags(tags, []ecstypes.Tag{{Key: awsapi.String(managedServiceTag), Value: awsapi.String(in.service)}})
+		}
 	}
 
 	network, err := checkNetwork(mode, launchType, in.network)
@@ -391,17 +451,18 @@ func (s *service) validateLaunch(cluster ecsstate.Cluster, td ecsstate.TaskDefin
 	}
 
 	l := &taskLaunch{
-		cluster:    cluster.Name,
-		definition: td,
-		overrides:  in.overrides,
-		cpu:        cpu,
-		memory:     memory,
-		launchType: launchType,
-		network:    network,
-		startedBy:  startedBy,
-		group:      group,
-		tags:       tags,
-		execute:    awsapi.Deref(in.execute),
+		cluster:     cluster.Name,
+		definition:  td,
+		overrides:   in.overrides,
+		cpu:         cpu,
+		memory:      memory,
+		launchType:  launchType,
+		network:     network,
+		startedBy:   startedBy,
+		group:       group,
+		tags:        tags,
+		execute:     awsapi.Deref(in.execute),
+		serviceName: in.service,
 	}
 	if launchType == ecstypes.LaunchTypeFargate {
 		l.platformVersion = awsapi.Deref(platformVersion)
@@ -538,6 +599,7 @@ func (l *taskLaunch) spec(provider string, containers []ecsstate.ContainerSpec) 
 		Group:                l.group,
 		Tags:                 l.tags,
 		EnableExecuteCommand: l.execute,
+		ServiceName:          l.serviceName,
 		Containers:           containers,
 	}
 	if l.launchType == ecstypes.LaunchTypeFargate {
@@ -575,22 +637,22 @@ func newTaskID() string {
 }
 
 // createTasks writes new task records in one transaction; each key must
-// not exist yet.
-func (s *service) createTasks(ctx context.Context, tasks []ecsstate.Task) error {
+// not exist yet. It returns the store revision of the write (every record
+// written has it as its ModRevision).
+func (s *service) createTasks(ctx context.Context, tasks []ecsstate.Task) (int64, error) {
 	if len(tasks) == 0 {
-		return nil
+		return 0, nil
 	}
 	var txn store.Txn
 	for i := range tasks {
 		op, err := ecsstate.PutOp(tasks[i].Key(), tasks[i])
 		if err != nil {
-			return err
+			return 0, err
 		}
 		txn.If = append(txn.If, store.Compare{Key: tasks[i].Key()})
 		txn.Then = append(txn.Then, op)
 	}
-	_, err := s.store.Txn(ctx, txn)
-	return err
+	return s.store.Txn(ctx, txn)
 }
 
 // placementFailures turns placement failures into RunTask's: the
@@ -623,8 +685,10 @@ type placementSnapshot struct {
 
 // placementSnapshot reads the nodes and the tasks on them. A node's
 // reservations come from all its tasks not yet STOPPED, in any cluster:
-// they share the host.
-func (s *service) placementSnapshot(ctx context.Context, cluster, group string) (*placementSnapshot, error) {
+// they share the host. cache, when not nil, keeps what each task reserves
+// across calls so only the tasks written since the last call are decoded
+// again; callers hold placementMu, which also guards the cache.
+func (s *service) placementSnapshot(ctx context.Context, cluster, group string, cache *reservationCache) (*placementSnapshot, error) {
 	nodes, _, err := ecsstate.List[ecsstate.Node](ctx, s.store, ecsstate.NodePrefix, store.ListOptions{})
 	if err != nil {
 		return nil, err
@@ -644,22 +708,127 @@ func (s *service) placementSnapshot(ctx context.Context, cluster, group string) 
 		snap.list = append(snap.list, pn)
 		snap.byID[n.Value.ID] = pn
 	}
-	tasks, _, err := ecsstate.List[ecsstate.Task](ctx, s.store, ecsstate.TaskPrefix, store.ListOptions{})
+	kvs, _, err := s.store.List(ctx, ecsstate.TaskPrefix, store.ListOptions{})
 	if err != nil {
 		return nil, err
 	}
-	for _, t := range tasks {
-		pn := snap.byID[t.Value.NodeID]
-		if pn == nil || taskIsStopped(&t.Value) {
+	var seen map[string]placedTask
+	if cache != nil {
+		seen = make(map[string]placedTask, len(kvs))
+	}
+	for _, kv := range kvs {
+		var t placedTask
+		if c, ok := cache.lookup(kv.Key, kv.ModRevision); ok {
+			t = c
+		} else if t, err = decodePlacedTask(kv); err != nil {
+			return nil, err
+		}
+		if seen != nil {
+			seen[kv.Key] = t
+		}
+		pn := snap.byID[t.nodeID]
+		if pn == nil || t.stopped {
 			continue
 		}
-		pn.node.Used = pn.node.Used.Add(schedulerResources(taskReservation(t.Value.Spec)))
+		pn.node.Used = pn.node.Used.Add(t.reserves)
 		pn.node.Tasks++
-		if t.Value.Cluster == cluster && t.Value.Spec.Group == group {
+		if t.cluster == cluster && t.group == group {
 			pn.node.GroupTasks++
 		}
 	}
+	if cache != nil {
+		cache.tasks = seen
+	}
 	return snap, nil
+}
+
+// placedTask is what placement needs of a task record.
+type placedTask struct {
+	modRevision     int64
+	cluster, nodeID string
+	group           string
+	stopped         bool
+	reserves        scheduler.Resources
+}
+
+// reservationCache keeps the placedTask of each task record by store key,
+// valid while the record's revision is unchanged.
+type reservationCache struct {
+	tasks map[string]placedTask
+}
+
+func (c *reservationCache) lookup(key string, modRevision int64) (placedTask, bool) {
+	if c == nil {
+		return placedTask{}, false
+	}
+	t, ok := c.tasks[key]
+	return t, ok && t.modRevision == modRevision
+}
+
+// placementTaskRecord is the part of a task record placedTask reads:
+// decoding only it skips the rest of the task definition and the agent's
+// report, which a placement over thousands of tasks would pay for.
+type placementTaskRecord struct {
+	Cluster string `json:"cluster"`
+	NodeID  string `json:"nodeId"`
+	Spec    struct {
+		Definition struct {
+			NetworkMode          *string `json:"networkMode"`
+			ContainerDefinitions []struct {
+				Name              *string                `json:"name"`
+				Cpu               *int32                 `json:"cpu"`
+				Memory            *int32                 `json:"memory"`
+				MemoryReservation *int32                 `json:"memoryReservation"`
+				PortMappings      []ecstypes.PortMapping `json:"portMappings"`
+			} `json:"containerDefinitions"`
+		} `json:"definition"`
+		Overrides *ecstypes.TaskOverride `json:"overrides"`
+		Cpu       string                 `json:"cpu"`
+		Memory    string                 `json:"memory"`
+		Group     string                 `json:"group"`
+	} `json:"spec"`
+	Observed struct {
+		LastStatus string `json:"lastStatus"`
+	} `json:"observed"`
+}
+
+func decodePlacedTask(kv store.KV) (placedTask, error) {
+	var r placementTaskRecord
+	if err := json.Unmarshal(kv.Value, &r); err != nil {
+		return placedTask{}, fmt.Errorf("ecs: decode %s: %w", kv.Key, err)
+	}
+	spec := ecsstate.TaskSpec{Overrides: r.Spec.Overrides, Cpu: r.Spec.Cpu, Memory: r.Spec.Memory}
+	spec.Definition.NetworkMode = r.Spec.Definition.NetworkMode
+	spec.Definition.ContainerDefinitions = make([]ecstypes.ContainerDefinition, len(r.Spec.Definition.ContainerDefinitions))
+	for i, c := range r.Spec.Definition.ContainerDefinitions {
+		spec.Definition.ContainerDefinitions[i] = ecstypes.ContainerDefinition{
+			Name: c.Name, Cpu: c.Cpu, Memory: c.Memory, MemoryReservation: c.MemoryReservation, PortMappings: c.PortMappings,
+		}
+	}
+	return placedTask{
+		modRevision: kv.ModRevision,
+		cluster:     r.Cluster,
+		nodeID:      r.NodeID,
+		group:       r.Spec.Group,
+		stopped:     r.Observed.LastStatus == ecsstate.StatusStopped,
+		reserves:    schedulerResources(taskReservation(spec)),
+	}, nil
+}
+
+// place decides which of the snapshot's nodes run req's tasks of
+// launchType. noInstances reports an EC2 launch into a cluster without
+// any container instance, which RunTask refuses as a whole.
+func (p *placementSnapshot) place(launchType string, req scheduler.Request) (placement scheduler.Placement, failures []scheduler.Failure, noInstances bool) {
+	if launchType == ecstypes.LaunchTypeFargate {
+		placement, failures = scheduler.PlaceFargate(req, p.nodes(ecstypes.LaunchTypeFargate))
+		return placement, failures, false
+	}
+	nodes := p.nodes(ecstypes.LaunchTypeEc2)
+	if len(nodes) == 0 {
+		return scheduler.Placement{}, nil, true
+	}
+	placement, failures = scheduler.Place(req, nodes)
+	return placement, failures, false
 }
 
 // eligible reports whether a node takes tasks of the snapshot's cluster

@@ -160,13 +160,13 @@ type StartThrottle struct {
 // CapacityProvider is a custom (Auto Scaling group) capacity provider.
 // FARGATE and FARGATE_SPOT are built in and not stored.
 type CapacityProvider struct {
-	Name                     string                            `json:"name"`
-	Status                   string                            `json:"status"` // ACTIVE | INACTIVE
+	Name                     string                             `json:"name"`
+	Status                   string                             `json:"status"` // ACTIVE | INACTIVE
 	AutoScalingGroupProvider *ecstypes.AutoScalingGroupProvider `json:"autoScalingGroupProvider,omitempty"`
-	UpdateStatus             string                            `json:"updateStatus,omitempty"`
-	UpdateStatusReason       string                            `json:"updateStatusReason,omitempty"`
-	Tags                     []ecstypes.Tag                    `json:"tags,omitempty"`
-	CreatedAt                time.Time                         `json:"createdAt"`
+	UpdateStatus             string                             `json:"updateStatus,omitempty"`
+	UpdateStatusReason       string                             `json:"updateStatusReason,omitempty"`
+	Tags                     []ecstypes.Tag                     `json:"tags,omitempty"`
+	CreatedAt                time.Time                          `json:"createdAt"`
 }
 
 func (a ARNs) Service(cluster, name string) string {

@@ -1,0 +1,183 @@
+package ecs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/berth/berth/internal/awsapi"
+	"github.com/berth/berth/internal/ecs/ecsstate"
+	"github.com/berth/berth/internal/ecs/ecstypes"
+	"github.com/berth/berth/internal/scheduler"
+)
+
+// ErrTaskDefinitionDeleted is LaunchServiceTasks' error when the
+// deployment's task definition was deleted (DeleteTaskDefinitions) or is
+// gone: no task can be launched from it. A deregistered (INACTIVE) one
+// still launches, as in ECS.
+var ErrTaskDefinitionDeleted = errors.New("ecs: the deployment's task definition was deleted")
+
+// Launcher places and creates the tasks of service deployments for the
+// service controller, through the same validation, placement and writes
+// as RunTask.
+type Launcher struct {
+	s *service
+	// cache keeps what each task reserves between calls (guarded by
+	// placementMu), so a call decodes only the tasks written since the
+	// last one.
+	cache reservationCache
+}
+
+// NewLauncher returns a Launcher over cfg's store.
+func NewLauncher(cfg Config) *Launcher {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Launcher{s: &service{
+		store:   cfg.Store,
+		account: cfg.AccountID,
+		region:  cfg.Region,
+		arns:    ecsstate.ARNs{Region: cfg.Region, Account: cfg.AccountID},
+		now:     func() time.Time { return cfg.Now().UTC() },
+		log:     cfg.Logger.With("service", "ecs", "component", "launcher"),
+	}}
+}
+
+// LaunchServiceTasks places count new tasks of deployment dep of svc and
+// writes them in one store transaction (under the same placement lock
+// RunTask uses, so resources are never overcommitted). providerCounts: the
+// service's tasks not yet STOPPED per capacity provider name, for the
+// base/weight split (scheduler.SplitByStrategy); ignored when dep has no
+// capacityProviderStrategy. It returns the tasks written (fewer than count
+// when placement failed for some) and the placement failures for the rest.
+// An EC2 launch into a cluster without container instances fails every
+// task with one failure naming no node.
+func (l *Launcher) LaunchServiceTasks(ctx context.Context, svc *ecsstate.Service, dep *ecsstate.Deployment, count int, providerCounts map[string]int) ([]ecsstate.Task, []scheduler.Failure, error) {
+	if count <= 0 {
+		return nil, nil, nil
+	}
+	s := l.s
+	td, err := s.serviceTaskDefinition(ctx, dep.TaskDefinition)
+	if err != nil {
+		return nil, nil, err
+	}
+	launchType := dep.LaunchType
+	if len(dep.CapacityProviderStrategy) > 0 {
+		launchType = strategyTasksLaunchType(dep.CapacityProviderStrategy)
+	}
+	if launchType == "" {
+		launchType = ecstypes.LaunchTypeEc2
+	}
+	var platformVersion *string
+	if dep.PlatformVersion != "" {
+		platformVersion = &dep.PlatformVersion
+	}
+	launch, err := s.validateLaunch(ecsstate.Cluster{Name: svc.Cluster}, td, launchType, platformVersion, serviceLaunchInput(svc, dep.ID, dep.NetworkConfiguration))
+	if err != nil {
+		return nil, nil, fmt.Errorf("ecs: launch tasks of %s: %w", dep.ID, err)
+	}
+	constraints, strategies, err := placementRules(td.Definition, svc.PlacementConstraints, svc.PlacementStrategy)
+	if err != nil {
+		return nil, nil, fmt.Errorf("ecs: launch tasks of %s: %w", dep.ID, err)
+	}
+	var providers []string
+	if len(dep.CapacityProviderStrategy) > 0 {
+		items := make([]scheduler.Item, len(dep.CapacityProviderStrategy))
+		for i, it := range dep.CapacityProviderStrategy {
+			items[i] = scheduler.Item{Provider: awsapi.Deref(it.CapacityProvider), Base: int(awsapi.Deref(it.Base)), Weight: int(awsapi.Deref(it.Weight))}
+		}
+		if providers, err = scheduler.SplitByStrategy(items, providerCounts, count); err != nil {
+			return nil, nil, fmt.Errorf("ecs: launch tasks of %s: %w", dep.ID, err)
+		}
+	}
+	req := scheduler.Request{
+		Count:       count,
+		Task:        schedulerResources(taskReservation(launch.spec("", nil))),
+		Group:       launch.group,
+		Constraints: constraints,
+		Strategies:  strategies,
+	}
+
+	placementMu.Lock()
+	defer placementMu.Unlock()
+	snap, err := s.placementSnapshot(ctx, svc.Cluster, launch.group, &l.cache)
+	if err != nil {
+		return nil, nil, err
+	}
+	placement, failures, noInstances := snap.place(launchType, req)
+	if noInstances {
+		return nil, []scheduler.Failure{{Reason: errNoContainerInstances().Message}}, nil
+	}
+	tasks := make([]ecsstate.Task, len(placement.NodeIDs))
+	for i, nodeID := range placement.NodeIDs {
+		provider := ""
+		if providers != nil {
+			provider = providers[i]
+		}
+		tasks[i] = s.newTask(launch, nodeID, provider)
+	}
+	rev, err := s.createTasks(ctx, tasks)
+	if err != nil {
+		return nil, nil, err
+	}
+	// The next snapshot need not decode what this call wrote.
+	if l.cache.tasks != nil {
+		for _, t := range tasks {
+			l.cache.tasks[t.Key()] = placedTask{modRevision: rev, cluster: t.Cluster, nodeID: t.NodeID, group: t.Spec.Group, reserves: req.Task}
+		}
+	}
+	return tasks, failures, nil
+}
+
+// serviceLaunchInput is what a service's tasks are launched with: its
+// deployment id as startedBy, its group, its tags as propagateTags says
+// and its managed tags.
+func serviceLaunchInput(svc *ecsstate.Service, deploymentID string, network *ecstypes.NetworkConfiguration) launchInput {
+	in := launchInput{
+		network:     network,
+		startedBy:   awsapi.String(deploymentID),
+		group:       awsapi.String(ecsstate.ServiceGroup(svc.Name)),
+		managedTags: awsapi.Bool(svc.EnableECSManagedTags),
+		execute:     awsapi.Bool(svc.EnableExecuteCommand),
+		service:     svc.Name,
+		serviceTags: svc.Tags,
+	}
+	if svc.PropagateTags != "" && svc.PropagateTags != ecstypes.PropagateTagsNone {
+		in.propagateTags = awsapi.String(svc.PropagateTags)
+	}
+	return in
+}
+
+// strategyTasksLaunchType is the launch type of tasks a capacity provider
+// strategy places: FARGATE for the Fargate providers, EC2 for any other.
+func strategyTasksLaunchType(strategy []ecstypes.CapacityProviderStrategyItem) string {
+	for _, it := range strategy {
+		switch awsapi.Deref(it.CapacityProvider) {
+		case providerFargate, providerFargateSpot:
+			return ecstypes.LaunchTypeFargate
+		}
+	}
+	return ecstypes.LaunchTypeEc2
+}
+
+// serviceTaskDefinition reads the task definition revision a deployment
+// runs: deregistered (INACTIVE) ones still launch; deleted ones do not.
+func (s *service) serviceTaskDefinition(ctx context.Context, arn string) (ecsstate.TaskDefinition, error) {
+	_, rec, found, err := s.lookupTaskDefinition(ctx, arn)
+	if err != nil {
+		var apiErr *awsapi.Error
+		if errors.As(err, &apiErr) {
+			return ecsstate.TaskDefinition{}, fmt.Errorf("%w: %s: %s", ErrTaskDefinitionDeleted, arn, apiErr.Message)
+		}
+		return ecsstate.TaskDefinition{}, err
+	}
+	if !found || rec.Value.DeleteRequested || awsapi.Deref(rec.Value.Definition.Status) == ecstypes.TaskDefinitionStatusDeleteInProgress {
+		return ecsstate.TaskDefinition{}, fmt.Errorf("%w: %s", ErrTaskDefinitionDeleted, arn)
+	}
+	return rec.Value, nil
+}

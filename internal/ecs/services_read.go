@@ -1,0 +1,220 @@
+package ecs
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+
+	"github.com/berth/berth/internal/awsapi"
+	"github.com/berth/berth/internal/ecs/ecsstate"
+	"github.com/berth/berth/internal/ecs/ecstypes"
+	"github.com/berth/berth/internal/scheduler"
+	"github.com/berth/berth/internal/store"
+)
+
+// ListServices' default page size (the model: up to 10 without
+// maxResults).
+const defaultServicesPage = 10
+
+// serviceRevisionARN names the service revision of a deployment: berth
+// keeps one revision per deployment, named by the deployment id's digits.
+func (s *service) serviceRevisionARN(cluster, service, deploymentID string) string {
+	return "arn:aws:ecs:" + s.region + ":" + s.account + ":service-revision/" + cluster + "/" + service + "/" +
+		strings.TrimPrefix(deploymentID, scheduler.DeploymentIDPrefix)
+}
+
+// serviceOutput renders a service as DescribeServices and the calls that
+// change services return it. Tags come only with withTags.
+func (s *service) serviceOutput(svc *ecsstate.Service, withTags bool) ecstypes.Service {
+	dc := svc.DeploymentConfiguration
+	out := ecstypes.Service{
+		ServiceArn:               awsapi.String(s.arns.Service(svc.Cluster, svc.Name)),
+		ServiceName:              awsapi.String(svc.Name),
+		ClusterArn:               awsapi.String(s.arns.Cluster(svc.Cluster)),
+		LoadBalancers:            nonNil(svc.LoadBalancers),
+		ServiceRegistries:        nonNil(svc.ServiceRegistries),
+		Status:                   awsapi.String(svc.Status),
+		DesiredCount:             awsapi.Int32(svc.DesiredCount),
+		RunningCount:             awsapi.Int32(svc.RunningCount),
+		PendingCount:             awsapi.Int32(svc.PendingCount),
+		CapacityProviderStrategy: svc.CapacityProviderStrategy,
+		TaskDefinition:           awsapi.String(svc.TaskDefinition),
+		DeploymentConfiguration:  &dc,
+		Deployments:              []ecstypes.Deployment{},
+		Events:                   nonNil(svc.Events),
+		CreatedAt:                awsapi.Time(svc.CreatedAt),
+		PlacementConstraints:     nonNil(svc.PlacementConstraints),
+		PlacementStrategy:        nonNil(svc.PlacementStrategy),
+		NetworkConfiguration:     svc.NetworkConfiguration,
+		SchedulingStrategy:       awsapi.String(svc.SchedulingStrategy),
+		DeploymentController:     &ecstypes.DeploymentController{Type: awsapi.String(deploymentControllerECS)},
+		EnableECSManagedTags:     awsapi.Bool(svc.EnableECSManagedTags),
+		EnableExecuteCommand:     awsapi.Bool(svc.EnableExecuteCommand),
+		PropagateTags:            awsapi.String(ecstypes.PropagateTagsNone),
+		ResourceManagementType:   awsapi.String(ecstypes.ResourceManagementTypeCustomer),
+	}
+	if svc.LaunchType != "" {
+		out.LaunchType = awsapi.String(svc.LaunchType)
+	}
+	if svc.PlatformVersion != "" {
+		out.PlatformVersion = awsapi.String(svc.PlatformVersion)
+	}
+	if svc.PlatformFamily != "" {
+		out.PlatformFamily = awsapi.String(svc.PlatformFamily)
+	}
+	if svc.PropagateTags != "" {
+		out.PropagateTags = awsapi.String(svc.PropagateTags)
+	}
+	if svc.RoleARN != "" {
+		out.RoleArn = awsapi.String(svc.RoleARN)
+	}
+	if svc.CreatedBy != "" {
+		out.CreatedBy = awsapi.String(svc.CreatedBy)
+	}
+	if svc.HealthCheckGracePeriodSeconds > 0 || len(svc.LoadBalancers) > 0 {
+		out.HealthCheckGracePeriodSeconds = awsapi.Int32(svc.HealthCheckGracePeriodSeconds)
+	}
+	for i := range svc.Deployments {
+		d := &svc.Deployments[i]
+		if d.Status == ecsstate.DeploymentInactive {
+			continue // INACTIVE deployments are never listed
+		}
+		out.Deployments = append(out.Deployments, deploymentOutput(d))
+		out.CurrentServiceRevisions = append(out.CurrentServiceRevisions, ecstypes.ServiceCurrentRevisionSummary{
+			Arn:                awsapi.String(s.serviceRevisionARN(svc.Cluster, svc.Name, d.ID)),
+			RequestedTaskCount: awsapi.Int32(d.DesiredCount),
+			RunningTaskCount:   awsapi.Int32(d.RunningCount),
+			PendingTaskCount:   awsapi.Int32(d.PendingCount),
+		})
+		if d.Status == ecsstate.DeploymentPrimary {
+			out.CurrentServiceDeployment = awsapi.String(s.arns.ServiceDeployment(svc.Cluster, svc.Name, d.ID))
+		}
+	}
+	if withTags {
+		out.Tags = tagsOrEmpty(svc.Tags)
+	}
+	return out
+}
+
+func deploymentOutput(d *ecsstate.Deployment) ecstypes.Deployment {
+	out := ecstypes.Deployment{
+		Id:                       awsapi.String(d.ID),
+		Status:                   awsapi.String(d.Status),
+		TaskDefinition:           awsapi.String(d.TaskDefinition),
+		DesiredCount:             awsapi.Int32(d.DesiredCount),
+		PendingCount:             awsapi.Int32(d.PendingCount),
+		RunningCount:             awsapi.Int32(d.RunningCount),
+		FailedTasks:              awsapi.Int32(d.FailedTasks),
+		CreatedAt:                awsapi.Time(d.CreatedAt),
+		UpdatedAt:                awsapi.Time(d.UpdatedAt),
+		CapacityProviderStrategy: d.CapacityProviderStrategy,
+		NetworkConfiguration:     d.NetworkConfiguration,
+		RolloutState:             awsapi.String(d.RolloutState),
+	}
+	if d.LaunchType != "" {
+		out.LaunchType = awsapi.String(d.LaunchType)
+	}
+	if d.PlatformVersion != "" {
+		out.PlatformVersion = awsapi.String(d.PlatformVersion)
+	}
+	if d.PlatformFamily != "" {
+		out.PlatformFamily = awsapi.String(d.PlatformFamily)
+	}
+	if d.RolloutStateReason != "" {
+		out.RolloutStateReason = awsapi.String(d.RolloutStateReason)
+	}
+	return out
+}
+
+func (s *service) describeServices(ctx context.Context, in *ecstypes.DescribeServicesRequest) (*ecstypes.DescribeServicesResponse, error) {
+	switch n := len(in.Services); {
+	case n == 0:
+		// UNVERIFIED wording.
+		return nil, invalidParameter("Services cannot be empty.")
+	case n > maxDescribeServices:
+		// UNVERIFIED wording, as ECS words other list limits.
+		return nil, invalidParameter("services can have at most %d items.", maxDescribeServices)
+	}
+	c, err := s.clusterForService(ctx, in.Cluster, in.Services[0], false)
+	if err != nil {
+		return nil, s.asAPIError(ctx, err)
+	}
+	cluster := c.Value.Name
+	withTags := slices.Contains(in.Include, ecstypes.ServiceFieldTags)
+	out := &ecstypes.DescribeServicesResponse{Services: []ecstypes.Service{}, Failures: []ecstypes.Failure{}}
+	for _, ref := range in.Services {
+		name, ok := s.serviceRef(cluster, ref)
+		var rec ecsstate.Versioned[ecsstate.Service]
+		err := store.ErrNotFound
+		if ok {
+			rec, err = ecsstate.Get[ecsstate.Service](ctx, s.store, ecsstate.ServiceKey(cluster, name))
+		}
+		if errors.Is(err, store.ErrNotFound) {
+			arn := ref
+			if ok {
+				arn = s.arns.Service(cluster, name)
+			}
+			out.Failures = append(out.Failures, ecstypes.Failure{Arn: awsapi.String(arn), Reason: awsapi.String("MISSING")})
+			continue
+		}
+		if err != nil {
+			return nil, s.asAPIError(ctx, err)
+		}
+		out.Services = append(out.Services, s.serviceOutput(&rec.Value, withTags))
+	}
+	return out, nil
+}
+
+func (s *service) listServices(ctx context.Context, in *ecstypes.ListServicesRequest) (*ecstypes.ListServicesResponse, error) {
+	limit := defaultServicesPage
+	if in.MaxResults != nil {
+		var err error
+		if limit, err = pageSize(in.MaxResults); err != nil {
+			return nil, err
+		}
+	}
+	after, err := decodeToken(in.NextToken, "ListServices")
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.cluster(ctx, in.Cluster)
+	if err != nil {
+		return nil, s.asAPIError(ctx, err)
+	}
+	launchType, scheduling := awsapi.Deref(in.LaunchType), awsapi.Deref(in.SchedulingStrategy)
+	managed := awsapi.Deref(in.ResourceManagementType)
+	page, next, err := listPage(ctx, s.store, ecsstate.ClusterServicesPrefix(c.Value.Name), after, limit,
+		func(v *ecsstate.Service) bool {
+			// DRAINING and INACTIVE services are hidden; every service
+			// here is customer-managed.
+			return v.Status == ecsstate.ServiceActive &&
+				(launchType == "" || v.LaunchType == launchType) &&
+				(scheduling == "" || v.SchedulingStrategy == scheduling) &&
+				(managed == "" || managed == ecstypes.ResourceManagementTypeCustomer)
+		},
+		func(v *ecsstate.Service) string { return v.Key() })
+	if err != nil {
+		return nil, s.asAPIError(ctx, err)
+	}
+	out := &ecstypes.ListServicesResponse{ServiceArns: make([]string, 0, len(page))}
+	for _, v := range page {
+		out.ServiceArns = append(out.ServiceArns, s.arns.Service(v.Cluster, v.Name))
+	}
+	if next != "" {
+		out.NextToken = encodeToken("ListServices", next)
+	}
+	return out, nil
+}
+
+func (s *service) listServicesByNamespace(ctx context.Context, in *ecstypes.ListServicesByNamespaceRequest) (*ecstypes.ListServicesByNamespaceResponse, error) {
+	if in.MaxResults != nil {
+		if _, err := pageSize(in.MaxResults); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := decodeToken(in.NextToken, "ListServicesByNamespace"); err != nil {
+		return nil, err
+	}
+	return nil, errNamespaceNotFound()
+}
