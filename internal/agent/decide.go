@@ -319,7 +319,7 @@ func startProblem(in decideInput) *stopDecision {
 	}
 	// Containers live in the holder's network namespace: without a running
 	// holder they have no network, and a new holder would not give it back.
-	if p.NetworkMode == modeAwsvpc && (o.Holder != nil && !o.Holder.Running || o.Holder == nil && anyExists) {
+	if p.NetworkMode == modeAwsvpc && (o.Holder != nil && !o.Holder.Running && !unstartedHolder(o, anyExists) || o.Holder == nil && anyExists) {
 		if !allStarted {
 			return failed("ResourceInitializationError: failed to configure the task network: the network holder container stopped", "")
 		}
@@ -402,6 +402,14 @@ func dependencyState(in decideInput, dep dependency) (met bool, failed string, d
 	return false, "", deadline
 }
 
+// unstartedHolder reports whether the task's network holder was created
+// but never started, with none of its containers made yet: the agent was
+// stopped between creating and starting it. It is removed and made again.
+func unstartedHolder(o observation, anyContainer bool) bool {
+	h := o.Holder
+	return h != nil && !h.Running && !h.Exited && h.StartedAt.IsZero() && !anyContainer
+}
+
 // startPath decides the next steps of a task that should run.
 func startPath(in decideInput) (string, []action, time.Time) {
 	p, o, f := in.Plan, in.Obs, in.Facts
@@ -412,6 +420,9 @@ func startPath(in decideInput) (string, []action, time.Time) {
 		}
 	}
 	holderMissing := p.NetworkMode == modeAwsvpc && o.Holder == nil
+	if p.NetworkMode == modeAwsvpc && o.Holder != nil && unstartedHolder(o, len(missing) < len(o.Containers)) {
+		return ecsstate.StatusActivating, []action{{Kind: actRemoveHolder}}, time.Time{}
+	}
 
 	var pulls []action
 	for _, i := range missing {

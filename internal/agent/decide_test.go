@@ -314,6 +314,12 @@ func TestDecideFailures(t *testing.T) {
 		{name: "containers whose holder is gone cannot run", dt: two, facts: ready(2),
 			obs: obsOf(nil, cRunning("a"), cRunning("s")), wantStatus: "DEACTIVATING", wantActions: []string{"markDeactivating"},
 			wantCode: "EssentialContainerExited", wantReason: "network holder container exited"},
+		{name: "a holder created but never started is made again", dt: two, facts: ready(2),
+			obs: func() observation {
+				h := cHolder()
+				h.Running, h.StartedAt, h.IPAddress = false, time.Time{}, ""
+				return obsOf(h, nil, nil)
+			}(), wantStatus: "ACTIVATING", wantActions: []string{"removeHolder"}},
 		{name: "a dead holder fails a starting task", dt: two, facts: ready(2),
 			obs: func() observation {
 				h := cHolder()

@@ -181,7 +181,7 @@ func (s *service) serviceDeploymentOutput(svc *ecsstate.Service, d *ecsstate.Dep
 	if d.RolledBack {
 		if r := rollbackOf(svc, d); r != nil {
 			out.Rollback = &ecstypes.Rollback{
-				Reason:             awsapi.String(r.RolloutStateReason),
+				Reason:             awsapi.String(scheduler.ReasonRollingBack(r.RollbackTo)),
 				StartedAt:          awsapi.Time(r.CreatedAt),
 				ServiceRevisionArn: awsapi.String(s.serviceRevisionARN(svc.Cluster, svc.Name, r.ID)),
 			}

@@ -360,6 +360,7 @@ func (p *planner) rollBack(failedID string) {
 		RolloutState:             scheduler.RolloutInProgress,
 		RolloutStateReason:       scheduler.ReasonRollingBack(target.ID),
 		RollbackOf:               failedID,
+		RollbackTo:               target.ID,
 	}
 	for i := range p.s.Deployments {
 		d := &p.s.Deployments[i]

@@ -223,7 +223,7 @@ func TestPlanBreakerFailsAndRollsBack(t *testing.T) {
 	}
 	st = run(st.svc, append(ts, failed("f3"))...)
 	p := st.svc.Primary()
-	if p.ID == depB || p.TaskDefinition != tdGood || p.RollbackOf != depB ||
+	if p.ID == depB || p.TaskDefinition != tdGood || p.RollbackOf != depB || p.RollbackTo != depA ||
 		p.RolloutStateReason != "ECS deployment circuit breaker: rolling back to deploymentId "+depA+"." {
 		t.Fatalf("rollback deployment %+v", p)
 	}

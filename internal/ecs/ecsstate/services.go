@@ -146,6 +146,9 @@ type Deployment struct {
 	// RollbackOf is the id of the deployment the circuit breaker failed
 	// when this deployment is its rollback.
 	RollbackOf string `json:"rollbackOf,omitempty"`
+	// RollbackTo is, on a rollback, the id of the COMPLETED deployment
+	// whose task definition it brings back.
+	RollbackTo string `json:"rollbackTo,omitempty"`
 	// RolledBack is set on a FAILED deployment the breaker rolled back.
 	RolledBack bool `json:"rolledBack,omitempty"`
 }
