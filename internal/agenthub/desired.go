@@ -2,7 +2,6 @@ package agenthub
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -12,15 +11,13 @@ import (
 	"github.com/berth/berth/internal/awsapi"
 	"github.com/berth/berth/internal/ecs/ecsstate"
 	"github.com/berth/berth/internal/registry"
-	"github.com/berth/berth/internal/store"
 )
 
-// Resync pacing: a watch that keeps failing is retried with a growing pause,
-// and a store that keeps failing ends the session (the agent reconnects).
+// Resync pacing: a feed or watch that keeps failing is retried with a
+// growing pause.
 const (
-	minResyncPause   = 100 * time.Millisecond
-	maxResyncPause   = 10 * time.Second
-	maxStoreFailures = 8
+	minResyncPause = 100 * time.Millisecond
+	maxResyncPause = 10 * time.Second
 )
 
 // errConnection marks a failed write to the agent: the session is over.
@@ -39,36 +36,27 @@ func intentOf(t *ecsstate.Task) intent {
 
 // write is a session's only writer: the Welcome, then a DesiredTask for
 // each change of intent on the node and a Forget for each task record
-// deleted, re-sending the full set whenever the watch is lost.
+// deleted, re-sending the full set whenever its feed is lost.
 func (h *Hub) write(ctx context.Context, s *session) error {
 	sent := map[string]intent{} // by task key: what this connection was last told
 	welcomed := false
 	pause := minResyncPause
-	storeFailures := 0
 	for {
 		began := time.Now()
-		rev, err := h.sendAll(ctx, s, sent, !welcomed)
+		sub, err := h.sendAll(ctx, s, sent, !welcomed)
 		if err == nil {
 			welcomed = true
-			err = h.follow(ctx, s, sent, rev)
+			err = h.follow(ctx, s, sent, sub)
 		}
 		switch {
 		case ctx.Err() != nil:
 			return nil
-		case errors.Is(err, errConnection):
-			return err
 		case err != nil:
-			storeFailures++
-			if storeFailures >= maxStoreFailures {
-				return fmt.Errorf("store keeps failing: %w", err)
-			}
-			h.log.Warn("agent task stream: store error, resyncing", "node", s.node, "err", err)
-		default:
-			storeFailures = 0
-			h.log.Debug("agent task stream: watch ended, resyncing", "node", s.node)
+			return err
 		}
+		h.log.Debug("agent task stream: feed lost, resyncing", "node", s.node)
 		if time.Since(began) > time.Minute {
-			pause = minResyncPause // a watch that lasted is not a failing one
+			pause = minResyncPause // a feed that lasted is not a failing one
 		}
 		select {
 		case <-ctx.Done():
@@ -79,27 +67,23 @@ func (h *Hub) write(ctx context.Context, s *session) error {
 	}
 }
 
-// sendAll lists the node's tasks and sends them all (as the Welcome on the
-// first call), with a Forget for each task sent before that is gone. It
-// returns the revision of the listing.
-func (h *Hub) sendAll(ctx context.Context, s *session, sent map[string]intent, welcome bool) (int64, error) {
-	kvs, rev, err := h.cfg.Store.List(ctx, ecsstate.TaskPrefix, store.ListOptions{})
+// sendAll takes a snapshot of the node's tasks with a feed of what changes
+// after it, and sends them all (as the Welcome on the first call), with a
+// Forget for each task sent before that is gone.
+func (h *Hub) sendAll(ctx context.Context, s *session, sent map[string]intent, welcome bool) (*subscription, error) {
+	snapshot, sub, err := h.intents.subscribe(ctx, s.node)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	tasks := []agentproto.DesiredTask{}
 	current := map[string]intent{}
-	for _, kv := range kvs {
-		var t ecsstate.Task
-		if err := json.Unmarshal(kv.Value, &t); err != nil {
-			h.log.Error("undecodable task record skipped", "key", kv.Key, "err", err)
-			continue
-		}
-		if t.NodeID != s.node {
-			continue
-		}
-		tasks = append(tasks, h.desiredTask(&t, s.host))
-		current[kv.Key] = intentOf(&t)
+	for _, t := range snapshot {
+		tasks = append(tasks, h.desiredTask(t, s.host))
+		current[t.Key()] = intentOf(t)
+	}
+	fail := func(err error) (*subscription, error) {
+		h.intents.unsubscribe(sub)
+		return nil, fmt.Errorf("%w: %w", errConnection, err)
 	}
 	if welcome {
 		err := h.send(s, agentproto.Message{Welcome: &agentproto.Welcome{
@@ -110,12 +94,12 @@ func (h *Hub) sendAll(ctx context.Context, s *session, sent map[string]intent, w
 			Region:       h.cfg.Region,
 		}})
 		if err != nil {
-			return 0, fmt.Errorf("%w: %w", errConnection, err)
+			return fail(err)
 		}
 	} else {
 		for i := range tasks {
 			if err := h.send(s, agentproto.Message{Task: &tasks[i]}); err != nil {
-				return 0, fmt.Errorf("%w: %w", errConnection, err)
+				return fail(err)
 			}
 		}
 		for key := range sent {
@@ -124,7 +108,7 @@ func (h *Hub) sendAll(ctx context.Context, s *session, sent map[string]intent, w
 			}
 			if cluster, id, ok := ecsstate.ParseTaskKey(key); ok {
 				if err := h.send(s, agentproto.Message{Forget: &agentproto.TaskRef{Cluster: cluster, ID: id}}); err != nil {
-					return 0, fmt.Errorf("%w: %w", errConnection, err)
+					return fail(err)
 				}
 			}
 		}
@@ -133,74 +117,56 @@ func (h *Hub) sendAll(ctx context.Context, s *session, sent map[string]intent, w
 	for k, v := range current {
 		sent[k] = v
 	}
-	return rev, nil
+	return sub, nil
 }
 
-// follow watches task records from rev and sends what changed for the
-// node. It returns nil when the watch ends (the caller re-lists), an error
-// wrapping errConnection when the agent cannot be written to.
-func (h *Hub) follow(ctx context.Context, s *session, sent map[string]intent, rev int64) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	events, err := h.cfg.Store.Watch(ctx, ecsstate.TaskPrefix, rev)
-	if errors.Is(err, store.ErrCompacted) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	for ev := range events {
-		m, ok := h.change(s, sent, ev)
-		if !ok {
-			continue
+// follow sends what changes for the node from its feed. It returns nil
+// when the feed ends (the caller starts over), an error wrapping
+// errConnection when the agent cannot be written to.
+func (h *Hub) follow(ctx context.Context, s *session, sent map[string]intent, sub *subscription) error {
+	defer h.intents.unsubscribe(sub)
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case c, ok := <-sub.ch:
+			if !ok {
+				return nil
+			}
+			m, ok := h.change(s, sent, c)
+			if !ok {
+				continue
+			}
+			if err := h.send(s, m); err != nil {
+				return fmt.Errorf("%w: %w", errConnection, err)
+			}
 		}
-		if err := h.send(s, m); err != nil {
-			return fmt.Errorf("%w: %w", errConnection, err)
-		}
 	}
-	return nil
 }
 
-// change turns a task record change into the message the agent needs, if
-// any, and notes it as sent.
-func (h *Hub) change(s *session, sent map[string]intent, ev store.Event) (agentproto.Message, bool) {
-	key := ev.KV.Key
-	prev, known := sent[key]
-	forget := func() (agentproto.Message, bool) {
-		delete(sent, key)
-		cluster, id, ok := ecsstate.ParseTaskKey(key)
+// change turns a change of one of the node's tasks into the message the
+// agent needs, if any, and notes it as sent.
+func (h *Hub) change(s *session, sent map[string]intent, c taskChange) (agentproto.Message, bool) {
+	prev, known := sent[c.key]
+	if c.task == nil {
+		// Deleted, or moved to another node: this node lets go.
+		if !known {
+			return agentproto.Message{}, false
+		}
+		delete(sent, c.key)
+		cluster, id, ok := ecsstate.ParseTaskKey(c.key)
 		if !ok {
 			return agentproto.Message{}, false
 		}
 		return agentproto.Message{Forget: &agentproto.TaskRef{Cluster: cluster, ID: id}}, true
 	}
-	switch ev.Type {
-	case store.EventDelete:
-		if !known {
-			return agentproto.Message{}, false
-		}
-		return forget()
-	case store.EventPut:
-		var t ecsstate.Task
-		if err := json.Unmarshal(ev.KV.Value, &t); err != nil {
-			h.log.Error("undecodable task record skipped", "key", key, "err", err)
-			return agentproto.Message{}, false
-		}
-		if t.NodeID != s.node {
-			if known { // tasks do not move between nodes; if one did, this node lets go
-				return forget()
-			}
-			return agentproto.Message{}, false
-		}
-		cur := intentOf(&t)
-		if known && prev == cur {
-			return agentproto.Message{}, false // only the agent's own report changed
-		}
-		sent[key] = cur
-		d := h.desiredTask(&t, s.host)
-		return agentproto.Message{Task: &d}, true
+	cur := intentOf(c.task)
+	if known && prev == cur {
+		return agentproto.Message{}, false // only the agent's own report changed
 	}
-	return agentproto.Message{}, false
+	sent[c.key] = cur
+	d := h.desiredTask(c.task, s.host)
+	return agentproto.Message{Task: &d}, true
 }
 
 // desiredTask is the server's intent for t as its agent needs it. host is

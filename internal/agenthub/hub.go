@@ -86,6 +86,9 @@ type Hub struct {
 	// disconnected after a newer connection of it marked it connected.
 	mu       sync.Mutex
 	sessions map[string]*session // by node id: each node's current connection
+
+	// intents feeds every session its node's tasks from one watch.
+	intents *intents
 }
 
 // New returns a hub. Mount it at agentproto.Path and run Run beside it.
@@ -100,14 +103,16 @@ func New(cfg Config) *Hub {
 		cfg.StoppedTaskRetention = DefaultStoppedTaskRetention
 	}
 	now := cfg.Now
+	log := cfg.Logger.With("component", "agenthub")
 	return &Hub{
 		cfg:           cfg,
 		arns:          ecsstate.ARNs{Region: cfg.Region, Account: cfg.AccountID},
 		now:           func() time.Time { return now().UTC() },
-		log:           cfg.Logger.With("component", "agenthub"),
+		log:           log,
 		metrics:       newMetrics(cfg.Registerer),
 		purgeInterval: defaultPurgeInterval,
 		sessions:      map[string]*session{},
+		intents:       newIntents(cfg.Store, log),
 	}
 }
 

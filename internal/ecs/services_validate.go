@@ -196,17 +196,17 @@ func checkLoadBalancers(lbs []ecstypes.LoadBalancer) error {
 // checkServiceRegistries validates a service's service registries. berth
 // has no Cloud Map yet, so no registry exists.
 func checkServiceRegistries(regs []ecstypes.ServiceRegistry) error {
-	for _, r := range regs {
-		arn := awsapi.Deref(r.RegistryArn)
-		res, ok := strings.CutPrefix(arn, "arn:aws:servicediscovery:")
-		_, id, _ := strings.Cut(res, ":service/")
-		if !ok || !strings.HasPrefix(id, "srv-") {
-			return invalidParameter("The format of the supplied service registry ARN is invalid: %s.", arn) // OBSERVED
-		}
-		// UNVERIFIED wording.
-		return invalidParameter("The service registry %s does not exist.", arn)
+	if len(regs) == 0 {
+		return nil
 	}
-	return nil
+	arn := awsapi.Deref(regs[0].RegistryArn)
+	res, ok := strings.CutPrefix(arn, "arn:aws:servicediscovery:")
+	_, id, _ := strings.Cut(res, ":service/")
+	if !ok || !strings.HasPrefix(id, "srv-") {
+		return invalidParameter("The format of the supplied service registry ARN is invalid: %s.", arn) // OBSERVED
+	}
+	// UNVERIFIED wording.
+	return invalidParameter("The service registry %s does not exist.", arn)
 }
 
 // checkPlacement validates a service's placement constraints and

@@ -1,0 +1,226 @@
+package agenthub
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/berth/berth/internal/ecs/ecsstate"
+	"github.com/berth/berth/internal/store"
+)
+
+// subscriberBuffer is how many task changes a session may fall behind
+// before it is made to start over from a snapshot.
+const subscriberBuffer = 4096
+
+// taskChange is one task record change for a node: the task as it now is,
+// or nil when its record was deleted.
+type taskChange struct {
+	key  string
+	task *ecsstate.Task
+}
+
+// subscription is a session's feed of its node's task changes. ch is
+// closed when the session must start over from a new snapshot (it fell
+// behind, or the hub's watch was lost).
+type subscription struct {
+	node string
+	ch   chan taskChange
+}
+
+// intents is the hub's one view of every task record, grouped by node:
+// a single store listing and watch, each record decoded once, fanned out
+// to the session of the task's node. Sessions subscribe with a snapshot
+// of their node's tasks that the feed continues without a gap.
+type intents struct {
+	st  store.Store
+	log *slog.Logger
+
+	start sync.Once
+	ready chan struct{} // closed once the first listing is in
+
+	mu     sync.Mutex
+	byNode map[string]map[string]*ecsstate.Task  // node -> task key -> record
+	nodeOf map[string]string                     // task key -> node
+	subs   map[string]map[*subscription]struct{} // by node
+}
+
+func newIntents(st store.Store, log *slog.Logger) *intents {
+	return &intents{st: st, log: log, ready: make(chan struct{}), subs: map[string]map[*subscription]struct{}{}}
+}
+
+// subscribe returns the node's tasks now and a feed of their changes from
+// then on. It starts the shared watch on first use; ctx bounds the wait
+// for its first listing.
+func (x *intents) subscribe(ctx context.Context, node string) ([]*ecsstate.Task, *subscription, error) {
+	x.start.Do(func() { go x.run(context.Background()) })
+	select {
+	case <-x.ready:
+	case <-ctx.Done():
+		return nil, nil, ctx.Err()
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	sub := &subscription{node: node, ch: make(chan taskChange, subscriberBuffer)}
+	if x.subs[node] == nil {
+		x.subs[node] = map[*subscription]struct{}{}
+	}
+	x.subs[node][sub] = struct{}{}
+	tasks := make([]*ecsstate.Task, 0, len(x.byNode[node]))
+	for _, t := range x.byNode[node] {
+		tasks = append(tasks, t)
+	}
+	return tasks, sub, nil
+}
+
+// unsubscribe ends a feed.
+func (x *intents) unsubscribe(sub *subscription) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if _, ok := x.subs[sub.node][sub]; ok {
+		x.drop(sub)
+	}
+}
+
+// drop ends a subscription; x.mu is held.
+func (x *intents) drop(sub *subscription) {
+	delete(x.subs[sub.node], sub)
+	if len(x.subs[sub.node]) == 0 {
+		delete(x.subs, sub.node)
+	}
+	close(sub.ch)
+}
+
+// run lists and watches task records until the store closes, re-listing
+// whenever the watch is lost.
+func (x *intents) run(ctx context.Context) {
+	pause := minResyncPause
+	for {
+		began := time.Now()
+		err := x.follow(ctx)
+		if errors.Is(err, store.ErrClosed) {
+			x.dropAll()
+			return
+		}
+		if err != nil {
+			x.log.Warn("agent task feed: store error, relisting", "err", err)
+		}
+		if time.Since(began) > time.Minute {
+			pause = minResyncPause
+		}
+		time.Sleep(pause)
+		pause = min(2*pause, maxResyncPause)
+	}
+}
+
+func (x *intents) follow(ctx context.Context) error {
+	kvs, rev, err := x.st.List(ctx, ecsstate.TaskPrefix, store.ListOptions{})
+	if err != nil {
+		return err
+	}
+	byNode := map[string]map[string]*ecsstate.Task{}
+	nodeOf := map[string]string{}
+	for _, kv := range kvs {
+		t, ok := x.decode(kv)
+		if !ok {
+			continue
+		}
+		if byNode[t.NodeID] == nil {
+			byNode[t.NodeID] = map[string]*ecsstate.Task{}
+		}
+		byNode[t.NodeID][kv.Key] = t
+		nodeOf[kv.Key] = t.NodeID
+	}
+	x.mu.Lock()
+	x.byNode, x.nodeOf = byNode, nodeOf
+	// Sessions fed from the previous listing start over from this one.
+	x.dropAllLocked()
+	x.mu.Unlock()
+	select {
+	case <-x.ready:
+	default:
+		close(x.ready)
+	}
+
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	events, err := x.st.Watch(wctx, ecsstate.TaskPrefix, rev)
+	if err != nil {
+		return err
+	}
+	for ev := range events {
+		x.apply(ev)
+	}
+	if _, err := x.st.Revision(ctx); errors.Is(err, store.ErrClosed) {
+		return err
+	}
+	return nil
+}
+
+func (x *intents) decode(kv store.KV) (*ecsstate.Task, bool) {
+	var t ecsstate.Task
+	if err := json.Unmarshal(kv.Value, &t); err != nil {
+		x.log.Error("undecodable task record skipped", "key", kv.Key, "err", err)
+		return nil, false
+	}
+	return &t, true
+}
+
+// apply records one change and hands it to the sessions of the nodes it
+// concerns.
+func (x *intents) apply(ev store.Event) {
+	key := ev.KV.Key
+	var t *ecsstate.Task
+	if ev.Type == store.EventPut {
+		var ok bool
+		if t, ok = x.decode(ev.KV); !ok {
+			return
+		}
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	old, had := x.nodeOf[key]
+	if had && (t == nil || t.NodeID != old) {
+		delete(x.byNode[old], key)
+		delete(x.nodeOf, key)
+		x.dispatch(old, taskChange{key: key})
+	}
+	if t == nil {
+		return
+	}
+	if x.byNode[t.NodeID] == nil {
+		x.byNode[t.NodeID] = map[string]*ecsstate.Task{}
+	}
+	x.byNode[t.NodeID][key] = t
+	x.nodeOf[key] = t.NodeID
+	x.dispatch(t.NodeID, taskChange{key: key, task: t})
+}
+
+// dispatch hands c to the node's subscribers without ever waiting: one
+// that is full is dropped and starts over from a snapshot.
+func (x *intents) dispatch(node string, c taskChange) {
+	for sub := range x.subs[node] {
+		select {
+		case sub.ch <- c:
+		default:
+			x.drop(sub)
+		}
+	}
+}
+
+func (x *intents) dropAll() {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.dropAllLocked()
+}
+
+func (x *intents) dropAllLocked() {
+	for _, subs := range x.subs {
+		for sub := range subs {
+			x.drop(sub)
+		}
+	}
+}
