@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -41,6 +42,8 @@ type serverConfig struct {
 	// 169.254.170.2.
 	TaskNetwork, TaskBridge, TaskSubnet string
 	MetadataPort                        int
+	// PprofListen, when set, is where the runtime profiles are served.
+	PprofListen string
 }
 
 // shutdownTimeout bounds how long in-flight requests (a docker push, say)
@@ -114,6 +117,7 @@ func newServerCmd(getenv func(string) string) *cobra.Command {
 	fs.StringVar(&cfg.TaskBridge, "task-bridge", def.TaskBridge, "host bridge interface of the task network (at most 15 characters)")
 	fs.StringVar(&cfg.TaskSubnet, "task-subnet", def.TaskSubnet, "IPv4 subnet awsvpc tasks get their addresses from")
 	fs.IntVar(&cfg.MetadataPort, "metadata-port", def.MetadataPort, "port of the task metadata endpoint at 169.254.170.2")
+	fs.StringVar(&cfg.PprofListen, "pprof-listen", getenv("BERTH_PPROF_LISTEN"), "serve Go's /debug/pprof profiles on this address, for profiling (env BERTH_PPROF_LISTEN; default off)")
 	return cmd
 }
 
@@ -230,6 +234,12 @@ func runServer(ctx context.Context, cfg serverConfig, stderr io.Writer) error {
 		cfg.RegistryHost = net.JoinHostPort("localhost", strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
 	}
 
+	if cfg.PprofListen != "" {
+		if err := servePprof(ctx, cfg.PprofListen, logger); err != nil {
+			ln.Close()
+			return err
+		}
+	}
 	comps, err := wire(ctx, cfg, logger)
 	if err != nil {
 		ln.Close()
@@ -278,4 +288,29 @@ func runServer(ctx context.Context, cfg serverConfig, stderr io.Writer) error {
 		logger.Info("stopped")
 	}
 	return err
+}
+
+// servePprof serves the runtime profiles on their own address until ctx
+// ends, apart from the API port so that they are never exposed with it.
+func servePprof(ctx context.Context, addr string, logger *slog.Logger) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("--pprof-listen: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		srv.Close()
+	}()
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			logger.Error("pprof server stopped", "err", err)
+		}
+	}()
+	logger.Info("profiles served", "addr", ln.Addr().String())
+	return nil
 }

@@ -1,7 +1,7 @@
 package service
 
 import (
-	"encoding/json"
+	"reflect"
 	"slices"
 	"time"
 
@@ -531,20 +531,15 @@ func (p *planner) steady(live []liveTask) {
 	p.s.Steady = steady
 }
 
+// copyService copies what plan changes in place: the deployments, the
+// history and the events. Everything else is only ever replaced whole.
 func copyService(s ecsstate.Service) ecsstate.Service {
-	b, err := json.Marshal(s)
-	if err != nil {
-		panic(err) // a record that was decoded always encodes
-	}
-	var out ecsstate.Service
-	if err := json.Unmarshal(b, &out); err != nil {
-		panic(err)
-	}
-	return out
+	s.Deployments = slices.Clone(s.Deployments)
+	s.History = slices.Clone(s.History)
+	s.Events = slices.Clone(s.Events)
+	return s
 }
 
 func sameService(a, b ecsstate.Service) bool {
-	ja, _ := json.Marshal(a)
-	jb, _ := json.Marshal(b)
-	return string(ja) == string(jb)
+	return reflect.DeepEqual(a, b)
 }
