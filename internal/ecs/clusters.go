@@ -399,12 +399,23 @@ func (s *service) describeCluster(ctx context.Context, c ecsstate.Cluster, inclu
 	return s.describeClusterWith(ctx, c, include, &clusterSnapshot{})
 }
 
+// taskCountRecord is the part of a task record the cluster's counts read;
+// decoding only it keeps DescribeClusters cheap over thousands of tasks.
+type taskCountRecord struct {
+	Spec struct {
+		LaunchType string `json:"launchType"`
+	} `json:"spec"`
+	Observed struct {
+		LastStatus string `json:"lastStatus"`
+	} `json:"observed"`
+}
+
 // describeClusterWith renders a cluster as ECS returns it, counting its
 // tasks and container instances from the store. Settings, configuration,
 // tags, statistics and attachments come only when include names them (tags
 // and statistics are [] otherwise, as ECS answers).
 func (s *service) describeClusterWith(ctx context.Context, c ecsstate.Cluster, include []string, snap *clusterSnapshot) (ecstypes.Cluster, error) {
-	tasks, _, err := ecsstate.List[ecsstate.Task](ctx, s.store, ecsstate.ClusterTasksPrefix(c.Name), store.ListOptions{})
+	tasks, _, err := ecsstate.List[taskCountRecord](ctx, s.store, ecsstate.ClusterTasksPrefix(c.Name), store.ListOptions{})
 	if err != nil {
 		return ecstypes.Cluster{}, err
 	}
@@ -453,11 +464,12 @@ func (s *service) describeClusterWith(ctx context.Context, c ecsstate.Cluster, i
 		if lt != "EC2" {
 			lt = "FARGATE"
 		}
+		status := &ecsstate.Task{Observed: ecsstate.TaskStatus{LastStatus: t.Value.Observed.LastStatus}}
 		switch {
-		case taskIsRunning(&t.Value):
+		case taskIsRunning(status):
 			running++
 			byLaunchType[lt].running++
-		case taskIsPending(&t.Value):
+		case taskIsPending(status):
 			pending++
 			byLaunchType[lt].pending++
 		}
