@@ -38,6 +38,7 @@ func newRootCmd(getenv func(string) string) *cobra.Command {
 		newEnvCmd(getenv),
 		newAWSCmd(getenv),
 		newPauseCmd(),
+		newSpotCmd(getenv),
 		&cobra.Command{
 			Use:   "version",
 			Short: "Print berth's version",

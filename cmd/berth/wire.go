@@ -151,10 +151,16 @@ func wire(ctx context.Context, cfg serverConfig, logger *slog.Logger) (c *compon
 		Credentials: &iam.Keyring{AccountID: cfg.AccountID, Keys: []iam.AccessKey{adminKey}},
 		Services:    []*awsapi.Service{ecrService, ecsService},
 		Registry:    registryHandler,
-		Internal:    map[string]http.Handler{agentproto.Path: hub},
-		Logger:      logger,
-		Registerer:  metrics,
-		Gatherer:    metrics,
+		Internal: map[string]http.Handler{
+			agentproto.Path: hub,
+			ecs.SpotInterruptPath: ecs.NewSpotHandler(ecs.SpotConfig{
+				Config:      ecs.Config{Store: st, AccountID: cfg.AccountID, Region: cfg.Region, Logger: logger},
+				AdminSecret: adminKey.SecretAccessKey,
+			}),
+		},
+		Logger:     logger,
+		Registerer: metrics,
+		Gatherer:   metrics,
 	})
 	if err != nil {
 		return nil, err

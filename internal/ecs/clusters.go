@@ -65,12 +65,6 @@ func checkClusterName(name string) error {
 // default strategy, and returns the strategy with base and weight filled
 // in as ECS reports them.
 func checkCapacityProviders(providers []string, strategy []ecstypes.CapacityProviderStrategyItem) ([]ecstypes.CapacityProviderStrategyItem, error) {
-	for _, p := range providers {
-		if p != providerFargate && p != providerFargateSpot {
-			// UNVERIFIED wording: berth has no other capacity providers.
-			return nil, invalidParameter("The specified capacity provider '%s' is not in an ACTIVE state. Specify a valid capacity provider and try again.", p)
-		}
-	}
 	if len(slices.Compact(slices.Sorted(slices.Values(providers)))) != len(providers) {
 		// UNVERIFIED wording.
 		return nil, invalidParameter("The specified capacity providers contain duplicates. Specify each capacity provider once.")
@@ -173,6 +167,9 @@ func (s *service) createCluster(ctx context.Context, in *ecstypes.CreateClusterR
 		name = "default"
 	}
 	if err := checkClusterName(name); err != nil {
+		return nil, err
+	}
+	if err := s.checkClusterProvidersExist(ctx, in.CapacityProviders); err != nil {
 		return nil, err
 	}
 	strategy, err := checkCapacityProviders(in.CapacityProviders, in.DefaultCapacityProviderStrategy)
@@ -283,11 +280,17 @@ func (s *service) updateClusterSettings(ctx context.Context, in *ecstypes.Update
 }
 
 func (s *service) putClusterCapacityProviders(ctx context.Context, in *ecstypes.PutClusterCapacityProvidersRequest) (*ecstypes.PutClusterCapacityProvidersResponse, error) {
+	if err := s.checkClusterProvidersExist(ctx, in.CapacityProviders); err != nil {
+		return nil, err
+	}
 	strategy, err := checkCapacityProviders(in.CapacityProviders, in.DefaultCapacityProviderStrategy)
 	if err != nil {
 		return nil, err
 	}
 	c, err := s.updateActiveCluster(ctx, in.Cluster, func(c *ecsstate.Cluster) error {
+		if err := s.checkProvidersStillUsed(ctx, c.Name, c.CapacityProviders, in.CapacityProviders); err != nil {
+			return err
+		}
 		c.CapacityProviders = slices.Clone(in.CapacityProviders)
 		c.DefaultStrategy = strategy
 		return nil

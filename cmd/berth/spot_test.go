@@ -1,0 +1,87 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/berth/berth/internal/ecs"
+	"github.com/berth/berth/internal/ecs/ecsstate"
+	"github.com/berth/berth/internal/iam"
+	"github.com/berth/berth/internal/store/bolt"
+)
+
+// TestSpotInterruptCommand runs `berth spot interrupt` against the Spot
+// endpoint, authenticated with the admin key in the data dir.
+func TestSpotInterruptCommand(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	key, err := iam.LoadOrCreateAdminKey(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := bolt.Open(filepath.Join(t.TempDir(), "state.db"), bolt.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	const region, account = "us-east-1", "000000000000"
+	task := ecsstate.Task{ID: strings.Repeat("a", 32), Cluster: "spot", DesiredStatus: ecsstate.StatusRunning}
+	task.Spec.CapacityProviderName = "FARGATE_SPOT"
+	if _, err := ecsstate.Update(ctx, st, task.Key(), func(v *ecsstate.Task, _ bool) error { *v = task; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(ecs.NewSpotHandler(ecs.SpotConfig{
+		Config:      ecs.Config{Store: st, AccountID: account, Region: region, Logger: slog.New(slog.DiscardHandler)},
+		AdminSecret: key.SecretAccessKey,
+	}))
+	defer srv.Close()
+	listen := strings.TrimPrefix(srv.URL, "http://")
+	arn := ecsstate.ARNs{Region: region, Account: account}.Task("spot", task.ID)
+
+	run := func(args ...string) (string, error) {
+		root := newRootCmd(envFunc(nil))
+		var out bytes.Buffer
+		root.SetOut(&out)
+		root.SetErr(&bytes.Buffer{})
+		root.SetArgs(append([]string{"spot", "interrupt", "--listen", listen, "--data-dir", dir, "--region", region}, args...))
+		err := root.ExecuteContext(ctx)
+		return out.String(), err
+	}
+	out, err := run("--cluster", "spot", "--task", arn)
+	if err != nil || out != arn+"\n" {
+		t.Fatalf("interrupt printed %q, %v", out, err)
+	}
+	got, err := ecsstate.Get[ecsstate.Task](ctx, st, task.Key())
+	if err != nil || got.Value.StopCode != "SpotInterruption" {
+		t.Fatalf("task after the command: %+v %v", got.Value, err)
+	}
+	if _, err := run("--task", arn); err == nil || !strings.Contains(err.Error(), "already stopping") {
+		t.Errorf("second interrupt: %v", err)
+	}
+	if _, err := run("--cluster", "spot", "--service", "nope"); err == nil || !strings.Contains(err.Error(), "not found") {
+		t.Errorf("unknown service: %v", err)
+	}
+	if _, err := run("--task", arn, "--service", "x"); err == nil {
+		t.Error("--task with --service accepted")
+	}
+	if _, err := run("--task", arn, "--count", "1"); err == nil {
+		t.Error("--task with --count accepted")
+	}
+
+	// Another data dir's key is refused by the server.
+	other := t.TempDir()
+	if _, err := iam.LoadOrCreateAdminKey(other); err != nil {
+		t.Fatal(err)
+	}
+	root := newRootCmd(envFunc(nil))
+	root.SetOut(&bytes.Buffer{})
+	root.SetArgs([]string{"spot", "interrupt", "--listen", listen, "--data-dir", other, "--task", arn})
+	if err := root.ExecuteContext(ctx); err == nil || !strings.Contains(err.Error(), "admin secret") {
+		t.Errorf("wrong key: %v", err)
+	}
+}

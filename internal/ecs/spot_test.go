@@ -1,0 +1,243 @@
+package ecs
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/berth/berth/internal/ecs/ecsstate"
+	"github.com/berth/berth/internal/store/bolt"
+)
+
+const spotTestSecret = "spot-admin-secret"
+
+type spotTestEnv struct {
+	t     *testing.T
+	ctx   context.Context
+	store *bolt.Store
+	url   string
+	arns  ecsstate.ARNs
+	clock time.Time
+}
+
+func newSpotTestEnv(t *testing.T) *spotTestEnv {
+	t.Helper()
+	st, err := bolt.Open(filepath.Join(t.TempDir(), "state.db"), bolt.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	e := &spotTestEnv{t: t, ctx: context.Background(), store: st,
+		arns: ecsstate.ARNs{Region: apiTestRegion, Account: apiTestAccount}, clock: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)}
+	srv := httptest.NewServer(NewSpotHandler(SpotConfig{
+		Config:      Config{Store: st, AccountID: apiTestAccount, Region: apiTestRegion, Now: func() time.Time { return e.clock }, Logger: slog.New(slog.DiscardHandler)},
+		AdminSecret: spotTestSecret,
+	}))
+	t.Cleanup(srv.Close)
+	e.url = srv.URL + SpotInterruptPath
+	return e
+}
+
+// putTask stores a task of cluster "c"; observed is its last status.
+func (e *spotTestEnv) putTask(id, service, provider, observed string, created time.Duration) ecsstate.Task {
+	e.t.Helper()
+	task := ecsstate.Task{ID: id, Cluster: "c", DesiredStatus: ecsstate.StatusRunning, CreatedAt: e.clock.Add(created), Generation: 1}
+	task.Spec.ServiceName = service
+	task.Spec.CapacityProviderName = provider
+	task.Spec.LaunchType = "FARGATE"
+	task.Observed.LastStatus = observed
+	if _, err := ecsstate.Update(e.ctx, e.store, task.Key(), func(v *ecsstate.Task, _ bool) error {
+		*v = task
+		return nil
+	}); err != nil {
+		e.t.Fatal(err)
+	}
+	return task
+}
+
+func (e *spotTestEnv) task(id string) ecsstate.Task {
+	e.t.Helper()
+	v, err := ecsstate.Get[ecsstate.Task](e.ctx, e.store, ecsstate.TaskKey("c", id))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return v.Value
+}
+
+// post sends body with the bearer token and returns the status and body.
+func (e *spotTestEnv) post(method, token string, body any) (int, []byte) {
+	e.t.Helper()
+	raw, err := json.Marshal(body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	req, err := http.NewRequestWithContext(e.ctx, method, e.url, bytes.NewReader(raw))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out, err := io.ReadAll(resp.Body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return resp.StatusCode, out
+}
+
+func (e *spotTestEnv) interrupt(req SpotInterruptRequest) SpotInterruptResponse {
+	e.t.Helper()
+	status, body := e.post(http.MethodPost, spotTestSecret, req)
+	if status != http.StatusOK {
+		e.t.Fatalf("interrupt %+v: %d %s", req, status, body)
+	}
+	var out SpotInterruptResponse
+	if err := json.Unmarshal(body, &out); err != nil {
+		e.t.Fatal(err)
+	}
+	return out
+}
+
+func TestSpotInterruptTask(t *testing.T) {
+	e := newSpotTestEnv(t)
+	spot := e.putTask(strings.Repeat("a", 32), "api", "FARGATE_SPOT", ecsstate.StatusRunning, 0)
+	e.putTask(strings.Repeat("b", 32), "api", "FARGATE", ecsstate.StatusRunning, 0)
+	arn := e.arns.Task("c", spot.ID)
+
+	// The task ARN names the cluster.
+	out := e.interrupt(SpotInterruptRequest{Task: arn})
+	if !slices.Equal(out.Interrupted, []string{arn}) || len(out.NotInterrupted) != 0 {
+		t.Fatalf("interrupted %+v", out)
+	}
+	got := e.task(spot.ID)
+	if got.DesiredStatus != ecsstate.StatusStopped || got.StopCode != "SpotInterruption" ||
+		got.StoppedReason != "Your Spot Task was interrupted." || got.Generation != 2 || !got.StoppingAt.Equal(e.clock) {
+		t.Fatalf("task after interruption: %+v", got)
+	}
+	// Already stopping: reported, not changed.
+	out = e.interrupt(SpotInterruptRequest{Cluster: "c", Task: spot.ID})
+	if len(out.Interrupted) != 0 || !slices.Equal(out.NotInterrupted, []string{arn}) {
+		t.Fatalf("second interruption %+v", out)
+	}
+	if e.task(spot.ID).Generation != 2 {
+		t.Fatal("second interruption changed the task")
+	}
+
+	for _, tc := range []struct {
+		name   string
+		req    SpotInterruptRequest
+		status int
+		msg    string
+	}{
+		{"on FARGATE", SpotInterruptRequest{Cluster: "c", Task: strings.Repeat("b", 32)}, 400, "not FARGATE_SPOT"},
+		{"missing", SpotInterruptRequest{Cluster: "c", Task: strings.Repeat("f", 32)}, 404, "not found"},
+		{"other cluster", SpotInterruptRequest{Cluster: "d", Task: arn}, 404, "not in cluster"},
+		{"default cluster", SpotInterruptRequest{Task: spot.ID}, 404, "not found"},
+		{"neither", SpotInterruptRequest{Cluster: "c"}, 400, "either"},
+		{"both", SpotInterruptRequest{Cluster: "c", Task: spot.ID, Service: "api"}, 400, "either"},
+		{"count with task", SpotInterruptRequest{Cluster: "c", Task: spot.ID, Count: 1}, 400, "count"},
+		{"bad ARN", SpotInterruptRequest{Task: "arn:aws:ecs:us-east-1:123456789012:service/c/api"}, 400, "not a task"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			status, body := e.post(http.MethodPost, spotTestSecret, tc.req)
+			var ae SpotError
+			if status != tc.status || json.Unmarshal(body, &ae) != nil || !strings.Contains(ae.Error, tc.msg) {
+				t.Fatalf("got %d %s, want %d with %q", status, body, tc.status, tc.msg)
+			}
+		})
+	}
+}
+
+func TestSpotInterruptService(t *testing.T) {
+	e := newSpotTestEnv(t)
+	if _, err := ecsstate.Update(e.ctx, e.store, ecsstate.ServiceKey("c", "api"), func(v *ecsstate.Service, _ bool) error {
+		*v = ecsstate.Service{Name: "api", Cluster: "c", Status: ecsstate.ServiceActive}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	pending := e.putTask(strings.Repeat("1", 32), "api", "FARGATE_SPOT", ecsstate.StatusPending, 0)
+	oldRunning := e.putTask(strings.Repeat("2", 32), "api", "FARGATE_SPOT", ecsstate.StatusRunning, time.Minute)
+	newRunning := e.putTask(strings.Repeat("3", 32), "api", "FARGATE_SPOT", ecsstate.StatusRunning, 2*time.Minute)
+	e.putTask(strings.Repeat("4", 32), "api", "FARGATE", ecsstate.StatusRunning, 0)
+	e.putTask(strings.Repeat("5", 32), "other", "FARGATE_SPOT", ecsstate.StatusRunning, 0)
+	stopped := e.putTask(strings.Repeat("6", 32), "api", "FARGATE_SPOT", ecsstate.StatusStopped, 0)
+	stopped.DesiredStatus = ecsstate.StatusStopped
+	if _, err := ecsstate.Update(e.ctx, e.store, stopped.Key(), func(v *ecsstate.Task, _ bool) error { *v = stopped; return nil }); err != nil {
+		t.Fatal(err)
+	}
+
+	// Running ones first, oldest first.
+	out := e.interrupt(SpotInterruptRequest{Cluster: "c", Service: "api", Count: 1})
+	if !slices.Equal(out.Interrupted, []string{e.arns.Task("c", oldRunning.ID)}) {
+		t.Fatalf("count 1: %+v", out)
+	}
+	// The rest of the service's Spot tasks.
+	out = e.interrupt(SpotInterruptRequest{Cluster: "arn:aws:ecs:us-east-1:123456789012:cluster/c", Service: "api"})
+	if !slices.Equal(out.Interrupted, []string{e.arns.Task("c", newRunning.ID), e.arns.Task("c", pending.ID)}) {
+		t.Fatalf("all: %+v", out)
+	}
+	out = e.interrupt(SpotInterruptRequest{Cluster: "c", Service: "api"})
+	if len(out.Interrupted) != 0 || len(out.NotInterrupted) != 0 {
+		t.Fatalf("nothing left: %+v", out)
+	}
+	if got := e.task(strings.Repeat("5", 32)); got.DesiredStatus != ecsstate.StatusRunning {
+		t.Fatal("another service's task was interrupted")
+	}
+	status, _ := e.post(http.MethodPost, spotTestSecret, SpotInterruptRequest{Cluster: "c", Service: "nope"})
+	if status != http.StatusNotFound {
+		t.Fatalf("unknown service: %d", status)
+	}
+	status, _ = e.post(http.MethodPost, spotTestSecret, SpotInterruptRequest{Cluster: "c", Service: "api", Count: -1})
+	if status != http.StatusBadRequest {
+		t.Fatalf("negative count: %d", status)
+	}
+}
+
+func TestSpotInterruptAuth(t *testing.T) {
+	e := newSpotTestEnv(t)
+	spot := e.putTask(strings.Repeat("a", 32), "", "FARGATE_SPOT", ecsstate.StatusRunning, 0)
+	req := SpotInterruptRequest{Cluster: "c", Task: spot.ID}
+	for _, token := range []string{"", "wrong", spotTestSecret + "x", strings.ToUpper(spotTestSecret)} {
+		if status, _ := e.post(http.MethodPost, token, req); status != http.StatusUnauthorized {
+			t.Errorf("token %q: status %d, want 401", token, status)
+		}
+	}
+	if status, _ := e.post(http.MethodGet, spotTestSecret, req); status != http.StatusMethodNotAllowed {
+		t.Errorf("GET: status %d", status)
+	}
+	if e.task(spot.ID).DesiredStatus != ecsstate.StatusRunning {
+		t.Fatal("a refused request stopped the task")
+	}
+
+	// Without a configured secret nothing gets in, not even an empty token.
+	srv := httptest.NewServer(NewSpotHandler(SpotConfig{Config: Config{Store: e.store, Logger: slog.New(slog.DiscardHandler)}}))
+	defer srv.Close()
+	r, err := http.NewRequest(http.MethodPost, srv.URL, strings.NewReader(`{"task":"x"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Header.Set("Authorization", "Bearer ")
+	resp, err := http.DefaultClient.Do(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("no secret configured: %d", resp.StatusCode)
+	}
+}
