@@ -2,8 +2,8 @@ package agenthub
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
 	"time"
 
@@ -110,10 +110,7 @@ func (h *Hub) applyReport(ctx context.Context, node string, rep agentproto.TaskR
 			ignored = "a stopped task cannot move back to " + observed.LastStatus
 			return ecsstate.ErrUnchanged
 		}
-		before, err := json.Marshal(t)
-		if err != nil {
-			return err
-		}
+		before := *t // shallow: the changes below replace fields, never edit shared ones
 		t.Observed = observed
 		// The agent stopped the task on its own (essential container
 		// exited, start failure): that is now the intent too, and its
@@ -126,11 +123,7 @@ func (h *Hub) applyReport(ctx context.Context, node string, rep agentproto.TaskR
 		if observed.LastStatus == ecsstate.StatusStopped {
 			h.stopIntent(t, now)
 		}
-		after, err := json.Marshal(t)
-		if err != nil {
-			return err
-		}
-		if string(before) == string(after) {
+		if reflect.DeepEqual(before, *t) {
 			return ecsstate.ErrUnchanged // a repeated report: spare the watchers
 		}
 		return nil
