@@ -35,7 +35,7 @@ func serviceKeyOf(t *ecsstate.Task) string {
 }
 
 // put records t at modRevision unless the cache already holds a newer
-// version. It returns the owning service's key ("" for tasks of none).
+// version (0: a task just written, whose revision is not known yet). It returns the owning service's key ("" for tasks of none).
 func (c *taskCache) put(t ecsstate.Task, modRevision int64) string {
 	svc := serviceKeyOf(&t)
 	if svc == "" {
@@ -49,7 +49,9 @@ func (c *taskCache) put(t ecsstate.Task, modRevision int64) string {
 		tasks = map[string]cachedTask{}
 		c.byService[svc] = tasks
 	}
-	if cur, ok := tasks[key]; ok && cur.modRevision > modRevision && modRevision != 0 {
+	// Revision 0 is a task this process just created, not yet seen by the
+	// watch: it never replaces what the watch already delivered.
+	if cur, ok := tasks[key]; ok && (modRevision == 0 || cur.modRevision > modRevision) {
 		return svc
 	}
 	tasks[key] = cachedTask{task: t, modRevision: modRevision}

@@ -329,3 +329,18 @@ func TestPlanUserStoppedTaskIsReplacedWithoutBreakerCount(t *testing.T) {
 		t.Fatalf("launch %d failed %d throttle %+v", st.launch, st.svc.Primary().FailedTasks, st.svc.Throttle)
 	}
 }
+
+func TestCacheKeepsWatchedVersionOverJustCreated(t *testing.T) {
+	c := newTaskCache()
+	running := taskState{id: "a", dep: depA, status: ecsstate.StatusRunning}.task()
+	created := taskState{id: "a", dep: depA, status: ecsstate.StatusProvisioning}.task()
+	c.put(running, 7)
+	c.put(created, 0)
+	if got := c.tasks(ecsstate.ServiceKey("c", "web")); len(got) != 1 || got[0].modRevision != 7 || got[0].task.Observed.LastStatus != ecsstate.StatusRunning {
+		t.Fatalf("cache holds %+v", got)
+	}
+	c.put(created, 9)
+	if got := c.tasks(ecsstate.ServiceKey("c", "web")); got[0].modRevision != 9 {
+		t.Fatalf("a newer watched version was not taken: %+v", got)
+	}
+}

@@ -10,10 +10,7 @@
 package main
 
 import (
-	"archive/tar"
-	"bytes"
 	"context"
-	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
@@ -22,26 +19,16 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	goruntime "runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
-	"github.com/google/go-containerregistry/pkg/authn"
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
-	"github.com/berth/berth/internal/iam"
 	"github.com/berth/berth/test/bench/benchserver"
 )
 
@@ -94,11 +81,11 @@ func run() error {
 		return err
 	}
 
-	srv, err := startBerth(ctx, cfg.berthBin, cfg.keep)
+	srv, err := benchserver.StartBerth(ctx, cfg.berthBin, cfg.keep, true)
 	if err != nil {
 		return err
 	}
-	defer srv.stop()
+	defer srv.Stop()
 	b, err := prepare(ctx, srv, appBin)
 	if err != nil {
 		return srv.Annotate(err)
@@ -124,80 +111,10 @@ func run() error {
 	return nil
 }
 
-// server is the berth process under test and the task network it was
-// given.
-type server struct {
-	*benchserver.Server
-	network string
-}
-
-// startBerth starts berth with a task network of its own.
-func startBerth(ctx context.Context, bin string, keep bool) (*server, error) {
-	metadataPort, err := benchserver.FreePort()
-	if err != nil {
-		return nil, err
-	}
-	subnet, err := freeTaskSubnet(ctx)
-	if err != nil {
-		return nil, err
-	}
-	bs, err := benchserver.New("berth", keep)
-	if err != nil {
-		return nil, err
-	}
-	s := &server{Server: bs, network: fmt.Sprintf("berth-bench-%d", os.Getpid())}
-	err = s.Start(ctx, nil, "/_berth/health", bin, "server", "--listen", s.Listen(), "--data-dir", s.DataDir,
-		"--task-network", s.network, "--task-bridge", fmt.Sprintf("bb%d", os.Getpid()%1000000),
-		"--task-subnet", subnet, "--metadata-port", strconv.Itoa(metadataPort))
-	if err != nil {
-		s.stop()
-		return nil, err
-	}
-	return s, nil
-}
-
-// stop stops berth, then removes what its agent left on purpose (tasks keep
-// running when the server stops) and the task network.
-func (s *server) stop() {
-	nodeID, _ := os.ReadFile(filepath.Join(s.DataDir, "agent", "node-id"))
-	s.Stop()
-	if id := strings.TrimSpace(string(nodeID)); id != "" {
-		out, _ := exec.Command("docker", "ps", "--all", "--quiet", "--filter", "label=berth.node-id="+id).Output()
-		if ids := strings.Fields(string(out)); len(ids) > 0 {
-			exec.Command("docker", append([]string{"rm", "--force"}, ids...)...).Run()
-		}
-	}
-	exec.Command("docker", "network", "rm", s.network).Run()
-}
-
-// freeTaskSubnet returns a /24 of 169.254.128.0/18 no Docker network uses.
-func freeTaskSubnet(ctx context.Context) (string, error) {
-	ids, err := exec.CommandContext(ctx, "docker", "network", "ls", "--quiet").Output()
-	if err != nil {
-		return "", fmt.Errorf("docker network ls (is dockerd running?): %w", err)
-	}
-	used := map[string]bool{}
-	if fields := strings.Fields(string(ids)); len(fields) > 0 {
-		out, err := exec.CommandContext(ctx, "docker", append([]string{"network", "inspect", "--format", "{{range .IPAM.Config}}{{.Subnet}} {{end}}"}, fields...)...).Output()
-		if err != nil {
-			return "", err
-		}
-		for _, s := range strings.Fields(string(out)) {
-			used[s] = true
-		}
-	}
-	for i := range 64 {
-		if subnet := fmt.Sprintf("169.254.%d.0/24", 128+i); !used[subnet] {
-			return subnet, nil
-		}
-	}
-	return "", errors.New("no free /24 in 169.254.128.0/18")
-}
-
 // bench holds what both contenders run: berth's cluster and task definition,
 // and for Docker the same images on the same network.
 type bench struct {
-	srv                    *server
+	srv                    *benchserver.Berth
 	ecs                    *ecs.Client
 	pauseImage, localImage string
 	dockerContainers       []string
@@ -211,17 +128,12 @@ const (
 // prepare pushes the app image to berth, registers the task definition and
 // runs one task, which leaves the image (and berth's network holder image)
 // on the host; the Docker baseline uses those same images.
-func prepare(ctx context.Context, srv *server, appBin string) (*bench, error) {
-	creds, err := iam.ReadAdminKey(srv.DataDir)
+func prepare(ctx context.Context, srv *benchserver.Berth, appBin string) (*bench, error) {
+	awsCfg, err := srv.AWSConfig()
 	if err != nil {
 		return nil, err
 	}
-	awsCfg := aws.Config{
-		Region:       "us-east-1",
-		BaseEndpoint: aws.String(srv.URL),
-		Credentials:  credentials.NewStaticCredentialsProvider(creds.AccessKeyID, creds.SecretAccessKey, ""),
-	}
-	image, err := pushApp(ctx, ecr.NewFromConfig(awsCfg), srv, appBin)
+	image, err := srv.PushApp(ctx, ecr.NewFromConfig(awsCfg), appBin, "bench-app", "v1")
 	if err != nil {
 		return nil, err
 	}
@@ -265,60 +177,6 @@ func prepare(ctx context.Context, srv *server, appBin string) (*bench, error) {
 		return nil, errors.New("the warm-up task left no images to run the baseline with")
 	}
 	return b, nil
-}
-
-// pushApp pushes a FROM scratch image of the app to berth and returns its
-// name in ECR form.
-func pushApp(ctx context.Context, client *ecr.Client, srv *server, appBin string) (string, error) {
-	if _, err := client.CreateRepository(ctx, &ecr.CreateRepositoryInput{RepositoryName: aws.String("bench-app")}); err != nil {
-		return "", err
-	}
-	tok, err := client.GetAuthorizationToken(ctx, &ecr.GetAuthorizationTokenInput{})
-	if err != nil {
-		return "", err
-	}
-	userPass, err := base64.StdEncoding.DecodeString(aws.ToString(tok.AuthorizationData[0].AuthorizationToken))
-	if err != nil {
-		return "", err
-	}
-	user, pass, _ := strings.Cut(string(userPass), ":")
-	bin, err := os.ReadFile(appBin)
-	if err != nil {
-		return "", err
-	}
-	var layer bytes.Buffer
-	tw := tar.NewWriter(&layer)
-	tw.WriteHeader(&tar.Header{Name: "app", Mode: 0o755, Size: int64(len(bin)), Typeflag: tar.TypeReg})
-	tw.Write(bin)
-	tw.Close()
-	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(layer.Bytes())), nil })
-	if err != nil {
-		return "", err
-	}
-	img, err := mutate.AppendLayers(empty.Image, l)
-	if err != nil {
-		return "", err
-	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		return "", err
-	}
-	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture = "linux", goruntime.GOARCH
-	cf.Config.Entrypoint = []string{"/app"}
-	img, err = mutate.ConfigFile(img, cf)
-	if err != nil {
-		return "", err
-	}
-	host := srv.Listen()
-	ref, err := name.ParseReference(host+"/bench-app:v1", name.Insecure)
-	if err != nil {
-		return "", err
-	}
-	if err := remote.Write(ref, img, remote.WithContext(ctx), remote.WithAuth(&authn.Basic{Username: user, Password: pass})); err != nil {
-		return "", err
-	}
-	return "000000000000.dkr.ecr.us-east-1.amazonaws.com/bench-app:v1", nil
 }
 
 // runTask runs one task, returns how long RunTask -> RUNNING took, then
@@ -381,7 +239,7 @@ func (b *bench) waitStatus(ctx context.Context, arn, status string, since time.T
 // containers are removed afterwards (not timed).
 func (b *bench) dockerRun(ctx context.Context) (time.Duration, error) {
 	start := time.Now()
-	holder, err := exec.CommandContext(ctx, "docker", "run", "-d", "--network", b.srv.network, b.pauseImage).Output()
+	holder, err := exec.CommandContext(ctx, "docker", "run", "-d", "--network", b.srv.Network, b.pauseImage).Output()
 	if err != nil {
 		return 0, fmt.Errorf("docker run (holder): %w", err)
 	}
