@@ -31,7 +31,8 @@ type subscription struct {
 	ch   chan taskChange
 }
 
-// intents is the hub's one view of every task record, grouped by node:
+// intents is the hub's one view of every task record's intent, grouped by
+// node (the records it holds may be behind on what agents reported):
 // a single store listing and watch, each record decoded once, fanned out
 // to the session of the task's node. Sessions subscribe with a snapshot
 // of their node's tasks that the feed continues without a gap.
@@ -175,6 +176,9 @@ func (x *intents) apply(ev store.Event) {
 	key := ev.KV.Key
 	var t *ecsstate.Task
 	if ev.Type == store.EventPut {
+		if x.unchangedIntent(key, ev.KV.Value) {
+			return
+		}
 		var ok bool
 		if t, ok = x.decode(ev.KV); !ok {
 			return
@@ -197,6 +201,35 @@ func (x *intents) apply(ev store.Event) {
 	x.byNode[t.NodeID][key] = t
 	x.nodeOf[key] = t.NodeID
 	x.dispatch(t.NodeID, taskChange{key: key, task: t})
+}
+
+// taskIntent is the part of a task record an agent acts on besides the
+// spec, which never changes.
+type taskIntent struct {
+	NodeID        string `json:"nodeId"`
+	Generation    int64  `json:"generation"`
+	DesiredStatus string `json:"desiredStatus"`
+	StopCode      string `json:"stopCode"`
+	StoppedReason string `json:"stoppedReason"`
+}
+
+// unchangedIntent reports whether a put of the task at key changes none of
+// what its agent acts on (most puts are the agent's own reports), reading
+// only those fields, so that the record need not be decoded whole.
+func (x *intents) unchangedIntent(key string, value []byte) bool {
+	var in taskIntent
+	if json.Unmarshal(value, &in) != nil {
+		return false // the full decode reports it
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	node, ok := x.nodeOf[key]
+	if !ok || node != in.NodeID {
+		return false
+	}
+	t := x.byNode[node][key]
+	return t.Generation == in.Generation && t.DesiredStatus == in.DesiredStatus &&
+		t.StopCode == in.StopCode && t.StoppedReason == in.StoppedReason
 }
 
 // dispatch hands c to the node's subscribers without ever waiting: one

@@ -103,14 +103,18 @@ func (l *Launcher) LaunchServiceTasks(ctx context.Context, svc *ecsstate.Service
 		Strategies:  strategies,
 	}
 
+	// Placement holds the lock; the write does not: the tasks count as
+	// placed (inflight) for every snapshot until the write is over, so
+	// the next placement need not wait for this one's fsync.
 	placementMu.Lock()
-	defer placementMu.Unlock()
 	snap, err := s.placementSnapshot(ctx, svc.Cluster, launch.group, &l.cache)
 	if err != nil {
+		placementMu.Unlock()
 		return nil, nil, err
 	}
 	placement, failures, noInstances := snap.place(launchType, req)
 	if noInstances {
+		placementMu.Unlock()
 		return nil, []scheduler.Failure{{Reason: errNoContainerInstances().Message}}, nil
 	}
 	tasks := make([]ecsstate.Task, len(placement.NodeIDs))
@@ -120,16 +124,26 @@ func (l *Launcher) LaunchServiceTasks(ctx context.Context, svc *ecsstate.Service
 			provider = providers[i]
 		}
 		tasks[i] = s.newTask(launch, nodeID, provider)
+		placementInflight[tasks[i].Key()] = placedTask{cluster: svc.Cluster, nodeID: nodeID, group: launch.group, reserves: req.Task}
 	}
+	placementMu.Unlock()
+
 	rev, err := s.createTasks(ctx, tasks)
+
+	placementMu.Lock()
+	defer placementMu.Unlock()
+	for _, t := range tasks {
+		key := t.Key()
+		placed := placementInflight[key]
+		delete(placementInflight, key)
+		// The next snapshot need not decode what this call wrote.
+		if err == nil && l.cache.tasks != nil {
+			placed.modRevision = rev
+			l.cache.tasks[key] = placed
+		}
+	}
 	if err != nil {
 		return nil, nil, err
-	}
-	// The next snapshot need not decode what this call wrote.
-	if l.cache.tasks != nil {
-		for _, t := range tasks {
-			l.cache.tasks[t.Key()] = placedTask{modRevision: rev, cluster: t.Cluster, nodeID: t.NodeID, group: t.Spec.Group, reserves: req.Task}
-		}
 	}
 	return tasks, failures, nil
 }

@@ -1,6 +1,7 @@
 package ecs
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -8,6 +9,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"unicode/utf8"
 
@@ -51,6 +53,10 @@ const (
 // servers on one etcd will need the decision guarded by the revisions it
 // read instead.
 var placementMu sync.Mutex
+
+// placementInflight holds, by store key, tasks placed whose write is still
+// under way: every snapshot counts them as placed. placementMu guards it.
+var placementInflight = map[string]placedTask{}
 
 // taskLaunch is a validated RunTask or StartTask: everything a new task's
 // record needs except where it runs.
@@ -718,7 +724,7 @@ func (s *service) placementSnapshot(ctx context.Context, cluster, group string, 
 	}
 	for _, kv := range kvs {
 		var t placedTask
-		if c, ok := cache.lookup(kv.Key, kv.ModRevision); ok {
+		if c, ok := cache.lookup(kv.Key, kv.ModRevision, kv.Value); ok {
 			t = c
 		} else if t, err = decodePlacedTask(kv); err != nil {
 			return nil, err
@@ -726,14 +732,12 @@ func (s *service) placementSnapshot(ctx context.Context, cluster, group string, 
 		if seen != nil {
 			seen[kv.Key] = t
 		}
-		pn := snap.byID[t.nodeID]
-		if pn == nil || t.stopped {
-			continue
-		}
-		pn.node.Used = pn.node.Used.Add(t.reserves)
-		pn.node.Tasks++
-		if t.cluster == cluster && t.group == group {
-			pn.node.GroupTasks++
+		snap.reserve(t, group)
+	}
+	for key, t := range placementInflight {
+		listed := func(kv store.KV, key string) int { return strings.Compare(kv.Key, key) }
+		if _, found := slices.BinarySearchFunc(kvs, key, listed); !found { // else written meanwhile, counted above
+			snap.reserve(t, group)
 		}
 	}
 	if cache != nil {
@@ -751,18 +755,46 @@ type placedTask struct {
 	reserves        scheduler.Resources
 }
 
+// reserve counts a task not yet stopped on its node: its resources, and
+// whether it is of group in the snapshot's cluster.
+func (p *placementSnapshot) reserve(t placedTask, group string) {
+	pn := p.byID[t.nodeID]
+	if pn == nil || t.stopped {
+		return
+	}
+	pn.node.Used = pn.node.Used.Add(t.reserves)
+	pn.node.Tasks++
+	if t.cluster == p.cluster && t.group == group {
+		pn.node.GroupTasks++
+	}
+}
+
 // reservationCache keeps the placedTask of each task record by store key,
 // valid while the record's revision is unchanged.
 type reservationCache struct {
 	tasks map[string]placedTask
 }
 
-func (c *reservationCache) lookup(key string, modRevision int64) (placedTask, bool) {
+func (c *reservationCache) lookup(key string, modRevision int64, value []byte) (placedTask, bool) {
 	if c == nil {
 		return placedTask{}, false
 	}
 	t, ok := c.tasks[key]
-	return t, ok && t.modRevision == modRevision
+	if !ok {
+		return placedTask{}, false
+	}
+	if t.modRevision == modRevision {
+		return t, true
+	}
+	// What a task reserves is fixed when it is created; a later change
+	// (mostly its agent's reports) matters only once it has stopped. A
+	// record without the word STOPPED anywhere has not, and a byte search
+	// is far cheaper than decoding it again.
+	if !t.stopped && !bytes.Contains(value, []byte(`"`+ecsstate.StatusStopped+`"`)) {
+		t.modRevision = modRevision
+		return t, true
+	}
+	return placedTask{}, false
 }
 
 // placementTaskRecord is the part of a task record placedTask reads:

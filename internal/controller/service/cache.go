@@ -1,9 +1,11 @@
 package service
 
 import (
+	"encoding/json"
 	"sync"
 
 	"github.com/berth/berth/internal/ecs/ecsstate"
+	"github.com/berth/berth/internal/ecs/ecstypes"
 )
 
 // cachedTask is a task record as last seen, with the revision to compare
@@ -95,4 +97,49 @@ func (c *taskCache) reset(tasks []ecsstate.Versioned[ecsstate.Task]) {
 	for _, t := range tasks {
 		c.put(t.Value, t.ModRevision)
 	}
+}
+
+// taskRecord decodes the part of a task record the controller reads: its
+// spec without the task definition, of which only whether each container
+// is essential and has a health check matters. Decoding no more keeps the
+// watch of thousands of tasks cheap; a write re-reads the whole record.
+type taskRecord struct {
+	ecsstate.Task
+	Spec struct {
+		TaskDefinitionARN    string `json:"taskDefinitionArn"`
+		CapacityProviderName string `json:"capacityProviderName"`
+		StartedBy            string `json:"startedBy"`
+		Group                string `json:"group"`
+		ServiceName          string `json:"serviceName"`
+		Definition           struct {
+			ContainerDefinitions []struct {
+				Essential   *bool     `json:"essential"`
+				HealthCheck *struct{} `json:"healthCheck"`
+			} `json:"containerDefinitions"`
+		} `json:"definition"`
+	} `json:"spec"`
+}
+
+// decodeTask reads a task record for the cache.
+func decodeTask(b []byte) (ecsstate.Task, error) {
+	var r taskRecord
+	if err := json.Unmarshal(b, &r); err != nil {
+		return ecsstate.Task{}, err
+	}
+	t := r.Task
+	t.Spec = ecsstate.TaskSpec{
+		TaskDefinitionARN:    r.Spec.TaskDefinitionARN,
+		CapacityProviderName: r.Spec.CapacityProviderName,
+		StartedBy:            r.Spec.StartedBy,
+		Group:                r.Spec.Group,
+		ServiceName:          r.Spec.ServiceName,
+	}
+	for _, c := range r.Spec.Definition.ContainerDefinitions {
+		def := ecstypes.ContainerDefinition{Essential: c.Essential}
+		if c.HealthCheck != nil {
+			def.HealthCheck = &ecstypes.HealthCheck{}
+		}
+		t.Spec.Definition.ContainerDefinitions = append(t.Spec.Definition.ContainerDefinitions, def)
+	}
+	return t, nil
 }

@@ -9,7 +9,6 @@ package service
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -141,9 +140,18 @@ func (c *Controller) Run(ctx context.Context) error {
 // follow lists tasks and services, queues every service, and feeds the
 // cache and the queue from a watch until it ends.
 func (c *Controller) follow(ctx context.Context) error {
-	tasks, rev, err := ecsstate.List[ecsstate.Task](ctx, c.cfg.Store, ecsstate.TaskPrefix, store.ListOptions{})
+	kvs, rev, err := c.cfg.Store.List(ctx, ecsstate.TaskPrefix, store.ListOptions{})
 	if err != nil {
 		return err
+	}
+	tasks := make([]ecsstate.Versioned[ecsstate.Task], 0, len(kvs))
+	for _, kv := range kvs {
+		t, err := decodeTask(kv.Value)
+		if err != nil {
+			c.log.Error("undecodable task record skipped", "key", kv.Key, "err", err)
+			continue
+		}
+		tasks = append(tasks, ecsstate.Versioned[ecsstate.Task]{Value: t, ModRevision: kv.ModRevision})
 	}
 	c.cache.reset(tasks)
 	if err := c.queueAll(ctx); err != nil {
@@ -174,8 +182,8 @@ func (c *Controller) observe(ctx context.Context, ev store.Event) {
 			}
 			return
 		}
-		var t ecsstate.Task
-		if err := json.Unmarshal(ev.KV.Value, &t); err != nil {
+		t, err := decodeTask(ev.KV.Value)
+		if err != nil {
 			c.log.Error("undecodable task record skipped", "key", key, "err", err)
 			return
 		}
@@ -309,20 +317,36 @@ func (c *Controller) purge(ctx context.Context, key string, cur ecsstate.Version
 // commit writes the step's service record and task changes in one
 // transaction guarded by the revisions they were read at.
 func (c *Controller) commit(ctx context.Context, key string, svcRev int64, st step, revs map[string]cachedTask, now time.Time) error {
+	// The cache holds only what decisions read: a write starts from the
+	// whole record, as it was when the decision was taken, and the cached
+	// copy takes the same change.
 	changes := map[string]*ecsstate.Task{}
-	change := func(k string) *ecsstate.Task {
-		if t, ok := changes[k]; ok {
-			return t
+	cached := map[string]*ecsstate.Task{}
+	mutate := func(k string, change func(*ecsstate.Task)) error {
+		if _, ok := changes[k]; !ok {
+			cur, err := ecsstate.Get[ecsstate.Task](ctx, c.cfg.Store, k)
+			if errors.Is(err, store.ErrNotFound) || err == nil && cur.ModRevision != revs[k].modRevision {
+				return store.ErrConflict
+			}
+			if err != nil {
+				return err
+			}
+			lean := revs[k].task
+			changes[k], cached[k] = &cur.Value, &lean
 		}
-		t := revs[k].task
-		changes[k] = &t
-		return &t
+		change(changes[k])
+		change(cached[k])
+		return nil
 	}
 	for _, k := range st.account {
-		change(k).ServiceAccounted = true
+		if err := mutate(k, func(t *ecsstate.Task) { t.ServiceAccounted = true }); err != nil {
+			return err
+		}
 	}
 	for _, r := range st.stop {
-		change(r.key).RequestStop(stopCodeScheduler, r.reason, now)
+		if err := mutate(r.key, func(t *ecsstate.Task) { t.RequestStop(stopCodeScheduler, r.reason, now) }); err != nil {
+			return err
+		}
 	}
 	if !st.changed && len(changes) == 0 {
 		return nil
@@ -348,7 +372,7 @@ func (c *Controller) commit(ctx context.Context, key string, svcRev int64, st st
 	if err != nil {
 		return err
 	}
-	for _, t := range changes {
+	for _, t := range cached {
 		c.cache.put(*t, rev)
 	}
 	c.stopped.Add(float64(len(st.stop)))
@@ -363,7 +387,9 @@ func (c *Controller) launch(ctx context.Context, key string, st step) (bool, err
 	if primary == nil {
 		return false, nil
 	}
+	began := time.Now()
 	tasks, failures, err := c.cfg.Launcher.LaunchServiceTasks(ctx, &svc, primary, st.launch, st.providerCounts)
+	c.log.Debug("launched service tasks", "service", key, "wanted", st.launch, "started", len(tasks), "took", time.Since(began))
 	if err != nil {
 		return false, fmt.Errorf("launching tasks: %w", err)
 	}
