@@ -116,6 +116,17 @@ func TestCapacityProviderLifecycle(t *testing.T) {
 		t.Fatalf("without TAGS: %v %+v", err, out)
 	}
 
+	// Tagged by ARN like the other resources; the built-in ones are not.
+	if _, err := e.client.TagResource(e.ctx, &sdk.TagResourceInput{ResourceArn: aws.String(testCPARN), Tags: []types.Tag{{Key: aws.String("cost-center"), Value: aws.String("infra")}}}); err != nil {
+		t.Fatal(err)
+	}
+	tags, err := e.client.ListTagsForResource(e.ctx, &sdk.ListTagsForResourceInput{ResourceArn: aws.String(testCPARN)})
+	if err != nil || len(tags.Tags) != 2 {
+		t.Fatalf("tags %v %+v", err, tags)
+	}
+	_, err = e.client.TagResource(e.ctx, &sdk.TagResourceInput{ResourceArn: aws.String("arn:aws:ecs:us-east-1:123456789012:capacity-provider/FARGATE"), Tags: []types.Tag{{Key: aws.String("a"), Value: aws.String("b")}}})
+	wantAPIErr(t, err, "InvalidParameterException", "The specified capacity provider does not exist.")
+
 	// Pages of one.
 	var all []string
 	var token *string

@@ -214,8 +214,41 @@ func (s *service) taggableResource(ctx context.Context, arn string) (taggable, e
 				return err
 			},
 		}, nil
+	case "capacity-provider":
+		name := strings.TrimPrefix(res, "capacity-provider/")
+		key := ecsstate.CapacityProviderKey(name)
+		cp, err := ecsstate.Get[ecsstate.CapacityProvider](ctx, s.store, key)
+		if errors.Is(err, store.ErrNotFound) || name == providerFargate || name == providerFargateSpot {
+			// FARGATE and FARGATE_SPOT are built in and carry no tags.
+			return taggable{}, errCapacityProviderNotFoundForTags()
+		}
+		if err != nil {
+			return taggable{}, err
+		}
+		return taggable{
+			fail: invalidParameter,
+			tags: cp.Value.Tags,
+			update: func(ctx context.Context, change func([]ecstypes.Tag) []ecstypes.Tag) error {
+				_, err := ecsstate.Update(ctx, s.store, key, func(v *ecsstate.CapacityProvider, found bool) error {
+					if !found {
+						return errResourceGone
+					}
+					v.Tags = change(v.Tags)
+					return nil
+				})
+				if errors.Is(err, errResourceGone) {
+					return errCapacityProviderNotFoundForTags()
+				}
+				return err
+			},
+		}, nil
 	}
 	return taggable{}, errInvalidARN()
+}
+
+func errCapacityProviderNotFoundForTags() *awsapi.Error {
+	// UNVERIFIED wording.
+	return invalidParameter("The specified capacity provider does not exist.")
 }
 
 func errServiceNotFoundForTags() *awsapi.Error {
