@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -180,12 +181,19 @@ func (h *Hub) serve(ctx context.Context, conn *agentproto.Conn, host, remote str
 		"agentVersion", hello.Node.AgentVersion, "tasks", len(hello.Tasks))
 
 	var protocolErr error
-	for _, rep := range hello.Tasks {
-		if err := h.applyReport(sctx, node, rep); err != nil {
+	for batch := range slices.Chunk(hello.Tasks, maxReportBatch) {
+		if err := h.applyReports(sctx, node, batch); err != nil {
 			cancel(err)
 			break
 		}
 	}
+	// Reports wait in a queue while the batch before them is written.
+	reports := make(chan agentproto.TaskReport, maxReportBatch)
+	applierDone := make(chan struct{})
+	go func() {
+		defer close(applierDone)
+		h.applyQueued(sctx, cancel, node, reports)
+	}()
 
 	writerDone := make(chan error, 1)
 	if sctx.Err() == nil {
@@ -211,8 +219,9 @@ func (h *Hub) serve(ctx context.Context, conn *agentproto.Conn, host, remote str
 		h.metrics.received.WithLabelValues(m.Kind()).Inc()
 		switch {
 		case m.Status != nil:
-			if err := h.applyReport(sctx, node, *m.Status); err != nil {
-				cancel(err)
+			select {
+			case reports <- *m.Status:
+			case <-sctx.Done():
 			}
 		case m.Error != "":
 			cancel(fmt.Errorf("agent ended the connection: %s", m.Error))
@@ -222,6 +231,8 @@ func (h *Hub) serve(ctx context.Context, conn *agentproto.Conn, host, remote str
 		}
 	}
 
+	close(reports)
+	<-applierDone
 	cause := context.Cause(sctx)
 	if protocolErr != nil {
 		// Let the writer finish its message, then say why we close.
@@ -236,6 +247,36 @@ func (h *Hub) serve(ctx context.Context, conn *agentproto.Conn, host, remote str
 	h.disconnect(s)
 	h.log.Info("agent disconnected", "node", node, "remote", remote, "reason", cause.Error(),
 		"connectedFor", time.Since(started).Round(time.Millisecond).String())
+}
+
+// maxReportBatch caps the reports one transaction records.
+const maxReportBatch = 32
+
+// applyQueued records the session's reports as they come, each write
+// taking every report queued meanwhile, until reports is closed. A store
+// failure ends the session.
+func (h *Hub) applyQueued(ctx context.Context, cancel context.CancelCauseFunc, node string, reports <-chan agentproto.TaskReport) {
+	for rep := range reports {
+		batch := []agentproto.TaskReport{rep}
+	more:
+		for len(batch) < maxReportBatch {
+			select {
+			case r, ok := <-reports:
+				if !ok {
+					break more
+				}
+				batch = append(batch, r)
+			default:
+				break more
+			}
+		}
+		if ctx.Err() != nil {
+			continue // drain: the session is over
+		}
+		if err := h.applyReports(ctx, node, batch); err != nil {
+			cancel(err)
+		}
+	}
 }
 
 // handshake reads and checks the agent's Hello.

@@ -525,6 +525,32 @@ func TestReportsUpdateObserved(t *testing.T) {
 	}
 }
 
+// A burst of reports, several about one task and some about tasks the
+// server does not know, is recorded in order, the last report of each task
+// winning.
+func TestReportBurstRecordedInOrder(t *testing.T) {
+	f := newFixture(t)
+	const tasks = 3 * maxReportBatch
+	for i := range tasks {
+		f.putTask(t, newTask("default", fmt.Sprintf("%032x", i+1), nodeA, "nginx"))
+	}
+	a, _ := f.connect(t, nodeA)
+	for i := range tasks {
+		id := fmt.Sprintf("%032x", i+1)
+		a.report("default", id, ecsstate.TaskStatus{Generation: 1, LastStatus: ecsstate.StatusActivating})
+		a.report("default", fmt.Sprintf("%032x", 100000+i), ecsstate.TaskStatus{Generation: 1, LastStatus: ecsstate.StatusRunning})
+		a.report("default", id, ecsstate.TaskStatus{Generation: 1, LastStatus: ecsstate.StatusRunning})
+	}
+	eventually(t, "every report applied", func() bool {
+		return f.task(t, "default", fmt.Sprintf("%032x", tasks)).Observed.LastStatus == ecsstate.StatusRunning
+	})
+	for i := range tasks {
+		if got := f.task(t, "default", fmt.Sprintf("%032x", i+1)).Observed.LastStatus; got != ecsstate.StatusRunning {
+			t.Fatalf("task %d: lastStatus %s", i+1, got)
+		}
+	}
+}
+
 func TestAgentSideStopBecomesIntent(t *testing.T) {
 	f := newFixture(t)
 	f.putTask(t, newTask("default", taskID(1), nodeA, "nginx"))

@@ -81,68 +81,119 @@ var lastStatuses = map[string]bool{
 	ecsstate.StatusDeprovisioning: true, ecsstate.StatusStopped: true,
 }
 
-// applyReport writes an agent's observation of a task into the task's
-// record. Reports about tasks the server does not know on this node are
-// ignored. Only store failures are returned.
-func (h *Hub) applyReport(ctx context.Context, node string, rep agentproto.TaskReport) error {
-	log := h.log.With("node", node, "cluster", rep.Cluster, "task", rep.ID)
-	if rep.Cluster == "" || rep.ID == "" || strings.ContainsAny(rep.Cluster, "|/") || strings.ContainsAny(rep.ID, "|/") {
-		log.Warn("task report ignored", "reason", "malformed task reference")
-		return nil
-	}
-	if !lastStatuses[rep.Status.LastStatus] {
-		log.Warn("task report ignored", "reason", "unknown lastStatus", "lastStatus", rep.Status.LastStatus)
-		return nil
-	}
-	observed := inUTC(rep.Status)
-	now := h.now()
-	var ignored string
-	_, err := ecsstate.Update(ctx, h.cfg.Store, ecsstate.TaskKey(rep.Cluster, rep.ID), func(t *ecsstate.Task, found bool) error {
-		ignored = "" // Update may call this again after a conflict
-		switch {
-		case !found:
-			ignored = "task unknown to the server"
-			return ecsstate.ErrUnchanged
-		case t.NodeID != node || t.Cluster != rep.Cluster || t.ID != rep.ID:
-			ignored = "task belongs to another node"
-			return ecsstate.ErrUnchanged
-		case t.Observed.LastStatus == ecsstate.StatusStopped && observed.LastStatus != ecsstate.StatusStopped:
-			ignored = "a stopped task cannot move back to " + observed.LastStatus
-			return ecsstate.ErrUnchanged
-		}
-		before := *t // shallow: the changes below replace fields, never edit shared ones
-		t.Observed = observed
-		// The agent stopped the task on its own (essential container
-		// exited, start failure): that is now the intent too, and its
-		// reason is the task's unless a stop request came first.
-		if (observed.StopCode != "" || observed.StoppedReason != "") && t.StopCode == "" {
-			t.StopCode = observed.StopCode
-			t.StoppedReason = observed.StoppedReason
-			h.stopIntent(t, now)
-		}
-		if observed.LastStatus == ecsstate.StatusStopped {
-			h.stopIntent(t, now)
-		}
-		if reflect.DeepEqual(before, *t) {
-			return ecsstate.ErrUnchanged // a repeated report: spare the watchers
-		}
-		return nil
-	})
-	if err != nil {
-		if errors.Is(err, context.Canceled) {
+// applyReports writes agents' observations of tasks into the tasks'
+// records, in one transaction: reports queue up while an earlier batch is
+// made durable, so a node's burst of reports costs few writes. Reports
+// about tasks the server does not know on this node are ignored. Only
+// store failures are returned.
+func (h *Hub) applyReports(ctx context.Context, node string, reps []agentproto.TaskReport) error {
+	for range maxReportAttempts {
+		err := h.tryApplyReports(ctx, node, reps)
+		if !errors.Is(err, store.ErrConflict) {
+			if err != nil && !errors.Is(err, context.Canceled) {
+				h.log.Error("task reports not recorded", "node", node, "err", err)
+			}
 			return err
 		}
-		log.Error("task report not recorded", "err", err)
-		return err
 	}
-	if ignored != "" {
-		level := h.log.Debug
-		if ignored == "task belongs to another node" {
-			level = h.log.Warn
+	return errors.New("task reports not recorded: too many conflicting writers")
+}
+
+// maxReportAttempts bounds applyReports' retries on conflicting writers.
+const maxReportAttempts = 64
+
+func (h *Hub) tryApplyReports(ctx context.Context, node string, reps []agentproto.TaskReport) error {
+	now := h.now()
+	type record struct {
+		task        ecsstate.Task
+		modRevision int64
+		changed     bool
+	}
+	records := map[string]*record{}
+	var order []string
+	for _, rep := range reps {
+		log := h.log.With("node", node, "cluster", rep.Cluster, "task", rep.ID)
+		if rep.Cluster == "" || rep.ID == "" || strings.ContainsAny(rep.Cluster, "|/") || strings.ContainsAny(rep.ID, "|/") {
+			log.Warn("task report ignored", "reason", "malformed task reference")
+			continue
 		}
-		level("task report ignored", "node", node, "cluster", rep.Cluster, "task", rep.ID, "reason", ignored)
+		if !lastStatuses[rep.Status.LastStatus] {
+			log.Warn("task report ignored", "reason", "unknown lastStatus", "lastStatus", rep.Status.LastStatus)
+			continue
+		}
+		key := ecsstate.TaskKey(rep.Cluster, rep.ID)
+		r, ok := records[key]
+		if !ok {
+			cur, err := ecsstate.Get[ecsstate.Task](ctx, h.cfg.Store, key)
+			switch {
+			case errors.Is(err, store.ErrNotFound):
+				log.Debug("task report ignored", "reason", "task unknown to the server")
+				continue
+			case err != nil:
+				return err
+			}
+			r = &record{task: cur.Value, modRevision: cur.ModRevision}
+			records[key] = r
+			order = append(order, key)
+		}
+		changed, ignored := h.observe(&r.task, node, rep, now)
+		if ignored != "" {
+			level := log.Debug
+			if ignored == reasonOtherNode {
+				level = log.Warn
+			}
+			level("task report ignored", "reason", ignored)
+		}
+		r.changed = r.changed || changed
 	}
-	return nil
+	var txn store.Txn
+	for _, key := range order {
+		r := records[key]
+		if !r.changed {
+			continue
+		}
+		op, err := ecsstate.PutOp(key, r.task)
+		if err != nil {
+			return err
+		}
+		txn.If = append(txn.If, store.Compare{Key: key, ModRevision: r.modRevision})
+		txn.Then = append(txn.Then, op)
+	}
+	if len(txn.Then) == 0 {
+		return nil
+	}
+	_, err := h.cfg.Store.Txn(ctx, txn)
+	return err
+}
+
+// reasonOtherNode is why a report about another node's task is ignored.
+const reasonOtherNode = "task belongs to another node"
+
+// observe applies one report to its task's record: whether it changed
+// it, or why the report was ignored.
+func (h *Hub) observe(t *ecsstate.Task, node string, rep agentproto.TaskReport, now time.Time) (changed bool, ignored string) {
+	observed := inUTC(rep.Status)
+	switch {
+	case t.NodeID != node || t.Cluster != rep.Cluster || t.ID != rep.ID:
+		return false, reasonOtherNode
+	case t.Observed.LastStatus == ecsstate.StatusStopped && observed.LastStatus != ecsstate.StatusStopped:
+		return false, "a stopped task cannot move back to " + observed.LastStatus
+	}
+	before := *t // shallow: the changes below replace fields, never edit shared ones
+	t.Observed = observed
+	// The agent stopped the task on its own (essential container exited,
+	// start failure): that is now the intent too, and its reason is the
+	// task's unless a stop request came first.
+	if (observed.StopCode != "" || observed.StoppedReason != "") && t.StopCode == "" {
+		t.StopCode = observed.StopCode
+		t.StoppedReason = observed.StoppedReason
+		h.stopIntent(t, now)
+	}
+	if observed.LastStatus == ecsstate.StatusStopped {
+		h.stopIntent(t, now)
+	}
+	// A repeated report changes nothing: spare the watchers.
+	return !reflect.DeepEqual(before, *t), ""
 }
 
 // stopIntent makes STOPPED the desired status, as a new generation of
