@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -66,6 +67,14 @@ func agentNodeID(t testing.TB, s *Server) string {
 	}
 }
 
+// claimedSubnets are the subnets freeTaskSubnet handed out in this
+// process: servers started in parallel must not get the same one before
+// either has made its network.
+var (
+	claimedSubnetsMu sync.Mutex
+	claimedSubnets   = map[string]bool{}
+)
+
 // freeTaskSubnet returns a /24 of 169.254.64.0/18 that no Docker network
 // uses (Docker refuses overlapping networks).
 func freeTaskSubnet(t testing.TB) string {
@@ -78,10 +87,13 @@ func freeTaskSubnet(t testing.TB) string {
 			used[subnet] = true
 		}
 	}
+	claimedSubnetsMu.Lock()
+	defer claimedSubnetsMu.Unlock()
 	start := (os.Getpid() + int(taskNetworks.Load())) % 64
 	for i := range 64 {
 		subnet := fmt.Sprintf("169.254.%d.0/24", 64+(start+i)%64)
-		if !used[subnet] {
+		if !used[subnet] && !claimedSubnets[subnet] {
+			claimedSubnets[subnet] = true
 			return subnet
 		}
 	}
