@@ -35,8 +35,19 @@ func newSpotInterruptCmd(getenv func(string) string) *cobra.Command {
 		Short: "Reclaim Fargate Spot tasks as AWS would: SIGTERM, then stop, stop code SpotInterruption",
 		Long: "Interrupts a FARGATE_SPOT task, or a service's FARGATE_SPOT tasks (all of them\n" +
 			"unless --count says how many), the way Fargate reclaims Spot capacity: the task\n" +
-			"gets stop code SpotInterruption and its containers SIGTERM; a service replaces\n" +
-			"it on FARGATE_SPOT. Prints the ARNs of the tasks interrupted, one per line.",
+			"gets desired status STOPPED, stop code SpotInterruption and stopped reason\n" +
+			"\"Your Spot Task was interrupted.\"; its containers get SIGTERM and, after their\n" +
+			"stop timeout, SIGKILL; a service replaces it on FARGATE_SPOT.\n" +
+			"\n" +
+			"Prints JSON: {\"interrupted\": [task ARNs], \"notInterrupted\": [ARNs of chosen\n" +
+			"tasks already stopping or stopped]}. With --task, a task that cannot be\n" +
+			"interrupted (not FARGATE_SPOT, already stopping) is an error.\n" +
+			"\n" +
+			"Authentication: the server's endpoint " + ecs.SpotInterruptPath + " is not an AWS API\n" +
+			"and takes no SigV4 signature. The command reads the admin access key the server\n" +
+			"wrote to <data-dir>/" + iam.KeyFile + " and sends, as a bearer token, an HMAC-SHA256\n" +
+			"derived from its secret (never the secret itself). So it must run as a user who\n" +
+			"can read the server's data dir; requests without the token get 401.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := cfg.validate(); err != nil {
@@ -55,19 +66,15 @@ func newSpotInterruptCmd(getenv func(string) string) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			for _, arn := range out.Interrupted {
-				fmt.Fprintln(cmd.OutOrStdout(), arn)
+			if req.Task != "" && len(out.Interrupted) == 0 {
+				return fmt.Errorf("task %s was not interrupted: it is already stopping or stopped", req.Task)
 			}
-			if req.Task != "" {
-				if len(out.Interrupted) == 0 {
-					return fmt.Errorf("task %s was not interrupted: it is already stopping", req.Task)
-				}
-				return nil
+			enc := json.NewEncoder(cmd.OutOrStdout())
+			enc.SetIndent("", "    ")
+			if err := enc.Encode(out); err != nil {
+				return err
 			}
-			for _, arn := range out.NotInterrupted {
-				fmt.Fprintf(cmd.ErrOrStderr(), "%s: already stopping, not interrupted\n", arn)
-			}
-			if len(out.Interrupted)+len(out.NotInterrupted) == 0 {
+			if req.Service != "" && len(out.Interrupted)+len(out.NotInterrupted) == 0 {
 				fmt.Fprintf(cmd.ErrOrStderr(), "service %s has no FARGATE_SPOT tasks to interrupt\n", req.Service)
 			}
 			return nil
@@ -83,7 +90,7 @@ func newSpotInterruptCmd(getenv func(string) string) *cobra.Command {
 }
 
 // spotInterrupt sends the request to the server's Spot endpoint with the
-// admin secret the server wrote to the data dir.
+// token derived from the admin secret the server wrote to the data dir.
 func spotInterrupt(cmd *cobra.Command, cfg serverConfig, req ecs.SpotInterruptRequest) (*ecs.SpotInterruptResponse, error) {
 	key, err := iam.ReadAdminKey(cfg.DataDir)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -102,7 +109,7 @@ func spotInterrupt(cmd *cobra.Command, cfg serverConfig, req ecs.SpotInterruptRe
 		return nil, err
 	}
 	hreq.Header.Set("Content-Type", "application/json")
-	hreq.Header.Set("Authorization", "Bearer "+key.SecretAccessKey)
+	hreq.Header.Set("Authorization", "Bearer "+ecs.SpotToken(key.SecretAccessKey))
 	client := &http.Client{Timeout: 30 * time.Second}
 	resp, err := client.Do(hreq)
 	if err != nil {

@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"log/slog"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -53,7 +55,8 @@ func TestSpotInterruptCommand(t *testing.T) {
 		return out.String(), err
 	}
 	out, err := run("--cluster", "spot", "--task", arn)
-	if err != nil || out != arn+"\n" {
+	var printed ecs.SpotInterruptResponse
+	if err != nil || json.Unmarshal([]byte(out), &printed) != nil || !slices.Equal(printed.Interrupted, []string{arn}) {
 		t.Fatalf("interrupt printed %q, %v", out, err)
 	}
 	got, err := ecsstate.Get[ecsstate.Task](ctx, st, task.Key())

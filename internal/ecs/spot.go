@@ -3,7 +3,10 @@ package ecs
 import (
 	"cmp"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -32,9 +35,25 @@ const (
 // SpotConfig wires the Spot interruption endpoint.
 type SpotConfig struct {
 	Config
-	// AdminSecret is the admin's secret access key; a request must carry
-	// it as "Authorization: Bearer <secret>". Empty refuses every request.
+	// AdminSecret is the admin's secret access key (the data dir's
+	// credentials.json); a request must carry SpotToken(AdminSecret) as
+	// "Authorization: Bearer <token>". Empty refuses every request.
 	AdminSecret string
+}
+
+// spotTokenPurpose separates the Spot token from any other value derived
+// from the admin secret.
+const spotTokenPurpose = "berth spot interrupt v1"
+
+// SpotToken is the bearer token of SpotInterruptPath: HMAC-SHA256 of a
+// fixed purpose string keyed with the admin's secret access key, in hex.
+// Whoever can read the data dir's admin key can compute it; the endpoint
+// is plain HTTP, so the token, not the secret itself, crosses the wire:
+// one seen in transit opens this endpoint only, not the AWS APIs.
+func SpotToken(adminSecret string) string {
+	mac := hmac.New(sha256.New, []byte(adminSecret))
+	mac.Write([]byte(spotTokenPurpose))
+	return hex.EncodeToString(mac.Sum(nil))
 }
 
 // SpotInterruptRequest is the endpoint's JSON input: a task (id or ARN),
@@ -59,11 +78,12 @@ type SpotError struct {
 }
 
 type spotHandler struct {
-	store  store.Store
-	arns   ecsstate.ARNs
-	secret []byte
-	now    func() time.Time
-	log    *slog.Logger
+	store store.Store
+	arns  ecsstate.ARNs
+	// token is the expected bearer token, nil when no secret is set.
+	token []byte
+	now   func() time.Time
+	log   *slog.Logger
 }
 
 // NewSpotHandler returns the handler of SpotInterruptPath. It does its own
@@ -75,13 +95,16 @@ func NewSpotHandler(cfg SpotConfig) http.Handler {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &spotHandler{
-		store:  cfg.Store,
-		arns:   ecsstate.ARNs{Region: cfg.Region, Account: cfg.AccountID},
-		secret: []byte(cfg.AdminSecret),
-		now:    func() time.Time { return cfg.Now().UTC() },
-		log:    cfg.Logger.With("service", "ecs", "endpoint", "spot"),
+	h := &spotHandler{
+		store: cfg.Store,
+		arns:  ecsstate.ARNs{Region: cfg.Region, Account: cfg.AccountID},
+		now:   func() time.Time { return cfg.Now().UTC() },
+		log:   cfg.Logger.With("service", "ecs", "endpoint", "spot"),
 	}
+	if cfg.AdminSecret != "" {
+		h.token = []byte(SpotToken(cfg.AdminSecret))
+	}
+	return h
 }
 
 // spotFailure is an error with the HTTP status to answer it with.
@@ -99,7 +122,7 @@ func spotFail(status int, format string, args ...any) error {
 func (h *spotHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !h.authorized(r) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="berth"`)
-		writeSpotJSON(w, http.StatusUnauthorized, SpotError{Error: "missing or wrong admin secret"})
+		writeSpotJSON(w, http.StatusUnauthorized, SpotError{Error: "missing or wrong Spot token (derived from the admin secret)"})
 		return
 	}
 	if r.Method != http.MethodPost {
@@ -128,11 +151,11 @@ func (h *spotHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	writeSpotJSON(w, http.StatusOK, out)
 }
 
-// authorized compares the bearer token with the admin secret in constant
+// authorized compares the bearer token with the expected one in constant
 // time.
 func (h *spotHandler) authorized(r *http.Request) bool {
 	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	return ok && len(h.secret) > 0 && subtle.ConstantTimeCompare([]byte(token), h.secret) == 1
+	return ok && h.token != nil && subtle.ConstantTimeCompare([]byte(token), h.token) == 1
 }
 
 func writeSpotJSON(w http.ResponseWriter, status int, v any) {
@@ -168,7 +191,9 @@ func (h *spotHandler) interrupt(ctx context.Context, req SpotInterruptRequest) (
 			if !found {
 				return spotFail(http.StatusNotFound, "task not found")
 			}
-			stopped = t.RequestStop(spotStopCode, spotStopReason, now)
+			// A task whose containers are all gone is past reclaiming,
+			// even before the hub has turned its desired status.
+			stopped = !taskIsStopped(t) && t.RequestStop(spotStopCode, spotStopReason, now)
 			if !stopped {
 				return ecsstate.ErrUnchanged
 			}

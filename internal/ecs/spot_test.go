@@ -20,6 +20,8 @@ import (
 
 const spotTestSecret = "spot-admin-secret"
 
+var spotTestToken = SpotToken(spotTestSecret)
+
 type spotTestEnv struct {
 	t     *testing.T
 	ctx   context.Context
@@ -101,7 +103,7 @@ func (e *spotTestEnv) post(method, token string, body any) (int, []byte) {
 
 func (e *spotTestEnv) interrupt(req SpotInterruptRequest) SpotInterruptResponse {
 	e.t.Helper()
-	status, body := e.post(http.MethodPost, spotTestSecret, req)
+	status, body := e.post(http.MethodPost, spotTestToken, req)
 	if status != http.StatusOK {
 		e.t.Fatalf("interrupt %+v: %d %s", req, status, body)
 	}
@@ -136,6 +138,15 @@ func TestSpotInterruptTask(t *testing.T) {
 	if e.task(spot.ID).Generation != 2 {
 		t.Fatal("second interruption changed the task")
 	}
+	// Stopped on its own, before the hub turned its desired status.
+	exited := e.putTask(strings.Repeat("c", 32), "", "FARGATE_SPOT", ecsstate.StatusStopped, 0)
+	out = e.interrupt(SpotInterruptRequest{Cluster: "c", Task: exited.ID})
+	if len(out.Interrupted) != 0 || !slices.Equal(out.NotInterrupted, []string{e.arns.Task("c", exited.ID)}) {
+		t.Fatalf("interrupting a stopped task: %+v", out)
+	}
+	if got := e.task(exited.ID); got.DesiredStatus != ecsstate.StatusRunning || got.StopCode != "" || got.Generation != 1 {
+		t.Fatalf("interrupting a stopped task changed it: %+v", got)
+	}
 
 	for _, tc := range []struct {
 		name   string
@@ -153,7 +164,7 @@ func TestSpotInterruptTask(t *testing.T) {
 		{"bad ARN", SpotInterruptRequest{Task: "arn:aws:ecs:us-east-1:123456789012:service/c/api"}, 400, "not a task"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			status, body := e.post(http.MethodPost, spotTestSecret, tc.req)
+			status, body := e.post(http.MethodPost, spotTestToken, tc.req)
 			var ae SpotError
 			if status != tc.status || json.Unmarshal(body, &ae) != nil || !strings.Contains(ae.Error, tc.msg) {
 				t.Fatalf("got %d %s, want %d with %q", status, body, tc.status, tc.msg)
@@ -198,11 +209,11 @@ func TestSpotInterruptService(t *testing.T) {
 	if got := e.task(strings.Repeat("5", 32)); got.DesiredStatus != ecsstate.StatusRunning {
 		t.Fatal("another service's task was interrupted")
 	}
-	status, _ := e.post(http.MethodPost, spotTestSecret, SpotInterruptRequest{Cluster: "c", Service: "nope"})
+	status, _ := e.post(http.MethodPost, spotTestToken, SpotInterruptRequest{Cluster: "c", Service: "nope"})
 	if status != http.StatusNotFound {
 		t.Fatalf("unknown service: %d", status)
 	}
-	status, _ = e.post(http.MethodPost, spotTestSecret, SpotInterruptRequest{Cluster: "c", Service: "api", Count: -1})
+	status, _ = e.post(http.MethodPost, spotTestToken, SpotInterruptRequest{Cluster: "c", Service: "api", Count: -1})
 	if status != http.StatusBadRequest {
 		t.Fatalf("negative count: %d", status)
 	}
@@ -212,12 +223,13 @@ func TestSpotInterruptAuth(t *testing.T) {
 	e := newSpotTestEnv(t)
 	spot := e.putTask(strings.Repeat("a", 32), "", "FARGATE_SPOT", ecsstate.StatusRunning, 0)
 	req := SpotInterruptRequest{Cluster: "c", Task: spot.ID}
-	for _, token := range []string{"", "wrong", spotTestSecret + "x", strings.ToUpper(spotTestSecret)} {
+	// The admin secret itself is no token: only the value derived from it.
+	for _, token := range []string{"", "wrong", spotTestSecret, spotTestToken + "x", strings.ToUpper(spotTestToken), SpotToken("other")} {
 		if status, _ := e.post(http.MethodPost, token, req); status != http.StatusUnauthorized {
 			t.Errorf("token %q: status %d, want 401", token, status)
 		}
 	}
-	if status, _ := e.post(http.MethodGet, spotTestSecret, req); status != http.StatusMethodNotAllowed {
+	if status, _ := e.post(http.MethodGet, spotTestToken, req); status != http.StatusMethodNotAllowed {
 		t.Errorf("GET: status %d", status)
 	}
 	if e.task(spot.ID).DesiredStatus != ecsstate.StatusRunning {
