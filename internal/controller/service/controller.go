@@ -277,23 +277,59 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 	}
 	now := c.cfg.Now().UTC()
 	st := plan(planInput{svc: cur.Value, tasks: tasks, now: now, eventID: uuid.NewString})
-	if err := c.commit(ctx, key, cur.ModRevision, st, revs, now); err != nil {
-		return 0, err
-	}
 	wait := time.Duration(0)
 	if !st.wakeAt.IsZero() {
 		wait = st.wakeAt.Sub(now) + 10*time.Millisecond
 	}
-	if st.launch > 0 {
-		retry, err := c.launch(ctx, key, st)
-		if err != nil {
-			return 0, err
-		}
-		if retry && (wait == 0 || wait > placementRetry) {
+	placementFailed := func() {
+		if wait == 0 || wait > placementRetry {
 			wait = placementRetry
 		}
 	}
+	// Tasks of a deployment already written start first, and their events
+	// go out with the rest of the step in one write; a deployment this
+	// step creates (a rollback) is written before its tasks start.
+	if st.launch > 0 && deploymentStored(cur.Value, st.svc.Primary()) {
+		ids, failures, err := c.launch(ctx, key, st)
+		if err != nil {
+			return 0, err
+		}
+		if len(failures) > 0 {
+			placementFailed()
+		}
+		launchEvents(&st.svc, ids, failures, now)
+		st.changed = st.changed || len(ids) > 0 || len(failures) > 0
+		err = c.commit(ctx, key, cur.ModRevision, st, revs, now)
+		if errors.Is(err, store.ErrConflict) {
+			// The tasks run; their events must not be lost with the step.
+			if err := c.recordLaunch(ctx, key, ids, failures); err != nil {
+				return 0, err
+			}
+		}
+		return wait, err
+	}
+	if err := c.commit(ctx, key, cur.ModRevision, st, revs, now); err != nil {
+		return 0, err
+	}
+	if st.launch > 0 {
+		ids, failures, err := c.launch(ctx, key, st)
+		if err != nil {
+			return 0, err
+		}
+		if len(failures) > 0 {
+			placementFailed()
+		}
+		if err := c.recordLaunch(ctx, key, ids, failures); err != nil {
+			return 0, err
+		}
+	}
 	return wait, nil
+}
+
+// deploymentStored reports whether d is one of svc's deployments as
+// stored.
+func deploymentStored(svc ecsstate.Service, d *ecsstate.Deployment) bool {
+	return d != nil && svc.Primary() != nil && svc.Primary().ID == d.ID
 }
 
 // purge deletes an INACTIVE service's record once it has been inactive
@@ -379,19 +415,19 @@ func (c *Controller) commit(ctx context.Context, key string, svcRev int64, st st
 	return nil
 }
 
-// launch starts the step's tasks and records the events of the start. It
-// reports whether some could not be placed (worth a retry later).
-func (c *Controller) launch(ctx context.Context, key string, st step) (bool, error) {
+// launch starts the step's tasks: the ids of those started, and the
+// placement failures of the rest.
+func (c *Controller) launch(ctx context.Context, key string, st step) ([]string, []scheduler.Failure, error) {
 	svc := st.svc
 	primary := svc.Primary()
 	if primary == nil {
-		return false, nil
+		return nil, nil, nil
 	}
 	began := time.Now()
 	tasks, failures, err := c.cfg.Launcher.LaunchServiceTasks(ctx, &svc, primary, st.launch, st.providerCounts)
 	c.log.Debug("launched service tasks", "service", key, "wanted", st.launch, "started", len(tasks), "took", time.Since(began))
 	if err != nil {
-		return false, fmt.Errorf("launching tasks: %w", err)
+		return nil, nil, fmt.Errorf("launching tasks: %w", err)
 	}
 	ids := make([]string, len(tasks))
 	for i, t := range tasks {
@@ -399,17 +435,31 @@ func (c *Controller) launch(ctx context.Context, key string, st step) (bool, err
 		ids[i] = t.ID
 	}
 	c.launched.Add(float64(len(tasks)))
+	return ids, failures, nil
+}
+
+// recordLaunch adds the events of a launch to the service on its own.
+func (c *Controller) recordLaunch(ctx context.Context, key string, ids []string, failures []scheduler.Failure) error {
+	if len(ids) == 0 && len(failures) == 0 {
+		return nil
+	}
 	now := c.cfg.Now().UTC()
-	_, err = ecsstate.Update(ctx, c.cfg.Store, key, func(s *ecsstate.Service, found bool) error {
+	_, err := ecsstate.Update(ctx, c.cfg.Store, key, func(s *ecsstate.Service, found bool) error {
 		if !found {
 			return ecsstate.ErrUnchanged
 		}
-		p := &planner{in: planInput{now: now, eventID: uuid.NewString}, s: s, st: &step{}}
-		p.taskEvents(ids, scheduler.EventStartedTasks)
-		if f, ok := scheduler.ClosestFailure(failures); ok {
-			p.event(scheduler.EventUnableToPlaceClosest(s.Name, f), true)
-		}
+		launchEvents(s, ids, failures, now)
 		return nil
 	})
-	return len(failures) > 0, err
+	return err
+}
+
+// launchEvents adds the events of a launch: the tasks started, and why
+// the others could not be placed.
+func launchEvents(s *ecsstate.Service, ids []string, failures []scheduler.Failure, now time.Time) {
+	p := &planner{in: planInput{now: now, eventID: uuid.NewString}, s: s, st: &step{}}
+	p.taskEvents(ids, scheduler.EventStartedTasks)
+	if f, ok := scheduler.ClosestFailure(failures); ok {
+		p.event(scheduler.EventUnableToPlaceClosest(s.Name, f), true)
+	}
 }
