@@ -450,12 +450,8 @@ func (s *service) capacityProviderOutput(p ecsstate.CapacityProvider, withTags b
 		Status:                   awsapi.String(p.Status),
 		Type:                     awsapi.String(ecstypes.CapacityProviderTypeEc2Autoscaling),
 		AutoScalingGroupProvider: p.AutoScalingGroupProvider,
-	}
-	if p.UpdateStatus != "" {
-		out.UpdateStatus = awsapi.String(p.UpdateStatus)
-	}
-	if p.UpdateStatusReason != "" {
-		out.UpdateStatusReason = awsapi.String(p.UpdateStatusReason)
+		UpdateStatus:             optional(p.UpdateStatus),
+		UpdateStatusReason:       optional(p.UpdateStatusReason),
 	}
 	if withTags {
 		out.Tags = tagsOrEmpty(p.Tags)

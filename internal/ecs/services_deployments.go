@@ -168,9 +168,7 @@ func (s *service) serviceDeploymentOutput(svc *ecsstate.Service, d *ecsstate.Dep
 		TargetServiceRevision:   &target,
 		Status:                  awsapi.String(status),
 		DeploymentConfiguration: &dc,
-	}
-	if r := statusReason(d, status); r != "" {
-		out.StatusReason = awsapi.String(r)
+		StatusReason:            optional(statusReason(d, status)),
 	}
 	if !final.IsZero() {
 		out.FinishedAt = awsapi.Time(final)
@@ -346,9 +344,7 @@ func (s *service) listServiceDeployments(ctx context.Context, in *ecstypes.ListS
 			StartedAt:                awsapi.Time(d.CreatedAt),
 			TargetServiceRevisionArn: awsapi.String(s.serviceRevisionARN(svc.Cluster, svc.Name, d.ID)),
 			Status:                   awsapi.String(status),
-		}
-		if r := statusReason(d, status); r != "" {
-			brief.StatusReason = awsapi.String(r)
+			StatusReason:             optional(statusReason(d, status)),
 		}
 		if !final.IsZero() {
 			brief.FinishedAt = awsapi.Time(final)

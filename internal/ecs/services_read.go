@@ -1,6 +1,7 @@
 package ecs
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"slices"
@@ -51,26 +52,13 @@ func (s *service) serviceOutput(svc *ecsstate.Service, withTags bool) ecstypes.S
 		DeploymentController:     &ecstypes.DeploymentController{Type: awsapi.String(deploymentControllerECS)},
 		EnableECSManagedTags:     awsapi.Bool(svc.EnableECSManagedTags),
 		EnableExecuteCommand:     awsapi.Bool(svc.EnableExecuteCommand),
-		PropagateTags:            awsapi.String(ecstypes.PropagateTagsNone),
+		PropagateTags:            awsapi.String(cmp.Or(svc.PropagateTags, ecstypes.PropagateTagsNone)),
 		ResourceManagementType:   awsapi.String(ecstypes.ResourceManagementTypeCustomer),
-	}
-	if svc.LaunchType != "" {
-		out.LaunchType = awsapi.String(svc.LaunchType)
-	}
-	if svc.PlatformVersion != "" {
-		out.PlatformVersion = awsapi.String(svc.PlatformVersion)
-	}
-	if svc.PlatformFamily != "" {
-		out.PlatformFamily = awsapi.String(svc.PlatformFamily)
-	}
-	if svc.PropagateTags != "" {
-		out.PropagateTags = awsapi.String(svc.PropagateTags)
-	}
-	if svc.RoleARN != "" {
-		out.RoleArn = awsapi.String(svc.RoleARN)
-	}
-	if svc.CreatedBy != "" {
-		out.CreatedBy = awsapi.String(svc.CreatedBy)
+		LaunchType:               optional(svc.LaunchType),
+		PlatformVersion:          optional(svc.PlatformVersion),
+		PlatformFamily:           optional(svc.PlatformFamily),
+		RoleArn:                  optional(svc.RoleARN),
+		CreatedBy:                optional(svc.CreatedBy),
 	}
 	if svc.HealthCheckGracePeriodSeconds > 0 || len(svc.LoadBalancers) > 0 {
 		out.HealthCheckGracePeriodSeconds = awsapi.Int32(svc.HealthCheckGracePeriodSeconds)
@@ -111,18 +99,10 @@ func deploymentOutput(d *ecsstate.Deployment) ecstypes.Deployment {
 		CapacityProviderStrategy: d.CapacityProviderStrategy,
 		NetworkConfiguration:     d.NetworkConfiguration,
 		RolloutState:             awsapi.String(d.RolloutState),
-	}
-	if d.LaunchType != "" {
-		out.LaunchType = awsapi.String(d.LaunchType)
-	}
-	if d.PlatformVersion != "" {
-		out.PlatformVersion = awsapi.String(d.PlatformVersion)
-	}
-	if d.PlatformFamily != "" {
-		out.PlatformFamily = awsapi.String(d.PlatformFamily)
-	}
-	if d.RolloutStateReason != "" {
-		out.RolloutStateReason = awsapi.String(d.RolloutStateReason)
+		LaunchType:               optional(d.LaunchType),
+		PlatformVersion:          optional(d.PlatformVersion),
+		PlatformFamily:           optional(d.PlatformFamily),
+		RolloutStateReason:       optional(d.RolloutStateReason),
 	}
 	return out
 }

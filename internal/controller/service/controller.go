@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
 	"github.com/berth/berth/internal/ecs/ecsstate"
+	"github.com/berth/berth/internal/ecs/ecstypes"
 	"github.com/berth/berth/internal/scheduler"
 	"github.com/berth/berth/internal/store"
 )
@@ -380,7 +381,7 @@ func (c *Controller) commit(ctx context.Context, key string, svcRev int64, st st
 		}
 	}
 	for _, r := range st.stop {
-		if err := mutate(r.key, func(t *ecsstate.Task) { t.RequestStop(stopCodeScheduler, r.reason, now) }); err != nil {
+		if err := mutate(r.key, func(t *ecsstate.Task) { t.RequestStop(ecstypes.TaskStopCodeServiceSchedulerInitiated, r.reason, now) }); err != nil {
 			return err
 		}
 	}

@@ -16,8 +16,6 @@ const (
 	// reasonHealthCheckFailed: a task replaced for failing its container
 	// health check (UNVERIFIED wording).
 	reasonHealthCheckFailed = "Task failed container health checks"
-	stopCodeScheduler       = "ServiceSchedulerInitiated"
-	stopCodeSpot            = "SpotInterruption"
 	// eventRepeatWindow is how long a repeated condition (unable to place,
 	// blocked, throttled) keeps its event from being added again.
 	eventRepeatWindow = 10 * time.Minute
@@ -185,7 +183,7 @@ func (p *planner) account() []liveTask {
 // start).
 func stoppedOnItsOwn(t *ecsstate.Task) bool {
 	switch t.StopCode {
-	case stopCodeScheduler, ecstypes.TaskStopCodeUserInitiated, stopCodeSpot:
+	case ecstypes.TaskStopCodeServiceSchedulerInitiated, ecstypes.TaskStopCodeUserInitiated, ecstypes.TaskStopCodeSpotInterruption:
 		return false
 	}
 	return true

@@ -301,7 +301,7 @@ func TestPlanSpotReplacementStaysOnSpot(t *testing.T) {
 	for i := 1; i < 4; i++ {
 		ts[i].provider = "FARGATE_SPOT"
 	}
-	ts[3].stopping, ts[3].stopCode = true, stopCodeSpot
+	ts[3].stopping, ts[3].stopCode = true, ecstypes.TaskStopCodeSpotInterruption
 	st := run(svc, ts...)
 	if st.launch != 1 || st.providerCounts["FARGATE"] != 1 || st.providerCounts["FARGATE_SPOT"] != 2 {
 		t.Fatalf("launch %d counts %v", st.launch, st.providerCounts)
@@ -315,7 +315,7 @@ func TestPlanDrainingStopsEverythingThenInactive(t *testing.T) {
 	if len(st.stop) != 2 || st.svc.Status != ecsstate.ServiceDraining {
 		t.Fatalf("stop %v status %s", st.stop, st.svc.Status)
 	}
-	st = run(st.svc, taskState{id: "a0", dep: depA, status: ecsstate.StatusStopped, stopCode: stopCodeScheduler})
+	st = run(st.svc, taskState{id: "a0", dep: depA, status: ecsstate.StatusStopped, stopCode: ecstypes.TaskStopCodeServiceSchedulerInitiated})
 	if st.svc.Status != ecsstate.ServiceInactive {
 		t.Fatalf("status %s", st.svc.Status)
 	}

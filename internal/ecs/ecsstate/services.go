@@ -1,6 +1,7 @@
 package ecsstate
 
 import (
+	"strings"
 	"time"
 
 	"github.com/berth/berth/internal/ecs/ecstypes"
@@ -183,11 +184,8 @@ func (a ARNs) ServiceDeployment(cluster, service, deploymentID string) string {
 }
 
 func deploymentIDDigits(id string) string {
-	const p = "ecs-svc/"
-	if len(id) > len(p) && id[:len(p)] == p {
-		return id[len(p):]
-	}
-	return id
+	digits, _ := strings.CutPrefix(id, "ecs-svc/")
+	return digits
 }
 
 // ServiceName returns the service a name or service ARN refers to, and the
