@@ -2,7 +2,6 @@ package agenthub
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"sync"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/berth/berth/internal/ecs/ecsstate"
 	"github.com/berth/berth/internal/store"
+	json "github.com/go-json-experiment/json/v1"
 )
 
 // subscriberBuffer is how many task changes a session may fall behind

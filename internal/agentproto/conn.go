@@ -3,7 +3,6 @@ package agentproto
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -16,7 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/coder/websocket"
-	"github.com/coder/websocket/wsjson"
+	json "github.com/go-json-experiment/json/v1"
 )
 
 // ReadLimit caps one incoming message. It is generous because a Welcome
@@ -216,7 +215,11 @@ func (c *Conn) closedErr(readErr error) error {
 // concurrent messages are not interleaved. If ctx ends in the middle of a
 // write, the connection is closed (a half-written frame cannot be taken back).
 func (c *Conn) Send(ctx context.Context, m Message) error {
-	if err := wsjson.Write(ctx, c.ws, m); err != nil {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("agentproto: send: %w", err)
+	}
+	if err := c.ws.Write(ctx, websocket.MessageText, b); err != nil {
 		if cause := c.ownCause(); cause != nil {
 			return fmt.Errorf("agentproto: send: %w", cause)
 		}

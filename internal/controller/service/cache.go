@@ -1,11 +1,11 @@
 package service
 
 import (
-	"encoding/json"
 	"sync"
 
 	"github.com/berth/berth/internal/ecs/ecsstate"
 	"github.com/berth/berth/internal/ecs/ecstypes"
+	json "github.com/go-json-experiment/json/v1"
 )
 
 // cachedTask is a task record as last seen, with the revision to compare
