@@ -1,15 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"io/fs"
-	"net/http"
-	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -89,47 +83,15 @@ func newSpotInterruptCmd(getenv func(string) string) *cobra.Command {
 	return cmd
 }
 
-// spotInterrupt sends the request to the server's Spot endpoint with the
-// token derived from the admin secret the server wrote to the data dir.
+// spotInterrupt sends the request to the server's Spot endpoint.
 func spotInterrupt(cmd *cobra.Command, cfg serverConfig, req ecs.SpotInterruptRequest) (*ecs.SpotInterruptResponse, error) {
-	key, err := iam.ReadAdminKey(cfg.DataDir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("no access key in %s: start `berth server` with the same --data-dir first", cfg.DataDir)
-	}
+	client, err := adminClient(cfg)
 	if err != nil {
 		return nil, err
-	}
-	body, err := json.Marshal(req)
-	if err != nil {
-		return nil, err
-	}
-	url := endpointURL(cfg.Listen) + ecs.SpotInterruptPath
-	hreq, err := http.NewRequestWithContext(cmd.Context(), http.MethodPost, url, bytes.NewReader(body))
-	if err != nil {
-		return nil, err
-	}
-	hreq.Header.Set("Content-Type", "application/json")
-	hreq.Header.Set("Authorization", "Bearer "+ecs.SpotToken(key.SecretAccessKey))
-	client := &http.Client{Timeout: 30 * time.Second}
-	resp, err := client.Do(hreq)
-	if err != nil {
-		return nil, fmt.Errorf("is `berth server` running on %s? %w", cfg.Listen, err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		var e ecs.SpotError
-		if json.Unmarshal(raw, &e) == nil && e.Error != "" {
-			return nil, errors.New(e.Error)
-		}
-		return nil, fmt.Errorf("%s: %s %s", url, resp.Status, strings.TrimSpace(string(raw)))
 	}
 	var out ecs.SpotInterruptResponse
-	if err := json.Unmarshal(raw, &out); err != nil {
-		return nil, fmt.Errorf("%s: bad answer: %w", url, err)
+	if err := client.PostJSON(cmd.Context(), ecs.SpotInterruptPath, ecs.SpotInterruptPurpose, req, &out); err != nil {
+		return nil, err
 	}
 	return &out, nil
 }

@@ -14,13 +14,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/berth/berth/internal/admin"
 	"github.com/berth/berth/internal/ecs/ecsstate"
 	"github.com/berth/berth/internal/store/bolt"
 )
 
 const spotTestSecret = "spot-admin-secret"
 
-var spotTestToken = SpotToken(spotTestSecret)
+var spotTestToken = admin.Token(spotTestSecret, SpotInterruptPurpose)
 
 type spotTestEnv struct {
 	t     *testing.T
@@ -165,7 +166,7 @@ func TestSpotInterruptTask(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			status, body := e.post(http.MethodPost, spotTestToken, tc.req)
-			var ae SpotError
+			var ae admin.ErrorBody
 			if status != tc.status || json.Unmarshal(body, &ae) != nil || !strings.Contains(ae.Error, tc.msg) {
 				t.Fatalf("got %d %s, want %d with %q", status, body, tc.status, tc.msg)
 			}
@@ -224,7 +225,7 @@ func TestSpotInterruptAuth(t *testing.T) {
 	spot := e.putTask(strings.Repeat("a", 32), "", "FARGATE_SPOT", ecsstate.StatusRunning, 0)
 	req := SpotInterruptRequest{Cluster: "c", Task: spot.ID}
 	// The admin secret itself is no token: only the value derived from it.
-	for _, token := range []string{"", "wrong", spotTestSecret, spotTestToken + "x", strings.ToUpper(spotTestToken), SpotToken("other")} {
+	for _, token := range []string{"", "wrong", spotTestSecret, spotTestToken + "x", strings.ToUpper(spotTestToken), admin.Token("other", SpotInterruptPurpose)} {
 		if status, _ := e.post(http.MethodPost, token, req); status != http.StatusUnauthorized {
 			t.Errorf("token %q: status %d, want 401", token, status)
 		}
