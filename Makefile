@@ -37,8 +37,9 @@ lint:
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
 
-# Push/pull MB/s and manifest GETs/s of the binary `make build` produced.
-# DISTRIBUTION_BIN (distribution's cmd/registry, built by hand) adds it as a
+# Push/pull MB/s and manifest GETs/s of the binary `make build` produced,
+# with blobs encrypted and (--unencrypted-blobs) in plaintext in alternating
+# runs, and the ratio: what encryption at rest costs. DISTRIBUTION_BIN (distribution's cmd/registry, built by hand) adds it as a
 # measured baseline; without it the issue's reference figures are shown.
 bench-registry: build
 	$(GO) run ./test/bench/registry --berth-bin $(CURDIR)/$(BIN) \

@@ -39,6 +39,8 @@ func newRootCmd(getenv func(string) string) *cobra.Command {
 		newAWSCmd(getenv),
 		newPauseCmd(),
 		newSpotCmd(getenv),
+		newVulnDBCmd(getenv),
+		newRegistryCmd(getenv),
 		&cobra.Command{
 			Use:   "version",
 			Short: "Print berth's version",

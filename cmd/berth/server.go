@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/berth/berth/internal/iam"
+	"github.com/berth/berth/internal/registry"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -45,6 +46,17 @@ type serverConfig struct {
 	MetadataPort                        int
 	// PprofListen, when set, is where the runtime profiles are served.
 	PprofListen string
+	// UnencryptedBlobs stores blobs in plaintext. It exists only so the
+	// registry benchmark can measure what encryption at rest costs.
+	UnencryptedBlobs bool
+	// LifecycleInterval is how often every lifecycle policy is applied
+	// (0: the controller's default, 1 h; negative: BERTH_LIFECYCLE_INTERVAL
+	// was not a duration).
+	LifecycleInterval time.Duration
+	// GCInterval is how often registry garbage collection sweeps (0: never
+	// in the background); GCGracePeriod and GCUploadMaxAge are its limits
+	// (registry.DefaultGC*).
+	GCInterval, GCGracePeriod, GCUploadMaxAge time.Duration
 }
 
 // shutdownTimeout bounds how long in-flight requests (a docker push, say)
@@ -67,7 +79,25 @@ func defaultConfig(getenv func(string) string) serverConfig {
 		TaskBridge:   "berth0",
 		TaskSubnet:   "169.254.172.0/22",
 		MetadataPort: 80,
+		// BERTH_LIFECYCLE_INTERVAL lets tests shorten lifecycle rounds.
+		LifecycleInterval: envDuration(getenv("BERTH_LIFECYCLE_INTERVAL"), time.Hour),
+		GCInterval:        registry.DefaultGCInterval,
+		GCGracePeriod:     registry.DefaultGCGracePeriod,
+		GCUploadMaxAge:    registry.DefaultUploadMaxAge,
 	}
+}
+
+// envDuration parses a duration from the environment: def if unset, -1 if
+// not a duration (validate reports it).
+func envDuration(value string, def time.Duration) time.Duration {
+	if value == "" {
+		return def
+	}
+	d, err := time.ParseDuration(value)
+	if err != nil {
+		return -1
+	}
+	return d
 }
 
 // defaultDataDir follows the XDG base directory spec: $XDG_DATA_HOME/berth,
@@ -118,7 +148,15 @@ func newServerCmd(getenv func(string) string) *cobra.Command {
 	fs.StringVar(&cfg.TaskBridge, "task-bridge", def.TaskBridge, "host bridge interface of the task network (at most 15 characters)")
 	fs.StringVar(&cfg.TaskSubnet, "task-subnet", def.TaskSubnet, "IPv4 subnet awsvpc tasks get their addresses from")
 	fs.IntVar(&cfg.MetadataPort, "metadata-port", def.MetadataPort, "port of the task metadata endpoint at 169.254.170.2")
+	fs.DurationVar(&cfg.LifecycleInterval, "lifecycle-interval", def.LifecycleInterval, "how often lifecycle policies expire images in every repository; a policy also applies when put (env BERTH_LIFECYCLE_INTERVAL)")
+	fs.DurationVar(&cfg.GCInterval, "gc-interval", def.GCInterval, "how often registry garbage collection deletes unreferenced blobs and idle upload sessions in the background; 0 disables it (berth registry gc still sweeps on demand)")
+	fs.DurationVar(&cfg.GCGracePeriod, "gc-grace-period", def.GCGracePeriod, "garbage collection keeps blobs and blob links younger than this: longer than a push takes from its first layer to its manifest (0: the default)")
+	fs.DurationVar(&cfg.GCUploadMaxAge, "gc-upload-max-age", def.GCUploadMaxAge, "garbage collection ends upload sessions idle for longer than this (0: the default)")
 	fs.StringVar(&cfg.PprofListen, "pprof-listen", getenv("BERTH_PPROF_LISTEN"), "serve Go's /debug/pprof profiles on this address, for profiling (env BERTH_PPROF_LISTEN; default off)")
+	// Hidden, with no environment variable, so it is only ever on when
+	// given on the command line.
+	fs.BoolVar(&cfg.UnencryptedBlobs, "unencrypted-blobs", false, "store blobs in PLAINTEXT on disk; exists only to measure what encryption at rest costs (make bench-registry); never use it for real data (a data dir written with it does not read without it, nor the reverse)")
+	_ = fs.MarkHidden("unencrypted-blobs") // fails only for an unknown flag
 	return cmd
 }
 
@@ -147,6 +185,15 @@ func (c *serverConfig) validate() error {
 	// Only the server sets these; env and aws leave them zero.
 	if c.AccountID != "" && !accountIDPattern.MatchString(c.AccountID) {
 		return fmt.Errorf("--account-id %q must be 12 digits", c.AccountID)
+	}
+	if c.GCInterval < 0 {
+		return errors.New("--gc-interval must not be negative (0 disables background garbage collection)")
+	}
+	if c.GCGracePeriod < 0 || c.GCUploadMaxAge < 0 {
+		return errors.New("--gc-grace-period and --gc-upload-max-age must not be negative")
+	}
+	if c.LifecycleInterval < 0 {
+		return errors.New("--lifecycle-interval must be a positive duration such as 1h or 30s (check BERTH_LIFECYCLE_INTERVAL)")
 	}
 	if c.LogLevel != "" {
 		if _, err := parseLogLevel(c.LogLevel); err != nil {

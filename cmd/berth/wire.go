@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/http"
+	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -16,13 +19,17 @@ import (
 	"github.com/berth/berth/internal/agentproto"
 	"github.com/berth/berth/internal/awsapi"
 	"github.com/berth/berth/internal/blob/local"
+	lifecyclecontroller "github.com/berth/berth/internal/controller/lifecycle"
+	scancontroller "github.com/berth/berth/internal/controller/scan"
 	servicecontroller "github.com/berth/berth/internal/controller/service"
 	"github.com/berth/berth/internal/ecr"
 	"github.com/berth/berth/internal/ecs"
 	"github.com/berth/berth/internal/gateway"
 	"github.com/berth/berth/internal/iam"
 	"github.com/berth/berth/internal/registry"
+	"github.com/berth/berth/internal/scan"
 	"github.com/berth/berth/internal/store/bolt"
+	"github.com/berth/berth/internal/vulndb"
 )
 
 // Files in the data dir besides the admin key.
@@ -31,6 +38,7 @@ const (
 	blobDir         = "blobs"
 	blobKeyFile     = "blob.key"
 	registryKeyFile = "registry-token.key"
+	vulnDBFile      = "vulndb.db"
 )
 
 // components is what wire built: the handler for the one port, the
@@ -80,8 +88,26 @@ func wire(ctx context.Context, cfg serverConfig, logger *slog.Logger) (c *compon
 	}
 	closers = append(closers, st.Close)
 
-	blobKey, err := local.LoadOrCreateKey(filepath.Join(cfg.DataDir, blobKeyFile))
+	// The vulnerability database the image scanner matches against;
+	// `berth vulndb import` fills it through the admin endpoints below.
+	vulnDB, err := vulndb.Open(filepath.Join(cfg.DataDir, vulnDBFile), vulndb.Options{Logger: logger, Registerer: metrics})
 	if err != nil {
+		return nil, err
+	}
+	closers = append(closers, vulnDB.Close)
+	vulnDBAdmin := vulndb.HandlerConfig{AdminSecret: adminKey.SecretAccessKey, TempDir: cfg.DataDir}
+
+	// A nil key stores plaintext: only with --unencrypted-blobs, which
+	// exists to measure encryption's cost.
+	var blobKey []byte
+	if cfg.UnencryptedBlobs {
+		// A data dir with a key holds encrypted blobs, which a store
+		// without the key could not read: refuse rather than mix the two.
+		if _, err := os.Stat(filepath.Join(cfg.DataDir, blobKeyFile)); !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("--unencrypted-blobs: %s has a blob key (%s), so its blobs are encrypted; use a fresh data dir", cfg.DataDir, blobKeyFile)
+		}
+		logger.Warn("blobs are stored in plaintext (--unencrypted-blobs): for benchmarks only")
+	} else if blobKey, err = local.LoadOrCreateKey(filepath.Join(cfg.DataDir, blobKeyFile)); err != nil {
 		return nil, fmt.Errorf("blob key: %w", err)
 	}
 	blobs, err := local.Open(filepath.Join(cfg.DataDir, blobDir), local.Options{Key: blobKey, Registerer: metrics})
@@ -113,6 +139,9 @@ func wire(ctx context.Context, cfg serverConfig, logger *slog.Logger) (c *compon
 		Region:       cfg.Region,
 		RegistryHost: cfg.RegistryHost,
 		Logger:       logger,
+		// The scan APIs tell a scan that failed for an empty database from
+		// one about to run again.
+		VulnerabilityDatabase: vulnDB,
 	})
 	ecsService := ecs.NewService(ecs.Config{
 		Store:     st,
@@ -130,6 +159,39 @@ func wire(ctx context.Context, cfg serverConfig, logger *slog.Logger) (c *compon
 		}),
 		Logger:     logger,
 		Registerer: metrics,
+	})
+	// Lifecycle policies expire images on an interval and when put.
+	lifecycles := lifecyclecontroller.New(lifecyclecontroller.Config{
+		Catalog:    catalog,
+		Store:      st,
+		Interval:   cfg.LifecycleInterval,
+		Logger:     logger,
+		Registerer: metrics,
+	})
+	// Image scans: on push, on StartImageScan, and again when the
+	// vulnerability database changes (enhanced continuous scanning).
+	// Executables and rpm databases a scan spills while reading them go
+	// to a private directory under the system's temp dir, never the data
+	// dir, whose content is encrypted at rest; each scan removes its own.
+	scans := scancontroller.New(scancontroller.Config{
+		Store:      st,
+		Catalog:    catalog,
+		Inspector:  scan.NewScanner(blobs, catalog, scan.Options{Logger: logger}),
+		Database:   vulnDB,
+		Logger:     logger,
+		Registerer: metrics,
+	})
+	// Garbage collection of blobs and upload sessions, in the background
+	// and on `berth registry gc`.
+	collector := registry.NewCollector(registry.GCConfig{
+		Catalog:         catalog,
+		Blobs:           blobs,
+		Interval:        cfg.GCInterval,
+		GracePeriod:     cfg.GCGracePeriod,
+		UploadMaxAge:    cfg.GCUploadMaxAge,
+		SessionSweepers: []registry.SessionSweeper{ecr.SweepLayerUploads(st, blobs, time.Now)},
+		Logger:          logger,
+		Registerer:      metrics,
 	})
 	agentToken, err := loadOrCreateToken(filepath.Join(cfg.DataDir, agentTokenFile))
 	if err != nil {
@@ -152,7 +214,10 @@ func wire(ctx context.Context, cfg serverConfig, logger *slog.Logger) (c *compon
 		Services:    []*awsapi.Service{ecrService, ecsService},
 		Registry:    registryHandler,
 		Internal: map[string]http.Handler{
-			agentproto.Path: hub,
+			agentproto.Path:   hub,
+			vulndb.ImportPath: afterImport(vulnDB.ImportHandler(vulnDBAdmin), scans.DatabaseChanged),
+			vulndb.StatusPath: vulnDB.StatusHandler(vulnDBAdmin),
+			registry.GCPath:   collector.Handler(adminKey.SecretAccessKey),
 			ecs.SpotInterruptPath: ecs.NewSpotHandler(ecs.SpotConfig{
 				Config:      ecs.Config{Store: st, AccountID: cfg.AccountID, Region: cfg.Region, Logger: logger},
 				AdminSecret: adminKey.SecretAccessKey,
@@ -177,6 +242,21 @@ func wire(ctx context.Context, cfg serverConfig, logger *slog.Logger) (c *compon
 				logger.Error("service controller stopped", "err", err)
 			}
 		})
+		wg.Go(func() {
+			if err := collector.Run(ctx); err != nil && ctx.Err() == nil {
+				logger.Error("registry garbage collection stopped", "err", err)
+			}
+		})
+		wg.Go(func() {
+			if err := lifecycles.Run(ctx); err != nil && ctx.Err() == nil {
+				logger.Error("lifecycle controller stopped", "err", err)
+			}
+		})
+		wg.Go(func() {
+			if err := scans.Run(ctx); err != nil && ctx.Err() == nil {
+				logger.Error("scan controller stopped", "err", err)
+			}
+		})
 		if cfg.Agent {
 			wg.Go(func() {
 				if err := runAgent(ctx, cfg, serverURL, agentToken, logger, metrics); err != nil && ctx.Err() == nil {
@@ -187,4 +267,13 @@ func wire(ctx context.Context, cfg serverConfig, logger *slog.Logger) (c *compon
 		wg.Wait()
 	}
 	return &components{handler: gw, background: background, close: closeAll}, nil
+}
+
+// afterImport runs changed once the import handler h has answered, so
+// that image scans waiting for records run at once.
+func afterImport(h http.Handler, changed func()) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(w, r)
+		changed()
+	})
 }

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"time"
 
 	"github.com/opencontainers/go-digest"
 )
@@ -22,7 +23,31 @@ var (
 	ErrUnsupportedDigest = errors.New("blob: unsupported digest algorithm")
 	// ErrUploadOffset: a write did not start where the upload's data ends.
 	ErrUploadOffset = errors.New("blob: upload range does not continue the upload")
+	// ErrRecentlyUsed: DeleteUnusedSince found the blob committed or
+	// refreshed at or after the cutoff, so it was kept.
+	ErrRecentlyUsed = errors.New("blob: used since the cutoff")
 )
+
+// Info describes a stored blob.
+type Info struct {
+	Digest digest.Digest
+	// Size is the plaintext size.
+	Size int64
+	// UsedAt is when the blob was last committed, committed again (an
+	// upload of content already stored) or refreshed.
+	UsedAt time.Time
+}
+
+// UploadInfo describes an upload session.
+type UploadInfo struct {
+	ID   string
+	Size int64
+	// StartedAt is zero for a file the store holds no session for (left
+	// behind by a failed removal).
+	StartedAt time.Time
+	// ActiveAt is when the session last received content or a commit.
+	ActiveAt time.Time
+}
 
 // Store holds blobs and upload sessions.
 type Store interface {
@@ -34,7 +59,21 @@ type Store interface {
 	// Delete removes a blob. Deleting a missing blob is ErrNotFound.
 	Delete(ctx context.Context, d digest.Digest) error
 	// Walk calls fn for every stored blob (for garbage collection).
-	Walk(ctx context.Context, fn func(d digest.Digest, size int64) error) error
+	Walk(ctx context.Context, fn func(Info) error) error
+
+	// Refresh marks blob d as used now, so that a garbage collector that
+	// found it unused before keeps it (a cross-repository mount is about
+	// to link it), and returns its size; ErrNotFound if it is not stored.
+	Refresh(ctx context.Context, d digest.Digest) (int64, error)
+	// DeleteUnusedSince deletes blob d unless it was committed or refreshed
+	// at or after since (then ErrRecentlyUsed). The check and the deletion
+	// are atomic with respect to Commit and Refresh of d.
+	DeleteUnusedSince(ctx context.Context, d digest.Digest, since time.Time) error
+	// ExpireUploads ends the upload sessions that have been idle (no
+	// content, no commit) since before idleSince, and removes upload files
+	// the store holds no session for that are as old; with dryRun it only
+	// lists them. A session busy in a write or commit is never ended.
+	ExpireUploads(ctx context.Context, idleSince time.Time, dryRun bool) ([]UploadInfo, error)
 
 	// NewUpload starts an upload session.
 	NewUpload(ctx context.Context) (Upload, error)
@@ -60,7 +99,8 @@ type Upload interface {
 	// Commit verifies the content against d and makes it the blob d,
 	// ending the session. A mismatch is ErrDigestMismatch (the session stays
 	// open, as the OCI spec lets the client retry). Committing content
-	// that is already stored under d succeeds and stores nothing twice.
+	// that is already stored under d succeeds, stores nothing twice and
+	// refreshes the stored blob (see Store.Refresh).
 	Commit(ctx context.Context, d digest.Digest) (int64, error)
 	// Cancel ends the session and discards its content.
 	Cancel(ctx context.Context) error

@@ -220,11 +220,11 @@ func TestCreateRepository(t *testing.T) {
 		RepositoryName:                     str("team/svc"),
 		ImageTagMutability:                 str("IMMUTABLE_WITH_EXCLUSION"),
 		ImageTagMutabilityExclusionFilters: []ImageTagMutabilityExclusionFilter{{Filter: str("latest"), FilterType: str("WILDCARD")}, {Filter: str("dev-*"), FilterType: str("WILDCARD")}},
-		EncryptionConfiguration:            &EncryptionConfiguration{EncryptionType: str("KMS"), KmsKey: str("arn:aws:kms:us-east-1:123456789012:key/abc")},
+		EncryptionConfiguration:            &EncryptionConfiguration{EncryptionType: str("KMS"), KmsKey: str("alias/aws/ecr")},
 		Tags:                               manyTags(50),
 	}).Repository
 	if *out.ImageTagMutability != "IMMUTABLE_WITH_EXCLUSION" || len(out.ImageTagMutabilityExclusionFilters) != 2 || *out.ImageTagMutabilityExclusionFilters[1].Filter != "dev-*" ||
-		*out.EncryptionConfiguration.EncryptionType != "KMS" || *out.EncryptionConfiguration.KmsKey != "arn:aws:kms:us-east-1:123456789012:key/abc" ||
+		*out.EncryptionConfiguration.EncryptionType != "KMS" || *out.EncryptionConfiguration.KmsKey != managedKMSKey(testAccount, testRegion).arn() ||
 		*out.ImageScanningConfiguration.ScanOnPush {
 		t.Fatalf("repository: %+v", out)
 	}

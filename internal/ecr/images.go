@@ -195,7 +195,7 @@ func (s *service) describeImages(ctx context.Context, in *DescribeImagesRequest)
 		if in.MaxResults != nil || in.NextToken != nil {
 			return nil, invalidParameter("maxResults", "maxResults and nextToken cannot be specified together with imageIds")
 		}
-		seen := map[digest.Digest]bool{}
+		seen := map[digest.Digest]registry.Image{}
 		for i, id := range in.ImageIds {
 			img, f, err := s.lookup(ctx, repo, id)
 			if err != nil {
@@ -204,10 +204,13 @@ func (s *service) describeImages(ctx context.Context, in *DescribeImagesRequest)
 			if f != nil {
 				return nil, f.exception(fmt.Sprintf("imageIds.member.%d", i+1), id, repo, s.account)
 			}
-			if !seen[img.Digest] {
-				seen[img.Digest] = true
+			if _, ok := seen[img.Digest]; !ok {
+				seen[img.Digest] = img
 				out.ImageDetails = append(out.ImageDetails, s.imageDetail(img))
 			}
+		}
+		if err := s.withScans(ctx, repo, out.ImageDetails, seen); err != nil {
+			return nil, s.fail(ctx, err, subject{repo: repo})
 		}
 		return out, nil
 	}
@@ -221,6 +224,7 @@ func (s *service) describeImages(ctx context.Context, in *DescribeImagesRequest)
 	}
 	tagStatus, imageStatus := filter.tagStatus, filter.imageStatus
 	limit := pageSize(in.MaxResults)
+	listed := map[digest.Digest]registry.Image{}
 	// Images come in digest order; a page resumes after the last digest.
 	for _, img := range images {
 		if after != nil && img.Digest.String() <= after[0] {
@@ -234,6 +238,10 @@ func (s *service) describeImages(ctx context.Context, in *DescribeImagesRequest)
 			break
 		}
 		out.ImageDetails = append(out.ImageDetails, s.imageDetail(img))
+		listed[img.Digest] = img
+	}
+	if err := s.withScans(ctx, repo, out.ImageDetails, listed); err != nil {
+		return nil, s.fail(ctx, err, subject{repo: repo})
 	}
 	return out, nil
 }
@@ -470,25 +478,4 @@ func (s *service) putImage(ctx context.Context, in *PutImageRequest) (*PutImageR
 func digestShaped(s string) bool {
 	_, err := digest.Parse(s)
 	return err == nil
-}
-
-func (s *service) describeImageScanFindings(ctx context.Context, in *DescribeImageScanFindingsRequest) (*DescribeImageScanFindingsResponse, error) {
-	repo, err := s.repositoryIn(in.RegistryId, in.RepositoryName)
-	if err != nil {
-		return nil, err
-	}
-	if err := checkMaxResults(in.MaxResults); err != nil {
-		return nil, err
-	}
-	id := awsapi.Deref(in.ImageId)
-	_, f, err := s.lookup(ctx, repo, id)
-	if err != nil {
-		return nil, s.fail(ctx, err, subject{repo: repo, image: id})
-	}
-	if f != nil {
-		return nil, f.exception("imageId", id, repo, s.account)
-	}
-	// berth has no scanner yet, so no image has a scan; saying so beats
-	// inventing findings.
-	return nil, awsapi.Errorf("ScanNotFoundException", "Image scan does not exist for the image with '%s' in the repository with name '%s' in the registry with id '%s'", imageIDString(id), repo, s.account)
 }

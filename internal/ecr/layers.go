@@ -3,8 +3,11 @@ package ecr
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -154,7 +157,9 @@ func (s *service) completeLayerUpload(ctx context.Context, in *CompleteLayerUplo
 		// UNVERIFIED wording.
 		return nil, awsapi.Errorf("EmptyUploadException", "The upload with id '%s' does not contain any layer parts", uploadID)
 	}
-	if _, err := s.catalog.Blob(ctx, repo, d); err == nil {
+	// The client will reference the layer it is told exists: RefreshBlob
+	// keeps garbage collection off it meanwhile (registry/gc.go).
+	if _, err := s.catalog.RefreshBlob(ctx, repo, d); err == nil {
 		// The content is already there; this upload has nothing to add.
 		if err := up.Cancel(ctx); err != nil && !errors.Is(err, blob.ErrNotFound) {
 			return nil, s.fail(ctx, err, subject{repo: repo})
@@ -167,6 +172,9 @@ func (s *service) completeLayerUpload(ctx context.Context, in *CompleteLayerUplo
 	} else if !errors.Is(err, registry.ErrBlobNotFound) {
 		return nil, s.fail(ctx, err, subject{repo: repo})
 	}
+	// Committed and linked under the blob's lock (registry/gc.go).
+	unlock := s.catalog.LockBlob(d)
+	defer unlock()
 	size, err := up.Commit(ctx, d)
 	switch {
 	case errors.Is(err, blob.ErrDigestMismatch):
@@ -214,7 +222,9 @@ func (s *service) batchCheckLayerAvailability(ctx context.Context, in *BatchChec
 		d, err := digest.Parse(raw)
 		var link registry.BlobLink
 		if err == nil {
-			link, err = s.catalog.Blob(ctx, repo, d)
+			// A client skips uploading the layers found here: RefreshBlob
+			// keeps garbage collection off them (registry/gc.go).
+			link, err = s.catalog.RefreshBlob(ctx, repo, d)
 			if err != nil && !errors.Is(err, registry.ErrBlobNotFound) {
 				return nil, s.fail(ctx, err, subject{repo: repo})
 			}
@@ -268,4 +278,56 @@ func (s *service) getDownloadURLForLayer(ctx context.Context, in *GetDownloadUrl
 		DownloadUrl: awsapi.String("http://" + s.host + "/v2/" + repo + "/blobs/" + d.String()),
 		LayerDigest: awsapi.String(d.String()),
 	}, nil
+}
+
+// staleUploadAge is how old a record of an upload whose blob session is
+// gone must be before garbage collection deletes it: a completing upload
+// ends its session moments before its record.
+const staleUploadAge = time.Hour
+
+// SweepLayerUploads is the registry garbage collector's sweeper of the
+// layer-upload API's sessions: it deletes the records of uploads whose blob
+// session expired in the sweep, or ended without the record (a restart).
+func SweepLayerUploads(st store.Store, blobs blob.Store, now func() time.Time) registry.SessionSweeper {
+	return func(ctx context.Context, expired func(string) bool, dryRun bool) ([]registry.GCUpload, error) {
+		kvs, _, err := st.List(ctx, uploadPrefix, store.ListOptions{})
+		if err != nil {
+			return nil, err
+		}
+		var out []registry.GCUpload
+		for _, kv := range kvs {
+			var sess uploadSession
+			if err := json.Unmarshal(kv.Value, &sess); err != nil {
+				return out, fmt.Errorf("decode %s: %w", kv.Key, err)
+			}
+			gone := expired(sess.BlobUpload)
+			if !gone && now().Sub(sess.CreatedAt) > staleUploadAge {
+				_, err := blobs.Upload(ctx, sess.BlobUpload)
+				gone = errors.Is(err, blob.ErrNotFound)
+			}
+			if !gone {
+				continue
+			}
+			if !dryRun {
+				_, err := st.Txn(ctx, store.Txn{
+					If:   []store.Compare{{Key: kv.Key, ModRevision: kv.ModRevision}},
+					Then: []store.Op{store.Delete(kv.Key)},
+				})
+				if errors.Is(err, store.ErrConflict) {
+					continue
+				}
+				if err != nil {
+					return out, err
+				}
+			}
+			out = append(out, registry.GCUpload{
+				Kind:       registry.UploadKindECR,
+				ID:         strings.TrimPrefix(kv.Key, uploadPrefix),
+				Repository: sess.Repository,
+				StartedAt:  sess.CreatedAt,
+				BlobUpload: sess.BlobUpload,
+			})
+		}
+		return out, nil
+	}
 }

@@ -82,7 +82,7 @@ func TestLifecyclePolicyValidation(t *testing.T) {
 		{"article", articlePolicy, ""},
 		{"priorities need not be sequential", policy(rule(5, selTagged), rule(10, selUntagged), rule(20, selAny)), ""},
 		{"pattern list", policy(rule(1, `{"tagStatus":"tagged","tagPatternList":["prod*-*-*-*"],"countType":"imageCountMoreThan","countNumber":1}`)), ""},
-		{"storage classes are separate", policy(rule(1, selUntagged), rule(2, `{"tagStatus":"untagged","storageClass":"archive","countType":"sinceImageTransitioned","countUnit":"days","countNumber":30}`)), ""},
+		{"storage classes are separate", policy(rule(1, selUntagged), rule(2, `{"tagStatus":"untagged","storageClass":"archive","countType":"sinceImageTransitioned","countUnit":"days","countNumber":90}`)), ""},
 		{"transition", policy(rule(1, `{"tagStatus":"any","countType":"sinceImagePulled","countUnit":"days","countNumber":90}`, `{"type":"transition","targetStorageClass":"archive"}`)), ""},
 
 		{"not JSON", "{" + strings.Repeat(" ", 120), "Could not map policyString into LifecyclePolicy."},
@@ -112,6 +112,23 @@ func TestLifecyclePolicyValidation(t *testing.T) {
 		{"bad action", policy(rule(1, selTagged, `{"type":"delete"}`)), `instance value ("delete") not found in enum (possible values: ["expire","transition"])`},
 		{"transition without target", policy(rule(1, selTagged, `{"type":"transition"}`)), "targetStorageClass must be specified when action type is transition."},
 		{"too many rules", policy(manyRules(51)...), "A lifecycle policy can have at most 50 rules; found 51."},
+		{"archive then expire", policy(rule(1, `{"tagStatus":"any","countType":"sinceImagePushed","countUnit":"days","countNumber":30}`, `{"type":"transition","targetStorageClass":"archive"}`),
+			rule(2, `{"tagStatus":"any","storageClass":"archive","countType":"sinceImageTransitioned","countUnit":"days","countNumber":365}`)), ""},
+		{"expire by pull age", policy(rule(1, `{"tagStatus":"any","countType":"sinceImagePulled","countUnit":"days","countNumber":90}`)), "countType=sinceImagePulled can only be used with action type transition."},
+		{"transition by archive age", policy(rule(1, `{"tagStatus":"any","storageClass":"archive","countType":"sinceImageTransitioned","countUnit":"days","countNumber":90}`, `{"type":"transition","targetStorageClass":"archive"}`)), "countType=sinceImageTransitioned can only be used with action type expire."},
+		{"archive age without storage class", policy(rule(1, `{"tagStatus":"any","countType":"sinceImageTransitioned","countUnit":"days","countNumber":90}`)), "storageClass=archive must be specified when countType=sinceImageTransitioned."},
+		{"archive age on standard", policy(rule(1, `{"tagStatus":"any","storageClass":"standard","countType":"sinceImageTransitioned","countUnit":"days","countNumber":90}`)), "storageClass=archive must be specified when countType=sinceImageTransitioned."},
+		{"archive class by push age", policy(rule(1, `{"tagStatus":"any","storageClass":"archive","countType":"sinceImagePushed","countUnit":"days","countNumber":90}`)), "storageClass=archive can only be specified when countType=sinceImageTransitioned."},
+		{"archive minimum", policy(rule(1, `{"tagStatus":"any","storageClass":"archive","countType":"sinceImageTransitioned","countUnit":"days","countNumber":89}`)), "countNumber must be at least 90 when countType=sinceImageTransitioned; found 89."},
+		{"four wildcards", policy(rule(1, `{"tagStatus":"tagged","tagPatternList":["*test*1*2*3","test*1*2*3*"],"countType":"imageCountMoreThan","countNumber":1}`)), ""},
+		{"wildcards in a second entry", policy(rule(1, `{"tagStatus":"tagged","tagPatternList":["prod*","test*1*2*3*4*5*6"],"countType":"imageCountMoreThan","countNumber":1}`)), "tagPatternList entry 'test*1*2*3*4*5*6' has 6 wildcards; at most 4 are allowed."},
+		{"expire with a target", policy(rule(1, selTagged, `{"type":"expire","targetStorageClass":"archive"}`)), "targetStorageClass can only be specified when action type is transition."},
+		{"bad target", policy(rule(1, selTagged, `{"type":"transition","targetStorageClass":"glacier"}`)), `instance value ("glacier") not found in enum (possible values: ["archive"])`},
+		{"untagged twice in different order", policy(rule(3, selUntagged), rule(1, selTagged), rule(2, `{"tagStatus":"untagged","countType":"imageCountMoreThan","countNumber":5}`)), "Only one rule can select Untagged images per storage class"},
+		{"any with the highest number given first", policy(rule(9, selAny), rule(1, selTagged)), ""},
+		{"countNumber not an integer", policy(rule(1, `{"tagStatus":"untagged","countType":"imageCountMoreThan","countNumber":1.5}`)), `instance type (number) does not match any allowed primitive type (allowed: ["integer"])`},
+		{"tag list not strings", policy(rule(1, `{"tagStatus":"tagged","tagPrefixList":[1],"countType":"imageCountMoreThan","countNumber":1}`)), `instance type (integer) does not match any allowed primitive type (allowed: ["string"])`},
+		{"empty tag list", policy(rule(1, `{"tagStatus":"tagged","tagPrefixList":[],"countType":"imageCountMoreThan","countNumber":1}`)), "array is too short: must have at least 1 elements but instance has 0 elements"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -3,6 +3,7 @@ package ecr
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"regexp"
@@ -72,10 +73,16 @@ func exclusionFiltersOutput(filters []string) []ImageTagMutabilityExclusionFilte
 	return out
 }
 
-// encryption validates an encryption configuration. berth encrypts every
-// blob with its own AES-256 key; a KMS setting is recorded as asked for
-// (so templates that name one work) but there is no KMS behind it.
-func encryption(cfg *EncryptionConfiguration) (encType, kmsKey string, err error) {
+// encryption validates an encryption configuration and returns what the
+// repository records: the type and, for KMS types, the ARN of the key.
+//
+// berth has no KMS. Every blob is sealed with berth's own AES-256-GCM key
+// from the data dir whatever the type says (internal/blob/local), so the
+// setting only changes what the API reports. The one KMS key an account
+// without customer keys has is the AWS managed key aws/ecr, so KMS and
+// KMS_DSSE are accepted with no key or with a name of that key; any other
+// key does not exist here and fails as a missing key fails in ECR.
+func (s *service) encryption(cfg *EncryptionConfiguration) (encType, kmsKey string, err error) {
 	if cfg == nil {
 		return EncryptionTypeAes256, "", nil
 	}
@@ -86,6 +93,7 @@ func encryption(cfg *EncryptionConfiguration) (encType, kmsKey string, err error
 			// UNVERIFIED wording.
 			return "", "", invalidParameter("encryptionConfiguration.kmsKey", "kmsKey can only be specified when encryptionType is KMS or KMS_DSSE")
 		}
+		return encType, "", nil
 	case EncryptionTypeKms, EncryptionTypeKmsDsse:
 		if cfg.KmsKey != nil && (len(kmsKey) < 1 || len(kmsKey) > 2048) {
 			return "", "", validationError("encryptionConfiguration.kmsKey", kmsKey, "Member must have length between 1 and 2048")
@@ -93,7 +101,70 @@ func encryption(cfg *EncryptionConfiguration) (encType, kmsKey string, err error
 	default:
 		return "", "", validationError("encryptionConfiguration.encryptionType", encType, "Member must satisfy enum value set: [AES256, KMS, KMS_DSSE]")
 	}
-	return encType, kmsKey, nil
+	managed := managedKMSKey(s.account, s.region)
+	if cfg.KmsKey == nil || managed.names(kmsKey) {
+		// ECR reports the managed key by its key ARN when no key is given
+		// (as moto models it); an alias given for it is reported the same
+		// way (UNVERIFIED: ECR may echo the alias).
+		return encType, managed.arn(), nil
+	}
+	return "", "", errKMSKeyNotFound(kmsKey, s.account, s.region)
+}
+
+// kmsKeyRef is a KMS key in one account and region.
+type kmsKeyRef struct {
+	account, region, id, alias string
+}
+
+// managedKMSKey is the AWS managed key aws/ecr of an account and region.
+// Its key id is derived from the two, so it is the same on every start and
+// needs no storage, yet differs between accounts and regions as real key
+// ids do.
+func managedKMSKey(account, region string) kmsKeyRef {
+	sum := sha256.Sum256([]byte("berth aws/ecr managed key\x00" + account + "\x00" + region))
+	sum[6] = sum[6]&0x0f | 0x40 // the shape of a version 4 UUID, like KMS key ids
+	sum[8] = sum[8]&0x3f | 0x80
+	id := fmt.Sprintf("%x-%x-%x-%x-%x", sum[0:4], sum[4:6], sum[6:8], sum[8:10], sum[10:16])
+	return kmsKeyRef{account: account, region: region, id: id, alias: "alias/aws/ecr"}
+}
+
+func (k kmsKeyRef) arn() string {
+	return "arn:aws:kms:" + k.region + ":" + k.account + ":key/" + k.id
+}
+
+// names reports whether ref identifies the key in one of the four ways KMS
+// takes: key id, key ARN, alias name or alias ARN.
+func (k kmsKeyRef) names(ref string) bool {
+	prefix := "arn:aws:kms:" + k.region + ":" + k.account + ":"
+	switch ref {
+	case k.id, k.alias, prefix + "key/" + k.id, prefix + k.alias:
+		return true
+	}
+	return false
+}
+
+// errKMSKeyNotFound is ECR's KmsException for a key that does not exist,
+// carrying KMS's own NotFoundException message. UNVERIFIED: the exception
+// is the one ECR's model lists for KMS failures, and the messages are KMS's
+// for a missing key and alias, but no capture of ECR's text for
+// CreateRepository with a missing key was available. (ECR also sets
+// kmsError to KMS's error code, NotFoundException; berth's error shape has
+// no field for it.)
+func errKMSKeyNotFound(ref, account, region string) *awsapi.Error {
+	// KMS resolves a bare key id or alias name in the caller's account and
+	// region, and names it by its ARN.
+	name := ref
+	switch {
+	case strings.HasPrefix(ref, "arn:"):
+	case strings.HasPrefix(ref, "alias/"):
+		name = "arn:aws:kms:" + region + ":" + account + ":" + ref
+	default:
+		name = "arn:aws:kms:" + region + ":" + account + ":key/" + ref
+	}
+	if strings.HasPrefix(ref, "alias/") || strings.Contains(ref, ":alias/") {
+		return awsapi.Errorf("KmsException", "Alias %s is not found.", name)
+	}
+	return awsapi.Errorf("KmsException", "Key '%s' does not exist", name)
 }
 
 const maxRepositoryTags = 50
@@ -154,7 +225,7 @@ func (s *service) createRepository(ctx context.Context, in *CreateRepositoryRequ
 	if err != nil {
 		return nil, err
 	}
-	encType, kmsKey, err := encryption(in.EncryptionConfiguration)
+	encType, kmsKey, err := s.encryption(in.EncryptionConfiguration)
 	if err != nil {
 		return nil, err
 	}

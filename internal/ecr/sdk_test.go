@@ -200,8 +200,12 @@ func TestSDKWalkthrough(t *testing.T) {
 	if err != nil || scanning.ScanningConfiguration.ScanType != types.ScanTypeEnhanced || len(scanning.ScanningConfiguration.Rules) != 1 {
 		t.Fatalf("scanning: %+v %v", scanning, err)
 	}
-	_, err = client.DescribeImageScanFindings(ctx, &sdk.DescribeImageScanFindingsInput{RepositoryName: aws.String("my-app"), ImageId: &types.ImageIdentifier{ImageTag: aws.String("latest")}})
-	wantSDKErr[*types.ScanNotFoundException](t, err, "Image scan does not exist for the image with '{imageDigest:'null', imageTag:'latest'}' in the repository with name 'my-app' in the registry with id '123456789012'")
+	// Enhanced continuous scanning covers the image; no scan controller
+	// runs here, so the scan stays due.
+	findings, err := client.DescribeImageScanFindings(ctx, &sdk.DescribeImageScanFindingsInput{RepositoryName: aws.String("my-app"), ImageId: &types.ImageIdentifier{ImageTag: aws.String("latest")}})
+	if err != nil || findings.ImageScanStatus.Status != types.ScanStatusInProgress {
+		t.Fatalf("scan findings: %+v %v", findings, err)
+	}
 	if _, err := client.PutLifecyclePolicy(ctx, &sdk.PutLifecyclePolicyInput{RepositoryName: aws.String("my-app"), LifecyclePolicyText: aws.String(articlePolicy)}); err != nil {
 		t.Fatal(err)
 	}
@@ -212,12 +216,9 @@ func TestSDKWalkthrough(t *testing.T) {
 	_, err = client.PutLifecyclePolicy(ctx, &sdk.PutLifecyclePolicyInput{RepositoryName: aws.String("my-app"), LifecyclePolicyText: aws.String(policy(rule(1, selAny), rule(2, selTagged)))})
 	wantSDKErr[*types.InvalidParameterException](t, err, "Invalid parameter at 'LifecyclePolicyText' failed to satisfy constraint: 'Lifecycle policy validation failure: Rule for tagStatus=ANY must have the lowest priority per storage class'")
 
-	// Not implemented yet: a clear error, not a pretence.
+	// Under enhanced scanning, manual scans are off.
 	_, err = client.StartImageScan(ctx, &sdk.StartImageScanInput{RepositoryName: aws.String("my-app"), ImageId: &types.ImageIdentifier{ImageTag: aws.String("latest")}})
-	var ae apiError
-	if !errors.As(err, &ae) || ae.ErrorCode() != "UnsupportedOperationException" || ae.ErrorMessage() != "berth does not support StartImageScan yet" {
-		t.Fatalf("unsupported: %v", err)
-	}
+	wantSDKErr[*types.ValidationException](t, err, "This feature is disabled")
 
 	del, err := client.BatchDeleteImage(ctx, &sdk.BatchDeleteImageInput{RepositoryName: aws.String("my-app"), ImageIds: []types.ImageIdentifier{{ImageTag: aws.String("v1.2.3")}}})
 	if err != nil || len(del.ImageIds) != 1 || len(del.Failures) != 0 {

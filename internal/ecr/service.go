@@ -32,6 +32,9 @@ type Config struct {
 	// RegistryHost is the host[:port] the registry is reached at; repository
 	// URIs are <RegistryHost>/<name>.
 	RegistryHost string
+	// VulnerabilityDatabase tells the scan APIs whether the database has
+	// records (nil: an empty one).
+	VulnerabilityDatabase VulnerabilityDatabase
 	// Now is the clock (nil: time.Now).
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -55,6 +58,7 @@ func NewService(cfg Config) *awsapi.Service {
 		host:    cfg.RegistryHost,
 		now:     func() time.Time { return cfg.Now().UTC() },
 		log:     cfg.Logger.With("service", "ecr"),
+		vulnDB:  cfg.VulnerabilityDatabase,
 	}
 	return &awsapi.Service{
 		SigningName:     "ecr",
@@ -77,6 +81,7 @@ type service struct {
 	host    string
 	now     func() time.Time
 	log     *slog.Logger
+	vulnDB  VulnerabilityDatabase
 }
 
 // operations lists the implemented operations; the gateway answers the
@@ -98,6 +103,8 @@ func (s *service) operations() map[string]awsapi.Operation {
 		"PutLifecyclePolicy":               awsapi.Op(s.putLifecyclePolicy),
 		"GetLifecyclePolicy":               awsapi.Op(s.getLifecyclePolicy),
 		"DeleteLifecyclePolicy":            awsapi.Op(s.deleteLifecyclePolicy),
+		"StartLifecyclePolicyPreview":      awsapi.Op(s.startLifecyclePolicyPreview),
+		"GetLifecyclePolicyPreview":        awsapi.Op(s.getLifecyclePolicyPreview),
 		"DescribeImages":                   awsapi.Op(s.describeImages),
 		"ListImages":                       awsapi.Op(s.listImages),
 		"BatchGetImage":                    awsapi.Op(s.batchGetImage),
@@ -113,6 +120,10 @@ func (s *service) operations() map[string]awsapi.Operation {
 		"DescribeRegistry":                 awsapi.Op(s.describeRegistry),
 		"PutRegistryScanningConfiguration": awsapi.Op(s.putRegistryScanningConfiguration),
 		"GetRegistryScanningConfiguration": awsapi.Op(s.getRegistryScanningConfiguration),
+
+		// Image scanning (scanning.go).
+		"StartImageScan": awsapi.Op(s.startImageScan),
+		"BatchGetRepositoryScanningConfiguration": awsapi.Op(s.batchGetRepositoryScanningConfiguration),
 	}
 }
 

@@ -31,7 +31,13 @@ func (h *handler) getBlob(w http.ResponseWriter, r *http.Request, rt route) {
 		h.fail(w, r, aerr)
 		return
 	}
-	link, err := h.cat.Blob(r.Context(), rt.name, d)
+	lookup := h.cat.Blob
+	if r.Method == http.MethodHead {
+		// A client HEADs a blob to skip uploading it: the link must
+		// outlive its manifest put (gc.go).
+		lookup = h.cat.RefreshBlob
+	}
+	link, err := lookup(r.Context(), rt.name, d)
 	if err != nil {
 		h.fail(w, r, h.catalogError(rt.name, err))
 		return

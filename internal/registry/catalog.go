@@ -16,6 +16,7 @@ import (
 
 	"github.com/opencontainers/go-digest"
 
+	"github.com/berth/berth/internal/blob"
 	"github.com/berth/berth/internal/store"
 )
 
@@ -142,6 +143,10 @@ type BlobLink struct {
 	Digest   digest.Digest `json:"digest"`
 	Size     int64         `json:"size"`
 	LinkedAt time.Time     `json:"linkedAt"`
+	// Condemned marks a link garbage collection is about to delete (see
+	// gc.go); a manifest put that references it clears the mark, which
+	// makes the collector's deletion fail.
+	Condemned bool `json:"condemned,omitempty"`
 }
 
 // Referrer is a manifest that names another as its subject.
@@ -178,6 +183,9 @@ const maxTxnAttempts = 50
 type Catalog struct {
 	store store.Store
 	now   func() time.Time
+	// blobLocks order committing and linking a blob against garbage
+	// collection deleting it (LockBlob).
+	blobLocks blob.DigestLocks
 }
 
 // NewCatalog returns a catalog over st. now is the clock (nil: time.Now).
@@ -557,9 +565,13 @@ func (c *Catalog) putManifest(ctx context.Context, repo, tag string, d digest.Di
 	// Everything the manifest references must be in the repository.
 	var missing MissingReferencesError
 	var size int64
+	// The links are compared in the transaction, so a manifest can't be
+	// stored referencing a link garbage collection deleted meanwhile; one
+	// the collector has marked is claimed back (gc.go).
+	seen := make(map[digest.Digest]bool, len(m.Blobs))
 	for _, ref := range m.Blobs {
-		link, err := c.Blob(ctx, repo, ref.Digest)
-		if errors.Is(err, ErrBlobNotFound) {
+		link, linkRev, err := getJSON[BlobLink](ctx, c.store, blobKey(repo, ref.Digest))
+		if errors.Is(err, store.ErrNotFound) {
 			missing.Blobs = append(missing.Blobs, ref.Digest)
 			continue
 		}
@@ -568,6 +580,16 @@ func (c *Catalog) putManifest(ctx context.Context, repo, tag string, d digest.Di
 		}
 		if ref.Layer {
 			size += link.Size
+		}
+		if seen[ref.Digest] {
+			continue
+		}
+		seen[ref.Digest] = true
+		compares = append(compares, store.Compare{Key: blobKey(repo, ref.Digest), ModRevision: linkRev})
+		if link.Condemned {
+			link.Condemned = false
+			link.LinkedAt = c.now()
+			ops = append(ops, store.Put(blobKey(repo, ref.Digest), mustJSON(link)))
 		}
 	}
 	for _, child := range m.Children {
@@ -641,6 +663,12 @@ func (c *Catalog) putManifest(ctx context.Context, repo, tag string, d digest.Di
 		}
 	}
 	if !changed {
+		if len(ops) > 0 {
+			// Only claiming back condemned links.
+			if _, err := c.store.Txn(ctx, store.Txn{If: compares, Then: ops}); err != nil {
+				return PutManifestResult{}, err
+			}
+		}
 		return PutManifestResult{Image: img}, nil
 	}
 	ops = append(ops, store.Put(imageKey(repo, d), mustJSON(img)))
@@ -667,6 +695,20 @@ func (img *Image) referrer() Referrer {
 // refuseReferenced, an image that an index in the repository lists is kept
 // and ErrImageReferenced returned (ECR's rule for BatchDeleteImage).
 func (c *Catalog) DeleteImage(ctx context.Context, repo string, d digest.Digest, refuseReferenced bool) (Image, error) {
+	return c.deleteImage(ctx, repo, d, refuseReferenced, nil)
+}
+
+// DeleteImageIf is DeleteImage refusing referenced images, for a deleter
+// that decided on an earlier read (the lifecycle controller): check sees
+// the image as the deletion would remove it and returns an error to keep
+// it, which DeleteImageIf returns. The check and the deletion are one
+// atomic step on the image, so an image re-tagged after the decision is
+// not deleted on it.
+func (c *Catalog) DeleteImageIf(ctx context.Context, repo string, d digest.Digest, check func(Image) error) (Image, error) {
+	return c.deleteImage(ctx, repo, d, true, check)
+}
+
+func (c *Catalog) deleteImage(ctx context.Context, repo string, d digest.Digest, refuseReferenced bool, check func(Image) error) (Image, error) {
 	var deleted Image
 	err := retry(ctx, func() error {
 		_, repoRev, err := c.repository(ctx, repo)
@@ -679,6 +721,11 @@ func (c *Catalog) DeleteImage(ctx context.Context, repo string, d digest.Digest,
 		}
 		if err != nil {
 			return err
+		}
+		if check != nil {
+			if err := check(img); err != nil {
+				return err
+			}
 		}
 		if refuseReferenced {
 			images, err := c.Images(ctx, repo)

@@ -169,7 +169,11 @@ func (h *handler) mount(ctx context.Context, name string, d digest.Digest, from 
 	if err != nil {
 		return false, err
 	}
-	if _, err := h.blobs.Stat(ctx, d); errors.Is(err, blob.ErrNotFound) {
+	// Garbage collection must not delete the blob between the check and
+	// the link (gc.go): the lock orders them, and the refresh marks it used.
+	unlock := h.cat.LockBlob(d)
+	defer unlock()
+	if _, err := h.blobs.Refresh(ctx, d); errors.Is(err, blob.ErrNotFound) {
 		return false, nil
 	} else if err != nil {
 		return false, err
@@ -195,6 +199,9 @@ func (h *handler) monolithicUpload(w http.ResponseWriter, r *http.Request, rt ro
 		h.fail(w, r, aerr)
 		return
 	}
+	// Committed and linked under the blob's lock (gc.go).
+	unlock := h.cat.LockBlob(d)
+	defer unlock()
 	size, err := up.Commit(ctx, d)
 	if err != nil {
 		// The client never saw this session, so it ends here.
@@ -275,6 +282,9 @@ func (h *handler) finishUpload(w http.ResponseWriter, r *http.Request, rt route)
 			return
 		}
 	}
+	// Committed and linked under the blob's lock (gc.go).
+	unlock := h.cat.LockBlob(d)
+	defer unlock()
 	size, err := up.Commit(ctx, d)
 	if errors.Is(err, blob.ErrNotFound) {
 		h.uploads.remove(rt.ref)

@@ -16,6 +16,11 @@ type Inventory struct {
 	OS string `json:"os,omitempty"`
 	// Packages are the OS packages and Go modules found.
 	Packages []vulndb.Package `json:"packages"`
+	// Digest is the manifest scanned: the image's own, or for an image
+	// index the child picked for Platform.
+	Digest string `json:"digest,omitempty"`
+	// Platform is the scanned image's "os/arch[/variant]" from its config.
+	Platform string `json:"platform,omitempty"`
 }
 
 // ErrUnsupportedImage is returned for an image with neither a package

@@ -60,4 +60,12 @@ type Info struct {
 	// UpdatedAt is the newest "modified" time among the records (ECR's
 	// vulnerabilitySourceUpdatedAt); zero when empty.
 	UpdatedAt time.Time `json:"updatedAt,omitzero"`
+	// Withdrawn counts withdrawn records, kept (so a re-import sees them)
+	// but matching nothing; Records and Ecosystems leave them out.
+	Withdrawn int `json:"withdrawn,omitempty"`
+	// ImportedAt is when the last import committed; zero when none did.
+	// Records without real "modified" times (the golang.org/x/vulndb
+	// repository's are all zero) leave UpdatedAt zero; then ImportedAt is
+	// the best "source updated" time there is.
+	ImportedAt time.Time `json:"importedAt,omitzero"`
 }

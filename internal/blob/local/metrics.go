@@ -12,6 +12,7 @@ type metrics struct {
 	commits    prometheus.Counter
 	mismatches prometheus.Counter
 	active     prometheus.Gauge
+	collected  prometheus.Counter
 }
 
 // newMetrics registers the store's metrics with reg, if any. A store reopened
@@ -27,16 +28,18 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		mismatches: counter("digest_mismatches_total", "Commits refused because the content did not match the digest."),
 		active: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "berth", Subsystem: "blob", Name: "active_uploads",
 			Help: "Upload sessions open now."}),
+		collected: counter("collected_total", "Blobs deleted as garbage."),
 	}
 	if reg == nil {
 		return m, nil
 	}
-	var errs [5]error
+	var errs [6]error
 	m.written, errs[0] = register(reg, m.written)
 	m.read, errs[1] = register(reg, m.read)
 	m.commits, errs[2] = register(reg, m.commits)
 	m.mismatches, errs[3] = register(reg, m.mismatches)
 	m.active, errs[4] = register(reg, m.active)
+	m.collected, errs[5] = register(reg, m.collected)
 	return m, errors.Join(errs[:]...)
 }
 

@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/berth/berth/internal/blob"
 	"github.com/opencontainers/go-digest"
@@ -29,6 +30,8 @@ type Options struct {
 	Key []byte
 	// Registerer, if set, receives the store's metrics.
 	Registerer prometheus.Registerer
+	// Now is the clock that stamps blobs' and sessions' use (nil: time.Now).
+	Now func() time.Time
 }
 
 // Store is a blob.Store on local disk.
@@ -44,6 +47,11 @@ type Store struct {
 
 	mu      sync.Mutex
 	pending map[string]*upload
+
+	now func() time.Time
+	// locks serialise what changes a blob file's existence or use time
+	// (commit, refresh, garbage deletion) per digest.
+	locks blob.DigestLocks
 }
 
 var (
@@ -78,6 +86,10 @@ func open(dir string, opts Options, segSize int64) (*Store, error) {
 		m:       m,
 		segPool: &bufPool{size: int(segSize) + segOverhead},
 		pending: make(map[string]*upload),
+		now:     opts.Now,
+	}
+	if s.now == nil {
+		s.now = time.Now
 	}
 	for _, d := range []string{s.blobs, s.uploads} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
@@ -227,10 +239,11 @@ func (s *Store) Delete(ctx context.Context, d digest.Digest) error {
 	return err
 }
 
-// Walk calls fn for every stored blob, with the size Stat would return. Files
-// not named like blobs are skipped; a blob whose header is corrupt stops the
+// Walk calls fn for every stored blob, with the size Stat would return and
+// the file's modification time, which commits and refreshes set. Files not
+// named like blobs are skipped; a blob whose header is corrupt stops the
 // walk with an error naming it.
-func (s *Store) Walk(ctx context.Context, fn func(d digest.Digest, size int64) error) error {
+func (s *Store) Walk(ctx context.Context, fn func(blob.Info) error) error {
 	for _, alg := range []digest.Algorithm{digest.SHA256, digest.SHA512} {
 		algDir := filepath.Join(s.blobs, string(alg))
 		prefixes, err := readDir(algDir)
@@ -250,20 +263,125 @@ func (s *Store) Walk(ctx context.Context, fn func(d digest.Digest, size int64) e
 				if d.Validate() != nil || f.Name()[:2] != p.Name() {
 					continue
 				}
-				size, err := s.statPath(filepath.Join(algDir, p.Name(), f.Name()))
-				if errors.Is(err, blob.ErrNotFound) {
+				path := filepath.Join(algDir, p.Name(), f.Name())
+				fi, err := os.Stat(path)
+				if errors.Is(err, fs.ErrNotExist) {
 					continue // deleted since the listing
 				}
 				if err != nil {
 					return err
 				}
-				if err := fn(d, size); err != nil {
+				size, err := s.statPath(path)
+				if errors.Is(err, blob.ErrNotFound) {
+					continue
+				}
+				if err != nil {
+					return err
+				}
+				if err := fn(blob.Info{Digest: d, Size: size, UsedAt: fi.ModTime()}); err != nil {
 					return err
 				}
 			}
 		}
 	}
 	return nil
+}
+
+// Refresh sets the blob file's modification time, which records its use,
+// to now.
+func (s *Store) Refresh(ctx context.Context, d digest.Digest) (int64, error) {
+	if err := checkDigest(d); err != nil {
+		return 0, err
+	}
+	unlock := s.locks.Lock(d)
+	defer unlock()
+	return s.refresh(s.blobPath(d))
+}
+
+// refresh marks the blob at path used now; the caller holds its lock.
+func (s *Store) refresh(path string) (int64, error) {
+	now := s.now()
+	if err := os.Chtimes(path, now, now); errors.Is(err, fs.ErrNotExist) {
+		return 0, blob.ErrNotFound
+	} else if err != nil {
+		return 0, err
+	}
+	return s.statPath(path)
+}
+
+// DeleteUnusedSince removes the blob if its modification time is before
+// since. Readers that have it open keep reading it.
+func (s *Store) DeleteUnusedSince(ctx context.Context, d digest.Digest, since time.Time) error {
+	if err := checkDigest(d); err != nil {
+		return err
+	}
+	unlock := s.locks.Lock(d)
+	defer unlock()
+	path := s.blobPath(d)
+	fi, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return blob.ErrNotFound
+	}
+	if err != nil {
+		return err
+	}
+	if !fi.ModTime().Before(since) {
+		return blob.ErrRecentlyUsed
+	}
+	if err := os.Remove(path); errors.Is(err, fs.ErrNotExist) {
+		return blob.ErrNotFound
+	} else if err != nil {
+		return err
+	}
+	s.m.collected.Inc()
+	return nil
+}
+
+// ExpireUploads ends idle sessions and removes stray upload files.
+func (s *Store) ExpireUploads(ctx context.Context, idleSince time.Time, dryRun bool) ([]blob.UploadInfo, error) {
+	s.mu.Lock()
+	open := make([]*upload, 0, len(s.pending))
+	for _, u := range s.pending {
+		open = append(open, u)
+	}
+	s.mu.Unlock()
+	var expired []blob.UploadInfo
+	for _, u := range open {
+		if info, ok := u.expire(idleSince, dryRun); ok {
+			expired = append(expired, info)
+		}
+	}
+	// Files without a session: a session's file is created before the
+	// session is registered, so only old files are considered.
+	files, err := readDir(s.uploads)
+	if err != nil {
+		return expired, err
+	}
+	for _, f := range files {
+		s.mu.Lock()
+		_, isOpen := s.pending[f.Name()]
+		s.mu.Unlock()
+		if isOpen {
+			continue
+		}
+		fi, err := f.Info()
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return expired, err
+		}
+		if !fi.ModTime().Before(idleSince) {
+			continue
+		}
+		if !dryRun {
+			if err := os.RemoveAll(filepath.Join(s.uploads, f.Name())); err != nil {
+				return expired, err
+			}
+		}
+		expired = append(expired, blob.UploadInfo{ID: f.Name(), Size: fi.Size(), ActiveAt: fi.ModTime()})
+	}
+	return expired, nil
 }
 
 // readDir lists a directory; a missing one is empty.

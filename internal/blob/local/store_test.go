@@ -116,8 +116,8 @@ func TestRoundTrip(t *testing.T) {
 					}
 				}
 				got := map[digest.Digest]int64{}
-				if err := s.Walk(context.Background(), func(d digest.Digest, size int64) error {
-					got[d] = size
+				if err := s.Walk(context.Background(), func(b blob.Info) error {
+					got[b.Digest] = b.Size
 					return nil
 				}); err != nil {
 					t.Fatal(err)
@@ -475,6 +475,7 @@ func TestMismatchThenRetry(t *testing.T) {
 				"berth_blob_written_bytes_total":     1000,
 				"berth_blob_read_bytes_total":        1000,
 				"berth_blob_active_uploads":          0,
+				"berth_blob_collected_total":         0,
 			}
 			mfs, err := reg.Gather()
 			if err != nil || len(mfs) != len(want) {
@@ -749,15 +750,15 @@ func TestDeleteAndWalk(t *testing.T) {
 		t.Fatalf("Open after Delete: %v", err)
 	}
 	var seen []digest.Digest
-	s.Walk(ctx, func(d digest.Digest, size int64) error {
-		seen = append(seen, d)
+	s.Walk(ctx, func(b blob.Info) error {
+		seen = append(seen, b.Digest)
 		return nil
 	})
 	if len(seen) != 1 || seen[0] != b {
 		t.Fatalf("Walk saw %v", seen)
 	}
 	stop := errors.New("stop")
-	if err := s.Walk(ctx, func(digest.Digest, int64) error { return stop }); err != stop {
+	if err := s.Walk(ctx, func(blob.Info) error { return stop }); err != stop {
 		t.Fatalf("Walk error: %v", err)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/berth/berth/internal/blob"
 	"github.com/opencontainers/go-digest"
@@ -28,6 +29,11 @@ type upload struct {
 	id   string
 	path string
 	size atomic.Int64 // read without the lock, so Size never waits on a write
+
+	started time.Time
+	// active is when the session last received content or a commit, in
+	// Unix nanoseconds (set under mu, read by expire under mu).
+	active atomic.Int64
 
 	mu      sync.Mutex
 	f       *os.File
@@ -46,7 +52,8 @@ func newUpload(s *Store, id string) (*upload, error) {
 	if err != nil {
 		return nil, err
 	}
-	u := &upload{s: s, id: id, path: path, f: f, sha: sha256.New()}
+	u := &upload{s: s, id: id, path: path, f: f, sha: sha256.New(), started: s.now()}
+	u.active.Store(u.started.UnixNano())
 	if s.key != nil {
 		u.hdr = header{cipher: cipherAESGCM, segSize: s.segSize}
 		rand.Read(u.hdr.fileID[:])
@@ -100,6 +107,7 @@ func (u *upload) WriteAt(ctx context.Context, r io.Reader, offset int64) (int64,
 	if offset != u.size.Load() {
 		return 0, blob.ErrUploadOffset
 	}
+	defer u.touch()
 	b := u.s.getBatch()
 	defer u.s.batchPool.Put(b)
 
@@ -187,6 +195,7 @@ func (u *upload) Commit(ctx context.Context, d digest.Digest) (int64, error) {
 	if err := u.usable(); err != nil {
 		return 0, err
 	}
+	u.touch()
 	ok, err := u.matches(d)
 	if err != nil {
 		return 0, err
@@ -197,9 +206,15 @@ func (u *upload) Commit(ctx context.Context, d digest.Digest) (int64, error) {
 	}
 	size := u.size.Load()
 	dst := u.s.blobPath(d)
+	// Under the digest's lock a garbage collector can't delete the blob
+	// between the check below and the caller linking it: the blob is
+	// either gone before (and written again here) or refreshed here, so
+	// the collector's guarded delete keeps it.
+	unlock := u.s.locks.Lock(d)
+	defer unlock()
 	// A blob that is already stored, whole as far as its header shows, is
 	// kept; a damaged one is replaced by this upload.
-	if _, err := u.s.statPath(dst); err == nil {
+	if _, err := u.s.refresh(dst); err == nil {
 		u.s.m.commits.Inc()
 		return size, u.end(true)
 	}
@@ -259,6 +274,12 @@ func (u *upload) finish(d digest.Digest, dst string, size int64) error {
 	if err := u.f.Sync(); err != nil {
 		return err
 	}
+	// The file's time says when the blob was last used (Walk): its
+	// commit, not its last write.
+	now := u.s.now()
+	if err := os.Chtimes(u.path, now, now); err != nil {
+		return err
+	}
 	dir := filepath.Dir(dst)
 	if err := mkdirDurable(dir); err != nil {
 		return err
@@ -292,6 +313,31 @@ func (u *upload) Cancel(ctx context.Context) error {
 		return blob.ErrNotFound
 	}
 	return u.end(true)
+}
+
+func (u *upload) touch() { u.active.Store(u.s.now().UnixNano()) }
+
+// expire ends the session if it has been idle since before idleSince (or,
+// with dryRun, reports that it would). A session in a write or commit holds
+// mu and is skipped: it is not idle.
+func (u *upload) expire(idleSince time.Time, dryRun bool) (blob.UploadInfo, bool) {
+	if !u.mu.TryLock() {
+		return blob.UploadInfo{}, false
+	}
+	defer u.mu.Unlock()
+	active := time.Unix(0, u.active.Load())
+	if u.ended || !active.Before(idleSince) {
+		return blob.UploadInfo{}, false
+	}
+	info := blob.UploadInfo{ID: u.id, Size: u.size.Load(), StartedAt: u.started, ActiveAt: active}
+	if !dryRun {
+		if err := u.end(true); err != nil {
+			// The session is gone either way; its file may linger until
+			// the next sweep finds it.
+			u.err = err
+		}
+	}
+	return info, true
 }
 
 // end closes the session, removing its file unless it was committed.

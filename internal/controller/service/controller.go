@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
+	"github.com/berth/berth/internal/controller/workqueue"
 	"github.com/berth/berth/internal/ecs/ecsstate"
 	"github.com/berth/berth/internal/ecs/ecstypes"
 	"github.com/berth/berth/internal/scheduler"
@@ -60,7 +61,7 @@ const (
 type Controller struct {
 	cfg   Config
 	cache *taskCache
-	queue *queue
+	queue *workqueue.Queue
 	log   *slog.Logger
 
 	reconciles *prometheus.CounterVec
@@ -87,7 +88,7 @@ func New(cfg Config) *Controller {
 	return &Controller{
 		cfg:   cfg,
 		cache: newTaskCache(),
-		queue: newQueue(),
+		queue: workqueue.New(),
 		log:   cfg.Logger.With("controller", "ecs-service"),
 		reconciles: reg.NewCounterVec(prometheus.CounterOpts{
 			Name: "berth_ecs_service_reconciles_total",
@@ -111,7 +112,7 @@ func New(cfg Config) *Controller {
 
 // Run runs the controller until ctx ends.
 func (c *Controller) Run(ctx context.Context) error {
-	defer c.queue.close()
+	defer c.queue.Close()
 	for range c.cfg.Workers {
 		go c.work(ctx)
 	}
@@ -179,7 +180,7 @@ func (c *Controller) observe(ctx context.Context, ev store.Event) {
 	case strings.HasPrefix(key, ecsstate.TaskPrefix):
 		if ev.Type == store.EventDelete {
 			if svc := c.cache.remove(key); svc != "" {
-				c.queue.add(svc)
+				c.queue.Add(svc)
 			}
 			return
 		}
@@ -189,10 +190,10 @@ func (c *Controller) observe(ctx context.Context, ev store.Event) {
 			return
 		}
 		if svc := c.cache.put(t, ev.KV.ModRevision); svc != "" {
-			c.queue.add(svc)
+			c.queue.Add(svc)
 		}
 	case strings.HasPrefix(key, ecsstate.ServicePrefix):
-		c.queue.add(key)
+		c.queue.Add(key)
 	case strings.HasPrefix(key, ecsstate.NodePrefix):
 		if err := c.queueAll(ctx); err != nil {
 			c.log.Warn("service controller: listing services failed", "err", err)
@@ -207,7 +208,7 @@ func (c *Controller) queueAll(ctx context.Context) error {
 		return err
 	}
 	for _, kv := range kvs {
-		c.queue.add(kv.Key)
+		c.queue.Add(kv.Key)
 	}
 	return nil
 }
@@ -229,7 +230,7 @@ func (c *Controller) resync(ctx context.Context) {
 
 func (c *Controller) work(ctx context.Context) {
 	for {
-		key, ok := c.queue.get()
+		key, ok := c.queue.Get()
 		if !ok {
 			return
 		}
@@ -239,20 +240,20 @@ func (c *Controller) work(ctx context.Context) {
 		switch {
 		case errors.Is(err, store.ErrConflict):
 			c.reconciles.WithLabelValues("conflict").Inc()
-			c.queue.addAfter(key, retryPause/4)
+			c.queue.AddAfter(key, retryPause/4)
 		case err != nil:
 			c.reconciles.WithLabelValues("error").Inc()
 			if ctx.Err() == nil {
 				c.log.Warn("service reconcile failed", "service", key, "err", err)
 			}
-			c.queue.addAfter(key, retryPause)
+			c.queue.AddAfter(key, retryPause)
 		default:
 			c.reconciles.WithLabelValues("ok").Inc()
 			if wait > 0 {
-				c.queue.addAfter(key, wait)
+				c.queue.AddAfter(key, wait)
 			}
 		}
-		c.queue.done(key)
+		c.queue.Done(key)
 	}
 }
 

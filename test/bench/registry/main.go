@@ -2,9 +2,13 @@
 // throughput and manifest GET rate, over several runs, optionally side by
 // side with the CNCF reference registry (distribution/distribution).
 //
-// Default: builds ./cmd/berth, starts it on a free loopback port with a
-// temporary data dir, creates the repository with the ECR API and measures
-// it. With --url it measures a running registry instead.
+// Default: builds ./cmd/berth, starts it twice on free loopback ports with
+// temporary data dirs, once as it always runs (blobs encrypted at rest) and
+// once with the hidden --unencrypted-blobs flag, creates the repository with
+// the ECR API and measures both in alternating runs, reporting what
+// encryption costs (the bound: within 15 %). --encryption-cost=false
+// measures the encrypted server alone. With --url it measures a running
+// registry instead.
 //
 //	make bench-registry [DISTRIBUTION_BIN=PATH] [ARGS='--runs 3']
 //	go run ./test/bench/registry [--runs 5] [--baseline-distribution --distribution-bin PATH]
@@ -37,6 +41,9 @@ var referenceDistribution = summary{
 	gets:      stats{median: 2000},
 }
 
+// unencryptedName names the berth server started with --unencrypted-blobs.
+const unencryptedName = "berth unencrypted"
+
 type config struct {
 	runs        int
 	layers      int
@@ -65,6 +72,7 @@ func run() error {
 		repo       = flag.String("repo", "bench", "repository to push to; with --url it must exist")
 		berth      = flag.Bool("berth", true, "measure berth (or --url); false measures only the baseline")
 		berthBin   = flag.String("berth-bin", "", "prebuilt berth binary (default: go build ./cmd/berth)")
+		encCost    = flag.Bool("encryption-cost", true, "also measure berth with plaintext blobs (--unencrypted-blobs) and report encryption's cost")
 		baseline   = flag.Bool("baseline-distribution", false, "also measure the CNCF distribution registry")
 		distBin    = flag.String("distribution-bin", os.Getenv("DISTRIBUTION_BIN"), "distribution's registry binary (default $DISTRIBUTION_BIN)")
 		keepOutput = flag.Bool("keep", false, "keep temporary dirs (server logs, data) for inspection")
@@ -125,16 +133,26 @@ func run() error {
 	case *regURL != "":
 		targets = append(targets, target{name: *regURL, url: *regURL, username: *username, password: *password, repo: *repo})
 	default:
-		srv, err := startBerth(ctx, *berthBin, *keepOutput)
-		if err != nil {
-			return err
+		variants := []bool{false}
+		if *encCost {
+			variants = append(variants, true)
 		}
-		servers = append(servers, srv)
-		t, err := berthTarget(ctx, srv, *repo)
-		if err != nil {
-			return srv.Annotate(err)
+		for _, unencrypted := range variants {
+			srv, err := startBerth(ctx, berthBin, *keepOutput, unencrypted)
+			if err != nil {
+				return err
+			}
+			servers = append(servers, srv)
+			name := "berth"
+			if unencrypted {
+				name = unencryptedName
+			}
+			t, err := berthTarget(ctx, srv, name, *repo)
+			if err != nil {
+				return srv.Annotate(err)
+			}
+			targets = append(targets, t)
 		}
-		targets = append(targets, t)
 	}
 	if *baseline {
 		srv, err := startDistribution(ctx, *distBin, *keepOutput)
@@ -155,6 +173,7 @@ func run() error {
 		results = append(results, referenceDistribution)
 	}
 	printTable(os.Stdout, cfg, results)
+	printEncryptionCost(os.Stdout, results)
 	return nil
 }
 

@@ -17,20 +17,33 @@ import (
 	"github.com/berth/berth/test/bench/benchserver"
 )
 
-func startBerth(ctx context.Context, bin string, keep bool) (*benchserver.Server, error) {
-	s, err := benchserver.New("berth", keep)
+// startBerth starts `berth server` from bin (built into the server's dir
+// when empty; *bin is then set to it, so a second server reuses the build).
+// unencrypted starts it with --unencrypted-blobs, the hidden flag that
+// stores blobs in plaintext to measure what encryption costs.
+func startBerth(ctx context.Context, bin *string, keep, unencrypted bool) (*benchserver.Server, error) {
+	name := "berth"
+	if unencrypted {
+		name = "berth-unencrypted"
+	}
+	s, err := benchserver.New(name, keep)
 	if err != nil {
 		return nil, err
 	}
-	if bin == "" {
-		bin = filepath.Join(s.Dir, "berth")
-		if err := benchserver.GoBuild(ctx, bin, "./cmd/berth"); err != nil {
+	if *bin == "" {
+		built := filepath.Join(s.Dir, "berth")
+		if err := benchserver.GoBuild(ctx, built, "./cmd/berth"); err != nil {
 			s.Stop()
 			return nil, err
 		}
+		*bin = built
 	}
 	// --agent=false: the registry benchmark runs no tasks.
-	if err := s.Start(ctx, nil, "/_berth/health", bin, "server", "--listen", s.Listen(), "--data-dir", s.DataDir, "--agent=false"); err != nil {
+	args := []string{"server", "--listen", s.Listen(), "--data-dir", s.DataDir, "--agent=false"}
+	if unencrypted {
+		args = append(args, "--unencrypted-blobs")
+	}
+	if err := s.Start(ctx, nil, "/_berth/health", *bin, args...); err != nil {
 		s.Stop()
 		return nil, err
 	}
@@ -40,7 +53,7 @@ func startBerth(ctx context.Context, bin string, keep bool) (*benchserver.Server
 // berthTarget creates repo with the ECR API, using the admin credentials
 // berth wrote to its data dir, and gets a registry password as docker login
 // via ECR would.
-func berthTarget(ctx context.Context, s *benchserver.Server, repo string) (target, error) {
+func berthTarget(ctx context.Context, s *benchserver.Server, name, repo string) (target, error) {
 	creds, err := iam.ReadAdminKey(s.DataDir)
 	if err != nil {
 		return target{}, err
@@ -68,7 +81,7 @@ func berthTarget(ctx context.Context, s *benchserver.Server, repo string) (targe
 	if !ok {
 		return target{}, errors.New("ecr authorization token: not user:password")
 	}
-	return target{name: "berth", url: s.URL, username: string(user), password: string(pass), repo: repo, srv: s}, nil
+	return target{name: name, url: s.URL, username: string(user), password: string(pass), repo: repo, srv: s}, nil
 }
 
 // distributionConfig is a minimal config: filesystem storage, no auth,

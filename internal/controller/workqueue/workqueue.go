@@ -1,15 +1,16 @@
-package service
+// Package workqueue is the work queue berth's controllers share.
+package workqueue
 
 import (
 	"sync"
 	"time"
 )
 
-// queue is a work queue of service keys in the manner of Kubernetes'
-// workqueue: a key queued several times is processed once, a key is never
-// processed by two workers at once, and a key added while it is being
+// Queue is a work queue of keys in the manner of Kubernetes' workqueue: a
+// key queued several times is processed once, a key is never processed by
+// two workers at once, and a key added while it is being
 // processed is processed again afterwards.
-type queue struct {
+type Queue struct {
 	mu         sync.Mutex
 	cond       *sync.Cond
 	order      []string
@@ -20,14 +21,15 @@ type queue struct {
 	shutdown bool
 }
 
-func newQueue() *queue {
-	q := &queue{dirty: map[string]bool{}, processing: map[string]bool{}, due: map[string]time.Time{}}
+// New returns an empty queue.
+func New() *Queue {
+	q := &Queue{dirty: map[string]bool{}, processing: map[string]bool{}, due: map[string]time.Time{}}
 	q.cond = sync.NewCond(&q.mu)
 	return q
 }
 
-// add queues key now.
-func (q *queue) add(key string) {
+// Add queues key now.
+func (q *Queue) Add(key string) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.shutdown || q.dirty[key] {
@@ -40,10 +42,10 @@ func (q *queue) add(key string) {
 	}
 }
 
-// addAfter queues key after d, unless it is already due sooner.
-func (q *queue) addAfter(key string, d time.Duration) {
+// AddAfter queues key after d, unless it is already due sooner.
+func (q *Queue) AddAfter(key string, d time.Duration) {
 	if d <= 0 {
-		q.add(key)
+		q.Add(key)
 		return
 	}
 	at := time.Now().Add(d)
@@ -60,12 +62,12 @@ func (q *queue) addAfter(key string, d time.Duration) {
 			delete(q.due, key)
 		}
 		q.mu.Unlock()
-		q.add(key)
+		q.Add(key)
 	})
 }
 
-// get blocks until a key is ready or the queue shuts down (ok false).
-func (q *queue) get() (key string, ok bool) {
+// Get blocks until a key is ready or the queue shuts down (ok false).
+func (q *Queue) Get() (key string, ok bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	for len(q.order) == 0 && !q.shutdown {
@@ -80,8 +82,8 @@ func (q *queue) get() (key string, ok bool) {
 	return key, true
 }
 
-// done ends the processing of key, re-queuing it if it was added meanwhile.
-func (q *queue) done(key string) {
+// Done ends the processing of key, re-queuing it if it was added meanwhile.
+func (q *Queue) Done(key string) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	delete(q.processing, key)
@@ -91,7 +93,8 @@ func (q *queue) done(key string) {
 	}
 }
 
-func (q *queue) close() {
+// Close shuts the queue down: Get returns ok false from then on.
+func (q *Queue) Close() {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.shutdown = true

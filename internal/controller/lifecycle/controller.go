@@ -1,0 +1,422 @@
+// Package lifecycle is the ECR lifecycle controller: it applies each
+// repository's lifecycle policy, deleting the images the policy expires,
+// on an interval and as soon as a policy is put. Its decisions come from
+// package ecr/lifecycle, the code the lifecycle policy preview runs, so it
+// expires what a preview shows. The controller keeps no state of its own:
+// every round reads the catalog afresh, so a restart just runs a round.
+//
+// An expired image is gone from the catalog (DescribeImages, pulls); its
+// blobs stay on disk, unreferenced, for garbage collection to remove.
+package lifecycle
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+
+	policies "github.com/berth/berth/internal/ecr/lifecycle"
+	"github.com/berth/berth/internal/registry"
+	"github.com/berth/berth/internal/store"
+)
+
+// DefaultInterval is how often every repository's policy is applied when
+// Config.Interval is zero. ECR promises to act within 24 hours.
+const DefaultInterval = time.Hour
+
+// repositoryPrefix is where the catalog keeps repositories (registry's key
+// layout): the controller watches it to see policies being put.
+const repositoryPrefix = "ecr/repo/"
+
+// Timing of the watch's retries.
+const (
+	retryPause    = 200 * time.Millisecond
+	maxRetryPause = 5 * time.Second
+)
+
+// Config wires the controller.
+type Config struct {
+	Catalog *registry.Catalog
+	// Store is the catalog's store, watched for policies being put.
+	Store store.Store
+	// Interval is how often every policy is applied (0: DefaultInterval).
+	Interval time.Duration
+	// Now is the clock policies are evaluated at (nil: time.Now).
+	Now    func() time.Time
+	Logger *slog.Logger
+	// Registerer takes the controller's metrics (nil: none registered).
+	Registerer prometheus.Registerer
+}
+
+// Controller is the lifecycle controller.
+type Controller struct {
+	cfg Config
+	log *slog.Logger
+
+	mu      sync.Mutex
+	all     bool            // a round over every repository is due
+	pending map[string]bool // repositories due a round of their own
+	wake    chan struct{}
+	// policyAt is, per repository with a policy, when the policy the
+	// controller last saw was put; a newer one is applied at once.
+	policyAt map[string]time.Time
+
+	expired prometheus.Counter
+	skipped *prometheus.CounterVec
+	rounds  *prometheus.CounterVec
+}
+
+// New returns a controller; Run runs it.
+func New(cfg Config) *Controller {
+	if cfg.Interval <= 0 {
+		cfg.Interval = DefaultInterval
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	reg := promauto.With(cfg.Registerer)
+	return &Controller{
+		cfg:      cfg,
+		log:      cfg.Logger.With("controller", "ecr-lifecycle"),
+		pending:  map[string]bool{},
+		wake:     make(chan struct{}, 1),
+		policyAt: map[string]time.Time{},
+		expired: reg.NewCounter(prometheus.CounterOpts{
+			Name: "berth_ecr_lifecycle_images_expired_total",
+			Help: "Images lifecycle policies expired (deleted).",
+		}),
+		skipped: reg.NewCounterVec(prometheus.CounterOpts{
+			Name: "berth_ecr_lifecycle_images_skipped_total",
+			Help: "Images a policy expires that were kept this round, by reason: changed (re-tagged since the evaluation), referenced (a manifest list lists them), policy_changed, transition (berth has no archive storage class).",
+		}, []string{"reason"}),
+		rounds: reg.NewCounterVec(prometheus.CounterOpts{
+			Name: "berth_ecr_lifecycle_rounds_total",
+			Help: "Policy applications to one repository, by result (ok, error).",
+		}, []string{"result"}),
+	}
+}
+
+// Run applies every policy at once, then every Interval, and a policy just
+// put as soon as it is seen, until ctx ends.
+func (c *Controller) Run(ctx context.Context) error {
+	// The first round records every policy it applies; the watch then
+	// requests rounds only for policies put after it.
+	c.ApplyAll(ctx)
+	go c.watch(ctx)
+	ticker := time.NewTicker(c.cfg.Interval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-ticker.C:
+			c.requestAll()
+			continue
+		case <-c.wake:
+		}
+		all, repos := c.takeRequests()
+		if all {
+			c.ApplyAll(ctx)
+			continue
+		}
+		for _, repo := range repos {
+			c.apply(ctx, repo)
+		}
+	}
+}
+
+func (c *Controller) requestAll() {
+	c.mu.Lock()
+	c.all = true
+	c.mu.Unlock()
+	c.signal()
+}
+
+func (c *Controller) request(repo string) {
+	c.mu.Lock()
+	c.pending[repo] = true
+	c.mu.Unlock()
+	c.signal()
+}
+
+func (c *Controller) signal() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (c *Controller) takeRequests() (bool, []string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	all, repos := c.all, make([]string, 0, len(c.pending))
+	for repo := range c.pending {
+		repos = append(repos, repo)
+	}
+	slices.Sort(repos)
+	c.all, c.pending = false, map[string]bool{}
+	return all, repos
+}
+
+// ApplyAll applies every repository's policy once. A repository that fails
+// is logged and left to the next round; the others still run.
+func (c *Controller) ApplyAll(ctx context.Context) {
+	repos, err := c.cfg.Catalog.ListRepositories(ctx, "", 0)
+	if err != nil {
+		if ctx.Err() == nil {
+			c.log.Error("lifecycle: listing repositories failed", "err", err)
+		}
+		return
+	}
+	for _, repo := range repos {
+		if ctx.Err() != nil {
+			return
+		}
+		if repo.LifecyclePolicy != "" {
+			c.apply(ctx, repo.Name)
+		}
+	}
+}
+
+func (c *Controller) apply(ctx context.Context, repo string) {
+	if _, err := c.Apply(ctx, repo); err != nil {
+		c.rounds.WithLabelValues("error").Inc()
+		if ctx.Err() == nil {
+			c.log.Error("lifecycle: applying policy failed", "repository", repo, "err", err)
+		}
+		return
+	}
+	c.rounds.WithLabelValues("ok").Inc()
+}
+
+// errChanged keeps an image that changed since the policy was evaluated.
+var errChanged = errors.New("image changed since the lifecycle policy was evaluated")
+
+// Apply applies repo's lifecycle policy once: it evaluates the policy over
+// a snapshot of the repository's images and deletes the images it expires,
+// each only if it is still as the snapshot saw it (same tags, same push)
+// and no manifest list references it. It returns the images it deleted.
+// An image that changed is left for the next round, which decides anew.
+// Applying twice deletes nothing more than applying once.
+func (c *Controller) Apply(ctx context.Context, repo string) ([]registry.Image, error) {
+	r, err := c.cfg.Catalog.GetRepository(ctx, repo)
+	if errors.Is(err, registry.ErrRepositoryNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	c.sawPolicy(r)
+	if r.LifecyclePolicy == "" {
+		return nil, nil
+	}
+	images, err := c.cfg.Catalog.Images(ctx, repo)
+	if errors.Is(err, registry.ErrRepositoryNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	decisions, err := policies.Decide(r.LifecyclePolicy, images, c.cfg.Now())
+	if err != nil {
+		// PutLifecyclePolicy validates, so only a stored policy that a
+		// newer berth validates more strictly gets here.
+		return nil, fmt.Errorf("stored lifecycle policy: %w", err)
+	}
+
+	var expiring []policies.Decision
+	var transitions int
+	for _, d := range decisions {
+		switch {
+		case d.Expires():
+			expiring = append(expiring, d)
+		case d.Action == policies.ActionTransition:
+			transitions++
+		default:
+			c.skipped.WithLabelValues("referenced").Inc()
+			c.log.DebugContext(ctx, "lifecycle: image kept, a manifest list references it", "repository", repo, "digest", d.Image.Digest, "rule", d.RulePriority, "manifest_lists", d.BlockedBy)
+		}
+	}
+	if transitions > 0 {
+		c.skipped.WithLabelValues("transition").Add(float64(transitions))
+		c.log.WarnContext(ctx, "lifecycle: transition rules select images, but berth has no archive storage class; they stay in standard storage", "repository", repo, "images", transitions)
+	}
+
+	var deleted []registry.Image
+	for _, d := range deletionOrder(expiring) {
+		// A policy put since the evaluation is applied by its own round.
+		current, err := c.cfg.Catalog.GetRepository(ctx, repo)
+		if errors.Is(err, registry.ErrRepositoryNotFound) {
+			return deleted, nil
+		}
+		if err != nil {
+			return deleted, err
+		}
+		if current.LifecyclePolicy != r.LifecyclePolicy || !current.LifecyclePolicyAt.Equal(r.LifecyclePolicyAt) {
+			c.skipped.WithLabelValues("policy_changed").Inc()
+			c.log.InfoContext(ctx, "lifecycle: policy changed during the round; the rest waits for the new one", "repository", repo)
+			return deleted, nil
+		}
+		img, err := c.cfg.Catalog.DeleteImageIf(ctx, repo, d.Image.Digest, func(now registry.Image) error {
+			if !slices.Equal(now.Tags, d.Image.Tags) || !now.PushedAt.Equal(d.Image.PushedAt) {
+				return errChanged
+			}
+			return nil
+		})
+		switch {
+		case err == nil:
+			deleted = append(deleted, img)
+			c.expired.Inc()
+			c.log.InfoContext(ctx, "lifecycle: image expired", "repository", repo, "digest", img.Digest,
+				"tags", strings.Join(img.Tags, ","), "rule", d.RulePriority, "pushed_at", img.PushedAt)
+		case errors.Is(err, registry.ErrImageNotFound):
+			// Deleted meanwhile (by a client, or an earlier round).
+		case errors.Is(err, errChanged):
+			c.skipped.WithLabelValues("changed").Inc()
+			c.log.InfoContext(ctx, "lifecycle: image changed since evaluated; kept for the next round", "repository", repo, "digest", d.Image.Digest)
+		case errors.Is(err, registry.ErrImageReferenced):
+			c.skipped.WithLabelValues("referenced").Inc()
+			c.log.InfoContext(ctx, "lifecycle: image kept, a manifest list references it", "repository", repo, "digest", d.Image.Digest, "rule", d.RulePriority)
+		case errors.Is(err, registry.ErrRepositoryNotFound):
+			return deleted, nil
+		default:
+			return deleted, err
+		}
+	}
+	return deleted, nil
+}
+
+// deletionOrder puts manifest lists before the images they list, so that
+// an image expiring with its list is no longer referenced when its turn
+// comes.
+func deletionOrder(decisions []policies.Decision) []policies.Decision {
+	expiring := map[digest.Digest]policies.Image{}
+	for _, d := range decisions {
+		expiring[d.Image.Digest] = d.Image
+	}
+	depth := map[digest.Digest]int{}
+	var depthOf func(d digest.Digest) int
+	depthOf = func(d digest.Digest) int {
+		if n, ok := depth[d]; ok {
+			return n
+		}
+		depth[d] = 0 // content addressing rules out cycles; this guards anyway
+		n := 0
+		for _, list := range expiring[d].ReferencedBy {
+			if _, ok := expiring[list]; ok {
+				n = max(n, depthOf(list)+1)
+			}
+		}
+		depth[d] = n
+		return n
+	}
+	ordered := slices.Clone(decisions)
+	slices.SortStableFunc(ordered, func(a, b policies.Decision) int {
+		return depthOf(a.Image.Digest) - depthOf(b.Image.Digest)
+	})
+	return ordered
+}
+
+// sawPolicy records the policy a round applied, so the watch does not
+// apply it again.
+func (c *Controller) sawPolicy(r registry.Repository) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if r.LifecyclePolicy == "" {
+		delete(c.policyAt, r.Name)
+		return
+	}
+	c.policyAt[r.Name] = r.LifecyclePolicyAt
+}
+
+// policyPut reports whether r carries a policy the controller has not
+// applied yet, and records it.
+func (c *Controller) policyPut(r registry.Repository) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if r.LifecyclePolicy == "" || r.Deleting {
+		delete(c.policyAt, r.Name)
+		return false
+	}
+	if at, ok := c.policyAt[r.Name]; ok && at.Equal(r.LifecyclePolicyAt) {
+		return false
+	}
+	c.policyAt[r.Name] = r.LifecyclePolicyAt
+	return true
+}
+
+// watch requests a round for every repository whose policy is put, until
+// ctx ends. After a broken watch it re-lists, so no put goes unseen.
+func (c *Controller) watch(ctx context.Context) {
+	pause := retryPause
+	for ctx.Err() == nil {
+		began := time.Now()
+		err := c.follow(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		c.log.Warn("lifecycle: watch ended, relisting", "err", err)
+		if time.Since(began) > time.Minute {
+			pause = retryPause
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, maxRetryPause)
+	}
+}
+
+// follow lists the repositories, requests a round for policies not yet
+// applied, and does the same for every change a watch reports.
+func (c *Controller) follow(ctx context.Context) error {
+	kvs, rev, err := c.cfg.Store.List(ctx, repositoryPrefix, store.ListOptions{})
+	if err != nil {
+		return err
+	}
+	for _, kv := range kvs {
+		c.observe(kv)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	events, err := c.cfg.Store.Watch(ctx, repositoryPrefix, rev)
+	if err != nil {
+		return err
+	}
+	for ev := range events {
+		if ev.Type == store.EventDelete {
+			c.mu.Lock()
+			delete(c.policyAt, strings.TrimPrefix(ev.KV.Key, repositoryPrefix))
+			c.mu.Unlock()
+			continue
+		}
+		c.observe(ev.KV)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return errors.New("watch channel closed")
+}
+
+func (c *Controller) observe(kv store.KV) {
+	var r registry.Repository
+	if err := json.Unmarshal(kv.Value, &r); err != nil {
+		c.log.Error("lifecycle: undecodable repository record skipped", "key", kv.Key, "err", err)
+		return
+	}
+	if c.policyPut(r) {
+		c.request(r.Name)
+	}
+}

@@ -1,0 +1,263 @@
+package scan
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+
+	"github.com/berth/berth/internal/ecr"
+	"github.com/berth/berth/internal/registry"
+	imagescan "github.com/berth/berth/internal/scan"
+	"github.com/berth/berth/internal/store"
+	"github.com/berth/berth/internal/store/bolt"
+	"github.com/berth/berth/internal/vulndb"
+)
+
+// fakeInspector returns a fixed inventory per image and counts reads.
+type fakeInspector struct {
+	mu    sync.Mutex
+	inv   map[digest.Digest]imagescan.Inventory
+	reads int
+}
+
+func (f *fakeInspector) Inspect(_ context.Context, img registry.Image) (imagescan.Inventory, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.reads++
+	inv, ok := f.inv[img.Digest]
+	if !ok {
+		return imagescan.Inventory{}, imagescan.ErrUnsupportedImage
+	}
+	return inv, nil
+}
+
+func (f *fakeInspector) count() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.reads
+}
+
+// fakeDB finds the vulnerabilities it is told a package name has.
+type fakeDB struct {
+	mu    sync.Mutex
+	info  vulndb.Info
+	vulns map[string][]string // package name -> ids
+}
+
+func (f *fakeDB) set(info vulndb.Info, vulns map[string][]string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.info, f.vulns = info, vulns
+}
+
+func (f *fakeDB) Info() (vulndb.Info, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.info, nil
+}
+
+func (f *fakeDB) Match(_ context.Context, pkgs []vulndb.Package) ([]vulndb.Finding, vulndb.Info, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []vulndb.Finding
+	for _, p := range pkgs {
+		for _, id := range f.vulns[p.Name] {
+			out = append(out, vulndb.Finding{ID: id, Severity: "HIGH", Package: p})
+		}
+	}
+	return out, f.info, nil
+}
+
+type harness struct {
+	st      store.Store
+	catalog *registry.Catalog
+	insp    *fakeInspector
+	db      *fakeDB
+}
+
+func newHarness(t *testing.T) *harness {
+	t.Helper()
+	st, err := bolt.Open(filepath.Join(t.TempDir(), "state.db"), bolt.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return &harness{
+		st:      st,
+		catalog: registry.NewCatalog(st, nil),
+		insp:    &fakeInspector{inv: map[digest.Digest]imagescan.Inventory{}},
+		db:      &fakeDB{},
+	}
+}
+
+func (h *harness) start(t *testing.T) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	c := New(Config{
+		Store: h.st, Catalog: h.catalog, Inspector: h.insp, Database: h.db,
+		Logger: slog.New(slog.DiscardHandler), Resync: 50 * time.Millisecond, DatabasePoll: 20 * time.Millisecond,
+	})
+	done := make(chan struct{})
+	go func() { c.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+}
+
+// push stores an image holding pkgs in repo.
+func (h *harness) push(t *testing.T, repo, name string, pkgs ...string) digest.Digest {
+	t.Helper()
+	ctx := context.Background()
+	config, layer := "config of "+name, "layer of "+name
+	cd, ld := digest.FromString(config), digest.FromString(layer)
+	for d, size := range map[digest.Digest]int{cd: len(config), ld: len(layer)} {
+		if err := h.catalog.LinkBlob(ctx, repo, d, int64(size)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	manifest := fmt.Sprintf(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","size":%d,"digest":"%s"},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","size":%d,"digest":"%s"}]}`, len(config), cd, len(layer), ld)
+	res, err := h.catalog.PutManifest(ctx, repo, "latest", "", "", []byte(manifest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv := imagescan.Inventory{OS: "debian 12"}
+	for _, p := range pkgs {
+		inv.Packages = append(inv.Packages, vulndb.Package{Ecosystem: "Debian:12", Name: p, Version: "1.0"})
+	}
+	h.insp.mu.Lock()
+	h.insp.inv[res.Image.Digest] = inv
+	h.insp.mu.Unlock()
+	return res.Image.Digest
+}
+
+// waitRecord waits until the image's scan record satisfies ok.
+func (h *harness) waitRecord(t *testing.T, repo string, d digest.Digest, what string, ok func(rec ecr.ScanRecord, found bool) bool) ecr.ScanRecord {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		rec, _, found, err := ecr.LoadScanRecord(context.Background(), h.st, repo, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok(rec, found) {
+			return rec
+		}
+		if time.Now().After(deadline) {
+			b, _ := json.Marshal(rec)
+			t.Fatalf("waiting for %s; record (found %v): %s", what, found, b)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func ids(rec ecr.ScanRecord) []string {
+	var out []string
+	for _, f := range rec.Findings {
+		out = append(out, f.ID)
+	}
+	return out
+}
+
+func TestControllerScansOnPushAndContinuously(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	t0 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	h.db.set(vulndb.Info{Records: 1, UpdatedAt: t0}, map[string][]string{"openssl": {"CVE-1"}})
+	if _, err := h.catalog.CreateRepository(ctx, registry.Repository{Name: "app", ScanOnPush: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.catalog.CreateRepository(ctx, registry.Repository{Name: "manual"}); err != nil {
+		t.Fatal(err)
+	}
+	h.start(t)
+
+	d := h.push(t, "app", "one", "openssl", "zlib")
+	rec := h.waitRecord(t, "app", d, "basic scan complete", func(r ecr.ScanRecord, found bool) bool { return found && r.Status == ecr.ScanComplete })
+	if rec.ScanType != ecr.ScanTypeBasic || rec.Trigger != ecr.TriggerPush || rec.BasicStartedAt.IsZero() || rec.Inventory == nil || fmt.Sprint(ids(rec)) != "[CVE-1]" {
+		t.Fatalf("record: %+v", rec)
+	}
+	manual := h.push(t, "manual", "two", "openssl")
+
+	// The article's ENHANCED configuration: Inspector takes over, from the
+	// kept inventory.
+	cfg := ecr.ScanningConfig{ScanType: ecr.ScanTypeEnhanced, UpdatedAt: time.Now(), Rules: []ecr.ScanningRule{{ScanFrequency: ecr.ScanFrequencyContinuousScan, Filters: []string{"*"}}}}
+	b, _ := json.Marshal(cfg)
+	if _, err := h.st.Txn(ctx, store.Txn{Then: []store.Op{store.Put(ecr.ScanningKey, b)}}); err != nil {
+		t.Fatal(err)
+	}
+	h.waitRecord(t, "app", d, "enhanced rescan", func(r ecr.ScanRecord, found bool) bool {
+		return r.ScanType == ecr.ScanTypeEnhanced && r.Status == ecr.ScanComplete
+	})
+	// Continuous scanning covers the repository that was manual.
+	h.waitRecord(t, "manual", manual, "enhanced scan", func(r ecr.ScanRecord, found bool) bool {
+		return found && r.ScanType == ecr.ScanTypeEnhanced && r.Status == ecr.ScanComplete && r.Trigger == ecr.TriggerContinuous
+	})
+	reads := h.insp.count()
+	if reads != 2 {
+		t.Fatalf("inspector read %d images, want 2", reads)
+	}
+
+	// A database import: continuous images are matched again, not re-read.
+	h.db.set(vulndb.Info{Records: 2, UpdatedAt: t0.Add(time.Hour)}, map[string][]string{"openssl": {"CVE-1"}, "zlib": {"CVE-2"}})
+	rec = h.waitRecord(t, "app", d, "continuous rescan", func(r ecr.ScanRecord, found bool) bool { return len(r.Findings) == 2 })
+	if !rec.Source.UpdatedAt.Equal(t0.Add(time.Hour)) || h.insp.count() != reads {
+		t.Fatalf("rescan: source %+v, reads %d", rec.Source, h.insp.count())
+	}
+	if !rec.Findings[0].FirstObservedAt.Before(rec.Findings[1].FirstObservedAt) {
+		t.Fatalf("first observed times: %+v", rec.Findings)
+	}
+
+	// Deleting the image deletes its scan record.
+	if _, err := h.catalog.DeleteImage(ctx, "app", d, true); err != nil {
+		t.Fatal(err)
+	}
+	h.waitRecord(t, "app", d, "record deleted", func(r ecr.ScanRecord, found bool) bool { return !found })
+	// So does deleting the repository.
+	if _, err := h.catalog.DeleteRepository(ctx, "manual", true); err != nil {
+		t.Fatal(err)
+	}
+	h.waitRecord(t, "manual", manual, "record deleted with repository", func(r ecr.ScanRecord, found bool) bool { return !found })
+}
+
+func TestControllerRunsRecordedScansAndIsHonestAboutAnEmptyDatabase(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	if _, err := h.catalog.CreateRepository(ctx, registry.Repository{Name: "app"}); err != nil {
+		t.Fatal(err)
+	}
+	d := h.push(t, "app", "one", "openssl")
+	unsupported := h.push(t, "app", "two")
+	h.insp.mu.Lock()
+	delete(h.insp.inv, unsupported)
+	h.insp.mu.Unlock()
+	// Scans asked for (StartImageScan) or left IN_PROGRESS by a server
+	// that stopped: the controller runs them when it starts.
+	for _, dg := range []digest.Digest{d, unsupported} {
+		op, err := ecr.PutScanRecordOp(ecr.ScanRecord{Repository: "app", Digest: dg, ScanType: ecr.ScanTypeBasic, Trigger: ecr.TriggerManual, Status: ecr.ScanInProgress, RequestedAt: time.Now(), BasicStartedAt: time.Now()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.st.Txn(ctx, store.Txn{Then: []store.Op{op}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.start(t)
+	rec := h.waitRecord(t, "app", d, "failed for the empty database", func(r ecr.ScanRecord, found bool) bool { return r.Status == ecr.ScanFailed })
+	if !rec.EmptyDatabase || rec.Description != ecr.ScanEmptyDBDescription || len(rec.Findings) != 0 {
+		t.Fatalf("empty database scan: %+v", rec)
+	}
+	h.waitRecord(t, "app", unsupported, "unsupported", func(r ecr.ScanRecord, found bool) bool {
+		return r.Status == ecr.ScanUnsupported && r.Description == ecr.ScanUnsupportedDescription
+	})
+	// Records loaded: the scan completes by itself.
+	h.db.set(vulndb.Info{Records: 5, ImportedAt: time.Now()}, map[string][]string{"openssl": {"CVE-9"}})
+	rec = h.waitRecord(t, "app", d, "complete after the import", func(r ecr.ScanRecord, found bool) bool { return r.Status == ecr.ScanComplete })
+	if fmt.Sprint(ids(rec)) != "[CVE-9]" || rec.EmptyDatabase || rec.ScanType != ecr.ScanTypeBasic {
+		t.Fatalf("after import: %+v", rec)
+	}
+}

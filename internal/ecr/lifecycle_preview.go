@@ -1,0 +1,330 @@
+package ecr
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"slices"
+	"time"
+
+	"github.com/berth/berth/internal/awsapi"
+	"github.com/berth/berth/internal/ecr/lifecycle"
+	"github.com/berth/berth/internal/store"
+)
+
+// Lifecycle policy previews. A preview evaluates a policy (the one given,
+// or the repository's) over the repository's images with the lifecycle
+// controller's own code (lifecycle.Decide), so it shows exactly what the
+// controller would do now. It runs within StartLifecyclePolicyPreview and
+// its result is kept in the store, one per repository, for
+// GetLifecyclePolicyPreview.
+
+const lifecyclePreviewPrefix = "ecr/lifecycle-preview/"
+
+func lifecyclePreviewKey(repo string) string { return lifecyclePreviewPrefix + repo }
+
+// previewStaleAfter is how long a preview may stay IN_PROGRESS: one that a
+// crash interrupted is FAILED after it, and a new one may start.
+const previewStaleAfter = 5 * time.Minute
+
+// lifecyclePreview is a stored preview.
+type lifecyclePreview struct {
+	// RepositoryCreatedAt ties the preview to one life of the repository:
+	// a repository deleted and created again has no preview.
+	RepositoryCreatedAt time.Time `json:"repositoryCreatedAt"`
+	PolicyText          string    `json:"policyText"`
+	Status              string    `json:"status"`
+	StartedAt           time.Time `json:"startedAt"`
+	// Results are the images the policy acts on, in rule priority order,
+	// oldest first within a rule.
+	Results []previewResult `json:"results,omitempty"`
+}
+
+type previewResult struct {
+	Digest             string    `json:"digest"`
+	Tags               []string  `json:"tags,omitempty"`
+	PushedAt           time.Time `json:"pushedAt"`
+	RulePriority       int       `json:"rulePriority"`
+	Action             string    `json:"action"`
+	TargetStorageClass string    `json:"targetStorageClass,omitempty"`
+}
+
+// status is the preview's status as of now: an IN_PROGRESS preview that
+// outlived previewStaleAfter was interrupted and has FAILED.
+func (p *lifecyclePreview) status(now time.Time) string {
+	if p.Status == LifecyclePolicyPreviewStatusInProgress && now.Sub(p.StartedAt) >= previewStaleAfter {
+		return LifecyclePolicyPreviewStatusFailed
+	}
+	return p.Status
+}
+
+func errPreviewNotFound(repo, registryID string) error {
+	// UNVERIFIED wording.
+	return awsapi.Errorf("LifecyclePolicyPreviewNotFoundException", "Lifecycle policy preview request does not exist for the repository with name '%s' in the registry with id '%s'", repo, registryID)
+}
+
+func errPreviewInProgress(repo, registryID string) error {
+	// UNVERIFIED wording.
+	return awsapi.Errorf("LifecyclePolicyPreviewInProgressException", "The previous lifecycle policy preview request has not completed for the repository with name '%s' in the registry with id '%s'. Wait and try again.", repo, registryID)
+}
+
+// loadPreview reads repo's preview and its revision (0: none).
+func (s *service) loadPreview(ctx context.Context, repo string) (*lifecyclePreview, int64, error) {
+	kv, _, err := s.store.Get(ctx, lifecyclePreviewKey(repo))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, 0, nil
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	var p lifecyclePreview
+	if err := json.Unmarshal(kv.Value, &p); err != nil {
+		return nil, 0, err
+	}
+	return &p, kv.ModRevision, nil
+}
+
+// putPreview writes repo's preview if it is still at revision rev, and
+// returns the new revision; store.ErrConflict if another writer came first.
+func (s *service) putPreview(ctx context.Context, repo string, rev int64, p *lifecyclePreview) (int64, error) {
+	b, err := json.Marshal(p)
+	if err != nil {
+		return 0, err
+	}
+	return s.store.Txn(ctx, store.Txn{
+		If:   []store.Compare{{Key: lifecyclePreviewKey(repo), ModRevision: rev}},
+		Then: []store.Op{store.Put(lifecyclePreviewKey(repo), b)},
+	})
+}
+
+func (s *service) startLifecyclePolicyPreview(ctx context.Context, in *StartLifecyclePolicyPreviewRequest) (*StartLifecyclePolicyPreviewResponse, error) {
+	repo, err := s.repositoryIn(in.RegistryId, in.RepositoryName)
+	if err != nil {
+		return nil, err
+	}
+	r, err := s.catalog.GetRepository(ctx, repo)
+	if err != nil {
+		return nil, s.fail(ctx, err, subject{repo: repo})
+	}
+	var text string
+	if in.LifecyclePolicyText != nil {
+		text = *in.LifecyclePolicyText
+		if _, err := checkLifecyclePolicyText(text); err != nil {
+			return nil, err
+		}
+	} else {
+		if r.LifecyclePolicy == "" {
+			return nil, errLifecyclePolicyNotFound(repo, s.account)
+		}
+		text = r.LifecyclePolicy
+	}
+
+	now := s.now()
+	old, rev, err := s.loadPreview(ctx, repo)
+	if err != nil {
+		return nil, s.fail(ctx, err, subject{repo: repo})
+	}
+	if old != nil && old.RepositoryCreatedAt.Equal(r.CreatedAt) && old.status(now) == LifecyclePolicyPreviewStatusInProgress {
+		return nil, errPreviewInProgress(repo, s.account)
+	}
+	preview := &lifecyclePreview{RepositoryCreatedAt: r.CreatedAt, PolicyText: text, Status: LifecyclePolicyPreviewStatusInProgress, StartedAt: now}
+	rev, err = s.putPreview(ctx, repo, rev, preview)
+	if errors.Is(err, store.ErrConflict) {
+		return nil, errPreviewInProgress(repo, s.account)
+	}
+	if err != nil {
+		return nil, s.fail(ctx, err, subject{repo: repo})
+	}
+
+	results, evalErr := s.evaluatePreview(ctx, repo, text, now)
+	preview.Status, preview.Results = LifecyclePolicyPreviewStatusComplete, results
+	if evalErr != nil {
+		preview.Status, preview.Results = LifecyclePolicyPreviewStatusFailed, nil
+	}
+	// A conflict here means this preview went stale and another replaced
+	// it; that one's result stands.
+	if _, err := s.putPreview(ctx, repo, rev, preview); err != nil && !errors.Is(err, store.ErrConflict) {
+		return nil, s.fail(ctx, err, subject{repo: repo})
+	}
+	if evalErr != nil {
+		return nil, s.fail(ctx, evalErr, subject{repo: repo})
+	}
+	s.log.InfoContext(ctx, "ecr: lifecycle policy preview", "repository", repo, "images", len(results))
+	return &StartLifecyclePolicyPreviewResponse{
+		RegistryId:          awsapi.String(s.account),
+		RepositoryName:      awsapi.String(repo),
+		LifecyclePolicyText: awsapi.String(text),
+		Status:              awsapi.String(preview.Status),
+	}, nil
+}
+
+// evaluatePreview decides what the policy does to repo's images now, the
+// way the lifecycle controller decides it, and returns the images acted on.
+func (s *service) evaluatePreview(ctx context.Context, repo, text string, now time.Time) ([]previewResult, error) {
+	images, err := s.catalog.Images(ctx, repo)
+	if err != nil {
+		return nil, err
+	}
+	decisions, err := lifecycle.Decide(text, images, now)
+	if err != nil {
+		return nil, err
+	}
+	var results []previewResult
+	for _, d := range decisions {
+		// Images a manifest list keeps are not expired, so not shown.
+		if d.Action == lifecycle.ActionExpire && !d.Expires() {
+			continue
+		}
+		results = append(results, previewResult{
+			Digest:             d.Image.Digest.String(),
+			Tags:               d.Image.Tags,
+			PushedAt:           d.Image.PushedAt,
+			RulePriority:       d.RulePriority,
+			Action:             d.Action,
+			TargetStorageClass: d.TargetStorageClass,
+		})
+	}
+	return results, nil
+}
+
+func (s *service) getLifecyclePolicyPreview(ctx context.Context, in *GetLifecyclePolicyPreviewRequest) (*GetLifecyclePolicyPreviewResponse, error) {
+	const op = "GetLifecyclePolicyPreview"
+	repo, err := s.repositoryIn(in.RegistryId, in.RepositoryName)
+	if err != nil {
+		return nil, err
+	}
+	tagStatus := ""
+	if in.Filter != nil {
+		tagStatus = awsapi.Deref(in.Filter.TagStatus)
+	}
+	if err := checkTagStatus("filter.tagStatus", tagStatus); err != nil {
+		return nil, err
+	}
+	if err := checkMaxResults(in.MaxResults); err != nil {
+		return nil, err
+	}
+	if len(in.ImageIds) > 0 && (in.MaxResults != nil || in.NextToken != nil) {
+		// UNVERIFIED wording.
+		return nil, invalidParameter("maxResults", "maxResults and nextToken cannot be specified together with imageIds")
+	}
+	r, err := s.catalog.GetRepository(ctx, repo)
+	if err != nil {
+		return nil, s.fail(ctx, err, subject{repo: repo})
+	}
+	preview, _, err := s.loadPreview(ctx, repo)
+	if err != nil {
+		return nil, s.fail(ctx, err, subject{repo: repo})
+	}
+	if preview == nil || !preview.RepositoryCreatedAt.Equal(r.CreatedAt) {
+		return nil, errPreviewNotFound(repo, s.account)
+	}
+	// The token names the preview it pages through, so a page of a newer
+	// preview is never served after one of an older.
+	started := preview.StartedAt.Format(time.RFC3339Nano)
+	after, err := decodeToken(in.NextToken, op, repo, 2)
+	if err != nil {
+		return nil, err
+	}
+	if after != nil && after[0] != started {
+		return nil, invalidParameter("nextToken", "Invalid NextToken")
+	}
+
+	status := preview.status(s.now())
+	out := &GetLifecyclePolicyPreviewResponse{
+		RegistryId:          awsapi.String(s.account),
+		RepositoryName:      awsapi.String(repo),
+		LifecyclePolicyText: awsapi.String(preview.PolicyText),
+		Status:              awsapi.String(status),
+		PreviewResults:      []LifecyclePolicyPreviewResult{},
+	}
+	if status != LifecyclePolicyPreviewStatusComplete {
+		return out, nil
+	}
+	out.Summary = previewSummary(preview.Results)
+
+	results := slices.DeleteFunc(slices.Clone(preview.Results), func(p previewResult) bool {
+		return !previewMatches(p, tagStatus, in.ImageIds)
+	})
+	if len(in.ImageIds) > 0 {
+		for _, p := range results {
+			out.PreviewResults = append(out.PreviewResults, previewOutput(p))
+		}
+		return out, nil
+	}
+	start := 0
+	if after != nil {
+		i := slices.IndexFunc(results, func(p previewResult) bool { return p.Digest == after[1] })
+		if i < 0 {
+			return nil, invalidParameter("nextToken", "Invalid NextToken")
+		}
+		start = i + 1
+	}
+	end := min(start+pageSize(in.MaxResults), len(results))
+	for _, p := range results[start:end] {
+		out.PreviewResults = append(out.PreviewResults, previewOutput(p))
+	}
+	if end < len(results) {
+		out.NextToken = encodeToken(op, repo, started, results[end-1].Digest)
+	}
+	return out, nil
+}
+
+// previewMatches applies GetLifecyclePolicyPreview's filter and imageIds.
+func previewMatches(p previewResult, tagStatus string, ids []ImageIdentifier) bool {
+	switch tagStatus {
+	case TagStatusTagged:
+		if len(p.Tags) == 0 {
+			return false
+		}
+	case TagStatusUntagged:
+		if len(p.Tags) > 0 {
+			return false
+		}
+	}
+	if len(ids) == 0 {
+		return true
+	}
+	return slices.ContainsFunc(ids, func(id ImageIdentifier) bool {
+		if id.ImageDigest == nil && id.ImageTag == nil {
+			return false
+		}
+		return (id.ImageDigest == nil || *id.ImageDigest == p.Digest) &&
+			(id.ImageTag == nil || slices.Contains(p.Tags, *id.ImageTag))
+	})
+}
+
+// previewSummary counts the whole preview, whatever the filter.
+func previewSummary(results []previewResult) *LifecyclePolicyPreviewSummary {
+	var expiring, transitioning int32
+	for _, p := range results {
+		if p.Action == lifecycle.ActionTransition {
+			transitioning++
+		} else {
+			expiring++
+		}
+	}
+	summary := &LifecyclePolicyPreviewSummary{ExpiringImageTotalCount: awsapi.Int32(expiring)}
+	if transitioning > 0 {
+		summary.TransitioningImageTotalCounts = []TransitioningImageTotalCount{{
+			TargetStorageClass: awsapi.String(LifecyclePolicyTargetStorageClassArchive),
+			ImageTotalCount:    awsapi.Int32(transitioning),
+		}}
+	}
+	return summary
+}
+
+func previewOutput(p previewResult) LifecyclePolicyPreviewResult {
+	action := &LifecyclePolicyRuleAction{Type: awsapi.String(ImageActionTypeExpire)}
+	if p.Action == lifecycle.ActionTransition {
+		action = &LifecyclePolicyRuleAction{Type: awsapi.String(ImageActionTypeTransition), TargetStorageClass: awsapi.String(LifecyclePolicyTargetStorageClassArchive)}
+	}
+	return LifecyclePolicyPreviewResult{
+		ImageDigest:         awsapi.String(p.Digest),
+		ImageTags:           p.Tags,
+		ImagePushedAt:       awsapi.Time(p.PushedAt),
+		Action:              action,
+		AppliedRulePriority: awsapi.Int32(int32(p.RulePriority)),
+		// Every berth image is in the standard storage class.
+		StorageClass: awsapi.String(LifecyclePolicyStorageClassStandard),
+	}
+}
