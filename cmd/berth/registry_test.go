@@ -15,7 +15,6 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/berth/berth/internal/blob/local"
-	"github.com/berth/berth/internal/iam"
 	"github.com/berth/berth/internal/registry"
 	"github.com/berth/berth/internal/store/bolt"
 )
@@ -24,11 +23,7 @@ import (
 // endpoint, dry and for real, in both output formats.
 func TestRegistryGCCommand(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	key, err := iam.LoadOrCreateAdminKey(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, key := newAdminDataDir(t)
 	st, err := bolt.Open(filepath.Join(t.TempDir(), "state.db"), bolt.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -65,13 +60,7 @@ func TestRegistryGCCommand(t *testing.T) {
 	listen := strings.TrimPrefix(srv.URL, "http://")
 
 	run := func(args ...string) (string, error) {
-		root := newRootCmd(envFunc(nil))
-		var out bytes.Buffer
-		root.SetOut(&out)
-		root.SetErr(&bytes.Buffer{})
-		root.SetArgs(append([]string{"registry", "gc", "--listen", listen, "--data-dir", dir}, args...))
-		err := root.ExecuteContext(ctx)
-		return out.String(), err
+		return runCommand(ctx, append([]string{"registry", "gc", "--listen", listen, "--data-dir", dir}, args...)...)
 	}
 	out, err := run("--dry-run")
 	if err != nil {
@@ -104,15 +93,8 @@ func TestRegistryGCCommand(t *testing.T) {
 		t.Error("--output yaml accepted")
 	}
 	// Another data dir's key is refused by the server.
-	other := t.TempDir()
-	if _, err := iam.LoadOrCreateAdminKey(other); err != nil {
-		t.Fatal(err)
-	}
-	root := newRootCmd(envFunc(nil))
-	root.SetOut(&bytes.Buffer{})
-	root.SetErr(&bytes.Buffer{})
-	root.SetArgs([]string{"registry", "gc", "--listen", listen, "--data-dir", other})
-	if err := root.ExecuteContext(ctx); err == nil || !strings.Contains(err.Error(), "admin token") {
+	other, _ := newAdminDataDir(t)
+	if _, err := runCommand(ctx, "registry", "gc", "--listen", listen, "--data-dir", other); err == nil || !strings.Contains(err.Error(), "admin token") {
 		t.Errorf("wrong key: %v", err)
 	}
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
@@ -13,7 +12,6 @@ import (
 
 	"github.com/berth/berth/internal/ecs"
 	"github.com/berth/berth/internal/ecs/ecsstate"
-	"github.com/berth/berth/internal/iam"
 	"github.com/berth/berth/internal/store/bolt"
 )
 
@@ -21,11 +19,7 @@ import (
 // endpoint, authenticated with the admin key in the data dir.
 func TestSpotInterruptCommand(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	key, err := iam.LoadOrCreateAdminKey(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, key := newAdminDataDir(t)
 	st, err := bolt.Open(filepath.Join(t.TempDir(), "state.db"), bolt.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -46,13 +40,7 @@ func TestSpotInterruptCommand(t *testing.T) {
 	arn := ecsstate.ARNs{Region: region, Account: account}.Task("spot", task.ID)
 
 	run := func(args ...string) (string, error) {
-		root := newRootCmd(envFunc(nil))
-		var out bytes.Buffer
-		root.SetOut(&out)
-		root.SetErr(&bytes.Buffer{})
-		root.SetArgs(append([]string{"spot", "interrupt", "--listen", listen, "--data-dir", dir, "--region", region}, args...))
-		err := root.ExecuteContext(ctx)
-		return out.String(), err
+		return runCommand(ctx, append([]string{"spot", "interrupt", "--listen", listen, "--data-dir", dir, "--region", region}, args...)...)
 	}
 	out, err := run("--cluster", "spot", "--task", arn)
 	var printed ecs.SpotInterruptResponse
@@ -77,14 +65,8 @@ func TestSpotInterruptCommand(t *testing.T) {
 	}
 
 	// Another data dir's key is refused by the server.
-	other := t.TempDir()
-	if _, err := iam.LoadOrCreateAdminKey(other); err != nil {
-		t.Fatal(err)
-	}
-	root := newRootCmd(envFunc(nil))
-	root.SetOut(&bytes.Buffer{})
-	root.SetArgs([]string{"spot", "interrupt", "--listen", listen, "--data-dir", other, "--task", arn})
-	if err := root.ExecuteContext(ctx); err == nil || !strings.Contains(err.Error(), "admin secret") {
+	other, _ := newAdminDataDir(t)
+	if _, err := runCommand(ctx, "spot", "interrupt", "--listen", listen, "--data-dir", other, "--task", arn); err == nil || !strings.Contains(err.Error(), "admin token") {
 		t.Errorf("wrong key: %v", err)
 	}
 }

@@ -13,7 +13,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/berth/berth/internal/iam"
 	"github.com/berth/berth/internal/vulndb"
 )
 
@@ -28,11 +27,7 @@ func osvGoRecord(id, fixed string) string {
 // with the admin key in the data dir.
 func TestVulnDBCommands(t *testing.T) {
 	ctx := context.Background()
-	dataDir := t.TempDir()
-	key, err := iam.LoadOrCreateAdminKey(dataDir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dataDir, key := newAdminDataDir(t)
 	db, err := vulndb.Open(filepath.Join(t.TempDir(), "vulndb.db"), vulndb.Options{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
@@ -47,13 +42,7 @@ func TestVulnDBCommands(t *testing.T) {
 	listen := strings.TrimPrefix(srv.URL, "http://")
 
 	run := func(args ...string) (string, error) {
-		root := newRootCmd(envFunc(nil))
-		var out bytes.Buffer
-		root.SetOut(&out)
-		root.SetErr(&bytes.Buffer{})
-		root.SetArgs(append(append([]string{"vulndb"}, args...), "--listen", listen, "--data-dir", dataDir))
-		err := root.ExecuteContext(ctx)
-		return out.String(), err
+		return runCommand(ctx, append(append([]string{"vulndb"}, args...), "--listen", listen, "--data-dir", dataDir)...)
 	}
 	write := func(path, body string) {
 		t.Helper()

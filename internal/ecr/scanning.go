@@ -187,6 +187,7 @@ func viewScan(rec *ScanRecord, cfg ScanningConfig, repo registry.Repository, img
 		} else {
 			v.description = ScanCompleteDescription
 		}
+		v.description += uncheckedNote(rec.Unchecked)
 	case ScanUnsupported:
 		v.description = ScanUnsupportedDescription
 	}

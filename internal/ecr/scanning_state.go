@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -105,6 +107,48 @@ type ScanRecord struct {
 	// EmptyDatabase marks a scan that failed because the database was
 	// empty; it runs again once records are loaded.
 	EmptyDatabase bool `json:"emptyDatabase,omitempty"`
+	// Unchecked counts, per ecosystem, the packages the database had no
+	// records of at the latest match: their lack of findings means
+	// nothing, and the scan's description says so.
+	Unchecked map[string]int `json:"unchecked,omitempty"`
+}
+
+// UncheckedPackages counts, per ecosystem family, the packages info's
+// database cannot check (nil when it covers them all).
+func UncheckedPackages(pkgs []vulndb.Package, info vulndb.Info) map[string]int {
+	var out map[string]int
+	for _, p := range pkgs {
+		if info.Covers(p.Ecosystem) {
+			continue
+		}
+		if out == nil {
+			out = map[string]int{}
+		}
+		family, _, _ := strings.Cut(p.Ecosystem, ":")
+		out[family]++
+	}
+	return out
+}
+
+// NothingCheckedDescription is a FAILED scan's description when the
+// database covers none of the image's packages (berth's own wording).
+func NothingCheckedDescription(unchecked map[string]int) string {
+	return "VulnerabilityDatabaseIncomplete: berth's vulnerability database has no records for the image's packages, so none could be checked." +
+		uncheckedNote(unchecked) + " Then scan the image again (start-image-scan)."
+}
+
+// uncheckedNote says which packages a scan could not check, for its
+// description; empty when it checked them all.
+func uncheckedNote(unchecked map[string]int) string {
+	if len(unchecked) == 0 {
+		return ""
+	}
+	parts := make([]string, 0, len(unchecked))
+	for _, family := range slices.Sorted(maps.Keys(unchecked)) {
+		parts = append(parts, fmt.Sprintf("%d %s", unchecked[family], family))
+	}
+	return " Not checked, for want of records in berth's vulnerability database (load them with `berth vulndb import`): " +
+		strings.Join(parts, ", ") + " packages."
 }
 
 // ScanFinding is a finding with when it was first seen on the image

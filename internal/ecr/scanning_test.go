@@ -445,3 +445,25 @@ func TestSplitVersion(t *testing.T) {
 		}
 	}
 }
+
+func TestUncheckedPackages(t *testing.T) {
+	info := vulndb.Info{Records: 4, Ecosystems: map[string]int{"Go": 3, "Debian": 1}}
+	pkgs := []vulndb.Package{
+		{Ecosystem: "Debian:12", Name: "openssl"},
+		{Ecosystem: "Alpine:v3.20", Name: "musl"},
+		{Ecosystem: "Alpine:v3.20", Name: "busybox"},
+		{Ecosystem: "Go", Name: "stdlib"},
+		{Ecosystem: "Ubuntu:22.04:LTS", Name: "bash"},
+	}
+	got := UncheckedPackages(pkgs, info)
+	if len(got) != 2 || got["Alpine"] != 2 || got["Ubuntu"] != 1 {
+		t.Fatalf("unchecked %v", got)
+	}
+	want := " Not checked, for want of records in berth's vulnerability database (load them with `berth vulndb import`): 2 Alpine, 1 Ubuntu packages."
+	if note := uncheckedNote(got); note != want {
+		t.Fatalf("note %q", note)
+	}
+	if UncheckedPackages(pkgs[:1], info) != nil || uncheckedNote(nil) != "" {
+		t.Fatal("a covered image has unchecked packages")
+	}
+}

@@ -165,6 +165,13 @@ func baseEcosystem(ecosystem string) string {
 	return base
 }
 
+// Covers reports whether the database holds records of the package
+// ecosystem's family ("Debian:12": any Debian record). A package of an
+// ecosystem it does not cover has not been checked at all.
+func (i Info) Covers(ecosystem string) bool {
+	return i.Ecosystems[baseEcosystem(ecosystem)] > 0
+}
+
 // ecosystems is the record's distinct base ecosystems, in order of first
 // appearance.
 func (r *osvRecord) ecosystems() []string {

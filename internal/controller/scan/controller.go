@@ -446,10 +446,26 @@ func (c *Controller) scan(ctx context.Context, img registry.Image, rec *ecr.Scan
 		rec.Status, rec.Description, rec.Findings, rec.EmptyDatabase = ecr.ScanFailed, ecr.ScanEmptyDBDescription, nil, true
 		return "empty_database", nil
 	}
+	rec.Unchecked = ecr.UncheckedPackages(rec.Inventory.Packages, info)
+	if n := len(rec.Inventory.Packages); n > 0 && sum(rec.Unchecked) == n {
+		// Nothing could be checked: as with an empty database, COMPLETE
+		// with no findings would read as "no vulnerabilities".
+		rec.Status, rec.Description, rec.Findings = ecr.ScanFailed, ecr.NothingCheckedDescription(rec.Unchecked), nil
+		return "nothing_checked", nil
+	}
 	rec.Status = ecr.ScanComplete
 	rec.Findings = make([]ecr.ScanFinding, len(found))
 	for i, f := range found {
 		rec.Findings[i] = ecr.ScanFinding{Finding: f}
 	}
 	return "complete", nil
+}
+
+// sum adds up counts.
+func sum(counts map[string]int) int {
+	n := 0
+	for _, c := range counts {
+		n += c
+	}
+	return n
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -109,8 +110,18 @@ func (h *harness) start(t *testing.T) {
 	t.Cleanup(func() { cancel(); <-done })
 }
 
-// push stores an image holding pkgs in repo.
+// push stores an image holding the Debian packages pkgs in repo.
 func (h *harness) push(t *testing.T, repo, name string, pkgs ...string) digest.Digest {
+	t.Helper()
+	inv := imagescan.Inventory{OS: "debian 12"}
+	for _, p := range pkgs {
+		inv.Packages = append(inv.Packages, vulndb.Package{Ecosystem: "Debian:12", Name: p, Version: "1.0"})
+	}
+	return h.pushInventory(t, repo, name, inv)
+}
+
+// pushInventory stores an image in repo that the fake scanner finds inv in.
+func (h *harness) pushInventory(t *testing.T, repo, name string, inv imagescan.Inventory) digest.Digest {
 	t.Helper()
 	ctx := context.Background()
 	config, layer := "config of "+name, "layer of "+name
@@ -121,18 +132,20 @@ func (h *harness) push(t *testing.T, repo, name string, pkgs ...string) digest.D
 		}
 	}
 	manifest := fmt.Sprintf(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","size":%d,"digest":"%s"},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","size":%d,"digest":"%s"}]}`, len(config), cd, len(layer), ld)
+	// The inventory is known before the image is: a scan on push may
+	// start at once.
+	d := digest.FromString(manifest)
+	h.insp.mu.Lock()
+	h.insp.inv[d] = inv
+	h.insp.mu.Unlock()
 	res, err := h.catalog.PutManifest(ctx, repo, "latest", "", "", []byte(manifest))
 	if err != nil {
 		t.Fatal(err)
 	}
-	inv := imagescan.Inventory{OS: "debian 12"}
-	for _, p := range pkgs {
-		inv.Packages = append(inv.Packages, vulndb.Package{Ecosystem: "Debian:12", Name: p, Version: "1.0"})
+	if res.Image.Digest != d {
+		t.Fatalf("manifest digest %s, computed %s", res.Image.Digest, d)
 	}
-	h.insp.mu.Lock()
-	h.insp.inv[res.Image.Digest] = inv
-	h.insp.mu.Unlock()
-	return res.Image.Digest
+	return d
 }
 
 // waitRecord waits until the image's scan record satisfies ok.
@@ -167,7 +180,7 @@ func TestControllerScansOnPushAndContinuously(t *testing.T) {
 	h := newHarness(t)
 	ctx := context.Background()
 	t0 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
-	h.db.set(vulndb.Info{Records: 1, UpdatedAt: t0}, map[string][]string{"openssl": {"CVE-1"}})
+	h.db.set(vulndb.Info{Records: 1, Ecosystems: map[string]int{"Debian": 1}, UpdatedAt: t0}, map[string][]string{"openssl": {"CVE-1"}})
 	if _, err := h.catalog.CreateRepository(ctx, registry.Repository{Name: "app", ScanOnPush: true}); err != nil {
 		t.Fatal(err)
 	}
@@ -203,7 +216,7 @@ func TestControllerScansOnPushAndContinuously(t *testing.T) {
 	}
 
 	// A database import: continuous images are matched again, not re-read.
-	h.db.set(vulndb.Info{Records: 2, UpdatedAt: t0.Add(time.Hour)}, map[string][]string{"openssl": {"CVE-1"}, "zlib": {"CVE-2"}})
+	h.db.set(vulndb.Info{Records: 2, Ecosystems: map[string]int{"Debian": 2}, UpdatedAt: t0.Add(time.Hour)}, map[string][]string{"openssl": {"CVE-1"}, "zlib": {"CVE-2"}})
 	rec = h.waitRecord(t, "app", d, "continuous rescan", func(r ecr.ScanRecord, found bool) bool { return len(r.Findings) == 2 })
 	if !rec.Source.UpdatedAt.Equal(t0.Add(time.Hour)) || h.insp.count() != reads {
 		t.Fatalf("rescan: source %+v, reads %d", rec.Source, h.insp.count())
@@ -255,9 +268,38 @@ func TestControllerRunsRecordedScansAndIsHonestAboutAnEmptyDatabase(t *testing.T
 		return r.Status == ecr.ScanUnsupported && r.Description == ecr.ScanUnsupportedDescription
 	})
 	// Records loaded: the scan completes by itself.
-	h.db.set(vulndb.Info{Records: 5, ImportedAt: time.Now()}, map[string][]string{"openssl": {"CVE-9"}})
+	h.db.set(vulndb.Info{Records: 5, Ecosystems: map[string]int{"Debian": 5}, ImportedAt: time.Now()}, map[string][]string{"openssl": {"CVE-9"}})
 	rec = h.waitRecord(t, "app", d, "complete after the import", func(r ecr.ScanRecord, found bool) bool { return r.Status == ecr.ScanComplete })
 	if fmt.Sprint(ids(rec)) != "[CVE-9]" || rec.EmptyDatabase || rec.ScanType != ecr.ScanTypeBasic {
 		t.Fatalf("after import: %+v", rec)
+	}
+}
+
+// TestControllerSaysWhatTheDatabaseCannotCheck: packages of an ecosystem
+// the database holds no records of are not "clean". None checked fails
+// the scan; some checked completes it with the rest named.
+func TestControllerSaysWhatTheDatabaseCannotCheck(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	h.db.set(vulndb.Info{Records: 3, Ecosystems: map[string]int{"Go": 3}, ImportedAt: time.Now()}, nil)
+	if _, err := h.catalog.CreateRepository(ctx, registry.Repository{Name: "app", ScanOnPush: true}); err != nil {
+		t.Fatal(err)
+	}
+	h.start(t)
+
+	d := h.push(t, "app", "debian only", "openssl", "zlib")
+	rec := h.waitRecord(t, "app", d, "a failed scan", func(r ecr.ScanRecord, found bool) bool { return found && r.Status == ecr.ScanFailed })
+	if rec.Unchecked["Debian"] != 2 || rec.EmptyDatabase ||
+		!strings.HasPrefix(rec.Description, "VulnerabilityDatabaseIncomplete: ") || !strings.Contains(rec.Description, "2 Debian packages") {
+		t.Fatalf("nothing checked: %+v", rec)
+	}
+
+	mixed := h.pushInventory(t, "app", "mixed", imagescan.Inventory{OS: "debian 12", Packages: []vulndb.Package{
+		{Ecosystem: "Debian:12", Name: "openssl", Version: "1.0"},
+		{Ecosystem: "Go", Name: "golang.org/x/text", Version: "v0.3.7"},
+	}})
+	rec = h.waitRecord(t, "app", mixed, "a complete scan", func(r ecr.ScanRecord, found bool) bool { return found && r.Status == ecr.ScanComplete })
+	if len(rec.Unchecked) != 1 || rec.Unchecked["Debian"] != 1 {
+		t.Fatalf("partly checked: %+v", rec)
 	}
 }
