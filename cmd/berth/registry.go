@@ -44,6 +44,8 @@ func newRegistryGCCmd(getenv func(string) string) *cobra.Command {
 			"  - blob links: a repository's hold on a blob that no image in the repository\n" +
 			"    references any more (its images were deleted or expired, or its push never\n" +
 			"    put a manifest), linked longer ago than the server's --gc-grace-period;\n" +
+			"    unused links younger than that are kept, counted in one line that says\n" +
+			"    when the first may go;\n" +
 			"  - blobs: blob files no repository links and no image references, not used\n" +
 			"    (pushed, pushed again, mounted) within the grace period; REPOSITORIES names\n" +
 			"    the repositories whose links this sweep removed, \"-\" a blob no repository\n" +
@@ -58,10 +60,11 @@ func newRegistryGCCmd(getenv func(string) string) *cobra.Command {
 			"\n" +
 			"--output table (the default) prints the tables above; --output json prints the\n" +
 			"sweep's report: {\"dryRun\", \"startedAt\", \"durationSeconds\", \"gracePeriod\",\n" +
-			"\"uploadMaxAge\", \"links\": [{\"repository\", \"digest\", \"size\"}], \"blobs\":\n" +
-			"[{\"digest\", \"size\", \"repositories\"}], \"uploads\": [{\"kind\", \"id\",\n" +
-			"\"repository\", \"size\", \"startedAt\", \"lastActivityAt\"}], \"totals\": {\"links\",\n" +
-			"\"blobs\", \"bytes\", \"uploads\", \"uploadBytes\"}}. Sizes are bytes.\n" +
+			"\"uploadMaxAge\", \"links\": [{\"repository\", \"digest\", \"size\"}], \"waiting\":\n" +
+			"[{\"repository\", \"digest\", \"size\", \"eligibleAt\"}], \"blobs\": [{\"digest\",\n" +
+			"\"size\", \"repositories\"}], \"uploads\": [{\"kind\", \"id\", \"repository\", \"size\",\n" +
+			"\"startedAt\", \"lastActivityAt\"}], \"totals\": {\"links\", \"waiting\",\n" +
+			"\"waitingBytes\", \"blobs\", \"bytes\", \"uploads\", \"uploadBytes\"}}. Sizes are bytes.\n" +
 			"\n" +
 			"Authentication: the server's endpoint " + registry.GCPath + " is not an AWS API.\n" +
 			"The command reads the admin access key the server wrote to\n" +
@@ -114,6 +117,16 @@ func printGCReport(w io.Writer, rep *registry.GCReport) error {
 		for _, l := range rep.Links {
 			fmt.Fprintf(tw, "%s\t%s\t%s\n", l.Repository, l.Digest, humanBytes(l.Size))
 		}
+	}
+	if len(rep.Waiting) > 0 {
+		first := rep.Waiting[0].EligibleAt
+		for _, l := range rep.Waiting[1:] {
+			if l.EligibleAt.Before(first) {
+				first = l.EligibleAt
+			}
+		}
+		fmt.Fprintf(tw, "Kept for the grace period: %d blob links no image references (%s); the first may go after %s\n",
+			rep.Totals.Waiting, humanBytes(rep.Totals.WaitingBytes), first.UTC().Format(time.RFC3339))
 	}
 	fmt.Fprintln(tw)
 	section("blobs", len(rep.Blobs))

@@ -148,6 +148,10 @@ type GCReport struct {
 	// Links are repositories' blob links removed: the repository no longer
 	// holds the blob (the blob itself stays while another repository does).
 	Links []GCLink `json:"links"`
+	// Waiting are links no image references that are kept because they
+	// are younger than the grace period (a push may still put the
+	// manifest that needs them).
+	Waiting []GCWaitingLink `json:"waiting"`
 	// Blobs are blob files deleted.
 	Blobs   []GCBlob   `json:"blobs"`
 	Uploads []GCUpload `json:"uploads"`
@@ -159,6 +163,13 @@ type GCLink struct {
 	Repository string        `json:"repository"`
 	Digest     digest.Digest `json:"digest"`
 	Size       int64         `json:"size"`
+}
+
+// GCWaitingLink is a link kept for the grace period, and when a sweep may
+// remove it if still unused.
+type GCWaitingLink struct {
+	GCLink
+	EligibleAt time.Time `json:"eligibleAt"`
 }
 
 // GCBlob is one blob file.
@@ -193,11 +204,15 @@ type GCUpload struct {
 
 // GCTotals sum a report.
 type GCTotals struct {
-	Links       int   `json:"links"`
-	Blobs       int   `json:"blobs"`
-	Bytes       int64 `json:"bytes"`
-	Uploads     int   `json:"uploads"`
-	UploadBytes int64 `json:"uploadBytes"`
+	Links int `json:"links"`
+	// Waiting and WaitingBytes count the links kept for the grace period
+	// and the sizes of their blobs.
+	Waiting      int   `json:"waiting"`
+	WaitingBytes int64 `json:"waitingBytes"`
+	Blobs        int   `json:"blobs"`
+	Bytes        int64 `json:"bytes"`
+	Uploads      int   `json:"uploads"`
+	UploadBytes  int64 `json:"uploadBytes"`
 }
 
 // SessionSweeper removes upload records kept outside the blob store (the
@@ -300,6 +315,7 @@ func (c *Collector) Sweep(ctx context.Context, dryRun bool) (*GCReport, error) {
 		GracePeriod:  c.grace.String(),
 		UploadMaxAge: c.uploadMaxAge.String(),
 		Links:        []GCLink{},
+		Waiting:      []GCWaitingLink{},
 		Blobs:        []GCBlob{},
 		Uploads:      []GCUpload{},
 	}
@@ -311,6 +327,10 @@ func (c *Collector) Sweep(ctx context.Context, dryRun bool) (*GCReport, error) {
 	for _, u := range rep.Uploads {
 		rep.Totals.UploadBytes += u.Size
 	}
+	for _, l := range rep.Waiting {
+		rep.Totals.WaitingBytes += l.Size
+	}
+	rep.Totals.Waiting = len(rep.Waiting)
 	rep.Totals.Links, rep.Totals.Blobs, rep.Totals.Uploads = len(rep.Links), len(rep.Blobs), len(rep.Uploads)
 	c.m.observe(rep, err)
 	attrs := []any{"dry_run", dryRun, "links", rep.Totals.Links, "blobs", rep.Totals.Blobs, "bytes", rep.Totals.Bytes,
@@ -325,8 +345,9 @@ func (c *Collector) Sweep(ctx context.Context, dryRun bool) (*GCReport, error) {
 
 func (c *Collector) sweep(ctx context.Context, rep *GCReport, start time.Time, dryRun bool) error {
 	cutoff := start.Add(-c.grace)
-	links, err := c.sweepLinks(ctx, cutoff, dryRun)
+	links, waiting, err := c.sweepLinks(ctx, cutoff, dryRun)
 	rep.Links = append(rep.Links, links...)
+	rep.Waiting = append(rep.Waiting, waiting...)
 	if err != nil {
 		return fmt.Errorf("blob links: %w", err)
 	}
@@ -349,44 +370,54 @@ type linkEntry struct {
 	rev  int64
 }
 
-// unusedLinks picks the links no image references that were linked before
-// cutoff. A condemned link left by an interrupted sweep is picked like any
-// other.
-func unusedLinks(links []linkEntry, images []Image, cutoff time.Time) []linkEntry {
+// unusedLinks picks the links no image references: old were linked
+// before cutoff and may go, young are kept for the grace period. A
+// condemned link left by an interrupted sweep is picked like any other.
+func unusedLinks(links []linkEntry, images []Image, cutoff time.Time) (old, young []linkEntry) {
 	referenced := map[digest.Digest]bool{}
 	for _, img := range images {
 		for _, d := range img.Blobs {
 			referenced[d] = true
 		}
 	}
-	var out []linkEntry
 	for _, l := range links {
-		if !referenced[l.link.Digest] && l.link.LinkedAt.Before(cutoff) {
-			out = append(out, l)
+		switch {
+		case referenced[l.link.Digest]:
+		case l.link.LinkedAt.Before(cutoff):
+			old = append(old, l)
+		default:
+			young = append(young, l)
 		}
 	}
-	return out
+	return old, young
 }
 
-func (c *Collector) sweepLinks(ctx context.Context, cutoff time.Time, dryRun bool) ([]GCLink, error) {
+// sweepLinks removes (or with dryRun lists) the unused links linked before
+// cutoff, and lists those kept only for the grace period.
+func (c *Collector) sweepLinks(ctx context.Context, cutoff time.Time, dryRun bool) (removed []GCLink, waiting []GCWaitingLink, err error) {
 	repos, err := c.cat.ListRepositories(ctx, "", 0)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var removed []GCLink
 	for _, repo := range repos {
 		images, err := c.cat.Images(ctx, repo.Name)
 		if errors.Is(err, ErrRepositoryNotFound) {
 			continue // deleted meanwhile, links and all
 		}
 		if err != nil {
-			return removed, err
+			return removed, waiting, err
 		}
 		links, err := c.cat.links(ctx, repo.Name)
 		if err != nil {
-			return removed, err
+			return removed, waiting, err
 		}
-		candidates := unusedLinks(links, images, cutoff)
+		candidates, young := unusedLinks(links, images, cutoff)
+		for _, l := range young {
+			waiting = append(waiting, GCWaitingLink{
+				GCLink:     GCLink{Repository: repo.Name, Digest: l.link.Digest, Size: l.link.Size},
+				EligibleAt: l.link.LinkedAt.Add(c.grace).UTC(),
+			})
+		}
 		if dryRun {
 			for _, l := range candidates {
 				removed = append(removed, GCLink{Repository: repo.Name, Digest: l.link.Digest, Size: l.link.Size})
@@ -396,10 +427,10 @@ func (c *Collector) sweepLinks(ctx context.Context, cutoff time.Time, dryRun boo
 		gone, err := c.cat.deleteUnusedLinks(ctx, repo.Name, candidates)
 		removed = append(removed, gone...)
 		if err != nil {
-			return removed, err
+			return removed, waiting, err
 		}
 	}
-	return removed, nil
+	return removed, waiting, nil
 }
 
 // links lists repo's blob links with their revisions.

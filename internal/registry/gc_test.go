@@ -34,21 +34,30 @@ func TestUnusedLinks(t *testing.T) {
 		name  string
 		links []linkEntry
 		want  []string
+		young []string
 	}{
-		{"referenced old links stay", []linkEntry{link("sha256:cfg", 48*time.Hour, false), link("sha256:l2", 48*time.Hour, false)}, nil},
-		{"unreferenced young link stays", []linkEntry{link("sha256:new", time.Minute, false)}, nil},
-		{"unreferenced link at the cutoff stays", []linkEntry{link("sha256:edge", time.Hour, false)}, nil},
-		{"unreferenced old link goes", []linkEntry{link("sha256:old", time.Hour+time.Second, false)}, []string{"sha256:old"}},
-		{"condemned by an interrupted sweep goes", []linkEntry{link("sha256:old", 2*time.Hour, true)}, []string{"sha256:old"}},
-		{"condemned but referenced stays", []linkEntry{link("sha256:l1", 2*time.Hour, true)}, nil},
+		{"referenced old links stay", []linkEntry{link("sha256:cfg", 48*time.Hour, false), link("sha256:l2", 48*time.Hour, false)}, nil, nil},
+		{"unreferenced young link stays", []linkEntry{link("sha256:new", time.Minute, false)}, nil, []string{"sha256:new"}},
+		{"unreferenced link at the cutoff stays", []linkEntry{link("sha256:edge", time.Hour, false)}, nil, []string{"sha256:edge"}},
+		{"unreferenced old link goes", []linkEntry{link("sha256:old", time.Hour+time.Second, false)}, []string{"sha256:old"}, nil},
+		{"condemned by an interrupted sweep goes", []linkEntry{link("sha256:old", 2*time.Hour, true)}, []string{"sha256:old"}, nil},
+		{"condemned but referenced stays", []linkEntry{link("sha256:l1", 2*time.Hour, true)}, nil, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var got []string
-			for _, l := range unusedLinks(tc.links, images, t0.Add(-time.Hour)) {
+			old, young := unusedLinks(tc.links, images, t0.Add(-time.Hour))
+			for _, l := range old {
 				got = append(got, l.link.Digest.String())
 			}
 			if !slices.Equal(got, tc.want) {
 				t.Fatalf("unusedLinks = %v, want %v", got, tc.want)
+			}
+			var kept []string
+			for _, l := range young {
+				kept = append(kept, l.link.Digest.String())
+			}
+			if !slices.Equal(kept, tc.young) {
+				t.Fatalf("unusedLinks kept for the grace period %v, want %v", kept, tc.young)
 			}
 		})
 	}
@@ -191,10 +200,24 @@ func TestGCSweepScenario(t *testing.T) {
 	// A mount into other that no manifest there uses.
 	e.do(req{method: "POST", path: "/v2/other/blobs/uploads/?mount=" + onlyA.Digest.String() + "&from=app"}).expect(t, http.StatusCreated, "")
 
-	// Within the grace period nothing goes.
+	// Within the grace period nothing goes; the unused links are
+	// reported as waiting, with when they may go.
+	pushed := e.clock.Now()
 	e.clock.Add(testGrace / 2)
-	if rep := e.sweep(false); len(rep.Links)+len(rep.Blobs)+len(rep.Uploads) != 0 {
+	rep := e.sweep(false)
+	if len(rep.Links)+len(rep.Blobs)+len(rep.Uploads) != 0 {
 		t.Fatalf("sweep within the grace period: %+v", rep)
+	}
+	var waiting []string
+	for _, l := range rep.Waiting {
+		waiting = append(waiting, l.Repository+"|"+l.Digest.String())
+		if l.EligibleAt.Before(pushed.Add(testGrace-time.Second)) || l.EligibleAt.After(pushed.Add(testGrace+time.Second)) {
+			t.Fatalf("link %s eligible at %v, pushed at %v", l.Digest, l.EligibleAt, pushed)
+		}
+	}
+	slices.Sort(waiting)
+	if want := sorted("app|"+orphan.Digest.String(), "other|"+onlyA.Digest.String()); !slices.Equal(waiting, want) || rep.Totals.Waiting != 2 || rep.Totals.WaitingBytes != 1500 {
+		t.Fatalf("waiting %v (%+v), want %v", waiting, rep.Totals, want)
 	}
 
 	e.clock.Add(testGrace)
@@ -214,7 +237,7 @@ func TestGCSweepScenario(t *testing.T) {
 	// its link, so this sweep keeps it.
 	e.do(req{method: "HEAD", path: "/v2/app/blobs/" + orphan.Digest.String()}).expect(t, http.StatusOK, "")
 	e.clock.Add(time.Minute)
-	rep := e.sweep(false)
+	rep = e.sweep(false)
 	if got := linkNames(rep.Links); !slices.Equal(got, []string{"other|" + onlyA.Digest.String()}) {
 		t.Fatalf("links = %v", got)
 	}
