@@ -325,17 +325,26 @@ func (s *service) clusterForService(ctx context.Context, clusterRef *string, ser
 	return s.cluster(ctx, clusterRef)
 }
 
-func (s *service) updateService(ctx context.Context, in *ecstypes.UpdateServiceRequest) (*ecstypes.UpdateServiceResponse, error) {
-	ref := awsapi.Deref(in.Service)
-	c, err := s.clusterForService(ctx, in.Cluster, ref, true)
+// namedService resolves a call's cluster and service reference (name or
+// ARN) to the cluster and the service's name, failing as the API does.
+func (s *service) namedService(ctx context.Context, clusterRef *string, ref string, active bool) (ecsstate.Versioned[ecsstate.Cluster], string, error) {
+	c, err := s.clusterForService(ctx, clusterRef, ref, active)
 	if err != nil {
-		return nil, s.asAPIError(ctx, err)
+		return c, "", s.asAPIError(ctx, err)
+	}
+	name, ok := s.serviceRef(c.Value.Name, ref)
+	if !ok {
+		return c, "", errServiceNotFound()
+	}
+	return c, name, nil
+}
+
+func (s *service) updateService(ctx context.Context, in *ecstypes.UpdateServiceRequest) (*ecstypes.UpdateServiceResponse, error) {
+	c, name, err := s.namedService(ctx, in.Cluster, awsapi.Deref(in.Service), true)
+	if err != nil {
+		return nil, err
 	}
 	cluster := c.Value
-	name, ok := s.serviceRef(cluster.Name, ref)
-	if !ok {
-		return nil, errServiceNotFound()
-	}
 	if in.DesiredCount != nil && *in.DesiredCount < 0 {
 		// UNVERIFIED wording.
 		return nil, invalidParameter("The desired count must be greater than or equal to 0.")
@@ -588,14 +597,9 @@ func equalJSON(a, b any) bool {
 }
 
 func (s *service) deleteService(ctx context.Context, in *ecstypes.DeleteServiceRequest) (*ecstypes.DeleteServiceResponse, error) {
-	ref := awsapi.Deref(in.Service)
-	c, err := s.clusterForService(ctx, in.Cluster, ref, false)
+	c, name, err := s.namedService(ctx, in.Cluster, awsapi.Deref(in.Service), false)
 	if err != nil {
-		return nil, s.asAPIError(ctx, err)
-	}
-	name, ok := s.serviceRef(c.Value.Name, ref)
-	if !ok {
-		return nil, errServiceNotFound()
+		return nil, err
 	}
 	now := s.now()
 	out, err := ecsstate.Update(ctx, s.store, ecsstate.ServiceKey(c.Value.Name, name), func(v *ecsstate.Service, found bool) error {

@@ -285,14 +285,9 @@ func (s *service) listServiceDeployments(ctx context.Context, in *ecstypes.ListS
 			return nil, invalidParameter("Invalid status filter: %s.", st)
 		}
 	}
-	ref := awsapi.Deref(in.Service)
-	c, err := s.clusterForService(ctx, in.Cluster, ref, false)
+	c, name, err := s.namedService(ctx, in.Cluster, awsapi.Deref(in.Service), false)
 	if err != nil {
-		return nil, s.asAPIError(ctx, err)
-	}
-	name, ok := s.serviceRef(c.Value.Name, ref)
-	if !ok {
-		return nil, errServiceNotFound()
+		return nil, err
 	}
 	rec, err := ecsstate.Get[ecsstate.Service](ctx, s.store, ecsstate.ServiceKey(c.Value.Name, name))
 	if errors.Is(err, store.ErrNotFound) {

@@ -24,6 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
+	"github.com/berth/berth/internal/controller/workqueue"
 	policies "github.com/berth/berth/internal/ecr/lifecycle"
 	"github.com/berth/berth/internal/registry"
 	"github.com/berth/berth/internal/store"
@@ -36,12 +37,6 @@ const DefaultInterval = time.Hour
 // repositoryPrefix is where the catalog keeps repositories (registry's key
 // layout): the controller watches it to see policies being put.
 const repositoryPrefix = "ecr/repo/"
-
-// Timing of the watch's retries.
-const (
-	retryPause    = 200 * time.Millisecond
-	maxRetryPause = 5 * time.Second
-)
 
 // Config wires the controller.
 type Config struct {
@@ -114,7 +109,8 @@ func (c *Controller) Run(ctx context.Context) error {
 	// The first round records every policy it applies; the watch then
 	// requests rounds only for policies put after it.
 	c.ApplyAll(ctx)
-	go c.watch(ctx)
+	// A broken watch relists, so no put goes unseen.
+	go workqueue.Follow(ctx, c.log, c.follow)
 	ticker := time.NewTicker(c.cfg.Interval)
 	defer ticker.Stop()
 	for {
@@ -355,28 +351,6 @@ func (c *Controller) policyPut(r registry.Repository) bool {
 	}
 	c.policyAt[r.Name] = r.LifecyclePolicyAt
 	return true
-}
-
-// watch requests a round for every repository whose policy is put, until
-// ctx ends. After a broken watch it re-lists, so no put goes unseen.
-func (c *Controller) watch(ctx context.Context) {
-	pause := retryPause
-	for ctx.Err() == nil {
-		began := time.Now()
-		err := c.follow(ctx)
-		if ctx.Err() != nil {
-			return
-		}
-		c.log.Warn("lifecycle: watch ended, relisting", "err", err)
-		if time.Since(began) > time.Minute {
-			pause = retryPause
-		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(pause):
-		}
-		pause = min(2*pause, maxRetryPause)
-	}
 }
 
 // follow lists the repositories, requests a round for policies not yet

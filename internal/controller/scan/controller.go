@@ -56,17 +56,13 @@ type Config struct {
 	Workers int
 	// Resync is how often every image is looked at without a change (0: 1 min).
 	Resync time.Duration
-	// DatabasePoll is how often the database's state is read, to rescan
-	// continuously scanned images after an import (0: 5 s).
-	DatabasePoll time.Duration
 }
 
 const (
-	retryPause    = 200 * time.Millisecond
-	errorPause    = 5 * time.Second
-	maxWatchPause = 5 * time.Second
-	imagePrefix   = "ecr/image/"
-	repoPrefix    = "ecr/repo/"
+	retryPause  = 200 * time.Millisecond
+	errorPause  = 5 * time.Second
+	imagePrefix = "ecr/image/"
+	repoPrefix  = "ecr/repo/"
 )
 
 // Controller is the scan controller.
@@ -75,7 +71,7 @@ type Controller struct {
 	queue *workqueue.Queue
 	log   *slog.Logger
 
-	// dbChanged wakes the database poll (DatabaseChanged).
+	// dbChanged wakes followDatabase (DatabaseChanged).
 	dbChanged chan struct{}
 
 	scans    *prometheus.CounterVec
@@ -96,9 +92,6 @@ func New(cfg Config) *Controller {
 	}
 	if cfg.Resync <= 0 {
 		cfg.Resync = time.Minute
-	}
-	if cfg.DatabasePoll <= 0 {
-		cfg.DatabasePoll = 5 * time.Second
 	}
 	reg := promauto.With(cfg.Registerer)
 	return &Controller{
@@ -129,26 +122,8 @@ func (c *Controller) Run(ctx context.Context) error {
 		go c.work(ctx)
 	}
 	go c.resync(ctx)
-	go c.pollDatabase(ctx)
-	pause := retryPause
-	for ctx.Err() == nil {
-		began := time.Now()
-		err := c.follow(ctx)
-		if ctx.Err() != nil {
-			break
-		}
-		if err != nil {
-			c.log.Warn("scan controller: watch failed, relisting", "err", err)
-		}
-		if time.Since(began) > time.Minute {
-			pause = retryPause
-		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(pause):
-		}
-		pause = min(2*pause, maxWatchPause)
-	}
+	go c.followDatabase(ctx)
+	workqueue.Follow(ctx, c.log, c.follow)
 	return nil
 }
 
@@ -231,12 +206,11 @@ func (c *Controller) resync(ctx context.Context) {
 	}
 }
 
-// pollDatabase looks at every image again when the vulnerability database
-// changes (an import): the database is not in the store, so no watch sees
-// it.
-func (c *Controller) pollDatabase(ctx context.Context) {
-	t := time.NewTicker(c.cfg.DatabasePoll)
-	defer t.Stop()
+// followDatabase looks at every image again when the vulnerability
+// database changes. The database is not in the store, so no watch sees an
+// import: the import endpoint calls DatabaseChanged, and the resync covers
+// a change this goroutine missed.
+func (c *Controller) followDatabase(ctx context.Context) {
 	var last ecr.ScanSource
 	first := true
 	for {
@@ -255,15 +229,13 @@ func (c *Controller) pollDatabase(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
 		case <-c.dbChanged:
 		}
 	}
 }
 
 // DatabaseChanged tells the controller the vulnerability database may have
-// changed (an import committed), so that it looks at once instead of at
-// its next poll.
+// changed (an import committed).
 func (c *Controller) DatabaseChanged() {
 	select {
 	case c.dbChanged <- struct{}{}:

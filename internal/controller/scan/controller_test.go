@@ -50,12 +50,19 @@ type fakeDB struct {
 	mu    sync.Mutex
 	info  vulndb.Info
 	vulns map[string][]string // package name -> ids
+	// changed is the controller's DatabaseChanged, as the import endpoint
+	// calls it.
+	changed func()
 }
 
 func (f *fakeDB) set(info vulndb.Info, vulns map[string][]string) {
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	f.info, f.vulns = info, vulns
+	changed := f.changed
+	f.mu.Unlock()
+	if changed != nil {
+		changed()
+	}
 }
 
 func (f *fakeDB) Info() (vulndb.Info, error) {
@@ -103,8 +110,11 @@ func (h *harness) start(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	c := New(Config{
 		Store: h.st, Catalog: h.catalog, Inspector: h.insp, Database: h.db,
-		Logger: slog.New(slog.DiscardHandler), Resync: 50 * time.Millisecond, DatabasePoll: 20 * time.Millisecond,
+		Logger: slog.New(slog.DiscardHandler), Resync: 50 * time.Millisecond,
 	})
+	h.db.mu.Lock()
+	h.db.changed = c.DatabaseChanged
+	h.db.mu.Unlock()
 	done := make(chan struct{})
 	go func() { c.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })

@@ -51,7 +51,6 @@ type Config struct {
 const (
 	retryPause     = 200 * time.Millisecond
 	placementRetry = 5 * time.Second
-	maxWatchPause  = 5 * time.Second
 	// inactiveRetention is how long an INACTIVE service stays describable
 	// (UNVERIFIED: ECS says only "for a period of time").
 	inactiveRetention = time.Hour
@@ -117,25 +116,7 @@ func (c *Controller) Run(ctx context.Context) error {
 		go c.work(ctx)
 	}
 	go c.resync(ctx)
-	pause := retryPause
-	for ctx.Err() == nil {
-		began := time.Now()
-		err := c.follow(ctx)
-		if ctx.Err() != nil {
-			break
-		}
-		if err != nil {
-			c.log.Warn("service controller: watch failed, relisting", "err", err)
-		}
-		if time.Since(began) > time.Minute {
-			pause = retryPause
-		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(pause):
-		}
-		pause = min(2*pause, maxWatchPause)
-	}
+	workqueue.Follow(ctx, c.log, c.follow)
 	return nil
 }
 
