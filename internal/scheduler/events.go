@@ -129,3 +129,18 @@ func EventDeploymentBlocked(service string) string {
 func EventDeploymentFailed(service, deploymentID string) string {
 	return servicePrefix(service) + " (deployment " + deploymentID + ") deployment failed: tasks failed to start."
 }
+
+// EventDeploymentStalled: the circuit breaker failed the deployment and
+// did not roll it back, because rollback is off or because no earlier
+// deployment ever completed (withRollback). ECS documents no event for
+// it; the wording is berth's, to say what the service does now: the
+// failed deployment launches nothing, and the running tasks of the
+// earlier deployments (kept) stay.
+func EventDeploymentStalled(service, deploymentID string, withRollback bool, kept int) string {
+	why := "rollback is off"
+	if withRollback {
+		why = "no earlier deployment completed to roll back to"
+	}
+	return servicePrefix(service) + " (deployment " + deploymentID + ") was not rolled back: " + why +
+		". The service keeps its " + strconv.Itoa(kept) + " running tasks of earlier deployments and starts no new tasks until it is updated."
+}

@@ -118,10 +118,14 @@ type RolloutInput struct {
 	Deployments []string
 	// PrimaryFailed: the circuit breaker failed the PRIMARY deployment
 	// without rolling back. A FAILED deployment launches nothing, and the
-	// older deployments' tasks are left running (UNVERIFIED: ECS documents
-	// only the first half).
+	// older deployments' tasks are left running: they are all the service
+	// has (spec 3.3, 3.4).
 	PrimaryFailed bool
-	Tasks         []RolloutTask
+	// StartHeld: the start throttle holds the PRIMARY's starts back for
+	// now. The step starts nothing, and stops nothing to make room for
+	// starts that cannot happen.
+	StartHeld bool
+	Tasks     []RolloutTask
 }
 
 // RolloutDecision is one step of a rolling update.
@@ -130,6 +134,9 @@ type RolloutDecision struct {
 	// them before stopping Stop's tasks: a replacement is meant to exist
 	// before the unhealthy task it replaces goes.
 	Start int
+	// Held is how many tasks the PRIMARY lacks while StartHeld holds its
+	// starts back (room or not).
+	Held int
 	// Stop lists the tasks to stop (stopCode ServiceSchedulerInitiated), in
 	// the order chosen (see RolloutStep).
 	Stop []string
@@ -186,8 +193,9 @@ func taskClass(t RolloutTask) int {
 // PRIMARY tasks while
 //   - tasks not yet STOPPED (pending, running, stopping) never exceed
 //     MaxTasks = floor(desired * maximumPercent / 100), and
-//   - tasks counting healthy never drop below MinHealthy = ceil(desired *
-//     minimumHealthyPercent / 100) because of a stop it chose.
+//   - no stop it chooses takes the tasks that count healthy, nor the
+//     RUNNING tasks, below MinHealthy = ceil(desired *
+//     minimumHealthyPercent / 100).
 //
 // Starting: the PRIMARY needs desired tasks that are neither unhealthy nor
 // stopping; the step starts what is missing, as far as MaxTasks leaves
@@ -195,16 +203,42 @@ func taskClass(t RolloutTask) int {
 // maximumPercent 100 old tasks are stopped first and their replacements
 // start once they are gone.
 //
-// Stopping: stopping a task that does not count healthy is always allowed;
-// stopping a healthy one spends one of (healthy - MinHealthy). Candidates
-// are taken in this order:
+// What a stop costs. ECS calls minimumHealthyPercent "a lower limit on the
+// number of your service's tasks that must remain in the RUNNING state
+// during a deployment", and counts a task towards it only once it is
+// healthy; "if tasks become unhealthy, the scheduler will start
+// replacement tasks first and maintain minimumHealthyPercent tasks until
+// the replacement tasks become healthy" (S8, S9). So:
+//   - an unhealthy task (failed its checks) costs nothing;
+//   - a healthy task may go only while more than MinHealthy tasks count
+//     healthy and more than MinHealthy run;
+//   - a RUNNING task whose health is still unknown (start period, before
+//     its first check, the 40 s a task without a check waits) is not
+//     unhealthy: it may go only while at least MinHealthy other tasks
+//     count healthy and more than MinHealthy run. Until the PRIMARY's
+//     tasks have proven themselves, the old RUNNING tasks stay, whatever
+//     their health: a deployment that fails must find them still there;
+//   - a task that has not started (pending) takes nothing from the
+//     RUNNING tasks, but may still be the older deployment's only hope:
+//     it goes while MinHealthy tasks count healthy without it, or when its
+//     room is needed for a PRIMARY start that maximumPercent leaves no
+//     room for.
+//
+// Scaling in the PRIMARY's own tasks replaces nothing, so there only the
+// RUNNING count binds a task whose health is unknown, and pending ones go
+// freely. With maximumPercent leaving no room, the same costs make the
+// rollout go one batch at a time: stop what minimumHealthyPercent allows,
+// start the replacements once the room is free, and stop the next batch
+// once they count healthy.
+//
+// Candidates are taken in this order:
 //  1. every task of the older deployments, the oldest deployment first;
 //     within one, unhealthy, then pending, then running but not yet
 //     healthy, then healthy, newest first within each class. Tasks that do
-//     no good go first because stopping them costs nothing; the newest
-//     first as ECS's default termination does not say (UNVERIFIED), and
-//     the oldest tasks have proven themselves longest;
-//  2. PRIMARY tasks beyond desired (scale down), in the same order;
+//     the least good go first; the newest first as ECS's default
+//     termination does not say (UNVERIFIED), and the oldest tasks have
+//     proven themselves longest;
+//  2. PRIMARY tasks beyond desired (scale in), in the same order;
 //  3. unhealthy PRIMARY tasks, once a replacement for each is started (in
 //     this step or before). When MaximumPercent leaves no room for a
 //     replacement, one unhealthy task is stopped at a time, only when
@@ -212,8 +246,9 @@ func taskClass(t RolloutTask) int {
 //     using the minimumHealthyPercent as a constraint": a task that does
 //     not count healthy costs none of it).
 //
-// Desired 0 stops every task at once. A FAILED primary starts nothing and
-// stops only what lies beyond desired.
+// Desired 0 stops every task at once. A FAILED primary starts nothing,
+// leaves the older deployments' tasks running and only scales in, over
+// all the service's tasks, its own first.
 func RolloutStep(in RolloutInput) RolloutDecision {
 	d := RolloutDecision{
 		MaxTasks:   MaxTasks(in.Desired, in.MaximumPercent),
@@ -229,22 +264,29 @@ func RolloutStep(in RolloutInput) RolloutDecision {
 	if len(in.Deployments) > 0 {
 		primary = in.Deployments[0]
 	}
-	var primaryLive, primaryUnhealthy, healthy, old int
+	var primaryLive, primaryUnhealthy, old, oldLive, healthy, running, stopping int
 	waiting := false // something in flight will change the picture by itself
 	for _, t := range in.Tasks {
 		if t.Stopping {
 			waiting = true
+			stopping++
 			continue
 		}
 		if t.Pending || (!t.Healthy && !t.Unhealthy) {
 			waiting = true
 		}
-		if t.Healthy && !t.Unhealthy {
-			healthy++
+		if !t.Pending && !t.Unhealthy {
+			running++
+			if t.Healthy {
+				healthy++
+			}
 		}
 		switch {
 		case t.Deployment != primary:
 			old++
+			if !t.Unhealthy {
+				oldLive++
+			}
 		case t.Unhealthy:
 			primaryUnhealthy++
 		default:
@@ -252,35 +294,82 @@ func RolloutStep(in RolloutInput) RolloutDecision {
 		}
 	}
 
+	wanted := 0
 	if !in.PrimaryFailed {
 		room := max(d.MaxTasks-len(in.Tasks), 0)
-		d.Start = min(max(in.Desired-primaryLive, 0), room)
+		wanted = min(max(in.Desired-primaryLive, 0), room)
 	}
-	budget := max(healthy-d.MinHealthy, 0)
-	stop := func(t RolloutTask) bool {
-		if t.Healthy && !t.Unhealthy {
-			if budget == 0 {
+	// needRoom: PRIMARY starts that maximumPercent leaves no room for,
+	// beyond the room the tasks already stopping will free.
+	needRoom := 0
+	if in.StartHeld {
+		if !in.PrimaryFailed {
+			d.Held = max(in.Desired-primaryLive, 0)
+		}
+	} else {
+		d.Start = wanted
+		if !in.PrimaryFailed {
+			needRoom = max(in.Desired-primaryLive-wanted-stopping, 0)
+		}
+	}
+	healthySpare := healthy - d.MinHealthy // may be negative
+	runningSpare := running - d.MinHealthy
+	stop := func(t RolloutTask, scaleIn bool) bool {
+		switch taskClass(t) {
+		case classPending:
+			if healthySpare < 0 && !scaleIn {
+				if needRoom == 0 {
+					return false
+				}
+			}
+		case classWarming:
+			if runningSpare <= 0 || (healthySpare < 0 && !scaleIn) {
 				return false
 			}
-			budget--
+			runningSpare--
+		case classHealthy:
+			if healthySpare <= 0 || runningSpare <= 0 {
+				return false
+			}
+			healthySpare--
+			runningSpare--
 		}
+		needRoom = max(needRoom-1, 0)
 		d.Stop = append(d.Stop, t.ID)
 		return true
 	}
 
-	// 1. Older deployments.
-	if !in.PrimaryFailed {
-		for _, t := range stopOrder(in, func(t RolloutTask) bool { return !t.Stopping && t.Deployment != primary }) {
-			stop(t)
-		}
-	}
-	// 2. Scale down the primary.
-	if excess := primaryLive - in.Desired; excess > 0 {
-		for _, t := range stopOrder(in, func(t RolloutTask) bool { return !t.Stopping && t.Deployment == primary && !t.Unhealthy }) {
-			if excess == 0 || !stop(t) {
+	if in.PrimaryFailed {
+		// Scale in over every task the service still has, the failed
+		// deployment's first.
+		excess := primaryLive + primaryUnhealthy + oldLive - in.Desired
+		ordered := slices.Concat(
+			stopOrder(in, func(t RolloutTask) bool { return !t.Stopping && t.Deployment == primary }),
+			stopOrder(in, func(t RolloutTask) bool { return !t.Stopping && t.Deployment != primary && !t.Unhealthy }))
+		for _, t := range ordered {
+			if excess <= 0 {
 				break
 			}
-			excess--
+			if stop(t, true) {
+				excess--
+			}
+		}
+		return d
+	}
+
+	// 1. Older deployments.
+	for _, t := range stopOrder(in, func(t RolloutTask) bool { return !t.Stopping && t.Deployment != primary }) {
+		stop(t, false)
+	}
+	// 2. Scale in the primary.
+	if excess := primaryLive - in.Desired; excess > 0 {
+		for _, t := range stopOrder(in, func(t RolloutTask) bool { return !t.Stopping && t.Deployment == primary && !t.Unhealthy }) {
+			if excess == 0 {
+				break
+			}
+			if stop(t, true) {
+				excess--
+			}
 		}
 	}
 	// 3. Replace unhealthy primary tasks.
@@ -289,21 +378,17 @@ func RolloutStep(in RolloutInput) RolloutDecision {
 		// Unhealthy tasks still standing in for a replacement not started.
 		standIn := max(in.Desired-(primaryLive+d.Start), 0)
 		n := max(primaryUnhealthy-standIn, 0)
-		if n == 0 && !in.PrimaryFailed && len(d.Stop) == 0 && !anyStopping(in.Tasks) {
+		if n == 0 && !in.StartHeld && len(d.Stop) == 0 && stopping == 0 {
 			n = 1 // no room: clear some, one at a time
 		}
 		for _, t := range unhealthy[:n] {
-			stop(t)
+			stop(t, false)
 		}
 	}
 
 	workLeft := old > 0 || primaryLive != in.Desired || primaryUnhealthy > 0
-	d.Blocked = !in.PrimaryFailed && workLeft && d.Start == 0 && len(d.Stop) == 0 && !waiting
+	d.Blocked = workLeft && d.Start == 0 && d.Held == 0 && len(d.Stop) == 0 && !waiting
 	return d
-}
-
-func anyStopping(tasks []RolloutTask) bool {
-	return slices.ContainsFunc(tasks, func(t RolloutTask) bool { return t.Stopping })
 }
 
 // stopOrder returns the tasks keep selects in stopping order: oldest

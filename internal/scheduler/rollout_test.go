@@ -213,11 +213,96 @@ func TestRolloutStep(t *testing.T) {
 			stop: []string{"g1", "a1"},
 		},
 		{
-			name: "old unhealthy, pending and warming tasks cost no health budget",
+			name: "old unhealthy tasks cost nothing; old pending and warming ones stay while too few count healthy",
 			in: RolloutInput{Desired: 4, MinimumHealthyPercent: 100, MaximumPercent: 200, Deployments: update,
 				Tasks: join(tasks("old", "h", 2, healthy), tasks("old", "u", 1, unhealthy), tasks("old", "p", 1, pending), tasks("old", "w", 1, warming))},
-			start: 3, // 5 tasks exist, max 8
-			stop:  []string{"u1", "p1", "w1"},
+			start: 3, // 5 tasks exist, max 8; stopping u1 frees the fourth's room
+			stop:  []string{"u1"},
+		},
+		{
+			name: "old pending task goes when its room is needed",
+			in: RolloutInput{Desired: 4, MinimumHealthyPercent: 100, MaximumPercent: 150, Deployments: update,
+				Tasks: join(tasks("old", "h", 2, healthy), tasks("old", "p", 2, pending), tasks("new", "n", 1, pending))},
+			start: 1, // 5 exist, max 6: room for 1, the PRIMARY needs 3
+			stop:  []string{"p2", "p1"},
+		},
+		{
+			name: "issue 11: old tasks RUNNING with health unknown stay while the PRIMARY starts beside them",
+			in: RolloutInput{Desired: 2, MinimumHealthyPercent: 100, MaximumPercent: 200, Deployments: update,
+				Tasks: tasks("old", "o", 2, warming)},
+			start: 2,
+		},
+		{
+			name: "issue 11: old tasks RUNNING with health unknown, PRIMARY pending: wait",
+			in: RolloutInput{Desired: 2, MinimumHealthyPercent: 100, MaximumPercent: 200, Deployments: update,
+				Tasks: join(tasks("old", "o", 2, warming), tasks("new", "n", 2, pending))},
+		},
+		{
+			name: "issue 11: old tasks RUNNING with health unknown, PRIMARY warming: wait",
+			in: RolloutInput{Desired: 2, MinimumHealthyPercent: 100, MaximumPercent: 200, Deployments: update,
+				Tasks: join(tasks("old", "o", 2, warming), tasks("new", "n", 2, warming))},
+		},
+		{
+			name: "old tasks with health unknown go once the PRIMARY counts healthy",
+			in: RolloutInput{Desired: 2, MinimumHealthyPercent: 100, MaximumPercent: 200, Deployments: update,
+				Tasks: join(tasks("old", "o", 2, warming), tasks("new", "n", 2, healthy))},
+			stop: []string{"o2", "o1"},
+		},
+		{
+			name: "old pending tasks stay beside the PRIMARY while there is room",
+			in: RolloutInput{Desired: 2, MinimumHealthyPercent: 100, MaximumPercent: 200, Deployments: update,
+				Tasks: tasks("old", "o", 2, pending)},
+			start: 2,
+		},
+		{
+			name: "old pending tasks, no room: they go first, they take nothing from the RUNNING tasks",
+			in: RolloutInput{Desired: 2, MinimumHealthyPercent: 100, MaximumPercent: 100, Deployments: update,
+				Tasks: tasks("old", "o", 2, pending)},
+			stop: []string{"o2", "o1"},
+		},
+		{
+			name: "old healthy tasks go one for each PRIMARY task that counts healthy",
+			in: RolloutInput{Desired: 2, MinimumHealthyPercent: 100, MaximumPercent: 200, Deployments: update,
+				Tasks: join(tasks("old", "o", 2, healthy), tasks("new", "h", 1, healthy), tasks("new", "w", 1, warming))},
+			stop: []string{"o2"},
+		},
+		{
+			name: "no room, min 50: the next batch waits for the replacements to count healthy",
+			in: RolloutInput{Desired: 4, MinimumHealthyPercent: 50, MaximumPercent: 100, Deployments: update,
+				Tasks: join(tasks("old", "o", 2, healthy), tasks("new", "n", 2, warming))},
+		},
+		{
+			name: "no room, min 50: replacements healthy, the next batch goes",
+			in: RolloutInput{Desired: 4, MinimumHealthyPercent: 50, MaximumPercent: 100, Deployments: update,
+				Tasks: join(tasks("old", "o", 2, healthy), tasks("new", "n", 2, healthy))},
+			stop: []string{"o2", "o1"},
+		},
+		{
+			name: "scale in of the PRIMARY's own tasks with health unknown keeps MinHealthy RUNNING",
+			in: RolloutInput{Desired: 2, MinimumHealthyPercent: 100, MaximumPercent: 200, Deployments: []string{"new"},
+				Tasks: tasks("new", "n", 4, warming)},
+			stop: []string{"n4", "n3"},
+		},
+		{
+			name:  "throttled starts are held, not blocked",
+			in:    RolloutInput{Desired: 2, MinimumHealthyPercent: 100, MaximumPercent: 200, Deployments: []string{"new"}, StartHeld: true, Tasks: tasks("new", "n", 1, healthy)},
+			start: 0,
+		},
+		{
+			name: "throttled starts free no room: old pending tasks stay",
+			in: RolloutInput{Desired: 2, MinimumHealthyPercent: 100, MaximumPercent: 100, Deployments: update, StartHeld: true,
+				Tasks: tasks("old", "o", 2, pending)},
+		},
+		{
+			name: "throttled: an unhealthy task is not cleared for a replacement that cannot start",
+			in: RolloutInput{Desired: 2, MinimumHealthyPercent: 100, MaximumPercent: 100, Deployments: []string{"new"}, StartHeld: true,
+				Tasks: join(tasks("new", "n", 1, healthy), tasks("new", "u", 1, unhealthy))},
+		},
+		{
+			name: "failed primary scales in over every task, its own first",
+			in: RolloutInput{Desired: 1, MinimumHealthyPercent: 0, MaximumPercent: 200, Deployments: update, PrimaryFailed: true,
+				Tasks: join(tasks("old", "o", 2, healthy), tasks("new", "u", 1, unhealthy))},
+			stop: []string{"u1", "o2"},
 		},
 		{
 			name: "unhealthy primary task, room: start the replacement and stop it",
@@ -281,7 +366,7 @@ func (r *rollout) run(t *testing.T) {
 			r.blocked = true
 			return
 		}
-		healthyBefore := countHealthy(r.in.Tasks)
+		healthyBefore, runningBefore := countHealthy(r.in.Tasks), countRunning(r.in.Tasks)
 		stop := map[string]bool{}
 		for _, id := range d.Stop {
 			if stop[id] {
@@ -311,6 +396,9 @@ func (r *rollout) run(t *testing.T) {
 		}
 		if h := countHealthy(r.in.Tasks); h < min(minHealthy, healthyBefore) {
 			t.Fatalf("step %d: %d healthy after the stops (had %d), min %d", r.steps, h, healthyBefore, minHealthy)
+		}
+		if n := countRunning(r.in.Tasks); n < min(minHealthy, runningBefore) {
+			t.Fatalf("step %d: %d RUNNING after the stops (had %d), min %d", r.steps, n, runningBefore, minHealthy)
 		}
 		if len(d.Stop) == 0 && d.Start == 0 && r.settled() {
 			return
@@ -349,6 +437,18 @@ func countHealthy(ts []RolloutTask) int {
 	n := 0
 	for _, t := range ts {
 		if t.Healthy && !t.Unhealthy && !t.Stopping {
+			n++
+		}
+	}
+	return n
+}
+
+// countRunning counts RUNNING tasks not being stopped that have not
+// failed their health checks.
+func countRunning(ts []RolloutTask) int {
+	n := 0
+	for _, t := range ts {
+		if !t.Pending && !t.Stopping && !t.Unhealthy {
 			n++
 		}
 	}

@@ -568,8 +568,8 @@ func TestServiceScale(t *testing.T) {
 
 // TestServiceRollingUpdateZeroDowntime updates a service to a new revision
 // with minimumHealthyPercent 100 and checks every 200 ms that at least
-// desiredCount tasks are RUNNING and HEALTHY (and none being stopped is
-// counted), and that maximumPercent caps the tasks.
+// desiredCount tasks serve (the old ones RUNNING, the new ones HEALTHY;
+// none being stopped is counted), and that maximumPercent caps the tasks.
 func TestServiceRollingUpdateZeroDowntime(t *testing.T) {
 	t.Parallel()
 	e := startServiceEnv(t, ServerOptions{}, "rolling")
@@ -582,29 +582,20 @@ func TestServiceRollingUpdateZeroDowntime(t *testing.T) {
 	oldDeployment := aws.ToString(before.Deployments[0].Id)
 	oldTasks := e.checkServiceTasks(t, before)
 
-	watch := &rolloutWatch{e: e, service: "api", desired: desired, maxTasks: desired * 200 / 100, known: map[string]bool{}}
-	for _, task := range oldTasks {
-		watch.known[aws.ToString(task.TaskArn)] = true
-	}
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	go func() { defer close(done); watch.run(stop) }()
+	// The old tasks serve while RUNNING, the new ones once HEALTHY.
+	watch := &servingWatch{e: e, service: "api", baseline: oldDeployment, min: desired, max: desired * 200 / 100, known: map[string]bool{}}
+	stopWatch := watch.start(t)
+	defer stopWatch()
 
 	// The article's Common Operations command.
 	e.updateService(t, "api", "--task-definition", "rolling:2", "--force-new-deployment")
 	after := e.waitService(t, "api", 90*time.Second, "steady on rolling:2", func(svc ecstypes.Service) bool {
 		return steadyService(svc) && aws.ToString(svc.Deployments[0].TaskDefinition) == v2
 	})
-	close(stop)
-	<-done
+	stopWatch()
 	e.cliWaitStable(t, "api")
-
-	t.Logf("%d samples; fewest healthy %d, most tasks %d", watch.samples, watch.minHealthy, watch.maxLive)
-	for _, v := range watch.violations[:min(len(watch.violations), 5)] {
-		t.Error(v)
-	}
-	if watch.samples < 10 || watch.maxLive <= desired {
-		t.Errorf("the watch saw %d samples and at most %d tasks: it did not see the rollout", watch.samples, watch.maxLive)
+	if watch.samples < 10 || watch.most <= desired {
+		t.Errorf("the watch saw %d samples and at most %d tasks: it did not see the rollout", watch.samples, watch.most)
 	}
 
 	dep := after.Deployments[0]
@@ -622,68 +613,6 @@ func TestServiceRollingUpdateZeroDowntime(t *testing.T) {
 	}
 	if !hasEvent(after, scheduler.EventDeploymentCompleted("api", aws.ToString(dep.Id))) {
 		t.Errorf("no deployment completed event:\n%s", svcSummary(after))
-	}
-}
-
-// rolloutWatch samples a service's tasks during a rollout.
-type rolloutWatch struct {
-	e                 *svcEnv
-	service           string
-	desired, maxTasks int
-	known             map[string]bool // every task ARN ListTasks has shown
-
-	samples, minHealthy, maxLive int
-	violations                   []string
-}
-
-// run samples until stop is closed. Each sample lists the service's tasks
-// first and then describes every task seen so far: a task that is HEALTHY
-// when described was started seconds earlier, so it was listed, and the
-// description is the one moment the sample judges.
-func (w *rolloutWatch) run(stop <-chan struct{}) {
-	w.minHealthy = w.desired
-	start := time.Now()
-	for {
-		select {
-		case <-stop:
-			return
-		case <-time.After(200 * time.Millisecond):
-		}
-		arns, err := w.e.listServiceTasks(w.service, ecstypes.DesiredStatusRunning)
-		if err != nil {
-			w.violations = append(w.violations, err.Error())
-			continue
-		}
-		for _, arn := range arns {
-			w.known[arn] = true
-		}
-		tasks, err := w.e.describeTasksErr(slices.Collect(maps.Keys(w.known)))
-		if err != nil {
-			w.violations = append(w.violations, err.Error())
-			continue
-		}
-		healthy, live := 0, 0
-		for _, task := range tasks {
-			if aws.ToString(task.DesiredStatus) != "RUNNING" {
-				continue
-			}
-			if aws.ToString(task.LastStatus) != "STOPPED" {
-				live++
-			}
-			if aws.ToString(task.LastStatus) == "RUNNING" && task.HealthStatus == ecstypes.HealthStatusHealthy {
-				healthy++
-			}
-		}
-		w.samples++
-		w.minHealthy = min(w.minHealthy, healthy)
-		w.maxLive = max(w.maxLive, live)
-		at := time.Since(start).Round(time.Millisecond)
-		if healthy < w.desired {
-			w.violations = append(w.violations, fmt.Sprintf("at %s: %d tasks RUNNING and HEALTHY (desired %d, minimumHealthyPercent 100):\n%s", at, healthy, w.desired, taskSummary(tasks)))
-		}
-		if live > w.maxTasks {
-			w.violations = append(w.violations, fmt.Sprintf("at %s: %d tasks (maximumPercent allows %d):\n%s", at, live, w.maxTasks, taskSummary(tasks)))
-		}
 	}
 }
 

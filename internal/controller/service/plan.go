@@ -165,15 +165,18 @@ func (p *planner) account() []liveTask {
 		if !stoppedOnItsOwn(t) {
 			continue
 		}
-		failed := !p.countedHealthy(t)
-		if d := p.deployment(t.Spec.StartedBy); d != nil && failed && !d.ReachedHealthy {
+		// The circuit breaker of a deployment still proving itself counts
+		// every task that ended before it counted healthy; the start
+		// throttle only tasks that never reached RUNNING (S14): a task
+		// that ran and died is replaced at once.
+		if d := p.deployment(t.Spec.StartedBy); d != nil && !p.countedHealthy(t) && !d.ReachedHealthy {
 			d.FailedTasks++
 		}
 		at := t.Observed.StoppedAt
 		if at.IsZero() {
 			at = p.in.now
 		}
-		p.setThrottle(p.throttle().Observe(t.Spec.TaskDefinitionARN, !failed, at))
+		p.setThrottle(p.throttle().Observe(t.Spec.TaskDefinitionARN, reachedRunning(t), at))
 	}
 	return live
 }
@@ -189,9 +192,16 @@ func stoppedOnItsOwn(t *ecsstate.Task) bool {
 	return true
 }
 
+// reachedRunning reports whether a task went PENDING -> RUNNING: ECS's
+// startedAt, "the time when the task transitioned from the PENDING state
+// to the RUNNING state", is set.
+func reachedRunning(t *ecsstate.Task) bool {
+	return !t.Observed.StartedAt.IsZero()
+}
+
 // countedHealthy reports whether a stopped task had counted healthy
 // before it stopped: a task that dies before that failed to launch, for
-// the circuit breaker's first stage and the start throttle.
+// the circuit breaker's first stage.
 func (p *planner) countedHealthy(t *ecsstate.Task) bool {
 	if t.Observed.StartedAt.IsZero() {
 		return false
@@ -316,9 +326,17 @@ func (p *planner) deploymentState(live []liveTask) {
 		p.event(scheduler.EventDeploymentCompleted(p.s.Name, primary.ID), false)
 	case scheduler.RolloutFailed:
 		p.event(scheduler.EventDeploymentFailed(p.s.Name, primary.ID), false)
-		if b := p.breaker(); b.Rollback != nil && *b.Rollback {
-			p.rollBack(primary.ID)
+		rollback := awsapi.Deref(p.breaker().Rollback)
+		if rollback && p.rollBack(primary.ID) {
+			return
 		}
+		kept := 0
+		for _, lt := range live {
+			if lt.rollout.Deployment != primary.ID && lt.running && !lt.rollout.Stopping {
+				kept++
+			}
+		}
+		p.event(scheduler.EventDeploymentStalled(p.s.Name, primary.ID, rollback, kept), false)
 	}
 }
 
@@ -330,8 +348,16 @@ func (p *planner) breaker() ecstypes.DeploymentCircuitBreaker {
 }
 
 // rollBack starts a deployment of the last COMPLETED deployment's task
-// definition in place of the failed PRIMARY.
-func (p *planner) rollBack(failedID string) {
+// definition in place of the failed PRIMARY; false when there is none.
+//
+// Only a COMPLETED deployment is a rollback target, as ECS documents: "the
+// service is rolled back to the last deployment that completed
+// successfully", and "the rollback method requires a previous deployment
+// in COMPLETED state". An earlier deployment that never completed has
+// proven nothing either: the failed deployment stays PRIMARY and launches
+// nothing, and whatever the earlier ones still run keeps running (the
+// rollout step never stops it for a FAILED primary).
+func (p *planner) rollBack(failedID string) bool {
 	var history []scheduler.DeploymentRecord
 	byID := map[string]ecsstate.Deployment{}
 	for _, d := range slices.Concat(p.s.Deployments, p.s.History) {
@@ -340,7 +366,7 @@ func (p *planner) rollBack(failedID string) {
 	}
 	target, ok := scheduler.RollbackTarget(history, failedID)
 	if !ok {
-		return
+		return false
 	}
 	from := byID[target.ID]
 	rollback := ecsstate.Deployment{
@@ -372,6 +398,7 @@ func (p *planner) rollBack(failedID string) {
 	p.s.LaunchType, p.s.CapacityProviderStrategy = from.LaunchType, from.CapacityProviderStrategy
 	p.s.PlatformVersion, p.s.PlatformFamily = from.PlatformVersion, from.PlatformFamily
 	p.s.NetworkConfiguration = from.NetworkConfiguration
+	return true
 }
 
 // rollout takes one rolling-update step.
@@ -396,8 +423,11 @@ func (p *planner) rollout(live []liveTask) {
 	for _, d := range p.s.Deployments {
 		in.Deployments = append(in.Deployments, d.ID)
 	}
+	var nextStart time.Time
 	if primary != nil {
 		in.PrimaryFailed = primary.RolloutState == scheduler.RolloutFailed
+		nextStart = p.throttle().NextStart(primary.TaskDefinition)
+		in.StartHeld = nextStart.After(p.in.now)
 	}
 	byKey := map[string]*liveTask{}
 	for i := range live {
@@ -408,14 +438,9 @@ func (p *planner) rollout(live []liveTask) {
 		}
 	}
 	d := scheduler.RolloutStep(in)
-
-	if d.Start > 0 && primary != nil {
-		next := p.throttle().NextStart(primary.TaskDefinition)
-		if next.After(p.in.now) {
-			d.Start = 0
-			p.wake(next)
-			p.event(scheduler.EventUnableToStartConsistently(p.s.Name), true)
-		}
+	if d.Held > 0 {
+		p.wake(nextStart)
+		p.event(scheduler.EventUnableToStartConsistently(p.s.Name), true)
 	}
 	p.st.launch = d.Start
 

@@ -344,3 +344,73 @@ func TestCacheKeepsWatchedVersionOverJustCreated(t *testing.T) {
 		t.Fatalf("a newer watched version was not taken: %+v", got)
 	}
 }
+
+// Issue 11: tasks that ran and were killed before they counted healthy
+// are replaced at once; only tasks that never reached RUNNING feed the
+// start throttle.
+func TestPlanTasksThatRanAndDiedAreReplacedAtOnce(t *testing.T) {
+	svc := newService(5, deployment(depA, tdGood, ecsstate.DeploymentPrimary, scheduler.RolloutCompleted, 5))
+	svc.Throttle = ecsstate.StartThrottle{TaskDefinition: tdGood, Failures: 1, LastFailure: t0.Add(-time.Second)}
+	killed := func(id string) taskState {
+		return taskState{id: id, dep: depA, status: ecsstate.StatusStopped, runningFor: 2 * time.Second, check: true, health: scheduler.HealthUnknown, stopCode: ecstypes.TaskStopCodeEssentialContainerExited}
+	}
+	st := run(svc, append(healthy("a", depA, 3), killed("k1"), killed("k2"))...)
+	if st.launch != 2 || st.svc.Throttle.Failures != 0 {
+		t.Fatalf("launch %d throttle %+v, want 2 replacements at once and no failure counted", st.launch, st.svc.Throttle)
+	}
+	if slices.Contains(messages(st.svc), scheduler.EventUnableToStartConsistently("web")) {
+		t.Fatalf("throttled: %q", messages(st.svc))
+	}
+	// Tasks that never reached RUNNING do feed it.
+	never := func(id string) taskState {
+		return taskState{id: id, dep: depA, status: ecsstate.StatusStopped, stopCode: ecstypes.TaskStopCodeEssentialContainerExited}
+	}
+	st = run(svc, append(healthy("a", depA, 3), never("n1"), never("n2"))...)
+	if st.launch != 0 || st.svc.Throttle.Failures != 3 {
+		t.Fatalf("launch %d throttle %+v, want starts held after 3 failures to start", st.launch, st.svc.Throttle)
+	}
+}
+
+// Issue 11: a deployment right after another, while the earlier one's
+// tasks are RUNNING with their health still unknown: its tasks start
+// beside them, and none of them is stopped.
+func TestPlanUpdateKeepsEarlierTasksWhoseHealthIsUnknown(t *testing.T) {
+	svc := newService(2,
+		deployment(depB, tdBad, ecsstate.DeploymentPrimary, scheduler.RolloutInProgress, 2),
+		deployment(depA, tdGood, ecsstate.DeploymentActive, scheduler.RolloutInProgress, 2))
+	svc.DeploymentConfiguration.DeploymentCircuitBreaker = &ecstypes.DeploymentCircuitBreaker{Enable: awsapi.Bool(true), Rollback: awsapi.Bool(true)}
+	early := []taskState{
+		{id: "a0", dep: depA, status: ecsstate.StatusRunning, runningFor: 2 * time.Second, check: true, health: scheduler.HealthUnknown},
+		{id: "a1", dep: depA, status: ecsstate.StatusRunning, runningFor: 2 * time.Second, check: true, health: scheduler.HealthUnknown},
+	}
+	st := run(svc, early...)
+	if st.launch != 2 || len(st.stop) != 0 {
+		t.Fatalf("launch %d stop %v, want 2 started beside the earlier tasks and none stopped", st.launch, stoppedKeys(st))
+	}
+
+	// The new revision's tasks keep failing: the breaker fails it. The
+	// earlier deployment never completed, so there is nothing to roll
+	// back to: its tasks keep running, and the service says so.
+	failed := func(id string) taskState {
+		return taskState{id: id, dep: depB, td: tdBad, status: ecsstate.StatusStopped, stopCode: ecstypes.TaskStopCodeEssentialContainerExited}
+	}
+	st = run(st.svc, append(early, failed("b0"), failed("b1"), failed("b2"))...)
+	p := st.svc.Primary()
+	if p.ID != depB || p.RolloutState != scheduler.RolloutFailed || st.launch != 0 || len(st.stop) != 0 {
+		t.Fatalf("primary %s %s, launch %d stop %v", p.ID, p.RolloutState, st.launch, stoppedKeys(st))
+	}
+	want := "(service web) (deployment " + depB + ") was not rolled back: no earlier deployment completed to roll back to. The service keeps its 2 running tasks of earlier deployments and starts no new tasks until it is updated."
+	if !slices.Contains(messages(st.svc), want) {
+		t.Fatalf("events %q, want %q", messages(st.svc), want)
+	}
+	if st.svc.RunningCount != 2 || len(st.svc.Deployments) != 2 || st.svc.Deployments[1].RunningCount != 2 {
+		t.Fatalf("running %d, deployments %+v", st.svc.RunningCount, st.svc.Deployments)
+	}
+	// Later, when they are healthy, they are still left alone.
+	for i := range early {
+		early[i].health, early[i].runningFor = scheduler.HealthHealthy, time.Minute
+	}
+	if again := run(st.svc, early...); again.launch != 0 || len(again.stop) != 0 {
+		t.Fatalf("after the failure: launch %d stop %v", again.launch, stoppedKeys(again))
+	}
+}
