@@ -17,7 +17,8 @@ TESTFLAGS ?=
 # -buildvcs=false: the version comes from VERSION, and a checkout git refuses
 # to read (owned by another user) must not fail the build.
 # CGO_ENABLED=0: a static binary, which the agent also runs inside every
-# task's network holder container (`berth pause`).
+# task's network holder container (`berth pause`) as it is; a berth built
+# with cgo works too, its holder image then carries the loader and libc.
 build:
 	CGO_ENABLED=0 $(GO) build -buildvcs=false -ldflags '-X main.version=$(VERSION)' -o $(BIN) ./cmd/berth
 

@@ -10,8 +10,9 @@ import (
 
 // newPauseCmd is the process of every task's network holder container: it
 // holds the task's network namespace and does nothing else until it is told
-// to stop. The agent runs berth's own (static) binary for it, so no pause
-// image has to come from a registry.
+// to stop. The agent runs berth's own binary for it (with its loader and
+// libraries when it is dynamically linked), so no pause image has to come
+// from a registry.
 func newPauseCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:    "pause",

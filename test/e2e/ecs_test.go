@@ -2,11 +2,14 @@ package e2e
 
 import (
 	"context"
+	"debug/elf"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -616,4 +619,55 @@ func TestECSKillDuringStart(t *testing.T) {
 			t.Errorf("task %s: %d containers (%s), want %d and its network holder", id, n, names, len(task.Containers))
 		}
 	}
+}
+
+// TestECSOrdinaryGoBuild runs a task with a berth built the ordinary Go
+// way (`go build ./cmd/berth`, cgo as the toolchain has it: dynamically
+// linked wherever a C compiler is installed). The agent runs berth itself
+// in every task's network holder, which must work however it was linked:
+// the task reaches RUNNING and answers on its address.
+func TestECSOrdinaryGoBuild(t *testing.T) {
+	t.Parallel()
+	bin := filepath.Join(t.TempDir(), "berth")
+	env := slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "CGO_ENABLED=") })
+	if err := buildBerth(bin, env); err != nil {
+		t.Fatal(err)
+	}
+	if dynamic, err := dynamicallyLinked(bin); err != nil {
+		t.Fatal(err)
+	} else {
+		t.Logf("go build made a dynamically linked berth: %v", dynamic)
+	}
+	s := startServiceServer(t, ServerOptions{Bin: bin})
+	image := pushToolbox(t, s, "plain-build", "v1")
+	s.AWS(t, "ecs", "create-cluster", "--cluster-name", "plain").OK(t)
+	simpleTask(t, s, "plain", image, nil, map[string]any{"portMappings": []map[string]any{{"containerPort": 8080}}})
+	arn := runTask(t, s, "--cluster", "plain", "--task-definition", "plain", "--launch-type", "FARGATE", "--network-configuration", awsvpc)
+	task := waitTaskStatus(t, s, "plain", arn, "RUNNING", 60*time.Second)
+	url := "http://" + net.JoinHostPort(taskIP(t, task), "8080") + "/health"
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		resp, err := (&http.Client{Timeout: time.Second}).Get(url)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GET %s: %v", url, statusOrErr(resp, err))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// dynamicallyLinked reports whether an executable names an ELF
+// interpreter.
+func dynamicallyLinked(bin string) (bool, error) {
+	f, err := elf.Open(bin)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	return slices.ContainsFunc(f.Progs, func(p *elf.Prog) bool { return p.Type == elf.PT_INTERP }), nil
 }

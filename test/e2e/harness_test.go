@@ -51,19 +51,24 @@ func findOrBuildBerth(dir string) (string, error) {
 	if bin := os.Getenv("BERTH_BIN"); bin != "" {
 		return filepath.Abs(bin)
 	}
+	bin := filepath.Join(dir, "berth")
+	// Static, as `make build` builds it.
+	return bin, buildBerth(bin, append(os.Environ(), "CGO_ENABLED=0"))
+}
+
+// buildBerth builds ./cmd/berth of this module into bin with env.
+func buildBerth(bin string, env []string) error {
 	gomod, err := exec.Command("go", "env", "GOMOD").Output()
 	if err != nil {
-		return "", fmt.Errorf("go env GOMOD: %w", err)
+		return fmt.Errorf("go env GOMOD: %w", err)
 	}
-	bin := filepath.Join(dir, "berth")
 	build := exec.Command("go", "build", "-buildvcs=false", "-o", bin, "./cmd/berth")
-	// Static, as `make build` builds it: the agent runs it in task containers.
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	build.Env = env
 	build.Dir = filepath.Dir(strings.TrimSpace(string(gomod)))
 	if out, err := build.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/berth: %w\n%s", err, out)
+		return fmt.Errorf("go build ./cmd/berth: %w\n%s", err, out)
 	}
-	return bin, nil
+	return nil
 }
 
 // inCI reports whether missing tools must fail tests instead of skipping them.

@@ -32,6 +32,8 @@ type ServerOptions struct {
 	// Agent runs the in-process agent (StartECSServer sets it, with a task
 	// network of the server's own); otherwise the server runs no tasks.
 	Agent bool
+	// Bin is the berth binary to run (default: the one under test).
+	Bin string
 }
 
 // Server is a `berth server` process on a loopback port with its own data dir.
@@ -44,6 +46,7 @@ type Server struct {
 	AccountID    string
 	LogPath      string // the server's stderr, across restarts
 
+	bin       string
 	args      []string
 	serverEnv []string
 	env       map[string]string
@@ -64,6 +67,7 @@ func StartServer(t testing.TB, opts ServerOptions) *Server {
 		DataDir:   filepath.Join(t.TempDir(), "data"),
 		LogPath:   filepath.Join(t.TempDir(), "server.log"),
 		serverEnv: opts.Env,
+		bin:       cmp.Or(opts.Bin, berthBin),
 	}
 	port := freePort(t)
 	s.Listen = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
@@ -105,8 +109,8 @@ func (s *Server) Start(t testing.TB) {
 		t.Fatal(err)
 	}
 	defer log.Close() // the child has its own descriptor
-	fmt.Fprintf(log, "=== e2e: %s %s\n", berthBin, strings.Join(s.args, " "))
-	cmd := exec.Command(berthBin, s.args...)
+	fmt.Fprintf(log, "=== e2e: %s %s\n", s.bin, strings.Join(s.args, " "))
+	cmd := exec.Command(s.bin, s.args...)
 	cmd.Env = append(baseEnv(), s.serverEnv...)
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
@@ -157,7 +161,7 @@ func (s *Server) readEnv(t testing.TB) map[string]string {
 	t.Helper()
 	r := Run(t, Command{
 		Name: "sh",
-		Args: []string{"-c", `out=$("$0" "$@") && eval "$out" && env`, berthBin, "env",
+		Args: []string{"-c", `out=$("$0" "$@") && eval "$out" && env`, s.bin, "env",
 			"--listen", s.Listen, "--data-dir", s.DataDir, "--region", s.Region},
 	}).OK(t)
 	env := map[string]string{}

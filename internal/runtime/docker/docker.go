@@ -18,9 +18,10 @@ import (
 
 // Config configures a Driver.
 type Config struct {
-	// PauseBinary is a static executable that blocks until SIGTERM/SIGINT
-	// and then exits 0, run with PauseArgs (e.g. ["pause"]). It is the
-	// process of every network holder ("pause") container.
+	// PauseBinary is an executable that blocks until SIGTERM/SIGINT and
+	// then exits 0, run with PauseArgs (e.g. ["pause"]). It is the process
+	// of every network holder ("pause") container, whose image holds it
+	// and, when it is dynamically linked, its loader and libraries.
 	PauseBinary string
 	PauseArgs   []string
 	Logger      *slog.Logger

@@ -1,7 +1,6 @@
 package docker
 
 import (
-	"archive/tar"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -10,8 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"strings"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/distribution/reference"
@@ -22,7 +19,7 @@ import (
 )
 
 // pauseRepository is the local repository of the network holder image; the
-// tag is derived from the pause binary's content.
+// tag is derived from the image's content.
 const pauseRepository = "berth/pause"
 
 // PullImage pulls ref with auth (nil for anonymous) and returns the local
@@ -147,26 +144,26 @@ func (d *Driver) ensurePauseImage(ctx context.Context) (string, error) {
 	if d.pauseImage != "" {
 		return d.pauseImage, nil
 	}
-	binary, err := os.ReadFile(d.cfg.PauseBinary)
+	rootfs, env, err := pauseRootfs(d.cfg.PauseBinary)
 	if err != nil {
-		return "", fmt.Errorf("docker: read pause binary: %w", err)
+		return "", fmt.Errorf("docker: pause image: %w", err)
 	}
-	ref := pauseImageRef(binary)
+	entrypoint, err := json.Marshal(append([]string{"/pause"}, d.cfg.PauseArgs...))
+	if err != nil {
+		return "", fmt.Errorf("docker: pause entrypoint: %w", err)
+	}
+	changes := []string{"ENTRYPOINT " + string(entrypoint)}
+	for _, e := range env {
+		changes = append(changes, "ENV "+e)
+	}
+	ref := pauseImageRef(rootfs, changes)
 	if _, err := d.client.ImageInspect(ctx, ref); err == nil {
 		d.pauseImage = ref
 		return ref, nil
 	} else if !cerrdefs.IsNotFound(err) {
 		return "", fmt.Errorf("docker: inspect pause image: %w", err)
 	}
-	layer, err := singleFileTar("pause", binary)
-	if err != nil {
-		return "", fmt.Errorf("docker: pause image layer: %w", err)
-	}
-	entrypoint, err := json.Marshal(append([]string{"/pause"}, d.cfg.PauseArgs...))
-	if err != nil {
-		return "", fmt.Errorf("docker: pause entrypoint: %w", err)
-	}
-	if err := d.importImage(ctx, ref, layer, []string{"ENTRYPOINT " + string(entrypoint)}); err != nil {
+	if err := d.importImage(ctx, ref, rootfs, changes); err != nil {
 		return "", fmt.Errorf("docker: import pause image: %w", err)
 	}
 	d.log.InfoContext(ctx, "imported pause image", "image", ref)
@@ -174,11 +171,17 @@ func (d *Driver) ensurePauseImage(ctx context.Context) (string, error) {
 	return ref, nil
 }
 
-// pauseImageRef names the pause image after the binary's content, so a new
-// berth binary brings its own image and an unchanged one reuses it.
-func pauseImageRef(binary []byte) string {
-	sum := sha256.Sum256(binary)
-	return pauseRepository + ":" + hex.EncodeToString(sum[:])[:12]
+// pauseImageRef names the pause image after its content, so a new berth
+// binary (or new host libraries under a dynamic one) brings its own image
+// and an unchanged one reuses it.
+func pauseImageRef(rootfs []byte, changes []string) string {
+	h := sha256.New()
+	h.Write(rootfs)
+	for _, c := range changes {
+		h.Write([]byte{0})
+		h.Write([]byte(c))
+	}
+	return pauseRepository + ":" + hex.EncodeToString(h.Sum(nil))[:12]
 }
 
 // importImage creates image ref from a root filesystem tar, applying
@@ -196,22 +199,5 @@ func (d *Driver) importImage(ctx context.Context, ref string, rootfs []byte, cha
 
 // singleFileTar returns a tar holding one executable at the root.
 func singleFileTar(name string, content []byte) ([]byte, error) {
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	hdr := &tar.Header{
-		Name:     strings.TrimPrefix(name, "/"),
-		Mode:     0o755,
-		Size:     int64(len(content)),
-		Typeflag: tar.TypeReg,
-	}
-	if err := tw.WriteHeader(hdr); err != nil {
-		return nil, err
-	}
-	if _, err := tw.Write(content); err != nil {
-		return nil, err
-	}
-	if err := tw.Close(); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	return rootfsTar([]rootfsFile{{path: name, content: content, mode: 0o755}})
 }

@@ -41,6 +41,8 @@ var (
 	testImage  string // the testbin image, /testbin inside
 	skipReason string // why integration tests skip, "" when Docker answers
 	runID      string // unique per test run
+	// testBinPath is the static test binary (testdata/testbin).
+	testBinPath string
 
 	netOnce    sync.Once
 	netErr     error
@@ -63,6 +65,7 @@ func testMain(m *testing.M) int {
 	}
 	defer os.RemoveAll(tmp)
 	bin := filepath.Join(tmp, "testbin")
+	testBinPath = bin
 	build := exec.Command("go", "build", "-o", bin, "./testdata/testbin")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
@@ -96,7 +99,7 @@ func testMain(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	testImage = testImageRepo + ":" + strings.TrimPrefix(pauseImageRef(content), pauseRepository+":")
+	testImage = testImageRepo + ":" + strings.TrimPrefix(pauseImageRef(content, nil), pauseRepository+":")
 	layer, err := singleFileTar("testbin", content)
 	if err == nil {
 		err = d.importImage(ctx, testImage, layer, []string{`ENTRYPOINT ["/testbin"]`, `CMD ["sleep"]`, `ENV TESTBIN=1`, `WORKDIR /`})
@@ -121,7 +124,7 @@ func testMain(m *testing.M) int {
 			fmt.Fprintf(os.Stderr, "removing test network: %v\n", err)
 		}
 	}
-	for _, ref := range []string{testImage, pauseImageRef(content)} {
+	for _, ref := range []string{testImage, d.pauseImage} {
 		d.client.ImageRemove(cleanupCtx, ref, image.RemoveOptions{Force: true, PruneChildren: true})
 	}
 	return code
