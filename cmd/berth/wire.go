@@ -28,6 +28,7 @@ import (
 	"github.com/berth/berth/internal/iam"
 	"github.com/berth/berth/internal/registry"
 	"github.com/berth/berth/internal/scan"
+	"github.com/berth/berth/internal/secretfile"
 	"github.com/berth/berth/internal/store/bolt"
 	"github.com/berth/berth/internal/vulndb"
 )
@@ -193,7 +194,7 @@ func wire(ctx context.Context, cfg serverConfig, logger *slog.Logger) (c *compon
 		Logger:          logger,
 		Registerer:      metrics,
 	})
-	agentToken, err := loadOrCreateToken(filepath.Join(cfg.DataDir, agentTokenFile))
+	agentToken, err := secretfile.Token(filepath.Join(cfg.DataDir, agentTokenFile))
 	if err != nil {
 		return nil, fmt.Errorf("agent token: %w", err)
 	}

@@ -4,12 +4,13 @@
 package iam
 
 import (
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/berth/berth/internal/secretfile"
 )
 
 // KeyFile is the admin key's file name inside the data dir.
@@ -23,16 +24,24 @@ type AccessKey struct {
 
 // ReadAdminKey reads the admin key from dataDir.
 func ReadAdminKey(dataDir string) (AccessKey, error) {
-	var key AccessKey
 	raw, err := os.ReadFile(filepath.Join(dataDir, KeyFile))
 	if err != nil {
-		return key, err
+		return AccessKey{}, err
 	}
-	if err := json.Unmarshal(raw, &key); err != nil {
+	key, err := parseKey(raw)
+	if err != nil {
 		return key, fmt.Errorf("%s: %w", filepath.Join(dataDir, KeyFile), err)
 	}
+	return key, nil
+}
+
+func parseKey(raw []byte) (AccessKey, error) {
+	var key AccessKey
+	if err := json.Unmarshal(raw, &key); err != nil {
+		return key, err
+	}
 	if key.AccessKeyID == "" || key.SecretAccessKey == "" {
-		return key, fmt.Errorf("%s: incomplete access key", filepath.Join(dataDir, KeyFile))
+		return key, errors.New("incomplete access key")
 	}
 	return key, nil
 }
@@ -40,39 +49,20 @@ func ReadAdminKey(dataDir string) (AccessKey, error) {
 // LoadOrCreateAdminKey returns the admin key in dataDir, creating it (mode
 // 0600, written atomically) on first start.
 func LoadOrCreateAdminKey(dataDir string) (AccessKey, error) {
-	key, err := ReadAdminKey(dataDir)
-	if err == nil || !errors.Is(err, os.ErrNotExist) {
-		return key, err
-	}
-	key = AccessKey{
-		AccessKeyID:     "AKIA" + randomString(16, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"),
-		SecretAccessKey: randomString(40, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"),
-	}
-	raw, _ := json.MarshalIndent(key, "", "  ")
-	if err := os.MkdirAll(dataDir, 0o700); err != nil {
-		return key, err
-	}
-	tmp, err := os.CreateTemp(dataDir, KeyFile+".tmp*")
+	raw, err := secretfile.LoadOrCreate(filepath.Join(dataDir, KeyFile), func() ([]byte, error) {
+		raw, err := json.MarshalIndent(AccessKey{
+			AccessKeyID:     "AKIA" + randomString(16, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"),
+			SecretAccessKey: randomString(40, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"),
+		}, "", "  ")
+		return append(raw, '\n'), err
+	}, func(raw []byte) error {
+		_, err := parseKey(raw)
+		return err
+	})
 	if err != nil {
-		return key, err
+		return AccessKey{}, err
 	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return key, err
-	}
-	if _, err := tmp.Write(append(raw, '\n')); err != nil {
-		tmp.Close()
-		return key, err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return key, err
-	}
-	if err := tmp.Close(); err != nil {
-		return key, err
-	}
-	return key, os.Rename(tmp.Name(), filepath.Join(dataDir, KeyFile))
+	return parseKey(raw)
 }
 
 // Keyring answers the gateway's credential look-ups.
@@ -92,10 +82,7 @@ func (k *Keyring) Secret(accessKeyID string) (secret, accountID string, ok bool)
 }
 
 func randomString(n int, alphabet string) string {
-	buf := make([]byte, n)
-	if _, err := rand.Read(buf); err != nil {
-		panic(err) // crypto/rand never fails on Linux
-	}
+	buf := secretfile.RandomBytes(n)
 	for i, b := range buf {
 		buf[i] = alphabet[int(b)%len(alphabet)]
 	}
