@@ -227,18 +227,18 @@ func TestRolloutStep(t *testing.T) {
 			stop:  []string{"p2", "p1"},
 		},
 		{
-			name: "issue 11: old tasks RUNNING with health unknown stay while the PRIMARY starts beside them",
+			name: "old tasks RUNNING with health unknown stay while the PRIMARY starts beside them",
 			in: RolloutInput{Desired: 2, MinimumHealthyPercent: 100, MaximumPercent: 200, Deployments: update,
 				Tasks: tasks("old", "o", 2, warming)},
 			start: 2,
 		},
 		{
-			name: "issue 11: old tasks RUNNING with health unknown, PRIMARY pending: wait",
+			name: "old tasks RUNNING with health unknown, PRIMARY pending: wait",
 			in: RolloutInput{Desired: 2, MinimumHealthyPercent: 100, MaximumPercent: 200, Deployments: update,
 				Tasks: join(tasks("old", "o", 2, warming), tasks("new", "n", 2, pending))},
 		},
 		{
-			name: "issue 11: old tasks RUNNING with health unknown, PRIMARY warming: wait",
+			name: "old tasks RUNNING with health unknown, PRIMARY warming: wait",
 			in: RolloutInput{Desired: 2, MinimumHealthyPercent: 100, MaximumPercent: 200, Deployments: update,
 				Tasks: join(tasks("old", "o", 2, warming), tasks("new", "n", 2, warming))},
 		},

@@ -17,7 +17,7 @@ import (
 	"github.com/berth/berth/internal/scheduler"
 )
 
-// Deployment safety (issue 11). A deployment sent right after another one,
+// Deployment safety. A deployment sent right after another one,
 // while the first one's tasks run but are not yet HEALTHY, or are not even
 // RUNNING, must not take those tasks away before its own tasks are HEALTHY
 // (minimumHealthyPercent 100); when the new revision cannot start, the
@@ -103,7 +103,7 @@ func runEarlyDeploy(t *testing.T, cluster string, when updateMoment, failing boo
 	case afterStable:
 		// What the services-stable waiter checks (runningCount ==
 		// desiredCount, one deployment), polled every 200 ms; then the
-		// waiter itself, as the report of issue 11 ran it.
+		// waiter itself, as a user runs it.
 		e.waitService(t, "api", 60*time.Second, "running its 2 tasks", func(svc ecstypes.Service) bool {
 			return len(svc.Deployments) == 1 && svc.RunningCount == safetyDesired
 		})

@@ -345,7 +345,7 @@ func TestCacheKeepsWatchedVersionOverJustCreated(t *testing.T) {
 	}
 }
 
-// Issue 11: tasks that ran and were killed before they counted healthy
+// Tasks that ran and were killed before they counted healthy
 // are replaced at once; only tasks that never reached RUNNING feed the
 // start throttle.
 func TestPlanTasksThatRanAndDiedAreReplacedAtOnce(t *testing.T) {
@@ -371,7 +371,7 @@ func TestPlanTasksThatRanAndDiedAreReplacedAtOnce(t *testing.T) {
 	}
 }
 
-// Issue 11: a deployment right after another, while the earlier one's
+// A deployment right after another, while the earlier one's
 // tasks are RUNNING with their health still unknown: its tasks start
 // beside them, and none of them is stopped.
 func TestPlanUpdateKeepsEarlierTasksWhoseHealthIsUnknown(t *testing.T) {
