@@ -1,0 +1,100 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/berth/berth/internal/store"
+	"github.com/berth/berth/internal/store/bolt"
+)
+
+type counter struct {
+	N int `json:"n"`
+}
+
+func openStore(t *testing.T) store.Store {
+	t.Helper()
+	s, err := bolt.Open(filepath.Join(t.TempDir(), "state.db"), bolt.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestTypedRecords(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	if _, err := store.Get[counter](ctx, s, "c/a"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("Get of a missing key: %v", err)
+	}
+	for _, key := range []string{"c/b", "c/a"} {
+		op, err := store.PutJSON(key, counter{N: len(key)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Txn(ctx, store.Txn{Then: []store.Op{op}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := store.Get[counter](ctx, s, "c/a")
+	if err != nil || got.Value.N != 3 || got.ModRevision == 0 {
+		t.Fatalf("Get = %+v, %v", got, err)
+	}
+	list, rev, err := store.List[counter](ctx, s, "c/", store.ListOptions{})
+	if err != nil || len(list) != 2 || list[0].ModRevision != got.ModRevision || rev < got.ModRevision {
+		t.Fatalf("List = %+v at %d, %v", list, rev, err)
+	}
+	if _, err := s.Txn(ctx, store.Txn{Then: []store.Op{store.Put("c/bad", []byte("{"))}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Get[counter](ctx, s, "c/bad"); err == nil {
+		t.Fatal("an undecodable record decoded")
+	}
+}
+
+// Concurrent updates of one record all land: every conflict is retried.
+func TestUpdateRetriesConflicts(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	const writers, each = 8, 25
+	var wg sync.WaitGroup
+	for range writers {
+		wg.Go(func() {
+			for range each {
+				if _, err := store.Update(ctx, s, "c/n", func(c *counter, found bool) error { c.N++; return nil }); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	got, err := store.Get[counter](ctx, s, "c/n")
+	if err != nil || got.Value.N != writers*each {
+		t.Fatalf("counter %+v, %v; want %d", got, err, writers*each)
+	}
+	unchanged, err := store.Update(ctx, s, "c/n", func(c *counter, found bool) error { return store.ErrUnchanged })
+	if again, _ := store.Get[counter](ctx, s, "c/n"); err != nil || unchanged.N != writers*each || again.ModRevision != got.ModRevision {
+		t.Fatalf("ErrUnchanged wrote: %+v, %v", again, err)
+	}
+	boom := errors.New("boom")
+	if _, err := store.Update(ctx, s, "c/n", func(c *counter, found bool) error { return boom }); !errors.Is(err, boom) {
+		t.Fatalf("change error: %v", err)
+	}
+}
+
+func TestRetryGivesUp(t *testing.T) {
+	n := 0
+	err := store.Retry(context.Background(), func() error { n++; return store.ErrConflict })
+	if !errors.Is(err, store.ErrConflict) || n != store.MaxAttempts {
+		t.Fatalf("Retry = %v after %d attempts", err, n)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := store.Retry(ctx, func() error { return store.ErrConflict }); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Retry after cancel = %v", err)
+	}
+}
