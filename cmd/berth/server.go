@@ -289,7 +289,7 @@ func runServer(ctx context.Context, cfg serverConfig, stderr io.Writer) error {
 			return err
 		}
 	}
-	comps, err := wire(ctx, cfg, logger)
+	comps, err := wire(cfg, agentServerURL(ln), logger)
 	if err != nil {
 		ln.Close()
 		return fmt.Errorf("start components: %w", err)
@@ -310,7 +310,7 @@ func runServer(ctx context.Context, cfg serverConfig, stderr io.Writer) error {
 	bgDone := make(chan struct{})
 	go func() {
 		defer close(bgDone)
-		comps.background(bgCtx, agentServerURL(ln))
+		runAll(bgCtx, comps.background, logger)
 	}()
 	logger.Info("berth server ready",
 		"listen", ln.Addr().String(), "data_dir", cfg.DataDir, "region", cfg.Region,

@@ -18,6 +18,7 @@ import (
 	"github.com/berth/berth/internal/agenthub"
 	"github.com/berth/berth/internal/agentproto"
 	"github.com/berth/berth/internal/awsapi"
+	"github.com/berth/berth/internal/blob"
 	"github.com/berth/berth/internal/blob/local"
 	lifecyclecontroller "github.com/berth/berth/internal/controller/lifecycle"
 	scancontroller "github.com/berth/berth/internal/controller/scan"
@@ -46,22 +47,58 @@ const (
 // background work to start once the port serves, and the closing of it all.
 type components struct {
 	handler http.Handler
-	// background runs the work that needs the port to be serving (the
-	// in-process agent dials it) until ctx ends.
-	background func(ctx context.Context, serverURL string)
+	// background runs once the port serves (the in-process agent dials
+	// it), all of it until shutdown.
+	background []runnable
 	// close closes the components in reverse order of creation, after the
 	// background work has returned.
 	close func() error
 }
 
-// wire builds the server's components (store, blob store, registry, ECR,
-// ECS, the agent hub, gateway) from cfg.
+// runnable is one piece of the server's background work (a controller,
+// the agent hub, the agent): run works until ctx ends.
+type runnable struct {
+	name string
+	run  func(ctx context.Context) error
+	// consequence, if set, says what its stopping early means for users;
+	// it is logged with the error.
+	consequence string
+}
+
+// runAll runs every runnable until ctx ends and they have all returned. One
+// that stops early is logged; the others go on.
+func runAll(ctx context.Context, runnables []runnable, logger *slog.Logger) {
+	var wg sync.WaitGroup
+	for _, r := range runnables {
+		wg.Go(func() {
+			if err := r.run(ctx); err != nil && ctx.Err() == nil {
+				msg := r.name + " stopped"
+				if r.consequence != "" {
+					msg += "; " + r.consequence
+				}
+				logger.Error(msg, "err", err)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// storage is what the server keeps its state in.
+type storage struct {
+	store   *bolt.Store
+	vulnDB  *vulndb.DB
+	blobs   blob.Store
+	tokens  *registry.Tokens
+	catalog *registry.Catalog
+}
+
+// wire builds the server's components from cfg: the AWS APIs, the
+// background work (controllers, the agent hub, the agent, which dials
+// serverURL) and the admin endpoints, over the storage in cfg.DataDir.
 //
 // When wire runs, cfg.DataDir exists (mode 0700) and holds the admin key
-// (iam.ReadAdminKey), and cfg.RegistryHost is filled in. ctx is cancelled
-// when shutdown begins, before in-flight requests have drained; closeFn runs
-// after they have.
-func wire(ctx context.Context, cfg serverConfig, logger *slog.Logger) (c *components, err error) {
+// (iam.ReadAdminKey), and cfg.RegistryHost is filled in.
+func wire(cfg serverConfig, serverURL string, logger *slog.Logger) (c *components, err error) {
 	metrics := prometheus.NewRegistry()
 	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
@@ -83,20 +120,154 @@ func wire(ctx context.Context, cfg serverConfig, logger *slog.Logger) (c *compon
 	if err != nil {
 		return nil, err
 	}
+	s, err := openStorage(cfg, logger, metrics, &closers)
+	if err != nil {
+		return nil, err
+	}
+	agentToken, err := secretfile.Token(filepath.Join(cfg.DataDir, agentTokenFile))
+	if err != nil {
+		return nil, fmt.Errorf("agent token: %w", err)
+	}
+	ecsConfig := ecs.Config{Store: s.store, AccountID: cfg.AccountID, Region: cfg.Region, Logger: logger}
+
+	// The AWS APIs.
+	apis := []*awsapi.Service{
+		ecr.NewService(ecr.Config{
+			Catalog:      s.catalog,
+			Blobs:        s.blobs,
+			Tokens:       s.tokens,
+			Store:        s.store,
+			AccountID:    cfg.AccountID,
+			Region:       cfg.Region,
+			RegistryHost: cfg.RegistryHost,
+			Logger:       logger,
+			// The scan APIs tell a scan that failed for an empty database
+			// from one about to run again.
+			VulnerabilityDatabase: s.vulnDB,
+		}),
+		ecs.NewService(ecsConfig),
+	}
+
+	// The controllers and the rest of the background work.
+	// Image scans: on push, on StartImageScan, and again when the
+	// vulnerability database changes (enhanced continuous scanning).
+	// Executables and rpm databases a scan spills while reading them go
+	// to a private directory under the system's temp dir, never the data
+	// dir, whose content is encrypted at rest; each scan removes its own.
+	scans := scancontroller.New(scancontroller.Config{
+		Store:      s.store,
+		Catalog:    s.catalog,
+		Inspector:  scan.NewScanner(s.blobs, s.catalog, scan.Options{Logger: logger}),
+		Database:   s.vulnDB,
+		Logger:     logger,
+		Registerer: metrics,
+	})
+	// Garbage collection of blobs and upload sessions, in the background
+	// and on `berth registry gc`.
+	collector := registry.NewCollector(registry.GCConfig{
+		Catalog:         s.catalog,
+		Blobs:           s.blobs,
+		Interval:        cfg.GCInterval,
+		GracePeriod:     cfg.GCGracePeriod,
+		UploadMaxAge:    cfg.GCUploadMaxAge,
+		SessionSweepers: []registry.SessionSweeper{ecr.SweepLayerUploads(s.store, s.blobs, time.Now)},
+		Logger:          logger,
+		Registerer:      metrics,
+	})
+	hub := agenthub.New(agenthub.Config{
+		Store:        s.store,
+		AccountID:    cfg.AccountID,
+		Region:       cfg.Region,
+		RegistryHost: cfg.RegistryHost,
+		Tokens:       s.tokens,
+		AgentToken:   agentToken,
+		Logger:       logger,
+		Registerer:   metrics,
+	})
+	background := []runnable{
+		{name: "agent hub", run: hub.Run},
+		{name: "service controller", run: servicecontroller.New(servicecontroller.Config{
+			Store:      s.store,
+			Launcher:   ecs.NewLauncher(ecsConfig),
+			Logger:     logger,
+			Registerer: metrics,
+		}).Run},
+		{name: "registry garbage collection", run: collector.Run},
+		// Lifecycle policies expire images on an interval and when put.
+		{name: "lifecycle controller", run: lifecyclecontroller.New(lifecyclecontroller.Config{
+			Catalog:    s.catalog,
+			Store:      s.store,
+			Interval:   cfg.LifecycleInterval,
+			Logger:     logger,
+			Registerer: metrics,
+		}).Run},
+		{name: "scan controller", run: scans.Run},
+	}
+	if cfg.Agent {
+		background = append(background, runnable{
+			name: "agent",
+			run: func(ctx context.Context) error {
+				return runAgent(ctx, cfg, serverURL, agentToken, logger, metrics)
+			},
+			consequence: "this host runs no tasks",
+		})
+	}
+
+	// The endpoints of the agents and of berth's own commands.
+	vulnDBAdmin := vulndb.HandlerConfig{AdminSecret: adminKey.SecretAccessKey, TempDir: cfg.DataDir}
+	internal := map[string]http.Handler{
+		agentproto.Path:   hub,
+		vulndb.ImportPath: afterImport(s.vulnDB.ImportHandler(vulnDBAdmin), scans.DatabaseChanged),
+		vulndb.StatusPath: s.vulnDB.StatusHandler(vulnDBAdmin),
+		registry.GCPath:   collector.Handler(adminKey.SecretAccessKey),
+		ecs.SpotInterruptPath: ecs.NewSpotHandler(ecs.SpotConfig{
+			Config:      ecsConfig,
+			AdminSecret: adminKey.SecretAccessKey,
+		}),
+	}
+
+	gw, err := gateway.New(gateway.Config{
+		Region:      cfg.Region,
+		AccountID:   cfg.AccountID,
+		Credentials: &iam.Keyring{AccountID: cfg.AccountID, Keys: []iam.AccessKey{adminKey}},
+		Services:    apis,
+		Registry: registry.NewHandler(registry.HandlerConfig{
+			Catalog:    s.catalog,
+			Blobs:      s.blobs,
+			Tokens:     s.tokens,
+			AccountID:  cfg.AccountID,
+			Region:     cfg.Region,
+			Logger:     logger,
+			Registerer: metrics,
+		}),
+		Internal:   internal,
+		Logger:     logger,
+		Registerer: metrics,
+		Gatherer:   metrics,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &components{handler: gw, background: background, close: closeAll}, nil
+}
+
+// openStorage opens the state store, the vulnerability database and the
+// blob store in cfg.DataDir (creating their keys on first start), and
+// appends what closes them to closers.
+func openStorage(cfg serverConfig, logger *slog.Logger, metrics prometheus.Registerer, closers *[]func() error) (*storage, error) {
 	st, err := bolt.Open(filepath.Join(cfg.DataDir, stateFile), bolt.Options{Registerer: metrics, Logger: logger})
 	if err != nil {
 		return nil, fmt.Errorf("open state: %w", err)
 	}
-	closers = append(closers, st.Close)
+	*closers = append(*closers, st.Close)
 
 	// The vulnerability database the image scanner matches against;
-	// `berth vulndb import` fills it through the admin endpoints below.
+	// `berth vulndb import` fills it through the admin endpoints.
 	vulnDB, err := vulndb.Open(filepath.Join(cfg.DataDir, vulnDBFile), vulndb.Options{Logger: logger, Registerer: metrics})
 	if err != nil {
 		return nil, err
 	}
-	closers = append(closers, vulnDB.Close)
-	vulnDBAdmin := vulndb.HandlerConfig{AdminSecret: adminKey.SecretAccessKey, TempDir: cfg.DataDir}
+	*closers = append(*closers, vulnDB.Close)
 
 	// A nil key stores plaintext: only with --unencrypted-blobs, which
 	// exists to measure encryption's cost.
@@ -119,155 +290,13 @@ func wire(ctx context.Context, cfg serverConfig, logger *slog.Logger) (c *compon
 	if err != nil {
 		return nil, fmt.Errorf("registry token key: %w", err)
 	}
-
-	catalog := registry.NewCatalog(st, nil)
-	tokens := registry.NewTokens(tokenKey, nil)
-	registryHandler := registry.NewHandler(registry.HandlerConfig{
-		Catalog:    catalog,
-		Blobs:      blobs,
-		Tokens:     tokens,
-		AccountID:  cfg.AccountID,
-		Region:     cfg.Region,
-		Logger:     logger,
-		Registerer: metrics,
-	})
-	ecrService := ecr.NewService(ecr.Config{
-		Catalog:      catalog,
-		Blobs:        blobs,
-		Tokens:       tokens,
-		Store:        st,
-		AccountID:    cfg.AccountID,
-		Region:       cfg.Region,
-		RegistryHost: cfg.RegistryHost,
-		Logger:       logger,
-		// The scan APIs tell a scan that failed for an empty database from
-		// one about to run again.
-		VulnerabilityDatabase: vulnDB,
-	})
-	ecsService := ecs.NewService(ecs.Config{
-		Store:     st,
-		AccountID: cfg.AccountID,
-		Region:    cfg.Region,
-		Logger:    logger,
-	})
-	services := servicecontroller.New(servicecontroller.Config{
-		Store: st,
-		Launcher: ecs.NewLauncher(ecs.Config{
-			Store:     st,
-			AccountID: cfg.AccountID,
-			Region:    cfg.Region,
-			Logger:    logger,
-		}),
-		Logger:     logger,
-		Registerer: metrics,
-	})
-	// Lifecycle policies expire images on an interval and when put.
-	lifecycles := lifecyclecontroller.New(lifecyclecontroller.Config{
-		Catalog:    catalog,
-		Store:      st,
-		Interval:   cfg.LifecycleInterval,
-		Logger:     logger,
-		Registerer: metrics,
-	})
-	// Image scans: on push, on StartImageScan, and again when the
-	// vulnerability database changes (enhanced continuous scanning).
-	// Executables and rpm databases a scan spills while reading them go
-	// to a private directory under the system's temp dir, never the data
-	// dir, whose content is encrypted at rest; each scan removes its own.
-	scans := scancontroller.New(scancontroller.Config{
-		Store:      st,
-		Catalog:    catalog,
-		Inspector:  scan.NewScanner(blobs, catalog, scan.Options{Logger: logger}),
-		Database:   vulnDB,
-		Logger:     logger,
-		Registerer: metrics,
-	})
-	// Garbage collection of blobs and upload sessions, in the background
-	// and on `berth registry gc`.
-	collector := registry.NewCollector(registry.GCConfig{
-		Catalog:         catalog,
-		Blobs:           blobs,
-		Interval:        cfg.GCInterval,
-		GracePeriod:     cfg.GCGracePeriod,
-		UploadMaxAge:    cfg.GCUploadMaxAge,
-		SessionSweepers: []registry.SessionSweeper{ecr.SweepLayerUploads(st, blobs, time.Now)},
-		Logger:          logger,
-		Registerer:      metrics,
-	})
-	agentToken, err := secretfile.Token(filepath.Join(cfg.DataDir, agentTokenFile))
-	if err != nil {
-		return nil, fmt.Errorf("agent token: %w", err)
-	}
-	hub := agenthub.New(agenthub.Config{
-		Store:        st,
-		AccountID:    cfg.AccountID,
-		Region:       cfg.Region,
-		RegistryHost: cfg.RegistryHost,
-		Tokens:       tokens,
-		AgentToken:   agentToken,
-		Logger:       logger,
-		Registerer:   metrics,
-	})
-	gw, err := gateway.New(gateway.Config{
-		Region:      cfg.Region,
-		AccountID:   cfg.AccountID,
-		Credentials: &iam.Keyring{AccountID: cfg.AccountID, Keys: []iam.AccessKey{adminKey}},
-		Services:    []*awsapi.Service{ecrService, ecsService},
-		Registry:    registryHandler,
-		Internal: map[string]http.Handler{
-			agentproto.Path:   hub,
-			vulndb.ImportPath: afterImport(vulnDB.ImportHandler(vulnDBAdmin), scans.DatabaseChanged),
-			vulndb.StatusPath: vulnDB.StatusHandler(vulnDBAdmin),
-			registry.GCPath:   collector.Handler(adminKey.SecretAccessKey),
-			ecs.SpotInterruptPath: ecs.NewSpotHandler(ecs.SpotConfig{
-				Config:      ecs.Config{Store: st, AccountID: cfg.AccountID, Region: cfg.Region, Logger: logger},
-				AdminSecret: adminKey.SecretAccessKey,
-			}),
-		},
-		Logger:     logger,
-		Registerer: metrics,
-		Gatherer:   metrics,
-	})
-	if err != nil {
-		return nil, err
-	}
-	background := func(ctx context.Context, serverURL string) {
-		var wg sync.WaitGroup
-		wg.Go(func() {
-			if err := hub.Run(ctx); err != nil && ctx.Err() == nil {
-				logger.Error("agent hub stopped", "err", err)
-			}
-		})
-		wg.Go(func() {
-			if err := services.Run(ctx); err != nil && ctx.Err() == nil {
-				logger.Error("service controller stopped", "err", err)
-			}
-		})
-		wg.Go(func() {
-			if err := collector.Run(ctx); err != nil && ctx.Err() == nil {
-				logger.Error("registry garbage collection stopped", "err", err)
-			}
-		})
-		wg.Go(func() {
-			if err := lifecycles.Run(ctx); err != nil && ctx.Err() == nil {
-				logger.Error("lifecycle controller stopped", "err", err)
-			}
-		})
-		wg.Go(func() {
-			if err := scans.Run(ctx); err != nil && ctx.Err() == nil {
-				logger.Error("scan controller stopped", "err", err)
-			}
-		})
-		if cfg.Agent {
-			wg.Go(func() {
-				if err := runAgent(ctx, cfg, serverURL, agentToken, logger, metrics); err != nil && ctx.Err() == nil {
-					logger.Error("agent stopped; this host runs no tasks", "err", err)
-				}
-			})
-		}
-		wg.Wait()
-	}
-	return &components{handler: gw, background: background, close: closeAll}, nil
+	return &storage{
+		store:   st,
+		vulnDB:  vulnDB,
+		blobs:   blobs,
+		tokens:  registry.NewTokens(tokenKey, nil),
+		catalog: registry.NewCatalog(st, nil),
+	}, nil
 }
 
 // afterImport runs changed once the import handler h has answered, so

@@ -93,6 +93,7 @@ import (
 
 	"github.com/berth/berth/internal/admin"
 	"github.com/berth/berth/internal/blob"
+	"github.com/berth/berth/internal/controller"
 	"github.com/berth/berth/internal/store"
 )
 
@@ -122,6 +123,8 @@ const (
 	firstSweepDelay = 5 * time.Minute
 	// gcBatch is how many blobs one locked re-check covers.
 	gcBatch = 500
+	// sweepKey is the one key of the background sweep's loop.
+	sweepKey = "sweep"
 )
 
 // GCPath is the admin endpoint `berth registry gc` calls; GCPurpose its
@@ -248,6 +251,7 @@ type Collector struct {
 	now          func() time.Time
 	log          *slog.Logger
 	m            *gcMetrics
+	registerer   prometheus.Registerer // for Run's loop
 
 	mu sync.Mutex // one sweep at a time
 }
@@ -264,6 +268,7 @@ func NewCollector(cfg GCConfig) *Collector {
 		now:          cfg.Now,
 		log:          cmp.Or(cfg.Logger, slog.Default()).With("component", "registry-gc"),
 		m:            newGCMetrics(cfg.Registerer),
+		registerer:   cfg.Registerer,
 	}
 	if c.now == nil {
 		c.now = time.Now
@@ -271,28 +276,32 @@ func NewCollector(cfg GCConfig) *Collector {
 	return c
 }
 
-// Run sweeps every interval until ctx ends.
+// Run sweeps every interval until ctx ends. A failed sweep is tried again
+// after a minute, then after twice as long each time up to the interval;
+// everything a failed sweep did stands. The sweep loop's metrics are
+// berth_registry_gc_reconciles_total, _reconcile_seconds, _queue_depth
+// and _retries_total.
 func (c *Collector) Run(ctx context.Context) error {
 	if c.interval <= 0 {
 		c.log.InfoContext(ctx, "background garbage collection disabled")
 		return nil
 	}
+	loop := controller.New(controller.Config{
+		Reconciler: controller.ReconcilerFunc(func(ctx context.Context, _ string) (controller.Result, error) {
+			if _, err := c.Sweep(ctx, false); err != nil {
+				return controller.Result{}, err
+			}
+			return controller.Result{RequeueAfter: c.interval}, nil
+		}),
+		Backoff:       controller.Backoff{First: min(c.interval, time.Minute), Max: c.interval},
+		Logger:        c.log,
+		MetricsPrefix: "berth_registry_gc",
+		Registerer:    c.registerer,
+	})
 	// The first sweep comes soon after a start, so a server restarted
 	// more often than the interval still collects.
-	t := time.NewTimer(min(c.interval, firstSweepDelay))
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
-		t.Reset(c.interval)
-		if _, err := c.Sweep(ctx, false); err != nil && ctx.Err() == nil {
-			// The next sweep starts over; everything done so far stands.
-			c.log.ErrorContext(ctx, "garbage collection sweep failed", "error", err)
-		}
-	}
+	loop.AddAfter(sweepKey, min(c.interval, firstSweepDelay))
+	return loop.Run(ctx)
 }
 
 // Handler serves GCPath for the admin with that secret.

@@ -24,7 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
-	"github.com/berth/berth/internal/controller/workqueue"
+	"github.com/berth/berth/internal/controller"
 	policies "github.com/berth/berth/internal/ecr/lifecycle"
 	"github.com/berth/berth/internal/registry"
 	"github.com/berth/berth/internal/store"
@@ -57,10 +57,7 @@ type Controller struct {
 	cfg Config
 	log *slog.Logger
 
-	mu      sync.Mutex
-	all     bool            // a round over every repository is due
-	pending map[string]bool // repositories due a round of their own
-	wake    chan struct{}
+	mu sync.Mutex
 	// policyAt is, per repository with a policy, when the policy the
 	// controller last saw was put; a newer one is applied at once.
 	policyAt map[string]time.Time
@@ -85,8 +82,6 @@ func New(cfg Config) *Controller {
 	return &Controller{
 		cfg:      cfg,
 		log:      cfg.Logger.With("controller", "ecr-lifecycle"),
-		pending:  map[string]bool{},
-		wake:     make(chan struct{}, 1),
 		policyAt: map[string]time.Time{},
 		expired: reg.NewCounter(prometheus.CounterOpts{
 			Name: "berth_ecr_lifecycle_images_expired_total",
@@ -104,97 +99,50 @@ func New(cfg Config) *Controller {
 }
 
 // Run applies every policy at once, then every Interval, and a policy just
-// put as soon as it is seen, until ctx ends.
+// put as soon as it is seen, until ctx ends. Its loop's metrics are
+// berth_ecr_lifecycle_reconciles_total, _reconcile_seconds, _queue_depth
+// and _retries_total.
 func (c *Controller) Run(ctx context.Context) error {
-	// The first round records every policy it applies; the watch then
-	// requests rounds only for policies put after it.
-	c.ApplyAll(ctx)
-	// A broken watch relists, so no put goes unseen.
-	go workqueue.Follow(ctx, c.log, c.follow)
-	ticker := time.NewTicker(c.cfg.Interval)
-	defer ticker.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-ticker.C:
-			c.requestAll()
-			continue
-		case <-c.wake:
-		}
-		all, repos := c.takeRequests()
-		if all {
-			c.ApplyAll(ctx)
-			continue
-		}
-		for _, repo := range repos {
-			c.apply(ctx, repo)
-		}
-	}
+	return controller.New(controller.Config{
+		Reconciler: c,
+		// One repository at a time, as a round always went: expiry is
+		// background work that need not compete with pushes and pulls.
+		Workers: 1,
+		// The watch's first list queues every policy (none is recorded
+		// yet); after that, only policies put since.
+		Watches:       []controller.Watch{c.follow},
+		Keys:          c.policyRepositories,
+		Resync:        c.cfg.Interval,
+		Logger:        c.log,
+		MetricsPrefix: "berth_ecr_lifecycle",
+		Registerer:    c.cfg.Registerer,
+	}).Run(ctx)
 }
 
-func (c *Controller) requestAll() {
-	c.mu.Lock()
-	c.all = true
-	c.mu.Unlock()
-	c.signal()
-}
-
-func (c *Controller) request(repo string) {
-	c.mu.Lock()
-	c.pending[repo] = true
-	c.mu.Unlock()
-	c.signal()
-}
-
-func (c *Controller) signal() {
-	select {
-	case c.wake <- struct{}{}:
-	default:
-	}
-}
-
-func (c *Controller) takeRequests() (bool, []string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	all, repos := c.all, make([]string, 0, len(c.pending))
-	for repo := range c.pending {
-		repos = append(repos, repo)
-	}
-	slices.Sort(repos)
-	c.all, c.pending = false, map[string]bool{}
-	return all, repos
-}
-
-// ApplyAll applies every repository's policy once. A repository that fails
-// is logged and left to the next round; the others still run.
-func (c *Controller) ApplyAll(ctx context.Context) {
+// policyRepositories lists the repositories that have a lifecycle policy.
+func (c *Controller) policyRepositories(ctx context.Context) ([]string, error) {
 	repos, err := c.cfg.Catalog.ListRepositories(ctx, "", 0)
 	if err != nil {
-		if ctx.Err() == nil {
-			c.log.Error("lifecycle: listing repositories failed", "err", err)
-		}
-		return
+		return nil, err
 	}
+	var names []string
 	for _, repo := range repos {
-		if ctx.Err() != nil {
-			return
-		}
 		if repo.LifecyclePolicy != "" {
-			c.apply(ctx, repo.Name)
+			names = append(names, repo.Name)
 		}
 	}
+	return names, nil
 }
 
-func (c *Controller) apply(ctx context.Context, repo string) {
-	if _, err := c.Apply(ctx, repo); err != nil {
+// Reconcile applies repo's lifecycle policy once (Apply).
+func (c *Controller) Reconcile(ctx context.Context, repo string) (controller.Result, error) {
+	_, err := c.Apply(ctx, repo)
+	if err != nil {
 		c.rounds.WithLabelValues("error").Inc()
-		if ctx.Err() == nil {
-			c.log.Error("lifecycle: applying policy failed", "repository", repo, "err", err)
-		}
-		return
+		return controller.Result{}, err
 	}
 	c.rounds.WithLabelValues("ok").Inc()
+	return controller.Result{}, nil
 }
 
 // errChanged keeps an image that changed since the policy was evaluated.
@@ -228,8 +176,9 @@ func (c *Controller) Apply(ctx context.Context, repo string) ([]registry.Image, 
 	decisions, err := policies.Decide(r.LifecyclePolicy, images, c.cfg.Now())
 	if err != nil {
 		// PutLifecyclePolicy validates, so only a stored policy that a
-		// newer berth validates more strictly gets here.
-		return nil, fmt.Errorf("stored lifecycle policy: %w", err)
+		// newer berth validates more strictly gets here; trying again
+		// cannot help, a new policy or the next round may.
+		return nil, controller.Terminal(fmt.Errorf("stored lifecycle policy: %w", err))
 	}
 
 	var expiring []policies.Decision
@@ -353,15 +302,15 @@ func (c *Controller) policyPut(r registry.Repository) bool {
 	return true
 }
 
-// follow lists the repositories, requests a round for policies not yet
+// follow lists the repositories, queues those with a policy not yet
 // applied, and does the same for every change a watch reports.
-func (c *Controller) follow(ctx context.Context) error {
+func (c *Controller) follow(ctx context.Context, q controller.Queue) error {
 	kvs, rev, err := c.cfg.Store.List(ctx, repositoryPrefix, store.ListOptions{})
 	if err != nil {
 		return err
 	}
 	for _, kv := range kvs {
-		c.observe(kv)
+		c.observe(q, kv)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -376,7 +325,7 @@ func (c *Controller) follow(ctx context.Context) error {
 			c.mu.Unlock()
 			continue
 		}
-		c.observe(ev.KV)
+		c.observe(q, ev.KV)
 	}
 	if err := ctx.Err(); err != nil {
 		return err
@@ -384,13 +333,13 @@ func (c *Controller) follow(ctx context.Context) error {
 	return errors.New("watch channel closed")
 }
 
-func (c *Controller) observe(kv store.KV) {
+func (c *Controller) observe(q controller.Queue, kv store.KV) {
 	var r registry.Repository
 	if err := json.Unmarshal(kv.Value, &r); err != nil {
 		c.log.Error("lifecycle: undecodable repository record skipped", "key", kv.Key, "err", err)
 		return
 	}
 	if c.policyPut(r) {
-		c.request(r.Name)
+		q.Add(r.Name)
 	}
 }

@@ -368,7 +368,10 @@ func TestApplyManifestLists(t *testing.T) {
 	}
 }
 
-func TestApplyAllAndMissingRepositories(t *testing.T) {
+// TestResyncAndMissingRepositories: a resync queues the repositories with
+// a policy, and reconciling them applies it; a repository gone is no
+// error.
+func TestResyncAndMissingRepositories(t *testing.T) {
 	f := newFixture(t, 0)
 	ctx := context.Background()
 	f.createRepo(t, "a")
@@ -380,7 +383,15 @@ func TestApplyAllAndMissingRepositories(t *testing.T) {
 	f.advance(48 * time.Hour)
 	f.putPolicy(t, "a", articlePolicy)
 	f.putPolicy(t, "b", articlePolicy)
-	f.ctrl.ApplyAll(ctx)
+	repos, err := f.ctrl.policyRepositories(ctx)
+	if err != nil || !slices.Equal(repos, []string{"a", "b"}) {
+		t.Fatalf("repositories with a policy: %q %v", repos, err)
+	}
+	for _, repo := range repos {
+		if _, err := f.ctrl.Reconcile(ctx, repo); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for repo, want := range map[string]int{"a": 0, "b": 0, "no-policy": 1} {
 		images, err := f.catalog.Images(ctx, repo)
 		if err != nil || len(images) != want {
@@ -389,6 +400,9 @@ func TestApplyAllAndMissingRepositories(t *testing.T) {
 	}
 	if deleted, err := f.ctrl.Apply(ctx, "gone"); err != nil || deleted != nil {
 		t.Fatalf("missing repository: %v %v", deleted, err)
+	}
+	if got := f.counter(t, "berth_ecr_lifecycle_rounds_total", "ok"); got != 2 {
+		t.Fatalf("%v rounds, want 2", got)
 	}
 }
 

@@ -21,7 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
-	"github.com/berth/berth/internal/controller/workqueue"
+	"github.com/berth/berth/internal/controller"
 	"github.com/berth/berth/internal/ecr"
 	"github.com/berth/berth/internal/registry"
 	imagescan "github.com/berth/berth/internal/scan"
@@ -59,17 +59,18 @@ type Config struct {
 }
 
 const (
-	retryPause  = 200 * time.Millisecond
-	errorPause  = 5 * time.Second
 	imagePrefix = "ecr/image/"
 	repoPrefix  = "ecr/repo/"
 )
 
+// backoff paces the retries of a failed scan: what fails one is the store
+// or the vulnerability database, and a scan reads the whole image again.
+var backoff = controller.Backoff{First: 5 * time.Second, Max: 5 * time.Minute}
+
 // Controller is the scan controller.
 type Controller struct {
-	cfg   Config
-	queue *workqueue.Queue
-	log   *slog.Logger
+	cfg Config
+	log *slog.Logger
 
 	// dbChanged wakes followDatabase (DatabaseChanged).
 	dbChanged chan struct{}
@@ -96,7 +97,6 @@ func New(cfg Config) *Controller {
 	reg := promauto.With(cfg.Registerer)
 	return &Controller{
 		cfg:       cfg,
-		queue:     workqueue.New(),
 		log:       cfg.Logger.With("controller", "ecr-scan"),
 		dbChanged: make(chan struct{}, 1),
 		scans: reg.NewCounterVec(prometheus.CounterOpts{
@@ -115,25 +115,34 @@ func New(cfg Config) *Controller {
 	}
 }
 
-// Run runs the controller until ctx ends.
+// Run runs the controller until ctx ends. Its loop's metrics are
+// berth_ecr_scan_reconciles_total, _reconcile_seconds, _queue_depth and
+// _retries_total.
 func (c *Controller) Run(ctx context.Context) error {
-	defer c.queue.Close()
-	for range c.cfg.Workers {
-		go c.work(ctx)
-	}
-	go c.resync(ctx)
-	go c.followDatabase(ctx)
-	workqueue.Follow(ctx, c.log, c.follow)
-	return nil
+	return controller.New(controller.Config{
+		Reconciler: c,
+		Workers:    c.cfg.Workers,
+		Watches:    []controller.Watch{c.follow, c.followDatabase},
+		Keys: func(ctx context.Context) ([]string, error) {
+			keys, _, err := c.keys(ctx, "")
+			return keys, err
+		},
+		Resync:        c.cfg.Resync,
+		Backoff:       backoff,
+		Logger:        c.log,
+		MetricsPrefix: "berth_ecr_scan",
+		Registerer:    c.cfg.Registerer,
+	}).Run(ctx)
 }
 
 // follow queues every image and scan record, then queues what a watch of
 // ecr/ says changed until it ends.
-func (c *Controller) follow(ctx context.Context) error {
-	rev, err := c.queueAll(ctx)
+func (c *Controller) follow(ctx context.Context, q controller.Queue) error {
+	keys, rev, err := c.keys(ctx, "")
 	if err != nil {
 		return err
 	}
+	q.Add(keys...)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	events, err := c.cfg.Store.Watch(ctx, "ecr/", rev)
@@ -144,73 +153,57 @@ func (c *Controller) follow(ctx context.Context) error {
 		key := ev.KV.Key
 		switch {
 		case strings.HasPrefix(key, imagePrefix):
-			c.queue.Add(strings.TrimPrefix(key, imagePrefix))
+			q.Add(strings.TrimPrefix(key, imagePrefix))
 		case strings.HasPrefix(key, ecr.ScanPrefix):
-			c.queue.Add(strings.TrimPrefix(key, ecr.ScanPrefix))
+			q.Add(strings.TrimPrefix(key, ecr.ScanPrefix))
 		case key == ecr.ScanningKey:
-			if _, err := c.queueAll(ctx); err != nil {
+			keys, _, err := c.keys(ctx, "")
+			if err != nil {
 				return err
 			}
+			q.Add(keys...)
 		case strings.HasPrefix(key, repoPrefix) && ev.Type == store.EventPut:
 			// A repository's scanOnPush may have changed.
-			if err := c.queuePrefix(ctx, imagePrefix+strings.TrimPrefix(key, repoPrefix)+"|"); err != nil {
+			keys, _, err := c.keys(ctx, strings.TrimPrefix(key, repoPrefix))
+			if err != nil {
 				return err
 			}
+			q.Add(keys...)
 		}
 	}
 	return ctx.Err()
 }
 
-// queueAll queues every image and every scan record (whose image may be
-// gone), and returns the store revision it read at.
-func (c *Controller) queueAll(ctx context.Context) (int64, error) {
+// keys lists the keys ("<repo>|<digest>") of every image and every scan
+// record (whose image may be gone), or with repo only those of that
+// repository, and returns the store revision it read at.
+func (c *Controller) keys(ctx context.Context, repo string) ([]string, int64, error) {
+	var keys []string
 	var rev int64
 	for _, prefix := range []string{imagePrefix, ecr.ScanPrefix} {
-		kvs, r, err := c.cfg.Store.List(ctx, prefix, store.ListOptions{})
+		under := prefix
+		if repo != "" {
+			under += repo + "|"
+		}
+		kvs, r, err := c.cfg.Store.List(ctx, under, store.ListOptions{})
 		if err != nil {
-			return 0, err
+			return nil, 0, err
 		}
 		if rev == 0 || r < rev {
 			rev = r
 		}
 		for _, kv := range kvs {
-			c.queue.Add(strings.TrimPrefix(kv.Key, prefix))
+			keys = append(keys, strings.TrimPrefix(kv.Key, prefix))
 		}
 	}
-	return rev, nil
-}
-
-func (c *Controller) queuePrefix(ctx context.Context, prefix string) error {
-	kvs, _, err := c.cfg.Store.List(ctx, prefix, store.ListOptions{})
-	if err != nil {
-		return err
-	}
-	for _, kv := range kvs {
-		c.queue.Add(strings.TrimPrefix(kv.Key, imagePrefix))
-	}
-	return nil
-}
-
-func (c *Controller) resync(ctx context.Context) {
-	t := time.NewTicker(c.cfg.Resync)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if _, err := c.queueAll(ctx); err != nil && ctx.Err() == nil {
-				c.log.Warn("scan controller: resync failed", "err", err)
-			}
-		}
-	}
+	return keys, rev, nil
 }
 
 // followDatabase looks at every image again when the vulnerability
 // database changes. The database is not in the store, so no watch sees an
 // import: the import endpoint calls DatabaseChanged, and the resync covers
 // a change this goroutine missed.
-func (c *Controller) followDatabase(ctx context.Context) {
+func (c *Controller) followDatabase(ctx context.Context, q controller.Queue) error {
 	var last ecr.ScanSource
 	first := true
 	for {
@@ -220,15 +213,20 @@ func (c *Controller) followDatabase(ctx context.Context) {
 		} else if src := ecr.SourceOf(info); first || !src.Equal(last) {
 			if !first {
 				c.log.Info("vulnerability database changed", "records", info.Records, "updatedAt", info.UpdatedAt)
-				if _, err := c.queueAll(ctx); err != nil && ctx.Err() == nil {
+				// Logged, not returned: a watch started again would take
+				// the new database as the one already seen; the resync
+				// queues the images instead.
+				keys, _, err := c.keys(ctx, "")
+				if err != nil && ctx.Err() == nil {
 					c.log.Warn("scan controller: listing images failed", "err", err)
 				}
+				q.Add(keys...)
 			}
 			last, first = src, false
 		}
 		select {
 		case <-ctx.Done():
-			return
+			return nil
 		case <-c.dbChanged:
 		}
 	}
@@ -243,29 +241,14 @@ func (c *Controller) DatabaseChanged() {
 	}
 }
 
-func (c *Controller) work(ctx context.Context) {
-	for {
-		key, ok := c.queue.Get()
-		if !ok {
-			return
-		}
-		err := c.reconcile(ctx, key)
-		switch {
-		case errors.Is(err, store.ErrConflict):
-			c.queue.AddAfter(key, retryPause/4)
-		case err != nil:
-			if ctx.Err() == nil {
-				c.log.Warn("scan reconcile failed", "image", key, "err", err)
-			}
-			c.queue.AddAfter(key, errorPause)
-		}
-		c.queue.Done(key)
-	}
+// Reconcile takes the decision for the image at key ("<repo>|<digest>")
+// and carries it out. Nothing in a scan waits for a time: the result
+// never asks to look again.
+func (c *Controller) Reconcile(ctx context.Context, key string) (controller.Result, error) {
+	return controller.Result{}, c.reconcileImage(ctx, key)
 }
 
-// reconcile takes the decision for the image at key ("<repo>|<digest>")
-// and carries it out.
-func (c *Controller) reconcile(ctx context.Context, key string) error {
+func (c *Controller) reconcileImage(ctx context.Context, key string) error {
 	repoName, d, ok := ecr.ParseScanKey(key)
 	if !ok {
 		return nil

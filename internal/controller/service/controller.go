@@ -19,7 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
-	"github.com/berth/berth/internal/controller/workqueue"
+	"github.com/berth/berth/internal/controller"
 	"github.com/berth/berth/internal/ecs/ecsstate"
 	"github.com/berth/berth/internal/ecs/ecstypes"
 	"github.com/berth/berth/internal/scheduler"
@@ -47,9 +47,9 @@ type Config struct {
 	Resync time.Duration
 }
 
-// Timing of retries.
 const (
-	retryPause     = 200 * time.Millisecond
+	// placementRetry is how soon tasks that could not be placed are tried
+	// again, unless a change (a node joining) comes first.
 	placementRetry = 5 * time.Second
 	// inactiveRetention is how long an INACTIVE service stays describable
 	// (UNVERIFIED: ECS says only "for a period of time").
@@ -60,13 +60,10 @@ const (
 type Controller struct {
 	cfg   Config
 	cache *taskCache
-	queue *workqueue.Queue
 	log   *slog.Logger
 
-	reconciles *prometheus.CounterVec
-	launched   prometheus.Counter
-	stopped    prometheus.Counter
-	duration   prometheus.Histogram
+	launched prometheus.Counter
+	stopped  prometheus.Counter
 }
 
 // New returns a controller; Run runs it.
@@ -87,12 +84,7 @@ func New(cfg Config) *Controller {
 	return &Controller{
 		cfg:   cfg,
 		cache: newTaskCache(),
-		queue: workqueue.New(),
 		log:   cfg.Logger.With("controller", "ecs-service"),
-		reconciles: reg.NewCounterVec(prometheus.CounterOpts{
-			Name: "berth_ecs_service_reconciles_total",
-			Help: "Service reconciles by result (ok, conflict, error).",
-		}, []string{"result"}),
 		launched: reg.NewCounter(prometheus.CounterOpts{
 			Name: "berth_ecs_service_tasks_started_total",
 			Help: "Tasks the service scheduler started.",
@@ -101,28 +93,28 @@ func New(cfg Config) *Controller {
 			Name: "berth_ecs_service_tasks_stopped_total",
 			Help: "Tasks the service scheduler stopped.",
 		}),
-		duration: reg.NewHistogram(prometheus.HistogramOpts{
-			Name:    "berth_ecs_service_reconcile_seconds",
-			Help:    "Time one service reconcile took.",
-			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
-		}),
 	}
 }
 
-// Run runs the controller until ctx ends.
+// Run runs the controller until ctx ends. Its loop's metrics are
+// berth_ecs_service_reconciles_total, _reconcile_seconds, _queue_depth
+// and _retries_total.
 func (c *Controller) Run(ctx context.Context) error {
-	defer c.queue.Close()
-	for range c.cfg.Workers {
-		go c.work(ctx)
-	}
-	go c.resync(ctx)
-	workqueue.Follow(ctx, c.log, c.follow)
-	return nil
+	return controller.New(controller.Config{
+		Reconciler:    c,
+		Workers:       c.cfg.Workers,
+		Watches:       []controller.Watch{c.follow},
+		Keys:          c.serviceKeys,
+		Resync:        c.cfg.Resync,
+		Logger:        c.log,
+		MetricsPrefix: "berth_ecs_service",
+		Registerer:    c.cfg.Registerer,
+	}).Run(ctx)
 }
 
 // follow lists tasks and services, queues every service, and feeds the
 // cache and the queue from a watch until it ends.
-func (c *Controller) follow(ctx context.Context) error {
+func (c *Controller) follow(ctx context.Context, q controller.Queue) error {
 	kvs, rev, err := c.cfg.Store.List(ctx, ecsstate.TaskPrefix, store.ListOptions{})
 	if err != nil {
 		return err
@@ -137,9 +129,11 @@ func (c *Controller) follow(ctx context.Context) error {
 		tasks = append(tasks, ecsstate.Versioned[ecsstate.Task]{Value: t, ModRevision: kv.ModRevision})
 	}
 	c.cache.reset(tasks)
-	if err := c.queueAll(ctx); err != nil {
+	services, err := c.serviceKeys(ctx)
+	if err != nil {
 		return err
 	}
+	q.Add(services...)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	events, err := c.cfg.Store.Watch(ctx, "ecs/", rev)
@@ -147,7 +141,7 @@ func (c *Controller) follow(ctx context.Context) error {
 		return err
 	}
 	for ev := range events {
-		c.observe(ctx, ev)
+		c.observe(ctx, q, ev)
 	}
 	return ctx.Err()
 }
@@ -155,13 +149,13 @@ func (c *Controller) follow(ctx context.Context) error {
 // observe applies one watched change: a task change updates the cache
 // and queues its service; a service change queues it; a node change may
 // make room for tasks that could not be placed, so it queues every service.
-func (c *Controller) observe(ctx context.Context, ev store.Event) {
+func (c *Controller) observe(ctx context.Context, q controller.Queue, ev store.Event) {
 	key := ev.KV.Key
 	switch {
 	case strings.HasPrefix(key, ecsstate.TaskPrefix):
 		if ev.Type == store.EventDelete {
 			if svc := c.cache.remove(key); svc != "" {
-				c.queue.Add(svc)
+				q.Add(svc)
 			}
 			return
 		}
@@ -171,82 +165,43 @@ func (c *Controller) observe(ctx context.Context, ev store.Event) {
 			return
 		}
 		if svc := c.cache.put(t, ev.KV.ModRevision); svc != "" {
-			c.queue.Add(svc)
+			q.Add(svc)
 		}
 	case strings.HasPrefix(key, ecsstate.ServicePrefix):
-		c.queue.Add(key)
+		q.Add(key)
 	case strings.HasPrefix(key, ecsstate.NodePrefix):
-		if err := c.queueAll(ctx); err != nil {
+		services, err := c.serviceKeys(ctx)
+		if err != nil {
 			c.log.Warn("service controller: listing services failed", "err", err)
+			return
 		}
+		q.Add(services...)
 	}
 }
 
-// queueAll queues every service.
-func (c *Controller) queueAll(ctx context.Context) error {
+// serviceKeys lists the keys of every service.
+func (c *Controller) serviceKeys(ctx context.Context) ([]string, error) {
 	kvs, _, err := c.cfg.Store.List(ctx, ecsstate.ServicePrefix, store.ListOptions{})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	for _, kv := range kvs {
-		c.queue.Add(kv.Key)
+	keys := make([]string, len(kvs))
+	for i, kv := range kvs {
+		keys[i] = kv.Key
 	}
-	return nil
+	return keys, nil
 }
 
-func (c *Controller) resync(ctx context.Context) {
-	t := time.NewTicker(c.cfg.Resync)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := c.queueAll(ctx); err != nil && ctx.Err() == nil {
-				c.log.Warn("service controller: resync failed", "err", err)
-			}
-		}
-	}
-}
-
-func (c *Controller) work(ctx context.Context) {
-	for {
-		key, ok := c.queue.Get()
-		if !ok {
-			return
-		}
-		began := time.Now()
-		wait, err := c.reconcile(ctx, key)
-		c.duration.Observe(time.Since(began).Seconds())
-		switch {
-		case errors.Is(err, store.ErrConflict):
-			c.reconciles.WithLabelValues("conflict").Inc()
-			c.queue.AddAfter(key, retryPause/4)
-		case err != nil:
-			c.reconciles.WithLabelValues("error").Inc()
-			if ctx.Err() == nil {
-				c.log.Warn("service reconcile failed", "service", key, "err", err)
-			}
-			c.queue.AddAfter(key, retryPause)
-		default:
-			c.reconciles.WithLabelValues("ok").Inc()
-			if wait > 0 {
-				c.queue.AddAfter(key, wait)
-			}
-		}
-		c.queue.Done(key)
-	}
-}
-
-// reconcile takes one step for the service at key. It returns when to
-// look again without a change (0: no need).
-func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, error) {
+// Reconcile takes one step for the service at key. Its result asks to
+// look again without a change when the step waits for a deadline, or
+// tasks could not be placed.
+func (c *Controller) Reconcile(ctx context.Context, key string) (controller.Result, error) {
 	cur, err := ecsstate.Get[ecsstate.Service](ctx, c.cfg.Store, key)
 	if errors.Is(err, store.ErrNotFound) {
-		return 0, nil
+		return controller.Result{}, nil
 	}
 	if err != nil {
-		return 0, err
+		return controller.Result{}, err
 	}
 	if cur.Value.Status == ecsstate.ServiceInactive {
 		return c.purge(ctx, key, cur)
@@ -260,13 +215,13 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 	}
 	now := c.cfg.Now().UTC()
 	st := plan(planInput{svc: cur.Value, tasks: tasks, now: now, eventID: uuid.NewString})
-	wait := time.Duration(0)
+	var res controller.Result
 	if !st.wakeAt.IsZero() {
-		wait = st.wakeAt.Sub(now) + 10*time.Millisecond
+		res.RequeueAfter = st.wakeAt.Sub(now) + 10*time.Millisecond
 	}
 	placementFailed := func() {
-		if wait == 0 || wait > placementRetry {
-			wait = placementRetry
+		if res.RequeueAfter == 0 || res.RequeueAfter > placementRetry {
+			res.RequeueAfter = placementRetry
 		}
 	}
 	// Tasks of a deployment already written start first, and their events
@@ -275,7 +230,7 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 	if st.launch > 0 && deploymentStored(cur.Value, st.svc.Primary()) {
 		ids, failures, err := c.launch(ctx, key, st)
 		if err != nil {
-			return 0, err
+			return controller.Result{}, err
 		}
 		if len(failures) > 0 {
 			placementFailed()
@@ -286,27 +241,27 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 		if errors.Is(err, store.ErrConflict) {
 			// The tasks run; their events must not be lost with the step.
 			if err := c.recordLaunch(ctx, key, ids, failures); err != nil {
-				return 0, err
+				return controller.Result{}, err
 			}
 		}
-		return wait, err
+		return res, err
 	}
 	if err := c.commit(ctx, key, cur.ModRevision, st, revs, now); err != nil {
-		return 0, err
+		return controller.Result{}, err
 	}
 	if st.launch > 0 {
 		ids, failures, err := c.launch(ctx, key, st)
 		if err != nil {
-			return 0, err
+			return controller.Result{}, err
 		}
 		if len(failures) > 0 {
 			placementFailed()
 		}
 		if err := c.recordLaunch(ctx, key, ids, failures); err != nil {
-			return 0, err
+			return controller.Result{}, err
 		}
 	}
-	return wait, nil
+	return res, nil
 }
 
 // deploymentStored reports whether d is one of svc's deployments as
@@ -317,20 +272,20 @@ func deploymentStored(svc ecsstate.Service, d *ecsstate.Deployment) bool {
 
 // purge deletes an INACTIVE service's record once it has been inactive
 // for inactiveRetention, as ECS forgets deleted services after a while; it
-// returns when to come back otherwise.
-func (c *Controller) purge(ctx context.Context, key string, cur ecsstate.Versioned[ecsstate.Service]) (time.Duration, error) {
+// asks to come back then otherwise.
+func (c *Controller) purge(ctx context.Context, key string, cur ecsstate.Versioned[ecsstate.Service]) (controller.Result, error) {
 	since := cur.Value.DeletedAt
 	if since.IsZero() {
 		since = cur.Value.UpdatedAt
 	}
 	if wait := since.Add(inactiveRetention).Sub(c.cfg.Now()); wait > 0 {
-		return wait, nil
+		return controller.Result{RequeueAfter: wait}, nil
 	}
 	_, err := c.cfg.Store.Txn(ctx, store.Txn{
 		If:   []store.Compare{{Key: key, ModRevision: cur.ModRevision}},
 		Then: []store.Op{store.Delete(key)},
 	})
-	return 0, err
+	return controller.Result{}, err
 }
 
 // commit writes the step's service record and task changes in one
