@@ -1,14 +1,13 @@
 // Package awsapi holds what the gateway and the API service packages share:
-// the description of a service and its typed operations, AWS errors, the
-// per-request context and the wire timestamp type. Service packages (ecr,
+// the description of a service and its typed operations, AWS errors and the
+// tables that map a service's errors to them, the per-request context and
+// the wire timestamp type. Service packages (ecr,
 // ecs, ...) import it; the gateway imports it and the services' Service
 // values, wired together by cmd/berth.
 package awsapi
 
 import (
 	"context"
-	"fmt"
-	"net/http"
 	"time"
 
 	"github.com/berth/berth/internal/awsapi/model"
@@ -32,7 +31,9 @@ type Service struct {
 	// Model is the service's API model: shapes for validation and codecs.
 	Model *model.API
 	// Operations by name. An operation in the model but not here answers
-	// the service's "not supported" error.
+	// the service's "not supported" error. A service maps its operations'
+	// errors to AWS errors with its ErrorTable (ErrorTable.Bind); an error
+	// left unmapped answers InternalFailure.
 	Operations map[string]Operation
 	// ValidationError builds the service's own error for input that breaks a
 	// model constraint. path is the member path in AWS's form
@@ -67,30 +68,6 @@ func Op[In, Out any](fn func(context.Context, *In) (*Out, error)) Operation {
 			return out, nil
 		},
 	}
-}
-
-// Error is an AWS service error as the client sees it.
-type Error struct {
-	// Code is the error code (__type for JSON, <Code> for query).
-	Code    string
-	Message string
-	// Status is the HTTP status; 0 means 400.
-	Status int
-}
-
-func (e *Error) Error() string { return e.Code + ": " + e.Message }
-
-// HTTPStatus is Status with its default applied.
-func (e *Error) HTTPStatus() int {
-	if e.Status == 0 {
-		return http.StatusBadRequest
-	}
-	return e.Status
-}
-
-// Errorf returns a 400 error with a formatted message.
-func Errorf(code, format string, args ...any) *Error {
-	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
 // RequestInfo is what the gateway learned about a request; handlers read it

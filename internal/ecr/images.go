@@ -38,11 +38,12 @@ var (
 	failImageNotFound   = &failure{ImageFailureCodeImageNotFound, "Requested image not found"}
 )
 
-// exception turns a failure into the error a single-image call returns.
-func (f *failure) exception(param string, id ImageIdentifier, repo, registryID string) error {
+// exception turns a failure into the error a single-image call returns;
+// subj names the call's image.
+func (f *failure) exception(param string, subj subject) error {
 	switch f {
 	case failImageNotFound, failTagDoesNotMatch:
-		return errImageNotFound(id, repo, registryID)
+		return subj.wrap(registry.ErrImageNotFound)
 	}
 	return invalidParameter(param, strings.TrimPrefix(f.reason, "Invalid request parameters: "))
 }
@@ -178,7 +179,7 @@ func (s *service) imageListing(ctx context.Context, op, repo string, filter list
 	}
 	images, err := s.catalog.Images(ctx, repo)
 	if err != nil {
-		return nil, nil, s.fail(ctx, err, subject{repo: repo})
+		return nil, nil, subject{repo: repo}.wrap(err)
 	}
 	return images, after, nil
 }
@@ -199,10 +200,10 @@ func (s *service) describeImages(ctx context.Context, in *DescribeImagesRequest)
 		for i, id := range in.ImageIds {
 			img, f, err := s.lookup(ctx, repo, id)
 			if err != nil {
-				return nil, s.fail(ctx, err, subject{repo: repo, image: id})
+				return nil, subject{repo: repo, image: id}.wrap(err)
 			}
 			if f != nil {
-				return nil, f.exception(fmt.Sprintf("imageIds.member.%d", i+1), id, repo, s.account)
+				return nil, f.exception(fmt.Sprintf("imageIds.member.%d", i+1), subject{repo: repo, image: id})
 			}
 			if _, ok := seen[img.Digest]; !ok {
 				seen[img.Digest] = img
@@ -210,7 +211,7 @@ func (s *service) describeImages(ctx context.Context, in *DescribeImagesRequest)
 			}
 		}
 		if err := s.withScans(ctx, repo, out.ImageDetails, seen); err != nil {
-			return nil, s.fail(ctx, err, subject{repo: repo})
+			return nil, subject{repo: repo}.wrap(err)
 		}
 		return out, nil
 	}
@@ -241,7 +242,7 @@ func (s *service) describeImages(ctx context.Context, in *DescribeImagesRequest)
 		listed[img.Digest] = img
 	}
 	if err := s.withScans(ctx, repo, out.ImageDetails, listed); err != nil {
-		return nil, s.fail(ctx, err, subject{repo: repo})
+		return nil, subject{repo: repo}.wrap(err)
 	}
 	return out, nil
 }
@@ -304,7 +305,7 @@ func (s *service) batchGetImage(ctx context.Context, in *BatchGetImageRequest) (
 		return nil, err
 	}
 	if _, err := s.catalog.GetRepository(ctx, repo); err != nil {
-		return nil, s.fail(ctx, err, subject{repo: repo})
+		return nil, subject{repo: repo}.wrap(err)
 	}
 	// acceptedMediaTypes is not applied: ECR converts a manifest only when
 	// it can and otherwise returns it as stored, and berth never converts.
@@ -312,7 +313,7 @@ func (s *service) batchGetImage(ctx context.Context, in *BatchGetImageRequest) (
 	for _, id := range in.ImageIds {
 		img, f, err := s.lookup(ctx, repo, id)
 		if err != nil {
-			return nil, s.fail(ctx, err, subject{repo: repo, image: id})
+			return nil, subject{repo: repo, image: id}.wrap(err)
 		}
 		if f != nil {
 			out.Failures = append(out.Failures, f.output(id))
@@ -355,13 +356,13 @@ func (s *service) batchDeleteImage(ctx context.Context, in *BatchDeleteImageRequ
 		return nil, err
 	}
 	if _, err := s.catalog.GetRepository(ctx, repo); err != nil {
-		return nil, s.fail(ctx, err, subject{repo: repo})
+		return nil, subject{repo: repo}.wrap(err)
 	}
 	out := &BatchDeleteImageResponse{ImageIds: []ImageIdentifier{}, Failures: []ImageFailure{}}
 	for _, id := range in.ImageIds {
 		deleted, f, err := s.deleteImage(ctx, repo, id)
 		if err != nil {
-			return nil, s.fail(ctx, err, subject{repo: repo, image: id})
+			return nil, subject{repo: repo, image: id}.wrap(err)
 		}
 		if f != nil {
 			out.Failures = append(out.Failures, f.output(id))
@@ -452,11 +453,11 @@ func (s *service) putImage(ctx context.Context, in *PutImageRequest) (*PutImageR
 	subj := subject{repo: repo, image: ImageIdentifier{ImageDigest: in.ImageDigest, ImageTag: in.ImageTag}}
 	// A missing repository is reported before anything about the manifest.
 	if _, err := s.catalog.GetRepository(ctx, repo); err != nil {
-		return nil, s.fail(ctx, err, subj)
+		return nil, subj.wrap(err)
 	}
 	res, err := s.catalog.PutManifest(ctx, repo, tag, awsapi.Deref(in.ImageManifestMediaType), digest.Digest(awsapi.Deref(in.ImageDigest)), []byte(manifest))
 	if err != nil {
-		return nil, s.fail(ctx, err, subj)
+		return nil, subj.wrap(err)
 	}
 	if !res.Changed {
 		shownTag := tag

@@ -35,23 +35,18 @@ type uploadSession struct {
 	CreatedAt  time.Time `json:"createdAt"`
 }
 
-func errUploadNotFound(uploadID, repo, registryID string) error {
-	// UNVERIFIED wording.
-	return awsapi.Errorf("UploadNotFoundException", "The upload with id '%s' does not exist in the repository with name '%s' in the registry with id '%s'", uploadID, repo, registryID)
-}
-
 // session returns the open upload uploadID of repo.
 func (s *service) session(ctx context.Context, repo, uploadID string) (blob.Upload, error) {
 	if _, err := s.catalog.GetRepository(ctx, repo); err != nil {
-		return nil, s.fail(ctx, err, subject{repo: repo})
+		return nil, subject{repo: repo}.wrap(err)
 	}
 	var sess uploadSession
 	found, err := s.loadJSON(ctx, uploadPrefix+uploadID, &sess)
 	if err != nil {
-		return nil, s.fail(ctx, err, subject{repo: repo})
+		return nil, subject{repo: repo}.wrap(err)
 	}
 	if !found || sess.Repository != repo {
-		return nil, errUploadNotFound(uploadID, repo, s.account)
+		return nil, subject{repo: repo, upload: uploadID}.wrap(errUploadNotFound)
 	}
 	up, err := s.blobs.Upload(ctx, sess.BlobUpload)
 	if errors.Is(err, blob.ErrNotFound) {
@@ -59,10 +54,10 @@ func (s *service) session(ctx context.Context, repo, uploadID string) (blob.Uplo
 		if err := s.endSession(ctx, uploadID); err != nil {
 			s.log.WarnContext(ctx, "ecr: ending upload session", "upload", uploadID, "error", err)
 		}
-		return nil, errUploadNotFound(uploadID, repo, s.account)
+		return nil, subject{repo: repo, upload: uploadID}.wrap(errUploadNotFound)
 	}
 	if err != nil {
-		return nil, s.fail(ctx, err, subject{repo: repo})
+		return nil, subject{repo: repo}.wrap(err)
 	}
 	return up, nil
 }
@@ -78,18 +73,18 @@ func (s *service) initiateLayerUpload(ctx context.Context, in *InitiateLayerUplo
 		return nil, err
 	}
 	if _, err := s.catalog.GetRepository(ctx, repo); err != nil {
-		return nil, s.fail(ctx, err, subject{repo: repo})
+		return nil, subject{repo: repo}.wrap(err)
 	}
 	up, err := s.blobs.NewUpload(ctx)
 	if err != nil {
-		return nil, s.fail(ctx, err, subject{repo: repo})
+		return nil, subject{repo: repo}.wrap(err)
 	}
 	id := uuid.NewString()
 	if err := s.storeJSON(ctx, uploadPrefix+id, uploadSession{Repository: repo, BlobUpload: up.ID(), CreatedAt: s.now()}); err != nil {
 		if cerr := up.Cancel(ctx); cerr != nil {
 			s.log.WarnContext(ctx, "ecr: cancelling upload", "error", cerr)
 		}
-		return nil, s.fail(ctx, err, subject{repo: repo})
+		return nil, subject{repo: repo}.wrap(err)
 	}
 	return &InitiateLayerUploadResponse{UploadId: awsapi.String(id), PartSize: awsapi.Int64(layerPartSize)}, nil
 }
@@ -118,9 +113,9 @@ func (s *service) uploadLayerPart(ctx context.Context, in *UploadLayerPartReques
 		// Another part landed first.
 		return nil, invalidPart(up.Size())
 	case errors.Is(err, blob.ErrNotFound):
-		return nil, errUploadNotFound(uploadID, repo, s.account)
+		return nil, subject{repo: repo, upload: uploadID}.wrap(errUploadNotFound)
 	case err != nil:
-		return nil, s.fail(ctx, err, subject{repo: repo})
+		return nil, subject{repo: repo}.wrap(err)
 	}
 	return &UploadLayerPartResponse{
 		RegistryId:       awsapi.String(s.account),
@@ -162,15 +157,15 @@ func (s *service) completeLayerUpload(ctx context.Context, in *CompleteLayerUplo
 	if _, err := s.catalog.RefreshBlob(ctx, repo, d); err == nil {
 		// The content is already there; this upload has nothing to add.
 		if err := up.Cancel(ctx); err != nil && !errors.Is(err, blob.ErrNotFound) {
-			return nil, s.fail(ctx, err, subject{repo: repo})
+			return nil, subject{repo: repo}.wrap(err)
 		}
 		if err := s.endSession(ctx, uploadID); err != nil {
-			return nil, s.fail(ctx, err, subject{repo: repo})
+			return nil, subject{repo: repo}.wrap(err)
 		}
 		// UNVERIFIED wording.
 		return nil, awsapi.Errorf("LayerAlreadyExistsException", "The layer with digest '%s' already exists in the repository with name '%s' in registry with id '%s'", d, repo, s.account)
 	} else if !errors.Is(err, registry.ErrBlobNotFound) {
-		return nil, s.fail(ctx, err, subject{repo: repo})
+		return nil, subject{repo: repo}.wrap(err)
 	}
 	// Committed and linked under the blob's lock (registry/gc.go).
 	unlock := s.catalog.LockBlob(d)
@@ -181,12 +176,12 @@ func (s *service) completeLayerUpload(ctx context.Context, in *CompleteLayerUplo
 		// UNVERIFIED wording; the session stays open for another try.
 		return nil, awsapi.Errorf("InvalidLayerException", "The digest calculated for the uploaded layer does not match the digest specified: '%s'", d)
 	case errors.Is(err, blob.ErrNotFound):
-		return nil, errUploadNotFound(uploadID, repo, s.account)
+		return nil, subject{repo: repo, upload: uploadID}.wrap(errUploadNotFound)
 	case err != nil:
-		return nil, s.fail(ctx, err, subject{repo: repo})
+		return nil, subject{repo: repo}.wrap(err)
 	}
 	if err := s.catalog.LinkBlob(ctx, repo, d, size); err != nil {
-		return nil, s.fail(ctx, err, subject{repo: repo})
+		return nil, subject{repo: repo}.wrap(err)
 	}
 	if err := s.endSession(ctx, uploadID); err != nil {
 		// The layer is in; a stale record only names an ended session.
@@ -207,7 +202,7 @@ func (s *service) batchCheckLayerAvailability(ctx context.Context, in *BatchChec
 		return nil, err
 	}
 	if _, err := s.catalog.GetRepository(ctx, repo); err != nil {
-		return nil, s.fail(ctx, err, subject{repo: repo})
+		return nil, subject{repo: repo}.wrap(err)
 	}
 	out := &BatchCheckLayerAvailabilityResponse{Layers: []Layer{}, Failures: []LayerFailure{}}
 	layerFailure := func(raw, code, reason string) {
@@ -226,7 +221,7 @@ func (s *service) batchCheckLayerAvailability(ctx context.Context, in *BatchChec
 			// keeps garbage collection off them (registry/gc.go).
 			link, err = s.catalog.RefreshBlob(ctx, repo, d)
 			if err != nil && !errors.Is(err, registry.ErrBlobNotFound) {
-				return nil, s.fail(ctx, err, subject{repo: repo})
+				return nil, subject{repo: repo}.wrap(err)
 			}
 		}
 		if err != nil {
@@ -252,23 +247,22 @@ func (s *service) getDownloadURLForLayer(ctx context.Context, in *GetDownloadUrl
 	if !imageDigestRE.MatchString(raw) {
 		return nil, validationError("layerDigest", raw, "Member must satisfy regular expression pattern: "+imageDigestPattern)
 	}
-	// UNVERIFIED wording.
-	notFound := awsapi.Errorf("LayersNotFoundException", "The layer with digest '%s' does not exist in the repository with name '%s' in the registry with id '%s'", raw, repo, s.account)
+	notFound := subject{repo: repo, layer: raw}.wrap(registry.ErrBlobNotFound)
 	d, err := digest.Parse(raw)
 	if err != nil {
 		if _, err := s.catalog.GetRepository(ctx, repo); err != nil {
-			return nil, s.fail(ctx, err, subject{repo: repo})
+			return nil, subject{repo: repo}.wrap(err)
 		}
 		return nil, notFound
 	}
 	if _, err := s.catalog.Blob(ctx, repo, d); errors.Is(err, registry.ErrBlobNotFound) {
 		return nil, notFound
 	} else if err != nil {
-		return nil, s.fail(ctx, err, subject{repo: repo})
+		return nil, subject{repo: repo}.wrap(err)
 	}
 	images, err := s.catalog.Images(ctx, repo)
 	if err != nil {
-		return nil, s.fail(ctx, err, subject{repo: repo})
+		return nil, subject{repo: repo}.wrap(err)
 	}
 	used := slices.ContainsFunc(images, func(img registry.Image) bool { return slices.Contains(img.Blobs, d) })
 	if !used {

@@ -20,7 +20,8 @@ type (
 )
 
 // ParseLifecyclePolicy validates a lifecycle policy as ECR does and returns
-// it parsed; an invalid policy is ECR's InvalidParameterException.
+// it parsed; an invalid policy is an invalid LifecyclePolicyText parameter
+// (ECR's InvalidParameterException).
 func ParseLifecyclePolicy(text string) (*LifecyclePolicy, error) {
 	policy, err := lifecycle.Parse(text)
 	var bad *lifecycle.InvalidPolicyError
@@ -41,10 +42,6 @@ func checkLifecyclePolicyText(text string) (*LifecyclePolicy, error) {
 		return nil, validationError("lifecyclePolicyText", text, "Member must have length less than or equal to 30720")
 	}
 	return ParseLifecyclePolicy(text)
-}
-
-func errLifecyclePolicyNotFound(repo, registryID string) error {
-	return awsapi.Errorf("LifecyclePolicyNotFoundException", "Lifecycle policy does not exist for the repository with name '%s' in the registry with id '%s'", repo, registryID)
 }
 
 func (s *service) putLifecyclePolicy(ctx context.Context, in *PutLifecyclePolicyRequest) (*PutLifecyclePolicyResponse, error) {
@@ -74,10 +71,10 @@ func (s *service) getLifecyclePolicy(ctx context.Context, in *GetLifecyclePolicy
 	}
 	r, err := s.catalog.GetRepository(ctx, repo)
 	if err != nil {
-		return nil, s.fail(ctx, err, subject{repo: repo})
+		return nil, subject{repo: repo}.wrap(err)
 	}
 	if r.LifecyclePolicy == "" {
-		return nil, errLifecyclePolicyNotFound(repo, s.account)
+		return nil, subject{repo: repo}.wrap(errLifecyclePolicyNotFound)
 	}
 	return &GetLifecyclePolicyResponse{RegistryId: awsapi.String(s.account), RepositoryName: awsapi.String(repo), LifecyclePolicyText: awsapi.String(r.LifecyclePolicy)}, nil
 }
@@ -90,7 +87,7 @@ func (s *service) deleteLifecyclePolicy(ctx context.Context, in *DeleteLifecycle
 	var old string
 	if _, err := s.update(ctx, repo, func(r *registry.Repository) error {
 		if r.LifecyclePolicy == "" {
-			return errLifecyclePolicyNotFound(repo, s.account)
+			return subject{repo: repo}.wrap(errLifecyclePolicyNotFound)
 		}
 		old, r.LifecyclePolicy = r.LifecyclePolicy, ""
 		return nil

@@ -58,16 +58,6 @@ func (p *lifecyclePreview) status(now time.Time) string {
 	return p.Status
 }
 
-func errPreviewNotFound(repo, registryID string) error {
-	// UNVERIFIED wording.
-	return awsapi.Errorf("LifecyclePolicyPreviewNotFoundException", "Lifecycle policy preview request does not exist for the repository with name '%s' in the registry with id '%s'", repo, registryID)
-}
-
-func errPreviewInProgress(repo, registryID string) error {
-	// UNVERIFIED wording.
-	return awsapi.Errorf("LifecyclePolicyPreviewInProgressException", "The previous lifecycle policy preview request has not completed for the repository with name '%s' in the registry with id '%s'. Wait and try again.", repo, registryID)
-}
-
 // loadPreview reads repo's preview and its revision (0: none).
 func (s *service) loadPreview(ctx context.Context, repo string) (*lifecyclePreview, int64, error) {
 	kv, _, err := s.store.Get(ctx, lifecyclePreviewKey(repo))
@@ -104,7 +94,7 @@ func (s *service) startLifecyclePolicyPreview(ctx context.Context, in *StartLife
 	}
 	r, err := s.catalog.GetRepository(ctx, repo)
 	if err != nil {
-		return nil, s.fail(ctx, err, subject{repo: repo})
+		return nil, subject{repo: repo}.wrap(err)
 	}
 	var text string
 	if in.LifecyclePolicyText != nil {
@@ -114,7 +104,7 @@ func (s *service) startLifecyclePolicyPreview(ctx context.Context, in *StartLife
 		}
 	} else {
 		if r.LifecyclePolicy == "" {
-			return nil, errLifecyclePolicyNotFound(repo, s.account)
+			return nil, subject{repo: repo}.wrap(errLifecyclePolicyNotFound)
 		}
 		text = r.LifecyclePolicy
 	}
@@ -122,18 +112,18 @@ func (s *service) startLifecyclePolicyPreview(ctx context.Context, in *StartLife
 	now := s.now()
 	old, rev, err := s.loadPreview(ctx, repo)
 	if err != nil {
-		return nil, s.fail(ctx, err, subject{repo: repo})
+		return nil, subject{repo: repo}.wrap(err)
 	}
 	if old != nil && old.RepositoryCreatedAt.Equal(r.CreatedAt) && old.status(now) == LifecyclePolicyPreviewStatusInProgress {
-		return nil, errPreviewInProgress(repo, s.account)
+		return nil, subject{repo: repo}.wrap(errPreviewInProgress)
 	}
 	preview := &lifecyclePreview{RepositoryCreatedAt: r.CreatedAt, PolicyText: text, Status: LifecyclePolicyPreviewStatusInProgress, StartedAt: now}
 	rev, err = s.putPreview(ctx, repo, rev, preview)
 	if errors.Is(err, store.ErrConflict) {
-		return nil, errPreviewInProgress(repo, s.account)
+		return nil, subject{repo: repo}.wrap(errPreviewInProgress)
 	}
 	if err != nil {
-		return nil, s.fail(ctx, err, subject{repo: repo})
+		return nil, subject{repo: repo}.wrap(err)
 	}
 
 	results, evalErr := s.evaluatePreview(ctx, repo, text, now)
@@ -144,10 +134,10 @@ func (s *service) startLifecyclePolicyPreview(ctx context.Context, in *StartLife
 	// A conflict here means this preview went stale and another replaced
 	// it; that one's result stands.
 	if _, err := s.putPreview(ctx, repo, rev, preview); err != nil && !errors.Is(err, store.ErrConflict) {
-		return nil, s.fail(ctx, err, subject{repo: repo})
+		return nil, subject{repo: repo}.wrap(err)
 	}
 	if evalErr != nil {
-		return nil, s.fail(ctx, evalErr, subject{repo: repo})
+		return nil, subject{repo: repo}.wrap(evalErr)
 	}
 	s.log.InfoContext(ctx, "ecr: lifecycle policy preview", "repository", repo, "images", len(results))
 	return &StartLifecyclePolicyPreviewResponse{
@@ -209,14 +199,14 @@ func (s *service) getLifecyclePolicyPreview(ctx context.Context, in *GetLifecycl
 	}
 	r, err := s.catalog.GetRepository(ctx, repo)
 	if err != nil {
-		return nil, s.fail(ctx, err, subject{repo: repo})
+		return nil, subject{repo: repo}.wrap(err)
 	}
 	preview, _, err := s.loadPreview(ctx, repo)
 	if err != nil {
-		return nil, s.fail(ctx, err, subject{repo: repo})
+		return nil, subject{repo: repo}.wrap(err)
 	}
 	if preview == nil || !preview.RepositoryCreatedAt.Equal(r.CreatedAt) {
-		return nil, errPreviewNotFound(repo, s.account)
+		return nil, subject{repo: repo}.wrap(errPreviewNotFound)
 	}
 	// The token names the preview it pages through, so a page of a newer
 	// preview is never served after one of an older.

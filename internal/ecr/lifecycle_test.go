@@ -139,7 +139,7 @@ func TestLifecyclePolicyValidation(t *testing.T) {
 				}
 				return
 			}
-			wantErr(t, err, "InvalidParameterException", prefix+tc.detail+"'")
+			wantErr(t, awsError(err), "InvalidParameterException", prefix+tc.detail+"'")
 		})
 	}
 	if _, err := ParseLifecyclePolicy(policy(manyRules(50)...)); err != nil {

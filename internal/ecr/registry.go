@@ -223,7 +223,7 @@ func (s *service) putRegistryScanningConfiguration(ctx context.Context, in *PutR
 	}
 	cfg.UpdatedAt = s.now()
 	if err := s.storeJSON(ctx, ScanningKey, cfg); err != nil {
-		return nil, s.fail(ctx, err, subject{})
+		return nil, err
 	}
 	s.log.InfoContext(ctx, "ecr: registry scanning configuration set", "scanType", cfg.ScanType, "rules", len(cfg.Rules))
 	return &PutRegistryScanningConfigurationResponse{RegistryScanningConfiguration: cfg.output()}, nil
@@ -232,7 +232,7 @@ func (s *service) putRegistryScanningConfiguration(ctx context.Context, in *PutR
 func (s *service) getRegistryScanningConfiguration(ctx context.Context, _ *GetRegistryScanningConfigurationRequest) (*GetRegistryScanningConfigurationResponse, error) {
 	cfg, err := LoadScanningConfig(ctx, s.store)
 	if err != nil {
-		return nil, s.fail(ctx, err, subject{})
+		return nil, err
 	}
 	return &GetRegistryScanningConfigurationResponse{RegistryId: awsapi.String(s.account), ScanningConfiguration: cfg.output()}, nil
 }

@@ -250,7 +250,7 @@ func (s *service) createRepository(ctx context.Context, in *CreateRepositoryRequ
 		Tags:                    tags,
 	})
 	if err != nil {
-		return nil, s.fail(ctx, err, subject{repo: name})
+		return nil, subject{repo: name}.wrap(err)
 	}
 	s.log.InfoContext(ctx, "ecr: repository created", "repository", name)
 	return &CreateRepositoryResponse{Repository: s.repositoryOutput(repo)}, nil
@@ -260,7 +260,7 @@ func (s *service) describeRepositories(ctx context.Context, in *DescribeReposito
 	const op = "DescribeRepositories"
 	if len(in.RepositoryNames) > 0 {
 		if id := awsapi.Deref(in.RegistryId); id != "" && id != s.account {
-			return nil, errRepositoryNotFound(in.RepositoryNames[0], id)
+			return nil, subject{repo: in.RepositoryNames[0], registry: id}.wrap(registry.ErrRepositoryNotFound)
 		}
 		// UNVERIFIED wording for the two messages.
 		if in.MaxResults != nil {
@@ -278,7 +278,7 @@ func (s *service) describeRepositories(ctx context.Context, in *DescribeReposito
 			seen[name] = true
 			repo, err := s.catalog.GetRepository(ctx, name)
 			if err != nil {
-				return nil, s.fail(ctx, err, subject{repo: name})
+				return nil, subject{repo: name}.wrap(err)
 			}
 			out.Repositories = append(out.Repositories, *s.repositoryOutput(repo))
 		}
@@ -301,7 +301,7 @@ func (s *service) describeRepositories(ctx context.Context, in *DescribeReposito
 	limit := pageSize(in.MaxResults)
 	repos, err := s.catalog.ListRepositories(ctx, startAfter, limit+1)
 	if err != nil {
-		return nil, s.fail(ctx, err, subject{})
+		return nil, err
 	}
 	out := &DescribeRepositoriesResponse{Repositories: []Repository{}}
 	if len(repos) > limit {
@@ -321,17 +321,17 @@ func (s *service) deleteRepository(ctx context.Context, in *DeleteRepositoryRequ
 	}
 	repo, err := s.catalog.DeleteRepository(ctx, name, awsapi.Deref(in.Force))
 	if err != nil {
-		return nil, s.fail(ctx, err, subject{repo: name})
+		return nil, subject{repo: name}.wrap(err)
 	}
 	s.log.InfoContext(ctx, "ecr: repository deleted", "repository", name, "force", awsapi.Deref(in.Force))
 	return &DeleteRepositoryResponse{Repository: s.repositoryOutput(repo)}, nil
 }
 
-// update applies change to a repository, mapping errors.
+// update applies change to a repository; its errors carry the repository.
 func (s *service) update(ctx context.Context, name string, change func(*registry.Repository) error) (registry.Repository, error) {
 	repo, err := s.catalog.UpdateRepository(ctx, name, change)
 	if err != nil {
-		return repo, s.fail(ctx, err, subject{repo: name})
+		return repo, subject{repo: name}.wrap(err)
 	}
 	return repo, nil
 }
@@ -424,10 +424,6 @@ func checkRepositoryPolicy(text string) error {
 	return nil
 }
 
-func errPolicyNotFound(repo, registryID string) error {
-	return awsapi.Errorf("RepositoryPolicyNotFoundException", "Repository policy does not exist for the repository with name '%s' in the registry with id '%s'", repo, registryID)
-}
-
 func (s *service) setRepositoryPolicy(ctx context.Context, in *SetRepositoryPolicyRequest) (*SetRepositoryPolicyResponse, error) {
 	name, err := s.repositoryIn(in.RegistryId, in.RepositoryName)
 	if err != nil {
@@ -453,10 +449,10 @@ func (s *service) getRepositoryPolicy(ctx context.Context, in *GetRepositoryPoli
 	}
 	repo, err := s.catalog.GetRepository(ctx, name)
 	if err != nil {
-		return nil, s.fail(ctx, err, subject{repo: name})
+		return nil, subject{repo: name}.wrap(err)
 	}
 	if repo.Policy == "" {
-		return nil, errPolicyNotFound(name, s.account)
+		return nil, subject{repo: name}.wrap(errRepositoryPolicyNotFound)
 	}
 	return &GetRepositoryPolicyResponse{RegistryId: awsapi.String(s.account), RepositoryName: awsapi.String(name), PolicyText: awsapi.String(repo.Policy)}, nil
 }
@@ -469,7 +465,7 @@ func (s *service) deleteRepositoryPolicy(ctx context.Context, in *DeleteReposito
 	var old string
 	if _, err := s.update(ctx, name, func(r *registry.Repository) error {
 		if r.Policy == "" {
-			return errPolicyNotFound(name, s.account)
+			return subject{repo: name}.wrap(errRepositoryPolicyNotFound)
 		}
 		old, r.Policy = r.Policy, ""
 		return nil
@@ -528,7 +524,7 @@ func (s *service) listTagsForResource(ctx context.Context, in *ListTagsForResour
 	}
 	repo, err := s.catalog.GetRepository(ctx, name)
 	if err != nil {
-		return nil, s.fail(ctx, err, subject{repo: name})
+		return nil, subject{repo: name}.wrap(err)
 	}
 	out := &ListTagsForResourceResponse{Tags: []Tag{}}
 	for _, t := range repo.Tags {

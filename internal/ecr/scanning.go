@@ -22,14 +22,6 @@ import (
 // BatchGetRepositoryScanningConfiguration and the scan fields of
 // DescribeImages, read from the scan records (scanning_state.go).
 
-func errScanQuota() error {
-	return awsapi.Errorf("LimitExceededException", "The scan quota per image has been exceeded. Wait and try again.")
-}
-
-func errScanNotFound(id ImageIdentifier, repo, registryID string) error {
-	return awsapi.Errorf("ScanNotFoundException", "Image scan does not exist for the image with '%s' in the repository with name '%s' in the registry with id '%s'", imageIDString(id), repo, registryID)
-}
-
 func (s *service) startImageScan(ctx context.Context, in *StartImageScanRequest) (*StartImageScanResponse, error) {
 	repoName, err := s.repositoryIn(in.RegistryId, in.RepositoryName)
 	if err != nil {
@@ -38,18 +30,18 @@ func (s *service) startImageScan(ctx context.Context, in *StartImageScanRequest)
 	id := awsapi.Deref(in.ImageId)
 	subj := subject{repo: repoName, image: id}
 	if _, err := s.catalog.GetRepository(ctx, repoName); err != nil {
-		return nil, s.fail(ctx, err, subj)
+		return nil, subj.wrap(err)
 	}
 	img, f, err := s.lookup(ctx, repoName, id)
 	if err != nil {
-		return nil, s.fail(ctx, err, subj)
+		return nil, subj.wrap(err)
 	}
 	if f != nil {
-		return nil, f.exception("imageId", id, repoName, s.account)
+		return nil, f.exception("imageId", subj)
 	}
 	cfg, err := LoadScanningConfig(ctx, s.store)
 	if err != nil {
-		return nil, s.fail(ctx, err, subj)
+		return nil, subj.wrap(err)
 	}
 	if cfg.ScanType == ScanTypeEnhanced {
 		// Inspector scans by itself; ECR turns manual scans off (UNVERIFIED
@@ -67,7 +59,7 @@ func (s *service) startImageScan(ctx context.Context, in *StartImageScanRequest)
 			return err
 		}
 		if found && !QuotaAllowsBasicScan(rec, now) {
-			return errScanQuota()
+			return errScanQuotaExceeded
 		}
 		next := ScanRecord{
 			Repository:     repoName,
@@ -88,7 +80,7 @@ func (s *service) startImageScan(ctx context.Context, in *StartImageScanRequest)
 		return err
 	})
 	if err != nil {
-		return nil, s.fail(ctx, err, subj)
+		return nil, subj.wrap(err)
 	}
 	s.log.InfoContext(ctx, "ecr: image scan started", "repository", repoName, "digest", img.Digest)
 	return &StartImageScanResponse{
@@ -300,10 +292,10 @@ func (s *service) describeImageScanFindings(ctx context.Context, in *DescribeIma
 	subj := subject{repo: repoName, image: id}
 	img, f, err := s.lookup(ctx, repoName, id)
 	if err != nil {
-		return nil, s.fail(ctx, err, subj)
+		return nil, subj.wrap(err)
 	}
 	if f != nil {
-		return nil, f.exception("imageId", id, repoName, s.account)
+		return nil, f.exception("imageId", subj)
 	}
 	after, err := decodeToken(in.NextToken, op, repoName, 2)
 	if err != nil {
@@ -311,15 +303,15 @@ func (s *service) describeImageScanFindings(ctx context.Context, in *DescribeIma
 	}
 	repo, err := s.catalog.GetRepository(ctx, repoName)
 	if err != nil {
-		return nil, s.fail(ctx, err, subj)
+		return nil, subj.wrap(err)
 	}
 	cfg, err := LoadScanningConfig(ctx, s.store)
 	if err != nil {
-		return nil, s.fail(ctx, err, subj)
+		return nil, subj.wrap(err)
 	}
 	rec, _, found, err := LoadScanRecord(ctx, s.store, repoName, img.Digest)
 	if err != nil {
-		return nil, s.fail(ctx, err, subj)
+		return nil, subj.wrap(err)
 	}
 	var recp *ScanRecord
 	if found {
@@ -327,11 +319,11 @@ func (s *service) describeImageScanFindings(ctx context.Context, in *DescribeIma
 	}
 	loaded, err := s.databaseLoaded()
 	if err != nil {
-		return nil, s.fail(ctx, err, subj)
+		return nil, subj.wrap(err)
 	}
 	v, ok := viewScan(recp, cfg, repo, img, loaded)
 	if !ok {
-		return nil, errScanNotFound(id, repoName, s.account)
+		return nil, subj.wrap(errScanNotFound)
 	}
 	out := &DescribeImageScanFindingsResponse{
 		RegistryId:      awsapi.String(s.account),
@@ -613,7 +605,7 @@ func (s *service) batchGetRepositoryScanningConfiguration(ctx context.Context, i
 	}
 	cfg, err := LoadScanningConfig(ctx, s.store)
 	if err != nil {
-		return nil, s.fail(ctx, err, subject{})
+		return nil, err
 	}
 	out := &BatchGetRepositoryScanningConfigurationResponse{ScanningConfigurations: []RepositoryScanningConfiguration{}, Failures: []RepositoryScanningConfigurationFailure{}}
 	for _, name := range in.RepositoryNames {
@@ -627,7 +619,7 @@ func (s *service) batchGetRepositoryScanningConfiguration(ctx context.Context, i
 			continue
 		}
 		if err != nil {
-			return nil, s.fail(ctx, err, subject{repo: name})
+			return nil, subject{repo: name}.wrap(err)
 		}
 		freq, applied := cfg.Frequency(repo)
 		out.ScanningConfigurations = append(out.ScanningConfigurations, RepositoryScanningConfiguration{

@@ -60,14 +60,19 @@ func NewService(cfg Config) *awsapi.Service {
 		log:     cfg.Logger.With("service", "ecr"),
 		vulnDB:  cfg.VulnerabilityDatabase,
 	}
+	errs := newErrorTable(s.log, s.account)
 	return &awsapi.Service{
-		SigningName:     "ecr",
-		TargetPrefix:    "AmazonEC2ContainerRegistry_V20150921",
-		Protocol:        awsapi.JSON11,
-		Model:           model.MustLoad("ecr"),
-		Operations:      s.operations(),
-		ValidationError: validationError,
-		Unsupported:     unsupported,
+		SigningName:  "ecr",
+		TargetPrefix: "AmazonEC2ContainerRegistry_V20150921",
+		Protocol:     awsapi.JSON11,
+		Model:        model.MustLoad("ecr"),
+		Operations:   errs.Bind(s.operations()),
+		// The hook runs before any handler, outside a request's context;
+		// Map needs one only to log errors it does not know.
+		ValidationError: func(path, value, constraint string) *awsapi.Error {
+			return errs.Map(context.Background(), validationError(path, value, constraint))
+		},
+		Unsupported: unsupported,
 	}
 }
 
@@ -133,7 +138,7 @@ func (s *service) operations() map[string]awsapi.Operation {
 func (s *service) repositoryIn(registryID, name *string) (string, error) {
 	repo := awsapi.Deref(name)
 	if id := awsapi.Deref(registryID); id != "" && id != s.account {
-		return "", errRepositoryNotFound(repo, id)
+		return "", subject{repo: repo, registry: id}.wrap(registry.ErrRepositoryNotFound)
 	}
 	return repo, nil
 }
@@ -163,7 +168,7 @@ func (s *service) parseRepositoryARN(arn string) (string, error) {
 		return "", invalidARN()
 	}
 	if parts[4] != s.account || parts[3] != s.region {
-		return "", errRepositoryNotFound(name, parts[4])
+		return "", subject{repo: name, registry: parts[4]}.wrap(registry.ErrRepositoryNotFound)
 	}
 	return name, nil
 }

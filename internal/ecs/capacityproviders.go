@@ -42,38 +42,34 @@ const (
 // Capacity provider errors. Wording taken from ECS answers quoted in public
 // bug reports unless marked UNVERIFIED.
 
-func errCapacityProviderName() *awsapi.Error {
+func errCapacityProviderName() *awsapi.MessageError {
 	// Code UNVERIFIED (the message was seen through CloudFormation).
 	return clientError(`The specified capacity provider name is invalid. Up to 255 characters are allowed, including letters (upper and lowercase), numbers, underscores, and hyphens. The name cannot be prefixed with "aws", "ecs", or "fargate". Specify a valid name and try again.`)
 }
 
-func errCapacityProviderExists() *awsapi.Error {
+func errCapacityProviderExists() *awsapi.MessageError {
 	return clientError("The specified capacity provider already exists. To change the configuration of an existing capacity provider, update the capacity provider.")
 }
 
-func errAutoScalingGroupInUse() *awsapi.Error {
+func errAutoScalingGroupInUse() *awsapi.MessageError {
 	return clientError("The specified Auto Scaling group ARN is already being used by another capacity provider. Specify a unique Auto Scaling group ARN and try again.")
 }
 
 // errCapacityProviderNotFound answers UpdateCapacityProvider and
 // DeleteCapacityProvider for a provider that does not exist.
-func errCapacityProviderNotFound() *awsapi.Error {
+func errCapacityProviderNotFound() *awsapi.MessageError {
 	// UNVERIFIED wording and code.
 	return clientError("The specified capacity provider does not exist. Specify a valid name or ARN and try again.")
 }
 
 // errClusterCapacityProviderNotFound answers CreateCluster and
 // PutClusterCapacityProviders naming a provider that does not exist.
-func errClusterCapacityProviderNotFound() *awsapi.Error {
+func errClusterCapacityProviderNotFound() *awsapi.MessageError {
 	// Code UNVERIFIED.
 	return invalidParameter("The specified capacity provider was not found. Specify a valid capacity provider and try again.")
 }
 
-func errCapacityProviderInUse() *awsapi.Error {
-	return awsapi.Errorf("ResourceInUseException", "The specified capacity provider is in use and cannot be removed.")
-}
-
-func errBuiltInCapacityProvider(name string) *awsapi.Error {
+func errBuiltInCapacityProvider(name string) *awsapi.MessageError {
 	// UNVERIFIED wording: FARGATE and FARGATE_SPOT are managed by ECS.
 	return clientError("The capacity provider '%s' is managed by Amazon ECS and cannot be changed or deleted.", name)
 }
@@ -260,7 +256,7 @@ func (s *service) createCapacityProvider(ctx context.Context, in *ecstypes.Creat
 	// the store cannot guard a prefix.
 	existing, _, err := ecsstate.List[ecsstate.CapacityProvider](ctx, s.store, ecsstate.CapacityProviderPrefix, store.ListOptions{})
 	if err != nil {
-		return nil, s.asAPIError(ctx, err)
+		return nil, err
 	}
 	for _, p := range existing {
 		if p.Value.Name != name && p.Value.AutoScalingGroupProvider != nil &&
@@ -284,7 +280,7 @@ func (s *service) createCapacityProvider(ctx context.Context, in *ecstypes.Creat
 		return nil
 	})
 	if err != nil {
-		return nil, s.asAPIError(ctx, err)
+		return nil, err
 	}
 	out := s.capacityProviderOutput(p, true)
 	return &ecstypes.CreateCapacityProviderResponse{CapacityProvider: &out}, nil
@@ -312,7 +308,7 @@ func (s *service) updateCapacityProvider(ctx context.Context, in *ecstypes.Updat
 	}
 	current, err := s.customCapacityProvider(ctx, awsapi.Deref(in.Name))
 	if err != nil {
-		return nil, s.asAPIError(ctx, err)
+		return nil, err
 	}
 	var change autoScalingGroupSettings
 	if u := in.AutoScalingGroupProvider; u != nil {
@@ -333,7 +329,7 @@ func (s *service) updateCapacityProvider(ctx context.Context, in *ecstypes.Updat
 		return nil
 	})
 	if err != nil {
-		return nil, s.asAPIError(ctx, err)
+		return nil, err
 	}
 	out := s.capacityProviderOutput(p, true)
 	return &ecstypes.UpdateCapacityProviderResponse{CapacityProvider: &out}, nil
@@ -397,7 +393,7 @@ func strategyNames(strategy []ecstypes.CapacityProviderStrategyItem, provider st
 func (s *service) deleteCapacityProvider(ctx context.Context, in *ecstypes.DeleteCapacityProviderRequest) (*ecstypes.DeleteCapacityProviderResponse, error) {
 	current, err := s.customCapacityProvider(ctx, awsapi.Deref(in.CapacityProvider))
 	if err != nil {
-		return nil, s.asAPIError(ctx, err)
+		return nil, err
 	}
 	key := ecsstate.CapacityProviderKey(current.Name)
 	for range 16 {
@@ -406,11 +402,11 @@ func (s *service) deleteCapacityProvider(ctx context.Context, in *ecstypes.Delet
 			return nil, errCapacityProviderNotFound()
 		}
 		if err != nil {
-			return nil, s.asAPIError(ctx, err)
+			return nil, err
 		}
 		reason, err := s.capacityProviderUser(ctx, current.Name)
 		if err != nil {
-			return nil, s.asAPIError(ctx, err)
+			return nil, err
 		}
 		p := rec.Value
 		var op store.Op
@@ -418,7 +414,7 @@ func (s *service) deleteCapacityProvider(ctx context.Context, in *ecstypes.Delet
 			p.UpdateStatus = ecstypes.CapacityProviderUpdateStatusDeleteFailed
 			p.UpdateStatusReason = reason
 			if op, err = ecsstate.PutOp(key, p); err != nil {
-				return nil, s.asAPIError(ctx, err)
+				return nil, err
 			}
 		} else {
 			// A cluster associating the provider between the check and
@@ -434,12 +430,12 @@ func (s *service) deleteCapacityProvider(ctx context.Context, in *ecstypes.Delet
 			continue
 		}
 		if err != nil {
-			return nil, s.asAPIError(ctx, err)
+			return nil, err
 		}
 		out := s.capacityProviderOutput(p, true)
 		return &ecstypes.DeleteCapacityProviderResponse{CapacityProvider: &out}, nil
 	}
-	return nil, s.asAPIError(ctx, errors.New("ecs: delete capacity provider: too many conflicting writers"))
+	return nil, errors.New("ecs: delete capacity provider: too many conflicting writers")
 }
 
 // capacityProviderOutput renders a custom provider as ECS returns it.
@@ -503,7 +499,7 @@ func (s *service) describeCapacityProviders(ctx context.Context, in *ecstypes.De
 		}
 		custom, _, err := ecsstate.List[ecsstate.CapacityProvider](ctx, s.store, ecsstate.CapacityProviderPrefix, store.ListOptions{})
 		if err != nil {
-			return nil, s.asAPIError(ctx, err)
+			return nil, err
 		}
 		for _, c := range custom {
 			p := s.capacityProviderOutput(c.Value, withTags)
@@ -532,7 +528,7 @@ func (s *service) describeCapacityProviders(ctx context.Context, in *ecstypes.De
 				continue
 			}
 			if err != nil {
-				return nil, s.asAPIError(ctx, err)
+				return nil, err
 			}
 			p := s.capacityProviderOutput(rec.Value, withTags)
 			entries = append(entries, describedProvider{provider: &p, order: order})
@@ -576,7 +572,7 @@ func (s *service) checkClusterProvidersExist(ctx context.Context, providers []st
 		}
 		p, err := ecsstate.Get[ecsstate.CapacityProvider](ctx, s.store, ecsstate.CapacityProviderKey(name))
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return s.asAPIError(ctx, err)
+			return err
 		}
 		if err != nil || p.Value.Status != ecstypes.CapacityProviderStatusActive {
 			return invalidParameter("The specified capacity provider '%s' is not in an ACTIVE state. Specify a valid capacity provider and try again.", name)
@@ -605,7 +601,7 @@ func (s *service) checkProvidersStillUsed(ctx context.Context, cluster string, c
 	for _, svc := range services {
 		for _, p := range removed {
 			if serviceUsesProvider(&svc.Value, p) {
-				return errCapacityProviderInUse()
+				return errCapacityProviderInUse
 			}
 		}
 	}

@@ -34,22 +34,6 @@ func (s *service) clusterOperations() map[string]awsapi.Operation {
 	}
 }
 
-// asAPIError passes API errors and cancellations through and turns
-// anything else (a store failure) into ServerException, logging it.
-func (s *service) asAPIError(ctx context.Context, err error) error {
-	var apiErr *awsapi.Error
-	switch {
-	case err == nil:
-		return nil
-	case errors.As(err, &apiErr):
-		return apiErr
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return err
-	}
-	s.log.ErrorContext(ctx, "ecs: internal error", "operation", awsapi.RequestFrom(ctx).Operation, "error", err)
-	return errServer()
-}
-
 // Validation of cluster input. Messages marked UNVERIFIED follow ECS's
 // style where the real text was not available.
 
@@ -204,11 +188,11 @@ func (s *service) createCluster(ctx context.Context, in *ecstypes.CreateClusterR
 		return nil
 	})
 	if err != nil {
-		return nil, s.asAPIError(ctx, err)
+		return nil, err
 	}
 	out, err := s.describeCluster(ctx, c, clusterFieldsAfterChange)
 	if err != nil {
-		return nil, s.asAPIError(ctx, err)
+		return nil, err
 	}
 	return &ecstypes.CreateClusterResponse{Cluster: &out}, nil
 }
@@ -222,20 +206,20 @@ var clusterFieldsAfterChange = []string{ecstypes.ClusterFieldSettings, ecstypes.
 func (s *service) updateActiveCluster(ctx context.Context, ref *string, change func(c *ecsstate.Cluster) error) (*ecstypes.Cluster, error) {
 	current, err := s.activeCluster(ctx, ref)
 	if err != nil {
-		return nil, s.asAPIError(ctx, err)
+		return nil, err
 	}
 	c, err := ecsstate.Update(ctx, s.store, ecsstate.ClusterKey(current.Value.Name), func(v *ecsstate.Cluster, found bool) error {
 		if !found || v.Status != ecsstate.ClusterActive {
-			return errClusterNotFound()
+			return errClusterNotFound
 		}
 		return change(v)
 	})
 	if err != nil {
-		return nil, s.asAPIError(ctx, err)
+		return nil, err
 	}
 	out, err := s.describeCluster(ctx, c, clusterFieldsAfterChange)
 	if err != nil {
-		return nil, s.asAPIError(ctx, err)
+		return nil, err
 	}
 	return &out, nil
 }
@@ -304,36 +288,36 @@ func (s *service) putClusterCapacityProviders(ctx context.Context, in *ecstypes.
 func (s *service) deleteCluster(ctx context.Context, in *ecstypes.DeleteClusterRequest) (*ecstypes.DeleteClusterResponse, error) {
 	current, err := s.activeCluster(ctx, in.Cluster)
 	if err != nil {
-		return nil, s.asAPIError(ctx, err)
+		return nil, err
 	}
 	name := current.Value.Name
 	services, _, err := ecsstate.List[ecsstate.Service](ctx, s.store, ecsstate.ClusterServicesPrefix(name), store.ListOptions{})
 	if err != nil {
-		return nil, s.asAPIError(ctx, err)
+		return nil, err
 	}
 	for _, svc := range services {
 		if svc.Value.Status == ecsstate.ServiceActive || svc.Value.Status == ecsstate.ServiceDraining {
-			return nil, errClusterContainsServices()
+			return nil, errClusterContainsServices
 		}
 	}
 	tasks, _, err := ecsstate.List[ecsstate.Task](ctx, s.store, ecsstate.ClusterTasksPrefix(name), store.ListOptions{})
 	if err != nil {
-		return nil, s.asAPIError(ctx, err)
+		return nil, err
 	}
 	for _, t := range tasks {
 		if !taskIsStopped(&t.Value) {
-			return nil, errClusterContainsTasks()
+			return nil, errClusterContainsTasks
 		}
 	}
 	nodes, _, err := ecsstate.List[ecsstate.Node](ctx, s.store, ecsstate.NodePrefix, store.ListOptions{})
 	if err != nil {
-		return nil, s.asAPIError(ctx, err)
+		return nil, err
 	}
 	for _, n := range nodes {
 		// Only an instance registered to this very cluster holds it; the
 		// all-clusters node serves whatever clusters exist.
 		if slices.Contains(n.Value.Clusters, name) {
-			return nil, errClusterContainsContainerInstances()
+			return nil, errClusterContainsContainerInstances
 		}
 	}
 	// A task started between the listing above and this write would be
@@ -341,18 +325,18 @@ func (s *service) deleteCluster(ctx context.Context, in *ecstypes.DeleteClusterR
 	// and ECS has the same window.
 	c, err := ecsstate.Update(ctx, s.store, ecsstate.ClusterKey(name), func(v *ecsstate.Cluster, found bool) error {
 		if !found || v.Status != ecsstate.ClusterActive {
-			return errClusterNotFound()
+			return errClusterNotFound
 		}
 		v.Status = ecsstate.ClusterInactive
 		v.DeletedAt = s.now()
 		return nil
 	})
 	if err != nil {
-		return nil, s.asAPIError(ctx, err)
+		return nil, err
 	}
 	out, err := s.describeCluster(ctx, c, clusterFieldsAfterChange)
 	if err != nil {
-		return nil, s.asAPIError(ctx, err)
+		return nil, err
 	}
 	return &ecstypes.DeleteClusterResponse{Cluster: &out}, nil
 }
@@ -380,11 +364,11 @@ func (s *service) describeClusters(ctx context.Context, in *ecstypes.DescribeClu
 			continue
 		}
 		if err != nil {
-			return nil, s.asAPIError(ctx, err)
+			return nil, err
 		}
 		d, err := s.describeClusterWith(ctx, c.Value, in.Include, snap)
 		if err != nil {
-			return nil, s.asAPIError(ctx, err)
+			return nil, err
 		}
 		out.Clusters = append(out.Clusters, d)
 	}
@@ -541,7 +525,7 @@ func (s *service) listClusters(ctx context.Context, in *ecstypes.ListClustersReq
 		func(c *ecsstate.Cluster) bool { return c.Status == ecsstate.ClusterActive },
 		func(c *ecsstate.Cluster) string { return ecsstate.ClusterKey(c.Name) })
 	if err != nil {
-		return nil, s.asAPIError(ctx, err)
+		return nil, err
 	}
 	out := &ecstypes.ListClustersResponse{ClusterArns: make([]string, 0, len(page))}
 	for _, c := range page {

@@ -254,13 +254,13 @@ func (s *service) listContainerInstances(ctx context.Context, in *ecstypes.ListC
 	}
 	c, err := s.activeCluster(ctx, in.Cluster)
 	if err != nil {
-		return nil, s.asAPIError(ctx, err)
+		return nil, err
 	}
 	cluster := c.Value.Name
 	var byNode map[string][]ecsstate.Task
 	if query != nil && query.needsTasks {
 		if byNode, err = s.tasksByNode(ctx); err != nil {
-			return nil, s.asAPIError(ctx, err)
+			return nil, err
 		}
 	}
 	status := awsapi.Deref(in.Status)
@@ -284,7 +284,7 @@ func (s *service) listContainerInstances(ctx context.Context, in *ecstypes.ListC
 		},
 		func(n *ecsstate.Node) string { return ecsstate.NodeKey(n.ID) })
 	if err != nil {
-		return nil, s.asAPIError(ctx, err)
+		return nil, err
 	}
 	out := &ecstypes.ListContainerInstancesResponse{ContainerInstanceArns: make([]string, 0, len(page))}
 	for _, n := range page {
@@ -299,12 +299,12 @@ func (s *service) listContainerInstances(ctx context.Context, in *ecstypes.ListC
 func (s *service) describeContainerInstances(ctx context.Context, in *ecstypes.DescribeContainerInstancesRequest) (*ecstypes.DescribeContainerInstancesResponse, error) {
 	c, err := s.activeCluster(ctx, in.Cluster)
 	if err != nil {
-		return nil, s.asAPIError(ctx, err)
+		return nil, err
 	}
 	cluster := c.Value.Name
 	byNode, err := s.tasksByNode(ctx)
 	if err != nil {
-		return nil, s.asAPIError(ctx, err)
+		return nil, err
 	}
 	out := &ecstypes.DescribeContainerInstancesResponse{ContainerInstances: []ecstypes.ContainerInstance{}, Failures: []ecstypes.Failure{}}
 	for _, ref := range in.ContainerInstances {
@@ -313,7 +313,7 @@ func (s *service) describeContainerInstances(ctx context.Context, in *ecstypes.D
 		if ok && (refCluster == "" || refCluster == cluster) {
 			node, err = ecsstate.Get[ecsstate.Node](ctx, s.store, ecsstate.NodeKey(id))
 			if err != nil && !errors.Is(err, store.ErrNotFound) {
-				return nil, s.asAPIError(ctx, err)
+				return nil, err
 			}
 			ok = err == nil && isContainerInstanceOf(&node.Value, cluster)
 		} else {
@@ -453,7 +453,7 @@ func instanceQuerySubjects(ci *ecstypes.ContainerInstance) map[string]string {
 // ec2InstanceID is the EC2-style instance id berth shows for a node.
 func ec2InstanceID(nodeID string) string { return "i-" + nodeID[:min(17, len(nodeID))] }
 
-func errInvalidQuery(expr string) *awsapi.Error {
+func errInvalidQuery(expr string) *awsapi.MessageError {
 	// UNVERIFIED wording.
 	return invalidParameter("The specified query expression is not valid: %s", expr)
 }

@@ -52,14 +52,19 @@ func NewService(cfg Config) *awsapi.Service {
 	maps.Copy(ops, s.tagOperations())
 	maps.Copy(ops, s.serviceOperations())
 	maps.Copy(ops, s.capacityProviderOperations())
+	errs := newErrorTable(s.log)
+	// The gateway's hooks run before any handler, outside a request's
+	// context; Map needs one only to log errors it does not know.
 	return &awsapi.Service{
-		SigningName:     "ecs",
-		TargetPrefix:    "AmazonEC2ContainerServiceV20141113",
-		Protocol:        awsapi.JSON11,
-		Model:           model.MustLoad("ecs"),
-		Operations:      ops,
-		ValidationError: validationError,
-		Unsupported:     unsupported,
+		SigningName:  "ecs",
+		TargetPrefix: "AmazonEC2ContainerServiceV20141113",
+		Protocol:     awsapi.JSON11,
+		Model:        model.MustLoad("ecs"),
+		Operations:   errs.Bind(ops),
+		ValidationError: func(path, value, constraint string) *awsapi.Error {
+			return errs.Map(context.Background(), validationError(path, value, constraint))
+		},
+		Unsupported: func(op string) *awsapi.Error { return errs.Map(context.Background(), unsupported(op)) },
 	}
 }
 
@@ -73,26 +78,25 @@ type service struct {
 }
 
 // cluster returns the cluster a name or ARN (empty: "default") refers to,
-// ACTIVE or not; ClusterNotFoundException if there is none.
+// ACTIVE or not; errClusterNotFound if there is none.
 func (s *service) cluster(ctx context.Context, ref *string) (ecsstate.Versioned[ecsstate.Cluster], error) {
 	name, ok := s.arns.ClusterName(awsapi.Deref(ref))
 	if !ok {
-		return ecsstate.Versioned[ecsstate.Cluster]{}, errClusterNotFound()
+		return ecsstate.Versioned[ecsstate.Cluster]{}, errClusterNotFound
 	}
 	c, err := ecsstate.Get[ecsstate.Cluster](ctx, s.store, ecsstate.ClusterKey(name))
 	if errors.Is(err, store.ErrNotFound) {
-		return c, errClusterNotFound()
+		return c, errClusterNotFound
 	}
 	return c, err
 }
 
 // activeCluster is cluster for calls that need an ACTIVE cluster (running
-// tasks, registering): ECS answers an INACTIVE one with
-// ClusterNotFoundException too.
+// tasks, registering): ECS answers an INACTIVE one as a missing one.
 func (s *service) activeCluster(ctx context.Context, ref *string) (ecsstate.Versioned[ecsstate.Cluster], error) {
 	c, err := s.cluster(ctx, ref)
 	if err == nil && c.Value.Status != ecsstate.ClusterActive {
-		return c, errClusterNotFound()
+		return c, errClusterNotFound
 	}
 	return c, err
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"time"
 
@@ -45,7 +46,7 @@ func (s *service) createService(ctx context.Context, in *ecstypes.CreateServiceR
 	}
 	c, err := s.activeCluster(ctx, in.Cluster)
 	if err != nil {
-		return nil, s.asAPIError(ctx, err)
+		return nil, err
 	}
 	cluster := c.Value
 	scheduling := awsapi.Deref(in.SchedulingStrategy)
@@ -53,7 +54,7 @@ func (s *service) createService(ctx context.Context, in *ecstypes.CreateServiceR
 	case "", ecstypes.SchedulingStrategyReplica:
 		scheduling = ecstypes.SchedulingStrategyReplica
 	case ecstypes.SchedulingStrategyDaemon:
-		return nil, errUnsupportedFeature("berth does not support the DAEMON scheduling strategy yet.")
+		return nil, unsupportedFeature("berth does not support the DAEMON scheduling strategy yet.")
 	default:
 		// UNVERIFIED wording; the model's enum usually catches it first.
 		return nil, invalidParameter("Invalid scheduling strategy: %s.", scheduling)
@@ -78,7 +79,7 @@ func (s *service) createService(ctx context.Context, in *ecstypes.CreateServiceR
 	}
 	def, err := s.launchableDefinition(ctx, in.TaskDefinition)
 	if err != nil {
-		return nil, s.asAPIError(ctx, err)
+		return nil, err
 	}
 	launchType, strategy, err := launchTarget(cluster, in.LaunchType, in.CapacityProviderStrategy)
 	if err != nil {
@@ -171,7 +172,7 @@ func (s *service) createService(ctx context.Context, in *ecstypes.CreateServiceR
 		return ecsstate.ErrUnchanged
 	})
 	if err != nil {
-		return nil, s.asAPIError(ctx, err)
+		return nil, err
 	}
 	o := s.serviceOutput(&out, true)
 	return &ecstypes.CreateServiceResponse{Service: &o}, nil
@@ -330,11 +331,11 @@ func (s *service) clusterForService(ctx context.Context, clusterRef *string, ser
 func (s *service) namedService(ctx context.Context, clusterRef *string, ref string, active bool) (ecsstate.Versioned[ecsstate.Cluster], string, error) {
 	c, err := s.clusterForService(ctx, clusterRef, ref, active)
 	if err != nil {
-		return c, "", s.asAPIError(ctx, err)
+		return c, "", err
 	}
 	name, ok := s.serviceRef(c.Value.Name, ref)
 	if !ok {
-		return c, "", errServiceNotFound()
+		return c, "", errServiceNotFound
 	}
 	return c, name, nil
 }
@@ -372,20 +373,20 @@ func (s *service) updateService(ctx context.Context, in *ecstypes.UpdateServiceR
 	if in.TaskDefinition != nil {
 		def, err := s.launchableDefinition(ctx, in.TaskDefinition)
 		if err != nil {
-			return nil, s.asAPIError(ctx, err)
+			return nil, err
 		}
 		newDef = &def
 	}
 	key := ecsstate.ServiceKey(cluster.Name, name)
 	current, err := ecsstate.Get[ecsstate.Service](ctx, s.store, key)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, errServiceNotFound()
+		return nil, errServiceNotFound
 	}
 	if err != nil {
-		return nil, s.asAPIError(ctx, err)
+		return nil, err
 	}
 	if current.Value.Status != ecsstate.ServiceActive {
-		return nil, errServiceNotActive()
+		return nil, errServiceNotActive
 	}
 	// The checks need the task definition the service will run: the new
 	// one, or the one it runs (read here, and the update retried if
@@ -394,7 +395,7 @@ func (s *service) updateService(ctx context.Context, in *ecstypes.UpdateServiceR
 	if def == nil {
 		d, err := s.currentServiceDefinition(ctx, current.Value.TaskDefinition)
 		if err != nil {
-			return nil, s.asAPIError(ctx, err)
+			return nil, err
 		}
 		def = &d
 	}
@@ -402,10 +403,10 @@ func (s *service) updateService(ctx context.Context, in *ecstypes.UpdateServiceR
 	for range 3 {
 		out, err := ecsstate.Update(ctx, s.store, key, func(v *ecsstate.Service, found bool) error {
 			if !found {
-				return errServiceNotFound()
+				return errServiceNotFound
 			}
 			if v.Status != ecsstate.ServiceActive {
-				return errServiceNotActive()
+				return errServiceNotActive
 			}
 			if newDef == nil && v.TaskDefinition != awsapi.Deref(def.Definition.TaskDefinitionArn) {
 				return errStaleDefinition
@@ -415,22 +416,22 @@ func (s *service) updateService(ctx context.Context, in *ecstypes.UpdateServiceR
 		if errors.Is(err, errStaleDefinition) {
 			cur, err := ecsstate.Get[ecsstate.Service](ctx, s.store, key)
 			if err != nil {
-				return nil, s.asAPIError(ctx, err)
+				return nil, err
 			}
 			d, err := s.currentServiceDefinition(ctx, cur.Value.TaskDefinition)
 			if err != nil {
-				return nil, s.asAPIError(ctx, err)
+				return nil, err
 			}
 			def = &d
 			continue
 		}
 		if err != nil {
-			return nil, s.asAPIError(ctx, err)
+			return nil, err
 		}
 		o := s.serviceOutput(&out, true)
 		return &ecstypes.UpdateServiceResponse{Service: &o}, nil
 	}
-	return nil, errServer()
+	return nil, fmt.Errorf("ecs: update service %s: its task definition kept changing", key)
 }
 
 // currentServiceDefinition reads the task definition a service runs for
@@ -604,10 +605,10 @@ func (s *service) deleteService(ctx context.Context, in *ecstypes.DeleteServiceR
 	now := s.now()
 	out, err := ecsstate.Update(ctx, s.store, ecsstate.ServiceKey(c.Value.Name, name), func(v *ecsstate.Service, found bool) error {
 		if !found {
-			return errServiceNotFound()
+			return errServiceNotFound
 		}
 		if v.Status != ecsstate.ServiceActive {
-			return errServiceNotActive() // UNVERIFIED: ECS's answer for deleting a deleted service
+			return errServiceNotActive // UNVERIFIED: ECS's answer for deleting a deleted service
 		}
 		if v.DesiredCount > 0 && !awsapi.Deref(in.Force) {
 			return errServiceScaledAboveZero()
@@ -623,7 +624,7 @@ func (s *service) deleteService(ctx context.Context, in *ecstypes.DeleteServiceR
 		return nil
 	})
 	if err != nil {
-		return nil, s.asAPIError(ctx, err)
+		return nil, err
 	}
 	o := s.serviceOutput(&out, true)
 	return &ecstypes.DeleteServiceResponse{Service: &o}, nil

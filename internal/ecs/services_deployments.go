@@ -238,7 +238,7 @@ func (s *service) describeServiceDeployments(ctx context.Context, in *ecstypes.D
 		if !seen {
 			rec, err := ecsstate.Get[ecsstate.Service](ctx, s.store, key)
 			if err != nil && !errors.Is(err, store.ErrNotFound) {
-				return nil, s.asAPIError(ctx, err)
+				return nil, err
 			}
 			if err == nil {
 				svc = &rec.Value
@@ -291,10 +291,10 @@ func (s *service) listServiceDeployments(ctx context.Context, in *ecstypes.ListS
 	}
 	rec, err := ecsstate.Get[ecsstate.Service](ctx, s.store, ecsstate.ServiceKey(c.Value.Name, name))
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, errServiceNotFound()
+		return nil, errServiceNotFound
 	}
 	if err != nil {
-		return nil, s.asAPIError(ctx, err)
+		return nil, err
 	}
 	svc := &rec.Value
 	deps := allDeployments(svc)

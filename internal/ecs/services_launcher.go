@@ -184,9 +184,9 @@ func strategyTasksLaunchType(strategy []ecstypes.CapacityProviderStrategyItem) s
 func (s *service) serviceTaskDefinition(ctx context.Context, arn string) (ecsstate.TaskDefinition, error) {
 	_, rec, found, err := s.lookupTaskDefinition(ctx, arn)
 	if err != nil {
-		var apiErr *awsapi.Error
-		if errors.As(err, &apiErr) {
-			return ecsstate.TaskDefinition{}, fmt.Errorf("%w: %s: %s", ErrTaskDefinitionDeleted, arn, apiErr.Message)
+		var malformed *awsapi.MessageError
+		if errors.As(err, &malformed) {
+			return ecsstate.TaskDefinition{}, fmt.Errorf("%w: %s: %s", ErrTaskDefinitionDeleted, arn, malformed.Message)
 		}
 		return ecsstate.TaskDefinition{}, err
 	}

@@ -118,7 +118,7 @@ func (s *service) describeServices(ctx context.Context, in *ecstypes.DescribeSer
 	}
 	c, err := s.clusterForService(ctx, in.Cluster, in.Services[0], false)
 	if err != nil {
-		return nil, s.asAPIError(ctx, err)
+		return nil, err
 	}
 	cluster := c.Value.Name
 	withTags := slices.Contains(in.Include, ecstypes.ServiceFieldTags)
@@ -139,7 +139,7 @@ func (s *service) describeServices(ctx context.Context, in *ecstypes.DescribeSer
 			continue
 		}
 		if err != nil {
-			return nil, s.asAPIError(ctx, err)
+			return nil, err
 		}
 		out.Services = append(out.Services, s.serviceOutput(&rec.Value, withTags))
 	}
@@ -160,7 +160,7 @@ func (s *service) listServices(ctx context.Context, in *ecstypes.ListServicesReq
 	}
 	c, err := s.cluster(ctx, in.Cluster)
 	if err != nil {
-		return nil, s.asAPIError(ctx, err)
+		return nil, err
 	}
 	launchType, scheduling := awsapi.Deref(in.LaunchType), awsapi.Deref(in.SchedulingStrategy)
 	managed := awsapi.Deref(in.ResourceManagementType)
@@ -175,7 +175,7 @@ func (s *service) listServices(ctx context.Context, in *ecstypes.ListServicesReq
 		},
 		func(v *ecsstate.Service) string { return v.Key() })
 	if err != nil {
-		return nil, s.asAPIError(ctx, err)
+		return nil, err
 	}
 	out := &ecstypes.ListServicesResponse{ServiceArns: make([]string, 0, len(page))}
 	for _, v := range page {
@@ -196,5 +196,5 @@ func (s *service) listServicesByNamespace(ctx context.Context, in *ecstypes.List
 	if _, err := decodeToken(in.NextToken, "ListServicesByNamespace"); err != nil {
 		return nil, err
 	}
-	return nil, errNamespaceNotFound()
+	return nil, errNamespaceNotFound
 }

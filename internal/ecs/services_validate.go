@@ -13,38 +13,16 @@ import (
 // Errors of the service APIs, in ECS's wording. OBSERVED: quoted from real
 // ECS output in public reports; UNVERIFIED: ECS's style, no capture found.
 
-func errServiceNotFound() *awsapi.Error {
-	return awsapi.Errorf("ServiceNotFoundException", "Service not found.") // OBSERVED
-}
-
-func errServiceNotActive() *awsapi.Error {
-	return awsapi.Errorf("ServiceNotActiveException", "Service was not ACTIVE.") // OBSERVED
-}
-
-func errServiceNotIdempotent() *awsapi.Error {
+func errServiceNotIdempotent() *awsapi.MessageError {
 	return invalidParameter("Creation of service was not idempotent.") // OBSERVED
 }
 
-func errServiceDraining() *awsapi.Error {
+func errServiceDraining() *awsapi.MessageError {
 	return invalidParameter("Unable to Start a service that is still Draining.") // OBSERVED
 }
 
-func errServiceScaledAboveZero() *awsapi.Error {
+func errServiceScaledAboveZero() *awsapi.MessageError {
 	return invalidParameter("The service cannot be stopped while it is scaled above 0.") // OBSERVED
-}
-
-func errClusterContainsServices() *awsapi.Error {
-	return awsapi.Errorf("ClusterContainsServicesException", "The Cluster cannot be deleted while Services are active.") // OBSERVED
-}
-
-func errNamespaceNotFound() *awsapi.Error {
-	// UNVERIFIED wording; berth has no Cloud Map namespaces yet, so every
-	// namespace is unknown.
-	return awsapi.Errorf("NamespaceNotFoundException", "Namespace not found.")
-}
-
-func errUnsupportedFeature(format string, args ...any) *awsapi.Error {
-	return awsapi.Errorf("UnsupportedFeatureException", format, args...)
 }
 
 // Limits of services (ECS service quotas and the model).
@@ -131,13 +109,13 @@ func deploymentConfiguration(current *ecstypes.DeploymentConfiguration, in *ecst
 		}
 	}
 	if st := awsapi.Deref(in.Strategy); st != "" && st != rollingDeploymentDefault {
-		return out, errUnsupportedFeature("berth does not support the %s deployment strategy yet.", st)
+		return out, unsupportedFeature("berth does not support the %s deployment strategy yet.", st)
 	}
 	if in.Strategy != nil {
 		out.Strategy = awsapi.String(*in.Strategy)
 	}
 	if len(in.LifecycleHooks) > 0 || in.CanaryConfiguration != nil || in.LinearConfiguration != nil {
-		return out, errUnsupportedFeature("berth does not support deployment lifecycle hooks, canary or linear configurations yet.")
+		return out, unsupportedFeature("berth does not support deployment lifecycle hooks, canary or linear configurations yet.")
 	}
 	if in.BakeTimeInMinutes != nil {
 		out.BakeTimeInMinutes = awsapi.Int32(*in.BakeTimeInMinutes)
@@ -162,7 +140,7 @@ func checkDeploymentController(dc *ecstypes.DeploymentController) error {
 		return nil
 	}
 	if t := awsapi.Deref(dc.Type); t != deploymentControllerECS {
-		return errUnsupportedFeature("berth does not support the %s deployment controller yet.", t)
+		return unsupportedFeature("berth does not support the %s deployment controller yet.", t)
 	}
 	return nil
 }
@@ -270,11 +248,11 @@ func checkPropagateTags(v *string) error {
 func checkUnsupportedServiceFeatures(sc *ecstypes.ServiceConnectConfiguration, volumes []ecstypes.ServiceVolumeConfiguration, lattice []ecstypes.VpcLatticeConfiguration) error {
 	switch {
 	case sc != nil && awsapi.Deref(sc.Enabled):
-		return errUnsupportedFeature("berth does not support Service Connect yet.")
+		return unsupportedFeature("berth does not support Service Connect yet.")
 	case len(volumes) > 0:
-		return errUnsupportedFeature("berth does not support volumeConfigurations yet.")
+		return unsupportedFeature("berth does not support volumeConfigurations yet.")
 	case len(lattice) > 0:
-		return errUnsupportedFeature("berth does not support VPC Lattice configurations yet.")
+		return unsupportedFeature("berth does not support VPC Lattice configurations yet.")
 	}
 	return nil
 }

@@ -83,7 +83,7 @@ func TestDeploymentConfigurationDefaultsAndRanges(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := deploymentConfiguration(nil, &tc.in)
-			apiErr, ok := err.(*awsapi.Error)
+			apiErr, ok := awsError(err).(*awsapi.Error)
 			if !ok || apiErr.Code != tc.code {
 				t.Fatalf("got %v, want %s", err, tc.code)
 			}

@@ -21,7 +21,7 @@ const maxTags = 50
 // reserved. fail builds the error in the calling operation's exception
 // (InvalidParameterException for clusters and tasks, ClientException for
 // task definitions). Messages are UNVERIFIED wording.
-func checkTags(tags []ecstypes.Tag, fail func(format string, args ...any) *awsapi.Error) error {
+func checkTags(tags []ecstypes.Tag, fail func(format string, args ...any) *awsapi.MessageError) error {
 	if len(tags) > maxTags {
 		return fail("The maximum number of tags per resource is %d.", maxTags)
 	}
@@ -82,13 +82,10 @@ func (s *service) tagOperations() map[string]awsapi.Operation {
 // its tags and how to change them in the store.
 type taggable struct {
 	// fail is the exception tag validation errors use for this resource.
-	fail   func(format string, args ...any) *awsapi.Error
+	fail   func(format string, args ...any) *awsapi.MessageError
 	tags   []ecstypes.Tag
 	update func(ctx context.Context, change func([]ecstypes.Tag) []ecstypes.Tag) error
 }
-
-// errResourceGone ends a tag update whose resource vanished meanwhile.
-var errResourceGone = errors.New("ecs: resource gone")
 
 // taggableResource resolves a resource ARN: a cluster, a task definition
 // revision, a task or a service of this account and region.
@@ -246,17 +243,17 @@ func (s *service) taggableResource(ctx context.Context, arn string) (taggable, e
 	return taggable{}, errInvalidARN()
 }
 
-func errCapacityProviderNotFoundForTags() *awsapi.Error {
+func errCapacityProviderNotFoundForTags() *awsapi.MessageError {
 	// UNVERIFIED wording.
 	return invalidParameter("The specified capacity provider does not exist.")
 }
 
-func errServiceNotFoundForTags() *awsapi.Error {
+func errServiceNotFoundForTags() *awsapi.MessageError {
 	// UNVERIFIED wording; the tag APIs do not list ServiceNotFoundException.
 	return invalidParameter("The specified service does not exist.")
 }
 
-func errTaskNotFoundForTags() *awsapi.Error {
+func errTaskNotFoundForTags() *awsapi.MessageError {
 	// UNVERIFIED wording.
 	return invalidParameter("The specified task does not exist.")
 }
@@ -287,7 +284,7 @@ func (s *service) findTaskForTags(ctx context.Context, cluster, id string) (stri
 func (s *service) tagResource(ctx context.Context, in *ecstypes.TagResourceRequest) (*ecstypes.TagResourceResponse, error) {
 	r, err := s.taggableResource(ctx, awsapi.Deref(in.ResourceArn))
 	if err != nil {
-		return nil, s.asAPIError(ctx, err)
+		return nil, err
 	}
 	if err := checkTags(in.Tags, r.fail); err != nil {
 		return nil, err
@@ -302,7 +299,7 @@ func (s *service) tagResource(ctx context.Context, in *ecstypes.TagResourceReque
 		return merged
 	})
 	if err != nil {
-		return nil, s.asAPIError(ctx, err)
+		return nil, err
 	}
 	if tooMany {
 		return nil, r.fail("The maximum number of tags per resource is %d.", maxTags)
@@ -313,7 +310,7 @@ func (s *service) tagResource(ctx context.Context, in *ecstypes.TagResourceReque
 func (s *service) untagResource(ctx context.Context, in *ecstypes.UntagResourceRequest) (*ecstypes.UntagResourceResponse, error) {
 	r, err := s.taggableResource(ctx, awsapi.Deref(in.ResourceArn))
 	if err != nil {
-		return nil, s.asAPIError(ctx, err)
+		return nil, err
 	}
 	err = r.update(ctx, func(existing []ecstypes.Tag) []ecstypes.Tag {
 		return slices.DeleteFunc(slices.Clone(existing), func(t ecstypes.Tag) bool {
@@ -321,7 +318,7 @@ func (s *service) untagResource(ctx context.Context, in *ecstypes.UntagResourceR
 		})
 	})
 	if err != nil {
-		return nil, s.asAPIError(ctx, err)
+		return nil, err
 	}
 	return &ecstypes.UntagResourceResponse{}, nil
 }
@@ -329,7 +326,7 @@ func (s *service) untagResource(ctx context.Context, in *ecstypes.UntagResourceR
 func (s *service) listTagsForResource(ctx context.Context, in *ecstypes.ListTagsForResourceRequest) (*ecstypes.ListTagsForResourceResponse, error) {
 	r, err := s.taggableResource(ctx, awsapi.Deref(in.ResourceArn))
 	if err != nil {
-		return nil, s.asAPIError(ctx, err)
+		return nil, err
 	}
 	return &ecstypes.ListTagsForResourceResponse{Tags: tagsOrEmpty(r.tags)}, nil
 }

@@ -223,7 +223,7 @@ func TestValidateTaskDefinition(t *testing.T) {
 				in = validFargateDef()
 			}
 			tc.change(in)
-			err := validateTaskDefinition(in)
+			err := awsError(validateTaskDefinition(in))
 			if tc.wantErr == "" {
 				if err != nil {
 					t.Fatalf("unexpected error: %v", err)
@@ -266,7 +266,7 @@ func TestFargateSizes(t *testing.T) {
 	register := func(cpu, memory int) error {
 		in := validFargateDef()
 		in.Cpu, in.Memory = awsapi.String(fmt.Sprint(cpu)), awsapi.String(fmt.Sprint(memory))
-		return validateTaskDefinition(in)
+		return awsError(validateTaskDefinition(in))
 	}
 	for cpu, memories := range table {
 		for _, m := range memories {

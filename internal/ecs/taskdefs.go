@@ -43,7 +43,7 @@ func (s *service) registerTaskDefinition(ctx context.Context, in *ecstypes.Regis
 	for range registerAttempts {
 		counter, err := ecsstate.Get[ecsstate.Family](ctx, s.store, ecsstate.FamilyKey(family))
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return nil, s.asAPIError(ctx, err)
+			return nil, err
 		}
 		revision := counter.Value.LastRevision + 1
 		if revision > maxRevisions {
@@ -57,11 +57,11 @@ func (s *service) registerTaskDefinition(ctx context.Context, in *ecstypes.Regis
 		td.RegisteredBy = awsapi.String("arn:aws:iam::" + s.account + ":root")
 		putDef, err := ecsstate.PutOp(ecsstate.TaskDefinitionKey(family, revision), ecsstate.TaskDefinition{Definition: td, Tags: tags})
 		if err != nil {
-			return nil, s.asAPIError(ctx, err)
+			return nil, err
 		}
 		putCounter, err := ecsstate.PutOp(ecsstate.FamilyKey(family), ecsstate.Family{Name: family, LastRevision: revision})
 		if err != nil {
-			return nil, s.asAPIError(ctx, err)
+			return nil, err
 		}
 		// The counter's revision guards the new revision number: a
 		// concurrent registration of the family makes this one retry.
@@ -73,7 +73,7 @@ func (s *service) registerTaskDefinition(ctx context.Context, in *ecstypes.Regis
 			continue
 		}
 		if err != nil {
-			return nil, s.asAPIError(ctx, err)
+			return nil, err
 		}
 		out := &ecstypes.RegisterTaskDefinitionResponse{TaskDefinition: &td}
 		if len(tags) > 0 {
@@ -355,12 +355,12 @@ func (s *service) lookupTaskDefinition(ctx context.Context, ref string) (key str
 // revision whatever its status (INACTIVE and DELETE_IN_PROGRESS included —
 // the caller decides what it accepts). When nothing matches it returns
 // errTaskDefinitionNotFoundForRun ("ClientException: TaskDefinition not
-// found."); other errors are API errors for a malformed revision or store
+// found."); other errors are refusals of a malformed revision or store
 // failures.
 func (s *service) resolveTaskDefinition(ctx context.Context, ref string) (ecsstate.TaskDefinition, error) {
 	_, rec, found, err := s.lookupTaskDefinition(ctx, ref)
 	if err != nil {
-		return ecsstate.TaskDefinition{}, s.asAPIError(ctx, err)
+		return ecsstate.TaskDefinition{}, err
 	}
 	if !found {
 		return ecsstate.TaskDefinition{}, errTaskDefinitionNotFoundForRun()
@@ -371,7 +371,7 @@ func (s *service) resolveTaskDefinition(ctx context.Context, ref string) (ecssta
 func (s *service) describeTaskDefinition(ctx context.Context, in *ecstypes.DescribeTaskDefinitionRequest) (*ecstypes.DescribeTaskDefinitionResponse, error) {
 	_, rec, found, err := s.lookupTaskDefinition(ctx, awsapi.Deref(in.TaskDefinition))
 	if err != nil {
-		return nil, s.asAPIError(ctx, err)
+		return nil, err
 	}
 	if !found {
 		return nil, errTaskDefinitionNotFound()
@@ -399,7 +399,7 @@ func (s *service) lookupRevision(ctx context.Context, ref string) (string, ecsst
 func (s *service) deregisterTaskDefinition(ctx context.Context, in *ecstypes.DeregisterTaskDefinitionRequest) (*ecstypes.DeregisterTaskDefinitionResponse, error) {
 	key, _, found, err := s.lookupRevision(ctx, awsapi.Deref(in.TaskDefinition))
 	if err != nil {
-		return nil, s.asAPIError(ctx, err)
+		return nil, err
 	}
 	if !found {
 		return nil, errTaskDefinitionNotFound()
@@ -416,7 +416,7 @@ func (s *service) deregisterTaskDefinition(ctx context.Context, in *ecstypes.Der
 		return nil
 	})
 	if err != nil {
-		return nil, s.asAPIError(ctx, err)
+		return nil, err
 	}
 	return &ecstypes.DeregisterTaskDefinitionResponse{TaskDefinition: &rec.Definition}, nil
 }
@@ -435,13 +435,15 @@ func (s *service) deleteTaskDefinitions(ctx context.Context, in *ecstypes.Delete
 			out.Failures = append(out.Failures, ecstypes.Failure{Arn: awsapi.String(arn), Reason: awsapi.String(reason)})
 		}
 		key, _, found, err := s.lookupRevision(ctx, ref)
-		var apiErr *awsapi.Error
-		if errors.As(err, &apiErr) {
-			fail(apiErr.Message)
+		// A malformed reference fails on its own, with the sentence ECS
+		// would answer for it alone.
+		var malformed *awsapi.MessageError
+		if errors.As(err, &malformed) {
+			fail(malformed.Message)
 			continue
 		}
 		if err != nil {
-			return nil, s.asAPIError(ctx, err)
+			return nil, err
 		}
 		if !found {
 			fail("The specified task definition does not exist.") // UNVERIFIED
@@ -450,7 +452,7 @@ func (s *service) deleteTaskDefinitions(ctx context.Context, in *ecstypes.Delete
 		var stillActive bool
 		rec, err := ecsstate.Update(ctx, s.store, key, func(v *ecsstate.TaskDefinition, found bool) error {
 			if !found {
-				return errTaskDefinitionNotFound()
+				return errResourceGone
 			}
 			switch awsapi.Deref(v.Definition.Status) {
 			case ecstypes.TaskDefinitionStatusActive:
@@ -464,12 +466,12 @@ func (s *service) deleteTaskDefinitions(ctx context.Context, in *ecstypes.Delete
 			v.DeleteRequested = true
 			return nil
 		})
-		if errors.As(err, &apiErr) {
+		if errors.Is(err, errResourceGone) {
 			fail("The specified task definition does not exist.") // UNVERIFIED
 			continue
 		}
 		if err != nil {
-			return nil, s.asAPIError(ctx, err)
+			return nil, err
 		}
 		if stillActive {
 			fail("The specified task definition is still in ACTIVE status. Please deregister the target and try again.") // UNVERIFIED
@@ -509,7 +511,7 @@ func (s *service) listTaskDefinitions(ctx context.Context, in *ecstypes.ListTask
 	}
 	recs, _, err := ecsstate.List[ecsstate.TaskDefinition](ctx, s.store, prefix, store.ListOptions{})
 	if err != nil {
-		return nil, s.asAPIError(ctx, err)
+		return nil, err
 	}
 	defs := make([]*ecstypes.TaskDefinition, 0, len(recs))
 	for i := range recs {
@@ -562,11 +564,11 @@ func (s *service) listTaskDefinitionFamilies(ctx context.Context, in *ecstypes.L
 	// counters also name families whose revisions are all gone.
 	counters, _, err := ecsstate.List[ecsstate.Family](ctx, s.store, ecsstate.FamilyPrefix+prefix, store.ListOptions{})
 	if err != nil {
-		return nil, s.asAPIError(ctx, err)
+		return nil, err
 	}
 	recs, _, err := ecsstate.List[ecsstate.TaskDefinition](ctx, s.store, ecsstate.TaskDefinitionPrefix+prefix, store.ListOptions{})
 	if err != nil {
-		return nil, s.asAPIError(ctx, err)
+		return nil, err
 	}
 	active := map[string]bool{}
 	for _, c := range counters {

@@ -101,7 +101,7 @@ type launchInput struct {
 func (s *service) runTask(ctx context.Context, in *ecstypes.RunTaskRequest) (*ecstypes.RunTaskResponse, error) {
 	c, err := s.activeCluster(ctx, in.Cluster)
 	if err != nil {
-		return nil, s.asAPIError(ctx, err)
+		return nil, err
 	}
 	cluster := c.Value
 	count := 1
@@ -117,7 +117,7 @@ func (s *service) runTask(ctx context.Context, in *ecstypes.RunTaskRequest) (*ec
 	}
 	def, err := s.launchableDefinition(ctx, in.TaskDefinition)
 	if err != nil {
-		return nil, s.asAPIError(ctx, err)
+		return nil, err
 	}
 
 	launchType, strategy, err := launchTarget(cluster, in.LaunchType, in.CapacityProviderStrategy)
@@ -127,7 +127,7 @@ func (s *service) runTask(ctx context.Context, in *ecstypes.RunTaskRequest) (*ec
 	var providers []string // per task, with a strategy
 	if len(strategy) > 0 {
 		if providers, err = splitTasks(strategy, count); err != nil {
-			return nil, s.asAPIError(ctx, err)
+			return nil, err
 		}
 	}
 	if err := checkFargatePlacement(launchType, in.PlacementConstraints, in.PlacementStrategy); err != nil {
@@ -164,7 +164,7 @@ func (s *service) runTask(ctx context.Context, in *ecstypes.RunTaskRequest) (*ec
 	defer placementMu.Unlock()
 	snap, err := s.placementSnapshot(ctx, cluster.Name, launch.group, nil)
 	if err != nil {
-		return nil, s.asAPIError(ctx, err)
+		return nil, err
 	}
 	placement, failures, noInstances := snap.place(launchType, req)
 	if noInstances {
@@ -180,7 +180,7 @@ func (s *service) runTask(ctx context.Context, in *ecstypes.RunTaskRequest) (*ec
 		tasks[i] = s.newTask(launch, nodeID, provider)
 	}
 	if _, err := s.createTasks(ctx, tasks); err != nil {
-		return nil, s.asAPIError(ctx, err)
+		return nil, err
 	}
 	out := &ecstypes.RunTaskResponse{Tasks: []ecstypes.Task{}, Failures: s.placementFailures(cluster.Name, failures)}
 	for _, t := range tasks {
@@ -192,7 +192,7 @@ func (s *service) runTask(ctx context.Context, in *ecstypes.RunTaskRequest) (*ec
 func (s *service) startTask(ctx context.Context, in *ecstypes.StartTaskRequest) (*ecstypes.StartTaskResponse, error) {
 	c, err := s.activeCluster(ctx, in.Cluster)
 	if err != nil {
-		return nil, s.asAPIError(ctx, err)
+		return nil, err
 	}
 	cluster := c.Value
 	switch n := len(in.ContainerInstances); {
@@ -205,7 +205,7 @@ func (s *service) startTask(ctx context.Context, in *ecstypes.StartTaskRequest) 
 	}
 	def, err := s.launchableDefinition(ctx, in.TaskDefinition)
 	if err != nil {
-		return nil, s.asAPIError(ctx, err)
+		return nil, err
 	}
 	launch, err := s.validateLaunch(cluster, def, ecstypes.LaunchTypeEc2, nil, launchInput{
 		overrides:     in.Overrides,
@@ -227,7 +227,7 @@ func (s *service) startTask(ctx context.Context, in *ecstypes.StartTaskRequest) 
 	defer placementMu.Unlock()
 	snap, err := s.placementSnapshot(ctx, cluster.Name, launch.group, nil)
 	if err != nil {
-		return nil, s.asAPIError(ctx, err)
+		return nil, err
 	}
 	// No placement decisions: one task on each instance named, if it fits
 	// (counting the tasks of this call placed before it).
@@ -256,7 +256,7 @@ func (s *service) startTask(ctx context.Context, in *ecstypes.StartTaskRequest) 
 		tasks = append(tasks, s.newTask(launch, id, ""))
 	}
 	if _, err := s.createTasks(ctx, tasks); err != nil {
-		return nil, s.asAPIError(ctx, err)
+		return nil, err
 	}
 	for _, t := range tasks {
 		out.Tasks = append(out.Tasks, s.taskOutput(t, true))
@@ -334,20 +334,20 @@ func launchTarget(cluster ecsstate.Cluster, launchType *string, strategy []ecsty
 		strategy = nil
 	}
 	if lt != ecstypes.LaunchTypeEc2 && lt != ecstypes.LaunchTypeFargate {
-		return "", nil, awsapi.Errorf("UnsupportedFeatureException", "berth does not support launch type %s yet.", lt)
+		return "", nil, unsupportedFeature("berth does not support launch type %s yet.", lt)
 	}
 	return lt, strategy, nil
 }
 
 // errLaunchTypeAndStrategy refuses a launch type given together with a
 // capacity provider strategy.
-func errLaunchTypeAndStrategy() *awsapi.Error {
+func errLaunchTypeAndStrategy() *awsapi.MessageError {
 	return invalidParameter("Specifying both a launch type and capacity provider strategy is not supported. Remove one and try again.")
 }
 
 // errNoContainerInstances is RunTask's answer when an EC2 launch finds no
 // container instance in the cluster.
-func errNoContainerInstances() *awsapi.Error {
+func errNoContainerInstances() *awsapi.MessageError {
 	return invalidParameter("No Container Instances were found in your cluster.")
 }
 
@@ -414,7 +414,7 @@ func (s *service) validateLaunch(cluster ecsstate.Cluster, td ecsstate.TaskDefin
 		return nil, clientError("Fargate only supports network mode 'awsvpc'.")
 	}
 	if len(in.volumes) > 0 {
-		return nil, awsapi.Errorf("UnsupportedFeatureException", "berth does not support volumeConfigurations yet.")
+		return nil, unsupportedFeature("berth does not support volumeConfigurations yet.")
 	}
 	startedBy, group := awsapi.Deref(in.startedBy), awsapi.Deref(in.group)
 	if utf8.RuneCountInString(startedBy) > maxStartedBy {

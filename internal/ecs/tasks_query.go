@@ -20,7 +20,7 @@ const (
 	defaultStopReason = "Task stopped by user" // OBSERVED
 )
 
-func errTaskNotFound() *awsapi.Error {
+func errTaskNotFound() *awsapi.MessageError {
 	return invalidParameter("The referenced task was not found.")
 }
 
@@ -52,7 +52,7 @@ func (s *service) stopTask(ctx context.Context, in *ecstypes.StopTaskRequest) (*
 	}
 	c, err := s.cluster(ctx, clusterRef)
 	if err != nil {
-		return nil, s.asAPIError(ctx, err)
+		return nil, err
 	}
 	reason := awsapi.Deref(in.Reason)
 	if utf8.RuneCountInString(reason) > maxStopReason {
@@ -81,7 +81,7 @@ func (s *service) stopTask(ctx context.Context, in *ecstypes.StopTaskRequest) (*
 		return nil
 	})
 	if err != nil {
-		return nil, s.asAPIError(ctx, err)
+		return nil, err
 	}
 	out := s.taskOutput(task, false)
 	return &ecstypes.StopTaskResponse{Task: &out}, nil
@@ -96,7 +96,7 @@ func (s *service) describeTasks(ctx context.Context, in *ecstypes.DescribeTasksR
 	}
 	c, err := s.cluster(ctx, in.Cluster)
 	if err != nil {
-		return nil, s.asAPIError(ctx, err)
+		return nil, err
 	}
 	cluster := c.Value.Name
 	withTags := slices.Contains(in.Include, ecstypes.TaskFieldTags)
@@ -125,7 +125,7 @@ func (s *service) describeTasks(ctx context.Context, in *ecstypes.DescribeTasksR
 			continue
 		}
 		if err != nil {
-			return nil, s.asAPIError(ctx, err)
+			return nil, err
 		}
 		out.Tasks = append(out.Tasks, s.taskOutput(t.Value, withTags))
 	}
@@ -135,7 +135,7 @@ func (s *service) describeTasks(ctx context.Context, in *ecstypes.DescribeTasksR
 func (s *service) listTasks(ctx context.Context, in *ecstypes.ListTasksRequest) (*ecstypes.ListTasksResponse, error) {
 	c, err := s.cluster(ctx, in.Cluster)
 	if err != nil {
-		return nil, s.asAPIError(ctx, err)
+		return nil, err
 	}
 	cluster := c.Value.Name
 	limit, err := pageSize(in.MaxResults)
@@ -178,7 +178,7 @@ func (s *service) listTasks(ctx context.Context, in *ecstypes.ListTasksRequest) 
 
 	page, next, err := listPage(ctx, s.store, prefix, after, limit, match, func(t *ecsstate.Task) string { return t.Key() })
 	if err != nil {
-		return nil, s.asAPIError(ctx, err)
+		return nil, err
 	}
 	out := &ecstypes.ListTasksResponse{TaskArns: []string{}}
 	for _, t := range page {

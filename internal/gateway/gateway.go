@@ -459,14 +459,15 @@ func writeQueryOutput(x *exchange, op *model.Operation, out any) error {
 }
 
 // fail writes err in the exchange's protocol. Errors that are not
-// *awsapi.Error are internal: logged in full, answered without detail.
+// *awsapi.Error (a handler's panic, an error no service's ErrorTable
+// mapped, the gateway's own) are internal: logged in full, answered
+// without detail.
 func (g *Gateway) fail(x *exchange, err error) {
 	var aerr *awsapi.Error
 	if !errors.As(err, &aerr) {
 		g.log.ErrorContext(x.r.Context(), "aws request failed", "request_id", x.id,
 			"service", x.serviceName(), "operation", x.op, "error", err)
-		aerr = &awsapi.Error{Code: "InternalFailure", Status: http.StatusInternalServerError,
-			Message: "The request processing has failed because of an unknown error, exception or failure."}
+		aerr = awsapi.InternalFailure()
 	}
 	if x.protocol == awsapi.JSON11 {
 		x.code, x.status = aerr.Code, aerr.HTTPStatus()
