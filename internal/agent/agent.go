@@ -33,7 +33,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/berth/berth/internal/agentproto"
-	"github.com/berth/berth/internal/ecs/ecsstate"
 	"github.com/berth/berth/internal/runtime"
 )
 
@@ -45,9 +44,8 @@ type Config struct {
 	// once), its tasks' files and task-scoped volumes.
 	DataDir string
 	Runtime runtime.Runtime
-	// Node describes this node; ID, Connected, Status, RegisteredAt and
-	// SeenAt are filled by the agent and the server.
-	Node ecsstate.Node
+	// Node describes this node; the agent fills in its ID.
+	Node agentproto.Node
 	// TaskNetwork is the bridge awsvpc tasks attach to; empty fields take
 	// the defaults: network "berth-tasks", bridge "berth0", subnet
 	// 169.254.172.0/22, gateway 169.254.172.1.
@@ -603,7 +601,7 @@ func (a *Agent) purge(ctx context.Context, taskID string) error {
 }
 
 // setReport records a task's latest status for the server.
-func (a *Agent) setReport(r *runner, st ecsstate.TaskStatus) {
+func (a *Agent) setReport(r *runner, st agentproto.TaskStatus) {
 	a.mu.Lock()
 	if a.runners[r.id] != r {
 		a.mu.Unlock()

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/berth/berth/internal/agentproto"
 	"github.com/berth/berth/internal/awsapi"
-	"github.com/berth/berth/internal/ecs/ecsstate"
 	"github.com/berth/berth/internal/ecs/ecstypes"
 	"github.com/berth/berth/internal/runtime"
 )
@@ -124,8 +124,8 @@ type facts struct {
 	StoppedAt      time.Time     `json:"stoppedAt,omitzero"`
 	// ConnectivityAt and Network are learned from the holder (or the first
 	// container) and kept once it is gone.
-	ConnectivityAt time.Time               `json:"connectivityAt,omitzero"`
-	Network        *ecsstate.NetworkStatus `json:"network,omitempty"`
+	ConnectivityAt time.Time                 `json:"connectivityAt,omitzero"`
+	Network        *agentproto.NetworkStatus `json:"network,omitempty"`
 
 	// Pulled says which images were pulled in this agent's life: after a
 	// restart a missing container's image is pulled again.
@@ -262,7 +262,7 @@ func (a action) String() string {
 // decision is decide's answer.
 type decision struct {
 	// Status is the task's status to report.
-	Status ecsstate.TaskStatus
+	Status agentproto.TaskStatus
 	// Actions are the next steps, in order; none means wait.
 	Actions []action
 	// Stop is a stop the agent decided now (the runner keeps it).
@@ -278,7 +278,7 @@ type decision struct {
 func decide(in decideInput) decision {
 	var d decision
 	stop := in.Facts.Stop
-	stopping := in.Desired.Status == ecsstate.StatusStopped || in.Desired.Forget || stop != nil
+	stopping := in.Desired.Status == agentproto.StatusStopped || in.Desired.Forget || stop != nil
 	if !stopping {
 		if s := startProblem(in); s != nil {
 			d.Stop, stop, stopping = s, s, true
@@ -421,7 +421,7 @@ func startPath(in decideInput) (string, []action, time.Time) {
 	}
 	holderMissing := p.NetworkMode == modeAwsvpc && o.Holder == nil
 	if p.NetworkMode == modeAwsvpc && o.Holder != nil && unstartedHolder(o, len(missing) < len(o.Containers)) {
-		return ecsstate.StatusActivating, []action{{Kind: actRemoveHolder}}, time.Time{}
+		return agentproto.StatusActivating, []action{{Kind: actRemoveHolder}}, time.Time{}
 	}
 
 	var pulls []action
@@ -432,9 +432,9 @@ func startPath(in decideInput) (string, []action, time.Time) {
 	}
 	if len(pulls) > 0 {
 		if f.PullStartedAt.IsZero() {
-			status := ecsstate.StatusActivating
+			status := agentproto.StatusActivating
 			if !o.exists() {
-				status = ecsstate.StatusPending // accepted, nothing done yet
+				status = agentproto.StatusPending // accepted, nothing done yet
 			}
 			return status, []action{{Kind: actMarkPullStarted, At: in.Now}}, time.Time{}
 		}
@@ -447,13 +447,13 @@ func startPath(in decideInput) (string, []action, time.Time) {
 			}
 			acts = append(acts, action{Kind: actCreateHolder})
 		}
-		return ecsstate.StatusActivating, append(acts, pulls...), time.Time{}
+		return agentproto.StatusActivating, append(acts, pulls...), time.Time{}
 	}
 	if (len(missing) > 0 || holderMissing) && !f.ResourcesSet {
-		return ecsstate.StatusActivating, []action{{Kind: actSetResources}}, time.Time{}
+		return agentproto.StatusActivating, []action{{Kind: actSetResources}}, time.Time{}
 	}
 	if holderMissing {
-		return ecsstate.StatusActivating, []action{{Kind: actCreateHolder}}, time.Time{}
+		return agentproto.StatusActivating, []action{{Kind: actCreateHolder}}, time.Time{}
 	}
 
 	var acts []action
@@ -481,9 +481,9 @@ func startPath(in decideInput) (string, []action, time.Time) {
 		}
 	}
 	if allStarted {
-		return ecsstate.StatusRunning, nil, time.Time{}
+		return agentproto.StatusRunning, nil, time.Time{}
 	}
-	return ecsstate.StatusActivating, acts, wake
+	return agentproto.StatusActivating, acts, wake
 }
 
 // stopPath decides the next steps of a task that should stop.
@@ -501,21 +501,21 @@ func stopPath(in decideInput) (string, []action, bool) {
 		// Stopped for good; a container someone started again is stopped
 		// quietly.
 		if len(stops) > 0 {
-			return ecsstate.StatusStopped, stops, false
+			return agentproto.StatusStopped, stops, false
 		}
 		if in.Desired.Forget {
 			if o.exists() {
-				return ecsstate.StatusStopped, []action{{Kind: actRemoveAll}}, false
+				return agentproto.StatusStopped, []action{{Kind: actRemoveAll}}, false
 			}
-			return ecsstate.StatusStopped, nil, true
+			return agentproto.StatusStopped, nil, true
 		}
-		return ecsstate.StatusStopped, nil, false
+		return agentproto.StatusStopped, nil, false
 	}
 	if f.DeactivatingAt.IsZero() {
-		return ecsstate.StatusDeactivating, []action{{Kind: actMarkDeactivating, At: in.Now}}, false
+		return agentproto.StatusDeactivating, []action{{Kind: actMarkDeactivating, At: in.Now}}, false
 	}
 	if len(stops) > 0 {
-		return ecsstate.StatusStopping, stops, false
+		return agentproto.StatusStopping, stops, false
 	}
 	if o.Holder != nil || !f.Released {
 		var acts []action
@@ -525,9 +525,9 @@ func stopPath(in decideInput) (string, []action, bool) {
 		if !f.Released {
 			acts = append(acts, action{Kind: actRelease})
 		}
-		return ecsstate.StatusDeprovisioning, acts, false
+		return agentproto.StatusDeprovisioning, acts, false
 	}
-	return ecsstate.StatusStopped, []action{{Kind: actMarkStopped, At: in.Now}}, false
+	return agentproto.StatusStopped, []action{{Kind: actMarkStopped, At: in.Now}}, false
 }
 
 // stopOrder returns the stops to issue now: the running containers no other
@@ -556,7 +556,7 @@ func stopOrder(p *taskPlan, o observation, running []int) []action {
 }
 
 // fillStatus completes a status whose LastStatus is decided.
-func fillStatus(st *ecsstate.TaskStatus, in decideInput, stop *stopDecision) {
+func fillStatus(st *agentproto.TaskStatus, in decideInput, stop *stopDecision) {
 	p, o, f := in.Plan, in.Obs, in.Facts
 	st.Generation = in.Desired.Generation
 	st.PullStartedAt, st.PullStoppedAt = f.PullStartedAt, f.PullStoppedAt
@@ -570,7 +570,7 @@ func fillStatus(st *ecsstate.TaskStatus, in decideInput, stop *stopDecision) {
 		n := *f.Network
 		st.Network = &n
 	}
-	ended := st.LastStatus == ecsstate.StatusDeprovisioning || st.LastStatus == ecsstate.StatusStopped
+	ended := st.LastStatus == agentproto.StatusDeprovisioning || st.LastStatus == agentproto.StatusStopped
 
 	allStarted := len(o.Containers) > 0
 	var lastStart, lastFinish time.Time
@@ -605,7 +605,7 @@ func fillStatus(st *ecsstate.TaskStatus, in decideInput, stop *stopDecision) {
 	if allStarted {
 		st.StartedAt = lastStart
 	}
-	if st.LastStatus == ecsstate.StatusStopped {
+	if st.LastStatus == agentproto.StatusStopped {
 		st.StoppedAt = f.StoppedAt
 		if st.StoppedAt.IsZero() {
 			st.StoppedAt = in.Now
@@ -623,36 +623,36 @@ func fillStatus(st *ecsstate.TaskStatus, in decideInput, stop *stopDecision) {
 }
 
 // containerStatus is one container's reported status.
-func containerStatus(p *taskPlan, i int, c *runtime.Container, f facts, taskEnded bool) ecsstate.ContainerStatus {
+func containerStatus(p *taskPlan, i int, c *runtime.Container, f facts, taskEnded bool) agentproto.ContainerStatus {
 	cp := p.Containers[i]
-	cs := ecsstate.ContainerStatus{
+	cs := agentproto.ContainerStatus{
 		Name:         cp.Name,
-		LastStatus:   ecsstate.StatusPending,
+		LastStatus:   agentproto.StatusPending,
 		HealthStatus: ecstypes.HealthStatusUnknown,
 		ImageDigest:  f.digest(i),
 	}
 	if c == nil {
 		if taskEnded {
-			cs.LastStatus = ecsstate.StatusStopped // never started: no exit code
+			cs.LastStatus = agentproto.StatusStopped // never started: no exit code
 		}
 		return cs
 	}
 	cs.RuntimeID = c.ID
 	switch {
 	case c.Running:
-		cs.LastStatus = ecsstate.StatusRunning
+		cs.LastStatus = agentproto.StatusRunning
 	case c.Exited:
-		cs.LastStatus = ecsstate.StatusStopped
+		cs.LastStatus = agentproto.StatusStopped
 		code := int32(c.ExitCode)
 		cs.ExitCode = &code
 		if oomKilled(c, f) {
 			cs.Reason = oomReason
 		}
 	case c.Error != "":
-		cs.LastStatus = ecsstate.StatusStopped
+		cs.LastStatus = agentproto.StatusStopped
 		cs.Reason = "CannotStartContainerError: " + c.Error
 	case taskEnded:
-		cs.LastStatus = ecsstate.StatusStopped
+		cs.LastStatus = agentproto.StatusStopped
 	}
 	// Only a running container has a health: Docker keeps the last check's
 	// result after the exit, which must not read as a failing check.
@@ -728,8 +728,8 @@ func learn(p *taskPlan, f facts, o observation) facts {
 }
 
 // networkStatus is a task's awsvpc interface as the holder shows it.
-func networkStatus(p *taskPlan, h *runtime.Container) ecsstate.NetworkStatus {
-	n := ecsstate.NetworkStatus{
+func networkStatus(p *taskPlan, h *runtime.Container) agentproto.NetworkStatus {
+	n := agentproto.NetworkStatus{
 		AttachmentID:       uuidFormat(hexDigits(p.TaskID, 32)),
 		PrivateIPv4:        h.IPAddress,
 		MACAddress:         h.MACAddress,
@@ -790,11 +790,11 @@ func firstNonZero(ts ...time.Time) time.Time {
 // task fails with ResourceInitializationError (a running task waits).
 func observeFailureStop(f facts, d desiredState, lastStatus string, err error, now time.Time) *stopDecision {
 	const tolerated = 3
-	if f.Stop != nil || d.Status != ecsstate.StatusRunning || d.Forget || f.ObserveFailures < tolerated {
+	if f.Stop != nil || d.Status != agentproto.StatusRunning || d.Forget || f.ObserveFailures < tolerated {
 		return nil
 	}
 	switch lastStatus {
-	case "", ecsstate.StatusPending, ecsstate.StatusActivating:
+	case "", agentproto.StatusPending, agentproto.StatusActivating:
 	default:
 		return nil
 	}

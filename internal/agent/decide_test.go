@@ -9,7 +9,6 @@ import (
 
 	"github.com/berth/berth/internal/agentproto"
 	"github.com/berth/berth/internal/awsapi"
-	"github.com/berth/berth/internal/ecs/ecsstate"
 	"github.com/berth/berth/internal/ecs/ecstypes"
 	"github.com/berth/berth/internal/runtime"
 )
@@ -61,7 +60,7 @@ func logDriver(d string) cdOpt {
 // desiredTask is a task of the given network mode ("" = Fargate awsvpc).
 func desiredTask(mode string, cds ...ecstypes.ContainerDefinition) agentproto.DesiredTask {
 	def := ecstypes.TaskDefinition{Family: awsapi.String("web"), Revision: awsapi.Int32(3), ContainerDefinitions: cds}
-	spec := ecsstate.TaskSpec{Definition: def, Cpu: "512", Memory: "1024", AvailabilityZone: "us-east-1a",
+	spec := agentproto.TaskSpec{Definition: def, Cpu: "512", Memory: "1024", AvailabilityZone: "us-east-1a",
 		Network: &ecstypes.AwsVpcConfiguration{Subnets: []string{"subnet-1", "subnet-2"}}}
 	if mode == "" {
 		spec.LaunchType = "FARGATE"
@@ -71,14 +70,14 @@ func desiredTask(mode string, cds ...ecstypes.ContainerDefinition) agentproto.De
 		spec.Definition = def
 	}
 	dt := agentproto.DesiredTask{
-		Cluster: "default", ID: testTaskID, Generation: 1, DesiredStatus: ecsstate.StatusRunning,
+		Cluster: "default", ID: testTaskID, Generation: 1, DesiredStatus: agentproto.StatusRunning,
 		ARN:        "arn:aws:ecs:us-east-1:123456789012:task/default/" + testTaskID,
 		ClusterARN: "arn:aws:ecs:us-east-1:123456789012:cluster/default",
 		Spec:       spec,
 	}
 	for i, cd := range cds {
 		id := fmt.Sprintf("aaaaaaaa-0000-0000-0000-%012d", i)
-		dt.Spec.Containers = append(dt.Spec.Containers, ecsstate.ContainerSpec{Name: *cd.Name, ID: id})
+		dt.Spec.Containers = append(dt.Spec.Containers, agentproto.ContainerSpec{Name: *cd.Name, ID: id})
 		dt.ContainerARNs = append(dt.ContainerARNs, "arn:aws:ecs:us-east-1:123456789012:container/default/"+testTaskID+"/"+id)
 		dt.Images = append(dt.Images, agentproto.Image{Ref: "registry.local/" + *cd.Image})
 	}
@@ -185,7 +184,7 @@ func runDecideCases(t *testing.T, cases []decideCase) {
 func decideCaseRun(tc decideCase) decision {
 	desired := tc.desired
 	if desired == "" {
-		desired = ecsstate.StatusRunning
+		desired = agentproto.StatusRunning
 	}
 	now := tc.now
 	if now.IsZero() {
@@ -592,7 +591,7 @@ func TestDecideAdoption(t *testing.T) {
 			}
 			for _, s0 := range states {
 				for _, s1 := range states {
-					for _, desired := range []string{ecsstate.StatusRunning, ecsstate.StatusStopped} {
+					for _, desired := range []string{agentproto.StatusRunning, agentproto.StatusStopped} {
 						name := fmt.Sprintf("mode=%q holder=%t %s/%s desired=%s", mode, holderUp, s0, s1, desired)
 						t.Run(name, func(t *testing.T) {
 							obs := obsOf(nil, mk(s0, "a"), mk(s1, "s"))
@@ -607,22 +606,22 @@ func TestDecideAdoption(t *testing.T) {
 								if n > 1 || (n == 1 && !initiallyMissing) {
 									t.Errorf("container %d created %d times (initially %s)", i, n, []string{s0, s1}[i])
 								}
-								if desired == ecsstate.StatusStopped && n > 0 {
+								if desired == agentproto.StatusStopped && n > 0 {
 									t.Errorf("a task that should stop got container %d created", i)
 								}
 							}
 							anyExited := s0 == "exited" || s1 == "exited"
 							holderLost := mode == "" && !holderUp && (s0 != "missing" || s1 != "missing")
 							switch {
-							case desired == ecsstate.StatusStopped || anyExited || holderLost:
-								if d.Status.LastStatus != ecsstate.StatusStopped {
+							case desired == agentproto.StatusStopped || anyExited || holderLost:
+								if d.Status.LastStatus != agentproto.StatusStopped {
 									t.Errorf("final status %s, want STOPPED", d.Status.LastStatus)
 								}
-								if anyExited && !holderLost && desired == ecsstate.StatusRunning && d.Status.StopCode != "EssentialContainerExited" {
+								if anyExited && !holderLost && desired == agentproto.StatusRunning && d.Status.StopCode != "EssentialContainerExited" {
 									t.Errorf("stopCode %q", d.Status.StopCode)
 								}
 							default:
-								if d.Status.LastStatus != ecsstate.StatusRunning {
+								if d.Status.LastStatus != agentproto.StatusRunning {
 									t.Errorf("final status %s, want RUNNING", d.Status.LastStatus)
 								}
 							}
@@ -673,7 +672,7 @@ func TestLearnNetwork(t *testing.T) {
 	if n == nil {
 		t.Fatal("no network learned")
 	}
-	want := ecsstate.NetworkStatus{
+	want := agentproto.NetworkStatus{
 		AttachmentID: "01234567-89ab-cdef-0123-456789abcdef", PrivateIPv4: "169.254.172.5", MACAddress: "02:42:a9:fe:ac:05",
 		SubnetID: "subnet-1", SubnetCIDR: "169.254.172.0/22", GatewayIPv4: "169.254.172.1",
 		PrivateDNSName: "ip-169-254-172-5.ec2.internal", NetworkInterfaceID: "eni-0123456789abcdef0",
@@ -695,7 +694,7 @@ func TestLearnNetwork(t *testing.T) {
 }
 
 func TestObserveFailureStop(t *testing.T) {
-	run := desiredState{Status: ecsstate.StatusRunning}
+	run := desiredState{Status: agentproto.StatusRunning}
 	err := fmt.Errorf("Cannot connect to the Docker daemon")
 	if s := observeFailureStop(facts{ObserveFailures: 2}, run, "ACTIVATING", err, t0); s != nil {
 		t.Errorf("stopped after 2 failures: %+v", s)

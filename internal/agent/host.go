@@ -8,15 +8,15 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/berth/berth/internal/agentproto"
 	"github.com/berth/berth/internal/awsapi"
-	"github.com/berth/berth/internal/ecs/ecsstate"
 	"github.com/berth/berth/internal/ecs/ecstypes"
 )
 
 // HostNode describes this host as a node for an agent running here: every
 // cluster, both launch types, its CPUs and memory, and ECS's built-in
 // attributes (plus the Docker version, when known).
-func HostNode(region, dockerVersion string) ecsstate.Node {
+func HostNode(region, dockerVersion string) agentproto.Node {
 	hostname, _ := os.Hostname()
 	arch := goruntime.GOARCH
 	if arch == "amd64" {
@@ -25,9 +25,9 @@ func HostNode(region, dockerVersion string) ecsstate.Node {
 	attr := func(name, value string) ecstypes.Attribute {
 		return ecstypes.Attribute{Name: awsapi.String(name), Value: awsapi.String(value)}
 	}
-	node := ecsstate.Node{
+	node := agentproto.Node{
 		Hostname:    hostname,
-		Clusters:    []string{ecsstate.AllClusters},
+		Clusters:    []string{agentproto.AllClusters},
 		LaunchTypes: []string{"FARGATE", "EC2"},
 		CPU:         int32(goruntime.NumCPU() * 1024),
 		MemoryMiB:   hostMemoryMiB(),

@@ -12,8 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/berth/berth/internal/agentproto"
 	"github.com/berth/berth/internal/awsapi"
-	"github.com/berth/berth/internal/ecs/ecsstate"
 	"github.com/berth/berth/internal/runtime"
 )
 
@@ -409,9 +409,9 @@ func networksMetadata(v taskView, c *runtime.Container) []networkResponse {
 // RUNNING, STOPPED) for a task's lifecycle status.
 func taskKnownStatus(v taskView) string {
 	switch v.status.LastStatus {
-	case ecsstate.StatusRunning, ecsstate.StatusDeactivating, ecsstate.StatusStopping:
+	case agentproto.StatusRunning, agentproto.StatusDeactivating, agentproto.StatusStopping:
 		return "RUNNING"
-	case ecsstate.StatusDeprovisioning, ecsstate.StatusStopped:
+	case agentproto.StatusDeprovisioning, agentproto.StatusStopped:
 		return "STOPPED"
 	}
 	for _, c := range v.obs.Containers {
@@ -433,7 +433,7 @@ func containerKnownStatus(v taskView, i int) string {
 		if i < len(v.pulled) && v.pulled[i] {
 			return "PULLED"
 		}
-		if v.status.LastStatus == ecsstate.StatusStopped {
+		if v.status.LastStatus == agentproto.StatusStopped {
 			return "STOPPED"
 		}
 		return "NONE"
@@ -447,13 +447,13 @@ func containerKnownStatus(v taskView, i int) string {
 
 func containerDesiredStatus(v taskView) string {
 	switch v.status.LastStatus {
-	case ecsstate.StatusDeactivating, ecsstate.StatusStopping, ecsstate.StatusDeprovisioning, ecsstate.StatusStopped:
-		return ecsstate.StatusStopped
+	case agentproto.StatusDeactivating, agentproto.StatusStopping, agentproto.StatusDeprovisioning, agentproto.StatusStopped:
+		return agentproto.StatusStopped
 	}
-	if v.desired.DesiredStatus == ecsstate.StatusStopped {
-		return ecsstate.StatusStopped
+	if v.desired.DesiredStatus == agentproto.StatusStopped {
+		return agentproto.StatusStopped
 	}
-	return ecsstate.StatusRunning
+	return agentproto.StatusRunning
 }
 
 func containsFalse(bs []bool) bool {

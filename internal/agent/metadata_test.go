@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/berth/berth/internal/agentproto"
 	"github.com/berth/berth/internal/awsapi"
-	"github.com/berth/berth/internal/ecs/ecsstate"
 	"github.com/berth/berth/internal/ecs/ecstypes"
 )
 
@@ -85,7 +85,7 @@ func TestMetadataEndpoint(t *testing.T) {
 	h := newHarness(t, fr, t.TempDir(), "")
 	h.start(nil)
 	h.a.applyDesired(dt, false)
-	h.waitStatus(testTaskID, "healthy", func(st ecsstate.TaskStatus) bool { return st.LastStatus == "RUNNING" && st.HealthStatus == "HEALTHY" })
+	h.waitStatus(testTaskID, "healthy", func(st agentproto.TaskStatus) bool { return st.LastStatus == "RUNNING" && st.HealthStatus == "HEALTHY" })
 
 	srv := httptest.NewServer(h.a.MetadataHandler())
 	defer srv.Close()

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/berth/berth/internal/agentproto"
-	"github.com/berth/berth/internal/ecs/ecsstate"
 	"github.com/berth/berth/internal/runtime"
 )
 
@@ -45,8 +44,8 @@ type runner struct {
 
 	// Owned by the runner's goroutine.
 	facts       facts
-	reported    *ecsstate.TaskStatus // the last status reported
-	written     []byte               // the task file's last content
+	reported    *agentproto.TaskStatus // the last status reported
+	written     []byte                 // the task file's last content
 	lastActions []action
 	sawStarting bool // a status before RUNNING was seen in this life
 }
@@ -57,7 +56,7 @@ type taskView struct {
 	desired agentproto.DesiredTask
 	plan    *taskPlan
 	obs     observation
-	status  ecsstate.TaskStatus
+	status  agentproto.TaskStatus
 	pulled  []bool
 	valid   bool // observed at least once
 }
@@ -77,7 +76,7 @@ func newRunner(a *Agent, dt agentproto.DesiredTask, f facts, forget bool) *runne
 		facts:         f,
 	}
 	r.plan = newTaskPlan(dt, a.planEnv())
-	if forget || dt.DesiredStatus != ecsstate.StatusRunning {
+	if forget || dt.DesiredStatus != agentproto.StatusRunning {
 		r.requestStop()
 	}
 	return r
@@ -112,7 +111,7 @@ func (r *runner) setDesired(dt agentproto.DesiredTask, authoritative bool) {
 	r.desired = dt
 	r.plan = plan
 	r.mu.Unlock()
-	if dt.DesiredStatus != ecsstate.StatusRunning {
+	if dt.DesiredStatus != agentproto.StatusRunning {
 		r.requestStop()
 	}
 	r.a.registerEndpoints(r, plan)
@@ -147,8 +146,8 @@ func (r *runner) snapshot() (agentproto.DesiredTask, *taskPlan, desiredState, ma
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	ds := desiredState{Status: r.desired.DesiredStatus, Generation: r.desired.Generation, Forget: r.forget || r.unknown}
-	if r.unknown || ds.Status != ecsstate.StatusRunning {
-		ds.Status = ecsstate.StatusStopped
+	if r.unknown || ds.Status != agentproto.StatusRunning {
+		ds.Status = agentproto.StatusStopped
 	}
 	return r.desired, r.plan, ds, maps.Clone(r.oom), r.unknown
 }
@@ -242,7 +241,7 @@ func (r *runner) run(ctx context.Context) {
 // stop steps run to their end.
 func (r *runner) actContext(ctx context.Context, status string) (context.Context, context.CancelFunc) {
 	switch status {
-	case ecsstate.StatusPending, ecsstate.StatusActivating:
+	case agentproto.StatusPending, agentproto.StatusActivating:
 	default:
 		return ctx, func() {}
 	}
@@ -283,7 +282,7 @@ func (r *runner) lastStatus() string {
 }
 
 // publish updates the metadata view and reports the status if it changed.
-func (r *runner) publish(dt agentproto.DesiredTask, plan *taskPlan, obs observation, st ecsstate.TaskStatus, unknown bool) {
+func (r *runner) publish(dt agentproto.DesiredTask, plan *taskPlan, obs observation, st agentproto.TaskStatus, unknown bool) {
 	r.mu.Lock()
 	r.view = taskView{desired: dt, plan: plan, obs: obs, status: st, pulled: slices.Clone(r.facts.Pulled), valid: true}
 	r.mu.Unlock()
@@ -292,12 +291,12 @@ func (r *runner) publish(dt agentproto.DesiredTask, plan *taskPlan, obs observat
 	}
 	now := r.a.now()
 	st.UpdatedAt = now
-	if st.LastStatus == ecsstate.StatusRunning && r.sawStarting && !r.facts.AcceptedAt.IsZero() &&
-		(r.reported == nil || r.reported.LastStatus != ecsstate.StatusRunning) {
+	if st.LastStatus == agentproto.StatusRunning && r.sawStarting && !r.facts.AcceptedAt.IsZero() &&
+		(r.reported == nil || r.reported.LastStatus != agentproto.StatusRunning) {
 		r.a.metrics.startLatency.Observe(now.Sub(r.facts.AcceptedAt).Seconds())
 	}
 	switch st.LastStatus {
-	case ecsstate.StatusPending, ecsstate.StatusActivating:
+	case agentproto.StatusPending, agentproto.StatusActivating:
 		r.sawStarting = true
 	}
 	if r.reported == nil || r.reported.LastStatus != st.LastStatus {
@@ -313,17 +312,17 @@ func (r *runner) reportStop(s *stopDecision, unknown bool) {
 	if unknown {
 		return
 	}
-	st := ecsstate.TaskStatus{LastStatus: ecsstate.StatusPending}
+	st := agentproto.TaskStatus{LastStatus: agentproto.StatusPending}
 	if r.reported != nil {
 		st = *r.reported
 	}
 	st.StopCode, st.StoppedReason = s.Code, s.Reason
 	if !r.facts.StoppedAt.IsZero() {
-		st.LastStatus = ecsstate.StatusStopped
+		st.LastStatus = agentproto.StatusStopped
 		st.StoppedAt, st.ExecutionStoppedAt = r.facts.StoppedAt, r.facts.StoppedAt
 		st.Containers = slices.Clone(st.Containers)
 		for i := range st.Containers {
-			st.Containers[i].LastStatus = ecsstate.StatusStopped
+			st.Containers[i].LastStatus = agentproto.StatusStopped
 		}
 	}
 	st.UpdatedAt = r.a.now()
@@ -332,7 +331,7 @@ func (r *runner) reportStop(s *stopDecision, unknown bool) {
 }
 
 // sameStatus compares two statuses, ignoring when they were observed.
-func sameStatus(a, b ecsstate.TaskStatus) bool {
+func sameStatus(a, b agentproto.TaskStatus) bool {
 	a.UpdatedAt, b.UpdatedAt = time.Time{}, time.Time{}
 	return reflect.DeepEqual(a, b)
 }
@@ -342,7 +341,7 @@ func sameStatus(a, b ecsstate.TaskStatus) bool {
 // in the middle finishes removing it.
 func (r *runner) persist(dt agentproto.DesiredTask, forget, unknown bool) {
 	if unknown {
-		dt.DesiredStatus, forget = ecsstate.StatusStopped, true
+		dt.DesiredStatus, forget = agentproto.StatusStopped, true
 	}
 	b, err := encodeTaskFile(dt, forget, r.facts)
 	if err != nil {

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/berth/berth/internal/agentproto"
-	"github.com/berth/berth/internal/ecs/ecsstate"
 	"github.com/berth/berth/internal/ecs/ecstypes"
 	"github.com/berth/berth/internal/runtime"
 )
@@ -29,7 +28,7 @@ type harness struct {
 	done    chan struct{}
 	mu      sync.Mutex
 	history map[string][]string // task id -> lastStatus sequence reported
-	last    map[string]ecsstate.TaskStatus
+	last    map[string]agentproto.TaskStatus
 	changed chan struct{}
 }
 
@@ -57,14 +56,14 @@ func newHarness(t *testing.T, fr *fakeRuntime, dataDir, serverURL string) *harne
 	}
 	a, err := New(Config{
 		ServerURL: serverURL, Token: "tok", DataDir: dataDir, Runtime: fr,
-		Node:            ecsstate.Node{Hostname: "node-a", Clusters: []string{"*"}, LaunchTypes: []string{"FARGATE"}, CPU: 4096, MemoryMiB: 8192},
+		Node:            agentproto.Node{Hostname: "node-a", Clusters: []string{"*"}, LaunchTypes: []string{"FARGATE"}, CPU: 4096, MemoryMiB: 8192},
 		MetadataAddress: "127.0.0.1", MetadataPort: freePort(t),
 		Logger: testLogger(t),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{t: t, fr: fr, a: a, history: map[string][]string{}, last: map[string]ecsstate.TaskStatus{},
+	h := &harness{t: t, fr: fr, a: a, history: map[string][]string{}, last: map[string]agentproto.TaskStatus{},
 		changed: make(chan struct{}, 1)}
 	a.reportHook = h.onReport
 	return h
@@ -136,9 +135,9 @@ func (h *harness) waitUntil(what string, cond func() bool) {
 }
 
 // waitStatus waits until a task's latest report satisfies pred.
-func (h *harness) waitStatus(taskID, what string, pred func(ecsstate.TaskStatus) bool) ecsstate.TaskStatus {
+func (h *harness) waitStatus(taskID, what string, pred func(agentproto.TaskStatus) bool) agentproto.TaskStatus {
 	h.t.Helper()
-	var st ecsstate.TaskStatus
+	var st agentproto.TaskStatus
 	h.waitUntil(what, func() bool {
 		h.mu.Lock()
 		defer h.mu.Unlock()
@@ -149,12 +148,12 @@ func (h *harness) waitStatus(taskID, what string, pred func(ecsstate.TaskStatus)
 	return st
 }
 
-func (h *harness) waitLast(taskID, status string) ecsstate.TaskStatus {
+func (h *harness) waitLast(taskID, status string) agentproto.TaskStatus {
 	h.t.Helper()
-	return h.waitStatus(taskID, "task "+status, func(st ecsstate.TaskStatus) bool { return st.LastStatus == status })
+	return h.waitStatus(taskID, "task "+status, func(st agentproto.TaskStatus) bool { return st.LastStatus == status })
 }
 
-func (h *harness) lastOf(taskID string) ecsstate.TaskStatus {
+func (h *harness) lastOf(taskID string) agentproto.TaskStatus {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.last[taskID]
@@ -383,7 +382,7 @@ func TestRunnerEssentialExitAndOOM(t *testing.T) {
 
 	side, _ := fr.byECSName(testTaskID, "side")
 	fr.exit(side.ID, 1, false)
-	h.waitStatus(testTaskID, "side stopped", func(st ecsstate.TaskStatus) bool { return st.Containers[1].LastStatus == "STOPPED" })
+	h.waitStatus(testTaskID, "side stopped", func(st agentproto.TaskStatus) bool { return st.Containers[1].LastStatus == "STOPPED" })
 	if st := h.lastOf(testTaskID); st.LastStatus != "RUNNING" {
 		t.Fatalf("a non-essential exit stopped the task: %+v", st)
 	}
@@ -414,7 +413,7 @@ func TestRunnerDependsOnHealthy(t *testing.T) {
 	h.start(nil)
 	h.a.applyDesired(dt, false)
 	h.waitUntil("db started", func() bool { return fr.callCount("start db") == 1 })
-	h.waitStatus(testTaskID, "db running", func(st ecsstate.TaskStatus) bool { return st.Containers[1].LastStatus == "RUNNING" })
+	h.waitStatus(testTaskID, "db running", func(st agentproto.TaskStatus) bool { return st.Containers[1].LastStatus == "RUNNING" })
 	if st := h.lastOf(testTaskID); st.LastStatus != "ACTIVATING" || fr.callCount("create app") != 0 {
 		t.Fatalf("app started before db was healthy: %+v", st)
 	}
@@ -501,7 +500,7 @@ func TestRunnerRuntimeUnreachableWhileStarting(t *testing.T) {
 	h.a.applyDesired(dt, false)
 	// STOPPED while the runtime is still away: the task never ran, and
 	// nothing can be asked of the runtime.
-	st := h.waitStatus(testTaskID, "stopped", func(st ecsstate.TaskStatus) bool { return st.LastStatus == "STOPPED" })
+	st := h.waitStatus(testTaskID, "stopped", func(st agentproto.TaskStatus) bool { return st.LastStatus == "STOPPED" })
 	if st.StopCode != "TaskFailedToStart" || st.StoppedReason != "ResourceInitializationError: Cannot connect to the Docker daemon at unix:///var/run/docker.sock" || st.StoppedAt.IsZero() {
 		t.Errorf("stop %q %q at %v", st.StopCode, st.StoppedReason, st.StoppedAt)
 	}

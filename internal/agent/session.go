@@ -71,10 +71,11 @@ func (a *Agent) session(ctx context.Context, conn *agentproto.Conn) (welcomed bo
 		return false, fmt.Errorf("server refused the agent: %s", m.Error)
 	case m.Welcome == nil:
 		return false, fmt.Errorf("server answered the hello with a %s message", m.Kind())
-	case m.Welcome.Version != agentproto.Version:
-		return false, fmt.Errorf("server speaks protocol version %d, this agent %d", m.Welcome.Version, agentproto.Version)
 	}
-	a.log.Info("connected to the server", "server", a.cfg.ServerURL, "tasks", len(m.Welcome.Tasks), "region", m.Welcome.Region)
+	if err := agentproto.CheckWelcome(m.Welcome.Version); err != nil {
+		return false, err
+	}
+	a.log.Info("connected to the server", "server", a.cfg.ServerURL, "protocolVersion", m.Welcome.Version, "tasks", len(m.Welcome.Tasks), "region", m.Welcome.Region)
 	a.metrics.connected.Set(1)
 	a.applyWelcome(m.Welcome)
 
@@ -124,8 +125,6 @@ func (a *Agent) hello() *agentproto.Hello {
 	if node.Hostname == "" {
 		node.Hostname, _ = os.Hostname()
 	}
-	node.Connected, node.Status = false, ""
-	node.RegisteredAt, node.SeenAt = time.Time{}, time.Time{}
 	return &agentproto.Hello{Version: agentproto.Version, Node: node, Tasks: a.allReports()}
 }
 

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/berth/berth/internal/agentproto"
-	"github.com/berth/berth/internal/ecs/ecsstate"
 )
 
 // fakeServer accepts agent connections the way berth's hub does and hands
@@ -71,7 +70,7 @@ func sendMsg(t *testing.T, c *agentproto.Conn, m agentproto.Message) {
 }
 
 // recvStatusUntil reads messages until a report of task says status.
-func recvStatusUntil(t *testing.T, c *agentproto.Conn, taskID, status string) ecsstate.TaskStatus {
+func recvStatusUntil(t *testing.T, c *agentproto.Conn, taskID, status string) agentproto.TaskStatus {
 	t.Helper()
 	for {
 		m := recvMsg(t, c)
@@ -88,22 +87,27 @@ func recvStatusUntil(t *testing.T, c *agentproto.Conn, taskID, status string) ec
 func withID(dt agentproto.DesiredTask, id string) agentproto.DesiredTask {
 	dt.ID = id
 	dt.ARN = strings.Replace(dt.ARN, testTaskID, id, 1)
-	dt.Spec.Containers = append([]ecsstate.ContainerSpec(nil), dt.Spec.Containers...)
+	dt.Spec.Containers = append([]agentproto.ContainerSpec(nil), dt.Spec.Containers...)
 	for i := range dt.Spec.Containers {
 		dt.Spec.Containers[i].ID = id[:8] + dt.Spec.Containers[i].ID[8:]
 	}
 	return dt
 }
 
-func TestSessionLifecycle(t *testing.T) {
-	dt := desiredTask("", cdef("app"))
+// connectAgent starts an agent whose runtime can run dt against a fake
+// server, and returns the agent's connection with its first message.
+func connectAgent(t *testing.T, dt agentproto.DesiredTask) (*harness, *fakeRuntime, *fakeServer, *agentproto.Conn, agentproto.Message) {
 	fr := runnable(dt)
 	fs := newFakeServer(t)
 	h := newHarness(t, fr, t.TempDir(), fs.srv.URL)
 	h.start(h.a.connectLoop)
-
 	conn := fs.accept()
-	m := recvMsg(t, conn)
+	return h, fr, fs, conn, recvMsg(t, conn)
+}
+
+func TestSessionLifecycle(t *testing.T) {
+	dt := desiredTask("", cdef("app"))
+	h, fr, fs, conn, m := connectAgent(t, dt)
 	if m.Hello == nil || m.Hello.Version != agentproto.Version || m.Hello.Node.ID != h.a.NodeID() || m.Hello.Node.Hostname != "node-a" ||
 		m.Hello.Node.CPU != 4096 || len(m.Hello.Tasks) != 0 {
 		t.Fatalf("hello %+v", m)
@@ -223,5 +227,28 @@ func TestSessionReconnectsAfterRefusal(t *testing.T) {
 	conn = fs.accept()
 	if m := recvMsg(t, conn); m.Hello == nil {
 		t.Fatalf("second connection began with %s", m.Kind())
+	}
+}
+
+// A Welcome naming a protocol version the agent does not speak ends the
+// connection with a reason that says what to do, and none of its tasks
+// runs.
+func TestSessionRefusesWelcomeOfOtherVersion(t *testing.T) {
+	dt := desiredTask("", cdef("app"))
+	h, fr, _, conn, m := connectAgent(t, dt)
+	if m.Hello == nil {
+		t.Fatalf("got %s, want hello", m.Kind())
+	}
+	sendMsg(t, conn, agentproto.Message{Welcome: &agentproto.Welcome{Version: agentproto.MinVersion - 1, Tasks: []agentproto.DesiredTask{dt}}})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if m, err := conn.Recv(ctx); err == nil || !strings.Contains(err.Error(), "upgrade the server") {
+		t.Fatalf("got %+v, %v; want the connection closed saying to upgrade the server", m, err)
+	}
+	h.a.mu.Lock()
+	runners := len(h.a.runners)
+	h.a.mu.Unlock()
+	if runners != 0 || fr.containerCount() != 0 {
+		t.Fatalf("the agent took the refused welcome's task: %d runners, %d containers", runners, fr.containerCount())
 	}
 }

@@ -87,7 +87,7 @@ func (h *Hub) sendAll(ctx context.Context, s *session, sent map[string]intent, w
 	}
 	if welcome {
 		err := h.send(s, agentproto.Message{Welcome: &agentproto.Welcome{
-			Version:      agentproto.Version,
+			Version:      s.version,
 			Tasks:        tasks,
 			RegistryHost: s.host,
 			AccountID:    h.cfg.AccountID,
@@ -178,7 +178,7 @@ func (h *Hub) desiredTask(t *ecsstate.Task, host string) agentproto.DesiredTask 
 		ARN:           h.arns.Task(t.Cluster, t.ID),
 		Generation:    t.Generation,
 		DesiredStatus: t.DesiredStatus,
-		Spec:          t.Spec,
+		Spec:          wireSpec(t.Spec),
 		StopCode:      t.StopCode,
 		StoppedReason: t.StoppedReason,
 		ClusterARN:    h.arns.Cluster(t.Cluster),

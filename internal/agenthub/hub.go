@@ -120,6 +120,8 @@ func New(cfg Config) *Hub {
 // session is one agent connection.
 type session struct {
 	node string
+	// version is the protocol version agreed in the handshake.
+	version int
 	// host is the Host the agent reached this server at: where its runtime
 	// pulls berth's images from.
 	host   string
@@ -161,7 +163,7 @@ func (h *Hub) authorized(r *http.Request) bool {
 // serve runs one connection: handshake, registration, then a reader (this
 // goroutine) applying reports and a writer streaming desired tasks.
 func (h *Hub) serve(ctx context.Context, conn *agentproto.Conn, host, remote string) {
-	hello, err := h.handshake(ctx, conn)
+	hello, version, err := h.handshake(ctx, conn)
 	if err != nil {
 		h.refuse(conn, remote, "", err.Error())
 		return
@@ -169,7 +171,7 @@ func (h *Hub) serve(ctx context.Context, conn *agentproto.Conn, host, remote str
 	node := hello.Node.ID
 	sctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	s := &session{node: node, host: host, remote: remote, conn: conn, ctx: sctx, cancel: cancel}
+	s := &session{node: node, version: version, host: host, remote: remote, conn: conn, ctx: sctx, cancel: cancel}
 
 	if err := h.connect(ctx, s, hello.Node); err != nil {
 		h.log.Error("agent node registration failed", "node", node, "err", err)
@@ -178,7 +180,7 @@ func (h *Hub) serve(ctx context.Context, conn *agentproto.Conn, host, remote str
 	}
 	started := time.Now()
 	h.log.Info("agent connected", "node", node, "hostname", hello.Node.Hostname, "remote", remote,
-		"agentVersion", hello.Node.AgentVersion, "tasks", len(hello.Tasks))
+		"agentVersion", hello.Node.AgentVersion, "protocolVersion", version, "tasks", len(hello.Tasks))
 
 	var protocolErr error
 	for batch := range slices.Chunk(hello.Tasks, maxReportBatch) {
@@ -279,30 +281,33 @@ func (h *Hub) applyQueued(ctx context.Context, cancel context.CancelCauseFunc, n
 	}
 }
 
-// handshake reads and checks the agent's Hello.
-func (h *Hub) handshake(ctx context.Context, conn *agentproto.Conn) (*agentproto.Hello, error) {
+// handshake reads and checks the agent's Hello and agrees on the protocol
+// version.
+func (h *Hub) handshake(ctx context.Context, conn *agentproto.Conn) (*agentproto.Hello, int, error) {
 	ctx, cancel := context.WithTimeout(ctx, helloTimeout)
 	defer cancel()
 	m, err := conn.Recv(ctx)
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
-			return nil, fmt.Errorf("no hello within %s", helloTimeout)
+			return nil, 0, fmt.Errorf("no hello within %s", helloTimeout)
 		}
-		return nil, err
+		return nil, 0, err
 	}
 	h.metrics.received.WithLabelValues(m.Kind()).Inc()
 	hello := m.Hello
-	switch {
-	case hello == nil:
-		return nil, fmt.Errorf("first message must be hello, got %s", m.Kind())
-	case hello.Version != agentproto.Version:
-		return nil, fmt.Errorf("protocol version %d not supported; this server speaks version %d", hello.Version, agentproto.Version)
-	case !nodeID.MatchString(hello.Node.ID):
-		return nil, fmt.Errorf("node id %q must be 32 lowercase hex digits", hello.Node.ID)
-	case hello.Node.CPU < 0 || hello.Node.MemoryMiB < 0:
-		return nil, errors.New("node cpu and memory must not be negative")
+	if hello == nil {
+		return nil, 0, fmt.Errorf("first message must be hello, got %s", m.Kind())
 	}
-	return hello, nil
+	version, err := agentproto.Negotiate(hello.Version)
+	switch {
+	case err != nil:
+		return nil, 0, err
+	case !nodeID.MatchString(hello.Node.ID):
+		return nil, 0, fmt.Errorf("node id %q must be 32 lowercase hex digits", hello.Node.ID)
+	case hello.Node.CPU < 0 || hello.Node.MemoryMiB < 0:
+		return nil, 0, errors.New("node cpu and memory must not be negative")
+	}
+	return hello, version, nil
 }
 
 // refuse ends a connection that did not get as far as a session.
@@ -314,7 +319,7 @@ func (h *Hub) refuse(conn *agentproto.Conn, remote, node, reason string) {
 
 // connect registers the node and makes s its current connection, ending
 // the one s replaces.
-func (h *Hub) connect(ctx context.Context, s *session, n ecsstate.Node) error {
+func (h *Hub) connect(ctx context.Context, s *session, n agentproto.Node) error {
 	h.mu.Lock()
 	err := h.registerNode(ctx, n)
 	var old *session

@@ -101,8 +101,8 @@ func ctxT(t *testing.T) context.Context {
 	return ctx
 }
 
-func node(id string) ecsstate.Node {
-	return ecsstate.Node{ID: id, Hostname: "host-" + id[:4], Clusters: []string{ecsstate.AllClusters},
+func node(id string) agentproto.Node {
+	return agentproto.Node{ID: id, Hostname: "host-" + id[:4], Clusters: []string{agentproto.AllClusters},
 		LaunchTypes: []string{"FARGATE", "EC2"}, CPU: 4096, MemoryMiB: 8192, AgentVersion: "test"}
 }
 
@@ -156,7 +156,7 @@ func (a *agent) recvTask() *agentproto.DesiredTask {
 }
 
 // report sends a status report.
-func (a *agent) report(cluster, id string, st ecsstate.TaskStatus) {
+func (a *agent) report(cluster, id string, st agentproto.TaskStatus) {
 	a.t.Helper()
 	a.send(agentproto.Message{Status: &agentproto.TaskReport{Cluster: cluster, ID: id, Status: st}})
 }
@@ -308,10 +308,10 @@ func TestHelloRefused(t *testing.T) {
 		msg  agentproto.Message
 		want string
 	}{
-		"version":   {agentproto.Message{Hello: &agentproto.Hello{Version: 99, Node: node(nodeA)}}, "version"},
+		"version":   {agentproto.Message{Hello: &agentproto.Hello{Node: node(nodeA)}}, "protocol version"},
 		"node id":   {agentproto.Message{Hello: &agentproto.Hello{Version: agentproto.Version, Node: node(strings.ToUpper(nodeA))}}, "node id"},
 		"not hello": {agentproto.Message{Status: &agentproto.TaskReport{Cluster: "c", ID: "i"}}, "hello"},
-		"negative":  {agentproto.Message{Hello: &agentproto.Hello{Version: agentproto.Version, Node: ecsstate.Node{ID: nodeA, CPU: -1}}}, "negative"},
+		"negative":  {agentproto.Message{Hello: &agentproto.Hello{Version: agentproto.Version, Node: agentproto.Node{ID: nodeA, CPU: -1}}}, "negative"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			conn, err := agentproto.Dial(ctxT(t), f.srv.URL, agentTok)
@@ -333,6 +333,22 @@ func TestHelloRefused(t *testing.T) {
 	}
 	if _, _, err := f.store.Get(context.Background(), ecsstate.NodeKey(nodeA)); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("refused agent left a node record: %v", err)
+	}
+}
+
+// An agent that speaks a newer version is answered in the newest version
+// the hub speaks; the agent decides whether it speaks it too.
+func TestHelloNewerVersion(t *testing.T) {
+	f := newFixture(t)
+	conn, err := agentproto.Dial(ctxT(t), f.srv.URL, agentTok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close("test over") })
+	a := &agent{t: t, conn: conn}
+	a.send(agentproto.Message{Hello: &agentproto.Hello{Version: agentproto.Version + 1, Node: node(nodeA)}})
+	if m := a.recv(); m.Welcome == nil || m.Welcome.Version != agentproto.Version {
+		t.Fatalf("got %s %+v, want a welcome of version %d", m.Kind(), m, agentproto.Version)
 	}
 }
 
@@ -369,7 +385,7 @@ func TestHelloRegistersNodeAndWelcomeListsTasks(t *testing.T) {
 	f.putTask(t, stopped)
 
 	a, w := f.connect(t, nodeA, agentproto.TaskReport{Cluster: "default", ID: taskID(1),
-		Status: ecsstate.TaskStatus{Generation: 1, LastStatus: ecsstate.StatusRunning}})
+		Status: agentproto.TaskStatus{Generation: 1, LastStatus: agentproto.StatusRunning}})
 
 	n := f.node(t, nodeA)
 	if !n.Connected || n.Status != "ACTIVE" || !n.RegisteredAt.Equal(f.clock.Now()) || !n.SeenAt.Equal(f.clock.Now()) ||
@@ -503,10 +519,10 @@ func TestReportsUpdateObserved(t *testing.T) {
 	a, _ := f.connect(t, nodeA)
 	started := f.clock.Now().Add(-time.Minute).In(time.FixedZone("x", 3600))
 	exit := int32(0)
-	a.report("default", taskID(1), ecsstate.TaskStatus{
+	a.report("default", taskID(1), agentproto.TaskStatus{
 		Generation: 1, LastStatus: ecsstate.StatusRunning, StartedAt: started, HealthStatus: "HEALTHY",
-		Containers: []ecsstate.ContainerStatus{{Name: "c0", RuntimeID: "abc", LastStatus: "RUNNING", ExitCode: &exit}},
-		Network:    &ecsstate.NetworkStatus{AttachmentID: "att", PrivateIPv4: "169.254.172.2"},
+		Containers: []agentproto.ContainerStatus{{Name: "c0", RuntimeID: "abc", LastStatus: "RUNNING", ExitCode: &exit}},
+		Network:    &agentproto.NetworkStatus{AttachmentID: "att", PrivateIPv4: "169.254.172.2"},
 	})
 	eventually(t, "report applied", func() bool {
 		return f.task(t, "default", taskID(1)).Observed.LastStatus == ecsstate.StatusRunning
@@ -537,9 +553,9 @@ func TestReportBurstRecordedInOrder(t *testing.T) {
 	a, _ := f.connect(t, nodeA)
 	for i := range tasks {
 		id := fmt.Sprintf("%032x", i+1)
-		a.report("default", id, ecsstate.TaskStatus{Generation: 1, LastStatus: ecsstate.StatusActivating})
-		a.report("default", fmt.Sprintf("%032x", 100000+i), ecsstate.TaskStatus{Generation: 1, LastStatus: ecsstate.StatusRunning})
-		a.report("default", id, ecsstate.TaskStatus{Generation: 1, LastStatus: ecsstate.StatusRunning})
+		a.report("default", id, agentproto.TaskStatus{Generation: 1, LastStatus: agentproto.StatusActivating})
+		a.report("default", fmt.Sprintf("%032x", 100000+i), agentproto.TaskStatus{Generation: 1, LastStatus: agentproto.StatusRunning})
+		a.report("default", id, agentproto.TaskStatus{Generation: 1, LastStatus: agentproto.StatusRunning})
 	}
 	eventually(t, "every report applied", func() bool {
 		return f.task(t, "default", fmt.Sprintf("%032x", tasks)).Observed.LastStatus == ecsstate.StatusRunning
@@ -556,7 +572,7 @@ func TestAgentSideStopBecomesIntent(t *testing.T) {
 	f.putTask(t, newTask("default", taskID(1), nodeA, "nginx"))
 	a, _ := f.connect(t, nodeA)
 	stoppedAt := f.clock.Now().Add(-time.Second)
-	a.report("default", taskID(1), ecsstate.TaskStatus{Generation: 1, LastStatus: ecsstate.StatusStopped, StoppedAt: stoppedAt,
+	a.report("default", taskID(1), agentproto.TaskStatus{Generation: 1, LastStatus: agentproto.StatusStopped, StoppedAt: stoppedAt,
 		StopCode: "EssentialContainerExited", StoppedReason: "Essential container in task exited"})
 	d := a.recvTask()
 	if d.DesiredStatus != ecsstate.StatusStopped || d.Generation != 2 || d.StopCode != "EssentialContainerExited" {
@@ -578,7 +594,7 @@ func TestAgentStopWhileDeactivatingKeepsUserStopCode(t *testing.T) {
 	tk.StoppingAt = f.clock.Now().Add(-time.Minute)
 	f.putTask(t, tk)
 	a, _ := f.connect(t, nodeA)
-	a.report("default", taskID(1), ecsstate.TaskStatus{Generation: 2, LastStatus: ecsstate.StatusStopped,
+	a.report("default", taskID(1), agentproto.TaskStatus{Generation: 2, LastStatus: agentproto.StatusStopped,
 		StopCode: "EssentialContainerExited", StoppedReason: "Essential container in task exited"})
 	eventually(t, "report applied", func() bool {
 		return f.task(t, "default", taskID(1)).Observed.LastStatus == ecsstate.StatusStopped
@@ -593,7 +609,7 @@ func TestStoppedReportWithoutCodeStopsIntent(t *testing.T) {
 	f := newFixture(t)
 	f.putTask(t, newTask("default", taskID(1), nodeA, "nginx"))
 	a, _ := f.connect(t, nodeA)
-	a.report("default", taskID(1), ecsstate.TaskStatus{Generation: 1, LastStatus: ecsstate.StatusStopped})
+	a.report("default", taskID(1), agentproto.TaskStatus{Generation: 1, LastStatus: agentproto.StatusStopped})
 	if d := a.recvTask(); d.DesiredStatus != ecsstate.StatusStopped || d.Generation != 2 {
 		t.Fatalf("agent got %+v", d)
 	}
@@ -608,10 +624,10 @@ func TestStoppedNeverRegresses(t *testing.T) {
 	f.putTask(t, newTask("default", taskID(2), nodeA, "nginx"))
 	// In Hello and in a later Status message.
 	a, _ := f.connect(t, nodeA, agentproto.TaskReport{Cluster: "default", ID: taskID(1),
-		Status: ecsstate.TaskStatus{LastStatus: ecsstate.StatusRunning}})
-	a.report("default", taskID(1), ecsstate.TaskStatus{LastStatus: ecsstate.StatusPending})
+		Status: agentproto.TaskStatus{LastStatus: agentproto.StatusRunning}})
+	a.report("default", taskID(1), agentproto.TaskStatus{LastStatus: agentproto.StatusPending})
 	// Reports are applied in order: once this one is in, the others were decided.
-	a.report("default", taskID(2), ecsstate.TaskStatus{LastStatus: ecsstate.StatusRunning})
+	a.report("default", taskID(2), agentproto.TaskStatus{LastStatus: agentproto.StatusRunning})
 	eventually(t, "marker report", func() bool {
 		return f.task(t, "default", taskID(2)).Observed.LastStatus == ecsstate.StatusRunning
 	})
@@ -625,17 +641,17 @@ func TestForeignAndBadReportsIgnored(t *testing.T) {
 	f.putTask(t, newTask("default", taskID(1), nodeA, "nginx"))
 	f.putTask(t, newTask("default", taskID(2), nodeB, "nginx"))
 	a, _ := f.connect(t, nodeA, agentproto.TaskReport{Cluster: "default", ID: taskID(2),
-		Status: ecsstate.TaskStatus{LastStatus: ecsstate.StatusStopped, StopCode: "EssentialContainerExited"}})
+		Status: agentproto.TaskStatus{LastStatus: agentproto.StatusStopped, StopCode: "EssentialContainerExited"}})
 	for _, rep := range []agentproto.TaskReport{
-		{Cluster: "default", ID: taskID(2), Status: ecsstate.TaskStatus{LastStatus: ecsstate.StatusRunning}}, // another node's
-		{Cluster: "default", ID: taskID(9), Status: ecsstate.TaskStatus{LastStatus: ecsstate.StatusRunning}}, // unknown
-		{Cluster: "default", ID: taskID(1), Status: ecsstate.TaskStatus{LastStatus: "DANCING"}},              // bad status
-		{Cluster: "default|x", ID: taskID(1), Status: ecsstate.TaskStatus{LastStatus: ecsstate.StatusRunning}},
-		{Cluster: "", ID: "", Status: ecsstate.TaskStatus{LastStatus: ecsstate.StatusRunning}},
+		{Cluster: "default", ID: taskID(2), Status: agentproto.TaskStatus{LastStatus: agentproto.StatusRunning}}, // another node's
+		{Cluster: "default", ID: taskID(9), Status: agentproto.TaskStatus{LastStatus: agentproto.StatusRunning}}, // unknown
+		{Cluster: "default", ID: taskID(1), Status: agentproto.TaskStatus{LastStatus: "DANCING"}},                // bad status
+		{Cluster: "default|x", ID: taskID(1), Status: agentproto.TaskStatus{LastStatus: agentproto.StatusRunning}},
+		{Cluster: "", ID: "", Status: agentproto.TaskStatus{LastStatus: agentproto.StatusRunning}},
 	} {
 		a.send(agentproto.Message{Status: &rep})
 	}
-	a.report("default", taskID(1), ecsstate.TaskStatus{LastStatus: ecsstate.StatusPending})
+	a.report("default", taskID(1), agentproto.TaskStatus{LastStatus: agentproto.StatusPending})
 	eventually(t, "marker report", func() bool {
 		return f.task(t, "default", taskID(1)).Observed.LastStatus == ecsstate.StatusPending
 	})

@@ -18,20 +18,13 @@ const NodeStatusActive = "ACTIVE"
 // registerNode creates or refreshes the node record from the agent's Hello.
 // The server keeps what is its own (status, registration time); the agent
 // is the authority on the rest.
-func (h *Hub) registerNode(ctx context.Context, n ecsstate.Node) error {
+func (h *Hub) registerNode(ctx context.Context, n agentproto.Node) error {
 	now := h.now()
 	_, err := ecsstate.Update(ctx, h.cfg.Store, ecsstate.NodeKey(n.ID), func(rec *ecsstate.Node, found bool) error {
 		if !found {
 			*rec = ecsstate.Node{Status: NodeStatusActive, RegisteredAt: now}
 		}
-		rec.ID = n.ID
-		rec.Hostname = n.Hostname
-		rec.Clusters = n.Clusters
-		rec.LaunchTypes = n.LaunchTypes
-		rec.CPU = n.CPU
-		rec.MemoryMiB = n.MemoryMiB
-		rec.Attributes = n.Attributes
-		rec.AgentVersion = n.AgentVersion
+		setAgentNodeFields(rec, n)
 		rec.Connected = true
 		rec.SeenAt = now
 		return nil
@@ -172,7 +165,7 @@ const reasonOtherNode = "task belongs to another node"
 // observe applies one report to its task's record: whether it changed
 // it, or why the report was ignored.
 func (h *Hub) observe(t *ecsstate.Task, node string, rep agentproto.TaskReport, now time.Time) (changed bool, ignored string) {
-	observed := inUTC(rep.Status)
+	observed := inUTC(storedStatus(rep.Status))
 	switch {
 	case t.NodeID != node || t.Cluster != rep.Cluster || t.ID != rep.ID:
 		return false, reasonOtherNode

@@ -297,6 +297,12 @@ func decode(b []byte) (Message, error) {
 	dec.DisallowUnknownFields()
 	var m Message
 	if err := dec.Decode(&m); err != nil {
+		if v := helloVersion(b); v > Version {
+			// A newer agent's Hello need not decode as ours: say so
+			// rather than name the member we do not know.
+			return Message{}, fmt.Errorf("%w: a hello of protocol version %d, which this server does not speak (it speaks %d to %d): upgrade the server",
+				ErrMalformed, v, MinVersion, Version)
+		}
 		return Message{}, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
@@ -306,6 +312,20 @@ func decode(b []byte) (Message, error) {
 		return Message{}, fmt.Errorf("%w: %d fields set, want exactly one", ErrMalformed, n)
 	}
 	return m, nil
+}
+
+// helloVersion is the version a frame's Hello names, read leniently; 0 if
+// the frame is no Hello or names none.
+func helloVersion(b []byte) int {
+	var peek struct {
+		Hello *struct {
+			Version int `json:"version"`
+		} `json:"hello"`
+	}
+	if json.Unmarshal(b, &peek) != nil || peek.Hello == nil {
+		return 0
+	}
+	return peek.Hello.Version
 }
 
 func (m *Message) fieldsSet() int {

@@ -11,8 +11,6 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
-
-	"github.com/berth/berth/internal/ecs/ecsstate"
 )
 
 const testToken = "s3cret"
@@ -68,13 +66,13 @@ func recv(t *testing.T, c *Conn) Message {
 func TestRoundTrip(t *testing.T) {
 	client, server := pair(t)
 	ctx := context.Background()
-	hello := Message{Hello: &Hello{Version: Version, Node: ecsstate.Node{ID: strings.Repeat("a", 32), Hostname: "h"},
-		Tasks: []TaskReport{{Cluster: "default", ID: "t1", Status: ecsstate.TaskStatus{LastStatus: ecsstate.StatusRunning}}}}}
+	hello := Message{Hello: &Hello{Version: Version, Node: Node{ID: strings.Repeat("a", 32), Hostname: "h"},
+		Tasks: []TaskReport{{Cluster: "default", ID: "t1", Status: TaskStatus{LastStatus: StatusRunning}}}}}
 	if err := client.Send(ctx, hello); err != nil {
 		t.Fatal(err)
 	}
 	got := recv(t, server)
-	if got.Kind() != "hello" || got.Hello.Node.Hostname != "h" || len(got.Hello.Tasks) != 1 || got.Hello.Tasks[0].Status.LastStatus != ecsstate.StatusRunning {
+	if got.Kind() != "hello" || got.Hello.Node.Hostname != "h" || len(got.Hello.Tasks) != 1 || got.Hello.Tasks[0].Status.LastStatus != StatusRunning {
 		t.Fatalf("server got %+v", got)
 	}
 	if err := server.Send(ctx, Message{Welcome: &Welcome{Version: Version, RegistryHost: "x:1"}}); err != nil {

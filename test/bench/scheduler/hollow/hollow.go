@@ -121,7 +121,7 @@ func (f *Fleet) Stop() {
 // Agent is one hollow node.
 type Agent struct {
 	fleet *Fleet
-	node  ecsstate.Node
+	node  agentproto.Node
 
 	mu sync.Mutex
 	// reports is the latest report of every task the agent knows, by task
@@ -149,7 +149,7 @@ func (a *Agent) Tasks() int {
 	defer a.mu.Unlock()
 	n := 0
 	for _, r := range a.reports {
-		if r.Status.LastStatus != ecsstate.StatusStopped {
+		if r.Status.LastStatus != agentproto.StatusStopped {
 			n++
 		}
 	}
@@ -166,7 +166,7 @@ func newAgent(f *Fleet, i int) (*Agent, error) {
 	}
 	return &Agent{
 		fleet: f,
-		node: ecsstate.Node{
+		node: agentproto.Node{
 			ID:          id,
 			Hostname:    fmt.Sprintf("hollow-%04d", i),
 			Clusters:    []string{f.cfg.Cluster},
@@ -354,7 +354,7 @@ func (a *Agent) markAllDirty() {
 // countAck counts a task's first RUNNING and first STOPPED report sent.
 func (a *Agent) countAck(r agentproto.TaskReport) {
 	status := r.Status.LastStatus
-	if status != ecsstate.StatusRunning && status != ecsstate.StatusStopped {
+	if status != agentproto.StatusRunning && status != agentproto.StatusStopped {
 		return
 	}
 	a.mu.Lock()
@@ -369,7 +369,7 @@ func (a *Agent) countAck(r agentproto.TaskReport) {
 	a.mu.Unlock()
 	switch {
 	case !first:
-	case status == ecsstate.StatusRunning:
+	case status == agentproto.StatusRunning:
 		a.fleet.running.Add(1)
 	default:
 		a.fleet.stopped.Add(1)
@@ -385,11 +385,11 @@ func (a *Agent) report(d agentproto.DesiredTask, now time.Time) bool {
 	prev, known := a.reports[key]
 	st := prev.Status
 	switch {
-	case known && st.Generation == d.Generation && (st.LastStatus == ecsstate.StatusStopped || st.LastStatus == d.DesiredStatus):
+	case known && st.Generation == d.Generation && (st.LastStatus == agentproto.StatusStopped || st.LastStatus == d.DesiredStatus):
 		return false // answered already
-	case st.LastStatus == ecsstate.StatusStopped:
+	case st.LastStatus == agentproto.StatusStopped:
 		// Stopped is final: a new intent is answered with the same report.
-	case d.DesiredStatus == ecsstate.StatusRunning:
+	case d.DesiredStatus == agentproto.StatusRunning:
 		st = a.runningStatus(key, d, now, st)
 	default: // STOPPED
 		st = a.stoppedStatus(key, d, now, st)
@@ -403,13 +403,13 @@ func (a *Agent) report(d agentproto.DesiredTask, now time.Time) bool {
 
 // runningStatus is the task started: every container RUNNING, healthy if
 // it has a health check (there is nothing to fail it), UNKNOWN otherwise.
-func (a *Agent) runningStatus(key string, d agentproto.DesiredTask, now time.Time, prev ecsstate.TaskStatus) ecsstate.TaskStatus {
-	if prev.LastStatus == ecsstate.StatusRunning {
+func (a *Agent) runningStatus(key string, d agentproto.DesiredTask, now time.Time, prev agentproto.TaskStatus) agentproto.TaskStatus {
+	if prev.LastStatus == agentproto.StatusRunning {
 		return prev
 	}
 	ids := a.containers(key, len(d.Spec.Containers))
-	st := ecsstate.TaskStatus{
-		LastStatus:     ecsstate.StatusRunning,
+	st := agentproto.TaskStatus{
+		LastStatus:     agentproto.StatusRunning,
 		Connectivity:   ecstypes.ConnectivityConnected,
 		ConnectivityAt: now,
 		PullStartedAt:  now,
@@ -420,7 +420,7 @@ func (a *Agent) runningStatus(key string, d agentproto.DesiredTask, now time.Tim
 	essentials := 0
 	defs := d.Spec.Definition.ContainerDefinitions
 	for i, c := range d.Spec.Containers {
-		cs := ecsstate.ContainerStatus{Name: c.Name, RuntimeID: ids[i], LastStatus: ecsstate.StatusRunning, HealthStatus: ecstypes.HealthStatusUnknown}
+		cs := agentproto.ContainerStatus{Name: c.Name, RuntimeID: ids[i], LastStatus: agentproto.StatusRunning, HealthStatus: ecstypes.HealthStatusUnknown}
 		essential := true
 		if i < len(defs) {
 			if defs[i].HealthCheck != nil {
@@ -444,16 +444,16 @@ func (a *Agent) runningStatus(key string, d agentproto.DesiredTask, now time.Tim
 }
 
 // stoppedStatus is the task stopped on request: every container exited 0.
-func (a *Agent) stoppedStatus(key string, d agentproto.DesiredTask, now time.Time, prev ecsstate.TaskStatus) ecsstate.TaskStatus {
+func (a *Agent) stoppedStatus(key string, d agentproto.DesiredTask, now time.Time, prev agentproto.TaskStatus) agentproto.TaskStatus {
 	st := prev
-	st.LastStatus = ecsstate.StatusStopped
+	st.LastStatus = agentproto.StatusStopped
 	st.HealthStatus = ecstypes.HealthStatusUnknown
 	st.StoppedAt, st.ExecutionStoppedAt = now, now
 	ids := a.containers(key, len(d.Spec.Containers))
 	st.Containers = nil
 	for i, c := range d.Spec.Containers {
-		cs := ecsstate.ContainerStatus{Name: c.Name, LastStatus: ecsstate.StatusStopped, HealthStatus: ecstypes.HealthStatusUnknown}
-		if prev.LastStatus == ecsstate.StatusRunning {
+		cs := agentproto.ContainerStatus{Name: c.Name, LastStatus: agentproto.StatusStopped, HealthStatus: ecstypes.HealthStatusUnknown}
+		if prev.LastStatus == agentproto.StatusRunning {
 			cs.RuntimeID = ids[i]
 			cs.ExitCode = new(int32)
 		}

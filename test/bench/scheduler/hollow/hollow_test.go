@@ -17,9 +17,9 @@ func desired(status string, generation int64, healthCheck bool) agentproto.Desir
 	}
 	return agentproto.DesiredTask{
 		Cluster: "c", ID: "0123456789abcdef0123456789abcdef", Generation: generation, DesiredStatus: status,
-		Spec: ecsstate.TaskSpec{
+		Spec: agentproto.TaskSpec{
 			Definition: ecstypes.TaskDefinition{ContainerDefinitions: []ecstypes.ContainerDefinition{def}},
-			Containers: []ecsstate.ContainerSpec{{Name: "app", ID: "c1"}},
+			Containers: []agentproto.ContainerSpec{{Name: "app", ID: "c1"}},
 		},
 	}
 }
@@ -39,11 +39,11 @@ func TestReportAnswersEachIntentOnce(t *testing.T) {
 		wantStatus string
 		wantHealth string
 	}{
-		{"start", desired(ecsstate.StatusRunning, 1, true), true, ecsstate.StatusRunning, ecstypes.HealthStatusHealthy},
-		{"same intent again", desired(ecsstate.StatusRunning, 1, true), false, ecsstate.StatusRunning, ecstypes.HealthStatusHealthy},
-		{"stop", desired(ecsstate.StatusStopped, 2, true), true, ecsstate.StatusStopped, ecstypes.HealthStatusUnknown},
-		{"stop again", desired(ecsstate.StatusStopped, 2, true), false, ecsstate.StatusStopped, ecstypes.HealthStatusUnknown},
-		{"stopped is final", desired(ecsstate.StatusRunning, 3, true), true, ecsstate.StatusStopped, ecstypes.HealthStatusUnknown},
+		{"start", desired(agentproto.StatusRunning, 1, true), true, agentproto.StatusRunning, ecstypes.HealthStatusHealthy},
+		{"same intent again", desired(agentproto.StatusRunning, 1, true), false, agentproto.StatusRunning, ecstypes.HealthStatusHealthy},
+		{"stop", desired(agentproto.StatusStopped, 2, true), true, agentproto.StatusStopped, ecstypes.HealthStatusUnknown},
+		{"stop again", desired(agentproto.StatusStopped, 2, true), false, agentproto.StatusStopped, ecstypes.HealthStatusUnknown},
+		{"stopped is final", desired(agentproto.StatusRunning, 3, true), true, agentproto.StatusStopped, ecstypes.HealthStatusUnknown},
 	}
 	for _, s := range steps {
 		clear(a.dirty)
@@ -62,11 +62,11 @@ func TestReportAnswersEachIntentOnce(t *testing.T) {
 			t.Fatalf("%s: containers %+v", s.name, st.Containers)
 		}
 		switch s.wantStatus {
-		case ecsstate.StatusRunning:
+		case agentproto.StatusRunning:
 			if !st.StartedAt.Equal(now) || st.Containers[0].RuntimeID == "" {
 				t.Fatalf("%s: startedAt %v runtime id %q", s.name, st.StartedAt, st.Containers[0].RuntimeID)
 			}
-		case ecsstate.StatusStopped:
+		case agentproto.StatusStopped:
 			if !st.StoppedAt.Equal(now) || st.Containers[0].ExitCode == nil || *st.Containers[0].ExitCode != 0 {
 				t.Fatalf("%s: stoppedAt %v exit code %v", s.name, st.StoppedAt, st.Containers[0].ExitCode)
 			}
@@ -80,7 +80,7 @@ func TestRunningWithoutHealthCheckIsUnknown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a.report(desired(ecsstate.StatusRunning, 1, false), time.Now())
+	a.report(desired(agentproto.StatusRunning, 1, false), time.Now())
 	st := a.reports[ecsstate.TaskKey("c", "0123456789abcdef0123456789abcdef")].Status
 	if st.HealthStatus != ecstypes.HealthStatusUnknown || st.Containers[0].HealthStatus != ecstypes.HealthStatusUnknown {
 		t.Fatalf("health %s, container %s; want UNKNOWN", st.HealthStatus, st.Containers[0].HealthStatus)
@@ -93,9 +93,9 @@ func TestStoppedBeforeStartHasNoExitCode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a.report(desired(ecsstate.StatusStopped, 2, false), time.Now())
+	a.report(desired(agentproto.StatusStopped, 2, false), time.Now())
 	st := a.reports[ecsstate.TaskKey("c", "0123456789abcdef0123456789abcdef")].Status
-	if st.LastStatus != ecsstate.StatusStopped || st.Containers[0].ExitCode != nil || st.Containers[0].RuntimeID != "" {
+	if st.LastStatus != agentproto.StatusStopped || st.Containers[0].ExitCode != nil || st.Containers[0].RuntimeID != "" {
 		t.Fatalf("status %+v", st)
 	}
 }
