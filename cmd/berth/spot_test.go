@@ -12,6 +12,7 @@ import (
 
 	"github.com/berth/berth/internal/ecs"
 	"github.com/berth/berth/internal/ecs/ecsstate"
+	"github.com/berth/berth/internal/store"
 	"github.com/berth/berth/internal/store/bolt"
 )
 
@@ -28,7 +29,7 @@ func TestSpotInterruptCommand(t *testing.T) {
 	const region, account = "us-east-1", "000000000000"
 	task := ecsstate.Task{ID: strings.Repeat("a", 32), Cluster: "spot", DesiredStatus: ecsstate.StatusRunning}
 	task.Spec.CapacityProviderName = "FARGATE_SPOT"
-	if _, err := ecsstate.Update(ctx, st, task.Key(), func(v *ecsstate.Task, _ bool) error { *v = task; return nil }); err != nil {
+	if _, err := store.Update(ctx, st, task.Key(), func(v *ecsstate.Task, _ bool) error { *v = task; return nil }); err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(ecs.NewSpotHandler(ecs.SpotConfig{
@@ -47,7 +48,7 @@ func TestSpotInterruptCommand(t *testing.T) {
 	if err != nil || json.Unmarshal([]byte(out), &printed) != nil || !slices.Equal(printed.Interrupted, []string{arn}) {
 		t.Fatalf("interrupt printed %q, %v", out, err)
 	}
-	got, err := ecsstate.Get[ecsstate.Task](ctx, st, task.Key())
+	got, err := store.Get[ecsstate.Task](ctx, st, task.Key())
 	if err != nil || got.Value.StopCode != "SpotInterruption" {
 		t.Fatalf("task after the command: %+v %v", got.Value, err)
 	}

@@ -183,7 +183,7 @@ func newTask(cluster, id, nodeID string, images ...string) ecsstate.Task {
 
 func (f *fixture) putTask(t *testing.T, task ecsstate.Task) {
 	t.Helper()
-	op, err := ecsstate.PutOp(task.Key(), task)
+	op, err := store.PutJSON(task.Key(), task)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +194,7 @@ func (f *fixture) putTask(t *testing.T, task ecsstate.Task) {
 
 func (f *fixture) updateTask(t *testing.T, cluster, id string, change func(*ecsstate.Task)) {
 	t.Helper()
-	_, err := ecsstate.Update(context.Background(), f.store, ecsstate.TaskKey(cluster, id), func(v *ecsstate.Task, found bool) error {
+	_, err := store.Update(context.Background(), f.store, ecsstate.TaskKey(cluster, id), func(v *ecsstate.Task, found bool) error {
 		if !found {
 			return store.ErrNotFound
 		}
@@ -208,7 +208,7 @@ func (f *fixture) updateTask(t *testing.T, cluster, id string, change func(*ecss
 
 func (f *fixture) task(t *testing.T, cluster, id string) ecsstate.Task {
 	t.Helper()
-	v, err := ecsstate.Get[ecsstate.Task](context.Background(), f.store, ecsstate.TaskKey(cluster, id))
+	v, err := store.Get[ecsstate.Task](context.Background(), f.store, ecsstate.TaskKey(cluster, id))
 	if err != nil {
 		t.Fatalf("task %s: %v", id, err)
 	}
@@ -217,7 +217,7 @@ func (f *fixture) task(t *testing.T, cluster, id string) ecsstate.Task {
 
 func (f *fixture) node(t *testing.T, id string) ecsstate.Node {
 	t.Helper()
-	v, err := ecsstate.Get[ecsstate.Node](context.Background(), f.store, ecsstate.NodeKey(id))
+	v, err := store.Get[ecsstate.Node](context.Background(), f.store, ecsstate.NodeKey(id))
 	if err != nil {
 		t.Fatalf("node %s: %v", id, err)
 	}
@@ -462,7 +462,7 @@ func TestReconnectKeepsRegistrationAndStatus(t *testing.T) {
 	a.conn.Close("bye")
 	<-f.served
 	// The operator drained it meanwhile; a reconnect keeps that.
-	_, err := ecsstate.Update(context.Background(), f.store, ecsstate.NodeKey(nodeA), func(n *ecsstate.Node, _ bool) error {
+	_, err := store.Update(context.Background(), f.store, ecsstate.NodeKey(nodeA), func(n *ecsstate.Node, _ bool) error {
 		n.Status = "DRAINING"
 		return nil
 	})
@@ -789,7 +789,7 @@ func TestPurgePages(t *testing.T) {
 	for i := range n {
 		tk := newTask("default", fmt.Sprintf("%032x", i), nodeA)
 		tk.Observed = ecsstate.TaskStatus{LastStatus: ecsstate.StatusStopped, StoppedAt: f.clock.Now().Add(-2 * time.Hour)}
-		op, err := ecsstate.PutOp(tk.Key(), tk)
+		op, err := store.PutJSON(tk.Key(), tk)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -810,7 +810,7 @@ func TestPurgePages(t *testing.T) {
 func TestRunMarksNodesDisconnectedPurgesAndClosesOnExit(t *testing.T) {
 	f := newFixture(t)
 	// A record left connected by a previous server process.
-	op, err := ecsstate.PutOp(ecsstate.NodeKey(nodeB), ecsstate.Node{ID: nodeB, Status: "ACTIVE", Connected: true})
+	op, err := store.PutJSON(ecsstate.NodeKey(nodeB), ecsstate.Node{ID: nodeB, Status: "ACTIVE", Connected: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/berth/berth/internal/ecs/ecsstate"
 	"github.com/berth/berth/internal/store"
 )
 
@@ -25,7 +24,7 @@ func TestManyAgentsGetExactlyTheirTasks(t *testing.T) {
 	var txn store.Txn
 	for i := range agents * perAgent {
 		task := newTask("c", fmt.Sprintf("%032x", 1000+i), nodes[i%agents], "img")
-		op, err := ecsstate.PutOp(task.Key(), task)
+		op, err := store.PutJSON(task.Key(), task)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -71,14 +70,14 @@ func TestFullFeedStartsOverWithoutBlockingOthers(t *testing.T) {
 	var txn store.Txn
 	for i := range subscriberBuffer + 10 {
 		task := newTask("c", fmt.Sprintf("%032x", i), "slow")
-		op, _ := ecsstate.PutOp(task.Key(), task)
+		op, _ := store.PutJSON(task.Key(), task)
 		txn.Then = append(txn.Then, op)
 	}
 	if _, err := st.Txn(ctx, txn); err != nil {
 		t.Fatal(err)
 	}
 	last := newTask("c", fmt.Sprintf("%032x", 99999), "fast")
-	op, _ := ecsstate.PutOp(last.Key(), last)
+	op, _ := store.PutJSON(last.Key(), last)
 	if _, err := st.Txn(ctx, store.Txn{Then: []store.Op{op}}); err != nil {
 		t.Fatal(err)
 	}

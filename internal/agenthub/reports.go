@@ -20,7 +20,7 @@ const NodeStatusActive = "ACTIVE"
 // is the authority on the rest.
 func (h *Hub) registerNode(ctx context.Context, n agentproto.Node) error {
 	now := h.now()
-	_, err := ecsstate.Update(ctx, h.cfg.Store, ecsstate.NodeKey(n.ID), func(rec *ecsstate.Node, found bool) error {
+	_, err := store.Update(ctx, h.cfg.Store, ecsstate.NodeKey(n.ID), func(rec *ecsstate.Node, found bool) error {
 		if !found {
 			*rec = ecsstate.Node{Status: NodeStatusActive, RegisteredAt: now}
 		}
@@ -35,9 +35,9 @@ func (h *Hub) registerNode(ctx context.Context, n agentproto.Node) error {
 // markDisconnected records that the node's agent is gone.
 func (h *Hub) markDisconnected(ctx context.Context, node string) error {
 	now := h.now()
-	_, err := ecsstate.Update(ctx, h.cfg.Store, ecsstate.NodeKey(node), func(rec *ecsstate.Node, found bool) error {
+	_, err := store.Update(ctx, h.cfg.Store, ecsstate.NodeKey(node), func(rec *ecsstate.Node, found bool) error {
 		if !found || !rec.Connected {
-			return ecsstate.ErrUnchanged
+			return store.ErrUnchanged
 		}
 		rec.Connected = false
 		rec.SeenAt = now
@@ -52,7 +52,7 @@ func (h *Hub) markDisconnected(ctx context.Context, node string) error {
 func (h *Hub) markAllDisconnected(ctx context.Context) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	nodes, _, err := ecsstate.List[ecsstate.Node](ctx, h.cfg.Store, ecsstate.NodePrefix, store.ListOptions{})
+	nodes, _, err := store.List[ecsstate.Node](ctx, h.cfg.Store, ecsstate.NodePrefix, store.ListOptions{})
 	if err != nil {
 		return err
 	}
@@ -117,7 +117,7 @@ func (h *Hub) tryApplyReports(ctx context.Context, node string, reps []agentprot
 		key := ecsstate.TaskKey(rep.Cluster, rep.ID)
 		r, ok := records[key]
 		if !ok {
-			cur, err := ecsstate.Get[ecsstate.Task](ctx, h.cfg.Store, key)
+			cur, err := store.Get[ecsstate.Task](ctx, h.cfg.Store, key)
 			switch {
 			case errors.Is(err, store.ErrNotFound):
 				log.Debug("task report ignored", "reason", "task unknown to the server")
@@ -145,7 +145,7 @@ func (h *Hub) tryApplyReports(ctx context.Context, node string, reps []agentprot
 		if !r.changed {
 			continue
 		}
-		op, err := ecsstate.PutOp(key, r.task)
+		op, err := store.PutJSON(key, r.task)
 		if err != nil {
 			return err
 		}

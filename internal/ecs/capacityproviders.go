@@ -254,7 +254,7 @@ func (s *service) createCapacityProvider(ctx context.Context, in *ecstypes.Creat
 	// One group backs one provider. Two creates racing for the same group
 	// under different names could both pass; ECS has no such window, but
 	// the store cannot guard a prefix.
-	existing, _, err := ecsstate.List[ecsstate.CapacityProvider](ctx, s.store, ecsstate.CapacityProviderPrefix, store.ListOptions{})
+	existing, _, err := store.List[ecsstate.CapacityProvider](ctx, s.store, ecsstate.CapacityProviderPrefix, store.ListOptions{})
 	if err != nil {
 		return nil, err
 	}
@@ -272,7 +272,7 @@ func (s *service) createCapacityProvider(ctx context.Context, in *ecstypes.Creat
 		Tags:                     mergeTags(nil, in.Tags),
 		CreatedAt:                s.now(),
 	}
-	p, err := ecsstate.Update(ctx, s.store, ecsstate.CapacityProviderKey(name), func(v *ecsstate.CapacityProvider, found bool) error {
+	p, err := store.Update(ctx, s.store, ecsstate.CapacityProviderKey(name), func(v *ecsstate.CapacityProvider, found bool) error {
 		if found {
 			return errCapacityProviderExists()
 		}
@@ -295,7 +295,7 @@ func (s *service) customCapacityProvider(ctx context.Context, ref string) (ecsst
 	if name == "" {
 		return ecsstate.CapacityProvider{}, errCapacityProviderNotFound()
 	}
-	p, err := ecsstate.Get[ecsstate.CapacityProvider](ctx, s.store, ecsstate.CapacityProviderKey(name))
+	p, err := store.Get[ecsstate.CapacityProvider](ctx, s.store, ecsstate.CapacityProviderKey(name))
 	if errors.Is(err, store.ErrNotFound) {
 		return ecsstate.CapacityProvider{}, errCapacityProviderNotFound()
 	}
@@ -314,7 +314,7 @@ func (s *service) updateCapacityProvider(ctx context.Context, in *ecstypes.Updat
 	if u := in.AutoScalingGroupProvider; u != nil {
 		change = autoScalingGroupSettings{ManagedScaling: u.ManagedScaling, ManagedTerminationProtection: u.ManagedTerminationProtection, ManagedDraining: u.ManagedDraining}
 	}
-	p, err := ecsstate.Update(ctx, s.store, ecsstate.CapacityProviderKey(current.Name), func(v *ecsstate.CapacityProvider, found bool) error {
+	p, err := store.Update(ctx, s.store, ecsstate.CapacityProviderKey(current.Name), func(v *ecsstate.CapacityProvider, found bool) error {
 		if !found {
 			return errCapacityProviderNotFound()
 		}
@@ -339,7 +339,7 @@ func (s *service) updateCapacityProvider(ctx context.Context, in *ecstypes.Updat
 // reason naming the first ACTIVE cluster it is associated with or the
 // first live service using it, "" when nothing uses it.
 func (s *service) capacityProviderUser(ctx context.Context, name string) (string, error) {
-	clusters, _, err := ecsstate.List[ecsstate.Cluster](ctx, s.store, ecsstate.ClusterPrefix, store.ListOptions{})
+	clusters, _, err := store.List[ecsstate.Cluster](ctx, s.store, ecsstate.ClusterPrefix, store.ListOptions{})
 	if err != nil {
 		return "", err
 	}
@@ -349,7 +349,7 @@ func (s *service) capacityProviderUser(ctx context.Context, name string) (string
 				". Remove the capacity provider from the cluster and try again.", nil
 		}
 	}
-	services, _, err := ecsstate.List[ecsstate.Service](ctx, s.store, ecsstate.ServicePrefix, store.ListOptions{})
+	services, _, err := store.List[ecsstate.Service](ctx, s.store, ecsstate.ServicePrefix, store.ListOptions{})
 	if err != nil {
 		return "", err
 	}
@@ -397,7 +397,7 @@ func (s *service) deleteCapacityProvider(ctx context.Context, in *ecstypes.Delet
 	}
 	key := ecsstate.CapacityProviderKey(current.Name)
 	for range 16 {
-		rec, err := ecsstate.Get[ecsstate.CapacityProvider](ctx, s.store, key)
+		rec, err := store.Get[ecsstate.CapacityProvider](ctx, s.store, key)
 		if errors.Is(err, store.ErrNotFound) {
 			return nil, errCapacityProviderNotFound()
 		}
@@ -413,7 +413,7 @@ func (s *service) deleteCapacityProvider(ctx context.Context, in *ecstypes.Delet
 		if reason != "" {
 			p.UpdateStatus = ecstypes.CapacityProviderUpdateStatusDeleteFailed
 			p.UpdateStatusReason = reason
-			if op, err = ecsstate.PutOp(key, p); err != nil {
+			if op, err = store.PutJSON(key, p); err != nil {
 				return nil, err
 			}
 		} else {
@@ -497,7 +497,7 @@ func (s *service) describeCapacityProviders(ctx context.Context, in *ecstypes.De
 			p := s.builtInProviderOutput(name, withTags)
 			entries = append(entries, describedProvider{provider: &p, order: "0" + name})
 		}
-		custom, _, err := ecsstate.List[ecsstate.CapacityProvider](ctx, s.store, ecsstate.CapacityProviderPrefix, store.ListOptions{})
+		custom, _, err := store.List[ecsstate.CapacityProvider](ctx, s.store, ecsstate.CapacityProviderPrefix, store.ListOptions{})
 		if err != nil {
 			return nil, err
 		}
@@ -514,10 +514,10 @@ func (s *service) describeCapacityProviders(ctx context.Context, in *ecstypes.De
 				entries = append(entries, describedProvider{provider: &p, order: order})
 				continue
 			}
-			var rec ecsstate.Versioned[ecsstate.CapacityProvider]
+			var rec store.Versioned[ecsstate.CapacityProvider]
 			err := store.ErrNotFound
 			if name != "" {
-				rec, err = ecsstate.Get[ecsstate.CapacityProvider](ctx, s.store, ecsstate.CapacityProviderKey(name))
+				rec, err = store.Get[ecsstate.CapacityProvider](ctx, s.store, ecsstate.CapacityProviderKey(name))
 			}
 			if errors.Is(err, store.ErrNotFound) {
 				arn := ref
@@ -570,7 +570,7 @@ func (s *service) checkClusterProvidersExist(ctx context.Context, providers []st
 		if !capacityProviderNamePattern.MatchString(name) {
 			return errClusterCapacityProviderNotFound()
 		}
-		p, err := ecsstate.Get[ecsstate.CapacityProvider](ctx, s.store, ecsstate.CapacityProviderKey(name))
+		p, err := store.Get[ecsstate.CapacityProvider](ctx, s.store, ecsstate.CapacityProviderKey(name))
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
@@ -594,7 +594,7 @@ func (s *service) checkProvidersStillUsed(ctx context.Context, cluster string, c
 	if len(removed) == 0 {
 		return nil
 	}
-	services, _, err := ecsstate.List[ecsstate.Service](ctx, s.store, ecsstate.ClusterServicesPrefix(cluster), store.ListOptions{})
+	services, _, err := store.List[ecsstate.Service](ctx, s.store, ecsstate.ClusterServicesPrefix(cluster), store.ListOptions{})
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/berth/berth/internal/ecs/ecsstate"
 	"github.com/berth/berth/internal/ecs/ecstypes"
+	"github.com/berth/berth/internal/store"
 )
 
 const (
@@ -248,7 +249,7 @@ func TestClusterProviderUsedByDeployment(t *testing.T) {
 
 func putService(e *apiTestEnv, svc ecsstate.Service) {
 	e.t.Helper()
-	if _, err := ecsstate.Update(e.ctx, e.store, svc.Key(), func(v *ecsstate.Service, _ bool) error {
+	if _, err := store.Update(e.ctx, e.store, svc.Key(), func(v *ecsstate.Service, _ bool) error {
 		*v = svc
 		return nil
 	}); err != nil {

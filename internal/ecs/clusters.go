@@ -180,9 +180,9 @@ func (s *service) createCluster(ctx context.Context, in *ecstypes.CreateClusterR
 	}
 	// Creating an ACTIVE cluster's name again returns it unchanged, as
 	// ECS does; an INACTIVE one is created afresh.
-	c, err := ecsstate.Update(ctx, s.store, ecsstate.ClusterKey(name), func(v *ecsstate.Cluster, found bool) error {
+	c, err := store.Update(ctx, s.store, ecsstate.ClusterKey(name), func(v *ecsstate.Cluster, found bool) error {
 		if found && v.Status == ecsstate.ClusterActive {
-			return ecsstate.ErrUnchanged
+			return store.ErrUnchanged
 		}
 		*v = fresh
 		return nil
@@ -208,7 +208,7 @@ func (s *service) updateActiveCluster(ctx context.Context, ref *string, change f
 	if err != nil {
 		return nil, err
 	}
-	c, err := ecsstate.Update(ctx, s.store, ecsstate.ClusterKey(current.Value.Name), func(v *ecsstate.Cluster, found bool) error {
+	c, err := store.Update(ctx, s.store, ecsstate.ClusterKey(current.Value.Name), func(v *ecsstate.Cluster, found bool) error {
 		if !found || v.Status != ecsstate.ClusterActive {
 			return errClusterNotFound
 		}
@@ -291,7 +291,7 @@ func (s *service) deleteCluster(ctx context.Context, in *ecstypes.DeleteClusterR
 		return nil, err
 	}
 	name := current.Value.Name
-	services, _, err := ecsstate.List[ecsstate.Service](ctx, s.store, ecsstate.ClusterServicesPrefix(name), store.ListOptions{})
+	services, _, err := store.List[ecsstate.Service](ctx, s.store, ecsstate.ClusterServicesPrefix(name), store.ListOptions{})
 	if err != nil {
 		return nil, err
 	}
@@ -300,7 +300,7 @@ func (s *service) deleteCluster(ctx context.Context, in *ecstypes.DeleteClusterR
 			return nil, errClusterContainsServices
 		}
 	}
-	tasks, _, err := ecsstate.List[ecsstate.Task](ctx, s.store, ecsstate.ClusterTasksPrefix(name), store.ListOptions{})
+	tasks, _, err := store.List[ecsstate.Task](ctx, s.store, ecsstate.ClusterTasksPrefix(name), store.ListOptions{})
 	if err != nil {
 		return nil, err
 	}
@@ -309,7 +309,7 @@ func (s *service) deleteCluster(ctx context.Context, in *ecstypes.DeleteClusterR
 			return nil, errClusterContainsTasks
 		}
 	}
-	nodes, _, err := ecsstate.List[ecsstate.Node](ctx, s.store, ecsstate.NodePrefix, store.ListOptions{})
+	nodes, _, err := store.List[ecsstate.Node](ctx, s.store, ecsstate.NodePrefix, store.ListOptions{})
 	if err != nil {
 		return nil, err
 	}
@@ -323,7 +323,7 @@ func (s *service) deleteCluster(ctx context.Context, in *ecstypes.DeleteClusterR
 	// A task started between the listing above and this write would be
 	// left in an INACTIVE cluster; the store cannot guard a whole prefix,
 	// and ECS has the same window.
-	c, err := ecsstate.Update(ctx, s.store, ecsstate.ClusterKey(name), func(v *ecsstate.Cluster, found bool) error {
+	c, err := store.Update(ctx, s.store, ecsstate.ClusterKey(name), func(v *ecsstate.Cluster, found bool) error {
 		if !found || v.Status != ecsstate.ClusterActive {
 			return errClusterNotFound
 		}
@@ -350,10 +350,10 @@ func (s *service) describeClusters(ctx context.Context, in *ecstypes.DescribeClu
 	snap := &clusterSnapshot{}
 	for _, ref := range refs {
 		name, ok := s.arns.ClusterName(ref)
-		var c ecsstate.Versioned[ecsstate.Cluster]
+		var c store.Versioned[ecsstate.Cluster]
 		var err error
 		if ok {
-			c, err = ecsstate.Get[ecsstate.Cluster](ctx, s.store, ecsstate.ClusterKey(name))
+			c, err = store.Get[ecsstate.Cluster](ctx, s.store, ecsstate.ClusterKey(name))
 		}
 		if !ok || errors.Is(err, store.ErrNotFound) {
 			arn := ref
@@ -378,7 +378,7 @@ func (s *service) describeClusters(ctx context.Context, in *ecstypes.DescribeClu
 // clusterSnapshot caches the node listing across the clusters of one
 // DescribeClusters call.
 type clusterSnapshot struct {
-	nodes []ecsstate.Versioned[ecsstate.Node]
+	nodes []store.Versioned[ecsstate.Node]
 	read  bool
 }
 
@@ -402,12 +402,12 @@ type taskCountRecord struct {
 // tags, statistics and attachments come only when include names them (tags
 // and statistics are [] otherwise, as ECS answers).
 func (s *service) describeClusterWith(ctx context.Context, c ecsstate.Cluster, include []string, snap *clusterSnapshot) (ecstypes.Cluster, error) {
-	tasks, _, err := ecsstate.List[taskCountRecord](ctx, s.store, ecsstate.ClusterTasksPrefix(c.Name), store.ListOptions{})
+	tasks, _, err := store.List[taskCountRecord](ctx, s.store, ecsstate.ClusterTasksPrefix(c.Name), store.ListOptions{})
 	if err != nil {
 		return ecstypes.Cluster{}, err
 	}
 	if !snap.read {
-		snap.nodes, _, err = ecsstate.List[ecsstate.Node](ctx, s.store, ecsstate.NodePrefix, store.ListOptions{})
+		snap.nodes, _, err = store.List[ecsstate.Node](ctx, s.store, ecsstate.NodePrefix, store.ListOptions{})
 		if err != nil {
 			return ecstypes.Cluster{}, err
 		}
@@ -419,7 +419,7 @@ func (s *service) describeClusterWith(ctx context.Context, c ecsstate.Cluster, i
 			instances++
 		}
 	}
-	services, _, err := ecsstate.List[ecsstate.Service](ctx, s.store, ecsstate.ClusterServicesPrefix(c.Name), store.ListOptions{})
+	services, _, err := store.List[ecsstate.Service](ctx, s.store, ecsstate.ClusterServicesPrefix(c.Name), store.ListOptions{})
 	if err != nil {
 		return ecstypes.Cluster{}, err
 	}
@@ -545,7 +545,7 @@ func listPage[T any](ctx context.Context, st store.Store, prefix, after string, 
 	var out []T
 	cursor := after
 	for {
-		recs, _, err := ecsstate.List[T](ctx, st, prefix, store.ListOptions{StartAfter: cursor, Limit: batch})
+		recs, _, err := store.List[T](ctx, st, prefix, store.ListOptions{StartAfter: cursor, Limit: batch})
 		if err != nil {
 			return nil, "", err
 		}

@@ -22,6 +22,7 @@ import (
 	"github.com/berth/berth/internal/ecs/ecsstate"
 	"github.com/berth/berth/internal/ecs/ecstypes"
 	"github.com/berth/berth/internal/gateway"
+	"github.com/berth/berth/internal/store"
 	"github.com/berth/berth/internal/store/bolt"
 )
 
@@ -139,7 +140,7 @@ func apiCall[Out any](e *apiTestEnv, op string, in any) (*Out, error) {
 
 func (e *apiTestEnv) putNode(n ecsstate.Node) {
 	e.t.Helper()
-	if _, err := ecsstate.Update(e.ctx, e.store, ecsstate.NodeKey(n.ID), func(v *ecsstate.Node, _ bool) error {
+	if _, err := store.Update(e.ctx, e.store, ecsstate.NodeKey(n.ID), func(v *ecsstate.Node, _ bool) error {
 		*v = n
 		return nil
 	}); err != nil {
@@ -149,7 +150,7 @@ func (e *apiTestEnv) putNode(n ecsstate.Node) {
 
 func (e *apiTestEnv) putTask(task ecsstate.Task) {
 	e.t.Helper()
-	if _, err := ecsstate.Update(e.ctx, e.store, task.Key(), func(v *ecsstate.Task, _ bool) error {
+	if _, err := store.Update(e.ctx, e.store, task.Key(), func(v *ecsstate.Task, _ bool) error {
 		*v = task
 		return nil
 	}); err != nil {

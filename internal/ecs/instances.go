@@ -226,7 +226,7 @@ func (s *service) containerInstanceView(n *ecsstate.Node, cluster string, tasks 
 
 // tasksByNode lists every task and groups them by the node they are on.
 func (s *service) tasksByNode(ctx context.Context) (map[string][]ecsstate.Task, error) {
-	tasks, _, err := ecsstate.List[ecsstate.Task](ctx, s.store, ecsstate.TaskPrefix, store.ListOptions{})
+	tasks, _, err := store.List[ecsstate.Task](ctx, s.store, ecsstate.TaskPrefix, store.ListOptions{})
 	if err != nil {
 		return nil, err
 	}
@@ -309,9 +309,9 @@ func (s *service) describeContainerInstances(ctx context.Context, in *ecstypes.D
 	out := &ecstypes.DescribeContainerInstancesResponse{ContainerInstances: []ecstypes.ContainerInstance{}, Failures: []ecstypes.Failure{}}
 	for _, ref := range in.ContainerInstances {
 		refCluster, id, ok := s.arns.ContainerInstanceID(ref)
-		var node ecsstate.Versioned[ecsstate.Node]
+		var node store.Versioned[ecsstate.Node]
 		if ok && (refCluster == "" || refCluster == cluster) {
-			node, err = ecsstate.Get[ecsstate.Node](ctx, s.store, ecsstate.NodeKey(id))
+			node, err = store.Get[ecsstate.Node](ctx, s.store, ecsstate.NodeKey(id))
 			if err != nil && !errors.Is(err, store.ErrNotFound) {
 				return nil, err
 			}

@@ -79,12 +79,12 @@ type service struct {
 
 // cluster returns the cluster a name or ARN (empty: "default") refers to,
 // ACTIVE or not; errClusterNotFound if there is none.
-func (s *service) cluster(ctx context.Context, ref *string) (ecsstate.Versioned[ecsstate.Cluster], error) {
+func (s *service) cluster(ctx context.Context, ref *string) (store.Versioned[ecsstate.Cluster], error) {
 	name, ok := s.arns.ClusterName(awsapi.Deref(ref))
 	if !ok {
-		return ecsstate.Versioned[ecsstate.Cluster]{}, errClusterNotFound
+		return store.Versioned[ecsstate.Cluster]{}, errClusterNotFound
 	}
-	c, err := ecsstate.Get[ecsstate.Cluster](ctx, s.store, ecsstate.ClusterKey(name))
+	c, err := store.Get[ecsstate.Cluster](ctx, s.store, ecsstate.ClusterKey(name))
 	if errors.Is(err, store.ErrNotFound) {
 		return c, errClusterNotFound
 	}
@@ -93,7 +93,7 @@ func (s *service) cluster(ctx context.Context, ref *string) (ecsstate.Versioned[
 
 // activeCluster is cluster for calls that need an ACTIVE cluster (running
 // tasks, registering): ECS answers an INACTIVE one as a missing one.
-func (s *service) activeCluster(ctx context.Context, ref *string) (ecsstate.Versioned[ecsstate.Cluster], error) {
+func (s *service) activeCluster(ctx context.Context, ref *string) (store.Versioned[ecsstate.Cluster], error) {
 	c, err := s.cluster(ctx, ref)
 	if err == nil && c.Value.Status != ecsstate.ClusterActive {
 		return c, errClusterNotFound

@@ -158,7 +158,7 @@ func (s *service) createService(ctx context.Context, in *ecstypes.CreateServiceR
 	// An ACTIVE service of that name is returned unchanged when asked for
 	// with the same settings, and refused otherwise; a DRAINING one is
 	// refused; an INACTIVE one is replaced.
-	out, err := ecsstate.Update(ctx, s.store, svc.Key(), func(v *ecsstate.Service, found bool) error {
+	out, err := store.Update(ctx, s.store, svc.Key(), func(v *ecsstate.Service, found bool) error {
 		if !found || v.Status == ecsstate.ServiceInactive {
 			*v = svc
 			return nil
@@ -169,7 +169,7 @@ func (s *service) createService(ctx context.Context, in *ecstypes.CreateServiceR
 		if !sameServiceSettings(v, &svc) {
 			return errServiceNotIdempotent()
 		}
-		return ecsstate.ErrUnchanged
+		return store.ErrUnchanged
 	})
 	if err != nil {
 		return nil, err
@@ -314,7 +314,7 @@ func (s *service) serviceRef(cluster, ref string) (name string, ok bool) {
 
 // clusterForService is the cluster a service call names; a service ARN
 // stands for its cluster when the call names none.
-func (s *service) clusterForService(ctx context.Context, clusterRef *string, serviceRef string, active bool) (ecsstate.Versioned[ecsstate.Cluster], error) {
+func (s *service) clusterForService(ctx context.Context, clusterRef *string, serviceRef string, active bool) (store.Versioned[ecsstate.Cluster], error) {
 	if awsapi.Deref(clusterRef) == "" {
 		if c, _, ok := s.arns.ServiceName(serviceRef); ok && c != "" {
 			clusterRef = &c
@@ -328,7 +328,7 @@ func (s *service) clusterForService(ctx context.Context, clusterRef *string, ser
 
 // namedService resolves a call's cluster and service reference (name or
 // ARN) to the cluster and the service's name, failing as the API does.
-func (s *service) namedService(ctx context.Context, clusterRef *string, ref string, active bool) (ecsstate.Versioned[ecsstate.Cluster], string, error) {
+func (s *service) namedService(ctx context.Context, clusterRef *string, ref string, active bool) (store.Versioned[ecsstate.Cluster], string, error) {
 	c, err := s.clusterForService(ctx, clusterRef, ref, active)
 	if err != nil {
 		return c, "", err
@@ -378,7 +378,7 @@ func (s *service) updateService(ctx context.Context, in *ecstypes.UpdateServiceR
 		newDef = &def
 	}
 	key := ecsstate.ServiceKey(cluster.Name, name)
-	current, err := ecsstate.Get[ecsstate.Service](ctx, s.store, key)
+	current, err := store.Get[ecsstate.Service](ctx, s.store, key)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, errServiceNotFound
 	}
@@ -401,7 +401,7 @@ func (s *service) updateService(ctx context.Context, in *ecstypes.UpdateServiceR
 	}
 	errStaleDefinition := errors.New("ecs: task definition changed meanwhile")
 	for range 3 {
-		out, err := ecsstate.Update(ctx, s.store, key, func(v *ecsstate.Service, found bool) error {
+		out, err := store.Update(ctx, s.store, key, func(v *ecsstate.Service, found bool) error {
 			if !found {
 				return errServiceNotFound
 			}
@@ -414,7 +414,7 @@ func (s *service) updateService(ctx context.Context, in *ecstypes.UpdateServiceR
 			return s.applyServiceUpdate(cluster, *def, v, in)
 		})
 		if errors.Is(err, errStaleDefinition) {
-			cur, err := ecsstate.Get[ecsstate.Service](ctx, s.store, key)
+			cur, err := store.Get[ecsstate.Service](ctx, s.store, key)
 			if err != nil {
 				return nil, err
 			}
@@ -603,7 +603,7 @@ func (s *service) deleteService(ctx context.Context, in *ecstypes.DeleteServiceR
 		return nil, err
 	}
 	now := s.now()
-	out, err := ecsstate.Update(ctx, s.store, ecsstate.ServiceKey(c.Value.Name, name), func(v *ecsstate.Service, found bool) error {
+	out, err := store.Update(ctx, s.store, ecsstate.ServiceKey(c.Value.Name, name), func(v *ecsstate.Service, found bool) error {
 		if !found {
 			return errServiceNotFound
 		}

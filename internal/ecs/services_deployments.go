@@ -236,7 +236,7 @@ func (s *service) describeServiceDeployments(ctx context.Context, in *ecstypes.D
 		key := ecsstate.ServiceKey(parts[0], parts[1])
 		svc, seen := services[key]
 		if !seen {
-			rec, err := ecsstate.Get[ecsstate.Service](ctx, s.store, key)
+			rec, err := store.Get[ecsstate.Service](ctx, s.store, key)
 			if err != nil && !errors.Is(err, store.ErrNotFound) {
 				return nil, err
 			}
@@ -289,7 +289,7 @@ func (s *service) listServiceDeployments(ctx context.Context, in *ecstypes.ListS
 	if err != nil {
 		return nil, err
 	}
-	rec, err := ecsstate.Get[ecsstate.Service](ctx, s.store, ecsstate.ServiceKey(c.Value.Name, name))
+	rec, err := store.Get[ecsstate.Service](ctx, s.store, ecsstate.ServiceKey(c.Value.Name, name))
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, errServiceNotFound
 	}

@@ -251,7 +251,7 @@ func BenchmarkLaunchServiceTasks(b *testing.B) {
 		for i := range nodes {
 			n := ecsstate.Node{ID: fmt.Sprintf("%032x", i+1), Clusters: []string{"*"}, LaunchTypes: []string{"EC2"},
 				CPU: 65536, MemoryMiB: 262144, Status: "ACTIVE", Connected: true}
-			op, _ := ecsstate.PutOp(ecsstate.NodeKey(n.ID), n)
+			op, _ := store.PutJSON(ecsstate.NodeKey(n.ID), n)
 			txn.Then = append(txn.Then, op)
 		}
 		if _, err := st.Txn(ctx, txn); err != nil {
@@ -263,7 +263,7 @@ func BenchmarkLaunchServiceTasks(b *testing.B) {
 			call("CreateService", &ecstypes.CreateServiceRequest{Cluster: awsapi.String("bench"), ServiceName: awsapi.String(name),
 				TaskDefinition: awsapi.String("hollow"), DesiredCount: awsapi.Int32(perService), LaunchType: awsapi.String("EC2"),
 				PlacementStrategy: []ecstypes.PlacementStrategy{{Type: awsapi.String("spread"), Field: awsapi.String("instanceId")}}})
-			v, err := ecsstate.Get[ecsstate.Service](ctx, st, ecsstate.ServiceKey("bench", name))
+			v, err := store.Get[ecsstate.Service](ctx, st, ecsstate.ServiceKey("bench", name))
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -125,10 +125,10 @@ func (s *service) describeServices(ctx context.Context, in *ecstypes.DescribeSer
 	out := &ecstypes.DescribeServicesResponse{Services: []ecstypes.Service{}, Failures: []ecstypes.Failure{}}
 	for _, ref := range in.Services {
 		name, ok := s.serviceRef(cluster, ref)
-		var rec ecsstate.Versioned[ecsstate.Service]
+		var rec store.Versioned[ecsstate.Service]
 		err := store.ErrNotFound
 		if ok {
-			rec, err = ecsstate.Get[ecsstate.Service](ctx, s.store, ecsstate.ServiceKey(cluster, name))
+			rec, err = store.Get[ecsstate.Service](ctx, s.store, ecsstate.ServiceKey(cluster, name))
 		}
 		if errors.Is(err, store.ErrNotFound) {
 			arn := ref

@@ -11,6 +11,7 @@ import (
 
 	"github.com/berth/berth/internal/ecs/ecsstate"
 	"github.com/berth/berth/internal/scheduler"
+	"github.com/berth/berth/internal/store"
 )
 
 const apiServiceARN = "arn:aws:ecs:us-east-1:123456789012:service/prod-cluster/api-service"
@@ -48,7 +49,7 @@ func articleServiceInput(desired int32) *sdk.CreateServiceInput {
 
 func (e *apiTestEnv) serviceRecord(cluster, name string) ecsstate.Service {
 	e.t.Helper()
-	v, err := ecsstate.Get[ecsstate.Service](e.ctx, e.store, ecsstate.ServiceKey(cluster, name))
+	v, err := store.Get[ecsstate.Service](e.ctx, e.store, ecsstate.ServiceKey(cluster, name))
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -57,7 +58,7 @@ func (e *apiTestEnv) serviceRecord(cluster, name string) ecsstate.Service {
 
 func (e *apiTestEnv) changeService(cluster, name string, change func(*ecsstate.Service)) {
 	e.t.Helper()
-	if _, err := ecsstate.Update(e.ctx, e.store, ecsstate.ServiceKey(cluster, name), func(v *ecsstate.Service, _ bool) error {
+	if _, err := store.Update(e.ctx, e.store, ecsstate.ServiceKey(cluster, name), func(v *ecsstate.Service, _ bool) error {
 		change(v)
 		return nil
 	}); err != nil {

@@ -102,7 +102,7 @@ func (h *spotHandler) interrupt(ctx context.Context, req SpotInterruptRequest) (
 	for _, key := range keys {
 		now := h.now()
 		stopped := false
-		t, err := ecsstate.Update(ctx, h.store, key, func(t *ecsstate.Task, found bool) error {
+		t, err := store.Update(ctx, h.store, key, func(t *ecsstate.Task, found bool) error {
 			if !found {
 				return admin.Fail(http.StatusNotFound, "task not found")
 			}
@@ -110,7 +110,7 @@ func (h *spotHandler) interrupt(ctx context.Context, req SpotInterruptRequest) (
 			// even before the hub has turned its desired status.
 			stopped = !taskIsStopped(t) && t.RequestStop(spotStopCode, spotStopReason, now)
 			if !stopped {
-				return ecsstate.ErrUnchanged
+				return store.ErrUnchanged
 			}
 			return nil
 		})
@@ -149,7 +149,7 @@ func (h *spotHandler) taskKey(ctx context.Context, cluster, ref string) ([]strin
 	if refCluster != "" && refCluster != cluster {
 		return nil, admin.Fail(http.StatusNotFound, "task %s is not in cluster %s", ref, cluster)
 	}
-	t, err := ecsstate.Get[ecsstate.Task](ctx, h.store, ecsstate.TaskKey(cluster, id))
+	t, err := store.Get[ecsstate.Task](ctx, h.store, ecsstate.TaskKey(cluster, id))
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, admin.Fail(http.StatusNotFound, "task %s not found in cluster %s", ref, cluster)
 	}
@@ -178,12 +178,12 @@ func (h *spotHandler) serviceSpotTasks(ctx context.Context, cluster, service str
 	if !ok || (svcCluster != "" && svcCluster != name) {
 		return nil, admin.Fail(http.StatusNotFound, "service %s not found in cluster %s", service, name)
 	}
-	if _, err := ecsstate.Get[ecsstate.Service](ctx, h.store, ecsstate.ServiceKey(name, svcName)); errors.Is(err, store.ErrNotFound) {
+	if _, err := store.Get[ecsstate.Service](ctx, h.store, ecsstate.ServiceKey(name, svcName)); errors.Is(err, store.ErrNotFound) {
 		return nil, admin.Fail(http.StatusNotFound, "service %s not found in cluster %s", svcName, name)
 	} else if err != nil {
 		return nil, err
 	}
-	tasks, _, err := ecsstate.List[ecsstate.Task](ctx, h.store, ecsstate.ClusterTasksPrefix(name), store.ListOptions{})
+	tasks, _, err := store.List[ecsstate.Task](ctx, h.store, ecsstate.ClusterTasksPrefix(name), store.ListOptions{})
 	if err != nil {
 		return nil, err
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/berth/berth/internal/admin"
 	"github.com/berth/berth/internal/ecs/ecsstate"
+	"github.com/berth/berth/internal/store"
 	"github.com/berth/berth/internal/store/bolt"
 )
 
@@ -58,7 +59,7 @@ func (e *spotTestEnv) putTask(id, service, provider, observed string, created ti
 	task.Spec.CapacityProviderName = provider
 	task.Spec.LaunchType = "FARGATE"
 	task.Observed.LastStatus = observed
-	if _, err := ecsstate.Update(e.ctx, e.store, task.Key(), func(v *ecsstate.Task, _ bool) error {
+	if _, err := store.Update(e.ctx, e.store, task.Key(), func(v *ecsstate.Task, _ bool) error {
 		*v = task
 		return nil
 	}); err != nil {
@@ -69,7 +70,7 @@ func (e *spotTestEnv) putTask(id, service, provider, observed string, created ti
 
 func (e *spotTestEnv) task(id string) ecsstate.Task {
 	e.t.Helper()
-	v, err := ecsstate.Get[ecsstate.Task](e.ctx, e.store, ecsstate.TaskKey("c", id))
+	v, err := store.Get[ecsstate.Task](e.ctx, e.store, ecsstate.TaskKey("c", id))
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -176,7 +177,7 @@ func TestSpotInterruptTask(t *testing.T) {
 
 func TestSpotInterruptService(t *testing.T) {
 	e := newSpotTestEnv(t)
-	if _, err := ecsstate.Update(e.ctx, e.store, ecsstate.ServiceKey("c", "api"), func(v *ecsstate.Service, _ bool) error {
+	if _, err := store.Update(e.ctx, e.store, ecsstate.ServiceKey("c", "api"), func(v *ecsstate.Service, _ bool) error {
 		*v = ecsstate.Service{Name: "api", Cluster: "c", Status: ecsstate.ServiceActive}
 		return nil
 	}); err != nil {
@@ -189,7 +190,7 @@ func TestSpotInterruptService(t *testing.T) {
 	e.putTask(strings.Repeat("5", 32), "other", "FARGATE_SPOT", ecsstate.StatusRunning, 0)
 	stopped := e.putTask(strings.Repeat("6", 32), "api", "FARGATE_SPOT", ecsstate.StatusStopped, 0)
 	stopped.DesiredStatus = ecsstate.StatusStopped
-	if _, err := ecsstate.Update(e.ctx, e.store, stopped.Key(), func(v *ecsstate.Task, _ bool) error { *v = stopped; return nil }); err != nil {
+	if _, err := store.Update(e.ctx, e.store, stopped.Key(), func(v *ecsstate.Task, _ bool) error { *v = stopped; return nil }); err != nil {
 		t.Fatal(err)
 	}
 

@@ -109,7 +109,7 @@ func (s *service) taggableResource(ctx context.Context, arn string) (taggable, e
 			fail: invalidParameter,
 			tags: c.Value.Tags,
 			update: func(ctx context.Context, change func([]ecstypes.Tag) []ecstypes.Tag) error {
-				_, err := ecsstate.Update(ctx, s.store, key, func(v *ecsstate.Cluster, found bool) error {
+				_, err := store.Update(ctx, s.store, key, func(v *ecsstate.Cluster, found bool) error {
 					if !found || v.Status != ecsstate.ClusterActive {
 						return errResourceGone
 					}
@@ -138,7 +138,7 @@ func (s *service) taggableResource(ctx context.Context, arn string) (taggable, e
 			fail: clientError,
 			tags: td.Value.Tags,
 			update: func(ctx context.Context, change func([]ecstypes.Tag) []ecstypes.Tag) error {
-				_, err := ecsstate.Update(ctx, s.store, key, func(v *ecsstate.TaskDefinition, found bool) error {
+				_, err := store.Update(ctx, s.store, key, func(v *ecsstate.TaskDefinition, found bool) error {
 					if !found {
 						return errResourceGone
 					}
@@ -164,7 +164,7 @@ func (s *service) taggableResource(ctx context.Context, arn string) (taggable, e
 			fail: invalidParameter,
 			tags: task.Spec.Tags,
 			update: func(ctx context.Context, change func([]ecstypes.Tag) []ecstypes.Tag) error {
-				_, err := ecsstate.Update(ctx, s.store, key, func(v *ecsstate.Task, found bool) error {
+				_, err := store.Update(ctx, s.store, key, func(v *ecsstate.Task, found bool) error {
 					if !found {
 						return errResourceGone
 					}
@@ -187,7 +187,7 @@ func (s *service) taggableResource(ctx context.Context, arn string) (taggable, e
 			cluster = "default"
 		}
 		key := ecsstate.ServiceKey(cluster, name)
-		svc, err := ecsstate.Get[ecsstate.Service](ctx, s.store, key)
+		svc, err := store.Get[ecsstate.Service](ctx, s.store, key)
 		if errors.Is(err, store.ErrNotFound) {
 			return taggable{}, errServiceNotFoundForTags()
 		}
@@ -198,7 +198,7 @@ func (s *service) taggableResource(ctx context.Context, arn string) (taggable, e
 			fail: invalidParameter,
 			tags: svc.Value.Tags,
 			update: func(ctx context.Context, change func([]ecstypes.Tag) []ecstypes.Tag) error {
-				_, err := ecsstate.Update(ctx, s.store, key, func(v *ecsstate.Service, found bool) error {
+				_, err := store.Update(ctx, s.store, key, func(v *ecsstate.Service, found bool) error {
 					if !found {
 						return errResourceGone
 					}
@@ -214,7 +214,7 @@ func (s *service) taggableResource(ctx context.Context, arn string) (taggable, e
 	case "capacity-provider":
 		name := strings.TrimPrefix(res, "capacity-provider/")
 		key := ecsstate.CapacityProviderKey(name)
-		cp, err := ecsstate.Get[ecsstate.CapacityProvider](ctx, s.store, key)
+		cp, err := store.Get[ecsstate.CapacityProvider](ctx, s.store, key)
 		if errors.Is(err, store.ErrNotFound) || name == providerFargate || name == providerFargateSpot {
 			// FARGATE and FARGATE_SPOT are built in and carry no tags.
 			return taggable{}, errCapacityProviderNotFoundForTags()
@@ -226,7 +226,7 @@ func (s *service) taggableResource(ctx context.Context, arn string) (taggable, e
 			fail: invalidParameter,
 			tags: cp.Value.Tags,
 			update: func(ctx context.Context, change func([]ecstypes.Tag) []ecstypes.Tag) error {
-				_, err := ecsstate.Update(ctx, s.store, key, func(v *ecsstate.CapacityProvider, found bool) error {
+				_, err := store.Update(ctx, s.store, key, func(v *ecsstate.CapacityProvider, found bool) error {
 					if !found {
 						return errResourceGone
 					}
@@ -263,13 +263,13 @@ func errTaskNotFoundForTags() *awsapi.MessageError {
 func (s *service) findTaskForTags(ctx context.Context, cluster, id string) (string, ecsstate.Task, error) {
 	if cluster != "" {
 		key := ecsstate.TaskKey(cluster, id)
-		t, err := ecsstate.Get[ecsstate.Task](ctx, s.store, key)
+		t, err := store.Get[ecsstate.Task](ctx, s.store, key)
 		if errors.Is(err, store.ErrNotFound) {
 			return "", ecsstate.Task{}, errTaskNotFoundForTags()
 		}
 		return key, t.Value, err
 	}
-	tasks, _, err := ecsstate.List[ecsstate.Task](ctx, s.store, ecsstate.TaskPrefix, store.ListOptions{})
+	tasks, _, err := store.List[ecsstate.Task](ctx, s.store, ecsstate.TaskPrefix, store.ListOptions{})
 	if err != nil {
 		return "", ecsstate.Task{}, err
 	}

@@ -41,7 +41,7 @@ func (s *service) registerTaskDefinition(ctx context.Context, in *ecstypes.Regis
 	family := awsapi.Deref(in.Family)
 	tags := mergeTags(nil, in.Tags)
 	for range registerAttempts {
-		counter, err := ecsstate.Get[ecsstate.Family](ctx, s.store, ecsstate.FamilyKey(family))
+		counter, err := store.Get[ecsstate.Family](ctx, s.store, ecsstate.FamilyKey(family))
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return nil, err
 		}
@@ -55,11 +55,11 @@ func (s *service) registerTaskDefinition(ctx context.Context, in *ecstypes.Regis
 		td.Status = awsapi.String(ecstypes.TaskDefinitionStatusActive)
 		td.RegisteredAt = awsapi.Time(now)
 		td.RegisteredBy = awsapi.String("arn:aws:iam::" + s.account + ":root")
-		putDef, err := ecsstate.PutOp(ecsstate.TaskDefinitionKey(family, revision), ecsstate.TaskDefinition{Definition: td, Tags: tags})
+		putDef, err := store.PutJSON(ecsstate.TaskDefinitionKey(family, revision), ecsstate.TaskDefinition{Definition: td, Tags: tags})
 		if err != nil {
 			return nil, err
 		}
-		putCounter, err := ecsstate.PutOp(ecsstate.FamilyKey(family), ecsstate.Family{Name: family, LastRevision: revision})
+		putCounter, err := store.PutJSON(ecsstate.FamilyKey(family), ecsstate.Family{Name: family, LastRevision: revision})
 		if err != nil {
 			return nil, err
 		}
@@ -323,20 +323,20 @@ func (s *service) parseTaskDefinitionRef(ref string) (family string, revision in
 // family's latest ACTIVE revision, or an exact revision in any status.
 // found is false when there is none; err is for malformed references and
 // store failures.
-func (s *service) lookupTaskDefinition(ctx context.Context, ref string) (key string, rec ecsstate.Versioned[ecsstate.TaskDefinition], found bool, err error) {
+func (s *service) lookupTaskDefinition(ctx context.Context, ref string) (key string, rec store.Versioned[ecsstate.TaskDefinition], found bool, err error) {
 	family, revision, ok, err := s.parseTaskDefinitionRef(ref)
 	if err != nil || !ok {
 		return "", rec, false, err
 	}
 	if revision > 0 {
 		key = ecsstate.TaskDefinitionKey(family, revision)
-		rec, err = ecsstate.Get[ecsstate.TaskDefinition](ctx, s.store, key)
+		rec, err = store.Get[ecsstate.TaskDefinition](ctx, s.store, key)
 		if errors.Is(err, store.ErrNotFound) {
 			return "", rec, false, nil
 		}
 		return key, rec, err == nil, err
 	}
-	revs, _, err := ecsstate.List[ecsstate.TaskDefinition](ctx, s.store, ecsstate.TaskDefinitionFamilyPrefix(family), store.ListOptions{})
+	revs, _, err := store.List[ecsstate.TaskDefinition](ctx, s.store, ecsstate.TaskDefinitionFamilyPrefix(family), store.ListOptions{})
 	if err != nil {
 		return "", rec, false, err
 	}
@@ -385,13 +385,13 @@ func (s *service) describeTaskDefinition(ctx context.Context, in *ecstypes.Descr
 
 // lookupRevision is lookupTaskDefinition for calls that must name a
 // revision (deregister, delete).
-func (s *service) lookupRevision(ctx context.Context, ref string) (string, ecsstate.Versioned[ecsstate.TaskDefinition], bool, error) {
+func (s *service) lookupRevision(ctx context.Context, ref string) (string, store.Versioned[ecsstate.TaskDefinition], bool, error) {
 	_, revision, ok, err := s.parseTaskDefinitionRef(ref)
 	if err != nil {
-		return "", ecsstate.Versioned[ecsstate.TaskDefinition]{}, false, err
+		return "", store.Versioned[ecsstate.TaskDefinition]{}, false, err
 	}
 	if ok && revision == 0 {
-		return "", ecsstate.Versioned[ecsstate.TaskDefinition]{}, false, clientError("Revision is missing.") // UNVERIFIED
+		return "", store.Versioned[ecsstate.TaskDefinition]{}, false, clientError("Revision is missing.") // UNVERIFIED
 	}
 	return s.lookupTaskDefinition(ctx, ref)
 }
@@ -404,12 +404,12 @@ func (s *service) deregisterTaskDefinition(ctx context.Context, in *ecstypes.Der
 	if !found {
 		return nil, errTaskDefinitionNotFound()
 	}
-	rec, err := ecsstate.Update(ctx, s.store, key, func(v *ecsstate.TaskDefinition, found bool) error {
+	rec, err := store.Update(ctx, s.store, key, func(v *ecsstate.TaskDefinition, found bool) error {
 		if !found {
 			return errTaskDefinitionNotFound()
 		}
 		if awsapi.Deref(v.Definition.Status) != ecstypes.TaskDefinitionStatusActive {
-			return ecsstate.ErrUnchanged // deregistering twice changes nothing
+			return store.ErrUnchanged // deregistering twice changes nothing
 		}
 		v.Definition.Status = awsapi.String(ecstypes.TaskDefinitionStatusInactive)
 		v.Definition.DeregisteredAt = awsapi.Time(s.now())
@@ -450,16 +450,16 @@ func (s *service) deleteTaskDefinitions(ctx context.Context, in *ecstypes.Delete
 			continue
 		}
 		var stillActive bool
-		rec, err := ecsstate.Update(ctx, s.store, key, func(v *ecsstate.TaskDefinition, found bool) error {
+		rec, err := store.Update(ctx, s.store, key, func(v *ecsstate.TaskDefinition, found bool) error {
 			if !found {
 				return errResourceGone
 			}
 			switch awsapi.Deref(v.Definition.Status) {
 			case ecstypes.TaskDefinitionStatusActive:
 				stillActive = true
-				return ecsstate.ErrUnchanged
+				return store.ErrUnchanged
 			case ecstypes.TaskDefinitionStatusDeleteInProgress:
-				return ecsstate.ErrUnchanged
+				return store.ErrUnchanged
 			}
 			v.Definition.Status = awsapi.String(ecstypes.TaskDefinitionStatusDeleteInProgress)
 			v.Definition.DeleteRequestedAt = awsapi.Time(s.now())
@@ -509,7 +509,7 @@ func (s *service) listTaskDefinitions(ctx context.Context, in *ecstypes.ListTask
 	if f := awsapi.Deref(in.FamilyPrefix); f != "" {
 		prefix = ecsstate.TaskDefinitionFamilyPrefix(f)
 	}
-	recs, _, err := ecsstate.List[ecsstate.TaskDefinition](ctx, s.store, prefix, store.ListOptions{})
+	recs, _, err := store.List[ecsstate.TaskDefinition](ctx, s.store, prefix, store.ListOptions{})
 	if err != nil {
 		return nil, err
 	}
@@ -562,11 +562,11 @@ func (s *service) listTaskDefinitionFamilies(ctx context.Context, in *ecstypes.L
 	prefix := awsapi.Deref(in.FamilyPrefix)
 	// A family is ACTIVE while it has an ACTIVE revision; the revision
 	// counters also name families whose revisions are all gone.
-	counters, _, err := ecsstate.List[ecsstate.Family](ctx, s.store, ecsstate.FamilyPrefix+prefix, store.ListOptions{})
+	counters, _, err := store.List[ecsstate.Family](ctx, s.store, ecsstate.FamilyPrefix+prefix, store.ListOptions{})
 	if err != nil {
 		return nil, err
 	}
-	recs, _, err := ecsstate.List[ecsstate.TaskDefinition](ctx, s.store, ecsstate.TaskDefinitionPrefix+prefix, store.ListOptions{})
+	recs, _, err := store.List[ecsstate.TaskDefinition](ctx, s.store, ecsstate.TaskDefinitionPrefix+prefix, store.ListOptions{})
 	if err != nil {
 		return nil, err
 	}

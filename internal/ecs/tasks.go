@@ -651,7 +651,7 @@ func (s *service) createTasks(ctx context.Context, tasks []ecsstate.Task) (int64
 	}
 	var txn store.Txn
 	for i := range tasks {
-		op, err := ecsstate.PutOp(tasks[i].Key(), tasks[i])
+		op, err := store.PutJSON(tasks[i].Key(), tasks[i])
 		if err != nil {
 			return 0, err
 		}
@@ -695,7 +695,7 @@ type placementSnapshot struct {
 // across calls so only the tasks written since the last call are decoded
 // again; callers hold placementMu, which also guards the cache.
 func (s *service) placementSnapshot(ctx context.Context, cluster, group string, cache *reservationCache) (*placementSnapshot, error) {
-	nodes, _, err := ecsstate.List[ecsstate.Node](ctx, s.store, ecsstate.NodePrefix, store.ListOptions{})
+	nodes, _, err := store.List[ecsstate.Node](ctx, s.store, ecsstate.NodePrefix, store.ListOptions{})
 	if err != nil {
 		return nil, err
 	}

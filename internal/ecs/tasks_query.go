@@ -70,13 +70,13 @@ func (s *service) stopTask(ctx context.Context, in *ecstypes.StopTaskRequest) (*
 		return nil, errTaskNotFound()
 	}
 	now := s.now()
-	task, err := ecsstate.Update(ctx, s.store, ecsstate.TaskKey(c.Value.Name, id), func(t *ecsstate.Task, found bool) error {
+	task, err := store.Update(ctx, s.store, ecsstate.TaskKey(c.Value.Name, id), func(t *ecsstate.Task, found bool) error {
 		if !found {
 			return errTaskNotFound()
 		}
 		// Stopping a task already stopping or stopped changes nothing.
 		if !t.RequestStop(ecstypes.TaskStopCodeUserInitiated, reason, now) {
-			return ecsstate.ErrUnchanged
+			return store.ErrUnchanged
 		}
 		return nil
 	})
@@ -119,7 +119,7 @@ func (s *service) describeTasks(ctx context.Context, in *ecstypes.DescribeTasksR
 			missing()
 			continue
 		}
-		t, err := ecsstate.Get[ecsstate.Task](ctx, s.store, ecsstate.TaskKey(cluster, id))
+		t, err := store.Get[ecsstate.Task](ctx, s.store, ecsstate.TaskKey(cluster, id))
 		if errors.Is(err, store.ErrNotFound) {
 			missing()
 			continue

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -253,4 +254,24 @@ func runTask(t testing.TB, s *Server, args ...string) string {
 		t.Fatalf("run-task started %d tasks, failures %s", len(out.Tasks), jsonString(out.Failures))
 	}
 	return out.Tasks[0].TaskArn
+}
+
+// waitHTTPOK polls url until it answers 200, or fails the test after
+// timeout: a task's process may be RUNNING a moment before it listens.
+func waitHTTPOK(t testing.TB, url string, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		resp, err := (&http.Client{Timeout: time.Second}).Get(url)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GET %s: %v", url, statusOrErr(resp, err))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }

@@ -582,11 +582,8 @@ func TestECSSDKTasksAndInstances(t *testing.T) {
 	if len(bindings) == 0 || aws.ToInt32(bindings[0].HostPort) == 0 {
 		t.Fatalf("bridge task has no host port binding:\n%s", jsonString(task))
 	}
-	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/health", aws.ToInt32(bindings[0].HostPort)))
-	if err != nil {
-		t.Fatalf("bridge task's host port: %v", err)
-	}
-	resp.Body.Close()
+	// RUNNING means the process started, not that it listens yet.
+	waitHTTPOK(t, fmt.Sprintf("http://127.0.0.1:%d/health", aws.ToInt32(bindings[0].HostPort)), 15*time.Second)
 }
 
 // TestECSKillDuringStart kills the server while a task is being started:
@@ -644,21 +641,7 @@ func TestECSOrdinaryGoBuild(t *testing.T) {
 	simpleTask(t, s, "plain", image, nil, map[string]any{"portMappings": []map[string]any{{"containerPort": 8080}}})
 	arn := runTask(t, s, "--cluster", "plain", "--task-definition", "plain", "--launch-type", "FARGATE", "--network-configuration", awsvpc)
 	task := waitTaskStatus(t, s, "plain", arn, "RUNNING", 60*time.Second)
-	url := "http://" + net.JoinHostPort(taskIP(t, task), "8080") + "/health"
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		resp, err := (&http.Client{Timeout: time.Second}).Get(url)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("GET %s: %v", url, statusOrErr(resp, err))
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	waitHTTPOK(t, "http://"+net.JoinHostPort(taskIP(t, task), "8080")+"/health", 15*time.Second)
 }
 
 // dynamicallyLinked reports whether an executable names an ELF

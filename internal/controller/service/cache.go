@@ -3,9 +3,11 @@ package service
 import (
 	"sync"
 
+	json "github.com/go-json-experiment/json/v1"
+
 	"github.com/berth/berth/internal/ecs/ecsstate"
 	"github.com/berth/berth/internal/ecs/ecstypes"
-	json "github.com/go-json-experiment/json/v1"
+	"github.com/berth/berth/internal/store"
 )
 
 // cachedTask is a task record as last seen, with the revision to compare
@@ -89,7 +91,7 @@ func (c *taskCache) tasks(svc string) []cachedTask {
 }
 
 // reset replaces everything with a fresh listing.
-func (c *taskCache) reset(tasks []ecsstate.Versioned[ecsstate.Task]) {
+func (c *taskCache) reset(tasks []store.Versioned[ecsstate.Task]) {
 	c.mu.Lock()
 	c.byService = map[string]map[string]cachedTask{}
 	c.owner = map[string]string{}

@@ -119,14 +119,14 @@ func (c *Controller) follow(ctx context.Context, q controller.Queue) error {
 	if err != nil {
 		return err
 	}
-	tasks := make([]ecsstate.Versioned[ecsstate.Task], 0, len(kvs))
+	tasks := make([]store.Versioned[ecsstate.Task], 0, len(kvs))
 	for _, kv := range kvs {
 		t, err := decodeTask(kv.Value)
 		if err != nil {
 			c.log.Error("undecodable task record skipped", "key", kv.Key, "err", err)
 			continue
 		}
-		tasks = append(tasks, ecsstate.Versioned[ecsstate.Task]{Value: t, ModRevision: kv.ModRevision})
+		tasks = append(tasks, store.Versioned[ecsstate.Task]{Value: t, ModRevision: kv.ModRevision})
 	}
 	c.cache.reset(tasks)
 	services, err := c.serviceKeys(ctx)
@@ -196,7 +196,7 @@ func (c *Controller) serviceKeys(ctx context.Context) ([]string, error) {
 // look again without a change when the step waits for a deadline, or
 // tasks could not be placed.
 func (c *Controller) Reconcile(ctx context.Context, key string) (controller.Result, error) {
-	cur, err := ecsstate.Get[ecsstate.Service](ctx, c.cfg.Store, key)
+	cur, err := store.Get[ecsstate.Service](ctx, c.cfg.Store, key)
 	if errors.Is(err, store.ErrNotFound) {
 		return controller.Result{}, nil
 	}
@@ -273,7 +273,7 @@ func deploymentStored(svc ecsstate.Service, d *ecsstate.Deployment) bool {
 // purge deletes an INACTIVE service's record once it has been inactive
 // for inactiveRetention, as ECS forgets deleted services after a while; it
 // asks to come back then otherwise.
-func (c *Controller) purge(ctx context.Context, key string, cur ecsstate.Versioned[ecsstate.Service]) (controller.Result, error) {
+func (c *Controller) purge(ctx context.Context, key string, cur store.Versioned[ecsstate.Service]) (controller.Result, error) {
 	since := cur.Value.DeletedAt
 	if since.IsZero() {
 		since = cur.Value.UpdatedAt
@@ -298,7 +298,7 @@ func (c *Controller) commit(ctx context.Context, key string, svcRev int64, st st
 	cached := map[string]*ecsstate.Task{}
 	mutate := func(k string, change func(*ecsstate.Task)) error {
 		if _, ok := changes[k]; !ok {
-			cur, err := ecsstate.Get[ecsstate.Task](ctx, c.cfg.Store, k)
+			cur, err := store.Get[ecsstate.Task](ctx, c.cfg.Store, k)
 			if errors.Is(err, store.ErrNotFound) || err == nil && cur.ModRevision != revs[k].modRevision {
 				return store.ErrConflict
 			}
@@ -327,7 +327,7 @@ func (c *Controller) commit(ctx context.Context, key string, svcRev int64, st st
 	}
 	txn := store.Txn{}
 	if st.changed {
-		op, err := ecsstate.PutOp(key, st.svc)
+		op, err := store.PutJSON(key, st.svc)
 		if err != nil {
 			return err
 		}
@@ -335,7 +335,7 @@ func (c *Controller) commit(ctx context.Context, key string, svcRev int64, st st
 		txn.Then = append(txn.Then, op)
 	}
 	for k, t := range changes {
-		op, err := ecsstate.PutOp(k, t)
+		op, err := store.PutJSON(k, t)
 		if err != nil {
 			return err
 		}
@@ -382,9 +382,9 @@ func (c *Controller) recordLaunch(ctx context.Context, key string, ids []string,
 		return nil
 	}
 	now := c.cfg.Now().UTC()
-	_, err := ecsstate.Update(ctx, c.cfg.Store, key, func(s *ecsstate.Service, found bool) error {
+	_, err := store.Update(ctx, c.cfg.Store, key, func(s *ecsstate.Service, found bool) error {
 		if !found {
-			return ecsstate.ErrUnchanged
+			return store.ErrUnchanged
 		}
 		launchEvents(s, ids, failures, now)
 		return nil

@@ -44,7 +44,7 @@ func (l *fakeLauncher) LaunchServiceTasks(ctx context.Context, svc *ecsstate.Ser
 			},
 			Observed: ecsstate.TaskStatus{LastStatus: ecsstate.StatusProvisioning},
 		}
-		op, err := ecsstate.PutOp(t.Key(), t)
+		op, err := store.PutJSON(t.Key(), t)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -96,16 +96,16 @@ func openStore(t *testing.T) *bolt.Store {
 func agent(ctx context.Context, t *testing.T, st store.Store, sick func(ecsstate.Task) bool) {
 	go func() {
 		for ctx.Err() == nil {
-			tasks, _, err := ecsstate.List[ecsstate.Task](ctx, st, ecsstate.TaskPrefix, store.ListOptions{})
+			tasks, _, err := store.List[ecsstate.Task](ctx, st, ecsstate.TaskPrefix, store.ListOptions{})
 			if err != nil {
 				return
 			}
 			for _, v := range tasks {
-				ecsstate.Update(ctx, st, v.Value.Key(), func(task *ecsstate.Task, found bool) error {
+				store.Update(ctx, st, v.Value.Key(), func(task *ecsstate.Task, found bool) error {
 					o := &task.Observed
 					switch {
 					case !found || o.LastStatus == ecsstate.StatusStopped:
-						return ecsstate.ErrUnchanged
+						return store.ErrUnchanged
 					case task.DesiredStatus == ecsstate.StatusStopped:
 						o.LastStatus, o.StoppedAt = ecsstate.StatusStopped, time.Now()
 					case sick != nil && sick(*task):
@@ -114,7 +114,7 @@ func agent(ctx context.Context, t *testing.T, st store.Store, sick func(ecsstate
 					case o.LastStatus != ecsstate.StatusRunning:
 						o.LastStatus, o.StartedAt, o.HealthStatus = ecsstate.StatusRunning, time.Now(), scheduler.HealthHealthy
 					default:
-						return ecsstate.ErrUnchanged
+						return store.ErrUnchanged
 					}
 					return nil
 				})
@@ -126,7 +126,7 @@ func agent(ctx context.Context, t *testing.T, st store.Store, sick func(ecsstate
 
 func putService(t *testing.T, st store.Store, svc ecsstate.Service) {
 	t.Helper()
-	op, err := ecsstate.PutOp(svc.Key(), svc)
+	op, err := store.PutJSON(svc.Key(), svc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +148,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 
 func getService(t *testing.T, st store.Store) ecsstate.Service {
 	t.Helper()
-	v, err := ecsstate.Get[ecsstate.Service](context.Background(), st, ecsstate.ServiceKey("c", "web"))
+	v, err := store.Get[ecsstate.Service](context.Background(), st, ecsstate.ServiceKey("c", "web"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +157,7 @@ func getService(t *testing.T, st store.Store) ecsstate.Service {
 
 func liveTasks(t *testing.T, st store.Store) (byDeployment map[string]int, total int) {
 	t.Helper()
-	tasks, _, err := ecsstate.List[ecsstate.Task](context.Background(), st, ecsstate.TaskPrefix, store.ListOptions{})
+	tasks, _, err := store.List[ecsstate.Task](context.Background(), st, ecsstate.TaskPrefix, store.ListOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +185,7 @@ func TestControllerRollsOutAndSurvivesRestart(t *testing.T) {
 
 	// A new deployment; the controller is killed in the middle and a new
 	// one finishes the job without duplicates.
-	_, err := ecsstate.Update(ctx, st, ecsstate.ServiceKey("c", "web"), func(s *ecsstate.Service, _ bool) error {
+	_, err := store.Update(ctx, st, ecsstate.ServiceKey("c", "web"), func(s *ecsstate.Service, _ bool) error {
 		s.Deployments[0].Status = ecsstate.DeploymentActive
 		s.Deployments = append([]ecsstate.Deployment{deployment(depB, tdBad, ecsstate.DeploymentPrimary, scheduler.RolloutInProgress, 3)}, s.Deployments...)
 		s.TaskDefinition, s.Steady = tdBad, false
@@ -225,7 +225,7 @@ func TestControllerUnplaceableEventAndBreakerRollback(t *testing.T) {
 	f.launcher.refuse.Store(false)
 	waitFor(t, "steady state", func() bool { return getService(t, st).Steady })
 
-	_, err := ecsstate.Update(ctx, st, ecsstate.ServiceKey("c", "web"), func(s *ecsstate.Service, _ bool) error {
+	_, err := store.Update(ctx, st, ecsstate.ServiceKey("c", "web"), func(s *ecsstate.Service, _ bool) error {
 		s.DeploymentConfiguration.DeploymentCircuitBreaker = &ecstypes.DeploymentCircuitBreaker{Enable: awsapi.Bool(true), Rollback: awsapi.Bool(true)}
 		s.Deployments[0].Status = ecsstate.DeploymentActive
 		s.Deployments = append([]ecsstate.Deployment{deployment(depB, tdBad, ecsstate.DeploymentPrimary, scheduler.RolloutInProgress, 2)}, s.Deployments...)

@@ -3,22 +3,14 @@
 // and typed reads and compare-and-swap updates. The ECS API writes intent
 // here (a task to run, a task to stop); the agent hub writes what the agents
 // report (what does run); controllers read both. None of them imports
-// another; they meet here.
+// another; they meet here. paths.go documents the key layout; reads and
+// writes go through the store's typed helpers (store.Get, store.Update).
 package ecsstate
 
 import (
 	"time"
 
 	"github.com/berth/berth/internal/ecs/ecstypes"
-)
-
-// Key prefixes. A record's key is prefix + its id; ids never contain '/'.
-const (
-	ClusterPrefix        = "ecs/cluster/"
-	TaskDefinitionPrefix = "ecs/taskdef/" // + family + "|" + %010d revision
-	FamilyPrefix         = "ecs/family/"  // + family: the revision counter
-	TaskPrefix           = "ecs/task/"    // + cluster + "|" + task id
-	NodePrefix           = "ecs/node/"    // + node id
 )
 
 // Cluster statuses.

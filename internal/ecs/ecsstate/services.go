@@ -7,18 +7,6 @@ import (
 	"github.com/berth/berth/internal/ecs/ecstypes"
 )
 
-// Key prefixes of services and capacity providers.
-const (
-	ServicePrefix          = "ecs/service/"          // + cluster + "|" + service name
-	CapacityProviderPrefix = "ecs/capacityprovider/" // + name (custom providers only)
-)
-
-// ServiceKey is the store key of a service; ClusterServicesPrefix lists a
-// cluster's services in name order.
-func ServiceKey(cluster, name string) string      { return ServicePrefix + cluster + "|" + name }
-func ClusterServicesPrefix(cluster string) string { return ServicePrefix + cluster + "|" }
-func CapacityProviderKey(name string) string      { return CapacityProviderPrefix + name }
-
 // Service statuses.
 const (
 	ServiceActive   = "ACTIVE"
