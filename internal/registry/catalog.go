@@ -319,19 +319,17 @@ func (c *Catalog) UnlinkBlob(ctx context.Context, repo string, d digest.Digest) 
 func (c *Catalog) Image(ctx context.Context, repo, reference string) (ecrstate.Image, error) {
 	d, err := digest.Parse(reference)
 	if err != nil {
-		tagV, terr := store.Get[digest.Digest](ctx, c.store, ecrstate.TagKey(repo, reference))
-		tag := tagV.Value
+		tag, terr := store.Get[digest.Digest](ctx, c.store, ecrstate.TagKey(repo, reference))
 		if terr != nil {
 			return ecrstate.Image{}, c.notFound(ctx, repo, terr)
 		}
-		d = tag
+		d = tag.Value
 	}
-	imgV, err := store.Get[ecrstate.Image](ctx, c.store, ecrstate.ImageKey(repo, d))
-	img := imgV.Value
+	img, err := store.Get[ecrstate.Image](ctx, c.store, ecrstate.ImageKey(repo, d))
 	if err != nil {
 		return ecrstate.Image{}, c.notFound(ctx, repo, err)
 	}
-	return img, nil
+	return img.Value, nil
 }
 
 // notFound turns a missing key into ErrImageNotFound, or
