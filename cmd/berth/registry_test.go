@@ -15,6 +15,7 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/berth/berth/internal/blob/local"
+	"github.com/berth/berth/internal/ecr/ecrstate"
 	"github.com/berth/berth/internal/registry"
 	"github.com/berth/berth/internal/store/bolt"
 )
@@ -34,7 +35,7 @@ func TestRegistryGCCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	cat := registry.NewCatalog(st, nil)
-	if _, err := cat.CreateRepository(ctx, registry.Repository{Name: "app"}); err != nil {
+	if _, err := cat.CreateRepository(ctx, ecrstate.Repository{Name: "app"}); err != nil {
 		t.Fatal(err)
 	}
 	// A layer pushed and never used.

@@ -11,6 +11,7 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/berth/berth/internal/awsapi"
+	"github.com/berth/berth/internal/ecr/ecrstate"
 	"github.com/berth/berth/internal/registry"
 )
 
@@ -50,59 +51,59 @@ func (f *failure) exception(param string, subj subject) error {
 
 // lookup finds the image id names in repo. A failure reports an id that
 // names no image; err anything else (a missing repository, the store).
-func (s *service) lookup(ctx context.Context, repo string, id ImageIdentifier) (registry.Image, *failure, error) {
+func (s *service) lookup(ctx context.Context, repo string, id ImageIdentifier) (ecrstate.Image, *failure, error) {
 	if id.ImageDigest == nil && id.ImageTag == nil {
-		return registry.Image{}, failMissingDigestAndTag, nil
+		return ecrstate.Image{}, failMissingDigestAndTag, nil
 	}
 	if id.ImageTag != nil && (len(*id.ImageTag) < 1 || len(*id.ImageTag) > 300) {
-		return registry.Image{}, failInvalidTag, nil
+		return ecrstate.Image{}, failInvalidTag, nil
 	}
-	var img registry.Image
+	var img ecrstate.Image
 	var err error
 	if id.ImageDigest != nil {
 		if !imageDigestRE.MatchString(*id.ImageDigest) {
-			return registry.Image{}, failInvalidDigest, nil
+			return ecrstate.Image{}, failInvalidDigest, nil
 		}
 		d, perr := digest.Parse(*id.ImageDigest)
 		if perr != nil {
 			// ECR's grammar but no digest berth can hold (upper-case hex,
 			// an unknown algorithm): nothing has it.
-			return registry.Image{}, failImageNotFound, nil
+			return ecrstate.Image{}, failImageNotFound, nil
 		}
 		img, err = s.catalog.Image(ctx, repo, d.String())
 	} else {
 		img, err = s.imageByTag(ctx, repo, *id.ImageTag)
 	}
 	if errors.Is(err, registry.ErrImageNotFound) {
-		return registry.Image{}, failImageNotFound, nil
+		return ecrstate.Image{}, failImageNotFound, nil
 	}
 	if err != nil {
-		return registry.Image{}, nil, err
+		return ecrstate.Image{}, nil, err
 	}
 	if id.ImageDigest != nil && id.ImageTag != nil && !slices.Contains(img.Tags, *id.ImageTag) {
 		if _, err := s.imageByTag(ctx, repo, *id.ImageTag); errors.Is(err, registry.ErrImageNotFound) {
-			return registry.Image{}, failImageNotFound, nil
+			return ecrstate.Image{}, failImageNotFound, nil
 		} else if err != nil {
-			return registry.Image{}, nil, err
+			return ecrstate.Image{}, nil, err
 		}
-		return registry.Image{}, failTagDoesNotMatch, nil
+		return ecrstate.Image{}, failTagDoesNotMatch, nil
 	}
 	return img, nil, nil
 }
 
 // imageByTag looks a tag up; the catalog would read a digest-shaped
 // reference as a digest, and no tag has that shape (PutImage refuses them).
-func (s *service) imageByTag(ctx context.Context, repo, tag string) (registry.Image, error) {
+func (s *service) imageByTag(ctx context.Context, repo, tag string) (ecrstate.Image, error) {
 	if digestShaped(tag) {
 		if _, err := s.catalog.GetRepository(ctx, repo); err != nil {
-			return registry.Image{}, err
+			return ecrstate.Image{}, err
 		}
-		return registry.Image{}, registry.ErrImageNotFound
+		return ecrstate.Image{}, registry.ErrImageNotFound
 	}
 	return s.catalog.Image(ctx, repo, tag)
 }
 
-func (s *service) imageDetail(img registry.Image) ImageDetail {
+func (s *service) imageDetail(img ecrstate.Image) ImageDetail {
 	detail := ImageDetail{
 		RegistryId:             awsapi.String(s.account),
 		RepositoryName:         awsapi.String(img.Repository),
@@ -138,7 +139,7 @@ func firstNonEmpty(values ...string) string {
 
 // matchesFilter applies tagStatus (TAGGED, UNTAGGED, ANY) and imageStatus.
 // Every berth image is ACTIVE: there is no archive storage class.
-func matchesFilter(img registry.Image, tagStatus, imageStatus string) bool {
+func matchesFilter(img ecrstate.Image, tagStatus, imageStatus string) bool {
 	switch imageStatus {
 	case ImageStatusFilterArchived, ImageStatusFilterActivating:
 		return false
@@ -166,7 +167,7 @@ type listingFilter struct{ tagStatus, imageStatus string }
 // imageListing checks what DescribeImages and ListImages share (the filter,
 // the page size, a page token of tokenParts parts) and returns the
 // repository's images and where the page resumes.
-func (s *service) imageListing(ctx context.Context, op, repo string, filter listingFilter, maxResults *int32, nextToken *string, tokenParts int) ([]registry.Image, []string, error) {
+func (s *service) imageListing(ctx context.Context, op, repo string, filter listingFilter, maxResults *int32, nextToken *string, tokenParts int) ([]ecrstate.Image, []string, error) {
 	if err := checkTagStatus("filter.tagStatus", filter.tagStatus); err != nil {
 		return nil, nil, err
 	}
@@ -196,7 +197,7 @@ func (s *service) describeImages(ctx context.Context, in *DescribeImagesRequest)
 		if in.MaxResults != nil || in.NextToken != nil {
 			return nil, invalidParameter("maxResults", "maxResults and nextToken cannot be specified together with imageIds")
 		}
-		seen := map[digest.Digest]registry.Image{}
+		seen := map[digest.Digest]ecrstate.Image{}
 		for i, id := range in.ImageIds {
 			img, f, err := s.lookup(ctx, repo, id)
 			if err != nil {
@@ -225,7 +226,7 @@ func (s *service) describeImages(ctx context.Context, in *DescribeImagesRequest)
 	}
 	tagStatus, imageStatus := filter.tagStatus, filter.imageStatus
 	limit := pageSize(in.MaxResults)
-	listed := map[digest.Digest]registry.Image{}
+	listed := map[digest.Digest]ecrstate.Image{}
 	// Images come in digest order; a page resumes after the last digest.
 	for _, img := range images {
 		if after != nil && img.Digest.String() <= after[0] {

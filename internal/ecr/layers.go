@@ -15,6 +15,7 @@ import (
 
 	"github.com/berth/berth/internal/awsapi"
 	"github.com/berth/berth/internal/blob"
+	"github.com/berth/berth/internal/ecr/ecrstate"
 	"github.com/berth/berth/internal/registry"
 	"github.com/berth/berth/internal/store"
 )
@@ -24,28 +25,20 @@ import (
 // ids are UUIDs bound to one repository; a store record maps each to its
 // blob session, so an upload outlives a restart if its session does.
 
-const uploadPrefix = "ecr/upload/"
-
 // layerPartSize is the part size ECR advises clients to upload in.
 const layerPartSize = 10 << 20
-
-type uploadSession struct {
-	Repository string    `json:"repository"`
-	BlobUpload string    `json:"blobUpload"`
-	CreatedAt  time.Time `json:"createdAt"`
-}
 
 // session returns the open upload uploadID of repo.
 func (s *service) session(ctx context.Context, repo, uploadID string) (blob.Upload, error) {
 	if _, err := s.catalog.GetRepository(ctx, repo); err != nil {
 		return nil, subject{repo: repo}.wrap(err)
 	}
-	var sess uploadSession
-	found, err := s.loadJSON(ctx, uploadPrefix+uploadID, &sess)
-	if err != nil {
+	stored, err := store.Get[ecrstate.UploadSession](ctx, s.store, ecrstate.UploadKey(uploadID))
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return nil, subject{repo: repo}.wrap(err)
 	}
-	if !found || sess.Repository != repo {
+	sess := stored.Value
+	if err != nil || sess.Repository != repo {
 		return nil, subject{repo: repo, upload: uploadID}.wrap(errUploadNotFound)
 	}
 	up, err := s.blobs.Upload(ctx, sess.BlobUpload)
@@ -63,7 +56,7 @@ func (s *service) session(ctx context.Context, repo, uploadID string) (blob.Uplo
 }
 
 func (s *service) endSession(ctx context.Context, uploadID string) error {
-	_, err := s.store.Txn(ctx, store.Txn{Then: []store.Op{store.Delete(uploadPrefix + uploadID)}})
+	_, err := s.store.Txn(ctx, store.Txn{Then: []store.Op{store.Delete(ecrstate.UploadKey(uploadID))}})
 	return err
 }
 
@@ -80,7 +73,7 @@ func (s *service) initiateLayerUpload(ctx context.Context, in *InitiateLayerUplo
 		return nil, subject{repo: repo}.wrap(err)
 	}
 	id := uuid.NewString()
-	if err := s.storeJSON(ctx, uploadPrefix+id, uploadSession{Repository: repo, BlobUpload: up.ID(), CreatedAt: s.now()}); err != nil {
+	if err := s.storeJSON(ctx, ecrstate.UploadKey(id), ecrstate.UploadSession{Repository: repo, BlobUpload: up.ID(), CreatedAt: s.now()}); err != nil {
 		if cerr := up.Cancel(ctx); cerr != nil {
 			s.log.WarnContext(ctx, "ecr: cancelling upload", "error", cerr)
 		}
@@ -215,7 +208,7 @@ func (s *service) batchCheckLayerAvailability(ctx context.Context, in *BatchChec
 			continue
 		}
 		d, err := digest.Parse(raw)
-		var link registry.BlobLink
+		var link ecrstate.BlobLink
 		if err == nil {
 			// A client skips uploading the layers found here: RefreshBlob
 			// keeps garbage collection off them (registry/gc.go).
@@ -264,7 +257,7 @@ func (s *service) getDownloadURLForLayer(ctx context.Context, in *GetDownloadUrl
 	if err != nil {
 		return nil, subject{repo: repo}.wrap(err)
 	}
-	used := slices.ContainsFunc(images, func(img registry.Image) bool { return slices.Contains(img.Blobs, d) })
+	used := slices.ContainsFunc(images, func(img ecrstate.Image) bool { return slices.Contains(img.Blobs, d) })
 	if !used {
 		return nil, awsapi.Errorf("LayerInaccessibleException", "The layer with digest '%s' is not available because it is not associated with an image", d)
 	}
@@ -284,13 +277,14 @@ const staleUploadAge = time.Hour
 // session expired in the sweep, or ended without the record (a restart).
 func SweepLayerUploads(st store.Store, blobs blob.Store, now func() time.Time) registry.SessionSweeper {
 	return func(ctx context.Context, expired func(string) bool, dryRun bool) ([]registry.GCUpload, error) {
-		kvs, _, err := st.List(ctx, uploadPrefix, store.ListOptions{})
+		kvs, _, err := st.List(ctx, ecrstate.UploadPrefix, store.ListOptions{})
 		if err != nil {
 			return nil, err
 		}
 		var out []registry.GCUpload
 		for _, kv := range kvs {
-			var sess uploadSession
+			// Listed raw: a session's key is its upload id.
+			var sess ecrstate.UploadSession
 			if err := json.Unmarshal(kv.Value, &sess); err != nil {
 				return out, fmt.Errorf("decode %s: %w", kv.Key, err)
 			}
@@ -316,7 +310,7 @@ func SweepLayerUploads(st store.Store, blobs blob.Store, now func() time.Time) r
 			}
 			out = append(out, registry.GCUpload{
 				Kind:       registry.UploadKindECR,
-				ID:         strings.TrimPrefix(kv.Key, uploadPrefix),
+				ID:         strings.TrimPrefix(kv.Key, ecrstate.UploadPrefix),
 				Repository: sess.Repository,
 				StartedAt:  sess.CreatedAt,
 				BlobUpload: sess.BlobUpload,

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/berth/berth/internal/awsapi"
+	"github.com/berth/berth/internal/ecr/ecrstate"
 	"github.com/berth/berth/internal/registry"
 )
 
@@ -18,12 +19,12 @@ func TestSweepLayerUploads(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	createRepo(t, f, "my-app")
-	initiate := func() (string, uploadSession) {
+	initiate := func() (string, ecrstate.UploadSession) {
 		t.Helper()
 		out := mustCall[InitiateLayerUploadResponse](t, f, "InitiateLayerUpload", &InitiateLayerUploadRequest{RepositoryName: str("my-app")})
 		id := awsapi.Deref(out.UploadId)
-		var sess uploadSession
-		kv, _, err := f.store.Get(ctx, uploadPrefix+id)
+		var sess ecrstate.UploadSession
+		kv, _, err := f.store.Get(ctx, ecrstate.UploadKey(id))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -6,8 +6,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/berth/berth/internal/awsapi"
+	"github.com/berth/berth/internal/ecr/ecrstate"
 	"github.com/berth/berth/internal/ecr/lifecycle"
-	"github.com/berth/berth/internal/registry"
 )
 
 // The lifecycle policy language lives in package lifecycle, which the
@@ -54,7 +54,7 @@ func (s *service) putLifecyclePolicy(ctx context.Context, in *PutLifecyclePolicy
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.update(ctx, repo, func(r *registry.Repository) error {
+	if _, err := s.update(ctx, repo, func(r *ecrstate.Repository) error {
 		r.LifecyclePolicy, r.LifecyclePolicyAt = text, s.now()
 		return nil
 	}); err != nil {
@@ -85,7 +85,7 @@ func (s *service) deleteLifecyclePolicy(ctx context.Context, in *DeleteLifecycle
 		return nil, err
 	}
 	var old string
-	if _, err := s.update(ctx, repo, func(r *registry.Repository) error {
+	if _, err := s.update(ctx, repo, func(r *ecrstate.Repository) error {
 		if r.LifecyclePolicy == "" {
 			return subject{repo: repo}.wrap(errLifecyclePolicyNotFound)
 		}

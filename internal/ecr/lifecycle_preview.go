@@ -2,12 +2,12 @@ package ecr
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"slices"
 	"time"
 
 	"github.com/berth/berth/internal/awsapi"
+	"github.com/berth/berth/internal/ecr/ecrstate"
 	"github.com/berth/berth/internal/ecr/lifecycle"
 	"github.com/berth/berth/internal/store"
 )
@@ -19,71 +19,28 @@ import (
 // its result is kept in the store, one per repository, for
 // GetLifecyclePolicyPreview.
 
-const lifecyclePreviewPrefix = "ecr/lifecycle-preview/"
-
-func lifecyclePreviewKey(repo string) string { return lifecyclePreviewPrefix + repo }
-
-// previewStaleAfter is how long a preview may stay IN_PROGRESS: one that a
-// crash interrupted is FAILED after it, and a new one may start.
-const previewStaleAfter = 5 * time.Minute
-
-// lifecyclePreview is a stored preview.
-type lifecyclePreview struct {
-	// RepositoryCreatedAt ties the preview to one life of the repository:
-	// a repository deleted and created again has no preview.
-	RepositoryCreatedAt time.Time `json:"repositoryCreatedAt"`
-	PolicyText          string    `json:"policyText"`
-	Status              string    `json:"status"`
-	StartedAt           time.Time `json:"startedAt"`
-	// Results are the images the policy acts on, in rule priority order,
-	// oldest first within a rule.
-	Results []previewResult `json:"results,omitempty"`
-}
-
-type previewResult struct {
-	Digest             string    `json:"digest"`
-	Tags               []string  `json:"tags,omitempty"`
-	PushedAt           time.Time `json:"pushedAt"`
-	RulePriority       int       `json:"rulePriority"`
-	Action             string    `json:"action"`
-	TargetStorageClass string    `json:"targetStorageClass,omitempty"`
-}
-
-// status is the preview's status as of now: an IN_PROGRESS preview that
-// outlived previewStaleAfter was interrupted and has FAILED.
-func (p *lifecyclePreview) status(now time.Time) string {
-	if p.Status == LifecyclePolicyPreviewStatusInProgress && now.Sub(p.StartedAt) >= previewStaleAfter {
-		return LifecyclePolicyPreviewStatusFailed
-	}
-	return p.Status
-}
-
 // loadPreview reads repo's preview and its revision (0: none).
-func (s *service) loadPreview(ctx context.Context, repo string) (*lifecyclePreview, int64, error) {
-	kv, _, err := s.store.Get(ctx, lifecyclePreviewKey(repo))
+func (s *service) loadPreview(ctx context.Context, repo string) (*ecrstate.LifecyclePreview, int64, error) {
+	v, err := store.Get[ecrstate.LifecyclePreview](ctx, s.store, ecrstate.LifecyclePreviewKey(repo))
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, 0, nil
 	}
 	if err != nil {
 		return nil, 0, err
 	}
-	var p lifecyclePreview
-	if err := json.Unmarshal(kv.Value, &p); err != nil {
-		return nil, 0, err
-	}
-	return &p, kv.ModRevision, nil
+	return &v.Value, v.ModRevision, nil
 }
 
 // putPreview writes repo's preview if it is still at revision rev, and
 // returns the new revision; store.ErrConflict if another writer came first.
-func (s *service) putPreview(ctx context.Context, repo string, rev int64, p *lifecyclePreview) (int64, error) {
-	b, err := json.Marshal(p)
+func (s *service) putPreview(ctx context.Context, repo string, rev int64, p *ecrstate.LifecyclePreview) (int64, error) {
+	put, err := store.PutJSON(ecrstate.LifecyclePreviewKey(repo), p)
 	if err != nil {
 		return 0, err
 	}
 	return s.store.Txn(ctx, store.Txn{
-		If:   []store.Compare{{Key: lifecyclePreviewKey(repo), ModRevision: rev}},
-		Then: []store.Op{store.Put(lifecyclePreviewKey(repo), b)},
+		If:   []store.Compare{{Key: put.Key, ModRevision: rev}},
+		Then: []store.Op{put},
 	})
 }
 
@@ -114,10 +71,10 @@ func (s *service) startLifecyclePolicyPreview(ctx context.Context, in *StartLife
 	if err != nil {
 		return nil, subject{repo: repo}.wrap(err)
 	}
-	if old != nil && old.RepositoryCreatedAt.Equal(r.CreatedAt) && old.status(now) == LifecyclePolicyPreviewStatusInProgress {
+	if old != nil && old.RepositoryCreatedAt.Equal(r.CreatedAt) && old.StatusAt(now) == LifecyclePolicyPreviewStatusInProgress {
 		return nil, subject{repo: repo}.wrap(errPreviewInProgress)
 	}
-	preview := &lifecyclePreview{RepositoryCreatedAt: r.CreatedAt, PolicyText: text, Status: LifecyclePolicyPreviewStatusInProgress, StartedAt: now}
+	preview := &ecrstate.LifecyclePreview{RepositoryCreatedAt: r.CreatedAt, PolicyText: text, Status: LifecyclePolicyPreviewStatusInProgress, StartedAt: now}
 	rev, err = s.putPreview(ctx, repo, rev, preview)
 	if errors.Is(err, store.ErrConflict) {
 		return nil, subject{repo: repo}.wrap(errPreviewInProgress)
@@ -150,7 +107,7 @@ func (s *service) startLifecyclePolicyPreview(ctx context.Context, in *StartLife
 
 // evaluatePreview decides what the policy does to repo's images now, the
 // way the lifecycle controller decides it, and returns the images acted on.
-func (s *service) evaluatePreview(ctx context.Context, repo, text string, now time.Time) ([]previewResult, error) {
+func (s *service) evaluatePreview(ctx context.Context, repo, text string, now time.Time) ([]ecrstate.PreviewResult, error) {
 	images, err := s.catalog.Images(ctx, repo)
 	if err != nil {
 		return nil, err
@@ -159,13 +116,13 @@ func (s *service) evaluatePreview(ctx context.Context, repo, text string, now ti
 	if err != nil {
 		return nil, err
 	}
-	var results []previewResult
+	var results []ecrstate.PreviewResult
 	for _, d := range decisions {
 		// Images a manifest list keeps are not expired, so not shown.
 		if d.Action == lifecycle.ActionExpire && !d.Expires() {
 			continue
 		}
-		results = append(results, previewResult{
+		results = append(results, ecrstate.PreviewResult{
 			Digest:             d.Image.Digest.String(),
 			Tags:               d.Image.Tags,
 			PushedAt:           d.Image.PushedAt,
@@ -219,7 +176,7 @@ func (s *service) getLifecyclePolicyPreview(ctx context.Context, in *GetLifecycl
 		return nil, invalidParameter("nextToken", "Invalid NextToken")
 	}
 
-	status := preview.status(s.now())
+	status := preview.StatusAt(s.now())
 	out := &GetLifecyclePolicyPreviewResponse{
 		RegistryId:          awsapi.String(s.account),
 		RepositoryName:      awsapi.String(repo),
@@ -232,7 +189,7 @@ func (s *service) getLifecyclePolicyPreview(ctx context.Context, in *GetLifecycl
 	}
 	out.Summary = previewSummary(preview.Results)
 
-	results := slices.DeleteFunc(slices.Clone(preview.Results), func(p previewResult) bool {
+	results := slices.DeleteFunc(slices.Clone(preview.Results), func(p ecrstate.PreviewResult) bool {
 		return !previewMatches(p, tagStatus, in.ImageIds)
 	})
 	if len(in.ImageIds) > 0 {
@@ -243,7 +200,7 @@ func (s *service) getLifecyclePolicyPreview(ctx context.Context, in *GetLifecycl
 	}
 	start := 0
 	if after != nil {
-		i := slices.IndexFunc(results, func(p previewResult) bool { return p.Digest == after[1] })
+		i := slices.IndexFunc(results, func(p ecrstate.PreviewResult) bool { return p.Digest == after[1] })
 		if i < 0 {
 			return nil, invalidParameter("nextToken", "Invalid NextToken")
 		}
@@ -260,7 +217,7 @@ func (s *service) getLifecyclePolicyPreview(ctx context.Context, in *GetLifecycl
 }
 
 // previewMatches applies GetLifecyclePolicyPreview's filter and imageIds.
-func previewMatches(p previewResult, tagStatus string, ids []ImageIdentifier) bool {
+func previewMatches(p ecrstate.PreviewResult, tagStatus string, ids []ImageIdentifier) bool {
 	switch tagStatus {
 	case TagStatusTagged:
 		if len(p.Tags) == 0 {
@@ -284,7 +241,7 @@ func previewMatches(p previewResult, tagStatus string, ids []ImageIdentifier) bo
 }
 
 // previewSummary counts the whole preview, whatever the filter.
-func previewSummary(results []previewResult) *LifecyclePolicyPreviewSummary {
+func previewSummary(results []ecrstate.PreviewResult) *LifecyclePolicyPreviewSummary {
 	var expiring, transitioning int32
 	for _, p := range results {
 		if p.Action == lifecycle.ActionTransition {
@@ -303,7 +260,7 @@ func previewSummary(results []previewResult) *LifecyclePolicyPreviewSummary {
 	return summary
 }
 
-func previewOutput(p previewResult) LifecyclePolicyPreviewResult {
+func previewOutput(p ecrstate.PreviewResult) LifecyclePolicyPreviewResult {
 	action := &LifecyclePolicyRuleAction{Type: awsapi.String(ImageActionTypeExpire)}
 	if p.Action == lifecycle.ActionTransition {
 		action = &LifecyclePolicyRuleAction{Type: awsapi.String(ImageActionTypeTransition), TargetStorageClass: awsapi.String(LifecyclePolicyTargetStorageClassArchive)}

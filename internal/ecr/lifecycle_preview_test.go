@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/berth/berth/internal/awsapi"
+	"github.com/berth/berth/internal/ecr/ecrstate"
 	"github.com/berth/berth/internal/store"
 )
 
@@ -172,8 +173,8 @@ func TestLifecyclePolicyPreviewInProgress(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A preview a crash interrupted: IN_PROGRESS since now.
-	b, _ := json.Marshal(lifecyclePreview{RepositoryCreatedAt: repo.CreatedAt, PolicyText: articlePolicy, Status: "IN_PROGRESS", StartedAt: f.now()})
-	if _, err := f.store.Txn(context.Background(), store.Txn{Then: []store.Op{store.Put(lifecyclePreviewKey("my-app"), b)}}); err != nil {
+	b, _ := json.Marshal(ecrstate.LifecyclePreview{RepositoryCreatedAt: repo.CreatedAt, PolicyText: articlePolicy, Status: "IN_PROGRESS", StartedAt: f.now()})
+	if _, err := f.store.Txn(context.Background(), store.Txn{Then: []store.Op{store.Put(ecrstate.LifecyclePreviewKey("my-app"), b)}}); err != nil {
 		t.Fatal(err)
 	}
 	out := getPreview(t, f, &GetLifecyclePolicyPreviewRequest{})
@@ -185,7 +186,7 @@ func TestLifecyclePolicyPreviewInProgress(t *testing.T) {
 
 	// Past the limit it has failed, and a new preview may start.
 	f.mu.Lock()
-	f.clock = f.clock.Add(previewStaleAfter)
+	f.clock = f.clock.Add(ecrstate.PreviewStaleAfter)
 	f.mu.Unlock()
 	if out := getPreview(t, f, &GetLifecyclePolicyPreviewRequest{}); *out.Status != "FAILED" {
 		t.Fatalf("stale: %+v", out)

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/berth/berth/internal/awsapi"
+	"github.com/berth/berth/internal/ecr/ecrstate"
 	"github.com/berth/berth/internal/registry"
 )
 
@@ -188,10 +189,10 @@ func checkTags(tags []Tag) error {
 
 // mergeTags sets tags on existing ones, a key given again replacing its
 // value, and enforces the per-repository limit.
-func mergeTags(repo string, existing []registry.ResourceTag, tags []Tag) ([]registry.ResourceTag, error) {
-	out := append([]registry.ResourceTag(nil), existing...)
+func mergeTags(repo string, existing []ecrstate.ResourceTag, tags []Tag) ([]ecrstate.ResourceTag, error) {
+	out := append([]ecrstate.ResourceTag(nil), existing...)
 	for _, t := range tags {
-		tag := registry.ResourceTag{Key: *t.Key, Value: awsapi.Deref(t.Value)}
+		tag := ecrstate.ResourceTag{Key: *t.Key, Value: awsapi.Deref(t.Value)}
 		replaced := false
 		for i := range out {
 			if out[i].Key == tag.Key {
@@ -240,7 +241,7 @@ func (s *service) createRepository(ctx context.Context, in *CreateRepositoryRequ
 	if in.ImageScanningConfiguration != nil {
 		scanOnPush = awsapi.Deref(in.ImageScanningConfiguration.ScanOnPush)
 	}
-	repo, err := s.catalog.CreateRepository(ctx, registry.Repository{
+	repo, err := s.catalog.CreateRepository(ctx, ecrstate.Repository{
 		Name:                    name,
 		TagMutability:           mutability,
 		TagMutabilityExclusions: exclusions,
@@ -328,7 +329,7 @@ func (s *service) deleteRepository(ctx context.Context, in *DeleteRepositoryRequ
 }
 
 // update applies change to a repository; its errors carry the repository.
-func (s *service) update(ctx context.Context, name string, change func(*registry.Repository) error) (registry.Repository, error) {
+func (s *service) update(ctx context.Context, name string, change func(*ecrstate.Repository) error) (ecrstate.Repository, error) {
 	repo, err := s.catalog.UpdateRepository(ctx, name, change)
 	if err != nil {
 		return repo, subject{repo: name}.wrap(err)
@@ -346,7 +347,7 @@ func (s *service) putImageTagMutability(ctx context.Context, in *PutImageTagMuta
 	if err != nil {
 		return nil, err
 	}
-	repo, err := s.update(ctx, name, func(r *registry.Repository) error {
+	repo, err := s.update(ctx, name, func(r *ecrstate.Repository) error {
 		r.TagMutability, r.TagMutabilityExclusions = mutability, exclusions
 		return nil
 	})
@@ -367,7 +368,7 @@ func (s *service) putImageScanningConfiguration(ctx context.Context, in *PutImag
 		return nil, err
 	}
 	scanOnPush := in.ImageScanningConfiguration != nil && awsapi.Deref(in.ImageScanningConfiguration.ScanOnPush)
-	repo, err := s.update(ctx, name, func(r *registry.Repository) error {
+	repo, err := s.update(ctx, name, func(r *ecrstate.Repository) error {
 		r.ScanOnPush = scanOnPush
 		return nil
 	})
@@ -433,7 +434,7 @@ func (s *service) setRepositoryPolicy(ctx context.Context, in *SetRepositoryPoli
 	if err := checkRepositoryPolicy(text); err != nil {
 		return nil, err
 	}
-	if _, err := s.update(ctx, name, func(r *registry.Repository) error {
+	if _, err := s.update(ctx, name, func(r *ecrstate.Repository) error {
 		r.Policy = text
 		return nil
 	}); err != nil {
@@ -463,7 +464,7 @@ func (s *service) deleteRepositoryPolicy(ctx context.Context, in *DeleteReposito
 		return nil, err
 	}
 	var old string
-	if _, err := s.update(ctx, name, func(r *registry.Repository) error {
+	if _, err := s.update(ctx, name, func(r *ecrstate.Repository) error {
 		if r.Policy == "" {
 			return subject{repo: name}.wrap(errRepositoryPolicyNotFound)
 		}
@@ -483,7 +484,7 @@ func (s *service) tagResource(ctx context.Context, in *TagResourceRequest) (*Tag
 	if err := checkTags(in.Tags); err != nil {
 		return nil, err
 	}
-	if _, err := s.update(ctx, name, func(r *registry.Repository) error {
+	if _, err := s.update(ctx, name, func(r *ecrstate.Repository) error {
 		tags, err := mergeTags(name, r.Tags, in.Tags)
 		r.Tags = tags
 		return err
@@ -502,8 +503,8 @@ func (s *service) untagResource(ctx context.Context, in *UntagResourceRequest) (
 	for _, k := range in.TagKeys {
 		remove[k] = true
 	}
-	if _, err := s.update(ctx, name, func(r *registry.Repository) error {
-		var kept []registry.ResourceTag
+	if _, err := s.update(ctx, name, func(r *ecrstate.Repository) error {
+		var kept []ecrstate.ResourceTag
 		for _, t := range r.Tags {
 			if !remove[t.Key] {
 				kept = append(kept, t)

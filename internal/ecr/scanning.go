@@ -13,6 +13,8 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/berth/berth/internal/awsapi"
+	"github.com/berth/berth/internal/ecr/ecrstate"
+	"github.com/berth/berth/internal/ecr/scanpolicy"
 	"github.com/berth/berth/internal/registry"
 	"github.com/berth/berth/internal/store"
 	"github.com/berth/berth/internal/vulndb"
@@ -39,7 +41,7 @@ func (s *service) startImageScan(ctx context.Context, in *StartImageScanRequest)
 	if f != nil {
 		return nil, f.exception("imageId", subj)
 	}
-	cfg, err := LoadScanningConfig(ctx, s.store)
+	cfg, err := ecrstate.LoadScanningConfig(ctx, s.store)
 	if err != nil {
 		return nil, subj.wrap(err)
 	}
@@ -48,31 +50,31 @@ func (s *service) startImageScan(ctx context.Context, in *StartImageScanRequest)
 		// code; the message is what users report).
 		return nil, awsapi.Errorf("ValidationException", "This feature is disabled")
 	}
-	if !Scannable(img) {
+	if !scanpolicy.Scannable(img) {
 		// UNVERIFIED wording.
 		return nil, awsapi.Errorf("UnsupportedImageTypeException", "The image with imageId %s in the repository with name '%s' in the registry with id '%s' is of a type that cannot be scanned", imageIDString(id), repoName, s.account)
 	}
 	now := s.now()
-	err = retryConflict(ctx, func() error {
-		rec, rev, found, err := LoadScanRecord(ctx, s.store, repoName, img.Digest)
+	err = store.Retry(ctx, func() error {
+		rec, rev, found, err := ecrstate.LoadScanRecord(ctx, s.store, repoName, img.Digest)
 		if err != nil {
 			return err
 		}
-		if found && !QuotaAllowsBasicScan(rec, now) {
+		if found && !ecrstate.QuotaAllowsBasicScan(rec, now) {
 			return errScanQuotaExceeded
 		}
-		next := ScanRecord{
+		next := ecrstate.ScanRecord{
 			Repository:     repoName,
 			Digest:         img.Digest,
 			ScanType:       ScanTypeBasic,
-			Trigger:        TriggerManual,
-			Status:         ScanInProgress,
+			Trigger:        ecrstate.TriggerManual,
+			Status:         ecrstate.ScanInProgress,
 			RequestedAt:    now,
 			BasicStartedAt: now,
 			Inventory:      rec.Inventory,
 			Findings:       rec.Findings,
 		}
-		op, err := PutScanRecordOp(next)
+		op, err := ecrstate.PutScanRecordOp(next)
 		if err != nil {
 			return err
 		}
@@ -90,37 +92,6 @@ func (s *service) startImageScan(ctx context.Context, in *StartImageScanRequest)
 		ImageScanStatus: &ImageScanStatus{Status: awsapi.String(ScanStatusInProgress)},
 	}, nil
 }
-
-// QuotaAllowsBasicScan applies ECR's once a day limit to an image whose
-// scan record is rec. A scan that failed does not use the day up: it
-// found nothing out, and its cause (an empty database) is fixed by the
-// user, who then wants to scan again.
-func QuotaAllowsBasicScan(rec ScanRecord, now time.Time) bool {
-	if rec.Status == ScanInProgress && rec.ScanType == ScanTypeBasic {
-		return false
-	}
-	if rec.Status == ScanFailed || rec.BasicStartedAt.IsZero() {
-		return true
-	}
-	return !now.Before(rec.BasicStartedAt.Add(BasicScanQuota))
-}
-
-// retryConflict runs a read-decide-write attempt until it does not lose a
-// race.
-func retryConflict(ctx context.Context, attempt func() error) error {
-	for i := 0; ; i++ {
-		err := attempt()
-		if !isConflict(err) || i == 20 {
-			return err
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		time.Sleep(time.Duration(i) * time.Millisecond)
-	}
-}
-
-func isConflict(err error) bool { return errors.Is(err, store.ErrConflict) }
 
 // VulnerabilityDatabase is what the scan APIs read of the vulnerability
 // database: whether it has records.
@@ -141,7 +112,7 @@ func (s *service) databaseLoaded() (bool, error) {
 // there are findings, the findings.
 type scanView struct {
 	status, description string
-	rec                 *ScanRecord
+	rec                 *ecrstate.ScanRecord
 	findings            bool
 }
 
@@ -152,13 +123,13 @@ type scanView struct {
 // database has records (dbLoaded): the scan controller runs it again, and
 // `aws ecr wait image-scan-complete` right after `berth vulndb import`
 // must wait for that rather than stop at the old failure.
-func viewScan(rec *ScanRecord, cfg ScanningConfig, repo registry.Repository, img registry.Image, dbLoaded bool) (v scanView, ok bool) {
+func viewScan(rec *ecrstate.ScanRecord, cfg ecrstate.ScanningConfig, repo ecrstate.Repository, img ecrstate.Image, dbLoaded bool) (v scanView, ok bool) {
 	if rec == nil {
 		// The controller writes the record of a scan on push moments after
 		// the push; until then the scan is as good as started, and saying
 		// ScanNotFound would end `aws ecr wait image-scan-complete` with
 		// an error.
-		if ScanOnPushDue(cfg, repo, img) {
+		if scanpolicy.ScanOnPushDue(cfg, repo, img) {
 			return scanView{status: ScanStatusInProgress}, true
 		}
 		return scanView{}, false
@@ -168,20 +139,20 @@ func viewScan(rec *ScanRecord, cfg ScanningConfig, repo registry.Repository, img
 	}
 	v = scanView{status: rec.Status, description: rec.Description, rec: rec}
 	switch rec.Status {
-	case ScanComplete:
+	case ecrstate.ScanComplete:
 		v.findings = true
 		if rec.ScanType == ScanTypeEnhanced {
 			v.status = ScanStatusActive
-			v.description = ScanOnPushDescription
-			if freq, _ := cfg.Frequency(repo); freq == ScanFrequencyContinuousScan && cfg.ScanType == ScanTypeEnhanced {
-				v.description = ScanContinuousDescription
+			v.description = ecrstate.ScanOnPushDescription
+			if cfg.Continuous(repo) {
+				v.description = ecrstate.ScanContinuousDescription
 			}
 		} else {
-			v.description = ScanCompleteDescription
+			v.description = ecrstate.ScanCompleteDescription
 		}
-		v.description += uncheckedNote(rec.Unchecked)
-	case ScanUnsupported:
-		v.description = ScanUnsupportedDescription
+		v.description += ecrstate.UncheckedNote(rec.Unchecked)
+	case ecrstate.ScanUnsupported:
+		v.description = ecrstate.ScanUnsupportedDescription
 	}
 	return v, true
 }
@@ -194,7 +165,7 @@ func (v scanView) statusOutput() *ImageScanStatus {
 	return out
 }
 
-func severityCounts(findings []ScanFinding) map[string]int32 {
+func severityCounts(findings []ecrstate.ScanFinding) map[string]int32 {
 	counts := map[string]int32{}
 	for _, f := range findings {
 		counts[findingSeverity(f.Severity)]++
@@ -230,14 +201,14 @@ func optionalTime(t time.Time) *awsapi.Timestamp {
 }
 
 // scanRecords reads the scan records of repo's images, by digest.
-func (s *service) scanRecords(ctx context.Context, repo string) (map[digest.Digest]*ScanRecord, error) {
-	kvs, _, err := s.store.List(ctx, ScanPrefix+repo+"|", store.ListOptions{})
+func (s *service) scanRecords(ctx context.Context, repo string) (map[digest.Digest]*ecrstate.ScanRecord, error) {
+	kvs, _, err := s.store.List(ctx, ecrstate.ScanPrefix+repo+"|", store.ListOptions{})
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[digest.Digest]*ScanRecord, len(kvs))
+	out := make(map[digest.Digest]*ecrstate.ScanRecord, len(kvs))
 	for _, kv := range kvs {
-		var rec ScanRecord
+		var rec ecrstate.ScanRecord
 		if err := json.Unmarshal(kv.Value, &rec); err != nil {
 			return nil, fmt.Errorf("decode %s: %w", kv.Key, err)
 		}
@@ -247,7 +218,7 @@ func (s *service) scanRecords(ctx context.Context, repo string) (map[digest.Dige
 }
 
 // withScans adds the scan status and summary to image details.
-func (s *service) withScans(ctx context.Context, repoName string, details []ImageDetail, images map[digest.Digest]registry.Image) error {
+func (s *service) withScans(ctx context.Context, repoName string, details []ImageDetail, images map[digest.Digest]ecrstate.Image) error {
 	if len(details) == 0 {
 		return nil
 	}
@@ -255,7 +226,7 @@ func (s *service) withScans(ctx context.Context, repoName string, details []Imag
 	if err != nil {
 		return err
 	}
-	cfg, err := LoadScanningConfig(ctx, s.store)
+	cfg, err := ecrstate.LoadScanningConfig(ctx, s.store)
 	if err != nil {
 		return err
 	}
@@ -305,15 +276,15 @@ func (s *service) describeImageScanFindings(ctx context.Context, in *DescribeIma
 	if err != nil {
 		return nil, subj.wrap(err)
 	}
-	cfg, err := LoadScanningConfig(ctx, s.store)
+	cfg, err := ecrstate.LoadScanningConfig(ctx, s.store)
 	if err != nil {
 		return nil, subj.wrap(err)
 	}
-	rec, _, found, err := LoadScanRecord(ctx, s.store, repoName, img.Digest)
+	rec, _, found, err := ecrstate.LoadScanRecord(ctx, s.store, repoName, img.Digest)
 	if err != nil {
 		return nil, subj.wrap(err)
 	}
-	var recp *ScanRecord
+	var recp *ecrstate.ScanRecord
 	if found {
 		recp = &rec
 	}
@@ -373,7 +344,7 @@ func (s *service) describeImageScanFindings(ctx context.Context, in *DescribeIma
 
 // basicFinding is a finding in basic scanning's shape: the attributes
 // hold the package and the CVSS scores.
-func basicFinding(f ScanFinding) ImageScanFinding {
+func basicFinding(f ecrstate.ScanFinding) ImageScanFinding {
 	attr := func(k, v string) Attribute { return Attribute{Key: awsapi.String(k), Value: awsapi.String(v)} }
 	out := ImageScanFinding{
 		Name:     awsapi.String(f.ID),
@@ -477,7 +448,7 @@ func splitVersion(ecosystem, version string) (epoch int32, v, release string) {
 }
 
 // enhancedFinding is a finding in Inspector's shape.
-func (s *service) enhancedFinding(f ScanFinding, rec ScanRecord, img registry.Image) EnhancedImageScanFinding {
+func (s *service) enhancedFinding(f ecrstate.ScanFinding, rec ecrstate.ScanRecord, img ecrstate.Image) EnhancedImageScanFinding {
 	epoch, version, release := splitVersion(f.Package.Ecosystem, f.Package.Version)
 	pkg := VulnerablePackage{
 		Name:           awsapi.String(f.Package.Name),
@@ -595,7 +566,7 @@ func cvssVersion(vector, fallback string) string {
 
 // findingARN is an Inspector-style finding ARN, stable across rescans of
 // the same finding on the same image.
-func (s *service) findingARN(rec ScanRecord, f ScanFinding) string {
+func (s *service) findingARN(rec ecrstate.ScanRecord, f ecrstate.ScanFinding) string {
 	return "arn:aws:inspector2:" + s.region + ":" + s.account + ":finding/" + digest.FromString(rec.Repository + "|" + rec.Digest.String() + "|" + f.Key()).Encoded()[:32]
 }
 
@@ -603,7 +574,7 @@ func (s *service) batchGetRepositoryScanningConfiguration(ctx context.Context, i
 	if n := len(in.RepositoryNames); n < 1 || n > 25 {
 		return nil, validationError("repositoryNames", "", "Member must have length between 1 and 25")
 	}
-	cfg, err := LoadScanningConfig(ctx, s.store)
+	cfg, err := ecrstate.LoadScanningConfig(ctx, s.store)
 	if err != nil {
 		return nil, err
 	}

@@ -12,93 +12,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecr/types"
 
 	"github.com/berth/berth/internal/awsapi"
-	"github.com/berth/berth/internal/registry"
-	"github.com/berth/berth/internal/scan"
+	"github.com/berth/berth/internal/ecr/ecrstate"
 	"github.com/berth/berth/internal/store"
 	"github.com/berth/berth/internal/vulndb"
 )
 
-// ECR's filter table (image-scanning-filters.html): repository names
-// across, filters down.
-func TestScanningFilterMatches(t *testing.T) {
-	names := []string{"prod", "repo-prod", "prod-repo", "repo-prod-repo", "prodrepo"}
-	for filter, want := range map[string][]bool{
-		"prod":      {true, true, true, true, true},
-		"*prod":     {true, true, false, false, false},
-		"prod*":     {true, false, true, false, true},
-		"*prod*":    {true, true, true, true, true},
-		"prod*repo": {false, false, true, false, true},
-	} {
-		for i, name := range names {
-			if got := scanningFilterMatches(filter, name); got != want[i] {
-				t.Errorf("filter %q on %q: %v, want %v", filter, name, got, want[i])
-			}
-		}
-	}
-}
-
-func TestScanningFrequency(t *testing.T) {
-	rules := func(scanType string, rs ...ScanningRule) ScanningConfig {
-		return ScanningConfig{ScanType: scanType, Rules: rs}
-	}
-	push := func(f ...string) ScanningRule {
-		return ScanningRule{ScanFrequency: ScanFrequencyScanOnPush, Filters: f}
-	}
-	cont := func(f ...string) ScanningRule {
-		return ScanningRule{ScanFrequency: ScanFrequencyContinuousScan, Filters: f}
-	}
-	for _, tc := range []struct {
-		name    string
-		cfg     ScanningConfig
-		repo    registry.Repository
-		want    string
-		applied []string
-	}{
-		{"default basic", rules(ScanTypeBasic), registry.Repository{Name: "app"}, ScanFrequencyManual, nil},
-		{"repository scanOnPush", rules(ScanTypeBasic), registry.Repository{Name: "app", ScanOnPush: true}, ScanFrequencyScanOnPush, nil},
-		{"basic rule", rules(ScanTypeBasic, push("prod-*", "app")), registry.Repository{Name: "my-app"}, ScanFrequencyScanOnPush, []string{"app"}},
-		{"basic rule not matching", rules(ScanTypeBasic, push("prod-*")), registry.Repository{Name: "my-app"}, ScanFrequencyManual, nil},
-		{"enhanced continuous wins", rules(ScanTypeEnhanced, push("*"), cont("my-*")), registry.Repository{Name: "my-app"}, ScanFrequencyContinuousScan, []string{"my-*"}},
-		{"enhanced on push", rules(ScanTypeEnhanced, push("*"), cont("prod-*")), registry.Repository{Name: "my-app"}, ScanFrequencyScanOnPush, []string{"*"}},
-		{"enhanced ignores scanOnPush", rules(ScanTypeEnhanced, cont("prod-*")), registry.Repository{Name: "my-app", ScanOnPush: true}, ScanFrequencyManual, nil},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			freq, applied := tc.cfg.Frequency(tc.repo)
-			if freq != tc.want || !reflect.DeepEqual(applied, tc.applied) {
-				t.Fatalf("got %s %v, want %s %v", freq, applied, tc.want, tc.applied)
-			}
-		})
-	}
-}
-
-func TestBasicScanQuota(t *testing.T) {
-	t0 := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
-	for _, tc := range []struct {
-		name string
-		rec  ScanRecord
-		now  time.Time
-		want bool
-	}{
-		{"never scanned", ScanRecord{}, t0, true},
-		{"complete an hour ago", ScanRecord{Status: ScanComplete, BasicStartedAt: t0}, t0.Add(time.Hour), false},
-		{"complete a day ago", ScanRecord{Status: ScanComplete, BasicStartedAt: t0}, t0.Add(24 * time.Hour), true},
-		{"scan on push counts", ScanRecord{Status: ScanUnsupported, Trigger: TriggerPush, BasicStartedAt: t0}, t0.Add(23 * time.Hour), false},
-		{"in progress", ScanRecord{Status: ScanInProgress, ScanType: ScanTypeBasic, BasicStartedAt: t0.Add(-48 * time.Hour)}, t0, false},
-		{"failed does not count", ScanRecord{Status: ScanFailed, BasicStartedAt: t0}, t0.Add(time.Minute), true},
-		{"enhanced scans do not count", ScanRecord{Status: ScanComplete, ScanType: ScanTypeEnhanced}, t0, true},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := QuotaAllowsBasicScan(tc.rec, tc.now); got != tc.want {
-				t.Fatalf("allowed %v, want %v", got, tc.want)
-			}
-		})
-	}
-}
-
 // putScan writes a scan record as the controller would.
-func putScan(t *testing.T, f *fixture, rec ScanRecord) {
+func putScan(t *testing.T, f *fixture, rec ecrstate.ScanRecord) {
 	t.Helper()
-	op, err := PutScanRecordOp(rec)
+	op, err := ecrstate.PutScanRecordOp(rec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,11 +29,11 @@ func putScan(t *testing.T, f *fixture, rec ScanRecord) {
 	}
 }
 
-func testFindings(n int) []ScanFinding {
+func testFindings(n int) []ecrstate.ScanFinding {
 	sev := []string{"CRITICAL", "HIGH", "MEDIUM", "LOW", "", "INFORMATIONAL"}
-	var out []ScanFinding
+	var out []ecrstate.ScanFinding
 	for i := range n {
-		out = append(out, ScanFinding{Finding: vulndb.Finding{
+		out = append(out, ecrstate.ScanFinding{Finding: vulndb.Finding{
 			ID: fmt.Sprintf("CVE-2024-%04d", i), Summary: "summary", Details: fmt.Sprintf("details %d", i), Severity: sev[i%len(sev)],
 			CVSS3Score: 9.8, CVSS3Vector: "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H",
 			CVSS2Score: 7.5, CVSS2Vector: "AV:N/AC:L/Au:N/C:P/I:P/A:P",
@@ -138,19 +60,19 @@ func TestStartImageScan(t *testing.T) {
 	if !reflect.DeepEqual(out, want) {
 		t.Fatalf("start: %+v", out)
 	}
-	rec, _, found, err := LoadScanRecord(context.Background(), f.store, "app", d)
-	if err != nil || !found || rec.Status != ScanInProgress || rec.Trigger != TriggerManual || rec.ScanType != ScanTypeBasic || rec.BasicStartedAt.IsZero() {
+	rec, _, found, err := ecrstate.LoadScanRecord(context.Background(), f.store, "app", d)
+	if err != nil || !found || rec.Status != ecrstate.ScanInProgress || rec.Trigger != ecrstate.TriggerManual || rec.ScanType != ScanTypeBasic || rec.BasicStartedAt.IsZero() {
 		t.Fatalf("record: %+v %v", rec, err)
 	}
 	// Once a day.
 	_, err = start(ImageIdentifier{ImageDigest: str(d.String())})
 	wantErr(t, err, "LimitExceededException", "The scan quota per image has been exceeded. Wait and try again.")
-	rec.Status, rec.CompletedAt = ScanComplete, rec.BasicStartedAt.Add(time.Minute)
+	rec.Status, rec.CompletedAt = ecrstate.ScanComplete, rec.BasicStartedAt.Add(time.Minute)
 	putScan(t, f, rec)
 	_, err = start(ImageIdentifier{ImageDigest: str(d.String())})
 	wantErr(t, err, "LimitExceededException", "The scan quota per image has been exceeded. Wait and try again.")
 	f.mu.Lock()
-	f.clock = f.clock.Add(BasicScanQuota)
+	f.clock = f.clock.Add(ecrstate.BasicScanQuota)
 	f.mu.Unlock()
 	if _, err := start(ImageIdentifier{ImageDigest: str(d.String())}); err != nil {
 		t.Fatalf("after a day: %v", err)
@@ -207,20 +129,20 @@ func TestDescribeImageScanFindingsStatuses(t *testing.T) {
 		tag, status, wantStatus, wantDesc string
 		empty                             bool
 	}{
-		{tag: "running", status: ScanInProgress, wantStatus: "IN_PROGRESS"},
-		{tag: "unsupported", status: ScanUnsupported, wantStatus: "UNSUPPORTED_IMAGE", wantDesc: "UnsupportedImageError: The operating system and/or package manager are not supported."},
-		{tag: "emptydb", status: ScanFailed, wantStatus: "FAILED", wantDesc: ScanEmptyDBDescription, empty: true},
-		{tag: "clean", status: ScanComplete, wantStatus: "COMPLETE", wantDesc: "The scan was completed successfully."},
+		{tag: "running", status: ecrstate.ScanInProgress, wantStatus: "IN_PROGRESS"},
+		{tag: "unsupported", status: ecrstate.ScanUnsupported, wantStatus: "UNSUPPORTED_IMAGE", wantDesc: "UnsupportedImageError: The operating system and/or package manager are not supported."},
+		{tag: "emptydb", status: ecrstate.ScanFailed, wantStatus: "FAILED", wantDesc: ecrstate.ScanEmptyDBDescription, empty: true},
+		{tag: "clean", status: ecrstate.ScanComplete, wantStatus: "COMPLETE", wantDesc: "The scan was completed successfully."},
 	} {
 		d := pushImage(t, f, "app", tc.tag, tc.tag)
 		desc := ""
 		switch tc.status {
-		case ScanFailed:
-			desc = ScanEmptyDBDescription
-		case ScanUnsupported:
-			desc = ScanUnsupportedDescription
+		case ecrstate.ScanFailed:
+			desc = ecrstate.ScanEmptyDBDescription
+		case ecrstate.ScanUnsupported:
+			desc = ecrstate.ScanUnsupportedDescription
 		}
-		putScan(t, f, ScanRecord{Repository: "app", Digest: d, ScanType: ScanTypeBasic, Status: tc.status, Description: desc, EmptyDatabase: tc.empty, CompletedAt: f.now(), Source: ScanSource{Records: 3, ImportedAt: f.now()}, Inventory: &scan.Inventory{}})
+		putScan(t, f, ecrstate.ScanRecord{Repository: "app", Digest: d, ScanType: ScanTypeBasic, Status: tc.status, Description: desc, EmptyDatabase: tc.empty, CompletedAt: f.now(), Source: ecrstate.ScanSource{Records: 3, ImportedAt: f.now()}, Inventory: &ecrstate.Inventory{}})
 		if s, d := status(tc.tag); s != tc.wantStatus || d != tc.wantDesc {
 			t.Errorf("%s: %s %q, want %s %q", tc.tag, s, d, tc.wantStatus, tc.wantDesc)
 		}
@@ -247,8 +169,8 @@ func TestDescribeImageScanFindingsBasicShapeAndPages(t *testing.T) {
 	d := pushImage(t, f, "app", "a", "latest")
 	completed := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
 	updated := time.Date(2026, 2, 28, 0, 0, 0, 0, time.UTC)
-	putScan(t, f, ScanRecord{Repository: "app", Digest: d, ScanType: ScanTypeBasic, Trigger: TriggerPush, Status: ScanComplete, CompletedAt: completed,
-		Source: ScanSource{Records: 10, UpdatedAt: updated}, Findings: testFindings(7)})
+	putScan(t, f, ecrstate.ScanRecord{Repository: "app", Digest: d, ScanType: ScanTypeBasic, Trigger: ecrstate.TriggerPush, Status: ecrstate.ScanComplete, CompletedAt: completed,
+		Source: ecrstate.ScanSource{Records: 10, UpdatedAt: updated}, Findings: testFindings(7)})
 
 	var all []ImageScanFinding
 	var token *string
@@ -348,8 +270,8 @@ func TestEnhancedFindingsThroughTheSDK(t *testing.T) {
 	findings[0].FirstObservedAt = completed.Add(-time.Hour)
 	findings[0].Package = vulndb.Package{Ecosystem: "Go", Name: "golang.org/x/net", Version: "v0.17.0", Location: "usr/local/bin/app"}
 	findings[0].ID, findings[0].Aliases = "GO-2024-2687", []string{"CVE-2023-45288"}
-	putScan(t, f, ScanRecord{Repository: "my-app", Digest: d, ScanType: ScanTypeEnhanced, Trigger: TriggerContinuous, Status: ScanComplete, CompletedAt: completed,
-		Source: ScanSource{Records: 10, ImportedAt: completed.Add(-2 * time.Hour)}, Findings: findings, Inventory: &scan.Inventory{OS: "debian 12"}})
+	putScan(t, f, ecrstate.ScanRecord{Repository: "my-app", Digest: d, ScanType: ScanTypeEnhanced, Trigger: ecrstate.TriggerContinuous, Status: ecrstate.ScanComplete, CompletedAt: completed,
+		Source: ecrstate.ScanSource{Records: 10, ImportedAt: completed.Add(-2 * time.Hour)}, Findings: findings, Inventory: &ecrstate.Inventory{OS: "debian 12"}})
 
 	out, err := client.DescribeImageScanFindings(ctx, &sdk.DescribeImageScanFindingsInput{RepositoryName: aws.String("my-app"), ImageId: &types.ImageIdentifier{ImageTag: aws.String("latest")}})
 	if err != nil {
@@ -391,31 +313,31 @@ func TestEnhancedFindingsThroughTheSDK(t *testing.T) {
 }
 
 func TestViewScan(t *testing.T) {
-	img := registry.Image{Repository: "app", Digest: "sha256:aa", MediaType: "application/vnd.oci.image.manifest.v1+json"}
-	basic := ScanningConfig{ScanType: ScanTypeBasic}
-	continuous := ScanningConfig{ScanType: ScanTypeEnhanced, Rules: []ScanningRule{{ScanFrequency: ScanFrequencyContinuousScan, Filters: []string{"*"}}}}
-	onPush := ScanningConfig{ScanType: ScanTypeEnhanced, Rules: []ScanningRule{{ScanFrequency: ScanFrequencyScanOnPush, Filters: []string{"*"}}}}
-	emptyDB := &ScanRecord{ScanType: ScanTypeBasic, Status: ScanFailed, Description: ScanEmptyDBDescription, EmptyDatabase: true}
+	img := ecrstate.Image{Repository: "app", Digest: "sha256:aa", MediaType: "application/vnd.oci.image.manifest.v1+json"}
+	basic := ecrstate.ScanningConfig{ScanType: ScanTypeBasic}
+	continuous := ecrstate.ScanningConfig{ScanType: ScanTypeEnhanced, Rules: []ecrstate.ScanningRule{{ScanFrequency: ScanFrequencyContinuousScan, Filters: []string{"*"}}}}
+	onPush := ecrstate.ScanningConfig{ScanType: ScanTypeEnhanced, Rules: []ecrstate.ScanningRule{{ScanFrequency: ScanFrequencyScanOnPush, Filters: []string{"*"}}}}
+	emptyDB := &ecrstate.ScanRecord{ScanType: ScanTypeBasic, Status: ecrstate.ScanFailed, Description: ecrstate.ScanEmptyDBDescription, EmptyDatabase: true}
 	for _, tc := range []struct {
 		name       string
-		rec        *ScanRecord
-		cfg        ScanningConfig
-		repo       registry.Repository
+		rec        *ecrstate.ScanRecord
+		cfg        ecrstate.ScanningConfig
+		repo       ecrstate.Repository
 		loaded     bool
 		ok         bool
 		status     string
 		desc       string
 		hasResults bool
 	}{
-		{name: "no scan", cfg: basic, repo: registry.Repository{Name: "app"}},
-		{name: "scan on push due", cfg: basic, repo: registry.Repository{Name: "app", ScanOnPush: true}, ok: true, status: "IN_PROGRESS"},
-		{name: "enhanced covers it", cfg: continuous, repo: registry.Repository{Name: "app"}, ok: true, status: "IN_PROGRESS"},
-		{name: "empty database", rec: emptyDB, cfg: basic, ok: true, status: "FAILED", desc: ScanEmptyDBDescription},
+		{name: "no scan", cfg: basic, repo: ecrstate.Repository{Name: "app"}},
+		{name: "scan on push due", cfg: basic, repo: ecrstate.Repository{Name: "app", ScanOnPush: true}, ok: true, status: "IN_PROGRESS"},
+		{name: "enhanced covers it", cfg: continuous, repo: ecrstate.Repository{Name: "app"}, ok: true, status: "IN_PROGRESS"},
+		{name: "empty database", rec: emptyDB, cfg: basic, ok: true, status: "FAILED", desc: ecrstate.ScanEmptyDBDescription},
 		{name: "empty database, records loaded since", rec: emptyDB, cfg: basic, loaded: true, ok: true, status: "IN_PROGRESS"},
-		{name: "basic complete", rec: &ScanRecord{ScanType: ScanTypeBasic, Status: ScanComplete}, cfg: continuous, ok: true, status: "COMPLETE", desc: ScanCompleteDescription, hasResults: true},
-		{name: "enhanced continuous", rec: &ScanRecord{ScanType: ScanTypeEnhanced, Status: ScanComplete}, cfg: continuous, ok: true, status: "ACTIVE", desc: ScanContinuousDescription, hasResults: true},
-		{name: "enhanced on push", rec: &ScanRecord{ScanType: ScanTypeEnhanced, Status: ScanComplete}, cfg: onPush, ok: true, status: "ACTIVE", desc: ScanOnPushDescription, hasResults: true},
-		{name: "unsupported", rec: &ScanRecord{ScanType: ScanTypeBasic, Status: ScanUnsupported}, cfg: basic, ok: true, status: "UNSUPPORTED_IMAGE", desc: ScanUnsupportedDescription},
+		{name: "basic complete", rec: &ecrstate.ScanRecord{ScanType: ScanTypeBasic, Status: ecrstate.ScanComplete}, cfg: continuous, ok: true, status: "COMPLETE", desc: ecrstate.ScanCompleteDescription, hasResults: true},
+		{name: "enhanced continuous", rec: &ecrstate.ScanRecord{ScanType: ScanTypeEnhanced, Status: ecrstate.ScanComplete}, cfg: continuous, ok: true, status: "ACTIVE", desc: ecrstate.ScanContinuousDescription, hasResults: true},
+		{name: "enhanced on push", rec: &ecrstate.ScanRecord{ScanType: ScanTypeEnhanced, Status: ecrstate.ScanComplete}, cfg: onPush, ok: true, status: "ACTIVE", desc: ecrstate.ScanOnPushDescription, hasResults: true},
+		{name: "unsupported", rec: &ecrstate.ScanRecord{ScanType: ScanTypeBasic, Status: ecrstate.ScanUnsupported}, cfg: basic, ok: true, status: "UNSUPPORTED_IMAGE", desc: ecrstate.ScanUnsupportedDescription},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			v, ok := viewScan(tc.rec, tc.cfg, tc.repo, img, tc.loaded)
@@ -443,27 +365,5 @@ func TestSplitVersion(t *testing.T) {
 		if epoch != tc.epoch || v != tc.v || release != tc.release {
 			t.Errorf("%s %s: %d %q %q", tc.ecosystem, tc.version, epoch, v, release)
 		}
-	}
-}
-
-func TestUncheckedPackages(t *testing.T) {
-	info := vulndb.Info{Records: 4, Ecosystems: map[string]int{"Go": 3, "Debian": 1}}
-	pkgs := []vulndb.Package{
-		{Ecosystem: "Debian:12", Name: "openssl"},
-		{Ecosystem: "Alpine:v3.20", Name: "musl"},
-		{Ecosystem: "Alpine:v3.20", Name: "busybox"},
-		{Ecosystem: "Go", Name: "stdlib"},
-		{Ecosystem: "Ubuntu:22.04:LTS", Name: "bash"},
-	}
-	got := UncheckedPackages(pkgs, info)
-	if len(got) != 2 || got["Alpine"] != 2 || got["Ubuntu"] != 1 {
-		t.Fatalf("unchecked %v", got)
-	}
-	want := " Not checked, for want of records in berth's vulnerability database (load them with `berth vulndb import`): 2 Alpine, 1 Ubuntu packages."
-	if note := uncheckedNote(got); note != want {
-		t.Fatalf("note %q", note)
-	}
-	if UncheckedPackages(pkgs[:1], info) != nil || uncheckedNote(nil) != "" {
-		t.Fatal("a covered image has unchecked packages")
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"log/slog"
 	"strings"
 	"time"
@@ -12,6 +11,7 @@ import (
 	"github.com/berth/berth/internal/awsapi"
 	"github.com/berth/berth/internal/awsapi/model"
 	"github.com/berth/berth/internal/blob"
+	"github.com/berth/berth/internal/ecr/ecrstate"
 	"github.com/berth/berth/internal/registry"
 	"github.com/berth/berth/internal/store"
 )
@@ -173,7 +173,7 @@ func (s *service) parseRepositoryARN(arn string) (string, error) {
 	return name, nil
 }
 
-func (s *service) repositoryOutput(r registry.Repository) *Repository {
+func (s *service) repositoryOutput(r ecrstate.Repository) *Repository {
 	out := &Repository{
 		RepositoryArn:              awsapi.String(s.repositoryARN(r.Name)),
 		RegistryId:                 awsapi.String(s.account),
@@ -239,24 +239,13 @@ func checkMaxResults(maxResults *int32) error {
 	return nil
 }
 
-// storeJSON and loadJSON keep registry-level settings in the store.
+// storeJSON writes a registry-level record (the scanning configuration,
+// an upload session) whatever was there.
 func (s *service) storeJSON(ctx context.Context, key string, v any) error {
-	b, err := json.Marshal(v)
+	put, err := store.PutJSON(key, v)
 	if err != nil {
 		return err
 	}
-	_, err = s.store.Txn(ctx, store.Txn{Then: []store.Op{store.Put(key, b)}})
+	_, err = s.store.Txn(ctx, store.Txn{Then: []store.Op{put}})
 	return err
-}
-
-// loadJSON reads key into v; found is false when the key does not exist.
-func (s *service) loadJSON(ctx context.Context, key string, v any) (found bool, err error) {
-	kv, _, err := s.store.Get(ctx, key)
-	if errors.Is(err, store.ErrNotFound) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	return true, json.Unmarshal(kv.Value, v)
 }

@@ -8,13 +8,15 @@ import (
 	"testing"
 
 	"github.com/opencontainers/go-digest"
+
+	"github.com/berth/berth/internal/ecr/ecrstate"
 )
 
 // BenchmarkManifestGet pulls a manifest by tag from 16 concurrent clients
 // (8 per GOMAXPROCS on the 2-core target machine), through HTTP, auth and
 // the bolt store, and reports requests per second.
 func BenchmarkManifestGet(b *testing.B) {
-	r := newTestRegistry(b, Repository{Name: "team/app"})
+	r := newTestRegistry(b, ecrstate.Repository{Name: "team/app"})
 	body := r.pushImage("team/app", nil)
 	if p := r.putManifest("team/app", "latest", body); p.status != http.StatusCreated {
 		b.Fatalf("push: %d %s", p.status, p.body)
@@ -47,7 +49,7 @@ func BenchmarkManifestGet(b *testing.B) {
 // BenchmarkBlobPushPull streams a 64 MiB blob up (one PATCH of unknown
 // length, as docker sends) and down again through the encrypted store.
 func BenchmarkBlobPushPull(b *testing.B) {
-	r := newTestRegistry(b, Repository{Name: "app"})
+	r := newTestRegistry(b, ecrstate.Repository{Name: "app"})
 	content := randomBytes(64 << 20)
 	d := digest.FromBytes(content)
 	b.SetBytes(int64(2 * len(content)))

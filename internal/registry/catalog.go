@@ -7,7 +7,6 @@ package registry
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -17,15 +16,8 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/berth/berth/internal/blob"
+	"github.com/berth/berth/internal/ecr/ecrstate"
 	"github.com/berth/berth/internal/store"
-)
-
-// Tag mutability settings, as ECR names them.
-const (
-	TagMutable                = "MUTABLE"
-	TagImmutable              = "IMMUTABLE"
-	TagImmutableWithExclusion = "IMMUTABLE_WITH_EXCLUSION"
-	TagMutableWithExclusion   = "MUTABLE_WITH_EXCLUSION"
 )
 
 var (
@@ -74,111 +66,6 @@ func (e *MissingReferencesError) Error() string {
 	return "manifest references unknown content: " + strings.Join(parts, ", ")
 }
 
-// Repository is one repository's settings.
-type Repository struct {
-	Name          string    `json:"name"`
-	CreatedAt     time.Time `json:"createdAt"`
-	TagMutability string    `json:"tagMutability"`
-	// TagMutabilityExclusions are wildcard filters (`*`) naming the tags
-	// that don't follow TagMutability (the *_WITH_EXCLUSION settings).
-	TagMutabilityExclusions []string          `json:"tagMutabilityExclusions,omitempty"`
-	ScanOnPush              bool              `json:"scanOnPush"`
-	EncryptionType          string            `json:"encryptionType"`
-	KMSKey                  string            `json:"kmsKey,omitempty"`
-	Tags                    []ResourceTag     `json:"tags,omitempty"`
-	Policy                  string            `json:"policy,omitempty"`
-	LifecyclePolicy         string            `json:"lifecyclePolicy,omitempty"`
-	LifecyclePolicyAt       time.Time         `json:"lifecyclePolicyAt,omitzero"`
-	Extra                   map[string]string `json:"extra,omitempty"`
-	// Deleting marks a repository whose deletion has begun; it is gone for
-	// every reader, and writers racing the deletion fail on its revision.
-	Deleting bool `json:"deleting,omitempty"`
-}
-
-// ResourceTag is an AWS resource tag.
-type ResourceTag struct {
-	Key   string `json:"key"`
-	Value string `json:"value"`
-}
-
-// TagIsImmutable reports whether tag may not be moved once it exists.
-func (r *Repository) TagIsImmutable(tag string) bool {
-	switch r.TagMutability {
-	case TagImmutable:
-		return true
-	case TagImmutableWithExclusion:
-		return !matchesAnyWildcard(r.TagMutabilityExclusions, tag)
-	case TagMutableWithExclusion:
-		return matchesAnyWildcard(r.TagMutabilityExclusions, tag)
-	}
-	return false
-}
-
-// Image is one manifest stored in a repository.
-type Image struct {
-	Repository string        `json:"repository"`
-	Digest     digest.Digest `json:"digest"`
-	MediaType  string        `json:"mediaType"`
-	// ArtifactType is the manifest's artifactType, else its config media
-	// type (what the referrers API and ECR's artifactMediaType report).
-	ArtifactType string `json:"artifactType,omitempty"`
-	ConfigType   string `json:"configType,omitempty"`
-	Manifest     []byte `json:"manifest"`
-	// Tags are sorted.
-	Tags     []string  `json:"tags,omitempty"`
-	PushedAt time.Time `json:"pushedAt"`
-	// Size is the sum of the layers' sizes; for an index, its largest child's.
-	Size int64 `json:"size"`
-	// Subject is the manifest this one refers to (referrers API).
-	Subject     digest.Digest     `json:"subject,omitempty"`
-	Annotations map[string]string `json:"annotations,omitempty"`
-	// Blobs are the config and layer digests; Children the manifests of an index.
-	Blobs        []digest.Digest `json:"blobs,omitempty"`
-	Children     []digest.Digest `json:"children,omitempty"`
-	LastPulledAt time.Time       `json:"lastPulledAt,omitzero"`
-}
-
-// BlobLink records that a repository holds a blob.
-type BlobLink struct {
-	Digest   digest.Digest `json:"digest"`
-	Size     int64         `json:"size"`
-	LinkedAt time.Time     `json:"linkedAt"`
-	// Condemned marks a link garbage collection is about to delete (see
-	// gc.go); a manifest put that references it clears the mark, which
-	// makes the collector's deletion fail.
-	Condemned bool `json:"condemned,omitempty"`
-}
-
-// Referrer is a manifest that names another as its subject.
-type Referrer struct {
-	MediaType    string            `json:"mediaType"`
-	Digest       digest.Digest     `json:"digest"`
-	Size         int64             `json:"size"`
-	ArtifactType string            `json:"artifactType,omitempty"`
-	Annotations  map[string]string `json:"annotations,omitempty"`
-}
-
-// Store keys. Repository names use [a-z0-9._/-], so '|' separates a
-// repository from what it holds without ambiguity.
-const (
-	repoPrefix     = "ecr/repo/"
-	imagePrefix    = "ecr/image/"
-	tagPrefix      = "ecr/tag/"
-	blobPrefix     = "ecr/blob/"
-	referrerPrefix = "ecr/referrer/"
-)
-
-func repoKey(repo string) string                   { return repoPrefix + repo }
-func imageKey(repo string, d digest.Digest) string { return imagePrefix + repo + "|" + d.String() }
-func tagKey(repo, tag string) string               { return tagPrefix + repo + "|" + tag }
-func blobKey(repo string, d digest.Digest) string  { return blobPrefix + repo + "|" + d.String() }
-func referrerKey(repo string, subject, d digest.Digest) string {
-	return referrerPrefix + repo + "|" + subject.String() + "|" + d.String()
-}
-
-// maxTxnAttempts bounds the read-decide-commit loop under contention.
-const maxTxnAttempts = 50
-
 // Catalog is the registry's state, kept in the store.
 type Catalog struct {
 	store store.Store
@@ -196,61 +83,28 @@ func NewCatalog(st store.Store, now func() time.Time) *Catalog {
 	return &Catalog{store: st, now: func() time.Time { return now().UTC() }}
 }
 
-// retry runs attempt until it commits or fails with something other than a
-// lost race.
-func retry(ctx context.Context, attempt func() error) error {
-	for i := 0; ; i++ {
-		err := attempt()
-		if !errors.Is(err, store.ErrConflict) || i == maxTxnAttempts {
-			return err
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		time.Sleep(time.Duration(i) * time.Millisecond)
-	}
-}
-
-func getJSON[T any](ctx context.Context, st store.Store, key string) (T, int64, error) {
-	var v T
-	kv, _, err := st.Get(ctx, key)
-	if err != nil {
-		return v, 0, err
-	}
-	if err := json.Unmarshal(kv.Value, &v); err != nil {
-		return v, 0, fmt.Errorf("decode %s: %w", key, err)
-	}
-	return v, kv.ModRevision, nil
-}
-
-func mustJSON(v any) []byte {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(err) // only plain structs are marshalled
-	}
-	return b
-}
-
 // repository reads a live repository and its revision.
-func (c *Catalog) repository(ctx context.Context, name string) (Repository, int64, error) {
-	repo, rev, err := getJSON[Repository](ctx, c.store, repoKey(name))
+func (c *Catalog) repository(ctx context.Context, name string) (ecrstate.Repository, int64, error) {
+	repoV, err := store.Get[ecrstate.Repository](ctx, c.store, ecrstate.RepositoryKey(name))
+	repo, rev := repoV.Value, repoV.ModRevision
 	if errors.Is(err, store.ErrNotFound) || (err == nil && repo.Deleting) {
-		return Repository{}, 0, ErrRepositoryNotFound
+		return ecrstate.Repository{}, 0, ErrRepositoryNotFound
 	}
 	return repo, rev, err
 }
 
 // CreateRepository stores a new repository; CreatedAt is set here.
-func (c *Catalog) CreateRepository(ctx context.Context, repo Repository) (Repository, error) {
+func (c *Catalog) CreateRepository(ctx context.Context, repo ecrstate.Repository) (ecrstate.Repository, error) {
 	repo.CreatedAt = c.now()
 	if repo.TagMutability == "" {
-		repo.TagMutability = TagMutable
+		repo.TagMutability = ecrstate.TagMutable
 	}
 	if repo.EncryptionType == "" {
 		repo.EncryptionType = "AES256"
 	}
-	err := retry(ctx, func() error {
-		existing, rev, err := getJSON[Repository](ctx, c.store, repoKey(repo.Name))
+	err := store.Retry(ctx, func() error {
+		existingV, err := store.Get[ecrstate.Repository](ctx, c.store, ecrstate.RepositoryKey(repo.Name))
+		existing, rev := existingV.Value, existingV.ModRevision
 		switch {
 		case errors.Is(err, store.ErrNotFound):
 		case err != nil:
@@ -264,9 +118,13 @@ func (c *Catalog) CreateRepository(ctx context.Context, repo Repository) (Reposi
 			}
 			rev = 0
 		}
+		put, err := store.PutJSON(ecrstate.RepositoryKey(repo.Name), repo)
+		if err != nil {
+			return err
+		}
 		_, err = c.store.Txn(ctx, store.Txn{
-			If:   []store.Compare{{Key: repoKey(repo.Name), ModRevision: 0}},
-			Then: []store.Op{store.Put(repoKey(repo.Name), mustJSON(repo))},
+			If:   []store.Compare{{Key: ecrstate.RepositoryKey(repo.Name), ModRevision: 0}},
+			Then: []store.Op{put},
 		})
 		return err
 	})
@@ -274,29 +132,26 @@ func (c *Catalog) CreateRepository(ctx context.Context, repo Repository) (Reposi
 }
 
 // GetRepository returns a repository or ErrRepositoryNotFound.
-func (c *Catalog) GetRepository(ctx context.Context, name string) (Repository, error) {
+func (c *Catalog) GetRepository(ctx context.Context, name string) (ecrstate.Repository, error) {
 	repo, _, err := c.repository(ctx, name)
 	return repo, err
 }
 
 // ListRepositories returns repositories in name order after startAfter;
 // limit 0 means all.
-func (c *Catalog) ListRepositories(ctx context.Context, startAfter string, limit int) ([]Repository, error) {
-	var out []Repository
+func (c *Catalog) ListRepositories(ctx context.Context, startAfter string, limit int) ([]ecrstate.Repository, error) {
+	var out []ecrstate.Repository
 	after := ""
 	if startAfter != "" {
-		after = repoKey(startAfter)
+		after = ecrstate.RepositoryKey(startAfter)
 	}
 	for {
-		kvs, _, err := c.store.List(ctx, repoPrefix, store.ListOptions{StartAfter: after, Limit: max(limit, 100)})
+		repos, _, err := store.List[ecrstate.Repository](ctx, c.store, ecrstate.RepositoryPrefix, store.ListOptions{StartAfter: after, Limit: max(limit, 100)})
 		if err != nil {
 			return nil, err
 		}
-		for _, kv := range kvs {
-			var repo Repository
-			if err := json.Unmarshal(kv.Value, &repo); err != nil {
-				return nil, fmt.Errorf("decode %s: %w", kv.Key, err)
-			}
+		for _, v := range repos {
+			repo := v.Value
 			if repo.Deleting {
 				continue
 			}
@@ -305,17 +160,17 @@ func (c *Catalog) ListRepositories(ctx context.Context, startAfter string, limit
 				return out, nil
 			}
 		}
-		if len(kvs) == 0 || (limit == 0 && len(kvs) < 100) {
+		if len(repos) == 0 || (limit == 0 && len(repos) < 100) {
 			return out, nil
 		}
-		after = kvs[len(kvs)-1].Key
+		after = ecrstate.RepositoryKey(repos[len(repos)-1].Value.Name)
 	}
 }
 
 // UpdateRepository applies update to the stored repository atomically.
-func (c *Catalog) UpdateRepository(ctx context.Context, name string, update func(*Repository) error) (Repository, error) {
-	var repo Repository
-	err := retry(ctx, func() error {
+func (c *Catalog) UpdateRepository(ctx context.Context, name string, update func(*ecrstate.Repository) error) (ecrstate.Repository, error) {
+	var repo ecrstate.Repository
+	err := store.Retry(ctx, func() error {
 		current, rev, err := c.repository(ctx, name)
 		if err != nil {
 			return err
@@ -324,9 +179,13 @@ func (c *Catalog) UpdateRepository(ctx context.Context, name string, update func
 			return err
 		}
 		current.Name = name
+		put, err := store.PutJSON(ecrstate.RepositoryKey(name), current)
+		if err != nil {
+			return err
+		}
 		_, err = c.store.Txn(ctx, store.Txn{
-			If:   []store.Compare{{Key: repoKey(name), ModRevision: rev}},
-			Then: []store.Op{store.Put(repoKey(name), mustJSON(current))},
+			If:   []store.Compare{{Key: ecrstate.RepositoryKey(name), ModRevision: rev}},
+			Then: []store.Op{put},
 		})
 		repo = current
 		return err
@@ -336,18 +195,18 @@ func (c *Catalog) UpdateRepository(ctx context.Context, name string, update func
 
 // DeleteRepository deletes a repository; unless force, only an empty one.
 // It returns the repository as it was.
-func (c *Catalog) DeleteRepository(ctx context.Context, name string, force bool) (Repository, error) {
-	var deleted Repository
+func (c *Catalog) DeleteRepository(ctx context.Context, name string, force bool) (ecrstate.Repository, error) {
+	var deleted ecrstate.Repository
 	var rev int64
 	// First mark it deleting, so that pushes racing the deletion fail on
 	// the repository's revision instead of leaving orphans behind.
-	err := retry(ctx, func() error {
+	err := store.Retry(ctx, func() error {
 		repo, r, err := c.repository(ctx, name)
 		if err != nil {
 			return err
 		}
 		if !force {
-			images, _, err := c.store.List(ctx, imagePrefix+name+"|", store.ListOptions{Limit: 1})
+			images, _, err := c.store.List(ctx, ecrstate.RepositoryScoped(ecrstate.ImagePrefix, name), store.ListOptions{Limit: 1})
 			if err != nil {
 				return err
 			}
@@ -357,22 +216,26 @@ func (c *Catalog) DeleteRepository(ctx context.Context, name string, force bool)
 		}
 		deleted = repo
 		repo.Deleting = true
+		put, err := store.PutJSON(ecrstate.RepositoryKey(name), repo)
+		if err != nil {
+			return err
+		}
 		rev, err = c.store.Txn(ctx, store.Txn{
-			If:   []store.Compare{{Key: repoKey(name), ModRevision: r}},
-			Then: []store.Op{store.Put(repoKey(name), mustJSON(repo))},
+			If:   []store.Compare{{Key: ecrstate.RepositoryKey(name), ModRevision: r}},
+			Then: []store.Op{put},
 		})
 		return err
 	})
 	if err != nil {
-		return Repository{}, err
+		return ecrstate.Repository{}, err
 	}
 	return deleted, c.purge(ctx, name, rev)
 }
 
 // purge removes a repository marked deleting (at revision rev) and all it holds.
 func (c *Catalog) purge(ctx context.Context, name string, rev int64) error {
-	ops := []store.Op{store.Delete(repoKey(name))}
-	for _, prefix := range []string{imagePrefix, tagPrefix, blobPrefix, referrerPrefix} {
+	ops := []store.Op{store.Delete(ecrstate.RepositoryKey(name))}
+	for _, prefix := range []string{ecrstate.ImagePrefix, ecrstate.TagPrefix, ecrstate.BlobPrefix, ecrstate.ReferrerPrefix} {
 		kvs, _, err := c.store.List(ctx, prefix+name+"|", store.ListOptions{})
 		if err != nil {
 			return err
@@ -382,7 +245,7 @@ func (c *Catalog) purge(ctx context.Context, name string, rev int64) error {
 		}
 	}
 	_, err := c.store.Txn(ctx, store.Txn{
-		If:   []store.Compare{{Key: repoKey(name), ModRevision: rev}},
+		If:   []store.Compare{{Key: ecrstate.RepositoryKey(name), ModRevision: rev}},
 		Then: ops,
 	})
 	return err
@@ -391,23 +254,28 @@ func (c *Catalog) purge(ctx context.Context, name string, rev int64) error {
 // LinkBlob records that repo holds blob d of the given size (after an
 // upload committed it, or a mount).
 func (c *Catalog) LinkBlob(ctx context.Context, repo string, d digest.Digest, size int64) error {
-	return retry(ctx, func() error {
+	return store.Retry(ctx, func() error {
 		_, rev, err := c.repository(ctx, repo)
 		if err != nil {
 			return err
 		}
-		link := BlobLink{Digest: d, Size: size, LinkedAt: c.now()}
+		link := ecrstate.BlobLink{Digest: d, Size: size, LinkedAt: c.now()}
+		put, err := store.PutJSON(ecrstate.BlobKey(repo, d), link)
+		if err != nil {
+			return err
+		}
 		_, err = c.store.Txn(ctx, store.Txn{
-			If:   []store.Compare{{Key: repoKey(repo), ModRevision: rev}},
-			Then: []store.Op{store.Put(blobKey(repo, d), mustJSON(link))},
+			If:   []store.Compare{{Key: ecrstate.RepositoryKey(repo), ModRevision: rev}},
+			Then: []store.Op{put},
 		})
 		return err
 	})
 }
 
 // Blob returns repo's link to blob d, ErrBlobNotFound or ErrRepositoryNotFound.
-func (c *Catalog) Blob(ctx context.Context, repo string, d digest.Digest) (BlobLink, error) {
-	link, _, err := getJSON[BlobLink](ctx, c.store, blobKey(repo, d))
+func (c *Catalog) Blob(ctx context.Context, repo string, d digest.Digest) (ecrstate.BlobLink, error) {
+	linkV, err := store.Get[ecrstate.BlobLink](ctx, c.store, ecrstate.BlobKey(repo, d))
+	link := linkV.Value
 	if errors.Is(err, store.ErrNotFound) {
 		if _, _, err := c.repository(ctx, repo); err != nil {
 			return link, err
@@ -419,10 +287,10 @@ func (c *Catalog) Blob(ctx context.Context, repo string, d digest.Digest) (BlobL
 
 // BlobInAnyRepository finds a link to d in any repository (for automatic
 // cross-repository mounts). It returns ErrBlobNotFound if there is none.
-func (c *Catalog) BlobInAnyRepository(ctx context.Context, d digest.Digest) (BlobLink, error) {
+func (c *Catalog) BlobInAnyRepository(ctx context.Context, d digest.Digest) (ecrstate.BlobLink, error) {
 	repos, err := c.ListRepositories(ctx, "", 0)
 	if err != nil {
-		return BlobLink{}, err
+		return ecrstate.BlobLink{}, err
 	}
 	for _, repo := range repos {
 		link, err := c.Blob(ctx, repo.Name, d)
@@ -430,10 +298,10 @@ func (c *Catalog) BlobInAnyRepository(ctx context.Context, d digest.Digest) (Blo
 			return link, nil
 		}
 		if !errors.Is(err, ErrBlobNotFound) && !errors.Is(err, ErrRepositoryNotFound) {
-			return BlobLink{}, err
+			return ecrstate.BlobLink{}, err
 		}
 	}
-	return BlobLink{}, ErrBlobNotFound
+	return ecrstate.BlobLink{}, ErrBlobNotFound
 }
 
 // UnlinkBlob removes repo's link to blob d. The blob's bytes stay until
@@ -442,26 +310,26 @@ func (c *Catalog) UnlinkBlob(ctx context.Context, repo string, d digest.Digest) 
 	if _, err := c.Blob(ctx, repo, d); err != nil {
 		return err
 	}
-	_, err := c.store.Txn(ctx, store.Txn{Then: []store.Op{store.Delete(blobKey(repo, d))}})
+	_, err := c.store.Txn(ctx, store.Txn{Then: []store.Op{store.Delete(ecrstate.BlobKey(repo, d))}})
 	return err
 }
 
 // Image returns the image that reference (a tag or a digest) names in repo,
 // ErrImageNotFound or ErrRepositoryNotFound.
-func (c *Catalog) Image(ctx context.Context, repo, reference string) (Image, error) {
+func (c *Catalog) Image(ctx context.Context, repo, reference string) (ecrstate.Image, error) {
 	d, err := digest.Parse(reference)
 	if err != nil {
-		tag, _, terr := getJSON[digest.Digest](ctx, c.store, tagKey(repo, reference))
+		tag, terr := store.Get[digest.Digest](ctx, c.store, ecrstate.TagKey(repo, reference))
 		if terr != nil {
-			return Image{}, c.notFound(ctx, repo, terr)
+			return ecrstate.Image{}, c.notFound(ctx, repo, terr)
 		}
-		d = tag
+		d = tag.Value
 	}
-	img, _, err := getJSON[Image](ctx, c.store, imageKey(repo, d))
+	img, err := store.Get[ecrstate.Image](ctx, c.store, ecrstate.ImageKey(repo, d))
 	if err != nil {
-		return Image{}, c.notFound(ctx, repo, err)
+		return ecrstate.Image{}, c.notFound(ctx, repo, err)
 	}
-	return img, nil
+	return img.Value, nil
 }
 
 // notFound turns a missing key into ErrImageNotFound, or
@@ -477,21 +345,17 @@ func (c *Catalog) notFound(ctx context.Context, repo string, err error) error {
 }
 
 // Images returns every image in repo, in digest order.
-func (c *Catalog) Images(ctx context.Context, repo string) ([]Image, error) {
+func (c *Catalog) Images(ctx context.Context, repo string) ([]ecrstate.Image, error) {
 	if _, _, err := c.repository(ctx, repo); err != nil {
 		return nil, err
 	}
-	kvs, _, err := c.store.List(ctx, imagePrefix+repo+"|", store.ListOptions{})
+	stored, _, err := store.List[ecrstate.Image](ctx, c.store, ecrstate.RepositoryScoped(ecrstate.ImagePrefix, repo), store.ListOptions{})
 	if err != nil {
 		return nil, err
 	}
-	images := make([]Image, 0, len(kvs))
-	for _, kv := range kvs {
-		var img Image
-		if err := json.Unmarshal(kv.Value, &img); err != nil {
-			return nil, fmt.Errorf("decode %s: %w", kv.Key, err)
-		}
-		images = append(images, img)
+	images := make([]ecrstate.Image, 0, len(stored))
+	for _, v := range stored {
+		images = append(images, v.Value)
 	}
 	return images, nil
 }
@@ -503,22 +367,22 @@ func (c *Catalog) Tags(ctx context.Context, repo, last string, n int) ([]string,
 	}
 	opts := store.ListOptions{Limit: n}
 	if last != "" {
-		opts.StartAfter = tagKey(repo, last)
+		opts.StartAfter = ecrstate.TagKey(repo, last)
 	}
-	kvs, _, err := c.store.List(ctx, tagPrefix+repo+"|", opts)
+	kvs, _, err := c.store.List(ctx, ecrstate.RepositoryScoped(ecrstate.TagPrefix, repo), opts)
 	if err != nil {
 		return nil, err
 	}
 	tags := make([]string, len(kvs))
 	for i, kv := range kvs {
-		tags[i] = strings.TrimPrefix(kv.Key, tagPrefix+repo+"|")
+		tags[i] = strings.TrimPrefix(kv.Key, ecrstate.RepositoryScoped(ecrstate.TagPrefix, repo))
 	}
 	return tags, nil
 }
 
 // PutManifestResult tells what a PutManifest did.
 type PutManifestResult struct {
-	Image Image
+	Image ecrstate.Image
 	// Changed is false when the manifest (and tag) were already there.
 	Changed bool
 }
@@ -546,7 +410,7 @@ func (c *Catalog) PutManifest(ctx context.Context, repo, tag, mediaType string, 
 		}
 	}
 	var result PutManifestResult
-	err = retry(ctx, func() error {
+	err = store.Retry(ctx, func() error {
 		var err error
 		result, err = c.putManifest(ctx, repo, tag, d, parsed, body)
 		return err
@@ -559,7 +423,7 @@ func (c *Catalog) putManifest(ctx context.Context, repo, tag string, d digest.Di
 	if err != nil {
 		return PutManifestResult{}, err
 	}
-	compares := []store.Compare{{Key: repoKey(repo), ModRevision: repoRev}}
+	compares := []store.Compare{{Key: ecrstate.RepositoryKey(repo), ModRevision: repoRev}}
 	var ops []store.Op
 
 	// Everything the manifest references must be in the repository.
@@ -570,7 +434,8 @@ func (c *Catalog) putManifest(ctx context.Context, repo, tag string, d digest.Di
 	// the collector has marked is claimed back (gc.go).
 	seen := make(map[digest.Digest]bool, len(m.Blobs))
 	for _, ref := range m.Blobs {
-		link, linkRev, err := getJSON[BlobLink](ctx, c.store, blobKey(repo, ref.Digest))
+		linkV, err := store.Get[ecrstate.BlobLink](ctx, c.store, ecrstate.BlobKey(repo, ref.Digest))
+		link, linkRev := linkV.Value, linkV.ModRevision
 		if errors.Is(err, store.ErrNotFound) {
 			missing.Blobs = append(missing.Blobs, ref.Digest)
 			continue
@@ -585,15 +450,20 @@ func (c *Catalog) putManifest(ctx context.Context, repo, tag string, d digest.Di
 			continue
 		}
 		seen[ref.Digest] = true
-		compares = append(compares, store.Compare{Key: blobKey(repo, ref.Digest), ModRevision: linkRev})
+		compares = append(compares, store.Compare{Key: ecrstate.BlobKey(repo, ref.Digest), ModRevision: linkRev})
 		if link.Condemned {
 			link.Condemned = false
 			link.LinkedAt = c.now()
-			ops = append(ops, store.Put(blobKey(repo, ref.Digest), mustJSON(link)))
+			put, err := store.PutJSON(ecrstate.BlobKey(repo, ref.Digest), link)
+			if err != nil {
+				return PutManifestResult{}, err
+			}
+			ops = append(ops, put)
 		}
 	}
 	for _, child := range m.Children {
-		img, _, err := getJSON[Image](ctx, c.store, imageKey(repo, child))
+		imgV, err := store.Get[ecrstate.Image](ctx, c.store, ecrstate.ImageKey(repo, child))
+		img := imgV.Value
 		if errors.Is(err, store.ErrNotFound) {
 			missing.Manifests = append(missing.Manifests, child)
 			continue
@@ -607,11 +477,12 @@ func (c *Catalog) putManifest(ctx context.Context, repo, tag string, d digest.Di
 		return PutManifestResult{}, &missing
 	}
 
-	img, imgRev, err := getJSON[Image](ctx, c.store, imageKey(repo, d))
+	imgV, err := store.Get[ecrstate.Image](ctx, c.store, ecrstate.ImageKey(repo, d))
+	img, imgRev := imgV.Value, imgV.ModRevision
 	exists := err == nil
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		img = Image{
+		img = ecrstate.Image{
 			Repository:   repo,
 			Digest:       d,
 			MediaType:    m.MediaType,
@@ -628,32 +499,42 @@ func (c *Catalog) putManifest(ctx context.Context, repo, tag string, d digest.Di
 	case err != nil:
 		return PutManifestResult{}, err
 	}
-	compares = append(compares, store.Compare{Key: imageKey(repo, d), ModRevision: imgRev})
+	compares = append(compares, store.Compare{Key: ecrstate.ImageKey(repo, d), ModRevision: imgRev})
 	changed := !exists
 
 	if tag != "" {
-		current, tagRev, err := getJSON[digest.Digest](ctx, c.store, tagKey(repo, tag))
+		currentV, err := store.Get[digest.Digest](ctx, c.store, ecrstate.TagKey(repo, tag))
+		current, tagRev := currentV.Value, currentV.ModRevision
 		switch {
 		case errors.Is(err, store.ErrNotFound):
 		case err != nil:
 			return PutManifestResult{}, err
 		}
-		compares = append(compares, store.Compare{Key: tagKey(repo, tag), ModRevision: tagRev})
+		compares = append(compares, store.Compare{Key: ecrstate.TagKey(repo, tag), ModRevision: tagRev})
 		if current != d {
 			if current != "" {
 				if settings.TagIsImmutable(tag) {
 					return PutManifestResult{}, &TagImmutableError{Repository: repo, Tag: tag}
 				}
-				old, oldRev, err := getJSON[Image](ctx, c.store, imageKey(repo, current))
+				oldV, err := store.Get[ecrstate.Image](ctx, c.store, ecrstate.ImageKey(repo, current))
+				old, oldRev := oldV.Value, oldV.ModRevision
 				if err == nil {
 					old.Tags = slices.DeleteFunc(old.Tags, func(t string) bool { return t == tag })
-					compares = append(compares, store.Compare{Key: imageKey(repo, current), ModRevision: oldRev})
-					ops = append(ops, store.Put(imageKey(repo, current), mustJSON(old)))
+					compares = append(compares, store.Compare{Key: ecrstate.ImageKey(repo, current), ModRevision: oldRev})
+					put, err := store.PutJSON(ecrstate.ImageKey(repo, current), old)
+					if err != nil {
+						return PutManifestResult{}, err
+					}
+					ops = append(ops, put)
 				} else if !errors.Is(err, store.ErrNotFound) {
 					return PutManifestResult{}, err
 				}
 			}
-			ops = append(ops, store.Put(tagKey(repo, tag), mustJSON(d)))
+			put, err := store.PutJSON(ecrstate.TagKey(repo, tag), d)
+			if err != nil {
+				return PutManifestResult{}, err
+			}
+			ops = append(ops, put)
 			changed = true
 		}
 		if !slices.Contains(img.Tags, tag) {
@@ -671,9 +552,17 @@ func (c *Catalog) putManifest(ctx context.Context, repo, tag string, d digest.Di
 		}
 		return PutManifestResult{Image: img}, nil
 	}
-	ops = append(ops, store.Put(imageKey(repo, d), mustJSON(img)))
+	put, err := store.PutJSON(ecrstate.ImageKey(repo, d), img)
+	if err != nil {
+		return PutManifestResult{}, err
+	}
+	ops = append(ops, put)
 	if !exists && img.Subject != "" {
-		ops = append(ops, store.Put(referrerKey(repo, img.Subject, d), mustJSON(img.referrer())))
+		put, err := store.PutJSON(ecrstate.ReferrerKey(repo, img.Subject, d), img.Referrer())
+		if err != nil {
+			return PutManifestResult{}, err
+		}
+		ops = append(ops, put)
 	}
 	if _, err := c.store.Txn(ctx, store.Txn{If: compares, Then: ops}); err != nil {
 		return PutManifestResult{}, err
@@ -681,20 +570,10 @@ func (c *Catalog) putManifest(ctx context.Context, repo, tag string, d digest.Di
 	return PutManifestResult{Image: img, Changed: true}, nil
 }
 
-func (img *Image) referrer() Referrer {
-	return Referrer{
-		MediaType:    img.MediaType,
-		Digest:       img.Digest,
-		Size:         int64(len(img.Manifest)),
-		ArtifactType: img.ArtifactType,
-		Annotations:  img.Annotations,
-	}
-}
-
 // DeleteImage deletes the image d from repo with all its tags. If
 // refuseReferenced, an image that an index in the repository lists is kept
 // and ErrImageReferenced returned (ECR's rule for BatchDeleteImage).
-func (c *Catalog) DeleteImage(ctx context.Context, repo string, d digest.Digest, refuseReferenced bool) (Image, error) {
+func (c *Catalog) DeleteImage(ctx context.Context, repo string, d digest.Digest, refuseReferenced bool) (ecrstate.Image, error) {
 	return c.deleteImage(ctx, repo, d, refuseReferenced, nil)
 }
 
@@ -704,18 +583,19 @@ func (c *Catalog) DeleteImage(ctx context.Context, repo string, d digest.Digest,
 // it, which DeleteImageIf returns. The check and the deletion are one
 // atomic step on the image, so an image re-tagged after the decision is
 // not deleted on it.
-func (c *Catalog) DeleteImageIf(ctx context.Context, repo string, d digest.Digest, check func(Image) error) (Image, error) {
+func (c *Catalog) DeleteImageIf(ctx context.Context, repo string, d digest.Digest, check func(ecrstate.Image) error) (ecrstate.Image, error) {
 	return c.deleteImage(ctx, repo, d, true, check)
 }
 
-func (c *Catalog) deleteImage(ctx context.Context, repo string, d digest.Digest, refuseReferenced bool, check func(Image) error) (Image, error) {
-	var deleted Image
-	err := retry(ctx, func() error {
+func (c *Catalog) deleteImage(ctx context.Context, repo string, d digest.Digest, refuseReferenced bool, check func(ecrstate.Image) error) (ecrstate.Image, error) {
+	var deleted ecrstate.Image
+	err := store.Retry(ctx, func() error {
 		_, repoRev, err := c.repository(ctx, repo)
 		if err != nil {
 			return err
 		}
-		img, imgRev, err := getJSON[Image](ctx, c.store, imageKey(repo, d))
+		imgV, err := store.Get[ecrstate.Image](ctx, c.store, ecrstate.ImageKey(repo, d))
+		img, imgRev := imgV.Value, imgV.ModRevision
 		if errors.Is(err, store.ErrNotFound) {
 			return ErrImageNotFound
 		}
@@ -738,13 +618,13 @@ func (c *Catalog) deleteImage(ctx context.Context, repo string, d digest.Digest,
 				}
 			}
 		}
-		compares := []store.Compare{{Key: repoKey(repo), ModRevision: repoRev}, {Key: imageKey(repo, d), ModRevision: imgRev}}
-		ops := []store.Op{store.Delete(imageKey(repo, d))}
+		compares := []store.Compare{{Key: ecrstate.RepositoryKey(repo), ModRevision: repoRev}, {Key: ecrstate.ImageKey(repo, d), ModRevision: imgRev}}
+		ops := []store.Op{store.Delete(ecrstate.ImageKey(repo, d))}
 		for _, tag := range img.Tags {
-			ops = append(ops, store.Delete(tagKey(repo, tag)))
+			ops = append(ops, store.Delete(ecrstate.TagKey(repo, tag)))
 		}
 		if img.Subject != "" {
-			ops = append(ops, store.Delete(referrerKey(repo, img.Subject, d)))
+			ops = append(ops, store.Delete(ecrstate.ReferrerKey(repo, img.Subject, d)))
 		}
 		deleted = img
 		_, err = c.store.Txn(ctx, store.Txn{If: compares, Then: ops})
@@ -756,44 +636,50 @@ func (c *Catalog) deleteImage(ctx context.Context, repo string, d digest.Digest,
 // Untag removes tag from repo. If the image it named has no tag left and
 // deleteUntagged is set, the image is deleted too (ECR's BatchDeleteImage
 // by tag). It returns the image the tag named and whether it was deleted.
-func (c *Catalog) Untag(ctx context.Context, repo, tag string, deleteUntagged bool) (Image, bool, error) {
-	var img Image
+func (c *Catalog) Untag(ctx context.Context, repo, tag string, deleteUntagged bool) (ecrstate.Image, bool, error) {
+	var img ecrstate.Image
 	var deleted bool
-	err := retry(ctx, func() error {
+	err := store.Retry(ctx, func() error {
 		_, repoRev, err := c.repository(ctx, repo)
 		if err != nil {
 			return err
 		}
-		d, tagRev, err := getJSON[digest.Digest](ctx, c.store, tagKey(repo, tag))
+		dV, err := store.Get[digest.Digest](ctx, c.store, ecrstate.TagKey(repo, tag))
+		d, tagRev := dV.Value, dV.ModRevision
 		if errors.Is(err, store.ErrNotFound) {
 			return ErrImageNotFound
 		}
 		if err != nil {
 			return err
 		}
-		var imgRev int64
-		img, imgRev, err = getJSON[Image](ctx, c.store, imageKey(repo, d))
+		imgV, err := store.Get[ecrstate.Image](ctx, c.store, ecrstate.ImageKey(repo, d))
+		img = imgV.Value
+		imgRev := imgV.ModRevision
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
 		compares := []store.Compare{
-			{Key: repoKey(repo), ModRevision: repoRev},
-			{Key: tagKey(repo, tag), ModRevision: tagRev},
-			{Key: imageKey(repo, d), ModRevision: imgRev},
+			{Key: ecrstate.RepositoryKey(repo), ModRevision: repoRev},
+			{Key: ecrstate.TagKey(repo, tag), ModRevision: tagRev},
+			{Key: ecrstate.ImageKey(repo, d), ModRevision: imgRev},
 		}
-		ops := []store.Op{store.Delete(tagKey(repo, tag))}
+		ops := []store.Op{store.Delete(ecrstate.TagKey(repo, tag))}
 		img.Tags = slices.DeleteFunc(img.Tags, func(t string) bool { return t == tag })
 		deleted = false
 		switch {
 		case imgRev == 0:
 		case len(img.Tags) == 0 && deleteUntagged:
-			ops = append(ops, store.Delete(imageKey(repo, d)))
+			ops = append(ops, store.Delete(ecrstate.ImageKey(repo, d)))
 			if img.Subject != "" {
-				ops = append(ops, store.Delete(referrerKey(repo, img.Subject, d)))
+				ops = append(ops, store.Delete(ecrstate.ReferrerKey(repo, img.Subject, d)))
 			}
 			deleted = true
 		default:
-			ops = append(ops, store.Put(imageKey(repo, d), mustJSON(img)))
+			put, err := store.PutJSON(ecrstate.ImageKey(repo, d), img)
+			if err != nil {
+				return err
+			}
+			ops = append(ops, put)
 		}
 		_, err = c.store.Txn(ctx, store.Txn{If: compares, Then: ops})
 		return err
@@ -803,56 +689,20 @@ func (c *Catalog) Untag(ctx context.Context, repo, tag string, deleteUntagged bo
 
 // Referrers lists the manifests in repo whose subject is d, optionally only
 // those of one artifact type.
-func (c *Catalog) Referrers(ctx context.Context, repo string, d digest.Digest, artifactType string) ([]Referrer, error) {
+func (c *Catalog) Referrers(ctx context.Context, repo string, d digest.Digest, artifactType string) ([]ecrstate.Referrer, error) {
 	if _, _, err := c.repository(ctx, repo); err != nil {
 		return nil, err
 	}
-	kvs, _, err := c.store.List(ctx, referrerPrefix+repo+"|"+d.String()+"|", store.ListOptions{})
+	referrers, _, err := store.List[ecrstate.Referrer](ctx, c.store, ecrstate.SubjectReferrersPrefix(repo, d), store.ListOptions{})
 	if err != nil {
 		return nil, err
 	}
-	out := make([]Referrer, 0, len(kvs))
-	for _, kv := range kvs {
-		var r Referrer
-		if err := json.Unmarshal(kv.Value, &r); err != nil {
-			return nil, fmt.Errorf("decode %s: %w", kv.Key, err)
-		}
+	out := make([]ecrstate.Referrer, 0, len(referrers))
+	for _, v := range referrers {
+		r := v.Value
 		if artifactType == "" || r.ArtifactType == artifactType {
 			out = append(out, r)
 		}
 	}
 	return out, nil
-}
-
-// matchesAnyWildcard reports whether s matches one of the patterns, where
-// `*` matches any run of characters (ECR's WILDCARD filters).
-func matchesAnyWildcard(patterns []string, s string) bool {
-	for _, p := range patterns {
-		if MatchWildcard(p, s) {
-			return true
-		}
-	}
-	return false
-}
-
-// MatchWildcard reports whether s matches pattern, where `*` matches any
-// run of characters and everything else matches itself.
-func MatchWildcard(pattern, s string) bool {
-	parts := strings.Split(pattern, "*")
-	if len(parts) == 1 {
-		return pattern == s
-	}
-	if !strings.HasPrefix(s, parts[0]) {
-		return false
-	}
-	s = s[len(parts[0]):]
-	last := parts[len(parts)-1]
-	for _, part := range parts[1 : len(parts)-1] {
-		i := strings.Index(s, part)
-		if i < 0 {
-			return false
-		}
-		s = s[i+len(part):]
-	}
-	return len(s) >= len(last) && strings.HasSuffix(s, last)
 }

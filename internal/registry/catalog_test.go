@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	specs "github.com/opencontainers/image-spec/specs-go"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/berth/berth/internal/ecr/ecrstate"
 	"github.com/berth/berth/internal/store/bolt"
 )
 
@@ -43,6 +45,15 @@ func pushBlob(t *testing.T, c *Catalog, repo, content string) ocispec.Descriptor
 	return ocispec.Descriptor{MediaType: "application/octet-stream", Digest: d, Size: int64(len(content))}
 }
 
+// mustJSON encodes a test fixture.
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
 func imageManifest(config ocispec.Descriptor, layers ...ocispec.Descriptor) []byte {
 	config.MediaType = ocispec.MediaTypeImageConfig
 	return mustJSON(ocispec.Manifest{
@@ -56,18 +67,18 @@ func imageManifest(config ocispec.Descriptor, layers ...ocispec.Descriptor) []by
 func TestRepositoryLifecycle(t *testing.T) {
 	ctx := context.Background()
 	c := newTestCatalog(t)
-	if _, err := c.CreateRepository(ctx, Repository{Name: "team/app", ScanOnPush: true}); err != nil {
+	if _, err := c.CreateRepository(ctx, ecrstate.Repository{Name: "team/app", ScanOnPush: true}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.CreateRepository(ctx, Repository{Name: "team/app"}); !errors.Is(err, ErrRepositoryExists) {
+	if _, err := c.CreateRepository(ctx, ecrstate.Repository{Name: "team/app"}); !errors.Is(err, ErrRepositoryExists) {
 		t.Fatalf("duplicate create: %v", err)
 	}
 	repo, err := c.GetRepository(ctx, "team/app")
-	if err != nil || repo.TagMutability != TagMutable || repo.EncryptionType != "AES256" || !repo.ScanOnPush {
+	if err != nil || repo.TagMutability != ecrstate.TagMutable || repo.EncryptionType != "AES256" || !repo.ScanOnPush {
 		t.Fatalf("get: %+v %v", repo, err)
 	}
 	for _, name := range []string{"a", "b", "c"} {
-		if _, err := c.CreateRepository(ctx, Repository{Name: name}); err != nil {
+		if _, err := c.CreateRepository(ctx, ecrstate.Repository{Name: name}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -95,7 +106,7 @@ func TestRepositoryLifecycle(t *testing.T) {
 		t.Fatalf("after delete: %v", err)
 	}
 	// A new repository of the same name starts empty.
-	if _, err := c.CreateRepository(ctx, Repository{Name: "team/app"}); err != nil {
+	if _, err := c.CreateRepository(ctx, ecrstate.Repository{Name: "team/app"}); err != nil {
 		t.Fatal(err)
 	}
 	if images, _ := c.Images(ctx, "team/app"); len(images) != 0 {
@@ -112,7 +123,7 @@ func TestPutManifestRules(t *testing.T) {
 	if _, err := c.PutManifest(ctx, "nope", "v1", "", "", imageManifest(ocispec.Descriptor{Digest: digest.FromString("x")})); !errors.Is(err, ErrRepositoryNotFound) {
 		t.Fatalf("missing repo: %v", err)
 	}
-	c.CreateRepository(ctx, Repository{Name: "app"})
+	c.CreateRepository(ctx, ecrstate.Repository{Name: "app"})
 	config := ocispec.Descriptor{Digest: digest.FromString("config"), Size: 6}
 	layer := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageLayer, Digest: digest.FromString("layer"), Size: 5}
 	body := imageManifest(config, layer)
@@ -154,7 +165,7 @@ func TestPutManifestRules(t *testing.T) {
 	}
 
 	// Immutable: the same push is fine, moving is refused.
-	c.UpdateRepository(ctx, "app", func(r *Repository) error { r.TagMutability = TagImmutable; return nil })
+	c.UpdateRepository(ctx, "app", func(r *ecrstate.Repository) error { r.TagMutability = ecrstate.TagImmutable; return nil })
 	if _, err := c.PutManifest(ctx, "app", "v1", "", "", body2); err != nil {
 		t.Fatalf("re-push same digest: %v", err)
 	}
@@ -166,8 +177,8 @@ func TestPutManifestRules(t *testing.T) {
 		t.Fatal("refused push moved the tag")
 	}
 	// Exclusions: latest stays mutable.
-	c.UpdateRepository(ctx, "app", func(r *Repository) error {
-		r.TagMutability = TagImmutableWithExclusion
+	c.UpdateRepository(ctx, "app", func(r *ecrstate.Repository) error {
+		r.TagMutability = ecrstate.TagImmutableWithExclusion
 		r.TagMutabilityExclusions = []string{"latest", "dev-*"}
 		return nil
 	})
@@ -195,7 +206,7 @@ func TestPutManifestRules(t *testing.T) {
 func TestIndexReferrersAndDeletes(t *testing.T) {
 	ctx := context.Background()
 	c := newTestCatalog(t)
-	c.CreateRepository(ctx, Repository{Name: "app"})
+	c.CreateRepository(ctx, ecrstate.Repository{Name: "app"})
 	config := pushBlob(t, c, "app", "config")
 	child := imageManifest(config)
 	childDigest := digest.FromBytes(child)
@@ -261,7 +272,7 @@ func TestIndexReferrersAndDeletes(t *testing.T) {
 func TestConcurrentPushesAllLand(t *testing.T) {
 	ctx := context.Background()
 	c := newTestCatalog(t)
-	c.CreateRepository(ctx, Repository{Name: "app"})
+	c.CreateRepository(ctx, ecrstate.Repository{Name: "app"})
 	config := pushBlob(t, c, "app", "config")
 	var wg sync.WaitGroup
 	errs := make(chan error, 40)
@@ -320,30 +331,6 @@ func TestTokens(t *testing.T) {
 	now = now.Add(12 * time.Hour)
 	if _, err := tokens.Verify(pw); !errors.Is(err, ErrTokenExpired) {
 		t.Fatalf("expired: %v", err)
-	}
-}
-
-func TestMatchWildcard(t *testing.T) {
-	for _, tc := range []struct {
-		pattern, s string
-		want       bool
-	}{
-		{"latest", "latest", true},
-		{"latest", "latest2", false},
-		{"*", "", true},
-		{"v*", "v1.2", true},
-		{"v*", "x1", false},
-		{"*-dev", "a-dev", true},
-		{"*-dev", "a-dev-x", false},
-		{"a*b*c", "abc", true},
-		{"a*b*c", "aXbYc", true},
-		{"a*b*c", "acb", false},
-		{"a*a", "a", false},
-		{"prod*release*", "prod-1-release-2", true},
-	} {
-		if got := MatchWildcard(tc.pattern, tc.s); got != tc.want {
-			t.Errorf("MatchWildcard(%q, %q) = %v", tc.pattern, tc.s, got)
-		}
 	}
 }
 

@@ -77,7 +77,6 @@ package registry
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -94,6 +93,7 @@ import (
 	"github.com/berth/berth/internal/admin"
 	"github.com/berth/berth/internal/blob"
 	"github.com/berth/berth/internal/controller"
+	"github.com/berth/berth/internal/ecr/ecrstate"
 	"github.com/berth/berth/internal/store"
 )
 
@@ -375,14 +375,14 @@ func (c *Collector) sweep(ctx context.Context, rep *GCReport, start time.Time, d
 
 // linkEntry is a stored link and its revision.
 type linkEntry struct {
-	link BlobLink
+	link ecrstate.BlobLink
 	rev  int64
 }
 
 // unusedLinks picks the links no image references: old were linked
 // before cutoff and may go, young are kept for the grace period. A
 // condemned link left by an interrupted sweep is picked like any other.
-func unusedLinks(links []linkEntry, images []Image, cutoff time.Time) (old, young []linkEntry) {
+func unusedLinks(links []linkEntry, images []ecrstate.Image, cutoff time.Time) (old, young []linkEntry) {
 	referenced := map[digest.Digest]bool{}
 	for _, img := range images {
 		for _, d := range img.Blobs {
@@ -444,17 +444,13 @@ func (c *Collector) sweepLinks(ctx context.Context, cutoff time.Time, dryRun boo
 
 // links lists repo's blob links with their revisions.
 func (c *Catalog) links(ctx context.Context, repo string) ([]linkEntry, error) {
-	kvs, _, err := c.store.List(ctx, blobPrefix+repo+"|", store.ListOptions{})
+	links, _, err := store.List[ecrstate.BlobLink](ctx, c.store, ecrstate.RepositoryScoped(ecrstate.BlobPrefix, repo), store.ListOptions{})
 	if err != nil {
 		return nil, err
 	}
-	out := make([]linkEntry, 0, len(kvs))
-	for _, kv := range kvs {
-		var l BlobLink
-		if err := json.Unmarshal(kv.Value, &l); err != nil {
-			return nil, fmt.Errorf("decode %s: %w", kv.Key, err)
-		}
-		out = append(out, linkEntry{link: l, rev: kv.ModRevision})
+	out := make([]linkEntry, 0, len(links))
+	for _, v := range links {
+		out = append(out, linkEntry{link: v.Value, rev: v.ModRevision})
 	}
 	return out, nil
 }
@@ -466,9 +462,13 @@ func (c *Catalog) deleteUnusedLinks(ctx context.Context, repo string, candidates
 	var marked []linkEntry
 	for _, l := range candidates {
 		l.link.Condemned = true
+		put, err := store.PutJSON(ecrstate.BlobKey(repo, l.link.Digest), l.link)
+		if err != nil {
+			return nil, err
+		}
 		rev, err := c.store.Txn(ctx, store.Txn{
-			If:   []store.Compare{{Key: blobKey(repo, l.link.Digest), ModRevision: l.rev}},
-			Then: []store.Op{store.Put(blobKey(repo, l.link.Digest), mustJSON(l.link))},
+			If:   []store.Compare{{Key: ecrstate.BlobKey(repo, l.link.Digest), ModRevision: l.rev}},
+			Then: []store.Op{put},
 		})
 		if errors.Is(err, store.ErrConflict) {
 			continue // linked again or claimed since the listing
@@ -496,12 +496,16 @@ func (c *Catalog) deleteUnusedLinks(ctx context.Context, repo string, candidates
 	}
 	var removed []GCLink
 	for _, l := range marked {
-		key := blobKey(repo, l.link.Digest)
+		key := ecrstate.BlobKey(repo, l.link.Digest)
 		op := store.Delete(key)
 		if referenced[l.link.Digest] {
 			// An image came to reference it before the mark.
 			l.link.Condemned = false
-			op = store.Put(key, mustJSON(l.link))
+			put, err := store.PutJSON(key, l.link)
+			if err != nil {
+				return removed, err
+			}
+			op = put
 		}
 		_, err := c.store.Txn(ctx, store.Txn{If: []store.Compare{{Key: key, ModRevision: l.rev}}, Then: []store.Op{op}})
 		if errors.Is(err, store.ErrConflict) {
@@ -521,10 +525,11 @@ func (c *Catalog) deleteUnusedLinks(ctx context.Context, repo string, candidates
 // it is there (a HEAD): a link older than linkRefreshAge, or condemned, is
 // re-dated, so garbage collection keeps it while the client puts its
 // manifest.
-func (c *Catalog) RefreshBlob(ctx context.Context, repo string, d digest.Digest) (BlobLink, error) {
-	var link BlobLink
-	err := retry(ctx, func() error {
-		l, rev, err := getJSON[BlobLink](ctx, c.store, blobKey(repo, d))
+func (c *Catalog) RefreshBlob(ctx context.Context, repo string, d digest.Digest) (ecrstate.BlobLink, error) {
+	var link ecrstate.BlobLink
+	err := store.Retry(ctx, func() error {
+		lV, err := store.Get[ecrstate.BlobLink](ctx, c.store, ecrstate.BlobKey(repo, d))
+		l, rev := lV.Value, lV.ModRevision
 		if errors.Is(err, store.ErrNotFound) {
 			if _, _, err := c.repository(ctx, repo); err != nil {
 				return err
@@ -539,9 +544,13 @@ func (c *Catalog) RefreshBlob(ctx context.Context, repo string, d digest.Digest)
 			return nil
 		}
 		l.Condemned, l.LinkedAt = false, c.now()
+		put, err := store.PutJSON(ecrstate.BlobKey(repo, d), l)
+		if err != nil {
+			return err
+		}
 		_, err = c.store.Txn(ctx, store.Txn{
-			If:   []store.Compare{{Key: blobKey(repo, d), ModRevision: rev}},
-			Then: []store.Op{store.Put(blobKey(repo, d), mustJSON(l))},
+			If:   []store.Compare{{Key: ecrstate.BlobKey(repo, d), ModRevision: rev}},
+			Then: []store.Op{put},
 		})
 		link = l
 		return err
@@ -561,12 +570,12 @@ func (c *Catalog) LockBlob(d digest.Digest) (unlock func()) {
 // names, except the links in skip (repository|digest), read now.
 func (c *Catalog) namedBlobs(ctx context.Context, skip map[string]bool) (map[digest.Digest]bool, error) {
 	named := map[digest.Digest]bool{}
-	links, _, err := c.store.List(ctx, blobPrefix, store.ListOptions{})
+	links, _, err := c.store.List(ctx, ecrstate.BlobPrefix, store.ListOptions{})
 	if err != nil {
 		return nil, err
 	}
 	for _, kv := range links {
-		rest := strings.TrimPrefix(kv.Key, blobPrefix)
+		rest := strings.TrimPrefix(kv.Key, ecrstate.BlobPrefix)
 		if skip[rest] {
 			continue
 		}
@@ -576,18 +585,15 @@ func (c *Catalog) namedBlobs(ctx context.Context, skip map[string]bool) (map[dig
 		}
 		named[digest.Digest(rest[i+1:])] = true
 	}
-	images, _, err := c.store.List(ctx, imagePrefix, store.ListOptions{})
+	// Only the blobs of each image are decoded.
+	images, _, err := store.List[struct {
+		Blobs []digest.Digest `json:"blobs"`
+	}](ctx, c.store, ecrstate.ImagePrefix, store.ListOptions{})
 	if err != nil {
 		return nil, err
 	}
-	for _, kv := range images {
-		var img struct {
-			Blobs []digest.Digest `json:"blobs"`
-		}
-		if err := json.Unmarshal(kv.Value, &img); err != nil {
-			return nil, fmt.Errorf("decode %s: %w", kv.Key, err)
-		}
-		for _, d := range img.Blobs {
+	for _, img := range images {
+		for _, d := range img.Value.Blobs {
 			named[d] = true
 		}
 	}

@@ -22,6 +22,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/berth/berth/internal/blob/local"
+	"github.com/berth/berth/internal/ecr/ecrstate"
 	"github.com/berth/berth/internal/store/bolt"
 )
 
@@ -47,7 +48,7 @@ func TestGCRacesPushes(t *testing.T) {
 	cat := NewCatalog(st, nil)
 	repos := []string{"r0", "r1", "r2"}
 	for _, name := range repos {
-		if _, err := cat.CreateRepository(context.Background(), Repository{Name: name}); err != nil {
+		if _, err := cat.CreateRepository(context.Background(), ecrstate.Repository{Name: name}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/berth/berth/internal/admin"
 	"github.com/berth/berth/internal/blob"
 	"github.com/berth/berth/internal/blob/local"
+	"github.com/berth/berth/internal/ecr/ecrstate"
 	"github.com/berth/berth/internal/store"
 	"github.com/berth/berth/internal/store/bolt"
 )
@@ -27,9 +28,9 @@ import (
 func TestUnusedLinks(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
 	link := func(d string, age time.Duration, condemned bool) linkEntry {
-		return linkEntry{link: BlobLink{Digest: digest.Digest(d), LinkedAt: t0.Add(-age), Condemned: condemned}, rev: 1}
+		return linkEntry{link: ecrstate.BlobLink{Digest: digest.Digest(d), LinkedAt: t0.Add(-age), Condemned: condemned}, rev: 1}
 	}
-	images := []Image{{Blobs: []digest.Digest{"sha256:cfg", "sha256:l1"}}, {Blobs: []digest.Digest{"sha256:l2"}}}
+	images := []ecrstate.Image{{Blobs: []digest.Digest{"sha256:cfg", "sha256:l1"}}, {Blobs: []digest.Digest{"sha256:l2"}}}
 	for _, tc := range []struct {
 		name  string
 		links []linkEntry
@@ -111,7 +112,7 @@ func newGCEnv(t *testing.T, repos ...string) *gcEnv {
 	}
 	cat := NewCatalog(st, clock.Now)
 	for _, name := range repos {
-		if _, err := cat.CreateRepository(context.Background(), Repository{Name: name}); err != nil {
+		if _, err := cat.CreateRepository(context.Background(), ecrstate.Repository{Name: name}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -341,8 +342,8 @@ func TestCondemnedLinkClaimedByManifestPut(t *testing.T) {
 	for _, l := range links {
 		l.link.Condemned = true
 		rev, err := e.cat.store.Txn(ctx, store.Txn{
-			If:   []store.Compare{{Key: blobKey("app", l.link.Digest), ModRevision: l.rev}},
-			Then: []store.Op{store.Put(blobKey("app", l.link.Digest), mustJSON(l.link))},
+			If:   []store.Compare{{Key: ecrstate.BlobKey("app", l.link.Digest), ModRevision: l.rev}},
+			Then: []store.Op{store.Put(ecrstate.BlobKey("app", l.link.Digest), mustJSON(l.link))},
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -353,8 +354,8 @@ func TestCondemnedLinkClaimedByManifestPut(t *testing.T) {
 	e.image("app", "v1", cfg, layer)
 	for _, l := range marked {
 		_, err := e.cat.store.Txn(ctx, store.Txn{
-			If:   []store.Compare{{Key: blobKey("app", l.link.Digest), ModRevision: l.rev}},
-			Then: []store.Op{store.Delete(blobKey("app", l.link.Digest))},
+			If:   []store.Compare{{Key: ecrstate.BlobKey("app", l.link.Digest), ModRevision: l.rev}},
+			Then: []store.Op{store.Delete(ecrstate.BlobKey("app", l.link.Digest))},
 		})
 		if !errors.Is(err, store.ErrConflict) {
 			t.Fatalf("deletion after the manifest put claimed the link: %v", err)

@@ -10,12 +10,14 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/berth/berth/internal/ecr/ecrstate"
 )
 
 // TestGoContainerRegistryRoundTrip pushes a random image with a real client
 // and pulls it back, layer by layer.
 func TestGoContainerRegistryRoundTrip(t *testing.T) {
-	r := newTestRegistry(t, Repository{Name: "team/app"})
+	r := newTestRegistry(t, ecrstate.Repository{Name: "team/app"})
 	auth := remote.WithAuth(&authn.Basic{Username: "AWS", Password: r.password})
 	host := strings.TrimPrefix(r.srv.URL, "http://")
 	ref, err := name.ParseReference(host+"/team/app:v1", name.Insecure)

@@ -22,6 +22,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/berth/berth/internal/blob/local"
+	"github.com/berth/berth/internal/ecr/ecrstate"
 	"github.com/berth/berth/internal/store/bolt"
 )
 
@@ -56,7 +57,7 @@ func (c *testClock) Add(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
-func newTestRegistry(t testing.TB, repos ...Repository) *testRegistry {
+func newTestRegistry(t testing.TB, repos ...ecrstate.Repository) *testRegistry {
 	t.Helper()
 	dir := t.TempDir()
 	st, err := bolt.Open(filepath.Join(dir, "state.db"), bolt.Options{})
@@ -195,7 +196,7 @@ func (r *testRegistry) putManifest(repo, ref string, body []byte) resp {
 }
 
 func TestAuthFailures(t *testing.T) {
-	r := newTestRegistry(t, Repository{Name: "app"})
+	r := newTestRegistry(t, ecrstate.Repository{Name: "app"})
 	checkChallenge := func(name string, p resp, wantBody string) {
 		t.Helper()
 		if p.status != http.StatusUnauthorized {
@@ -259,7 +260,7 @@ func TestMissingRepository(t *testing.T) {
 }
 
 func TestMonolithicPushAndPull(t *testing.T) {
-	r := newTestRegistry(t, Repository{Name: "team/app"})
+	r := newTestRegistry(t, ecrstate.Repository{Name: "team/app"})
 	content := randomBytes(300_000)
 	desc := r.pushBlob("team/app", content)
 	path := "/v2/team/app/blobs/" + desc.Digest.String()
@@ -315,7 +316,7 @@ func counterValue(t *testing.T, c prometheus.Counter) float64 {
 func (r *testRegistry) handler() *handler { return r.srv.Config.Handler.(*handler) }
 
 func TestChunkedPush(t *testing.T) {
-	r := newTestRegistry(t, Repository{Name: "app"}, Repository{Name: "other"})
+	r := newTestRegistry(t, ecrstate.Repository{Name: "app"}, ecrstate.Repository{Name: "other"})
 	content := randomBytes(250_000)
 	d := digest.FromBytes(content)
 
@@ -373,7 +374,7 @@ func TestChunkedPush(t *testing.T) {
 }
 
 func TestStreamedPush(t *testing.T) {
-	r := newTestRegistry(t, Repository{Name: "app"})
+	r := newTestRegistry(t, ecrstate.Repository{Name: "app"})
 	content := randomBytes(3 << 20)
 	d := digest.FromBytes(content)
 	loc := r.do(req{method: "POST", path: "/v2/app/blobs/uploads/"}).expect(t, http.StatusAccepted, "").header.Get("Location")
@@ -398,7 +399,7 @@ func TestStreamedPush(t *testing.T) {
 }
 
 func TestMount(t *testing.T) {
-	r := newTestRegistry(t, Repository{Name: "src"}, Repository{Name: "dst"}, Repository{Name: "third"})
+	r := newTestRegistry(t, ecrstate.Repository{Name: "src"}, ecrstate.Repository{Name: "dst"}, ecrstate.Repository{Name: "third"})
 	desc := r.pushBlob("src", randomBytes(1000))
 	d := desc.Digest.String()
 
@@ -422,7 +423,7 @@ func TestMount(t *testing.T) {
 }
 
 func TestManifests(t *testing.T) {
-	r := newTestRegistry(t, Repository{Name: "app"})
+	r := newTestRegistry(t, ecrstate.Repository{Name: "app"})
 	body := r.pushImage("app", nil)
 	d := digest.FromBytes(body)
 
@@ -478,7 +479,7 @@ func TestManifests(t *testing.T) {
 }
 
 func TestTagImmutability(t *testing.T) {
-	r := newTestRegistry(t, Repository{Name: "locked", TagMutability: TagImmutable})
+	r := newTestRegistry(t, ecrstate.Repository{Name: "locked", TagMutability: ecrstate.TagImmutable})
 	first := r.pushImage("locked", nil)
 	r.putManifest("locked", "1.0.2", first).expect(t, http.StatusCreated, "")
 	r.putManifest("locked", "1.0.2", first).expect(t, http.StatusCreated, "") // the same image again is fine
@@ -491,7 +492,7 @@ func TestTagImmutability(t *testing.T) {
 }
 
 func TestTagsPagination(t *testing.T) {
-	r := newTestRegistry(t, Repository{Name: "app"})
+	r := newTestRegistry(t, ecrstate.Repository{Name: "app"})
 	body := r.pushImage("app", nil)
 	tags := []string{"a", "b", "c", "d", "e"}
 	for _, tag := range tags {
@@ -529,7 +530,7 @@ func TestTagsPagination(t *testing.T) {
 }
 
 func TestReferrers(t *testing.T) {
-	r := newTestRegistry(t, Repository{Name: "app"})
+	r := newTestRegistry(t, ecrstate.Repository{Name: "app"})
 	subject := r.pushImage("app", nil)
 	sd := digest.FromBytes(subject)
 	r.putManifest("app", "v1", subject).expect(t, http.StatusCreated, "")
@@ -585,7 +586,7 @@ func TestReferrers(t *testing.T) {
 }
 
 func TestDeletes(t *testing.T) {
-	r := newTestRegistry(t, Repository{Name: "app"})
+	r := newTestRegistry(t, ecrstate.Repository{Name: "app"})
 	body := r.pushImage("app", nil)
 	d := digest.FromBytes(body)
 	r.putManifest("app", "v1", body).expect(t, http.StatusCreated, "")
@@ -614,7 +615,7 @@ func TestDeletes(t *testing.T) {
 }
 
 func TestIdleUploadsExpire(t *testing.T) {
-	r := newTestRegistry(t, Repository{Name: "app"})
+	r := newTestRegistry(t, ecrstate.Repository{Name: "app"})
 	h := r.handler()
 	var mu sync.Mutex
 	now := time.Now()
@@ -674,7 +675,7 @@ func TestParseContentRange(t *testing.T) {
 }
 
 func TestRequestMetrics(t *testing.T) {
-	r := newTestRegistry(t, Repository{Name: "app"})
+	r := newTestRegistry(t, ecrstate.Repository{Name: "app"})
 	r.do(req{method: "GET", path: "/v2/app/manifests/none"})
 	r.do(req{method: "GET", path: "/v2/", noAuth: true})
 	r.do(req{method: "GET", path: "/v2/app/blobs/" + r.pushBlob("app", []byte("hello")).Digest.String()})
@@ -706,7 +707,7 @@ func TestRequestMetrics(t *testing.T) {
 }
 
 func TestIndexes(t *testing.T) {
-	r := newTestRegistry(t, Repository{Name: "app"})
+	r := newTestRegistry(t, ecrstate.Repository{Name: "app"})
 	var children []ocispec.Descriptor
 	for range 2 {
 		body := r.pushImage("app", nil)
@@ -738,7 +739,7 @@ func TestIndexes(t *testing.T) {
 }
 
 func TestTooManyUploads(t *testing.T) {
-	r := newTestRegistry(t, Repository{Name: "app"})
+	r := newTestRegistry(t, ecrstate.Repository{Name: "app"})
 	r.handler().uploads.max = 1
 	loc := r.do(req{method: "POST", path: "/v2/app/blobs/uploads/"}).expect(t, http.StatusAccepted, "").header.Get("Location")
 	r.do(req{method: "POST", path: "/v2/app/blobs/uploads/"}).expect(t, http.StatusTooManyRequests, "TOO_MANY_REQUESTS")

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/berth/berth/internal/blob"
+	"github.com/berth/berth/internal/ecr/ecrstate"
 )
 
 // Upload sessions live in the blob store, which does not know repositories;
@@ -153,7 +154,7 @@ func (h *handler) startUpload(w http.ResponseWriter, r *http.Request, rt route) 
 // any repository that has it when from is empty. It reports false when the
 // blob is not there to mount.
 func (h *handler) mount(ctx context.Context, name string, d digest.Digest, from string) (bool, error) {
-	var link BlobLink
+	var link ecrstate.BlobLink
 	var err error
 	switch {
 	case from == "":

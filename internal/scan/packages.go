@@ -16,11 +16,12 @@ import (
 	rpmdb "github.com/erikvarga/go-rpmdb/pkg"
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver go-rpmdb reads rpmdb.sqlite with
 
+	"github.com/berth/berth/internal/ecr/ecrstate"
 	"github.com/berth/berth/internal/vulndb"
 )
 
 // inventory reads the kept files of the image's final filesystem.
-func (w *walker) inventory(ctx context.Context) (Inventory, error) {
+func (w *walker) inventory(ctx context.Context) (ecrstate.Inventory, error) {
 	var d distro
 	for _, p := range osReleasePaths {
 		if k, ok := w.files[p]; ok {
@@ -32,7 +33,7 @@ func (w *walker) inventory(ctx context.Context) (Inventory, error) {
 		d.DebianVersion = strings.TrimSpace(string(k.data))
 	}
 
-	var inv Inventory
+	var inv ecrstate.Inventory
 	inv.OS = d.osName()
 	databases := 0
 	names := slices.Sorted(func(yield func(string) bool) {
@@ -50,14 +51,14 @@ func (w *walker) inventory(ctx context.Context) (Inventory, error) {
 			databases++
 			pkgs, err := dpkgPackages(k.data, "/"+p, d.dpkgEcosystem(), k.kind == kindDpkgStatusD)
 			if err != nil {
-				return Inventory{}, fmt.Errorf("scan: dpkg database /%s: %w", p, err)
+				return ecrstate.Inventory{}, fmt.Errorf("scan: dpkg database /%s: %w", p, err)
 			}
 			inv.Packages = append(inv.Packages, pkgs...)
 		case kindApkInstalled:
 			databases++
 			pkgs, err := apkPackages(k.data, "/"+p, d.apkEcosystem())
 			if err != nil {
-				return Inventory{}, fmt.Errorf("scan: apk database /%s: %w", p, err)
+				return ecrstate.Inventory{}, fmt.Errorf("scan: apk database /%s: %w", p, err)
 			}
 			inv.Packages = append(inv.Packages, pkgs...)
 		case kindRpmDB:
@@ -72,12 +73,12 @@ func (w *walker) inventory(ctx context.Context) (Inventory, error) {
 		databases++
 		pkgs, err := rpmPackages(ctx, w.files[rpmDB].file, "/"+rpmDB, d.rpmEcosystem())
 		if err != nil {
-			return Inventory{}, fmt.Errorf("scan: rpm database /%s: %w", rpmDB, err)
+			return ecrstate.Inventory{}, fmt.Errorf("scan: rpm database /%s: %w", rpmDB, err)
 		}
 		inv.Packages = append(inv.Packages, pkgs...)
 	}
 	if databases == 0 && len(inv.Packages) == 0 {
-		return Inventory{}, ErrUnsupportedImage
+		return ecrstate.Inventory{}, ErrUnsupportedImage
 	}
 	slices.SortFunc(inv.Packages, comparePackages)
 	if inv.Packages == nil {

@@ -13,7 +13,7 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/berth/berth/internal/blob"
-	"github.com/berth/berth/internal/registry"
+	"github.com/berth/berth/internal/ecr/ecrstate"
 )
 
 // Manifest and config media types the scanner understands.
@@ -87,7 +87,7 @@ func (o Options) withDefaults() Options {
 // Manifests finds a repository's manifests by digest (an index's children).
 // *registry.Catalog implements it.
 type Manifests interface {
-	Image(ctx context.Context, repo, reference string) (registry.Image, error)
+	Image(ctx context.Context, repo, reference string) (ecrstate.Image, error)
 }
 
 // Scanner inspects images stored in berth's registry. It implements the
@@ -109,25 +109,25 @@ func NewScanner(blobs blob.Store, manifests Manifests, opts Options) *Scanner {
 // image; Inventory.Digest and Platform say which. ErrUnsupportedImage: the
 // image holds no package database the scanner reads and no Go binary, or
 // is no container image at all (an artifact, a Windows image).
-func (s *Scanner) Inspect(ctx context.Context, img registry.Image) (Inventory, error) {
+func (s *Scanner) Inspect(ctx context.Context, img ecrstate.Image) (ecrstate.Inventory, error) {
 	mediaType, manifest, dgst := img.MediaType, img.Manifest, img.Digest
 	for depth := 0; isIndex(mediaType, manifest); depth++ {
 		if depth == 2 || s.manifests == nil {
-			return Inventory{}, ErrUnsupportedImage
+			return ecrstate.Inventory{}, ErrUnsupportedImage
 		}
 		child, err := pickChild(manifest, s.opts.Platform)
 		if err != nil {
-			return Inventory{}, err
+			return ecrstate.Inventory{}, err
 		}
 		childImg, err := s.manifests.Image(ctx, img.Repository, child.String())
 		if err != nil {
-			return Inventory{}, fmt.Errorf("scan: index child %s: %w", child, err)
+			return ecrstate.Inventory{}, fmt.Errorf("scan: index child %s: %w", child, err)
 		}
 		mediaType, manifest, dgst = childImg.MediaType, childImg.Manifest, child
 	}
 	inv, err := Inspect(ctx, s.blobs, mediaType, manifest, s.opts)
 	if err != nil {
-		return Inventory{}, err
+		return ecrstate.Inventory{}, err
 	}
 	inv.Digest = dgst.String()
 	return inv, nil
@@ -135,11 +135,11 @@ func (s *Scanner) Inspect(ctx context.Context, img registry.Image) (Inventory, e
 
 // Inspect lists what the image with this (non-index) manifest holds,
 // reading its config and layers from blobs. See Scanner.Inspect.
-func Inspect(ctx context.Context, blobs blob.Store, mediaType string, manifest []byte, opts Options) (Inventory, error) {
+func Inspect(ctx context.Context, blobs blob.Store, mediaType string, manifest []byte, opts Options) (ecrstate.Inventory, error) {
 	opts = opts.withDefaults()
 	var m imageManifest
 	if err := json.Unmarshal(manifest, &m); err != nil {
-		return Inventory{}, fmt.Errorf("scan: manifest: %w", err)
+		return ecrstate.Inventory{}, fmt.Errorf("scan: manifest: %w", err)
 	}
 	if mediaType == "" {
 		mediaType = m.MediaType
@@ -149,19 +149,19 @@ func Inspect(ctx context.Context, blobs blob.Store, mediaType string, manifest [
 	}
 	switch {
 	case mediaType == mediaTypeOCIIndex || mediaType == mediaTypeDockerList || len(m.Manifests) > 0:
-		return Inventory{}, errors.New("scan: an image index must be resolved to one image first (Scanner.Inspect)")
+		return ecrstate.Inventory{}, errors.New("scan: an image index must be resolved to one image first (Scanner.Inspect)")
 	case mediaType != mediaTypeOCIManifest && mediaType != mediaTypeDockerManifest:
-		return Inventory{}, ErrUnsupportedImage // schema 1 and non-image manifests
+		return ecrstate.Inventory{}, ErrUnsupportedImage // schema 1 and non-image manifests
 	case m.Config.MediaType != mediaTypeOCIConfig && m.Config.MediaType != mediaTypeDockerConfig:
-		return Inventory{}, ErrUnsupportedImage // an artifact (chart, signature, SBOM)
+		return ecrstate.Inventory{}, ErrUnsupportedImage // an artifact (chart, signature, SBOM)
 	}
 
 	cfg, err := readConfig(ctx, blobs, m.Config.Digest)
 	if err != nil {
-		return Inventory{}, err
+		return ecrstate.Inventory{}, err
 	}
 	if cfg.OS != "" && cfg.OS != "linux" {
-		return Inventory{}, ErrUnsupportedImage
+		return ecrstate.Inventory{}, ErrUnsupportedImage
 	}
 	platform := cfg.OS + "/" + cfg.Architecture
 	if cfg.Variant != "" {
@@ -170,7 +170,7 @@ func Inspect(ctx context.Context, blobs blob.Store, mediaType string, manifest [
 
 	w, err := newWalker(opts)
 	if err != nil {
-		return Inventory{}, err
+		return ecrstate.Inventory{}, err
 	}
 	defer w.close()
 	for i, l := range m.Layers {
@@ -181,12 +181,12 @@ func Inspect(ctx context.Context, blobs blob.Store, mediaType string, manifest [
 			if errors.Is(err, blob.ErrNotFound) && isForeignLayer(l.MediaType) {
 				continue // never pushed (Windows base layers); nothing to read
 			}
-			return Inventory{}, fmt.Errorf("scan: layer %d (%s): %w", i, l.Digest, err)
+			return ecrstate.Inventory{}, fmt.Errorf("scan: layer %d (%s): %w", i, l.Digest, err)
 		}
 	}
 	inv, err := w.inventory(ctx)
 	if err != nil {
-		return Inventory{}, err
+		return ecrstate.Inventory{}, err
 	}
 	inv.Platform = platform
 	return inv, nil

@@ -21,6 +21,7 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/berth/berth/internal/blob/local"
+	"github.com/berth/berth/internal/ecr/ecrstate"
 	"github.com/berth/berth/internal/registry"
 	"github.com/berth/berth/internal/scan"
 	"github.com/berth/berth/internal/scan/scantest"
@@ -47,14 +48,14 @@ func newStore(t *testing.T) *local.Store {
 }
 
 // inspect stores img in a fresh blob store and scans it.
-func inspect(t *testing.T, img v1.Image) (scan.Inventory, error) {
+func inspect(t *testing.T, img v1.Image) (ecrstate.Inventory, error) {
 	t.Helper()
 	blobs := newStore(t)
 	mediaType, manifest := scantest.Store(t, blobs, img)
 	return scan.Inspect(context.Background(), blobs, mediaType, manifest, scan.Options{TempDir: t.TempDir()})
 }
 
-func mustInspect(t *testing.T, img v1.Image) scan.Inventory {
+func mustInspect(t *testing.T, img v1.Image) ecrstate.Inventory {
 	t.Helper()
 	inv, err := inspect(t, img)
 	if err != nil {
@@ -92,7 +93,7 @@ func TestDebianDpkgStatus(t *testing.T) {
 	)
 	inv := mustInspect(t, img)
 	loc := "/var/lib/dpkg/status"
-	want := scan.Inventory{OS: "debian 12", Platform: "linux/amd64", Packages: []vulndb.Package{
+	want := ecrstate.Inventory{OS: "debian 12", Platform: "linux/amd64", Packages: []vulndb.Package{
 		{Ecosystem: "Debian:12", Name: "bash", Version: "5.2.15-2+b2", Location: loc},
 		{Ecosystem: "Debian:12", Name: "held", Version: "2.0-1", Location: loc},
 		{Ecosystem: "Debian:12", Name: "libc6", Version: "2.36-9+deb12u4", SourceName: "glibc", SourceVersion: "2.36-9+deb12u4", Location: loc},
@@ -139,7 +140,7 @@ func TestAlpineApk(t *testing.T) {
 	)
 	inv := mustInspect(t, img)
 	loc := "/lib/apk/db/installed"
-	want := scan.Inventory{OS: "alpine 3.20.1", Platform: "linux/amd64", Packages: []vulndb.Package{
+	want := ecrstate.Inventory{OS: "alpine 3.20.1", Platform: "linux/amd64", Packages: []vulndb.Package{
 		{Ecosystem: "Alpine:v3.20", Name: "busybox", Version: "1.36.1-r29", Location: loc},
 		{Ecosystem: "Alpine:v3.20", Name: "libcrypto3", Version: "3.3.1-r0", SourceName: "openssl", Location: loc},
 		{Ecosystem: "Alpine:v3.20", Name: "musl", Version: "1.2.5-r0", Location: loc},
@@ -318,7 +319,7 @@ func TestCompressions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := scan.Inventory{OS: "alpine 3.19.0", Platform: "linux/arm64/v8", Packages: []vulndb.Package{
+	want := ecrstate.Inventory{OS: "alpine 3.19.0", Platform: "linux/arm64/v8", Packages: []vulndb.Package{
 		{Ecosystem: "Alpine:v3.19", Name: "musl", Version: "1.2.4-r3", Location: "/lib/apk/db/installed"},
 	}}
 	if diff := diff(want, inv); diff != "" {
@@ -329,12 +330,12 @@ func TestCompressions(t *testing.T) {
 // The registry's catalog resolves an index's children.
 var _ scan.Manifests = (*registry.Catalog)(nil)
 
-type manifestMap map[digest.Digest]registry.Image
+type manifestMap map[digest.Digest]ecrstate.Image
 
-func (m manifestMap) Image(_ context.Context, repo, reference string) (registry.Image, error) {
+func (m manifestMap) Image(_ context.Context, repo, reference string) (ecrstate.Image, error) {
 	img, ok := m[digest.Digest(reference)]
 	if !ok || img.Repository != repo {
-		return registry.Image{}, registry.ErrImageNotFound
+		return ecrstate.Image{}, registry.ErrImageNotFound
 	}
 	return img, nil
 }
@@ -361,7 +362,7 @@ func TestIndexPicksPlatform(t *testing.T) {
 		img := apkImage(c.version, c.arch)
 		mediaType, manifest := scantest.Store(t, blobs, img)
 		d := digest.FromBytes(manifest)
-		manifests[d] = registry.Image{Repository: "app", Digest: d, MediaType: mediaType, Manifest: manifest}
+		manifests[d] = ecrstate.Image{Repository: "app", Digest: d, MediaType: mediaType, Manifest: manifest}
 		adds = append(adds, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: c.arch}}})
 	}
 	index := mutate.AppendManifests(empty.Index, adds...)
@@ -370,7 +371,7 @@ func TestIndexPicksPlatform(t *testing.T) {
 		t.Fatal(err)
 	}
 	mt, _ := index.MediaType()
-	img := registry.Image{Repository: "app", Digest: digest.FromBytes(raw), MediaType: string(mt), Manifest: raw}
+	img := ecrstate.Image{Repository: "app", Digest: digest.FromBytes(raw), MediaType: string(mt), Manifest: raw}
 
 	for _, tc := range []struct {
 		platform, version, arch string

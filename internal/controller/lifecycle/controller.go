@@ -25,6 +25,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
 	"github.com/berth/berth/internal/controller"
+	"github.com/berth/berth/internal/ecr/ecrstate"
 	policies "github.com/berth/berth/internal/ecr/lifecycle"
 	"github.com/berth/berth/internal/registry"
 	"github.com/berth/berth/internal/store"
@@ -33,10 +34,6 @@ import (
 // DefaultInterval is how often every repository's policy is applied when
 // Config.Interval is zero. ECR promises to act within 24 hours.
 const DefaultInterval = time.Hour
-
-// repositoryPrefix is where the catalog keeps repositories (registry's key
-// layout): the controller watches it to see policies being put.
-const repositoryPrefix = "ecr/repo/"
 
 // Config wires the controller.
 type Config struct {
@@ -154,7 +151,7 @@ var errChanged = errors.New("image changed since the lifecycle policy was evalua
 // and no manifest list references it. It returns the images it deleted.
 // An image that changed is left for the next round, which decides anew.
 // Applying twice deletes nothing more than applying once.
-func (c *Controller) Apply(ctx context.Context, repo string) ([]registry.Image, error) {
+func (c *Controller) Apply(ctx context.Context, repo string) ([]ecrstate.Image, error) {
 	r, err := c.cfg.Catalog.GetRepository(ctx, repo)
 	if errors.Is(err, registry.ErrRepositoryNotFound) {
 		return nil, nil
@@ -199,7 +196,7 @@ func (c *Controller) Apply(ctx context.Context, repo string) ([]registry.Image, 
 		c.log.WarnContext(ctx, "lifecycle: transition rules select images, but berth has no archive storage class; they stay in standard storage", "repository", repo, "images", transitions)
 	}
 
-	var deleted []registry.Image
+	var deleted []ecrstate.Image
 	for _, d := range deletionOrder(expiring) {
 		// A policy put since the evaluation is applied by its own round.
 		current, err := c.cfg.Catalog.GetRepository(ctx, repo)
@@ -214,7 +211,7 @@ func (c *Controller) Apply(ctx context.Context, repo string) ([]registry.Image, 
 			c.log.InfoContext(ctx, "lifecycle: policy changed during the round; the rest waits for the new one", "repository", repo)
 			return deleted, nil
 		}
-		img, err := c.cfg.Catalog.DeleteImageIf(ctx, repo, d.Image.Digest, func(now registry.Image) error {
+		img, err := c.cfg.Catalog.DeleteImageIf(ctx, repo, d.Image.Digest, func(now ecrstate.Image) error {
 			if !slices.Equal(now.Tags, d.Image.Tags) || !now.PushedAt.Equal(d.Image.PushedAt) {
 				return errChanged
 			}
@@ -276,7 +273,7 @@ func deletionOrder(decisions []policies.Decision) []policies.Decision {
 
 // sawPolicy records the policy a round applied, so the watch does not
 // apply it again.
-func (c *Controller) sawPolicy(r registry.Repository) {
+func (c *Controller) sawPolicy(r ecrstate.Repository) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if r.LifecyclePolicy == "" {
@@ -288,7 +285,7 @@ func (c *Controller) sawPolicy(r registry.Repository) {
 
 // policyPut reports whether r carries a policy the controller has not
 // applied yet, and records it.
-func (c *Controller) policyPut(r registry.Repository) bool {
+func (c *Controller) policyPut(r ecrstate.Repository) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if r.LifecyclePolicy == "" || r.Deleting {
@@ -305,7 +302,7 @@ func (c *Controller) policyPut(r registry.Repository) bool {
 // follow lists the repositories, queues those with a policy not yet
 // applied, and does the same for every change a watch reports.
 func (c *Controller) follow(ctx context.Context, q controller.Queue) error {
-	kvs, rev, err := c.cfg.Store.List(ctx, repositoryPrefix, store.ListOptions{})
+	kvs, rev, err := c.cfg.Store.List(ctx, ecrstate.RepositoryPrefix, store.ListOptions{})
 	if err != nil {
 		return err
 	}
@@ -314,14 +311,14 @@ func (c *Controller) follow(ctx context.Context, q controller.Queue) error {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	events, err := c.cfg.Store.Watch(ctx, repositoryPrefix, rev)
+	events, err := c.cfg.Store.Watch(ctx, ecrstate.RepositoryPrefix, rev)
 	if err != nil {
 		return err
 	}
 	for ev := range events {
 		if ev.Type == store.EventDelete {
 			c.mu.Lock()
-			delete(c.policyAt, strings.TrimPrefix(ev.KV.Key, repositoryPrefix))
+			delete(c.policyAt, strings.TrimPrefix(ev.KV.Key, ecrstate.RepositoryPrefix))
 			c.mu.Unlock()
 			continue
 		}
@@ -334,7 +331,7 @@ func (c *Controller) follow(ctx context.Context, q controller.Queue) error {
 }
 
 func (c *Controller) observe(q controller.Queue, kv store.KV) {
-	var r registry.Repository
+	var r ecrstate.Repository
 	if err := json.Unmarshal(kv.Value, &r); err != nil {
 		c.log.Error("lifecycle: undecodable repository record skipped", "key", kv.Key, "err", err)
 		return

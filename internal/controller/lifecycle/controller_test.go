@@ -15,6 +15,7 @@ import (
 	"github.com/opencontainers/go-digest"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/berth/berth/internal/ecr/ecrstate"
 	policies "github.com/berth/berth/internal/ecr/lifecycle"
 	"github.com/berth/berth/internal/registry"
 	"github.com/berth/berth/internal/store/bolt"
@@ -115,14 +116,14 @@ func newFixture(t *testing.T, interval time.Duration) *fixture {
 
 func (f *fixture) createRepo(t *testing.T, name string) {
 	t.Helper()
-	if _, err := f.catalog.CreateRepository(context.Background(), registry.Repository{Name: name}); err != nil {
+	if _, err := f.catalog.CreateRepository(context.Background(), ecrstate.Repository{Name: name}); err != nil {
 		t.Fatal(err)
 	}
 }
 
 func (f *fixture) putPolicy(t *testing.T, repo, text string) {
 	t.Helper()
-	_, err := f.catalog.UpdateRepository(context.Background(), repo, func(r *registry.Repository) error {
+	_, err := f.catalog.UpdateRepository(context.Background(), repo, func(r *ecrstate.Repository) error {
 		r.LifecyclePolicy, r.LifecyclePolicyAt = text, f.now()
 		return nil
 	})
@@ -191,14 +192,14 @@ func (f *fixture) contents(t *testing.T, repo string) string {
 	return strings.Join(out, " ")
 }
 
-func imageName(img registry.Image) string {
+func imageName(img ecrstate.Image) string {
 	if len(img.Tags) == 0 {
 		return "-" + img.Digest.Encoded()[:6]
 	}
 	return strings.Join(img.Tags, ",")
 }
 
-func names(images []registry.Image) string {
+func names(images []ecrstate.Image) string {
 	var out []string
 	for _, img := range images {
 		out = append(out, imageName(img))
@@ -329,7 +330,7 @@ func TestApplyStopsWhenPolicyChanges(t *testing.T) {
 	}
 }
 
-func (f *fixture) catalogImage(t *testing.T, repo, ref string) registry.Image {
+func (f *fixture) catalogImage(t *testing.T, repo, ref string) ecrstate.Image {
 	t.Helper()
 	img, err := f.catalog.Image(context.Background(), repo, ref)
 	if err != nil {

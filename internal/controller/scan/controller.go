@@ -22,7 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
 	"github.com/berth/berth/internal/controller"
-	"github.com/berth/berth/internal/ecr"
+	"github.com/berth/berth/internal/ecr/ecrstate"
 	"github.com/berth/berth/internal/registry"
 	imagescan "github.com/berth/berth/internal/scan"
 	"github.com/berth/berth/internal/store"
@@ -32,7 +32,7 @@ import (
 // Inspector lists what an image holds, reading its layers from the blob
 // store; scan.ErrUnsupportedImage when it holds nothing the scanner reads.
 type Inspector interface {
-	Inspect(ctx context.Context, img registry.Image) (imagescan.Inventory, error)
+	Inspect(ctx context.Context, img ecrstate.Image) (ecrstate.Inventory, error)
 }
 
 // Database matches packages against the vulnerability database.
@@ -57,11 +57,6 @@ type Config struct {
 	// Resync is how often every image is looked at without a change (0: 1 min).
 	Resync time.Duration
 }
-
-const (
-	imagePrefix = "ecr/image/"
-	repoPrefix  = "ecr/repo/"
-)
 
 // backoff paces the retries of a failed scan: what fails one is the store
 // or the vulnerability database, and a scan reads the whole image again.
@@ -145,26 +140,26 @@ func (c *Controller) follow(ctx context.Context, q controller.Queue) error {
 	q.Add(keys...)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	events, err := c.cfg.Store.Watch(ctx, "ecr/", rev)
+	events, err := c.cfg.Store.Watch(ctx, ecrstate.Prefix, rev)
 	if err != nil {
 		return err
 	}
 	for ev := range events {
 		key := ev.KV.Key
 		switch {
-		case strings.HasPrefix(key, imagePrefix):
-			q.Add(strings.TrimPrefix(key, imagePrefix))
-		case strings.HasPrefix(key, ecr.ScanPrefix):
-			q.Add(strings.TrimPrefix(key, ecr.ScanPrefix))
-		case key == ecr.ScanningKey:
+		case strings.HasPrefix(key, ecrstate.ImagePrefix):
+			q.Add(strings.TrimPrefix(key, ecrstate.ImagePrefix))
+		case strings.HasPrefix(key, ecrstate.ScanPrefix):
+			q.Add(strings.TrimPrefix(key, ecrstate.ScanPrefix))
+		case key == ecrstate.ScanningKey:
 			keys, _, err := c.keys(ctx, "")
 			if err != nil {
 				return err
 			}
 			q.Add(keys...)
-		case strings.HasPrefix(key, repoPrefix) && ev.Type == store.EventPut:
+		case strings.HasPrefix(key, ecrstate.RepositoryPrefix) && ev.Type == store.EventPut:
 			// A repository's scanOnPush may have changed.
-			keys, _, err := c.keys(ctx, strings.TrimPrefix(key, repoPrefix))
+			keys, _, err := c.keys(ctx, strings.TrimPrefix(key, ecrstate.RepositoryPrefix))
 			if err != nil {
 				return err
 			}
@@ -180,10 +175,10 @@ func (c *Controller) follow(ctx context.Context, q controller.Queue) error {
 func (c *Controller) keys(ctx context.Context, repo string) ([]string, int64, error) {
 	var keys []string
 	var rev int64
-	for _, prefix := range []string{imagePrefix, ecr.ScanPrefix} {
+	for _, prefix := range []string{ecrstate.ImagePrefix, ecrstate.ScanPrefix} {
 		under := prefix
 		if repo != "" {
-			under += repo + "|"
+			under = ecrstate.RepositoryScoped(prefix, repo)
 		}
 		kvs, r, err := c.cfg.Store.List(ctx, under, store.ListOptions{})
 		if err != nil {
@@ -204,13 +199,13 @@ func (c *Controller) keys(ctx context.Context, repo string) ([]string, int64, er
 // import: the import endpoint calls DatabaseChanged, and the resync covers
 // a change this goroutine missed.
 func (c *Controller) followDatabase(ctx context.Context, q controller.Queue) error {
-	var last ecr.ScanSource
+	var last ecrstate.ScanSource
 	first := true
 	for {
 		info, err := c.cfg.Database.Info()
 		if err != nil {
 			c.log.Warn("scan controller: reading the vulnerability database failed", "err", err)
-		} else if src := ecr.SourceOf(info); first || !src.Equal(last) {
+		} else if src := ecrstate.SourceOf(info); first || !src.Equal(last) {
 			if !first {
 				c.log.Info("vulnerability database changed", "records", info.Records, "updatedAt", info.UpdatedAt)
 				// Logged, not returned: a watch started again would take
@@ -249,12 +244,12 @@ func (c *Controller) Reconcile(ctx context.Context, key string) (controller.Resu
 }
 
 func (c *Controller) reconcileImage(ctx context.Context, key string) error {
-	repoName, d, ok := ecr.ParseScanKey(key)
+	repoName, d, ok := ecrstate.ParseScanKey(key)
 	if !ok {
 		return nil
 	}
 	in := decideInput{}
-	rec, recRev, found, err := ecr.LoadScanRecord(ctx, c.cfg.Store, repoName, d)
+	rec, recRev, found, err := ecrstate.LoadScanRecord(ctx, c.cfg.Store, repoName, d)
 	if err != nil {
 		return err
 	}
@@ -277,14 +272,14 @@ func (c *Controller) reconcileImage(ctx context.Context, key string) error {
 		}
 	}
 	if in.imageFound {
-		if in.config, err = ecr.LoadScanningConfig(ctx, c.cfg.Store); err != nil {
+		if in.config, err = ecrstate.LoadScanningConfig(ctx, c.cfg.Store); err != nil {
 			return err
 		}
 		info, err := c.cfg.Database.Info()
 		if err != nil {
 			return fmt.Errorf("vulnerability database: %w", err)
 		}
-		in.source = ecr.SourceOf(info)
+		in.source = ecrstate.SourceOf(info)
 	}
 	act := decide(in)
 	if act.kind == actNone {
@@ -294,8 +289,8 @@ func (c *Controller) reconcileImage(ctx context.Context, key string) error {
 	switch act.kind {
 	case actDelete:
 		_, err := c.cfg.Store.Txn(ctx, store.Txn{
-			If:   []store.Compare{{Key: ecr.ScanKey(repoName, d), ModRevision: recRev}},
-			Then: []store.Op{store.Delete(ecr.ScanKey(repoName, d))},
+			If:   []store.Compare{{Key: ecrstate.ScanKey(repoName, d), ModRevision: recRev}},
+			Then: []store.Op{store.Delete(ecrstate.ScanKey(repoName, d))},
 		})
 		if err == nil {
 			c.deleted.Inc()
@@ -303,19 +298,19 @@ func (c *Controller) reconcileImage(ctx context.Context, key string) error {
 		return err
 	case actStart:
 		now := c.cfg.Now().UTC()
-		rec = ecr.ScanRecord{
+		rec = ecrstate.ScanRecord{
 			Repository:  repoName,
 			Digest:      d,
 			ScanType:    act.scanType,
 			Trigger:     act.trigger,
-			Status:      ecr.ScanInProgress,
+			Status:      ecrstate.ScanInProgress,
 			RequestedAt: now,
 		}
-		if act.scanType == ecr.ScanTypeBasic {
+		if act.scanType == ecrstate.ScanTypeBasic {
 			// A scan on push uses up the image's daily basic scan.
 			rec.BasicStartedAt = now
 		}
-		op, err := ecr.PutScanRecordOp(rec)
+		op, err := ecrstate.PutScanRecordOp(rec)
 		if err != nil {
 			return err
 		}
@@ -333,7 +328,7 @@ func (c *Controller) reconcileImage(ctx context.Context, key string) error {
 // runScan scans img (reading it unless its inventory is kept in rec),
 // matches it against the database and writes the outcome over rec, which
 // the store holds at revision rev.
-func (c *Controller) runScan(ctx context.Context, img registry.Image, rec ecr.ScanRecord, rev int64) error {
+func (c *Controller) runScan(ctx context.Context, img ecrstate.Image, rec ecrstate.ScanRecord, rev int64) error {
 	began := time.Now()
 	next := rec
 	next.Status, next.Description, next.EmptyDatabase = "", "", false
@@ -342,7 +337,7 @@ func (c *Controller) runScan(ctx context.Context, img registry.Image, rec ecr.Sc
 		return err
 	}
 	next.CompletedAt = c.cfg.Now().UTC()
-	if next.Status == ecr.ScanComplete {
+	if next.Status == ecrstate.ScanComplete {
 		// Enhanced findings keep when they were first seen on the image.
 		seen := make(map[string]time.Time, len(rec.Findings))
 		for _, f := range rec.Findings {
@@ -356,7 +351,7 @@ func (c *Controller) runScan(ctx context.Context, img registry.Image, rec ecr.Sc
 			}
 		}
 	}
-	op, err := ecr.PutScanRecordOp(next)
+	op, err := ecrstate.PutScanRecordOp(next)
 	if err != nil {
 		return err
 	}
@@ -374,20 +369,20 @@ func (c *Controller) runScan(ctx context.Context, img registry.Image, rec ecr.Sc
 // scan fills rec's inventory (if missing), status, findings and source.
 // An error is returned only for what is worth retrying (the context, the
 // database); what the image is makes a status.
-func (c *Controller) scan(ctx context.Context, img registry.Image, rec *ecr.ScanRecord) (outcome string, err error) {
+func (c *Controller) scan(ctx context.Context, img ecrstate.Image, rec *ecrstate.ScanRecord) (outcome string, err error) {
 	if rec.Inventory == nil {
 		inv, err := c.cfg.Inspector.Inspect(ctx, img)
 		switch {
 		case ctx.Err() != nil:
 			return "", ctx.Err()
 		case errors.Is(err, imagescan.ErrUnsupportedImage):
-			rec.Status, rec.Description, rec.Findings = ecr.ScanUnsupported, ecr.ScanUnsupportedDescription, nil
+			rec.Status, rec.Description, rec.Findings = ecrstate.ScanUnsupported, ecrstate.ScanUnsupportedDescription, nil
 			return "unsupported_image", nil
 		case err != nil:
 			c.log.Warn("image scan could not read the image", "repository", rec.Repository, "digest", rec.Digest, "err", err)
 			// UNVERIFIED wording: ECR's descriptions of failed scans are not
 			// documented; this one names berth's cause.
-			rec.Status, rec.Description, rec.Findings = ecr.ScanFailed, "ScanFailed: the image could not be read: "+err.Error(), nil
+			rec.Status, rec.Description, rec.Findings = ecrstate.ScanFailed, "ScanFailed: the image could not be read: "+err.Error(), nil
 			return "failed", nil
 		}
 		rec.Inventory = &inv
@@ -396,22 +391,22 @@ func (c *Controller) scan(ctx context.Context, img registry.Image, rec *ecr.Scan
 	if err != nil {
 		return "", fmt.Errorf("matching %s@%s: %w", rec.Repository, rec.Digest, err)
 	}
-	rec.Source = ecr.SourceOf(info)
+	rec.Source = ecrstate.SourceOf(info)
 	if info.Records == 0 {
-		rec.Status, rec.Description, rec.Findings, rec.EmptyDatabase = ecr.ScanFailed, ecr.ScanEmptyDBDescription, nil, true
+		rec.Status, rec.Description, rec.Findings, rec.EmptyDatabase = ecrstate.ScanFailed, ecrstate.ScanEmptyDBDescription, nil, true
 		return "empty_database", nil
 	}
-	rec.Unchecked = ecr.UncheckedPackages(rec.Inventory.Packages, info)
+	rec.Unchecked = ecrstate.UncheckedPackages(rec.Inventory.Packages, info)
 	if n := len(rec.Inventory.Packages); n > 0 && sum(rec.Unchecked) == n {
 		// Nothing could be checked: as with an empty database, COMPLETE
 		// with no findings would read as "no vulnerabilities".
-		rec.Status, rec.Description, rec.Findings = ecr.ScanFailed, ecr.NothingCheckedDescription(rec.Unchecked), nil
+		rec.Status, rec.Description, rec.Findings = ecrstate.ScanFailed, ecrstate.NothingCheckedDescription(rec.Unchecked), nil
 		return "nothing_checked", nil
 	}
-	rec.Status = ecr.ScanComplete
-	rec.Findings = make([]ecr.ScanFinding, len(found))
+	rec.Status = ecrstate.ScanComplete
+	rec.Findings = make([]ecrstate.ScanFinding, len(found))
 	for i, f := range found {
-		rec.Findings[i] = ecr.ScanFinding{Finding: f}
+		rec.Findings[i] = ecrstate.ScanFinding{Finding: f}
 	}
 	return "complete", nil
 }

@@ -13,7 +13,7 @@ import (
 
 	"github.com/opencontainers/go-digest"
 
-	"github.com/berth/berth/internal/ecr"
+	"github.com/berth/berth/internal/ecr/ecrstate"
 	"github.com/berth/berth/internal/registry"
 	imagescan "github.com/berth/berth/internal/scan"
 	"github.com/berth/berth/internal/store"
@@ -24,17 +24,17 @@ import (
 // fakeInspector returns a fixed inventory per image and counts reads.
 type fakeInspector struct {
 	mu    sync.Mutex
-	inv   map[digest.Digest]imagescan.Inventory
+	inv   map[digest.Digest]ecrstate.Inventory
 	reads int
 }
 
-func (f *fakeInspector) Inspect(_ context.Context, img registry.Image) (imagescan.Inventory, error) {
+func (f *fakeInspector) Inspect(_ context.Context, img ecrstate.Image) (ecrstate.Inventory, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.reads++
 	inv, ok := f.inv[img.Digest]
 	if !ok {
-		return imagescan.Inventory{}, imagescan.ErrUnsupportedImage
+		return ecrstate.Inventory{}, imagescan.ErrUnsupportedImage
 	}
 	return inv, nil
 }
@@ -100,7 +100,7 @@ func newHarness(t *testing.T) *harness {
 	return &harness{
 		st:      st,
 		catalog: registry.NewCatalog(st, nil),
-		insp:    &fakeInspector{inv: map[digest.Digest]imagescan.Inventory{}},
+		insp:    &fakeInspector{inv: map[digest.Digest]ecrstate.Inventory{}},
 		db:      &fakeDB{},
 	}
 }
@@ -123,7 +123,7 @@ func (h *harness) start(t *testing.T) {
 // push stores an image holding the Debian packages pkgs in repo.
 func (h *harness) push(t *testing.T, repo, name string, pkgs ...string) digest.Digest {
 	t.Helper()
-	inv := imagescan.Inventory{OS: "debian 12"}
+	inv := ecrstate.Inventory{OS: "debian 12"}
 	for _, p := range pkgs {
 		inv.Packages = append(inv.Packages, vulndb.Package{Ecosystem: "Debian:12", Name: p, Version: "1.0"})
 	}
@@ -131,7 +131,7 @@ func (h *harness) push(t *testing.T, repo, name string, pkgs ...string) digest.D
 }
 
 // pushInventory stores an image in repo that the fake scanner finds inv in.
-func (h *harness) pushInventory(t *testing.T, repo, name string, inv imagescan.Inventory) digest.Digest {
+func (h *harness) pushInventory(t *testing.T, repo, name string, inv ecrstate.Inventory) digest.Digest {
 	t.Helper()
 	ctx := context.Background()
 	config, layer := "config of "+name, "layer of "+name
@@ -159,11 +159,11 @@ func (h *harness) pushInventory(t *testing.T, repo, name string, inv imagescan.I
 }
 
 // waitRecord waits until the image's scan record satisfies ok.
-func (h *harness) waitRecord(t *testing.T, repo string, d digest.Digest, what string, ok func(rec ecr.ScanRecord, found bool) bool) ecr.ScanRecord {
+func (h *harness) waitRecord(t *testing.T, repo string, d digest.Digest, what string, ok func(rec ecrstate.ScanRecord, found bool) bool) ecrstate.ScanRecord {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		rec, _, found, err := ecr.LoadScanRecord(context.Background(), h.st, repo, d)
+		rec, _, found, err := ecrstate.LoadScanRecord(context.Background(), h.st, repo, d)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -178,7 +178,7 @@ func (h *harness) waitRecord(t *testing.T, repo string, d digest.Digest, what st
 	}
 }
 
-func ids(rec ecr.ScanRecord) []string {
+func ids(rec ecrstate.ScanRecord) []string {
 	var out []string
 	for _, f := range rec.Findings {
 		out = append(out, f.ID)
@@ -191,34 +191,34 @@ func TestControllerScansOnPushAndContinuously(t *testing.T) {
 	ctx := context.Background()
 	t0 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	h.db.set(vulndb.Info{Records: 1, Ecosystems: map[string]int{"Debian": 1}, UpdatedAt: t0}, map[string][]string{"openssl": {"CVE-1"}})
-	if _, err := h.catalog.CreateRepository(ctx, registry.Repository{Name: "app", ScanOnPush: true}); err != nil {
+	if _, err := h.catalog.CreateRepository(ctx, ecrstate.Repository{Name: "app", ScanOnPush: true}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.catalog.CreateRepository(ctx, registry.Repository{Name: "manual"}); err != nil {
+	if _, err := h.catalog.CreateRepository(ctx, ecrstate.Repository{Name: "manual"}); err != nil {
 		t.Fatal(err)
 	}
 	h.start(t)
 
 	d := h.push(t, "app", "one", "openssl", "zlib")
-	rec := h.waitRecord(t, "app", d, "basic scan complete", func(r ecr.ScanRecord, found bool) bool { return found && r.Status == ecr.ScanComplete })
-	if rec.ScanType != ecr.ScanTypeBasic || rec.Trigger != ecr.TriggerPush || rec.BasicStartedAt.IsZero() || rec.Inventory == nil || fmt.Sprint(ids(rec)) != "[CVE-1]" {
+	rec := h.waitRecord(t, "app", d, "basic scan complete", func(r ecrstate.ScanRecord, found bool) bool { return found && r.Status == ecrstate.ScanComplete })
+	if rec.ScanType != ecrstate.ScanTypeBasic || rec.Trigger != ecrstate.TriggerPush || rec.BasicStartedAt.IsZero() || rec.Inventory == nil || fmt.Sprint(ids(rec)) != "[CVE-1]" {
 		t.Fatalf("record: %+v", rec)
 	}
 	manual := h.push(t, "manual", "two", "openssl")
 
 	// The article's ENHANCED configuration: Inspector takes over, from the
 	// kept inventory.
-	cfg := ecr.ScanningConfig{ScanType: ecr.ScanTypeEnhanced, UpdatedAt: time.Now(), Rules: []ecr.ScanningRule{{ScanFrequency: ecr.ScanFrequencyContinuousScan, Filters: []string{"*"}}}}
+	cfg := ecrstate.ScanningConfig{ScanType: ecrstate.ScanTypeEnhanced, UpdatedAt: time.Now(), Rules: []ecrstate.ScanningRule{{ScanFrequency: ecrstate.FrequencyContinuousScan, Filters: []string{"*"}}}}
 	b, _ := json.Marshal(cfg)
-	if _, err := h.st.Txn(ctx, store.Txn{Then: []store.Op{store.Put(ecr.ScanningKey, b)}}); err != nil {
+	if _, err := h.st.Txn(ctx, store.Txn{Then: []store.Op{store.Put(ecrstate.ScanningKey, b)}}); err != nil {
 		t.Fatal(err)
 	}
-	h.waitRecord(t, "app", d, "enhanced rescan", func(r ecr.ScanRecord, found bool) bool {
-		return r.ScanType == ecr.ScanTypeEnhanced && r.Status == ecr.ScanComplete
+	h.waitRecord(t, "app", d, "enhanced rescan", func(r ecrstate.ScanRecord, found bool) bool {
+		return r.ScanType == ecrstate.ScanTypeEnhanced && r.Status == ecrstate.ScanComplete
 	})
 	// Continuous scanning covers the repository that was manual.
-	h.waitRecord(t, "manual", manual, "enhanced scan", func(r ecr.ScanRecord, found bool) bool {
-		return found && r.ScanType == ecr.ScanTypeEnhanced && r.Status == ecr.ScanComplete && r.Trigger == ecr.TriggerContinuous
+	h.waitRecord(t, "manual", manual, "enhanced scan", func(r ecrstate.ScanRecord, found bool) bool {
+		return found && r.ScanType == ecrstate.ScanTypeEnhanced && r.Status == ecrstate.ScanComplete && r.Trigger == ecrstate.TriggerContinuous
 	})
 	reads := h.insp.count()
 	if reads != 2 {
@@ -227,7 +227,7 @@ func TestControllerScansOnPushAndContinuously(t *testing.T) {
 
 	// A database import: continuous images are matched again, not re-read.
 	h.db.set(vulndb.Info{Records: 2, Ecosystems: map[string]int{"Debian": 2}, UpdatedAt: t0.Add(time.Hour)}, map[string][]string{"openssl": {"CVE-1"}, "zlib": {"CVE-2"}})
-	rec = h.waitRecord(t, "app", d, "continuous rescan", func(r ecr.ScanRecord, found bool) bool { return len(r.Findings) == 2 })
+	rec = h.waitRecord(t, "app", d, "continuous rescan", func(r ecrstate.ScanRecord, found bool) bool { return len(r.Findings) == 2 })
 	if !rec.Source.UpdatedAt.Equal(t0.Add(time.Hour)) || h.insp.count() != reads {
 		t.Fatalf("rescan: source %+v, reads %d", rec.Source, h.insp.count())
 	}
@@ -239,18 +239,18 @@ func TestControllerScansOnPushAndContinuously(t *testing.T) {
 	if _, err := h.catalog.DeleteImage(ctx, "app", d, true); err != nil {
 		t.Fatal(err)
 	}
-	h.waitRecord(t, "app", d, "record deleted", func(r ecr.ScanRecord, found bool) bool { return !found })
+	h.waitRecord(t, "app", d, "record deleted", func(r ecrstate.ScanRecord, found bool) bool { return !found })
 	// So does deleting the repository.
 	if _, err := h.catalog.DeleteRepository(ctx, "manual", true); err != nil {
 		t.Fatal(err)
 	}
-	h.waitRecord(t, "manual", manual, "record deleted with repository", func(r ecr.ScanRecord, found bool) bool { return !found })
+	h.waitRecord(t, "manual", manual, "record deleted with repository", func(r ecrstate.ScanRecord, found bool) bool { return !found })
 }
 
 func TestControllerRunsRecordedScansAndIsHonestAboutAnEmptyDatabase(t *testing.T) {
 	h := newHarness(t)
 	ctx := context.Background()
-	if _, err := h.catalog.CreateRepository(ctx, registry.Repository{Name: "app"}); err != nil {
+	if _, err := h.catalog.CreateRepository(ctx, ecrstate.Repository{Name: "app"}); err != nil {
 		t.Fatal(err)
 	}
 	d := h.push(t, "app", "one", "openssl")
@@ -261,7 +261,7 @@ func TestControllerRunsRecordedScansAndIsHonestAboutAnEmptyDatabase(t *testing.T
 	// Scans asked for (StartImageScan) or left IN_PROGRESS by a server
 	// that stopped: the controller runs them when it starts.
 	for _, dg := range []digest.Digest{d, unsupported} {
-		op, err := ecr.PutScanRecordOp(ecr.ScanRecord{Repository: "app", Digest: dg, ScanType: ecr.ScanTypeBasic, Trigger: ecr.TriggerManual, Status: ecr.ScanInProgress, RequestedAt: time.Now(), BasicStartedAt: time.Now()})
+		op, err := ecrstate.PutScanRecordOp(ecrstate.ScanRecord{Repository: "app", Digest: dg, ScanType: ecrstate.ScanTypeBasic, Trigger: ecrstate.TriggerManual, Status: ecrstate.ScanInProgress, RequestedAt: time.Now(), BasicStartedAt: time.Now()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -270,17 +270,17 @@ func TestControllerRunsRecordedScansAndIsHonestAboutAnEmptyDatabase(t *testing.T
 		}
 	}
 	h.start(t)
-	rec := h.waitRecord(t, "app", d, "failed for the empty database", func(r ecr.ScanRecord, found bool) bool { return r.Status == ecr.ScanFailed })
-	if !rec.EmptyDatabase || rec.Description != ecr.ScanEmptyDBDescription || len(rec.Findings) != 0 {
+	rec := h.waitRecord(t, "app", d, "failed for the empty database", func(r ecrstate.ScanRecord, found bool) bool { return r.Status == ecrstate.ScanFailed })
+	if !rec.EmptyDatabase || rec.Description != ecrstate.ScanEmptyDBDescription || len(rec.Findings) != 0 {
 		t.Fatalf("empty database scan: %+v", rec)
 	}
-	h.waitRecord(t, "app", unsupported, "unsupported", func(r ecr.ScanRecord, found bool) bool {
-		return r.Status == ecr.ScanUnsupported && r.Description == ecr.ScanUnsupportedDescription
+	h.waitRecord(t, "app", unsupported, "unsupported", func(r ecrstate.ScanRecord, found bool) bool {
+		return r.Status == ecrstate.ScanUnsupported && r.Description == ecrstate.ScanUnsupportedDescription
 	})
 	// Records loaded: the scan completes by itself.
 	h.db.set(vulndb.Info{Records: 5, Ecosystems: map[string]int{"Debian": 5}, ImportedAt: time.Now()}, map[string][]string{"openssl": {"CVE-9"}})
-	rec = h.waitRecord(t, "app", d, "complete after the import", func(r ecr.ScanRecord, found bool) bool { return r.Status == ecr.ScanComplete })
-	if fmt.Sprint(ids(rec)) != "[CVE-9]" || rec.EmptyDatabase || rec.ScanType != ecr.ScanTypeBasic {
+	rec = h.waitRecord(t, "app", d, "complete after the import", func(r ecrstate.ScanRecord, found bool) bool { return r.Status == ecrstate.ScanComplete })
+	if fmt.Sprint(ids(rec)) != "[CVE-9]" || rec.EmptyDatabase || rec.ScanType != ecrstate.ScanTypeBasic {
 		t.Fatalf("after import: %+v", rec)
 	}
 }
@@ -292,23 +292,23 @@ func TestControllerSaysWhatTheDatabaseCannotCheck(t *testing.T) {
 	h := newHarness(t)
 	ctx := context.Background()
 	h.db.set(vulndb.Info{Records: 3, Ecosystems: map[string]int{"Go": 3}, ImportedAt: time.Now()}, nil)
-	if _, err := h.catalog.CreateRepository(ctx, registry.Repository{Name: "app", ScanOnPush: true}); err != nil {
+	if _, err := h.catalog.CreateRepository(ctx, ecrstate.Repository{Name: "app", ScanOnPush: true}); err != nil {
 		t.Fatal(err)
 	}
 	h.start(t)
 
 	d := h.push(t, "app", "debian only", "openssl", "zlib")
-	rec := h.waitRecord(t, "app", d, "a failed scan", func(r ecr.ScanRecord, found bool) bool { return found && r.Status == ecr.ScanFailed })
+	rec := h.waitRecord(t, "app", d, "a failed scan", func(r ecrstate.ScanRecord, found bool) bool { return found && r.Status == ecrstate.ScanFailed })
 	if rec.Unchecked["Debian"] != 2 || rec.EmptyDatabase ||
 		!strings.HasPrefix(rec.Description, "VulnerabilityDatabaseIncomplete: ") || !strings.Contains(rec.Description, "2 Debian packages") {
 		t.Fatalf("nothing checked: %+v", rec)
 	}
 
-	mixed := h.pushInventory(t, "app", "mixed", imagescan.Inventory{OS: "debian 12", Packages: []vulndb.Package{
+	mixed := h.pushInventory(t, "app", "mixed", ecrstate.Inventory{OS: "debian 12", Packages: []vulndb.Package{
 		{Ecosystem: "Debian:12", Name: "openssl", Version: "1.0"},
 		{Ecosystem: "Go", Name: "golang.org/x/text", Version: "v0.3.7"},
 	}})
-	rec = h.waitRecord(t, "app", mixed, "a complete scan", func(r ecr.ScanRecord, found bool) bool { return found && r.Status == ecr.ScanComplete })
+	rec = h.waitRecord(t, "app", mixed, "a complete scan", func(r ecrstate.ScanRecord, found bool) bool { return found && r.Status == ecrstate.ScanComplete })
 	if len(rec.Unchecked) != 1 || rec.Unchecked["Debian"] != 1 {
 		t.Fatalf("partly checked: %+v", rec)
 	}

@@ -1,8 +1,8 @@
 package scan
 
 import (
-	"github.com/berth/berth/internal/ecr"
-	"github.com/berth/berth/internal/registry"
+	"github.com/berth/berth/internal/ecr/ecrstate"
+	"github.com/berth/berth/internal/ecr/scanpolicy"
 )
 
 // actionKind is what the controller does for one image.
@@ -41,13 +41,13 @@ type decideInput struct {
 	// imageFound is false once the image is gone (deleted, expired, its
 	// repository deleted).
 	imageFound bool
-	image      registry.Image
-	repo       registry.Repository
-	config     ecr.ScanningConfig
+	image      ecrstate.Image
+	repo       ecrstate.Repository
+	config     ecrstate.ScanningConfig
 	// record is the image's scan record, nil if it has none.
-	record *ecr.ScanRecord
+	record *ecrstate.ScanRecord
 	// source is the vulnerability database's current state.
-	source ecr.ScanSource
+	source ecrstate.ScanSource
 }
 
 // decide is the controller's whole policy for one image.
@@ -59,31 +59,30 @@ func decide(in decideInput) action {
 		}
 		return action{}
 	}
-	freq, _ := in.config.Frequency(in.repo)
 	enhanced := in.config.Enhanced(in.repo)
-	trigger := ecr.TriggerPush
-	if enhanced && freq == ecr.ScanFrequencyContinuousScan {
-		trigger = ecr.TriggerContinuous
+	trigger := ecrstate.TriggerPush
+	if in.config.Continuous(in.repo) {
+		trigger = ecrstate.TriggerContinuous
 	}
 	if rec == nil {
-		if ecr.ScanOnPushDue(in.config, in.repo, in.image) {
+		if scanpolicy.ScanOnPushDue(in.config, in.repo, in.image) {
 			return action{kind: actStart, scanType: in.config.ScanType, trigger: trigger}
 		}
 		return action{}
 	}
 	switch {
-	case rec.Status == ecr.ScanInProgress:
+	case rec.Status == ecrstate.ScanInProgress:
 		return action{kind: actRun, scanType: rec.ScanType, trigger: rec.Trigger}
-	case enhanced && rec.ScanType != ecr.ScanTypeEnhanced:
+	case enhanced && rec.ScanType != ecrstate.ScanTypeEnhanced:
 		// Enhanced scanning came on: Inspector takes over the image.
-		return action{kind: actRescan, scanType: ecr.ScanTypeEnhanced, trigger: trigger}
+		return action{kind: actRescan, scanType: ecrstate.ScanTypeEnhanced, trigger: trigger}
 	case rec.EmptyDatabase && in.source.Records > 0:
 		// The scan could not check anything; now it can.
 		return action{kind: actRescan, scanType: rec.ScanType, trigger: rec.Trigger}
-	case enhanced && trigger == ecr.TriggerContinuous && rec.ScanType == ecr.ScanTypeEnhanced &&
-		rec.Status == ecr.ScanComplete && in.source.Records > 0 && !rec.Source.Equal(in.source):
+	case enhanced && trigger == ecrstate.TriggerContinuous && rec.ScanType == ecrstate.ScanTypeEnhanced &&
+		rec.Status == ecrstate.ScanComplete && in.source.Records > 0 && !rec.Source.Equal(in.source):
 		// Continuous scanning: the database changed since the last match.
-		return action{kind: actRescan, scanType: ecr.ScanTypeEnhanced, trigger: ecr.TriggerContinuous}
+		return action{kind: actRescan, scanType: ecrstate.ScanTypeEnhanced, trigger: ecrstate.TriggerContinuous}
 	}
 	return action{}
 }

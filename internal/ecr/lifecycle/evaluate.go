@@ -8,7 +8,7 @@ import (
 
 	"github.com/opencontainers/go-digest"
 
-	"github.com/berth/berth/internal/registry"
+	"github.com/berth/berth/internal/ecr/ecrstate"
 )
 
 // Image is what evaluation knows of one image of a repository.
@@ -44,7 +44,7 @@ func (d Decision) Expires() bool { return d.Action == ActionExpire && len(d.Bloc
 
 // Snapshot turns a repository's images, as the catalog holds them, into
 // what Evaluate reads.
-func Snapshot(images []registry.Image) []Image {
+func Snapshot(images []ecrstate.Image) []Image {
 	referencedBy := map[digest.Digest][]digest.Digest{}
 	for _, img := range images {
 		for _, child := range img.Children {
@@ -67,7 +67,7 @@ func Snapshot(images []registry.Image) []Image {
 // Decide parses a stored policy and evaluates it over a repository's
 // images: the one path both the lifecycle policy preview and the
 // lifecycle controller take.
-func Decide(policyText string, images []registry.Image, now time.Time) ([]Decision, error) {
+func Decide(policyText string, images []ecrstate.Image, now time.Time) ([]Decision, error) {
 	policy, err := Parse(policyText)
 	if err != nil {
 		return nil, err
@@ -151,7 +151,7 @@ func matchesTags(s Selection, tags []string) bool {
 		}
 	}
 	for _, pattern := range s.TagPatternList {
-		if !slices.ContainsFunc(tags, func(t string) bool { return registry.MatchWildcard(pattern, t) }) {
+		if !slices.ContainsFunc(tags, func(t string) bool { return ecrstate.MatchWildcard(pattern, t) }) {
 			return false
 		}
 	}

@@ -11,7 +11,7 @@ import (
 
 	"github.com/opencontainers/go-digest"
 
-	"github.com/berth/berth/internal/registry"
+	"github.com/berth/berth/internal/ecr/ecrstate"
 )
 
 // now is the evaluation clock of every test: no test reads the real one.
@@ -33,9 +33,9 @@ type img struct {
 func dig(name string) digest.Digest { return digest.FromString(name) }
 
 func snapshot(images []img) []Image {
-	var catalog []registry.Image
+	var catalog []ecrstate.Image
 	for _, i := range images {
-		r := registry.Image{Digest: dig(i.name), Tags: i.tags, PushedAt: now.Add(-i.age)}
+		r := ecrstate.Image{Digest: dig(i.name), Tags: i.tags, PushedAt: now.Add(-i.age)}
 		if i.pulled > 0 {
 			r.LastPulledAt = now.Add(-i.pulled)
 		}
@@ -394,10 +394,10 @@ func TestEvaluateOrderAndFields(t *testing.T) {
 	}
 }
 
-func catalogImages(images []img) []registry.Image {
-	var out []registry.Image
+func catalogImages(images []img) []ecrstate.Image {
+	var out []ecrstate.Image
 	for _, i := range images {
-		out = append(out, registry.Image{Digest: dig(i.name), Tags: i.tags, PushedAt: now.Add(-i.age)})
+		out = append(out, ecrstate.Image{Digest: dig(i.name), Tags: i.tags, PushedAt: now.Add(-i.age)})
 	}
 	return out
 }
@@ -411,7 +411,7 @@ func TestDecideRejectsInvalidPolicies(t *testing.T) {
 }
 
 func TestSnapshot(t *testing.T) {
-	got := Snapshot([]registry.Image{
+	got := Snapshot([]ecrstate.Image{
 		{Digest: dig("index"), Tags: []string{"multi"}, Children: []digest.Digest{dig("a"), dig("b")}},
 		{Digest: dig("other-index"), Children: []digest.Digest{dig("a")}},
 		{Digest: dig("a")},

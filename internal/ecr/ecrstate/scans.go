@@ -1,8 +1,7 @@
-package ecr
+package ecrstate
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -12,43 +11,23 @@ import (
 
 	"github.com/opencontainers/go-digest"
 
-	"github.com/berth/berth/internal/registry"
-	"github.com/berth/berth/internal/scan"
 	"github.com/berth/berth/internal/store"
 	"github.com/berth/berth/internal/vulndb"
 )
 
-// Image scan records. The API writes a record to ask for a scan
+// Image scan records. The ECR API writes a record to ask for a scan
 // (StartImageScan) and reads them; the scan controller
 // (internal/controller/scan) writes them for scans on push and continuous
 // rescans, runs every scan a record asks for, and deletes the records of
 // images that are gone.
 
-// ScanPrefix is where scan records live: ScanPrefix + "<repo>|<digest>",
-// beside the image's own key ecr/image/<repo>|<digest>.
-const ScanPrefix = "ecr/scan/"
-
-// ScanKey is the store key of an image's scan record.
-func ScanKey(repo string, d digest.Digest) string { return ScanPrefix + repo + "|" + d.String() }
-
-// ParseScanKey splits a scan record's key (or an image key's suffix
-// "<repo>|<digest>") into repository and digest.
-func ParseScanKey(key string) (repo string, d digest.Digest, ok bool) {
-	rest := strings.TrimPrefix(key, ScanPrefix)
-	repo, ds, ok := strings.Cut(rest, "|")
-	if !ok || repo == "" || ds == "" {
-		return "", "", false
-	}
-	return repo, digest.Digest(ds), true
-}
-
 // Scan record statuses. The API shows them as ECR's ScanStatus; an
 // enhanced COMPLETE scan shows as ACTIVE.
 const (
-	ScanInProgress  = ScanStatusInProgress
-	ScanComplete    = ScanStatusComplete
-	ScanFailed      = ScanStatusFailed
-	ScanUnsupported = ScanStatusUnsupportedImage
+	ScanInProgress  = "IN_PROGRESS"
+	ScanComplete    = "COMPLETE"
+	ScanFailed      = "FAILED"
+	ScanUnsupported = "UNSUPPORTED_IMAGE"
 )
 
 // Descriptions of scan statuses, in ECR's words where ECR has them.
@@ -70,9 +49,9 @@ const (
 
 // Scan triggers: why a record's latest scan was made.
 const (
-	TriggerPush       = ScanFrequencyScanOnPush
-	TriggerManual     = ScanFrequencyManual
-	TriggerContinuous = ScanFrequencyContinuousScan
+	TriggerPush       = FrequencyScanOnPush
+	TriggerManual     = FrequencyManual
+	TriggerContinuous = FrequencyContinuousScan
 )
 
 // BasicScanQuota is how long after a basic scan started the image cannot
@@ -99,8 +78,8 @@ type ScanRecord struct {
 	BasicStartedAt time.Time `json:"basicStartedAt,omitzero"`
 	// Inventory is what the image holds, kept so that rescans match it
 	// again without reading the layers (an image's content never changes).
-	Inventory *scan.Inventory `json:"inventory,omitempty"`
-	Findings  []ScanFinding   `json:"findings,omitempty"`
+	Inventory *Inventory    `json:"inventory,omitempty"`
+	Findings  []ScanFinding `json:"findings,omitempty"`
 	// Source is the vulnerability database the findings were matched
 	// against.
 	Source ScanSource `json:"source,omitzero"`
@@ -134,12 +113,12 @@ func UncheckedPackages(pkgs []vulndb.Package, info vulndb.Info) map[string]int {
 // database covers none of the image's packages (berth's own wording).
 func NothingCheckedDescription(unchecked map[string]int) string {
 	return "VulnerabilityDatabaseIncomplete: berth's vulnerability database has no records for the image's packages, so none could be checked." +
-		uncheckedNote(unchecked) + " Then scan the image again (start-image-scan)."
+		UncheckedNote(unchecked) + " Then scan the image again (start-image-scan)."
 }
 
-// uncheckedNote says which packages a scan could not check, for its
+// UncheckedNote says which packages a scan could not check, for its
 // description; empty when it checked them all.
-func uncheckedNote(unchecked map[string]int) string {
+func UncheckedNote(unchecked map[string]int) string {
 	if len(unchecked) == 0 {
 		return ""
 	}
@@ -191,64 +170,50 @@ func (s ScanSource) VulnerabilitySourceUpdatedAt() time.Time {
 	return s.ImportedAt
 }
 
+// Inventory is what an image holds. The scanner (internal/scan) lists it;
+// it is defined here, with the scan record that keeps it, because the
+// scanner reads images from the registry, which sits above these records.
+type Inventory struct {
+	// OS is the distribution from /etc/os-release ("debian 12",
+	// "alpine 3.20.1"), empty when there is none.
+	OS string `json:"os,omitempty"`
+	// Packages are the OS packages and Go modules found.
+	Packages []vulndb.Package `json:"packages"`
+	// Digest is the manifest scanned: the image's own, or for an image
+	// index the child picked for Platform.
+	Digest string `json:"digest,omitempty"`
+	// Platform is the scanned image's "os/arch[/variant]" from its config.
+	Platform string `json:"platform,omitempty"`
+}
+
 // LoadScanRecord reads an image's scan record and its revision; found is
 // false when the image has none.
 func LoadScanRecord(ctx context.Context, st store.Store, repo string, d digest.Digest) (rec ScanRecord, rev int64, found bool, err error) {
-	kv, _, err := st.Get(ctx, ScanKey(repo, d))
+	v, err := store.Get[ScanRecord](ctx, st, ScanKey(repo, d))
 	if errors.Is(err, store.ErrNotFound) {
 		return ScanRecord{}, 0, false, nil
 	}
 	if err != nil {
 		return ScanRecord{}, 0, false, err
 	}
-	if err := json.Unmarshal(kv.Value, &rec); err != nil {
-		return ScanRecord{}, 0, false, fmt.Errorf("decode %s: %w", kv.Key, err)
-	}
-	return rec, kv.ModRevision, true, nil
+	return v.Value, v.ModRevision, true, nil
 }
 
 // PutScanRecordOp is the store write of rec.
 func PutScanRecordOp(rec ScanRecord) (store.Op, error) {
-	b, err := json.Marshal(rec)
-	if err != nil {
-		return store.Op{}, err
-	}
-	return store.Put(ScanKey(rec.Repository, rec.Digest), b), nil
+	return store.PutJSON(ScanKey(rec.Repository, rec.Digest), rec)
 }
 
-// Scannable reports whether an image is something the scanner reads: an
-// image manifest, not an index (whose children are scanned as images of
-// their own) nor an artifact that isn't a container image.
-func Scannable(img registry.Image) bool {
-	if registry.IsIndexMediaType(img.MediaType) || len(img.Children) > 0 {
+// QuotaAllowsBasicScan applies ECR's once a day limit to an image whose
+// scan record is rec. A scan that failed does not use the day up: it
+// found nothing out, and its cause (an empty database) is fixed by the
+// user, who then wants to scan again.
+func QuotaAllowsBasicScan(rec ScanRecord, now time.Time) bool {
+	if rec.Status == ScanInProgress && rec.ScanType == ScanTypeBasic {
 		return false
 	}
-	switch img.ConfigType {
-	case "", "application/vnd.docker.container.image.v1+json", "application/vnd.oci.image.config.v1+json":
+	if rec.Status == ScanFailed || rec.BasicStartedAt.IsZero() {
 		return true
 	}
-	return false
-}
-
-// ScanOnPushDue reports whether img, which has no scan record, is to be
-// scanned because it was pushed: its repository scans on push (or
-// continuously, which includes new images) and, for a registry BASIC
-// rule, it was pushed after the rule was set. An enhanced configuration
-// covers the images already there too, as Inspector scans a repository's
-// existing images when enhanced scanning is turned on.
-func ScanOnPushDue(cfg ScanningConfig, repo registry.Repository, img registry.Image) bool {
-	if !Scannable(img) {
-		return false
-	}
-	freq, applied := cfg.Frequency(repo)
-	switch {
-	case freq == ScanFrequencyManual:
-		return false
-	case cfg.ScanType == ScanTypeEnhanced:
-		return true
-	case repo.ScanOnPush:
-		return true
-	}
-	// Only a BASIC rule: images pushed before it are scanned manually.
-	return len(applied) > 0 && !img.PushedAt.Before(cfg.UpdatedAt)
+	return !now.Before(rec.BasicStartedAt.Add(BasicScanQuota))
 }
