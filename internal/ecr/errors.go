@@ -11,6 +11,7 @@ import (
 
 	"github.com/berth/berth/internal/awsapi"
 	"github.com/berth/berth/internal/blob"
+	"github.com/berth/berth/internal/ecr/ecrtypes"
 	"github.com/berth/berth/internal/registry"
 )
 
@@ -67,7 +68,7 @@ type subject struct {
 	// registry is the registry id the call named when it is not berth's
 	// ("": berth's).
 	registry string
-	image    ImageIdentifier
+	image    ecrtypes.ImageIdentifier
 	upload   string
 	layer    string
 }
@@ -89,7 +90,7 @@ func (e *subjectError) Unwrap() error { return e.err }
 
 // imageIDString renders an image id the way ECR's messages do:
 // {imageDigest:'null', imageTag:'latest'}.
-func imageIDString(id ImageIdentifier) string {
+func imageIDString(id ecrtypes.ImageIdentifier) string {
 	orNull := func(p *string) string {
 		if p == nil {
 			return "null"

@@ -12,6 +12,7 @@ import (
 	"github.com/berth/berth/internal/awsapi"
 	"github.com/berth/berth/internal/awsapi/awsapitest"
 	"github.com/berth/berth/internal/blob"
+	"github.com/berth/berth/internal/ecr/ecrtypes"
 	"github.com/berth/berth/internal/registry"
 	"github.com/berth/berth/internal/store"
 )
@@ -29,7 +30,7 @@ func TestErrorTable(t *testing.T) {
 	const serverMessage = "An internal error occurred. Try again."
 	layer, child := digest.FromString("layer"), digest.FromString("child")
 	repo := subject{repo: "app"}
-	image := subject{repo: "app", image: ImageIdentifier{ImageTag: str("v1")}}
+	image := subject{repo: "app", image: ecrtypes.ImageIdentifier{ImageTag: str("v1")}}
 	passed := awsapi.Errorf("KmsException", "Key 'k' does not exist")
 	awsapitest.CheckErrorTable(t, func(log *slog.Logger) *awsapi.ErrorTable { return newErrorTable(log, testAccount) }, []awsapitest.ErrorCase{
 		{Name: "invalid parameter", Err: invalidParameter("nextToken", "Invalid NextToken"), Code: "InvalidParameterException", Message: "Invalid parameter at 'nextToken' failed to satisfy constraint: 'Invalid NextToken'", Status: 400},
@@ -39,7 +40,7 @@ func TestErrorTable(t *testing.T) {
 		{Name: "repository exists", Err: repo.wrap(registry.ErrRepositoryExists), Code: "RepositoryAlreadyExistsException", Message: "The repository with name 'app' already exists in the registry with id '123456789012'", Status: 400},
 		{Name: "repository not empty", Err: repo.wrap(registry.ErrRepositoryNotEmpty), Code: "RepositoryNotEmptyException", Message: "The repository with name 'app' in registry with id '123456789012' cannot be deleted because it still contains images", Status: 400},
 		{Name: "image not found", Err: image.wrap(registry.ErrImageNotFound), Code: "ImageNotFoundException", Message: "The image with imageId {imageDigest:'null', imageTag:'v1'} does not exist within the repository with name 'app' in the registry with id '123456789012'", Status: 400},
-		{Name: "digest mismatch", Err: subject{repo: "app", image: ImageIdentifier{ImageDigest: str(layer.String())}}.wrap(registry.ErrDigestMismatch), Code: "ImageDigestDoesNotMatchException", Message: "The provided image digest '" + layer.String() + "' does not match the digest calculated for the image manifest", Status: 400},
+		{Name: "digest mismatch", Err: subject{repo: "app", image: ecrtypes.ImageIdentifier{ImageDigest: str(layer.String())}}.wrap(registry.ErrDigestMismatch), Code: "ImageDigestDoesNotMatchException", Message: "The provided image digest '" + layer.String() + "' does not match the digest calculated for the image manifest", Status: 400},
 		{Name: "tag immutable", Err: repo.wrap(&registry.TagImmutableError{Repository: "app", Tag: "v1"}), Code: "ImageTagAlreadyExistsException", Message: "The image tag 'v1' already exists in the 'app' repository and cannot be overwritten because the repository is immutable.", Status: 400},
 		{Name: "manifest invalid", Err: repo.wrap(&registry.ManifestInvalidError{Reason: "no layers"}), Code: "InvalidParameterException", Message: "Invalid parameter at 'ImageManifest' failed to satisfy constraint: 'no layers'", Status: 400},
 		{Name: "layers missing", Err: repo.wrap(&registry.MissingReferencesError{Blobs: []digest.Digest{layer}}), Code: "LayersNotFoundException", Message: "Layers with digests '[" + layer.String() + "]' required for pushing image into repository with name 'app' in the registry with id '123456789012' do not exist", Status: 400},

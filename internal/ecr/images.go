@@ -12,6 +12,7 @@ import (
 
 	"github.com/berth/berth/internal/awsapi"
 	"github.com/berth/berth/internal/ecr/ecrstate"
+	"github.com/berth/berth/internal/ecr/ecrtypes"
 	"github.com/berth/berth/internal/registry"
 )
 
@@ -25,18 +26,18 @@ const maxManifestSize = 4 << 20
 // failure is why one image id of a batch call names no usable image.
 type failure struct{ code, reason string }
 
-func (f *failure) output(id ImageIdentifier) ImageFailure {
-	return ImageFailure{ImageId: &id, FailureCode: awsapi.String(f.code), FailureReason: awsapi.String(f.reason)}
+func (f *failure) output(id ecrtypes.ImageIdentifier) ecrtypes.ImageFailure {
+	return ecrtypes.ImageFailure{ImageId: &id, FailureCode: awsapi.String(f.code), FailureReason: awsapi.String(f.reason)}
 }
 
 var (
-	failMissingDigestAndTag = &failure{ImageFailureCodeMissingDigestAndTag, "Invalid request parameters: both tag and digest cannot be null"}
-	failInvalidDigest       = &failure{ImageFailureCodeInvalidImageDigest, "Invalid request parameters: image digest should satisfy the regex '" + imageDigestPattern + "'"}
+	failMissingDigestAndTag = &failure{ecrtypes.ImageFailureCodeMissingDigestAndTag, "Invalid request parameters: both tag and digest cannot be null"}
+	failInvalidDigest       = &failure{ecrtypes.ImageFailureCodeInvalidImageDigest, "Invalid request parameters: image digest should satisfy the regex '" + imageDigestPattern + "'"}
 	// UNVERIFIED wording.
-	failInvalidTag = &failure{ImageFailureCodeInvalidImageTag, "Invalid request parameters: image tag should be between 1 and 300 characters"}
+	failInvalidTag = &failure{ecrtypes.ImageFailureCodeInvalidImageTag, "Invalid request parameters: image tag should be between 1 and 300 characters"}
 	// UNVERIFIED wording.
-	failTagDoesNotMatch = &failure{ImageFailureCodeImageTagDoesNotMatchDigest, "Invalid request parameters: image tag does not match digest"}
-	failImageNotFound   = &failure{ImageFailureCodeImageNotFound, "Requested image not found"}
+	failTagDoesNotMatch = &failure{ecrtypes.ImageFailureCodeImageTagDoesNotMatchDigest, "Invalid request parameters: image tag does not match digest"}
+	failImageNotFound   = &failure{ecrtypes.ImageFailureCodeImageNotFound, "Requested image not found"}
 )
 
 // exception turns a failure into the error a single-image call returns;
@@ -51,7 +52,7 @@ func (f *failure) exception(param string, subj subject) error {
 
 // lookup finds the image id names in repo. A failure reports an id that
 // names no image; err anything else (a missing repository, the store).
-func (s *service) lookup(ctx context.Context, repo string, id ImageIdentifier) (ecrstate.Image, *failure, error) {
+func (s *service) lookup(ctx context.Context, repo string, id ecrtypes.ImageIdentifier) (ecrstate.Image, *failure, error) {
 	if id.ImageDigest == nil && id.ImageTag == nil {
 		return ecrstate.Image{}, failMissingDigestAndTag, nil
 	}
@@ -103,8 +104,8 @@ func (s *service) imageByTag(ctx context.Context, repo, tag string) (ecrstate.Im
 	return s.catalog.Image(ctx, repo, tag)
 }
 
-func (s *service) imageDetail(img ecrstate.Image) ImageDetail {
-	detail := ImageDetail{
+func (s *service) imageDetail(img ecrstate.Image) ecrtypes.ImageDetail {
+	detail := ecrtypes.ImageDetail{
 		RegistryId:             awsapi.String(s.account),
 		RepositoryName:         awsapi.String(img.Repository),
 		ImageDigest:            awsapi.String(img.Digest.String()),
@@ -112,7 +113,7 @@ func (s *service) imageDetail(img ecrstate.Image) ImageDetail {
 		ImageSizeInBytes:       awsapi.Int64(img.Size),
 		ImagePushedAt:          awsapi.Time(img.PushedAt),
 		ImageManifestMediaType: awsapi.String(img.MediaType),
-		ImageStatus:            awsapi.String(ImageStatusActive),
+		ImageStatus:            awsapi.String(ecrtypes.ImageStatusActive),
 	}
 	// ECR reports the config's media type; an index has none, but may
 	// declare an artifactType.
@@ -141,13 +142,13 @@ func firstNonEmpty(values ...string) string {
 // Every berth image is ACTIVE: there is no archive storage class.
 func matchesFilter(img ecrstate.Image, tagStatus, imageStatus string) bool {
 	switch imageStatus {
-	case ImageStatusFilterArchived, ImageStatusFilterActivating:
+	case ecrtypes.ImageStatusFilterArchived, ecrtypes.ImageStatusFilterActivating:
 		return false
 	}
 	switch tagStatus {
-	case TagStatusTagged:
+	case ecrtypes.TagStatusTagged:
 		return len(img.Tags) > 0
-	case TagStatusUntagged:
+	case ecrtypes.TagStatusUntagged:
 		return len(img.Tags) == 0
 	}
 	return true
@@ -155,7 +156,7 @@ func matchesFilter(img ecrstate.Image, tagStatus, imageStatus string) bool {
 
 func checkTagStatus(path, v string) error {
 	switch v {
-	case "", TagStatusTagged, TagStatusUntagged, TagStatusAny:
+	case "", ecrtypes.TagStatusTagged, ecrtypes.TagStatusUntagged, ecrtypes.TagStatusAny:
 		return nil
 	}
 	return validationError(path, v, "Member must satisfy enum value set: [TAGGED, UNTAGGED, ANY]")
@@ -185,13 +186,13 @@ func (s *service) imageListing(ctx context.Context, op, repo string, filter list
 	return images, after, nil
 }
 
-func (s *service) describeImages(ctx context.Context, in *DescribeImagesRequest) (*DescribeImagesResponse, error) {
+func (s *service) describeImages(ctx context.Context, in *ecrtypes.DescribeImagesRequest) (*ecrtypes.DescribeImagesResponse, error) {
 	const op = "DescribeImages"
 	repo, err := s.repositoryIn(in.RegistryId, in.RepositoryName)
 	if err != nil {
 		return nil, err
 	}
-	out := &DescribeImagesResponse{ImageDetails: []ImageDetail{}}
+	out := &ecrtypes.DescribeImagesResponse{ImageDetails: []ecrtypes.ImageDetail{}}
 	if len(in.ImageIds) > 0 {
 		// UNVERIFIED wording.
 		if in.MaxResults != nil || in.NextToken != nil {
@@ -248,7 +249,7 @@ func (s *service) describeImages(ctx context.Context, in *DescribeImagesRequest)
 	return out, nil
 }
 
-func (s *service) listImages(ctx context.Context, in *ListImagesRequest) (*ListImagesResponse, error) {
+func (s *service) listImages(ctx context.Context, in *ecrtypes.ListImagesRequest) (*ecrtypes.ListImagesResponse, error) {
 	const op = "ListImages"
 	repo, err := s.repositoryIn(in.RegistryId, in.RepositoryName)
 	if err != nil {
@@ -279,7 +280,7 @@ func (s *service) listImages(ctx context.Context, in *ListImagesRequest) (*ListI
 		}
 	}
 	limit := pageSize(in.MaxResults)
-	out := &ListImagesResponse{ImageIds: []ImageIdentifier{}}
+	out := &ecrtypes.ListImagesResponse{ImageIds: []ecrtypes.ImageIdentifier{}}
 	n := 0
 	for _, e := range entries {
 		if after != nil && (e.digest < after[0] || (e.digest == after[0] && e.tag <= after[1])) {
@@ -290,7 +291,7 @@ func (s *service) listImages(ctx context.Context, in *ListImagesRequest) (*ListI
 			out.NextToken = encodeToken(op, repo, *last.ImageDigest, awsapi.Deref(last.ImageTag))
 			break
 		}
-		id := ImageIdentifier{ImageDigest: awsapi.String(e.digest)}
+		id := ecrtypes.ImageIdentifier{ImageDigest: awsapi.String(e.digest)}
 		if e.tag != "" {
 			id.ImageTag = awsapi.String(e.tag)
 		}
@@ -300,7 +301,7 @@ func (s *service) listImages(ctx context.Context, in *ListImagesRequest) (*ListI
 	return out, nil
 }
 
-func (s *service) batchGetImage(ctx context.Context, in *BatchGetImageRequest) (*BatchGetImageResponse, error) {
+func (s *service) batchGetImage(ctx context.Context, in *ecrtypes.BatchGetImageRequest) (*ecrtypes.BatchGetImageResponse, error) {
 	repo, err := s.repositoryIn(in.RegistryId, in.RepositoryName)
 	if err != nil {
 		return nil, err
@@ -310,7 +311,7 @@ func (s *service) batchGetImage(ctx context.Context, in *BatchGetImageRequest) (
 	}
 	// acceptedMediaTypes is not applied: ECR converts a manifest only when
 	// it can and otherwise returns it as stored, and berth never converts.
-	out := &BatchGetImageResponse{Images: []Image{}, Failures: []ImageFailure{}}
+	out := &ecrtypes.BatchGetImageResponse{Images: []ecrtypes.Image{}, Failures: []ecrtypes.ImageFailure{}}
 	for _, id := range in.ImageIds {
 		img, f, err := s.lookup(ctx, repo, id)
 		if err != nil {
@@ -320,10 +321,10 @@ func (s *service) batchGetImage(ctx context.Context, in *BatchGetImageRequest) (
 			out.Failures = append(out.Failures, f.output(id))
 			continue
 		}
-		out.Images = append(out.Images, Image{
+		out.Images = append(out.Images, ecrtypes.Image{
 			RegistryId:             awsapi.String(s.account),
 			RepositoryName:         awsapi.String(repo),
-			ImageId:                &ImageIdentifier{ImageDigest: awsapi.String(img.Digest.String()), ImageTag: id.ImageTag},
+			ImageId:                &ecrtypes.ImageIdentifier{ImageDigest: awsapi.String(img.Digest.String()), ImageTag: id.ImageTag},
 			ImageManifest:          awsapi.String(string(img.Manifest)),
 			ImageManifestMediaType: awsapi.String(img.MediaType),
 		})
@@ -348,10 +349,10 @@ func (s *service) referencedBy(ctx context.Context, repo string, d digest.Digest
 
 func failReferenced(parents []string) *failure {
 	// UNVERIFIED wording.
-	return &failure{ImageFailureCodeImageReferencedByManifestList, "Requested image referenced by manifest list: [" + strings.Join(parents, ", ") + "]"}
+	return &failure{ecrtypes.ImageFailureCodeImageReferencedByManifestList, "Requested image referenced by manifest list: [" + strings.Join(parents, ", ") + "]"}
 }
 
-func (s *service) batchDeleteImage(ctx context.Context, in *BatchDeleteImageRequest) (*BatchDeleteImageResponse, error) {
+func (s *service) batchDeleteImage(ctx context.Context, in *ecrtypes.BatchDeleteImageRequest) (*ecrtypes.BatchDeleteImageResponse, error) {
 	repo, err := s.repositoryIn(in.RegistryId, in.RepositoryName)
 	if err != nil {
 		return nil, err
@@ -359,7 +360,7 @@ func (s *service) batchDeleteImage(ctx context.Context, in *BatchDeleteImageRequ
 	if _, err := s.catalog.GetRepository(ctx, repo); err != nil {
 		return nil, subject{repo: repo}.wrap(err)
 	}
-	out := &BatchDeleteImageResponse{ImageIds: []ImageIdentifier{}, Failures: []ImageFailure{}}
+	out := &ecrtypes.BatchDeleteImageResponse{ImageIds: []ecrtypes.ImageIdentifier{}, Failures: []ecrtypes.ImageFailure{}}
 	for _, id := range in.ImageIds {
 		deleted, f, err := s.deleteImage(ctx, repo, id)
 		if err != nil {
@@ -378,7 +379,7 @@ func (s *service) batchDeleteImage(ctx context.Context, in *BatchDeleteImageRequ
 // or without its digest) the tag goes, and the image with its last tag; by
 // digest alone the image goes with all its tags. An image an index lists
 // stays until the index is gone.
-func (s *service) deleteImage(ctx context.Context, repo string, id ImageIdentifier) ([]ImageIdentifier, *failure, error) {
+func (s *service) deleteImage(ctx context.Context, repo string, id ecrtypes.ImageIdentifier) ([]ecrtypes.ImageIdentifier, *failure, error) {
 	img, f, err := s.lookup(ctx, repo, id)
 	if f != nil || err != nil {
 		return nil, f, err
@@ -402,7 +403,7 @@ func (s *service) deleteImage(ctx context.Context, repo string, id ImageIdentifi
 			return nil, nil, err
 		}
 		s.log.InfoContext(ctx, "ecr: image untagged", "repository", repo, "tag", tag, "digest", untagged.Digest, "imageDeleted", deleted)
-		return []ImageIdentifier{{ImageDigest: awsapi.String(untagged.Digest.String()), ImageTag: awsapi.String(tag)}}, nil, nil
+		return []ecrtypes.ImageIdentifier{{ImageDigest: awsapi.String(untagged.Digest.String()), ImageTag: awsapi.String(tag)}}, nil, nil
 	}
 	deleted, err := s.catalog.DeleteImage(ctx, repo, img.Digest, true)
 	switch {
@@ -420,16 +421,16 @@ func (s *service) deleteImage(ctx context.Context, repo string, id ImageIdentifi
 	s.log.InfoContext(ctx, "ecr: image deleted", "repository", repo, "digest", deleted.Digest)
 	d := awsapi.String(deleted.Digest.String())
 	if len(deleted.Tags) == 0 {
-		return []ImageIdentifier{{ImageDigest: d}}, nil, nil
+		return []ecrtypes.ImageIdentifier{{ImageDigest: d}}, nil, nil
 	}
-	ids := make([]ImageIdentifier, len(deleted.Tags))
+	ids := make([]ecrtypes.ImageIdentifier, len(deleted.Tags))
 	for i, tag := range deleted.Tags {
-		ids[i] = ImageIdentifier{ImageDigest: d, ImageTag: awsapi.String(tag)}
+		ids[i] = ecrtypes.ImageIdentifier{ImageDigest: d, ImageTag: awsapi.String(tag)}
 	}
 	return ids, nil, nil
 }
 
-func (s *service) putImage(ctx context.Context, in *PutImageRequest) (*PutImageResponse, error) {
+func (s *service) putImage(ctx context.Context, in *ecrtypes.PutImageRequest) (*ecrtypes.PutImageResponse, error) {
 	repo, err := s.repositoryIn(in.RegistryId, in.RepositoryName)
 	if err != nil {
 		return nil, err
@@ -451,7 +452,7 @@ func (s *service) putImage(ctx context.Context, in *PutImageRequest) (*PutImageR
 			return nil, invalidParameter("imageTag", "an image tag cannot have the form of a digest")
 		}
 	}
-	subj := subject{repo: repo, image: ImageIdentifier{ImageDigest: in.ImageDigest, ImageTag: in.ImageTag}}
+	subj := subject{repo: repo, image: ecrtypes.ImageIdentifier{ImageDigest: in.ImageDigest, ImageTag: in.ImageTag}}
 	// A missing repository is reported before anything about the manifest.
 	if _, err := s.catalog.GetRepository(ctx, repo); err != nil {
 		return nil, subj.wrap(err)
@@ -468,10 +469,10 @@ func (s *service) putImage(ctx context.Context, in *PutImageRequest) (*PutImageR
 		return nil, awsapi.Errorf("ImageAlreadyExistsException", "Image with digest '%s' and tag '%s' already exists in the repository with name '%s' in registry with id '%s'", res.Image.Digest, shownTag, repo, s.account)
 	}
 	s.log.InfoContext(ctx, "ecr: image pushed", "repository", repo, "digest", res.Image.Digest, "tag", tag)
-	return &PutImageResponse{Image: &Image{
+	return &ecrtypes.PutImageResponse{Image: &ecrtypes.Image{
 		RegistryId:             awsapi.String(s.account),
 		RepositoryName:         awsapi.String(repo),
-		ImageId:                &ImageIdentifier{ImageDigest: awsapi.String(res.Image.Digest.String()), ImageTag: in.ImageTag},
+		ImageId:                &ecrtypes.ImageIdentifier{ImageDigest: awsapi.String(res.Image.Digest.String()), ImageTag: in.ImageTag},
 		ImageManifest:          awsapi.String(manifest),
 		ImageManifestMediaType: awsapi.String(res.Image.MediaType),
 	}}, nil

@@ -16,6 +16,7 @@ import (
 	"github.com/berth/berth/internal/awsapi"
 	"github.com/berth/berth/internal/blob"
 	"github.com/berth/berth/internal/ecr/ecrstate"
+	"github.com/berth/berth/internal/ecr/ecrtypes"
 	"github.com/berth/berth/internal/registry"
 	"github.com/berth/berth/internal/store"
 )
@@ -60,7 +61,7 @@ func (s *service) endSession(ctx context.Context, uploadID string) error {
 	return err
 }
 
-func (s *service) initiateLayerUpload(ctx context.Context, in *InitiateLayerUploadRequest) (*InitiateLayerUploadResponse, error) {
+func (s *service) initiateLayerUpload(ctx context.Context, in *ecrtypes.InitiateLayerUploadRequest) (*ecrtypes.InitiateLayerUploadResponse, error) {
 	repo, err := s.repositoryIn(in.RegistryId, in.RepositoryName)
 	if err != nil {
 		return nil, err
@@ -79,10 +80,10 @@ func (s *service) initiateLayerUpload(ctx context.Context, in *InitiateLayerUplo
 		}
 		return nil, subject{repo: repo}.wrap(err)
 	}
-	return &InitiateLayerUploadResponse{UploadId: awsapi.String(id), PartSize: awsapi.Int64(layerPartSize)}, nil
+	return &ecrtypes.InitiateLayerUploadResponse{UploadId: awsapi.String(id), PartSize: awsapi.Int64(layerPartSize)}, nil
 }
 
-func (s *service) uploadLayerPart(ctx context.Context, in *UploadLayerPartRequest) (*UploadLayerPartResponse, error) {
+func (s *service) uploadLayerPart(ctx context.Context, in *ecrtypes.UploadLayerPartRequest) (*ecrtypes.UploadLayerPartResponse, error) {
 	repo, err := s.repositoryIn(in.RegistryId, in.RepositoryName)
 	if err != nil {
 		return nil, err
@@ -110,7 +111,7 @@ func (s *service) uploadLayerPart(ctx context.Context, in *UploadLayerPartReques
 	case err != nil:
 		return nil, subject{repo: repo}.wrap(err)
 	}
-	return &UploadLayerPartResponse{
+	return &ecrtypes.UploadLayerPartResponse{
 		RegistryId:       awsapi.String(s.account),
 		RepositoryName:   awsapi.String(repo),
 		UploadId:         awsapi.String(uploadID),
@@ -118,7 +119,7 @@ func (s *service) uploadLayerPart(ctx context.Context, in *UploadLayerPartReques
 	}, nil
 }
 
-func (s *service) completeLayerUpload(ctx context.Context, in *CompleteLayerUploadRequest) (*CompleteLayerUploadResponse, error) {
+func (s *service) completeLayerUpload(ctx context.Context, in *ecrtypes.CompleteLayerUploadRequest) (*ecrtypes.CompleteLayerUploadResponse, error) {
 	repo, err := s.repositoryIn(in.RegistryId, in.RepositoryName)
 	if err != nil {
 		return nil, err
@@ -181,7 +182,7 @@ func (s *service) completeLayerUpload(ctx context.Context, in *CompleteLayerUplo
 		s.log.WarnContext(ctx, "ecr: ending upload session", "upload", uploadID, "error", err)
 	}
 	s.log.InfoContext(ctx, "ecr: layer uploaded", "repository", repo, "digest", d, "size", size)
-	return &CompleteLayerUploadResponse{
+	return &ecrtypes.CompleteLayerUploadResponse{
 		RegistryId:     awsapi.String(s.account),
 		RepositoryName: awsapi.String(repo),
 		UploadId:       awsapi.String(uploadID),
@@ -189,7 +190,7 @@ func (s *service) completeLayerUpload(ctx context.Context, in *CompleteLayerUplo
 	}, nil
 }
 
-func (s *service) batchCheckLayerAvailability(ctx context.Context, in *BatchCheckLayerAvailabilityRequest) (*BatchCheckLayerAvailabilityResponse, error) {
+func (s *service) batchCheckLayerAvailability(ctx context.Context, in *ecrtypes.BatchCheckLayerAvailabilityRequest) (*ecrtypes.BatchCheckLayerAvailabilityResponse, error) {
 	repo, err := s.repositoryIn(in.RegistryId, in.RepositoryName)
 	if err != nil {
 		return nil, err
@@ -197,14 +198,14 @@ func (s *service) batchCheckLayerAvailability(ctx context.Context, in *BatchChec
 	if _, err := s.catalog.GetRepository(ctx, repo); err != nil {
 		return nil, subject{repo: repo}.wrap(err)
 	}
-	out := &BatchCheckLayerAvailabilityResponse{Layers: []Layer{}, Failures: []LayerFailure{}}
+	out := &ecrtypes.BatchCheckLayerAvailabilityResponse{Layers: []ecrtypes.Layer{}, Failures: []ecrtypes.LayerFailure{}}
 	layerFailure := func(raw, code, reason string) {
-		out.Failures = append(out.Failures, LayerFailure{LayerDigest: awsapi.String(raw), FailureCode: awsapi.String(code), FailureReason: awsapi.String(reason)})
+		out.Failures = append(out.Failures, ecrtypes.LayerFailure{LayerDigest: awsapi.String(raw), FailureCode: awsapi.String(code), FailureReason: awsapi.String(reason)})
 	}
 	for _, raw := range in.LayerDigests {
 		if !imageDigestRE.MatchString(raw) {
 			// UNVERIFIED wording.
-			layerFailure(raw, LayerFailureCodeInvalidLayerDigest, "Invalid layer digest: it should satisfy the regex '"+imageDigestPattern+"'")
+			layerFailure(raw, ecrtypes.LayerFailureCodeInvalidLayerDigest, "Invalid layer digest: it should satisfy the regex '"+imageDigestPattern+"'")
 			continue
 		}
 		d, err := digest.Parse(raw)
@@ -219,19 +220,19 @@ func (s *service) batchCheckLayerAvailability(ctx context.Context, in *BatchChec
 		}
 		if err != nil {
 			// UNVERIFIED wording.
-			layerFailure(raw, LayerFailureCodeMissingLayerDigest, "Requested layer not found")
+			layerFailure(raw, ecrtypes.LayerFailureCodeMissingLayerDigest, "Requested layer not found")
 			continue
 		}
-		out.Layers = append(out.Layers, Layer{
+		out.Layers = append(out.Layers, ecrtypes.Layer{
 			LayerDigest:       awsapi.String(raw),
-			LayerAvailability: awsapi.String(LayerAvailabilityAvailable),
+			LayerAvailability: awsapi.String(ecrtypes.LayerAvailabilityAvailable),
 			LayerSize:         awsapi.Int64(link.Size),
 		})
 	}
 	return out, nil
 }
 
-func (s *service) getDownloadURLForLayer(ctx context.Context, in *GetDownloadUrlForLayerRequest) (*GetDownloadUrlForLayerResponse, error) {
+func (s *service) getDownloadURLForLayer(ctx context.Context, in *ecrtypes.GetDownloadUrlForLayerRequest) (*ecrtypes.GetDownloadUrlForLayerResponse, error) {
 	repo, err := s.repositoryIn(in.RegistryId, in.RepositoryName)
 	if err != nil {
 		return nil, err
@@ -261,7 +262,7 @@ func (s *service) getDownloadURLForLayer(ctx context.Context, in *GetDownloadUrl
 	if !used {
 		return nil, awsapi.Errorf("LayerInaccessibleException", "The layer with digest '%s' is not available because it is not associated with an image", d)
 	}
-	return &GetDownloadUrlForLayerResponse{
+	return &ecrtypes.GetDownloadUrlForLayerResponse{
 		DownloadUrl: awsapi.String("http://" + s.host + "/v2/" + repo + "/blobs/" + d.String()),
 		LayerDigest: awsapi.String(d.String()),
 	}, nil

@@ -9,6 +9,7 @@ import (
 
 	"github.com/berth/berth/internal/awsapi"
 	"github.com/berth/berth/internal/ecr/ecrstate"
+	"github.com/berth/berth/internal/ecr/ecrtypes"
 	"github.com/berth/berth/internal/registry"
 )
 
@@ -21,7 +22,7 @@ func TestSweepLayerUploads(t *testing.T) {
 	createRepo(t, f, "my-app")
 	initiate := func() (string, ecrstate.UploadSession) {
 		t.Helper()
-		out := mustCall[InitiateLayerUploadResponse](t, f, "InitiateLayerUpload", &InitiateLayerUploadRequest{RepositoryName: str("my-app")})
+		out := mustCall[ecrtypes.InitiateLayerUploadResponse](t, f, "InitiateLayerUpload", &ecrtypes.InitiateLayerUploadRequest{RepositoryName: str("my-app")})
 		id := awsapi.Deref(out.UploadId)
 		var sess ecrstate.UploadSession
 		kv, _, err := f.store.Get(ctx, ecrstate.UploadKey(id))
@@ -77,7 +78,7 @@ func TestSweepLayerUploads(t *testing.T) {
 	check(false)
 
 	part := func(id string) error {
-		_, err := call[UploadLayerPartResponse](t, f, "UploadLayerPart", &UploadLayerPartRequest{
+		_, err := call[ecrtypes.UploadLayerPartResponse](t, f, "UploadLayerPart", &ecrtypes.UploadLayerPartRequest{
 			RepositoryName: str("my-app"), UploadId: str(id), PartFirstByte: awsapi.Int64(0), PartLastByte: awsapi.Int64(0), LayerPartBlob: []byte("x"),
 		})
 		return err

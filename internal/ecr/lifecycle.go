@@ -7,6 +7,7 @@ import (
 
 	"github.com/berth/berth/internal/awsapi"
 	"github.com/berth/berth/internal/ecr/ecrstate"
+	"github.com/berth/berth/internal/ecr/ecrtypes"
 	"github.com/berth/berth/internal/ecr/lifecycle"
 )
 
@@ -44,7 +45,7 @@ func checkLifecyclePolicyText(text string) (*LifecyclePolicy, error) {
 	return ParseLifecyclePolicy(text)
 }
 
-func (s *service) putLifecyclePolicy(ctx context.Context, in *PutLifecyclePolicyRequest) (*PutLifecyclePolicyResponse, error) {
+func (s *service) putLifecyclePolicy(ctx context.Context, in *ecrtypes.PutLifecyclePolicyRequest) (*ecrtypes.PutLifecyclePolicyResponse, error) {
 	repo, err := s.repositoryIn(in.RegistryId, in.RepositoryName)
 	if err != nil {
 		return nil, err
@@ -61,10 +62,10 @@ func (s *service) putLifecyclePolicy(ctx context.Context, in *PutLifecyclePolicy
 		return nil, err
 	}
 	s.log.InfoContext(ctx, "ecr: lifecycle policy set", "repository", repo, "rules", len(policy.Rules))
-	return &PutLifecyclePolicyResponse{RegistryId: awsapi.String(s.account), RepositoryName: awsapi.String(repo), LifecyclePolicyText: awsapi.String(text)}, nil
+	return &ecrtypes.PutLifecyclePolicyResponse{RegistryId: awsapi.String(s.account), RepositoryName: awsapi.String(repo), LifecyclePolicyText: awsapi.String(text)}, nil
 }
 
-func (s *service) getLifecyclePolicy(ctx context.Context, in *GetLifecyclePolicyRequest) (*GetLifecyclePolicyResponse, error) {
+func (s *service) getLifecyclePolicy(ctx context.Context, in *ecrtypes.GetLifecyclePolicyRequest) (*ecrtypes.GetLifecyclePolicyResponse, error) {
 	repo, err := s.repositoryIn(in.RegistryId, in.RepositoryName)
 	if err != nil {
 		return nil, err
@@ -76,10 +77,10 @@ func (s *service) getLifecyclePolicy(ctx context.Context, in *GetLifecyclePolicy
 	if r.LifecyclePolicy == "" {
 		return nil, subject{repo: repo}.wrap(errLifecyclePolicyNotFound)
 	}
-	return &GetLifecyclePolicyResponse{RegistryId: awsapi.String(s.account), RepositoryName: awsapi.String(repo), LifecyclePolicyText: awsapi.String(r.LifecyclePolicy)}, nil
+	return &ecrtypes.GetLifecyclePolicyResponse{RegistryId: awsapi.String(s.account), RepositoryName: awsapi.String(repo), LifecyclePolicyText: awsapi.String(r.LifecyclePolicy)}, nil
 }
 
-func (s *service) deleteLifecyclePolicy(ctx context.Context, in *DeleteLifecyclePolicyRequest) (*DeleteLifecyclePolicyResponse, error) {
+func (s *service) deleteLifecyclePolicy(ctx context.Context, in *ecrtypes.DeleteLifecyclePolicyRequest) (*ecrtypes.DeleteLifecyclePolicyResponse, error) {
 	repo, err := s.repositoryIn(in.RegistryId, in.RepositoryName)
 	if err != nil {
 		return nil, err
@@ -95,5 +96,5 @@ func (s *service) deleteLifecyclePolicy(ctx context.Context, in *DeleteLifecycle
 		return nil, err
 	}
 	s.log.InfoContext(ctx, "ecr: lifecycle policy deleted", "repository", repo)
-	return &DeleteLifecyclePolicyResponse{RegistryId: awsapi.String(s.account), RepositoryName: awsapi.String(repo), LifecyclePolicyText: awsapi.String(old)}, nil
+	return &ecrtypes.DeleteLifecyclePolicyResponse{RegistryId: awsapi.String(s.account), RepositoryName: awsapi.String(repo), LifecyclePolicyText: awsapi.String(old)}, nil
 }

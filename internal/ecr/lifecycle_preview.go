@@ -8,6 +8,7 @@ import (
 
 	"github.com/berth/berth/internal/awsapi"
 	"github.com/berth/berth/internal/ecr/ecrstate"
+	"github.com/berth/berth/internal/ecr/ecrtypes"
 	"github.com/berth/berth/internal/ecr/lifecycle"
 	"github.com/berth/berth/internal/store"
 )
@@ -44,7 +45,7 @@ func (s *service) putPreview(ctx context.Context, repo string, rev int64, p *ecr
 	})
 }
 
-func (s *service) startLifecyclePolicyPreview(ctx context.Context, in *StartLifecyclePolicyPreviewRequest) (*StartLifecyclePolicyPreviewResponse, error) {
+func (s *service) startLifecyclePolicyPreview(ctx context.Context, in *ecrtypes.StartLifecyclePolicyPreviewRequest) (*ecrtypes.StartLifecyclePolicyPreviewResponse, error) {
 	repo, err := s.repositoryIn(in.RegistryId, in.RepositoryName)
 	if err != nil {
 		return nil, err
@@ -71,10 +72,10 @@ func (s *service) startLifecyclePolicyPreview(ctx context.Context, in *StartLife
 	if err != nil {
 		return nil, subject{repo: repo}.wrap(err)
 	}
-	if old != nil && old.RepositoryCreatedAt.Equal(r.CreatedAt) && old.StatusAt(now) == LifecyclePolicyPreviewStatusInProgress {
+	if old != nil && old.RepositoryCreatedAt.Equal(r.CreatedAt) && old.StatusAt(now) == ecrtypes.LifecyclePolicyPreviewStatusInProgress {
 		return nil, subject{repo: repo}.wrap(errPreviewInProgress)
 	}
-	preview := &ecrstate.LifecyclePreview{RepositoryCreatedAt: r.CreatedAt, PolicyText: text, Status: LifecyclePolicyPreviewStatusInProgress, StartedAt: now}
+	preview := &ecrstate.LifecyclePreview{RepositoryCreatedAt: r.CreatedAt, PolicyText: text, Status: ecrtypes.LifecyclePolicyPreviewStatusInProgress, StartedAt: now}
 	rev, err = s.putPreview(ctx, repo, rev, preview)
 	if errors.Is(err, store.ErrConflict) {
 		return nil, subject{repo: repo}.wrap(errPreviewInProgress)
@@ -84,9 +85,9 @@ func (s *service) startLifecyclePolicyPreview(ctx context.Context, in *StartLife
 	}
 
 	results, evalErr := s.evaluatePreview(ctx, repo, text, now)
-	preview.Status, preview.Results = LifecyclePolicyPreviewStatusComplete, results
+	preview.Status, preview.Results = ecrtypes.LifecyclePolicyPreviewStatusComplete, results
 	if evalErr != nil {
-		preview.Status, preview.Results = LifecyclePolicyPreviewStatusFailed, nil
+		preview.Status, preview.Results = ecrtypes.LifecyclePolicyPreviewStatusFailed, nil
 	}
 	// A conflict here means this preview went stale and another replaced
 	// it; that one's result stands.
@@ -97,7 +98,7 @@ func (s *service) startLifecyclePolicyPreview(ctx context.Context, in *StartLife
 		return nil, subject{repo: repo}.wrap(evalErr)
 	}
 	s.log.InfoContext(ctx, "ecr: lifecycle policy preview", "repository", repo, "images", len(results))
-	return &StartLifecyclePolicyPreviewResponse{
+	return &ecrtypes.StartLifecyclePolicyPreviewResponse{
 		RegistryId:          awsapi.String(s.account),
 		RepositoryName:      awsapi.String(repo),
 		LifecyclePolicyText: awsapi.String(text),
@@ -134,7 +135,7 @@ func (s *service) evaluatePreview(ctx context.Context, repo, text string, now ti
 	return results, nil
 }
 
-func (s *service) getLifecyclePolicyPreview(ctx context.Context, in *GetLifecyclePolicyPreviewRequest) (*GetLifecyclePolicyPreviewResponse, error) {
+func (s *service) getLifecyclePolicyPreview(ctx context.Context, in *ecrtypes.GetLifecyclePolicyPreviewRequest) (*ecrtypes.GetLifecyclePolicyPreviewResponse, error) {
 	const op = "GetLifecyclePolicyPreview"
 	repo, err := s.repositoryIn(in.RegistryId, in.RepositoryName)
 	if err != nil {
@@ -177,14 +178,14 @@ func (s *service) getLifecyclePolicyPreview(ctx context.Context, in *GetLifecycl
 	}
 
 	status := preview.StatusAt(s.now())
-	out := &GetLifecyclePolicyPreviewResponse{
+	out := &ecrtypes.GetLifecyclePolicyPreviewResponse{
 		RegistryId:          awsapi.String(s.account),
 		RepositoryName:      awsapi.String(repo),
 		LifecyclePolicyText: awsapi.String(preview.PolicyText),
 		Status:              awsapi.String(status),
-		PreviewResults:      []LifecyclePolicyPreviewResult{},
+		PreviewResults:      []ecrtypes.LifecyclePolicyPreviewResult{},
 	}
-	if status != LifecyclePolicyPreviewStatusComplete {
+	if status != ecrtypes.LifecyclePolicyPreviewStatusComplete {
 		return out, nil
 	}
 	out.Summary = previewSummary(preview.Results)
@@ -217,13 +218,13 @@ func (s *service) getLifecyclePolicyPreview(ctx context.Context, in *GetLifecycl
 }
 
 // previewMatches applies GetLifecyclePolicyPreview's filter and imageIds.
-func previewMatches(p ecrstate.PreviewResult, tagStatus string, ids []ImageIdentifier) bool {
+func previewMatches(p ecrstate.PreviewResult, tagStatus string, ids []ecrtypes.ImageIdentifier) bool {
 	switch tagStatus {
-	case TagStatusTagged:
+	case ecrtypes.TagStatusTagged:
 		if len(p.Tags) == 0 {
 			return false
 		}
-	case TagStatusUntagged:
+	case ecrtypes.TagStatusUntagged:
 		if len(p.Tags) > 0 {
 			return false
 		}
@@ -231,7 +232,7 @@ func previewMatches(p ecrstate.PreviewResult, tagStatus string, ids []ImageIdent
 	if len(ids) == 0 {
 		return true
 	}
-	return slices.ContainsFunc(ids, func(id ImageIdentifier) bool {
+	return slices.ContainsFunc(ids, func(id ecrtypes.ImageIdentifier) bool {
 		if id.ImageDigest == nil && id.ImageTag == nil {
 			return false
 		}
@@ -241,7 +242,7 @@ func previewMatches(p ecrstate.PreviewResult, tagStatus string, ids []ImageIdent
 }
 
 // previewSummary counts the whole preview, whatever the filter.
-func previewSummary(results []ecrstate.PreviewResult) *LifecyclePolicyPreviewSummary {
+func previewSummary(results []ecrstate.PreviewResult) *ecrtypes.LifecyclePolicyPreviewSummary {
 	var expiring, transitioning int32
 	for _, p := range results {
 		if p.Action == lifecycle.ActionTransition {
@@ -250,28 +251,28 @@ func previewSummary(results []ecrstate.PreviewResult) *LifecyclePolicyPreviewSum
 			expiring++
 		}
 	}
-	summary := &LifecyclePolicyPreviewSummary{ExpiringImageTotalCount: awsapi.Int32(expiring)}
+	summary := &ecrtypes.LifecyclePolicyPreviewSummary{ExpiringImageTotalCount: awsapi.Int32(expiring)}
 	if transitioning > 0 {
-		summary.TransitioningImageTotalCounts = []TransitioningImageTotalCount{{
-			TargetStorageClass: awsapi.String(LifecyclePolicyTargetStorageClassArchive),
+		summary.TransitioningImageTotalCounts = []ecrtypes.TransitioningImageTotalCount{{
+			TargetStorageClass: awsapi.String(ecrtypes.LifecyclePolicyTargetStorageClassArchive),
 			ImageTotalCount:    awsapi.Int32(transitioning),
 		}}
 	}
 	return summary
 }
 
-func previewOutput(p ecrstate.PreviewResult) LifecyclePolicyPreviewResult {
-	action := &LifecyclePolicyRuleAction{Type: awsapi.String(ImageActionTypeExpire)}
+func previewOutput(p ecrstate.PreviewResult) ecrtypes.LifecyclePolicyPreviewResult {
+	action := &ecrtypes.LifecyclePolicyRuleAction{Type: awsapi.String(ecrtypes.ImageActionTypeExpire)}
 	if p.Action == lifecycle.ActionTransition {
-		action = &LifecyclePolicyRuleAction{Type: awsapi.String(ImageActionTypeTransition), TargetStorageClass: awsapi.String(LifecyclePolicyTargetStorageClassArchive)}
+		action = &ecrtypes.LifecyclePolicyRuleAction{Type: awsapi.String(ecrtypes.ImageActionTypeTransition), TargetStorageClass: awsapi.String(ecrtypes.LifecyclePolicyTargetStorageClassArchive)}
 	}
-	return LifecyclePolicyPreviewResult{
+	return ecrtypes.LifecyclePolicyPreviewResult{
 		ImageDigest:         awsapi.String(p.Digest),
 		ImageTags:           p.Tags,
 		ImagePushedAt:       awsapi.Time(p.PushedAt),
 		Action:              action,
 		AppliedRulePriority: awsapi.Int32(int32(p.RulePriority)),
 		// Every berth image is in the standard storage class.
-		StorageClass: awsapi.String(LifecyclePolicyStorageClassStandard),
+		StorageClass: awsapi.String(ecrtypes.LifecyclePolicyStorageClassStandard),
 	}
 }

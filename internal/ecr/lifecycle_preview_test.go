@@ -12,6 +12,7 @@ import (
 
 	"github.com/berth/berth/internal/awsapi"
 	"github.com/berth/berth/internal/ecr/ecrstate"
+	"github.com/berth/berth/internal/ecr/ecrtypes"
 	"github.com/berth/berth/internal/store"
 )
 
@@ -41,7 +42,7 @@ type previewRow struct {
 	action   string
 }
 
-func previewRows(out *GetLifecyclePolicyPreviewResponse) []previewRow {
+func previewRows(out *ecrtypes.GetLifecyclePolicyPreviewResponse) []previewRow {
 	var rows []previewRow
 	for _, r := range out.PreviewResults {
 		rows = append(rows, previewRow{*r.ImageDigest, strings.Join(r.ImageTags, ","), *r.AppliedRulePriority, *r.Action.Type})
@@ -49,28 +50,28 @@ func previewRows(out *GetLifecyclePolicyPreviewResponse) []previewRow {
 	return rows
 }
 
-func getPreview(t *testing.T, f *fixture, in *GetLifecyclePolicyPreviewRequest) *GetLifecyclePolicyPreviewResponse {
+func getPreview(t *testing.T, f *fixture, in *ecrtypes.GetLifecyclePolicyPreviewRequest) *ecrtypes.GetLifecyclePolicyPreviewResponse {
 	t.Helper()
 	if in.RepositoryName == nil {
 		in.RepositoryName = str("my-app")
 	}
-	return mustCall[GetLifecyclePolicyPreviewResponse](t, f, "GetLifecyclePolicyPreview", in)
+	return mustCall[ecrtypes.GetLifecyclePolicyPreviewResponse](t, f, "GetLifecyclePolicyPreview", in)
 }
 
 func TestLifecyclePolicyPreview(t *testing.T) {
 	f := newFixture(t)
 	tags, untagged := articleRepository(t, f)
 
-	_, err := call[GetLifecyclePolicyPreviewResponse](t, f, "GetLifecyclePolicyPreview", &GetLifecyclePolicyPreviewRequest{RepositoryName: str("my-app")})
+	_, err := call[ecrtypes.GetLifecyclePolicyPreviewResponse](t, f, "GetLifecyclePolicyPreview", &ecrtypes.GetLifecyclePolicyPreviewRequest{RepositoryName: str("my-app")})
 	wantErr(t, err, "LifecyclePolicyPreviewNotFoundException", "Lifecycle policy preview request does not exist for the repository with name 'my-app' in the registry with id '123456789012'")
-	_, err = call[StartLifecyclePolicyPreviewResponse](t, f, "StartLifecyclePolicyPreview", &StartLifecyclePolicyPreviewRequest{RepositoryName: str("my-app")})
+	_, err = call[ecrtypes.StartLifecyclePolicyPreviewResponse](t, f, "StartLifecyclePolicyPreview", &ecrtypes.StartLifecyclePolicyPreviewRequest{RepositoryName: str("my-app")})
 	wantErr(t, err, "LifecyclePolicyNotFoundException", "Lifecycle policy does not exist for the repository with name 'my-app' in the registry with id '123456789012'")
-	_, err = call[StartLifecyclePolicyPreviewResponse](t, f, "StartLifecyclePolicyPreview", &StartLifecyclePolicyPreviewRequest{RepositoryName: str("my-app"), LifecyclePolicyText: str(policy(rule(1, selAny), rule(2, selTagged)))})
+	_, err = call[ecrtypes.StartLifecyclePolicyPreviewResponse](t, f, "StartLifecyclePolicyPreview", &ecrtypes.StartLifecyclePolicyPreviewRequest{RepositoryName: str("my-app"), LifecyclePolicyText: str(policy(rule(1, selAny), rule(2, selTagged)))})
 	wantErr(t, err, "InvalidParameterException", "Invalid parameter at 'LifecyclePolicyText' failed to satisfy constraint: 'Lifecycle policy validation failure: Rule for tagStatus=ANY must have the lowest priority per storage class'")
-	_, err = call[StartLifecyclePolicyPreviewResponse](t, f, "StartLifecyclePolicyPreview", &StartLifecyclePolicyPreviewRequest{RepositoryName: str("nope"), LifecyclePolicyText: str(articlePolicy)})
+	_, err = call[ecrtypes.StartLifecyclePolicyPreviewResponse](t, f, "StartLifecyclePolicyPreview", &ecrtypes.StartLifecyclePolicyPreviewRequest{RepositoryName: str("nope"), LifecyclePolicyText: str(articlePolicy)})
 	wantErr(t, err, "RepositoryNotFoundException", "The repository with name 'nope' does not exist in the registry with id '123456789012'")
 
-	start := mustCall[StartLifecyclePolicyPreviewResponse](t, f, "StartLifecyclePolicyPreview", &StartLifecyclePolicyPreviewRequest{RepositoryName: str("my-app"), LifecyclePolicyText: str(articlePolicy)})
+	start := mustCall[ecrtypes.StartLifecyclePolicyPreviewResponse](t, f, "StartLifecyclePolicyPreview", &ecrtypes.StartLifecyclePolicyPreviewRequest{RepositoryName: str("my-app"), LifecyclePolicyText: str(articlePolicy)})
 	if *start.Status != "COMPLETE" || *start.LifecyclePolicyText != articlePolicy || *start.RepositoryName != "my-app" || *start.RegistryId != testAccount {
 		t.Fatalf("start: %+v", start)
 	}
@@ -82,7 +83,7 @@ func TestLifecyclePolicyPreview(t *testing.T) {
 		{untagged[0], "", 2, "EXPIRE"},
 		{untagged[1], "", 2, "EXPIRE"},
 	}
-	out := getPreview(t, f, &GetLifecyclePolicyPreviewRequest{})
+	out := getPreview(t, f, &ecrtypes.GetLifecyclePolicyPreviewRequest{})
 	if got := previewRows(out); !slices.Equal(got, want) {
 		t.Fatalf("preview\n got %v\nwant %v", got, want)
 	}
@@ -100,21 +101,21 @@ func TestLifecyclePolicyPreview(t *testing.T) {
 	}
 
 	// Filters, image ids, pages.
-	if got := previewRows(getPreview(t, f, &GetLifecyclePolicyPreviewRequest{Filter: &LifecyclePolicyPreviewFilter{TagStatus: str("TAGGED")}})); !slices.Equal(got, want[:2]) {
+	if got := previewRows(getPreview(t, f, &ecrtypes.GetLifecyclePolicyPreviewRequest{Filter: &ecrtypes.LifecyclePolicyPreviewFilter{TagStatus: str("TAGGED")}})); !slices.Equal(got, want[:2]) {
 		t.Fatalf("tagged: %v", got)
 	}
-	untaggedOut := getPreview(t, f, &GetLifecyclePolicyPreviewRequest{Filter: &LifecyclePolicyPreviewFilter{TagStatus: str("UNTAGGED")}})
+	untaggedOut := getPreview(t, f, &ecrtypes.GetLifecyclePolicyPreviewRequest{Filter: &ecrtypes.LifecyclePolicyPreviewFilter{TagStatus: str("UNTAGGED")}})
 	if got := previewRows(untaggedOut); !slices.Equal(got, want[2:]) || *untaggedOut.Summary.ExpiringImageTotalCount != 4 {
 		t.Fatalf("untagged: %v", got)
 	}
-	byID := getPreview(t, f, &GetLifecyclePolicyPreviewRequest{ImageIds: []ImageIdentifier{{ImageTag: str("v2")}, {ImageDigest: str(untagged[1])}, {ImageTag: str("v12")}, {ImageDigest: str(tags["v1"]), ImageTag: str("v2")}}})
+	byID := getPreview(t, f, &ecrtypes.GetLifecyclePolicyPreviewRequest{ImageIds: []ecrtypes.ImageIdentifier{{ImageTag: str("v2")}, {ImageDigest: str(untagged[1])}, {ImageTag: str("v12")}, {ImageDigest: str(tags["v1"]), ImageTag: str("v2")}}})
 	if got := previewRows(byID); !slices.Equal(got, []previewRow{want[1], want[3]}) {
 		t.Fatalf("by id: %v", got)
 	}
 	var paged []previewRow
 	var token *string
 	for pages := 0; ; pages++ {
-		page := getPreview(t, f, &GetLifecyclePolicyPreviewRequest{MaxResults: awsapi.Int32(3), NextToken: token})
+		page := getPreview(t, f, &ecrtypes.GetLifecyclePolicyPreviewRequest{MaxResults: awsapi.Int32(3), NextToken: token})
 		paged = append(paged, previewRows(page)...)
 		if token = page.NextToken; token == nil {
 			if pages != 1 {
@@ -126,42 +127,42 @@ func TestLifecyclePolicyPreview(t *testing.T) {
 	if !slices.Equal(paged, want) {
 		t.Fatalf("paged: %v", paged)
 	}
-	_, err = call[GetLifecyclePolicyPreviewResponse](t, f, "GetLifecyclePolicyPreview", &GetLifecyclePolicyPreviewRequest{RepositoryName: str("my-app"), NextToken: str("garbage")})
+	_, err = call[ecrtypes.GetLifecyclePolicyPreviewResponse](t, f, "GetLifecyclePolicyPreview", &ecrtypes.GetLifecyclePolicyPreviewRequest{RepositoryName: str("my-app"), NextToken: str("garbage")})
 	wantErr(t, err, "InvalidParameterException", "Invalid parameter at 'nextToken' failed to satisfy constraint: 'Invalid NextToken'")
-	_, err = call[GetLifecyclePolicyPreviewResponse](t, f, "GetLifecyclePolicyPreview", &GetLifecyclePolicyPreviewRequest{RepositoryName: str("my-app"), MaxResults: awsapi.Int32(5), ImageIds: []ImageIdentifier{{ImageTag: str("v1")}}})
+	_, err = call[ecrtypes.GetLifecyclePolicyPreviewResponse](t, f, "GetLifecyclePolicyPreview", &ecrtypes.GetLifecyclePolicyPreviewRequest{RepositoryName: str("my-app"), MaxResults: awsapi.Int32(5), ImageIds: []ecrtypes.ImageIdentifier{{ImageTag: str("v1")}}})
 	wantErr(t, err, "InvalidParameterException", "")
-	_, err = call[GetLifecyclePolicyPreviewResponse](t, f, "GetLifecyclePolicyPreview", &GetLifecyclePolicyPreviewRequest{RepositoryName: str("my-app"), Filter: &LifecyclePolicyPreviewFilter{TagStatus: str("tagged")}})
+	_, err = call[ecrtypes.GetLifecyclePolicyPreviewResponse](t, f, "GetLifecyclePolicyPreview", &ecrtypes.GetLifecyclePolicyPreviewRequest{RepositoryName: str("my-app"), Filter: &ecrtypes.LifecyclePolicyPreviewFilter{TagStatus: str("tagged")}})
 	wantErr(t, err, "InvalidParameterException", "")
 
 	// A token of an older preview does not page a newer one.
-	first := getPreview(t, f, &GetLifecyclePolicyPreviewRequest{MaxResults: awsapi.Int32(1)})
+	first := getPreview(t, f, &ecrtypes.GetLifecyclePolicyPreviewRequest{MaxResults: awsapi.Int32(1)})
 
 	// The stored policy is previewed when no text is given; the preview is
 	// kept in the store, so another server on it reads it.
-	mustCall[PutLifecyclePolicyResponse](t, f, "PutLifecyclePolicy", &PutLifecyclePolicyRequest{RepositoryName: str("my-app"), LifecyclePolicyText: str(policy(rule(1, `{"tagStatus":"any","countType":"imageCountMoreThan","countNumber":14}`)))})
-	start = mustCall[StartLifecyclePolicyPreviewResponse](t, f, "StartLifecyclePolicyPreview", &StartLifecyclePolicyPreviewRequest{RepositoryName: str("my-app")})
+	mustCall[ecrtypes.PutLifecyclePolicyResponse](t, f, "PutLifecyclePolicy", &ecrtypes.PutLifecyclePolicyRequest{RepositoryName: str("my-app"), LifecyclePolicyText: str(policy(rule(1, `{"tagStatus":"any","countType":"imageCountMoreThan","countNumber":14}`)))})
+	start = mustCall[ecrtypes.StartLifecyclePolicyPreviewResponse](t, f, "StartLifecyclePolicyPreview", &ecrtypes.StartLifecyclePolicyPreviewRequest{RepositoryName: str("my-app")})
 	if *start.Status != "COMPLETE" || !strings.Contains(*start.LifecyclePolicyText, `"countNumber":14`) {
 		t.Fatalf("start stored: %+v", start)
 	}
-	_, err = call[GetLifecyclePolicyPreviewResponse](t, f, "GetLifecyclePolicyPreview", &GetLifecyclePolicyPreviewRequest{RepositoryName: str("my-app"), MaxResults: awsapi.Int32(1), NextToken: first.NextToken})
+	_, err = call[ecrtypes.GetLifecyclePolicyPreviewResponse](t, f, "GetLifecyclePolicyPreview", &ecrtypes.GetLifecyclePolicyPreviewRequest{RepositoryName: str("my-app"), MaxResults: awsapi.Int32(1), NextToken: first.NextToken})
 	wantErr(t, err, "InvalidParameterException", "Invalid parameter at 'nextToken' failed to satisfy constraint: 'Invalid NextToken'")
 	other := &fixture{store: f.store, catalog: f.catalog, clock: f.clock}
 	other.svc = NewService(Config{Catalog: f.catalog, Blobs: f.blobs, Tokens: f.tokens, Store: f.store, AccountID: testAccount, Region: testRegion, RegistryHost: testHost, Now: other.now, Logger: slog.New(slog.DiscardHandler)})
-	stored := getPreview(t, other, &GetLifecyclePolicyPreviewRequest{})
+	stored := getPreview(t, other, &ecrtypes.GetLifecyclePolicyPreviewRequest{})
 	if got := previewRows(stored); !slices.Equal(got, []previewRow{{untagged[0], "", 1, "EXPIRE"}}) || *stored.Summary.ExpiringImageTotalCount != 1 {
 		t.Fatalf("stored policy preview: %v", got)
 	}
 
 	// Previewing deletes nothing.
-	images := mustCall[DescribeImagesResponse](t, f, "DescribeImages", &DescribeImagesRequest{RepositoryName: str("my-app")})
+	images := mustCall[ecrtypes.DescribeImagesResponse](t, f, "DescribeImages", &ecrtypes.DescribeImagesRequest{RepositoryName: str("my-app")})
 	if len(images.ImageDetails) != 15 {
 		t.Fatalf("%d images after previews", len(images.ImageDetails))
 	}
 
 	// A repository deleted and created again has no preview.
-	mustCall[DeleteRepositoryResponse](t, f, "DeleteRepository", &DeleteRepositoryRequest{RepositoryName: str("my-app"), Force: awsapi.Bool(true)})
+	mustCall[ecrtypes.DeleteRepositoryResponse](t, f, "DeleteRepository", &ecrtypes.DeleteRepositoryRequest{RepositoryName: str("my-app"), Force: awsapi.Bool(true)})
 	createRepo(t, f, "my-app")
-	_, err = call[GetLifecyclePolicyPreviewResponse](t, f, "GetLifecyclePolicyPreview", &GetLifecyclePolicyPreviewRequest{RepositoryName: str("my-app")})
+	_, err = call[ecrtypes.GetLifecyclePolicyPreviewResponse](t, f, "GetLifecyclePolicyPreview", &ecrtypes.GetLifecyclePolicyPreviewRequest{RepositoryName: str("my-app")})
 	wantErr(t, err, "LifecyclePolicyPreviewNotFoundException", "")
 }
 
@@ -177,25 +178,25 @@ func TestLifecyclePolicyPreviewInProgress(t *testing.T) {
 	if _, err := f.store.Txn(context.Background(), store.Txn{Then: []store.Op{store.Put(ecrstate.LifecyclePreviewKey("my-app"), b)}}); err != nil {
 		t.Fatal(err)
 	}
-	out := getPreview(t, f, &GetLifecyclePolicyPreviewRequest{})
+	out := getPreview(t, f, &ecrtypes.GetLifecyclePolicyPreviewRequest{})
 	if *out.Status != "IN_PROGRESS" || len(out.PreviewResults) != 0 || out.Summary != nil {
 		t.Fatalf("in progress: %+v", out)
 	}
-	_, err = call[StartLifecyclePolicyPreviewResponse](t, f, "StartLifecyclePolicyPreview", &StartLifecyclePolicyPreviewRequest{RepositoryName: str("my-app"), LifecyclePolicyText: str(articlePolicy)})
+	_, err = call[ecrtypes.StartLifecyclePolicyPreviewResponse](t, f, "StartLifecyclePolicyPreview", &ecrtypes.StartLifecyclePolicyPreviewRequest{RepositoryName: str("my-app"), LifecyclePolicyText: str(articlePolicy)})
 	wantErr(t, err, "LifecyclePolicyPreviewInProgressException", "The previous lifecycle policy preview request has not completed for the repository with name 'my-app' in the registry with id '123456789012'. Wait and try again.")
 
 	// Past the limit it has failed, and a new preview may start.
 	f.mu.Lock()
 	f.clock = f.clock.Add(ecrstate.PreviewStaleAfter)
 	f.mu.Unlock()
-	if out := getPreview(t, f, &GetLifecyclePolicyPreviewRequest{}); *out.Status != "FAILED" {
+	if out := getPreview(t, f, &ecrtypes.GetLifecyclePolicyPreviewRequest{}); *out.Status != "FAILED" {
 		t.Fatalf("stale: %+v", out)
 	}
-	start := mustCall[StartLifecyclePolicyPreviewResponse](t, f, "StartLifecyclePolicyPreview", &StartLifecyclePolicyPreviewRequest{RepositoryName: str("my-app"), LifecyclePolicyText: str(articlePolicy)})
+	start := mustCall[ecrtypes.StartLifecyclePolicyPreviewResponse](t, f, "StartLifecyclePolicyPreview", &ecrtypes.StartLifecyclePolicyPreviewRequest{RepositoryName: str("my-app"), LifecyclePolicyText: str(articlePolicy)})
 	if *start.Status != "COMPLETE" {
 		t.Fatalf("start: %+v", start)
 	}
-	if out := getPreview(t, f, &GetLifecyclePolicyPreviewRequest{}); *out.Status != "COMPLETE" || *out.Summary.ExpiringImageTotalCount != 0 || out.PreviewResults == nil {
+	if out := getPreview(t, f, &ecrtypes.GetLifecyclePolicyPreviewRequest{}); *out.Status != "COMPLETE" || *out.Summary.ExpiringImageTotalCount != 0 || out.PreviewResults == nil {
 		t.Fatalf("empty repository: %+v", out)
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/berth/berth/internal/ecr/ecrtypes"
 )
 
 // articlePolicy is the article's put-lifecycle-policy text, verbatim.
@@ -158,31 +160,31 @@ func manyRules(n int) []string {
 func TestLifecyclePolicyOperations(t *testing.T) {
 	f := newFixture(t)
 	createRepo(t, f, "my-app")
-	_, err := call[GetLifecyclePolicyResponse](t, f, "GetLifecyclePolicy", &GetLifecyclePolicyRequest{RepositoryName: str("my-app")})
+	_, err := call[ecrtypes.GetLifecyclePolicyResponse](t, f, "GetLifecyclePolicy", &ecrtypes.GetLifecyclePolicyRequest{RepositoryName: str("my-app")})
 	wantErr(t, err, "LifecyclePolicyNotFoundException", "Lifecycle policy does not exist for the repository with name 'my-app' in the registry with id '123456789012'")
-	_, err = call[DeleteLifecyclePolicyResponse](t, f, "DeleteLifecyclePolicy", &DeleteLifecyclePolicyRequest{RepositoryName: str("my-app")})
+	_, err = call[ecrtypes.DeleteLifecyclePolicyResponse](t, f, "DeleteLifecyclePolicy", &ecrtypes.DeleteLifecyclePolicyRequest{RepositoryName: str("my-app")})
 	wantErr(t, err, "LifecyclePolicyNotFoundException", "")
 
-	put := mustCall[PutLifecyclePolicyResponse](t, f, "PutLifecyclePolicy", &PutLifecyclePolicyRequest{RepositoryName: str("my-app"), LifecyclePolicyText: str(articlePolicy)})
+	put := mustCall[ecrtypes.PutLifecyclePolicyResponse](t, f, "PutLifecyclePolicy", &ecrtypes.PutLifecyclePolicyRequest{RepositoryName: str("my-app"), LifecyclePolicyText: str(articlePolicy)})
 	if *put.LifecyclePolicyText != articlePolicy || *put.RepositoryName != "my-app" || *put.RegistryId != testAccount {
 		t.Fatalf("put: %+v", put)
 	}
 	// A bad policy leaves the good one in place.
-	_, err = call[PutLifecyclePolicyResponse](t, f, "PutLifecyclePolicy", &PutLifecyclePolicyRequest{RepositoryName: str("my-app"), LifecyclePolicyText: str(policy(rule(1, selAny), rule(2, selTagged)))})
+	_, err = call[ecrtypes.PutLifecyclePolicyResponse](t, f, "PutLifecyclePolicy", &ecrtypes.PutLifecyclePolicyRequest{RepositoryName: str("my-app"), LifecyclePolicyText: str(policy(rule(1, selAny), rule(2, selTagged)))})
 	wantErr(t, err, "InvalidParameterException", "")
-	_, err = call[PutLifecyclePolicyResponse](t, f, "PutLifecyclePolicy", &PutLifecyclePolicyRequest{RepositoryName: str("my-app"), LifecyclePolicyText: str(`{"rules":[]}`)})
+	_, err = call[ecrtypes.PutLifecyclePolicyResponse](t, f, "PutLifecyclePolicy", &ecrtypes.PutLifecyclePolicyRequest{RepositoryName: str("my-app"), LifecyclePolicyText: str(`{"rules":[]}`)})
 	wantErr(t, err, "InvalidParameterException", "Invalid parameter at 'lifecyclePolicyText' failed to satisfy constraint: 'Member must have length greater than or equal to 100'")
-	_, err = call[PutLifecyclePolicyResponse](t, f, "PutLifecyclePolicy", &PutLifecyclePolicyRequest{RepositoryName: str("nope"), LifecyclePolicyText: str(articlePolicy)})
+	_, err = call[ecrtypes.PutLifecyclePolicyResponse](t, f, "PutLifecyclePolicy", &ecrtypes.PutLifecyclePolicyRequest{RepositoryName: str("nope"), LifecyclePolicyText: str(articlePolicy)})
 	wantErr(t, err, "RepositoryNotFoundException", "The repository with name 'nope' does not exist in the registry with id '123456789012'")
 
-	get := mustCall[GetLifecyclePolicyResponse](t, f, "GetLifecyclePolicy", &GetLifecyclePolicyRequest{RepositoryName: str("my-app")})
+	get := mustCall[ecrtypes.GetLifecyclePolicyResponse](t, f, "GetLifecyclePolicy", &ecrtypes.GetLifecyclePolicyRequest{RepositoryName: str("my-app")})
 	if *get.LifecyclePolicyText != articlePolicy {
 		t.Fatalf("get: %+v", get)
 	}
-	del := mustCall[DeleteLifecyclePolicyResponse](t, f, "DeleteLifecyclePolicy", &DeleteLifecyclePolicyRequest{RepositoryName: str("my-app")})
+	del := mustCall[ecrtypes.DeleteLifecyclePolicyResponse](t, f, "DeleteLifecyclePolicy", &ecrtypes.DeleteLifecyclePolicyRequest{RepositoryName: str("my-app")})
 	if *del.LifecyclePolicyText != articlePolicy {
 		t.Fatalf("delete: %+v", del)
 	}
-	_, err = call[GetLifecyclePolicyResponse](t, f, "GetLifecyclePolicy", &GetLifecyclePolicyRequest{RepositoryName: str("my-app")})
+	_, err = call[ecrtypes.GetLifecyclePolicyResponse](t, f, "GetLifecyclePolicy", &ecrtypes.GetLifecyclePolicyRequest{RepositoryName: str("my-app")})
 	wantErr(t, err, "LifecyclePolicyNotFoundException", "")
 }

@@ -9,19 +9,20 @@ import (
 
 	"github.com/berth/berth/internal/awsapi"
 	"github.com/berth/berth/internal/ecr/ecrstate"
+	"github.com/berth/berth/internal/ecr/ecrtypes"
 )
 
 // Registry-level operations: authorization, the registry description and
 // the registry scanning configuration.
 
-func (s *service) getAuthorizationToken(ctx context.Context, in *GetAuthorizationTokenRequest) (*GetAuthorizationTokenResponse, error) {
+func (s *service) getAuthorizationToken(ctx context.Context, in *ecrtypes.GetAuthorizationTokenRequest) (*ecrtypes.GetAuthorizationTokenResponse, error) {
 	for _, id := range in.RegistryIds {
 		if err := s.ownRegistry("registryIds", id); err != nil {
 			return nil, err
 		}
 	}
 	password, expires := s.tokens.Issue(awsapi.RequestFrom(ctx).AccessKeyID)
-	data := AuthorizationData{
+	data := ecrtypes.AuthorizationData{
 		AuthorizationToken: awsapi.String(base64.StdEncoding.EncodeToString([]byte("AWS:" + password))),
 		ExpiresAt:          awsapi.Time(expires),
 		// ECR advertises https://<registry host>; berth's registry is served
@@ -29,18 +30,18 @@ func (s *service) getAuthorizationToken(ctx context.Context, in *GetAuthorizatio
 		ProxyEndpoint: awsapi.String("http://" + s.host),
 	}
 	// One entry per registry asked for; every one is this registry.
-	out := &GetAuthorizationTokenResponse{AuthorizationData: []AuthorizationData{data}}
+	out := &ecrtypes.GetAuthorizationTokenResponse{AuthorizationData: []ecrtypes.AuthorizationData{data}}
 	for range max(len(in.RegistryIds)-1, 0) {
 		out.AuthorizationData = append(out.AuthorizationData, data)
 	}
 	return out, nil
 }
 
-func (s *service) describeRegistry(context.Context, *DescribeRegistryRequest) (*DescribeRegistryResponse, error) {
+func (s *service) describeRegistry(context.Context, *ecrtypes.DescribeRegistryRequest) (*ecrtypes.DescribeRegistryResponse, error) {
 	// berth does not replicate.
-	return &DescribeRegistryResponse{
+	return &ecrtypes.DescribeRegistryResponse{
 		RegistryId:               awsapi.String(s.account),
-		ReplicationConfiguration: &ReplicationConfiguration{Rules: []ReplicationRule{}},
+		ReplicationConfiguration: &ecrtypes.ReplicationConfiguration{Rules: []ecrtypes.ReplicationRule{}},
 	}, nil
 }
 
@@ -48,35 +49,35 @@ const scanningFilterPattern = `^[a-z0-9*](?:[._\-/a-z0-9*]?[a-z0-9*]+)*$`
 
 var scanningFilterRE = regexp.MustCompile(scanningFilterPattern)
 
-func scanningConfigOutput(c ecrstate.ScanningConfig) *RegistryScanningConfiguration {
-	out := &RegistryScanningConfiguration{ScanType: awsapi.String(c.ScanType), Rules: []RegistryScanningRule{}}
+func scanningConfigOutput(c ecrstate.ScanningConfig) *ecrtypes.RegistryScanningConfiguration {
+	out := &ecrtypes.RegistryScanningConfiguration{ScanType: awsapi.String(c.ScanType), Rules: []ecrtypes.RegistryScanningRule{}}
 	for _, r := range c.Rules {
-		out.Rules = append(out.Rules, RegistryScanningRule{ScanFrequency: awsapi.String(r.ScanFrequency), RepositoryFilters: filtersOutput(r.Filters)})
+		out.Rules = append(out.Rules, ecrtypes.RegistryScanningRule{ScanFrequency: awsapi.String(r.ScanFrequency), RepositoryFilters: filtersOutput(r.Filters)})
 	}
 	return out
 }
 
-func filtersOutput(filters []string) []ScanningRepositoryFilter {
-	out := []ScanningRepositoryFilter{}
+func filtersOutput(filters []string) []ecrtypes.ScanningRepositoryFilter {
+	out := []ecrtypes.ScanningRepositoryFilter{}
 	for _, f := range filters {
-		out = append(out, ScanningRepositoryFilter{Filter: awsapi.String(f), FilterType: awsapi.String(ScanningRepositoryFilterTypeWildcard)})
+		out = append(out, ecrtypes.ScanningRepositoryFilter{Filter: awsapi.String(f), FilterType: awsapi.String(ecrtypes.ScanningRepositoryFilterTypeWildcard)})
 	}
 	return out
 }
 
 // checkScanning validates a registry scanning configuration: BASIC scanning
 // runs on push only; ENHANCED on push or continuously.
-func checkScanning(scanType string, rules []RegistryScanningRule) (ecrstate.ScanningConfig, error) {
+func checkScanning(scanType string, rules []ecrtypes.RegistryScanningRule) (ecrstate.ScanningConfig, error) {
 	if scanType == "" {
-		scanType = ScanTypeBasic
+		scanType = ecrtypes.ScanTypeBasic
 	}
 	cfg := ecrstate.ScanningConfig{ScanType: scanType}
 	var allowed []string
 	switch scanType {
-	case ScanTypeBasic:
-		allowed = []string{ScanFrequencyScanOnPush}
-	case ScanTypeEnhanced:
-		allowed = []string{ScanFrequencyScanOnPush, ScanFrequencyContinuousScan}
+	case ecrtypes.ScanTypeBasic:
+		allowed = []string{ecrtypes.ScanFrequencyScanOnPush}
+	case ecrtypes.ScanTypeEnhanced:
+		allowed = []string{ecrtypes.ScanFrequencyScanOnPush, ecrtypes.ScanFrequencyContinuousScan}
 	default:
 		return cfg, validationError("scanType", scanType, "Member must satisfy enum value set: [BASIC, ENHANCED]")
 	}
@@ -87,7 +88,7 @@ func checkScanning(scanType string, rules []RegistryScanningRule) (ecrstate.Scan
 		path := fmt.Sprintf("rules.member.%d", i+1)
 		freq := awsapi.Deref(r.ScanFrequency)
 		switch freq {
-		case ScanFrequencyScanOnPush, ScanFrequencyContinuousScan, ScanFrequencyManual:
+		case ecrtypes.ScanFrequencyScanOnPush, ecrtypes.ScanFrequencyContinuousScan, ecrtypes.ScanFrequencyManual:
 		default:
 			return cfg, validationError(path+".scanFrequency", freq, "Member must satisfy enum value set: [SCAN_ON_PUSH, CONTINUOUS_SCAN, MANUAL]")
 		}
@@ -101,7 +102,7 @@ func checkScanning(scanType string, rules []RegistryScanningRule) (ecrstate.Scan
 		rule := ecrstate.ScanningRule{ScanFrequency: freq, Filters: []string{}}
 		for j, f := range r.RepositoryFilters {
 			fpath := fmt.Sprintf("%s.repositoryFilters.member.%d", path, j+1)
-			if t := awsapi.Deref(f.FilterType); t != ScanningRepositoryFilterTypeWildcard {
+			if t := awsapi.Deref(f.FilterType); t != ecrtypes.ScanningRepositoryFilterTypeWildcard {
 				return cfg, validationError(fpath+".filterType", t, "Member must satisfy enum value set: [WILDCARD]")
 			}
 			v := awsapi.Deref(f.Filter)
@@ -115,7 +116,7 @@ func checkScanning(scanType string, rules []RegistryScanningRule) (ecrstate.Scan
 	return cfg, nil
 }
 
-func (s *service) putRegistryScanningConfiguration(ctx context.Context, in *PutRegistryScanningConfigurationRequest) (*PutRegistryScanningConfigurationResponse, error) {
+func (s *service) putRegistryScanningConfiguration(ctx context.Context, in *ecrtypes.PutRegistryScanningConfigurationRequest) (*ecrtypes.PutRegistryScanningConfigurationResponse, error) {
 	cfg, err := checkScanning(awsapi.Deref(in.ScanType), in.Rules)
 	if err != nil {
 		return nil, err
@@ -125,13 +126,13 @@ func (s *service) putRegistryScanningConfiguration(ctx context.Context, in *PutR
 		return nil, err
 	}
 	s.log.InfoContext(ctx, "ecr: registry scanning configuration set", "scanType", cfg.ScanType, "rules", len(cfg.Rules))
-	return &PutRegistryScanningConfigurationResponse{RegistryScanningConfiguration: scanningConfigOutput(cfg)}, nil
+	return &ecrtypes.PutRegistryScanningConfigurationResponse{RegistryScanningConfiguration: scanningConfigOutput(cfg)}, nil
 }
 
-func (s *service) getRegistryScanningConfiguration(ctx context.Context, _ *GetRegistryScanningConfigurationRequest) (*GetRegistryScanningConfigurationResponse, error) {
+func (s *service) getRegistryScanningConfiguration(ctx context.Context, _ *ecrtypes.GetRegistryScanningConfigurationRequest) (*ecrtypes.GetRegistryScanningConfigurationResponse, error) {
 	cfg, err := ecrstate.LoadScanningConfig(ctx, s.store)
 	if err != nil {
 		return nil, err
 	}
-	return &GetRegistryScanningConfigurationResponse{RegistryId: awsapi.String(s.account), ScanningConfiguration: scanningConfigOutput(cfg)}, nil
+	return &ecrtypes.GetRegistryScanningConfigurationResponse{RegistryId: awsapi.String(s.account), ScanningConfiguration: scanningConfigOutput(cfg)}, nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/berth/berth/internal/awsapi"
 	"github.com/berth/berth/internal/ecr/ecrstate"
+	"github.com/berth/berth/internal/ecr/ecrtypes"
 	"github.com/berth/berth/internal/registry"
 )
 
@@ -32,12 +33,12 @@ var exclusionFilterRE = regexp.MustCompile(exclusionFilterPattern)
 
 // tagMutability validates a tag mutability setting and its exclusion
 // filters and returns them as the catalog keeps them.
-func tagMutability(mutability string, filters []ImageTagMutabilityExclusionFilter) ([]string, error) {
+func tagMutability(mutability string, filters []ecrtypes.ImageTagMutabilityExclusionFilter) ([]string, error) {
 	const param = "imageTagMutabilityExclusionFilters"
 	withExclusions := false
 	switch mutability {
-	case ImageTagMutabilityMutable, ImageTagMutabilityImmutable:
-	case ImageTagMutabilityImmutableWithExclusion, ImageTagMutabilityMutableWithExclusion:
+	case ecrtypes.ImageTagMutabilityMutable, ecrtypes.ImageTagMutabilityImmutable:
+	case ecrtypes.ImageTagMutabilityImmutableWithExclusion, ecrtypes.ImageTagMutabilityMutableWithExclusion:
 		withExclusions = true
 	default:
 		return nil, validationError("imageTagMutability", mutability, "Member must satisfy enum value set: [MUTABLE, IMMUTABLE, IMMUTABLE_WITH_EXCLUSION, MUTABLE_WITH_EXCLUSION]")
@@ -55,7 +56,7 @@ func tagMutability(mutability string, filters []ImageTagMutabilityExclusionFilte
 	var out []string
 	for i, f := range filters {
 		path := fmt.Sprintf("%s.member.%d", param, i+1)
-		if t := awsapi.Deref(f.FilterType); t != ImageTagMutabilityExclusionFilterTypeWildcard {
+		if t := awsapi.Deref(f.FilterType); t != ecrtypes.ImageTagMutabilityExclusionFilterTypeWildcard {
 			return nil, validationError(path+".filterType", t, "Member must satisfy enum value set: [WILDCARD]")
 		}
 		if v := awsapi.Deref(f.Filter); !exclusionFilterRE.MatchString(v) {
@@ -66,10 +67,10 @@ func tagMutability(mutability string, filters []ImageTagMutabilityExclusionFilte
 	return out, nil
 }
 
-func exclusionFiltersOutput(filters []string) []ImageTagMutabilityExclusionFilter {
-	var out []ImageTagMutabilityExclusionFilter
+func exclusionFiltersOutput(filters []string) []ecrtypes.ImageTagMutabilityExclusionFilter {
+	var out []ecrtypes.ImageTagMutabilityExclusionFilter
 	for _, f := range filters {
-		out = append(out, ImageTagMutabilityExclusionFilter{Filter: awsapi.String(f), FilterType: awsapi.String(ImageTagMutabilityExclusionFilterTypeWildcard)})
+		out = append(out, ecrtypes.ImageTagMutabilityExclusionFilter{Filter: awsapi.String(f), FilterType: awsapi.String(ecrtypes.ImageTagMutabilityExclusionFilterTypeWildcard)})
 	}
 	return out
 }
@@ -83,19 +84,19 @@ func exclusionFiltersOutput(filters []string) []ImageTagMutabilityExclusionFilte
 // without customer keys has is the AWS managed key aws/ecr, so KMS and
 // KMS_DSSE are accepted with no key or with a name of that key; any other
 // key does not exist here and fails as a missing key fails in ECR.
-func (s *service) encryption(cfg *EncryptionConfiguration) (encType, kmsKey string, err error) {
+func (s *service) encryption(cfg *ecrtypes.EncryptionConfiguration) (encType, kmsKey string, err error) {
 	if cfg == nil {
-		return EncryptionTypeAes256, "", nil
+		return ecrtypes.EncryptionTypeAes256, "", nil
 	}
 	encType, kmsKey = awsapi.Deref(cfg.EncryptionType), awsapi.Deref(cfg.KmsKey)
 	switch encType {
-	case EncryptionTypeAes256:
+	case ecrtypes.EncryptionTypeAes256:
 		if cfg.KmsKey != nil {
 			// UNVERIFIED wording.
 			return "", "", invalidParameter("encryptionConfiguration.kmsKey", "kmsKey can only be specified when encryptionType is KMS or KMS_DSSE")
 		}
 		return encType, "", nil
-	case EncryptionTypeKms, EncryptionTypeKmsDsse:
+	case ecrtypes.EncryptionTypeKms, ecrtypes.EncryptionTypeKmsDsse:
 		if cfg.KmsKey != nil && (len(kmsKey) < 1 || len(kmsKey) > 2048) {
 			return "", "", validationError("encryptionConfiguration.kmsKey", kmsKey, "Member must have length between 1 and 2048")
 		}
@@ -171,7 +172,7 @@ func errKMSKeyNotFound(ref, account, region string) *awsapi.Error {
 const maxRepositoryTags = 50
 
 // checkTags validates tags as TagResource and CreateRepository take them.
-func checkTags(tags []Tag) error {
+func checkTags(tags []ecrtypes.Tag) error {
 	for _, t := range tags {
 		key, value := awsapi.Deref(t.Key), awsapi.Deref(t.Value)
 		// UNVERIFIED wording for the three messages.
@@ -189,7 +190,7 @@ func checkTags(tags []Tag) error {
 
 // mergeTags sets tags on existing ones, a key given again replacing its
 // value, and enforces the per-repository limit.
-func mergeTags(repo string, existing []ecrstate.ResourceTag, tags []Tag) ([]ecrstate.ResourceTag, error) {
+func mergeTags(repo string, existing []ecrstate.ResourceTag, tags []ecrtypes.Tag) ([]ecrstate.ResourceTag, error) {
 	out := append([]ecrstate.ResourceTag(nil), existing...)
 	for _, t := range tags {
 		tag := ecrstate.ResourceTag{Key: *t.Key, Value: awsapi.Deref(t.Value)}
@@ -210,7 +211,7 @@ func mergeTags(repo string, existing []ecrstate.ResourceTag, tags []Tag) ([]ecrs
 	return out, nil
 }
 
-func (s *service) createRepository(ctx context.Context, in *CreateRepositoryRequest) (*CreateRepositoryResponse, error) {
+func (s *service) createRepository(ctx context.Context, in *ecrtypes.CreateRepositoryRequest) (*ecrtypes.CreateRepositoryResponse, error) {
 	name := awsapi.Deref(in.RepositoryName)
 	if err := s.ownRegistry("registryId", awsapi.Deref(in.RegistryId)); err != nil {
 		return nil, err
@@ -220,7 +221,7 @@ func (s *service) createRepository(ctx context.Context, in *CreateRepositoryRequ
 	}
 	mutability := awsapi.Deref(in.ImageTagMutability)
 	if mutability == "" {
-		mutability = ImageTagMutabilityMutable
+		mutability = ecrtypes.ImageTagMutabilityMutable
 	}
 	exclusions, err := tagMutability(mutability, in.ImageTagMutabilityExclusionFilters)
 	if err != nil {
@@ -254,10 +255,10 @@ func (s *service) createRepository(ctx context.Context, in *CreateRepositoryRequ
 		return nil, subject{repo: name}.wrap(err)
 	}
 	s.log.InfoContext(ctx, "ecr: repository created", "repository", name)
-	return &CreateRepositoryResponse{Repository: s.repositoryOutput(repo)}, nil
+	return &ecrtypes.CreateRepositoryResponse{Repository: s.repositoryOutput(repo)}, nil
 }
 
-func (s *service) describeRepositories(ctx context.Context, in *DescribeRepositoriesRequest) (*DescribeRepositoriesResponse, error) {
+func (s *service) describeRepositories(ctx context.Context, in *ecrtypes.DescribeRepositoriesRequest) (*ecrtypes.DescribeRepositoriesResponse, error) {
 	const op = "DescribeRepositories"
 	if len(in.RepositoryNames) > 0 {
 		if id := awsapi.Deref(in.RegistryId); id != "" && id != s.account {
@@ -270,7 +271,7 @@ func (s *service) describeRepositories(ctx context.Context, in *DescribeReposito
 		if in.NextToken != nil {
 			return nil, invalidParameter("nextToken", "nextToken cannot be specified together with repositoryNames")
 		}
-		out := &DescribeRepositoriesResponse{Repositories: []Repository{}}
+		out := &ecrtypes.DescribeRepositoriesResponse{Repositories: []ecrtypes.Repository{}}
 		seen := map[string]bool{}
 		for _, name := range in.RepositoryNames {
 			if seen[name] {
@@ -304,7 +305,7 @@ func (s *service) describeRepositories(ctx context.Context, in *DescribeReposito
 	if err != nil {
 		return nil, err
 	}
-	out := &DescribeRepositoriesResponse{Repositories: []Repository{}}
+	out := &ecrtypes.DescribeRepositoriesResponse{Repositories: []ecrtypes.Repository{}}
 	if len(repos) > limit {
 		repos = repos[:limit]
 		out.NextToken = encodeToken(op, "", repos[limit-1].Name)
@@ -315,7 +316,7 @@ func (s *service) describeRepositories(ctx context.Context, in *DescribeReposito
 	return out, nil
 }
 
-func (s *service) deleteRepository(ctx context.Context, in *DeleteRepositoryRequest) (*DeleteRepositoryResponse, error) {
+func (s *service) deleteRepository(ctx context.Context, in *ecrtypes.DeleteRepositoryRequest) (*ecrtypes.DeleteRepositoryResponse, error) {
 	name, err := s.repositoryIn(in.RegistryId, in.RepositoryName)
 	if err != nil {
 		return nil, err
@@ -325,7 +326,7 @@ func (s *service) deleteRepository(ctx context.Context, in *DeleteRepositoryRequ
 		return nil, subject{repo: name}.wrap(err)
 	}
 	s.log.InfoContext(ctx, "ecr: repository deleted", "repository", name, "force", awsapi.Deref(in.Force))
-	return &DeleteRepositoryResponse{Repository: s.repositoryOutput(repo)}, nil
+	return &ecrtypes.DeleteRepositoryResponse{Repository: s.repositoryOutput(repo)}, nil
 }
 
 // update applies change to a repository; its errors carry the repository.
@@ -337,7 +338,7 @@ func (s *service) update(ctx context.Context, name string, change func(*ecrstate
 	return repo, nil
 }
 
-func (s *service) putImageTagMutability(ctx context.Context, in *PutImageTagMutabilityRequest) (*PutImageTagMutabilityResponse, error) {
+func (s *service) putImageTagMutability(ctx context.Context, in *ecrtypes.PutImageTagMutabilityRequest) (*ecrtypes.PutImageTagMutabilityResponse, error) {
 	name, err := s.repositoryIn(in.RegistryId, in.RepositoryName)
 	if err != nil {
 		return nil, err
@@ -354,7 +355,7 @@ func (s *service) putImageTagMutability(ctx context.Context, in *PutImageTagMuta
 	if err != nil {
 		return nil, err
 	}
-	return &PutImageTagMutabilityResponse{
+	return &ecrtypes.PutImageTagMutabilityResponse{
 		RegistryId:                         awsapi.String(s.account),
 		RepositoryName:                     awsapi.String(name),
 		ImageTagMutability:                 awsapi.String(repo.TagMutability),
@@ -362,7 +363,7 @@ func (s *service) putImageTagMutability(ctx context.Context, in *PutImageTagMuta
 	}, nil
 }
 
-func (s *service) putImageScanningConfiguration(ctx context.Context, in *PutImageScanningConfigurationRequest) (*PutImageScanningConfigurationResponse, error) {
+func (s *service) putImageScanningConfiguration(ctx context.Context, in *ecrtypes.PutImageScanningConfigurationRequest) (*ecrtypes.PutImageScanningConfigurationResponse, error) {
 	name, err := s.repositoryIn(in.RegistryId, in.RepositoryName)
 	if err != nil {
 		return nil, err
@@ -375,10 +376,10 @@ func (s *service) putImageScanningConfiguration(ctx context.Context, in *PutImag
 	if err != nil {
 		return nil, err
 	}
-	return &PutImageScanningConfigurationResponse{
+	return &ecrtypes.PutImageScanningConfigurationResponse{
 		RegistryId:                 awsapi.String(s.account),
 		RepositoryName:             awsapi.String(name),
-		ImageScanningConfiguration: &ImageScanningConfiguration{ScanOnPush: awsapi.Bool(repo.ScanOnPush)},
+		ImageScanningConfiguration: &ecrtypes.ImageScanningConfiguration{ScanOnPush: awsapi.Bool(repo.ScanOnPush)},
 	}, nil
 }
 
@@ -425,7 +426,7 @@ func checkRepositoryPolicy(text string) error {
 	return nil
 }
 
-func (s *service) setRepositoryPolicy(ctx context.Context, in *SetRepositoryPolicyRequest) (*SetRepositoryPolicyResponse, error) {
+func (s *service) setRepositoryPolicy(ctx context.Context, in *ecrtypes.SetRepositoryPolicyRequest) (*ecrtypes.SetRepositoryPolicyResponse, error) {
 	name, err := s.repositoryIn(in.RegistryId, in.RepositoryName)
 	if err != nil {
 		return nil, err
@@ -440,10 +441,10 @@ func (s *service) setRepositoryPolicy(ctx context.Context, in *SetRepositoryPoli
 	}); err != nil {
 		return nil, err
 	}
-	return &SetRepositoryPolicyResponse{RegistryId: awsapi.String(s.account), RepositoryName: awsapi.String(name), PolicyText: awsapi.String(text)}, nil
+	return &ecrtypes.SetRepositoryPolicyResponse{RegistryId: awsapi.String(s.account), RepositoryName: awsapi.String(name), PolicyText: awsapi.String(text)}, nil
 }
 
-func (s *service) getRepositoryPolicy(ctx context.Context, in *GetRepositoryPolicyRequest) (*GetRepositoryPolicyResponse, error) {
+func (s *service) getRepositoryPolicy(ctx context.Context, in *ecrtypes.GetRepositoryPolicyRequest) (*ecrtypes.GetRepositoryPolicyResponse, error) {
 	name, err := s.repositoryIn(in.RegistryId, in.RepositoryName)
 	if err != nil {
 		return nil, err
@@ -455,10 +456,10 @@ func (s *service) getRepositoryPolicy(ctx context.Context, in *GetRepositoryPoli
 	if repo.Policy == "" {
 		return nil, subject{repo: name}.wrap(errRepositoryPolicyNotFound)
 	}
-	return &GetRepositoryPolicyResponse{RegistryId: awsapi.String(s.account), RepositoryName: awsapi.String(name), PolicyText: awsapi.String(repo.Policy)}, nil
+	return &ecrtypes.GetRepositoryPolicyResponse{RegistryId: awsapi.String(s.account), RepositoryName: awsapi.String(name), PolicyText: awsapi.String(repo.Policy)}, nil
 }
 
-func (s *service) deleteRepositoryPolicy(ctx context.Context, in *DeleteRepositoryPolicyRequest) (*DeleteRepositoryPolicyResponse, error) {
+func (s *service) deleteRepositoryPolicy(ctx context.Context, in *ecrtypes.DeleteRepositoryPolicyRequest) (*ecrtypes.DeleteRepositoryPolicyResponse, error) {
 	name, err := s.repositoryIn(in.RegistryId, in.RepositoryName)
 	if err != nil {
 		return nil, err
@@ -473,10 +474,10 @@ func (s *service) deleteRepositoryPolicy(ctx context.Context, in *DeleteReposito
 	}); err != nil {
 		return nil, err
 	}
-	return &DeleteRepositoryPolicyResponse{RegistryId: awsapi.String(s.account), RepositoryName: awsapi.String(name), PolicyText: awsapi.String(old)}, nil
+	return &ecrtypes.DeleteRepositoryPolicyResponse{RegistryId: awsapi.String(s.account), RepositoryName: awsapi.String(name), PolicyText: awsapi.String(old)}, nil
 }
 
-func (s *service) tagResource(ctx context.Context, in *TagResourceRequest) (*TagResourceResponse, error) {
+func (s *service) tagResource(ctx context.Context, in *ecrtypes.TagResourceRequest) (*ecrtypes.TagResourceResponse, error) {
 	name, err := s.parseRepositoryARN(awsapi.Deref(in.ResourceArn))
 	if err != nil {
 		return nil, err
@@ -491,10 +492,10 @@ func (s *service) tagResource(ctx context.Context, in *TagResourceRequest) (*Tag
 	}); err != nil {
 		return nil, err
 	}
-	return &TagResourceResponse{}, nil
+	return &ecrtypes.TagResourceResponse{}, nil
 }
 
-func (s *service) untagResource(ctx context.Context, in *UntagResourceRequest) (*UntagResourceResponse, error) {
+func (s *service) untagResource(ctx context.Context, in *ecrtypes.UntagResourceRequest) (*ecrtypes.UntagResourceResponse, error) {
 	name, err := s.parseRepositoryARN(awsapi.Deref(in.ResourceArn))
 	if err != nil {
 		return nil, err
@@ -515,10 +516,10 @@ func (s *service) untagResource(ctx context.Context, in *UntagResourceRequest) (
 	}); err != nil {
 		return nil, err
 	}
-	return &UntagResourceResponse{}, nil
+	return &ecrtypes.UntagResourceResponse{}, nil
 }
 
-func (s *service) listTagsForResource(ctx context.Context, in *ListTagsForResourceRequest) (*ListTagsForResourceResponse, error) {
+func (s *service) listTagsForResource(ctx context.Context, in *ecrtypes.ListTagsForResourceRequest) (*ecrtypes.ListTagsForResourceResponse, error) {
 	name, err := s.parseRepositoryARN(awsapi.Deref(in.ResourceArn))
 	if err != nil {
 		return nil, err
@@ -527,9 +528,9 @@ func (s *service) listTagsForResource(ctx context.Context, in *ListTagsForResour
 	if err != nil {
 		return nil, subject{repo: name}.wrap(err)
 	}
-	out := &ListTagsForResourceResponse{Tags: []Tag{}}
+	out := &ecrtypes.ListTagsForResourceResponse{Tags: []ecrtypes.Tag{}}
 	for _, t := range repo.Tags {
-		out.Tags = append(out.Tags, Tag{Key: awsapi.String(t.Key), Value: awsapi.String(t.Value)})
+		out.Tags = append(out.Tags, ecrtypes.Tag{Key: awsapi.String(t.Key), Value: awsapi.String(t.Value)})
 	}
 	return out, nil
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/berth/berth/internal/awsapi"
 	"github.com/berth/berth/internal/ecr/ecrstate"
+	"github.com/berth/berth/internal/ecr/ecrtypes"
 	"github.com/berth/berth/internal/ecr/scanpolicy"
 	"github.com/berth/berth/internal/registry"
 	"github.com/berth/berth/internal/store"
@@ -24,7 +25,7 @@ import (
 // BatchGetRepositoryScanningConfiguration and the scan fields of
 // DescribeImages, read from the scan records (scanning_state.go).
 
-func (s *service) startImageScan(ctx context.Context, in *StartImageScanRequest) (*StartImageScanResponse, error) {
+func (s *service) startImageScan(ctx context.Context, in *ecrtypes.StartImageScanRequest) (*ecrtypes.StartImageScanResponse, error) {
 	repoName, err := s.repositoryIn(in.RegistryId, in.RepositoryName)
 	if err != nil {
 		return nil, err
@@ -45,7 +46,7 @@ func (s *service) startImageScan(ctx context.Context, in *StartImageScanRequest)
 	if err != nil {
 		return nil, subj.wrap(err)
 	}
-	if cfg.ScanType == ScanTypeEnhanced {
+	if cfg.ScanType == ecrtypes.ScanTypeEnhanced {
 		// Inspector scans by itself; ECR turns manual scans off (UNVERIFIED
 		// code; the message is what users report).
 		return nil, awsapi.Errorf("ValidationException", "This feature is disabled")
@@ -66,7 +67,7 @@ func (s *service) startImageScan(ctx context.Context, in *StartImageScanRequest)
 		next := ecrstate.ScanRecord{
 			Repository:     repoName,
 			Digest:         img.Digest,
-			ScanType:       ScanTypeBasic,
+			ScanType:       ecrtypes.ScanTypeBasic,
 			Trigger:        ecrstate.TriggerManual,
 			Status:         ecrstate.ScanInProgress,
 			RequestedAt:    now,
@@ -85,11 +86,11 @@ func (s *service) startImageScan(ctx context.Context, in *StartImageScanRequest)
 		return nil, subj.wrap(err)
 	}
 	s.log.InfoContext(ctx, "ecr: image scan started", "repository", repoName, "digest", img.Digest)
-	return &StartImageScanResponse{
+	return &ecrtypes.StartImageScanResponse{
 		RegistryId:      awsapi.String(s.account),
 		RepositoryName:  awsapi.String(repoName),
-		ImageId:         &ImageIdentifier{ImageDigest: awsapi.String(img.Digest.String()), ImageTag: id.ImageTag},
-		ImageScanStatus: &ImageScanStatus{Status: awsapi.String(ScanStatusInProgress)},
+		ImageId:         &ecrtypes.ImageIdentifier{ImageDigest: awsapi.String(img.Digest.String()), ImageTag: id.ImageTag},
+		ImageScanStatus: &ecrtypes.ImageScanStatus{Status: awsapi.String(ecrtypes.ScanStatusInProgress)},
 	}, nil
 }
 
@@ -130,19 +131,19 @@ func viewScan(rec *ecrstate.ScanRecord, cfg ecrstate.ScanningConfig, repo ecrsta
 		// ScanNotFound would end `aws ecr wait image-scan-complete` with
 		// an error.
 		if scanpolicy.ScanOnPushDue(cfg, repo, img) {
-			return scanView{status: ScanStatusInProgress}, true
+			return scanView{status: ecrtypes.ScanStatusInProgress}, true
 		}
 		return scanView{}, false
 	}
 	if rec.EmptyDatabase && dbLoaded {
-		return scanView{status: ScanStatusInProgress}, true
+		return scanView{status: ecrtypes.ScanStatusInProgress}, true
 	}
 	v = scanView{status: rec.Status, description: rec.Description, rec: rec}
 	switch rec.Status {
 	case ecrstate.ScanComplete:
 		v.findings = true
-		if rec.ScanType == ScanTypeEnhanced {
-			v.status = ScanStatusActive
+		if rec.ScanType == ecrtypes.ScanTypeEnhanced {
+			v.status = ecrtypes.ScanStatusActive
 			v.description = ecrstate.ScanOnPushDescription
 			if cfg.Continuous(repo) {
 				v.description = ecrstate.ScanContinuousDescription
@@ -157,8 +158,8 @@ func viewScan(rec *ecrstate.ScanRecord, cfg ecrstate.ScanningConfig, repo ecrsta
 	return v, true
 }
 
-func (v scanView) statusOutput() *ImageScanStatus {
-	out := &ImageScanStatus{Status: awsapi.String(v.status)}
+func (v scanView) statusOutput() *ecrtypes.ImageScanStatus {
+	out := &ecrtypes.ImageScanStatus{Status: awsapi.String(v.status)}
 	if v.description != "" {
 		out.Description = awsapi.String(v.description)
 	}
@@ -175,18 +176,18 @@ func severityCounts(findings []ecrstate.ScanFinding) map[string]int32 {
 
 func findingSeverity(s string) string {
 	switch s {
-	case FindingSeverityInformational, FindingSeverityLow, FindingSeverityMedium, FindingSeverityHigh, FindingSeverityCritical:
+	case ecrtypes.FindingSeverityInformational, ecrtypes.FindingSeverityLow, ecrtypes.FindingSeverityMedium, ecrtypes.FindingSeverityHigh, ecrtypes.FindingSeverityCritical:
 		return s
 	}
-	return FindingSeverityUndefined
+	return ecrtypes.FindingSeverityUndefined
 }
 
 // summaryOutput is DescribeImages' imageScanFindingsSummary.
-func (v scanView) summaryOutput() *ImageScanFindingsSummary {
+func (v scanView) summaryOutput() *ecrtypes.ImageScanFindingsSummary {
 	if !v.findings {
 		return nil
 	}
-	return &ImageScanFindingsSummary{
+	return &ecrtypes.ImageScanFindingsSummary{
 		FindingSeverityCounts:        severityCounts(v.rec.Findings),
 		ImageScanCompletedAt:         awsapi.Time(v.rec.CompletedAt),
 		VulnerabilitySourceUpdatedAt: optionalTime(v.rec.Source.VulnerabilitySourceUpdatedAt()),
@@ -218,7 +219,7 @@ func (s *service) scanRecords(ctx context.Context, repo string) (map[digest.Dige
 }
 
 // withScans adds the scan status and summary to image details.
-func (s *service) withScans(ctx context.Context, repoName string, details []ImageDetail, images map[digest.Digest]ecrstate.Image) error {
+func (s *service) withScans(ctx context.Context, repoName string, details []ecrtypes.ImageDetail, images map[digest.Digest]ecrstate.Image) error {
 	if len(details) == 0 {
 		return nil
 	}
@@ -250,7 +251,7 @@ func (s *service) withScans(ctx context.Context, repoName string, details []Imag
 	return nil
 }
 
-func (s *service) describeImageScanFindings(ctx context.Context, in *DescribeImageScanFindingsRequest) (*DescribeImageScanFindingsResponse, error) {
+func (s *service) describeImageScanFindings(ctx context.Context, in *ecrtypes.DescribeImageScanFindingsRequest) (*ecrtypes.DescribeImageScanFindingsResponse, error) {
 	const op = "DescribeImageScanFindings"
 	repoName, err := s.repositoryIn(in.RegistryId, in.RepositoryName)
 	if err != nil {
@@ -296,10 +297,10 @@ func (s *service) describeImageScanFindings(ctx context.Context, in *DescribeIma
 	if !ok {
 		return nil, subj.wrap(errScanNotFound)
 	}
-	out := &DescribeImageScanFindingsResponse{
+	out := &ecrtypes.DescribeImageScanFindingsResponse{
 		RegistryId:      awsapi.String(s.account),
 		RepositoryName:  awsapi.String(repoName),
-		ImageId:         &ImageIdentifier{ImageDigest: awsapi.String(img.Digest.String()), ImageTag: id.ImageTag},
+		ImageId:         &ecrtypes.ImageIdentifier{ImageDigest: awsapi.String(img.Digest.String()), ImageTag: id.ImageTag},
 		ImageScanStatus: v.statusOutput(),
 	}
 	if !v.findings {
@@ -319,18 +320,18 @@ func (s *service) describeImageScanFindings(ctx context.Context, in *DescribeIma
 	}
 	end := min(start+pageSize(in.MaxResults), len(rec.Findings))
 	page := rec.Findings[start:end]
-	findings := &ImageScanFindings{
+	findings := &ecrtypes.ImageScanFindings{
 		FindingSeverityCounts:        severityCounts(rec.Findings),
 		ImageScanCompletedAt:         awsapi.Time(rec.CompletedAt),
 		VulnerabilitySourceUpdatedAt: optionalTime(rec.Source.VulnerabilitySourceUpdatedAt()),
 	}
-	if rec.ScanType == ScanTypeEnhanced {
-		findings.EnhancedFindings = []EnhancedImageScanFinding{}
+	if rec.ScanType == ecrtypes.ScanTypeEnhanced {
+		findings.EnhancedFindings = []ecrtypes.EnhancedImageScanFinding{}
 		for _, f := range page {
 			findings.EnhancedFindings = append(findings.EnhancedFindings, s.enhancedFinding(f, rec, img))
 		}
 	} else {
-		findings.Findings = []ImageScanFinding{}
+		findings.Findings = []ecrtypes.ImageScanFinding{}
 		for _, f := range page {
 			findings.Findings = append(findings.Findings, basicFinding(f))
 		}
@@ -344,12 +345,14 @@ func (s *service) describeImageScanFindings(ctx context.Context, in *DescribeIma
 
 // basicFinding is a finding in basic scanning's shape: the attributes
 // hold the package and the CVSS scores.
-func basicFinding(f ecrstate.ScanFinding) ImageScanFinding {
-	attr := func(k, v string) Attribute { return Attribute{Key: awsapi.String(k), Value: awsapi.String(v)} }
-	out := ImageScanFinding{
+func basicFinding(f ecrstate.ScanFinding) ecrtypes.ImageScanFinding {
+	attr := func(k, v string) ecrtypes.Attribute {
+		return ecrtypes.Attribute{Key: awsapi.String(k), Value: awsapi.String(v)}
+	}
+	out := ecrtypes.ImageScanFinding{
 		Name:     awsapi.String(f.ID),
 		Severity: awsapi.String(findingSeverity(f.Severity)),
-		Attributes: []Attribute{
+		Attributes: []ecrtypes.Attribute{
 			attr("package_version", f.Package.Version),
 			attr("package_name", f.Package.Name),
 		},
@@ -448,9 +451,9 @@ func splitVersion(ecosystem, version string) (epoch int32, v, release string) {
 }
 
 // enhancedFinding is a finding in Inspector's shape.
-func (s *service) enhancedFinding(f ecrstate.ScanFinding, rec ecrstate.ScanRecord, img ecrstate.Image) EnhancedImageScanFinding {
+func (s *service) enhancedFinding(f ecrstate.ScanFinding, rec ecrstate.ScanRecord, img ecrstate.Image) ecrtypes.EnhancedImageScanFinding {
 	epoch, version, release := splitVersion(f.Package.Ecosystem, f.Package.Version)
-	pkg := VulnerablePackage{
+	pkg := ecrtypes.VulnerablePackage{
 		Name:           awsapi.String(f.Package.Name),
 		Version:        awsapi.String(version),
 		Epoch:          awsapi.Int32(epoch),
@@ -467,13 +470,13 @@ func (s *service) enhancedFinding(f ecrstate.ScanFinding, rec ecrstate.ScanRecor
 		pkg.FixedInVersion = awsapi.String(f.FixedVersion)
 		fix = "YES"
 	}
-	details := &PackageVulnerabilityDetails{
+	details := &ecrtypes.PackageVulnerabilityDetails{
 		VulnerabilityId:        awsapi.String(f.ID),
 		Source:                 awsapi.String(vulnerabilitySource(f.Finding)),
-		VulnerablePackages:     []VulnerablePackage{pkg},
+		VulnerablePackages:     []ecrtypes.VulnerablePackage{pkg},
 		ReferenceUrls:          []string{},
 		RelatedVulnerabilities: slices.Clone(f.Aliases),
-		Cvss:                   []CvssScore{},
+		Cvss:                   []ecrtypes.CvssScore{},
 		VendorSeverity:         awsapi.String(findingSeverity(f.Severity)),
 	}
 	if details.RelatedVulnerabilities == nil {
@@ -485,14 +488,14 @@ func (s *service) enhancedFinding(f ecrstate.ScanFinding, rec ecrstate.ScanRecor
 	}
 	source := awsapi.String(*details.Source)
 	var score *float64
-	var scoreDetails *ScoreDetails
+	var scoreDetails *ecrtypes.ScoreDetails
 	if f.CVSS3Vector != "" {
-		details.Cvss = append(details.Cvss, CvssScore{BaseScore: float64p(f.CVSS3Score), ScoringVector: awsapi.String(f.CVSS3Vector), Source: source, Version: awsapi.String(cvssVersion(f.CVSS3Vector, "3.1"))})
+		details.Cvss = append(details.Cvss, ecrtypes.CvssScore{BaseScore: float64p(f.CVSS3Score), ScoringVector: awsapi.String(f.CVSS3Vector), Source: source, Version: awsapi.String(cvssVersion(f.CVSS3Vector, "3.1"))})
 		score = float64p(f.CVSS3Score)
-		scoreDetails = &ScoreDetails{Cvss: &CvssScoreDetails{Score: score, ScoringVector: awsapi.String(f.CVSS3Vector), ScoreSource: source, Version: awsapi.String(cvssVersion(f.CVSS3Vector, "3.1")), Adjustments: []CvssScoreAdjustment{}}}
+		scoreDetails = &ecrtypes.ScoreDetails{Cvss: &ecrtypes.CvssScoreDetails{Score: score, ScoringVector: awsapi.String(f.CVSS3Vector), ScoreSource: source, Version: awsapi.String(cvssVersion(f.CVSS3Vector, "3.1")), Adjustments: []ecrtypes.CvssScoreAdjustment{}}}
 	}
 	if f.CVSS2Vector != "" {
-		details.Cvss = append(details.Cvss, CvssScore{BaseScore: float64p(f.CVSS2Score), ScoringVector: awsapi.String(f.CVSS2Vector), Source: source, Version: awsapi.String("2.0")})
+		details.Cvss = append(details.Cvss, ecrtypes.CvssScore{BaseScore: float64p(f.CVSS2Score), ScoringVector: awsapi.String(f.CVSS2Vector), Source: source, Version: awsapi.String("2.0")})
 		if score == nil {
 			score = float64p(f.CVSS2Score)
 		}
@@ -505,7 +508,7 @@ func (s *service) enhancedFinding(f ecrstate.ScanFinding, rec ecrstate.ScanRecor
 	if f.FixedVersion != "" {
 		recommendation = fmt.Sprintf("Upgrade %s to version %s or later.", f.Package.Name, f.FixedVersion)
 	}
-	imageDetails := &AwsEcrContainerImageDetails{
+	imageDetails := &ecrtypes.AwsEcrContainerImageDetails{
 		ImageHash:      awsapi.String(img.Digest.String()),
 		ImageTags:      slices.Clone(img.Tags),
 		PushedAt:       awsapi.Time(img.PushedAt),
@@ -528,7 +531,7 @@ func (s *service) enhancedFinding(f ecrstate.ScanFinding, rec ecrstate.ScanRecor
 	if first.IsZero() {
 		first = rec.CompletedAt
 	}
-	return EnhancedImageScanFinding{
+	return ecrtypes.EnhancedImageScanFinding{
 		AwsAccountId:                awsapi.String(s.account),
 		Description:                 awsapi.String(firstNonEmpty(findingDescription(f.Finding), f.ID)),
 		FindingArn:                  awsapi.String(s.findingARN(rec, f)),
@@ -536,11 +539,11 @@ func (s *service) enhancedFinding(f ecrstate.ScanFinding, rec ecrstate.ScanRecor
 		LastObservedAt:              awsapi.Time(rec.CompletedAt),
 		UpdatedAt:                   awsapi.Time(rec.CompletedAt),
 		PackageVulnerabilityDetails: details,
-		Remediation:                 &Remediation{Recommendation: &Recommendation{Text: awsapi.String(recommendation)}},
-		Resources: []Resource{{
+		Remediation:                 &ecrtypes.Remediation{Recommendation: &ecrtypes.Recommendation{Text: awsapi.String(recommendation)}},
+		Resources: []ecrtypes.Resource{{
 			Id:      awsapi.String(s.repositoryARN(img.Repository) + "/" + img.Digest.String()),
 			Type:    awsapi.String("AWS_ECR_CONTAINER_IMAGE"),
-			Details: &ResourceDetails{AwsEcrContainerImage: imageDetails},
+			Details: &ecrtypes.ResourceDetails{AwsEcrContainerImage: imageDetails},
 			Tags:    map[string]string{},
 		}},
 		Score:            score,
@@ -570,7 +573,7 @@ func (s *service) findingARN(rec ecrstate.ScanRecord, f ecrstate.ScanFinding) st
 	return "arn:aws:inspector2:" + s.region + ":" + s.account + ":finding/" + digest.FromString(rec.Repository + "|" + rec.Digest.String() + "|" + f.Key()).Encoded()[:32]
 }
 
-func (s *service) batchGetRepositoryScanningConfiguration(ctx context.Context, in *BatchGetRepositoryScanningConfigurationRequest) (*BatchGetRepositoryScanningConfigurationResponse, error) {
+func (s *service) batchGetRepositoryScanningConfiguration(ctx context.Context, in *ecrtypes.BatchGetRepositoryScanningConfigurationRequest) (*ecrtypes.BatchGetRepositoryScanningConfigurationResponse, error) {
 	if n := len(in.RepositoryNames); n < 1 || n > 25 {
 		return nil, validationError("repositoryNames", "", "Member must have length between 1 and 25")
 	}
@@ -578,11 +581,11 @@ func (s *service) batchGetRepositoryScanningConfiguration(ctx context.Context, i
 	if err != nil {
 		return nil, err
 	}
-	out := &BatchGetRepositoryScanningConfigurationResponse{ScanningConfigurations: []RepositoryScanningConfiguration{}, Failures: []RepositoryScanningConfigurationFailure{}}
+	out := &ecrtypes.BatchGetRepositoryScanningConfigurationResponse{ScanningConfigurations: []ecrtypes.RepositoryScanningConfiguration{}, Failures: []ecrtypes.RepositoryScanningConfigurationFailure{}}
 	for _, name := range in.RepositoryNames {
 		repo, err := s.catalog.GetRepository(ctx, name)
 		if errors.Is(err, registry.ErrRepositoryNotFound) {
-			out.Failures = append(out.Failures, RepositoryScanningConfigurationFailure{
+			out.Failures = append(out.Failures, ecrtypes.RepositoryScanningConfigurationFailure{
 				RepositoryName: awsapi.String(name),
 				FailureCode:    awsapi.String("REPOSITORY_NOT_FOUND"),
 				FailureReason:  awsapi.String("REPOSITORY_NOT_FOUND"),
@@ -593,10 +596,10 @@ func (s *service) batchGetRepositoryScanningConfiguration(ctx context.Context, i
 			return nil, subject{repo: name}.wrap(err)
 		}
 		freq, applied := cfg.Frequency(repo)
-		out.ScanningConfigurations = append(out.ScanningConfigurations, RepositoryScanningConfiguration{
+		out.ScanningConfigurations = append(out.ScanningConfigurations, ecrtypes.RepositoryScanningConfiguration{
 			RepositoryArn:      awsapi.String(s.repositoryARN(name)),
 			RepositoryName:     awsapi.String(name),
-			ScanOnPush:         awsapi.Bool(freq != ScanFrequencyManual),
+			ScanOnPush:         awsapi.Bool(freq != ecrtypes.ScanFrequencyManual),
 			ScanFrequency:      awsapi.String(freq),
 			AppliedScanFilters: filtersOutput(applied),
 		})

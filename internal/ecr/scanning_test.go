@@ -13,6 +13,7 @@ import (
 
 	"github.com/berth/berth/internal/awsapi"
 	"github.com/berth/berth/internal/ecr/ecrstate"
+	"github.com/berth/berth/internal/ecr/ecrtypes"
 	"github.com/berth/berth/internal/store"
 	"github.com/berth/berth/internal/vulndb"
 )
@@ -49,38 +50,38 @@ func TestStartImageScan(t *testing.T) {
 	f := newFixture(t)
 	createRepo(t, f, "app")
 	d := pushImage(t, f, "app", "a", "latest")
-	start := func(id ImageIdentifier) (*StartImageScanResponse, error) {
-		return call[StartImageScanResponse](t, f, "StartImageScan", &StartImageScanRequest{RepositoryName: str("app"), ImageId: &id})
+	start := func(id ecrtypes.ImageIdentifier) (*ecrtypes.StartImageScanResponse, error) {
+		return call[ecrtypes.StartImageScanResponse](t, f, "StartImageScan", &ecrtypes.StartImageScanRequest{RepositoryName: str("app"), ImageId: &id})
 	}
-	out, err := start(ImageIdentifier{ImageTag: str("latest")})
+	out, err := start(ecrtypes.ImageIdentifier{ImageTag: str("latest")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := &StartImageScanResponse{RegistryId: str(testAccount), RepositoryName: str("app"), ImageId: &ImageIdentifier{ImageDigest: str(d.String()), ImageTag: str("latest")}, ImageScanStatus: &ImageScanStatus{Status: str("IN_PROGRESS")}}
+	want := &ecrtypes.StartImageScanResponse{RegistryId: str(testAccount), RepositoryName: str("app"), ImageId: &ecrtypes.ImageIdentifier{ImageDigest: str(d.String()), ImageTag: str("latest")}, ImageScanStatus: &ecrtypes.ImageScanStatus{Status: str("IN_PROGRESS")}}
 	if !reflect.DeepEqual(out, want) {
 		t.Fatalf("start: %+v", out)
 	}
 	rec, _, found, err := ecrstate.LoadScanRecord(context.Background(), f.store, "app", d)
-	if err != nil || !found || rec.Status != ecrstate.ScanInProgress || rec.Trigger != ecrstate.TriggerManual || rec.ScanType != ScanTypeBasic || rec.BasicStartedAt.IsZero() {
+	if err != nil || !found || rec.Status != ecrstate.ScanInProgress || rec.Trigger != ecrstate.TriggerManual || rec.ScanType != ecrtypes.ScanTypeBasic || rec.BasicStartedAt.IsZero() {
 		t.Fatalf("record: %+v %v", rec, err)
 	}
 	// Once a day.
-	_, err = start(ImageIdentifier{ImageDigest: str(d.String())})
+	_, err = start(ecrtypes.ImageIdentifier{ImageDigest: str(d.String())})
 	wantErr(t, err, "LimitExceededException", "The scan quota per image has been exceeded. Wait and try again.")
 	rec.Status, rec.CompletedAt = ecrstate.ScanComplete, rec.BasicStartedAt.Add(time.Minute)
 	putScan(t, f, rec)
-	_, err = start(ImageIdentifier{ImageDigest: str(d.String())})
+	_, err = start(ecrtypes.ImageIdentifier{ImageDigest: str(d.String())})
 	wantErr(t, err, "LimitExceededException", "The scan quota per image has been exceeded. Wait and try again.")
 	f.mu.Lock()
 	f.clock = f.clock.Add(ecrstate.BasicScanQuota)
 	f.mu.Unlock()
-	if _, err := start(ImageIdentifier{ImageDigest: str(d.String())}); err != nil {
+	if _, err := start(ecrtypes.ImageIdentifier{ImageDigest: str(d.String())}); err != nil {
 		t.Fatalf("after a day: %v", err)
 	}
 
-	_, err = start(ImageIdentifier{ImageTag: str("nope")})
+	_, err = start(ecrtypes.ImageIdentifier{ImageTag: str("nope")})
 	wantErr(t, err, "ImageNotFoundException", "The image with imageId {imageDigest:'null', imageTag:'nope'} does not exist within the repository with name 'app' in the registry with id '123456789012'")
-	_, err = call[StartImageScanResponse](t, f, "StartImageScan", &StartImageScanRequest{RepositoryName: str("nope"), ImageId: &ImageIdentifier{ImageTag: str("latest")}})
+	_, err = call[ecrtypes.StartImageScanResponse](t, f, "StartImageScan", &ecrtypes.StartImageScanRequest{RepositoryName: str("nope"), ImageId: &ecrtypes.ImageIdentifier{ImageTag: str("latest")}})
 	wantErr(t, err, "RepositoryNotFoundException", "The repository with name 'nope' does not exist in the registry with id '123456789012'")
 
 	// A manifest list is not an image the scanner reads.
@@ -92,22 +93,22 @@ func TestStartImageScan(t *testing.T) {
 	if _, err := f.catalog.PutManifest(context.Background(), "app", "multi", "", "", []byte(index)); err != nil {
 		t.Fatal(err)
 	}
-	_, err = start(ImageIdentifier{ImageTag: str("multi")})
+	_, err = start(ecrtypes.ImageIdentifier{ImageTag: str("multi")})
 	wantErr(t, err, "UnsupportedImageTypeException", "")
 
 	// Enhanced scanning: Inspector scans by itself.
-	mustCall[PutRegistryScanningConfigurationResponse](t, f, "PutRegistryScanningConfiguration", &PutRegistryScanningConfigurationRequest{
-		ScanType: str("ENHANCED"), Rules: []RegistryScanningRule{{ScanFrequency: str("CONTINUOUS_SCAN"), RepositoryFilters: []ScanningRepositoryFilter{{Filter: str("*"), FilterType: str("WILDCARD")}}}},
+	mustCall[ecrtypes.PutRegistryScanningConfigurationResponse](t, f, "PutRegistryScanningConfiguration", &ecrtypes.PutRegistryScanningConfigurationRequest{
+		ScanType: str("ENHANCED"), Rules: []ecrtypes.RegistryScanningRule{{ScanFrequency: str("CONTINUOUS_SCAN"), RepositoryFilters: []ecrtypes.ScanningRepositoryFilter{{Filter: str("*"), FilterType: str("WILDCARD")}}}},
 	})
-	_, err = start(ImageIdentifier{ImageTag: str("latest")})
+	_, err = start(ecrtypes.ImageIdentifier{ImageTag: str("latest")})
 	wantErr(t, err, "ValidationException", "This feature is disabled")
 }
 
 func TestDescribeImageScanFindingsStatuses(t *testing.T) {
 	f := newFixture(t)
 	createRepo(t, f, "app")
-	describe := func(tag string) (*DescribeImageScanFindingsResponse, error) {
-		return call[DescribeImageScanFindingsResponse](t, f, "DescribeImageScanFindings", &DescribeImageScanFindingsRequest{RepositoryName: str("app"), ImageId: &ImageIdentifier{ImageTag: str(tag)}})
+	describe := func(tag string) (*ecrtypes.DescribeImageScanFindingsResponse, error) {
+		return call[ecrtypes.DescribeImageScanFindingsResponse](t, f, "DescribeImageScanFindings", &ecrtypes.DescribeImageScanFindingsRequest{RepositoryName: str("app"), ImageId: &ecrtypes.ImageIdentifier{ImageTag: str(tag)}})
 	}
 	status := func(tag string) (string, string) {
 		t.Helper()
@@ -142,7 +143,7 @@ func TestDescribeImageScanFindingsStatuses(t *testing.T) {
 		case ecrstate.ScanUnsupported:
 			desc = ecrstate.ScanUnsupportedDescription
 		}
-		putScan(t, f, ecrstate.ScanRecord{Repository: "app", Digest: d, ScanType: ScanTypeBasic, Status: tc.status, Description: desc, EmptyDatabase: tc.empty, CompletedAt: f.now(), Source: ecrstate.ScanSource{Records: 3, ImportedAt: f.now()}, Inventory: &ecrstate.Inventory{}})
+		putScan(t, f, ecrstate.ScanRecord{Repository: "app", Digest: d, ScanType: ecrtypes.ScanTypeBasic, Status: tc.status, Description: desc, EmptyDatabase: tc.empty, CompletedAt: f.now(), Source: ecrstate.ScanSource{Records: 3, ImportedAt: f.now()}, Inventory: &ecrstate.Inventory{}})
 		if s, d := status(tc.tag); s != tc.wantStatus || d != tc.wantDesc {
 			t.Errorf("%s: %s %q, want %s %q", tc.tag, s, d, tc.wantStatus, tc.wantDesc)
 		}
@@ -156,7 +157,7 @@ func TestDescribeImageScanFindingsStatuses(t *testing.T) {
 
 	// Scan on push due but not recorded yet: already IN_PROGRESS, so that
 	// `aws ecr wait image-scan-complete` polls instead of failing.
-	mustCall[PutImageScanningConfigurationResponse](t, f, "PutImageScanningConfiguration", &PutImageScanningConfigurationRequest{RepositoryName: str("app"), ImageScanningConfiguration: &ImageScanningConfiguration{ScanOnPush: awsapi.Bool(true)}})
+	mustCall[ecrtypes.PutImageScanningConfigurationResponse](t, f, "PutImageScanningConfiguration", &ecrtypes.PutImageScanningConfigurationRequest{RepositoryName: str("app"), ImageScanningConfiguration: &ecrtypes.ImageScanningConfiguration{ScanOnPush: awsapi.Bool(true)}})
 	pushImage(t, f, "app", "fresh", "fresh")
 	if s, _ := status("fresh"); s != "IN_PROGRESS" {
 		t.Fatalf("fresh push: %s", s)
@@ -169,14 +170,14 @@ func TestDescribeImageScanFindingsBasicShapeAndPages(t *testing.T) {
 	d := pushImage(t, f, "app", "a", "latest")
 	completed := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
 	updated := time.Date(2026, 2, 28, 0, 0, 0, 0, time.UTC)
-	putScan(t, f, ecrstate.ScanRecord{Repository: "app", Digest: d, ScanType: ScanTypeBasic, Trigger: ecrstate.TriggerPush, Status: ecrstate.ScanComplete, CompletedAt: completed,
+	putScan(t, f, ecrstate.ScanRecord{Repository: "app", Digest: d, ScanType: ecrtypes.ScanTypeBasic, Trigger: ecrstate.TriggerPush, Status: ecrstate.ScanComplete, CompletedAt: completed,
 		Source: ecrstate.ScanSource{Records: 10, UpdatedAt: updated}, Findings: testFindings(7)})
 
-	var all []ImageScanFinding
+	var all []ecrtypes.ImageScanFinding
 	var token *string
 	for page := 0; ; page++ {
-		out := mustCall[DescribeImageScanFindingsResponse](t, f, "DescribeImageScanFindings", &DescribeImageScanFindingsRequest{
-			RepositoryName: str("app"), ImageId: &ImageIdentifier{ImageTag: str("latest")}, MaxResults: awsapi.Int32(3), NextToken: token,
+		out := mustCall[ecrtypes.DescribeImageScanFindingsResponse](t, f, "DescribeImageScanFindings", &ecrtypes.DescribeImageScanFindingsRequest{
+			RepositoryName: str("app"), ImageId: &ecrtypes.ImageIdentifier{ImageTag: str("latest")}, MaxResults: awsapi.Int32(3), NextToken: token,
 		})
 		if *out.RegistryId != testAccount || *out.RepositoryName != "app" || *out.ImageId.ImageDigest != d.String() || *out.ImageId.ImageTag != "latest" {
 			t.Fatalf("ids: %+v", out)
@@ -207,9 +208,9 @@ func TestDescribeImageScanFindingsBasicShapeAndPages(t *testing.T) {
 		t.Fatalf("%d findings", len(all))
 	}
 	first := all[0]
-	want := ImageScanFinding{
+	want := ecrtypes.ImageScanFinding{
 		Name: str("CVE-2024-0000"), Description: str("details 0"), Uri: str("https://security-tracker.debian.org/tracker/CVE-2024-0000"), Severity: str("CRITICAL"),
-		Attributes: []Attribute{
+		Attributes: []ecrtypes.Attribute{
 			{Key: str("package_version"), Value: str("3.0.11-1~deb12u2")},
 			{Key: str("package_name"), Value: str("openssl")},
 			{Key: str("CVSS2_VECTOR"), Value: str("AV:N/AC:L/Au:N/C:P/I:P/A:P")},
@@ -224,13 +225,13 @@ func TestDescribeImageScanFindingsBasicShapeAndPages(t *testing.T) {
 	if *all[4].Severity != "UNDEFINED" {
 		t.Fatalf("unscored severity %s", *all[4].Severity)
 	}
-	_, err := call[DescribeImageScanFindingsResponse](t, f, "DescribeImageScanFindings", &DescribeImageScanFindingsRequest{RepositoryName: str("app"), ImageId: &ImageIdentifier{ImageTag: str("latest")}, MaxResults: awsapi.Int32(1001)})
+	_, err := call[ecrtypes.DescribeImageScanFindingsResponse](t, f, "DescribeImageScanFindings", &ecrtypes.DescribeImageScanFindingsRequest{RepositoryName: str("app"), ImageId: &ecrtypes.ImageIdentifier{ImageTag: str("latest")}, MaxResults: awsapi.Int32(1001)})
 	wantErr(t, err, "InvalidParameterException", "")
-	_, err = call[DescribeImageScanFindingsResponse](t, f, "DescribeImageScanFindings", &DescribeImageScanFindingsRequest{RepositoryName: str("app"), ImageId: &ImageIdentifier{ImageTag: str("latest")}, NextToken: str("garbage")})
+	_, err = call[ecrtypes.DescribeImageScanFindingsResponse](t, f, "DescribeImageScanFindings", &ecrtypes.DescribeImageScanFindingsRequest{RepositoryName: str("app"), ImageId: &ecrtypes.ImageIdentifier{ImageTag: str("latest")}, NextToken: str("garbage")})
 	wantErr(t, err, "InvalidParameterException", "")
 
 	// DescribeImages carries the status and the summary.
-	imgs := mustCall[DescribeImagesResponse](t, f, "DescribeImages", &DescribeImagesRequest{RepositoryName: str("app")})
+	imgs := mustCall[ecrtypes.DescribeImagesResponse](t, f, "DescribeImages", &ecrtypes.DescribeImagesRequest{RepositoryName: str("app")})
 	if len(imgs.ImageDetails) != 1 {
 		t.Fatalf("images: %+v", imgs)
 	}
@@ -239,12 +240,12 @@ func TestDescribeImageScanFindingsBasicShapeAndPages(t *testing.T) {
 		!detail.ImageScanFindingsSummary.VulnerabilitySourceUpdatedAt.Equal(updated) || detail.ImageScanFindingsSummary.FindingSeverityCounts["CRITICAL"] != 2 {
 		t.Fatalf("detail: %+v %+v", detail.ImageScanStatus, detail.ImageScanFindingsSummary)
 	}
-	byID := mustCall[DescribeImagesResponse](t, f, "DescribeImages", &DescribeImagesRequest{RepositoryName: str("app"), ImageIds: []ImageIdentifier{{ImageTag: str("latest")}}})
+	byID := mustCall[ecrtypes.DescribeImagesResponse](t, f, "DescribeImages", &ecrtypes.DescribeImagesRequest{RepositoryName: str("app"), ImageIds: []ecrtypes.ImageIdentifier{{ImageTag: str("latest")}}})
 	if byID.ImageDetails[0].ImageScanFindingsSummary == nil {
 		t.Fatalf("by id: %+v", byID.ImageDetails[0])
 	}
 	other := pushImage(t, f, "app", "b", "unscanned")
-	byID = mustCall[DescribeImagesResponse](t, f, "DescribeImages", &DescribeImagesRequest{RepositoryName: str("app"), ImageIds: []ImageIdentifier{{ImageDigest: str(other.String())}}})
+	byID = mustCall[ecrtypes.DescribeImagesResponse](t, f, "DescribeImages", &ecrtypes.DescribeImagesRequest{RepositoryName: str("app"), ImageIds: []ecrtypes.ImageIdentifier{{ImageDigest: str(other.String())}}})
 	if byID.ImageDetails[0].ImageScanStatus != nil || byID.ImageDetails[0].ImageScanFindingsSummary != nil {
 		t.Fatalf("unscanned: %+v", byID.ImageDetails[0])
 	}
@@ -270,7 +271,7 @@ func TestEnhancedFindingsThroughTheSDK(t *testing.T) {
 	findings[0].FirstObservedAt = completed.Add(-time.Hour)
 	findings[0].Package = vulndb.Package{Ecosystem: "Go", Name: "golang.org/x/net", Version: "v0.17.0", Location: "usr/local/bin/app"}
 	findings[0].ID, findings[0].Aliases = "GO-2024-2687", []string{"CVE-2023-45288"}
-	putScan(t, f, ecrstate.ScanRecord{Repository: "my-app", Digest: d, ScanType: ScanTypeEnhanced, Trigger: ecrstate.TriggerContinuous, Status: ecrstate.ScanComplete, CompletedAt: completed,
+	putScan(t, f, ecrstate.ScanRecord{Repository: "my-app", Digest: d, ScanType: ecrtypes.ScanTypeEnhanced, Trigger: ecrstate.TriggerContinuous, Status: ecrstate.ScanComplete, CompletedAt: completed,
 		Source: ecrstate.ScanSource{Records: 10, ImportedAt: completed.Add(-2 * time.Hour)}, Findings: findings, Inventory: &ecrstate.Inventory{OS: "debian 12"}})
 
 	out, err := client.DescribeImageScanFindings(ctx, &sdk.DescribeImageScanFindingsInput{RepositoryName: aws.String("my-app"), ImageId: &types.ImageIdentifier{ImageTag: aws.String("latest")}})
@@ -314,10 +315,10 @@ func TestEnhancedFindingsThroughTheSDK(t *testing.T) {
 
 func TestViewScan(t *testing.T) {
 	img := ecrstate.Image{Repository: "app", Digest: "sha256:aa", MediaType: "application/vnd.oci.image.manifest.v1+json"}
-	basic := ecrstate.ScanningConfig{ScanType: ScanTypeBasic}
-	continuous := ecrstate.ScanningConfig{ScanType: ScanTypeEnhanced, Rules: []ecrstate.ScanningRule{{ScanFrequency: ScanFrequencyContinuousScan, Filters: []string{"*"}}}}
-	onPush := ecrstate.ScanningConfig{ScanType: ScanTypeEnhanced, Rules: []ecrstate.ScanningRule{{ScanFrequency: ScanFrequencyScanOnPush, Filters: []string{"*"}}}}
-	emptyDB := &ecrstate.ScanRecord{ScanType: ScanTypeBasic, Status: ecrstate.ScanFailed, Description: ecrstate.ScanEmptyDBDescription, EmptyDatabase: true}
+	basic := ecrstate.ScanningConfig{ScanType: ecrtypes.ScanTypeBasic}
+	continuous := ecrstate.ScanningConfig{ScanType: ecrtypes.ScanTypeEnhanced, Rules: []ecrstate.ScanningRule{{ScanFrequency: ecrtypes.ScanFrequencyContinuousScan, Filters: []string{"*"}}}}
+	onPush := ecrstate.ScanningConfig{ScanType: ecrtypes.ScanTypeEnhanced, Rules: []ecrstate.ScanningRule{{ScanFrequency: ecrtypes.ScanFrequencyScanOnPush, Filters: []string{"*"}}}}
+	emptyDB := &ecrstate.ScanRecord{ScanType: ecrtypes.ScanTypeBasic, Status: ecrstate.ScanFailed, Description: ecrstate.ScanEmptyDBDescription, EmptyDatabase: true}
 	for _, tc := range []struct {
 		name       string
 		rec        *ecrstate.ScanRecord
@@ -334,10 +335,10 @@ func TestViewScan(t *testing.T) {
 		{name: "enhanced covers it", cfg: continuous, repo: ecrstate.Repository{Name: "app"}, ok: true, status: "IN_PROGRESS"},
 		{name: "empty database", rec: emptyDB, cfg: basic, ok: true, status: "FAILED", desc: ecrstate.ScanEmptyDBDescription},
 		{name: "empty database, records loaded since", rec: emptyDB, cfg: basic, loaded: true, ok: true, status: "IN_PROGRESS"},
-		{name: "basic complete", rec: &ecrstate.ScanRecord{ScanType: ScanTypeBasic, Status: ecrstate.ScanComplete}, cfg: continuous, ok: true, status: "COMPLETE", desc: ecrstate.ScanCompleteDescription, hasResults: true},
-		{name: "enhanced continuous", rec: &ecrstate.ScanRecord{ScanType: ScanTypeEnhanced, Status: ecrstate.ScanComplete}, cfg: continuous, ok: true, status: "ACTIVE", desc: ecrstate.ScanContinuousDescription, hasResults: true},
-		{name: "enhanced on push", rec: &ecrstate.ScanRecord{ScanType: ScanTypeEnhanced, Status: ecrstate.ScanComplete}, cfg: onPush, ok: true, status: "ACTIVE", desc: ecrstate.ScanOnPushDescription, hasResults: true},
-		{name: "unsupported", rec: &ecrstate.ScanRecord{ScanType: ScanTypeBasic, Status: ecrstate.ScanUnsupported}, cfg: basic, ok: true, status: "UNSUPPORTED_IMAGE", desc: ecrstate.ScanUnsupportedDescription},
+		{name: "basic complete", rec: &ecrstate.ScanRecord{ScanType: ecrtypes.ScanTypeBasic, Status: ecrstate.ScanComplete}, cfg: continuous, ok: true, status: "COMPLETE", desc: ecrstate.ScanCompleteDescription, hasResults: true},
+		{name: "enhanced continuous", rec: &ecrstate.ScanRecord{ScanType: ecrtypes.ScanTypeEnhanced, Status: ecrstate.ScanComplete}, cfg: continuous, ok: true, status: "ACTIVE", desc: ecrstate.ScanContinuousDescription, hasResults: true},
+		{name: "enhanced on push", rec: &ecrstate.ScanRecord{ScanType: ecrtypes.ScanTypeEnhanced, Status: ecrstate.ScanComplete}, cfg: onPush, ok: true, status: "ACTIVE", desc: ecrstate.ScanOnPushDescription, hasResults: true},
+		{name: "unsupported", rec: &ecrstate.ScanRecord{ScanType: ecrtypes.ScanTypeBasic, Status: ecrstate.ScanUnsupported}, cfg: basic, ok: true, status: "UNSUPPORTED_IMAGE", desc: ecrstate.ScanUnsupportedDescription},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			v, ok := viewScan(tc.rec, tc.cfg, tc.repo, img, tc.loaded)

@@ -1,3 +1,5 @@
+// Package ecr is berth's Amazon ECR API: repositories, images and the
+// layer-upload operations over the registry's catalog.
 package ecr
 
 import (
@@ -12,6 +14,7 @@ import (
 	"github.com/berth/berth/internal/awsapi/model"
 	"github.com/berth/berth/internal/blob"
 	"github.com/berth/berth/internal/ecr/ecrstate"
+	"github.com/berth/berth/internal/ecr/ecrtypes"
 	"github.com/berth/berth/internal/registry"
 	"github.com/berth/berth/internal/store"
 )
@@ -173,16 +176,16 @@ func (s *service) parseRepositoryARN(arn string) (string, error) {
 	return name, nil
 }
 
-func (s *service) repositoryOutput(r ecrstate.Repository) *Repository {
-	out := &Repository{
+func (s *service) repositoryOutput(r ecrstate.Repository) *ecrtypes.Repository {
+	out := &ecrtypes.Repository{
 		RepositoryArn:              awsapi.String(s.repositoryARN(r.Name)),
 		RegistryId:                 awsapi.String(s.account),
 		RepositoryName:             awsapi.String(r.Name),
 		RepositoryUri:              awsapi.String(s.host + "/" + r.Name),
 		CreatedAt:                  awsapi.Time(r.CreatedAt),
 		ImageTagMutability:         awsapi.String(r.TagMutability),
-		ImageScanningConfiguration: &ImageScanningConfiguration{ScanOnPush: awsapi.Bool(r.ScanOnPush)},
-		EncryptionConfiguration:    &EncryptionConfiguration{EncryptionType: awsapi.String(r.EncryptionType)},
+		ImageScanningConfiguration: &ecrtypes.ImageScanningConfiguration{ScanOnPush: awsapi.Bool(r.ScanOnPush)},
+		EncryptionConfiguration:    &ecrtypes.EncryptionConfiguration{EncryptionType: awsapi.String(r.EncryptionType)},
 	}
 	if r.KMSKey != "" {
 		out.EncryptionConfiguration.KmsKey = awsapi.String(r.KMSKey)

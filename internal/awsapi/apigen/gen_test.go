@@ -274,22 +274,22 @@ func TestGeneratedCompiles(t *testing.T) {
 }
 
 // TestCommittedECR catches drift between the model, the generator and the
-// committed internal/ecr/types_gen.go.
+// committed internal/ecr/ecrtypes/types_gen.go.
 func TestCommittedECR(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "types_gen.go")
-	if err := run([]string{"-model", "ecr", "-package", "ecr", "-out", out}); err != nil {
+	if err := run([]string{"-model", "ecr", "-package", "ecrtypes", "-out", out}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := os.ReadFile(out)
 	if err != nil {
 		t.Fatal(err)
 	}
-	committed, err := os.ReadFile(filepath.Join("..", "..", "ecr", "types_gen.go"))
+	committed, err := os.ReadFile(filepath.Join("..", "..", "ecr", "ecrtypes", "types_gen.go"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(got, committed) {
-		t.Error("internal/ecr/types_gen.go is stale: run go generate ./internal/ecr")
+		t.Error("internal/ecr/ecrtypes/types_gen.go is stale: run go generate ./internal/ecr/ecrtypes")
 	}
 }
 

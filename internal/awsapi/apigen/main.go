@@ -3,7 +3,7 @@
 // service package's handlers take and return, plus the model's enum values
 // and operation list:
 //
-//	go run ./internal/awsapi/apigen -model ecr -package ecr -out internal/ecr/types_gen.go
+//	go run ./internal/awsapi/apigen -model ecr -package ecrtypes -out internal/ecr/ecrtypes/types_gen.go
 //
 // Naming and type rules are in gen.go.
 package main

@@ -1,4 +1,4 @@
-package ecr
+package ecrtypes
 
 import (
 	"bytes"
