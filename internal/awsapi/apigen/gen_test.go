@@ -275,21 +275,28 @@ func TestGeneratedCompiles(t *testing.T) {
 
 // TestCommittedECR catches drift between the model, the generator and the
 // committed internal/ecr/ecrtypes/types_gen.go.
-func TestCommittedECR(t *testing.T) {
-	out := filepath.Join(t.TempDir(), "types_gen.go")
-	if err := run([]string{"-model", "ecr", "-package", "ecrtypes", "-out", out}); err != nil {
-		t.Fatal(err)
-	}
-	got, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	committed, err := os.ReadFile(filepath.Join("..", "..", "ecr", "ecrtypes", "types_gen.go"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, committed) {
-		t.Error("internal/ecr/ecrtypes/types_gen.go is stale: run go generate ./internal/ecr/ecrtypes")
+// TestCommittedShapes checks that every service's committed shapes are
+// what the generator makes of its model now.
+func TestCommittedShapes(t *testing.T) {
+	for _, svc := range []string{"ecr", "ecs"} {
+		t.Run(svc, func(t *testing.T) {
+			pkg := svc + "types"
+			out := filepath.Join(t.TempDir(), "types_gen.go")
+			if err := run([]string{"-model", svc, "-package", pkg, "-out", out}); err != nil {
+				t.Fatal(err)
+			}
+			got, err := os.ReadFile(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			committed, err := os.ReadFile(filepath.Join("..", "..", svc, pkg, "types_gen.go"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, committed) {
+				t.Errorf("internal/%s/%s/types_gen.go is stale: run go generate ./internal/%s/%s", svc, pkg, svc, pkg)
+			}
+		})
 	}
 }
 
