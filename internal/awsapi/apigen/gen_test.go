@@ -273,10 +273,8 @@ func TestGeneratedCompiles(t *testing.T) {
 	}
 }
 
-// TestCommittedECR catches drift between the model, the generator and the
-// committed internal/ecr/ecrtypes/types_gen.go.
-// TestCommittedShapes checks that every service's committed shapes are
-// what the generator makes of its model now.
+// TestCommittedShapes catches drift between the models, the generator and
+// every service's committed types_gen.go.
 func TestCommittedShapes(t *testing.T) {
 	for _, svc := range []string{"ecr", "ecs"} {
 		t.Run(svc, func(t *testing.T) {
