@@ -2,7 +2,6 @@ package ecr
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -203,17 +202,13 @@ func optionalTime(t time.Time) *awsapi.Timestamp {
 
 // scanRecords reads the scan records of repo's images, by digest.
 func (s *service) scanRecords(ctx context.Context, repo string) (map[digest.Digest]*ecrstate.ScanRecord, error) {
-	kvs, _, err := s.store.List(ctx, ecrstate.ScanPrefix+repo+"|", store.ListOptions{})
+	recs, _, err := store.List[ecrstate.ScanRecord](ctx, s.store, ecrstate.RepositoryScoped(ecrstate.ScanPrefix, repo), store.ListOptions{})
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[digest.Digest]*ecrstate.ScanRecord, len(kvs))
-	for _, kv := range kvs {
-		var rec ecrstate.ScanRecord
-		if err := json.Unmarshal(kv.Value, &rec); err != nil {
-			return nil, fmt.Errorf("decode %s: %w", kv.Key, err)
-		}
-		out[rec.Digest] = &rec
+	out := make(map[digest.Digest]*ecrstate.ScanRecord, len(recs))
+	for i := range recs {
+		out[recs[i].Value.Digest] = &recs[i].Value
 	}
 	return out, nil
 }

@@ -317,10 +317,8 @@ func RolloutStep(in RolloutInput) RolloutDecision {
 	stop := func(t RolloutTask, scaleIn bool) bool {
 		switch taskClass(t) {
 		case classPending:
-			if healthySpare < 0 && !scaleIn {
-				if needRoom == 0 {
-					return false
-				}
+			if healthySpare < 0 && !scaleIn && needRoom == 0 {
+				return false
 			}
 		case classWarming:
 			if runningSpare <= 0 || (healthySpare < 0 && !scaleIn) {
