@@ -3,7 +3,9 @@ package store_test
 import (
 	"context"
 	"errors"
+	"maps"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -96,5 +98,56 @@ func TestRetryGivesUp(t *testing.T) {
 	cancel()
 	if err := store.Retry(ctx, func() error { return store.ErrConflict }); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Retry after cancel = %v", err)
+	}
+}
+
+// Relayout moves every record once, keeps what stays put, copes with a
+// record moving onto another's old key, and does nothing the second time.
+func TestRelayout(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	for _, kv := range [][2]string{{"r/a", "1"}, {"r/b", "2"}, {"r/x|b", "3"}, {"other/a", "4"}} {
+		if _, err := s.Txn(ctx, store.Txn{Then: []store.Op{store.Put(kv[0], []byte(kv[1]))}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// "r/<name>" moves to "r/x|<name>"; "r/x|b" was already there and
+	// is overwritten by the move of "r/b", as a layout change may do.
+	rewrite := func(kv store.KV) (string, []byte, error) {
+		if strings.Contains(kv.Key, "|") {
+			return kv.Key, kv.Value, nil
+		}
+		return "r/x|" + strings.TrimPrefix(kv.Key, "r/"), kv.Value, nil
+	}
+	n, err := store.Relayout(ctx, s, "r", 2, "r/", rewrite)
+	if err != nil || n != 2 {
+		t.Fatalf("Relayout = %d, %v", n, err)
+	}
+	got := map[string]string{}
+	kvs, _, _ := s.List(ctx, "", store.ListOptions{})
+	for _, kv := range kvs {
+		got[kv.Key] = string(kv.Value)
+	}
+	want := map[string]string{"r/x|a": "1", "r/x|b": "2", "other/a": "4", "layout/r": "2"}
+	if !maps.Equal(got, want) {
+		t.Fatalf("after relayout: %v, want %v", got, want)
+	}
+	if n, err := store.Relayout(ctx, s, "r", 2, "r/", func(store.KV) (string, []byte, error) {
+		return "", nil, errors.New("rewrite called again")
+	}); err != nil || n != 0 {
+		t.Fatalf("second Relayout = %d, %v", n, err)
+	}
+	// A rewrite that fails leaves everything as it was.
+	_, err = store.Relayout(ctx, s, "r", 3, "r/", func(kv store.KV) (string, []byte, error) {
+		if kv.Key == "r/x|b" {
+			return "", nil, errors.New("undecodable")
+		}
+		return kv.Key + "!", kv.Value, nil
+	})
+	if err == nil {
+		t.Fatal("a failed rewrite reported success")
+	}
+	if kvs2, _, _ := s.List(ctx, "", store.ListOptions{}); len(kvs2) != len(kvs) {
+		t.Fatalf("a failed relayout changed the store: %d keys, had %d", len(kvs2), len(kvs))
 	}
 }
