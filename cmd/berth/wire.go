@@ -128,7 +128,9 @@ func wire(cfg serverConfig, serverURL string, logger *slog.Logger) (c *component
 	if err != nil {
 		return nil, fmt.Errorf("agent token: %w", err)
 	}
-	ecsConfig := ecs.Config{Store: s.store, AccountID: cfg.AccountID, Region: cfg.Region, Logger: logger}
+	// RunTask, StartTask and the service controller place through one
+	// placer, sharing what it knows of every task's reservation.
+	ecsConfig := ecs.Config{Store: s.store, AccountID: cfg.AccountID, Region: cfg.Region, Logger: logger, Placer: ecs.NewPlacer(s.store, metrics)}
 
 	// The AWS APIs.
 	apis := []*awsapi.Service{

@@ -12,9 +12,13 @@ import (
 	"maps"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/berth/berth/internal/awsapi"
 	"github.com/berth/berth/internal/awsapi/model"
 	"github.com/berth/berth/internal/ecs/ecsstate"
+	"github.com/berth/berth/internal/ecs/placement"
+	"github.com/berth/berth/internal/scheduler"
 	"github.com/berth/berth/internal/store"
 )
 
@@ -26,24 +30,54 @@ type Config struct {
 	// Now is the clock (nil: time.Now).
 	Now    func() time.Time
 	Logger *slog.Logger
+	// Placer places new tasks; RunTask, StartTask and the Launcher of one
+	// server share it (nil: a placer of its own, as correct, only with a
+	// reservation cache of its own).
+	Placer *placement.Placer
 }
 
-// NewService returns the ECS API service.
-func NewService(cfg Config) *awsapi.Service {
+// NewPlacer returns the placer of cfg's store, counting tasks' reservations
+// as ECS does.
+func NewPlacer(st store.Store, registerer prometheus.Registerer) *placement.Placer {
+	return placement.New(placement.Config{Store: st, Reserves: reserves, Registerer: registerer})
+}
+
+// reserves is what a task of spec holds on its container instance, in the
+// scheduler's terms.
+func reserves(spec ecsstate.TaskSpec) scheduler.Resources {
+	return schedulerResources(taskReservation(spec))
+}
+
+// newService returns the operations' shared state; component names the
+// part of ECS it serves in logs ("" for the API).
+func newService(cfg Config, component string) *service {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	s := &service{
+	if cfg.Placer == nil {
+		cfg.Placer = NewPlacer(cfg.Store, nil)
+	}
+	log := cfg.Logger.With("service", "ecs")
+	if component != "" {
+		log = log.With("component", component)
+	}
+	return &service{
 		store:   cfg.Store,
+		placer:  cfg.Placer,
 		account: cfg.AccountID,
 		region:  cfg.Region,
 		arns:    ecsstate.ARNs{Region: cfg.Region, Account: cfg.AccountID},
 		now:     func() time.Time { return cfg.Now().UTC() },
-		log:     cfg.Logger.With("service", "ecs"),
+		log:     log,
 	}
+}
+
+// NewService returns the ECS API service.
+func NewService(cfg Config) *awsapi.Service {
+	s := newService(cfg, "")
 	ops := map[string]awsapi.Operation{}
 	maps.Copy(ops, s.clusterOperations())
 	maps.Copy(ops, s.taskDefinitionOperations())
@@ -70,6 +104,7 @@ func NewService(cfg Config) *awsapi.Service {
 
 type service struct {
 	store   store.Store
+	placer  *placement.Placer
 	account string
 	region  string
 	arns    ecsstate.ARNs

@@ -4,12 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
-	"time"
 
 	"github.com/berth/berth/internal/awsapi"
 	"github.com/berth/berth/internal/ecs/ecsstate"
 	"github.com/berth/berth/internal/ecs/ecstypes"
+	"github.com/berth/berth/internal/ecs/placement"
 	"github.com/berth/berth/internal/scheduler"
 )
 
@@ -24,33 +23,16 @@ var ErrTaskDefinitionDeleted = errors.New("ecs: the deployment's task definition
 // as RunTask.
 type Launcher struct {
 	s *service
-	// cache keeps what each task reserves between calls (guarded by
-	// placementMu), so a call decodes only the tasks written since the
-	// last one.
-	cache reservationCache
 }
 
-// NewLauncher returns a Launcher over cfg's store.
+// NewLauncher returns a Launcher over cfg's store and placer.
 func NewLauncher(cfg Config) *Launcher {
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
-	return &Launcher{s: &service{
-		store:   cfg.Store,
-		account: cfg.AccountID,
-		region:  cfg.Region,
-		arns:    ecsstate.ARNs{Region: cfg.Region, Account: cfg.AccountID},
-		now:     func() time.Time { return cfg.Now().UTC() },
-		log:     cfg.Logger.With("service", "ecs", "component", "launcher"),
-	}}
+	return &Launcher{s: newService(cfg, "launcher")}
 }
 
 // LaunchServiceTasks places count new tasks of deployment dep of svc and
-// writes them in one store transaction (under the same placement lock
-// RunTask uses, so resources are never overcommitted). providerCounts: the
+// writes them in one store transaction (placed as RunTask places, so
+// resources are never overcommitted). providerCounts: the
 // service's tasks not yet STOPPED per capacity provider name, for the
 // base/weight split (scheduler.SplitByStrategy); ignored when dep has no
 // capacityProviderStrategy. It returns the tasks written (fewer than count
@@ -103,45 +85,24 @@ func (l *Launcher) LaunchServiceTasks(ctx context.Context, svc *ecsstate.Service
 		Strategies:  strategies,
 	}
 
-	// Placement holds the lock; the write does not: the tasks count as
-	// placed (inflight) for every snapshot until the write is over, so
-	// the next placement need not wait for this one's fsync.
-	placementMu.Lock()
-	snap, err := s.placementSnapshot(ctx, svc.Cluster, launch.group, &l.cache)
-	if err != nil {
-		placementMu.Unlock()
-		return nil, nil, err
-	}
-	placement, failures, noInstances := snap.place(launchType, req)
-	if noInstances {
-		placementMu.Unlock()
-		return nil, []scheduler.Failure{{Reason: errNoContainerInstances().Message}}, nil
-	}
-	tasks := make([]ecsstate.Task, len(placement.NodeIDs))
-	for i, nodeID := range placement.NodeIDs {
-		provider := ""
-		if providers != nil {
-			provider = providers[i]
+	var failures []scheduler.Failure
+	tasks, _, err := s.placer.Place(ctx, svc.Cluster, launch.group, func(snap *placement.Snapshot) ([]ecsstate.Task, error) {
+		placed, f, noInstances := snap.Place(launchType, req)
+		if noInstances {
+			failures = []scheduler.Failure{{Reason: errNoContainerInstances().Message}}
+			return nil, nil
 		}
-		tasks[i] = s.newTask(launch, nodeID, provider)
-		placementInflight[tasks[i].Key()] = placedTask{cluster: svc.Cluster, nodeID: nodeID, group: launch.group, reserves: req.Task}
-	}
-	placementMu.Unlock()
-
-	rev, err := s.createTasks(ctx, tasks)
-
-	placementMu.Lock()
-	defer placementMu.Unlock()
-	for _, t := range tasks {
-		key := t.Key()
-		placed := placementInflight[key]
-		delete(placementInflight, key)
-		// The next snapshot need not decode what this call wrote.
-		if err == nil && l.cache.tasks != nil {
-			placed.modRevision = rev
-			l.cache.tasks[key] = placed
+		failures = f
+		tasks := make([]ecsstate.Task, len(placed.NodeIDs))
+		for i, nodeID := range placed.NodeIDs {
+			provider := ""
+			if providers != nil {
+				provider = providers[i]
+			}
+			tasks[i] = s.newTask(launch, nodeID, provider)
 		}
-	}
+		return tasks, nil
+	})
 	if err != nil {
 		return nil, nil, err
 	}

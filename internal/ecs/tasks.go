@@ -1,7 +1,6 @@
 package ecs
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -9,8 +8,6 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"strings"
-	"sync"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
@@ -18,8 +15,8 @@ import (
 	"github.com/berth/berth/internal/awsapi"
 	"github.com/berth/berth/internal/ecs/ecsstate"
 	"github.com/berth/berth/internal/ecs/ecstypes"
+	"github.com/berth/berth/internal/ecs/placement"
 	"github.com/berth/berth/internal/scheduler"
-	"github.com/berth/berth/internal/store"
 )
 
 func (s *service) taskOperations() map[string]awsapi.Operation {
@@ -46,17 +43,6 @@ const (
 	managedClusterTag = "aws:ecs:clusterName"
 	managedServiceTag = "aws:ecs:serviceName"
 )
-
-// placementMu serialises placement with its commit: a RunTask reads the
-// nodes' reservations, decides, and writes its tasks before the next one
-// reads. berth runs one server for now, so a mutex suffices; several
-// servers on one etcd will need the decision guarded by the revisions it
-// read instead.
-var placementMu sync.Mutex
-
-// placementInflight holds, by store key, tasks placed whose write is still
-// under way: every snapshot counts them as placed. placementMu guards it.
-var placementInflight = map[string]placedTask{}
 
 // taskLaunch is a validated RunTask or StartTask: everything a new task's
 // record needs except where it runs.
@@ -160,26 +146,25 @@ func (s *service) runTask(ctx context.Context, in *ecstypes.RunTaskRequest) (*ec
 		Strategies:  strategies,
 	}
 
-	placementMu.Lock()
-	defer placementMu.Unlock()
-	snap, err := s.placementSnapshot(ctx, cluster.Name, launch.group, nil)
-	if err != nil {
-		return nil, err
-	}
-	placement, failures, noInstances := snap.place(launchType, req)
-	if noInstances {
-		return nil, errNoContainerInstances()
-	}
-
-	tasks := make([]ecsstate.Task, len(placement.NodeIDs))
-	for i, nodeID := range placement.NodeIDs {
-		provider := ""
-		if providers != nil {
-			provider = providers[i]
+	var failures []scheduler.Failure
+	tasks, _, err := s.placer.Place(ctx, cluster.Name, launch.group, func(snap *placement.Snapshot) ([]ecsstate.Task, error) {
+		var placed scheduler.Placement
+		var noInstances bool
+		placed, failures, noInstances = snap.Place(launchType, req)
+		if noInstances {
+			return nil, errNoContainerInstances()
 		}
-		tasks[i] = s.newTask(launch, nodeID, provider)
-	}
-	if _, err := s.createTasks(ctx, tasks); err != nil {
+		tasks := make([]ecsstate.Task, len(placed.NodeIDs))
+		for i, nodeID := range placed.NodeIDs {
+			provider := ""
+			if providers != nil {
+				provider = providers[i]
+			}
+			tasks[i] = s.newTask(launch, nodeID, provider)
+		}
+		return tasks, nil
+	})
+	if err != nil {
 		return nil, err
 	}
 	out := &ecstypes.RunTaskResponse{Tasks: []ecstypes.Task{}, Failures: s.placementFailures(cluster.Name, failures)}
@@ -223,39 +208,37 @@ func (s *service) startTask(ctx context.Context, in *ecstypes.StartTaskRequest) 
 	}
 	reservation := schedulerResources(taskReservation(launch.spec("", nil)))
 
-	placementMu.Lock()
-	defer placementMu.Unlock()
-	snap, err := s.placementSnapshot(ctx, cluster.Name, launch.group, nil)
-	if err != nil {
-		return nil, err
-	}
 	// No placement decisions: one task on each instance named, if it fits
 	// (counting the tasks of this call placed before it).
-	var tasks []ecsstate.Task
-	out := &ecstypes.StartTaskResponse{Tasks: []ecstypes.Task{}, Failures: []ecstypes.Failure{}}
-	for _, ref := range in.ContainerInstances {
-		refCluster, id, ok := s.arns.ContainerInstanceID(ref)
-		n, found := snap.byID[id]
-		if !ok || (refCluster != "" && refCluster != cluster.Name) || !found || !snap.eligible(n.record, ecstypes.LaunchTypeEc2) {
-			arn := ref
-			if ok && refCluster == "" {
-				arn = s.arns.ContainerInstance(cluster.Name, id)
+	var out *ecstypes.StartTaskResponse
+	tasks, _, err := s.placer.Place(ctx, cluster.Name, launch.group, func(snap *placement.Snapshot) ([]ecsstate.Task, error) {
+		out = &ecstypes.StartTaskResponse{Tasks: []ecstypes.Task{}, Failures: []ecstypes.Failure{}}
+		var tasks []ecsstate.Task
+		for _, ref := range in.ContainerInstances {
+			refCluster, id, ok := s.arns.ContainerInstanceID(ref)
+			n, found := snap.Node(id)
+			if !ok || (refCluster != "" && refCluster != cluster.Name) || !found || !snap.Eligible(n.Record, ecstypes.LaunchTypeEc2) {
+				arn := ref
+				if ok && refCluster == "" {
+					arn = s.arns.ContainerInstance(cluster.Name, id)
+				}
+				out.Failures = append(out.Failures, missingFailure(arn))
+				continue
 			}
-			out.Failures = append(out.Failures, missingFailure(arn))
-			continue
+			reason := scheduler.ReasonAgent
+			if n.View.Connected {
+				reason = scheduler.Fits(*n.View, reservation)
+			}
+			if reason != "" {
+				out.Failures = append(out.Failures, ecstypes.Failure{Arn: awsapi.String(s.arns.ContainerInstance(cluster.Name, id)), Reason: awsapi.String(reason)})
+				continue
+			}
+			n.View.Reserve(reservation)
+			tasks = append(tasks, s.newTask(launch, id, ""))
 		}
-		reason := scheduler.ReasonAgent
-		if n.node.Connected {
-			reason = scheduler.Fits(*n.node, reservation)
-		}
-		if reason != "" {
-			out.Failures = append(out.Failures, ecstypes.Failure{Arn: awsapi.String(s.arns.ContainerInstance(cluster.Name, id)), Reason: awsapi.String(reason)})
-			continue
-		}
-		n.node.Reserve(reservation)
-		tasks = append(tasks, s.newTask(launch, id, ""))
-	}
-	if _, err := s.createTasks(ctx, tasks); err != nil {
+		return tasks, nil
+	})
+	if err != nil {
 		return nil, err
 	}
 	for _, t := range tasks {
@@ -642,25 +625,6 @@ func newTaskID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// createTasks writes new task records in one transaction; each key must
-// not exist yet. It returns the store revision of the write (every record
-// written has it as its ModRevision).
-func (s *service) createTasks(ctx context.Context, tasks []ecsstate.Task) (int64, error) {
-	if len(tasks) == 0 {
-		return 0, nil
-	}
-	var txn store.Txn
-	for i := range tasks {
-		op, err := store.PutJSON(tasks[i].Key(), tasks[i])
-		if err != nil {
-			return 0, err
-		}
-		txn.If = append(txn.If, store.Compare{Key: tasks[i].Key()})
-		txn.Then = append(txn.Then, op)
-	}
-	return s.store.Txn(ctx, txn)
-}
-
 // placementFailures turns placement failures into RunTask's: the
 // container instance ARN of each node that refused, and why.
 func (s *service) placementFailures(cluster string, failures []scheduler.Failure) []ecstypes.Failure {
@@ -671,214 +635,6 @@ func (s *service) placementFailures(cluster string, failures []scheduler.Failure
 			ef.Arn = awsapi.String(s.arns.ContainerInstance(cluster, f.NodeID))
 		}
 		out = append(out, ef)
-	}
-	return out
-}
-
-// placementNode is a node record with its placement view.
-type placementNode struct {
-	record ecsstate.Node
-	node   *scheduler.Node
-}
-
-// placementSnapshot is the nodes serving a cluster, with the reservations
-// of their tasks, as placement needs them.
-type placementSnapshot struct {
-	cluster string
-	list    []*placementNode
-	byID    map[string]*placementNode
-}
-
-// placementSnapshot reads the nodes and the tasks on them. A node's
-// reservations come from all its tasks not yet STOPPED, in any cluster:
-// they share the host. cache, when not nil, keeps what each task reserves
-// across calls so only the tasks written since the last call are decoded
-// again; callers hold placementMu, which also guards the cache.
-func (s *service) placementSnapshot(ctx context.Context, cluster, group string, cache *reservationCache) (*placementSnapshot, error) {
-	nodes, _, err := store.List[ecsstate.Node](ctx, s.store, ecsstate.NodePrefix, store.ListOptions{})
-	if err != nil {
-		return nil, err
-	}
-	snap := &placementSnapshot{cluster: cluster, byID: map[string]*placementNode{}}
-	for _, n := range nodes {
-		pn := &placementNode{record: n.Value, node: &scheduler.Node{
-			ID:         n.Value.ID,
-			CPU:        int(n.Value.CPU),
-			MemoryMiB:  int(n.Value.MemoryMiB),
-			Connected:  n.Value.Connected,
-			Attributes: map[string]string{},
-		}}
-		for _, a := range n.Value.Attributes {
-			pn.node.Attributes[awsapi.Deref(a.Name)] = awsapi.Deref(a.Value)
-		}
-		snap.list = append(snap.list, pn)
-		snap.byID[n.Value.ID] = pn
-	}
-	kvs, _, err := s.store.List(ctx, ecsstate.TaskPrefix, store.ListOptions{})
-	if err != nil {
-		return nil, err
-	}
-	var seen map[string]placedTask
-	if cache != nil {
-		seen = make(map[string]placedTask, len(kvs))
-	}
-	for _, kv := range kvs {
-		var t placedTask
-		if c, ok := cache.lookup(kv.Key, kv.ModRevision, kv.Value); ok {
-			t = c
-		} else if t, err = decodePlacedTask(kv); err != nil {
-			return nil, err
-		}
-		if seen != nil {
-			seen[kv.Key] = t
-		}
-		snap.reserve(t, group)
-	}
-	for key, t := range placementInflight {
-		listed := func(kv store.KV, key string) int { return strings.Compare(kv.Key, key) }
-		if _, found := slices.BinarySearchFunc(kvs, key, listed); !found { // else written meanwhile, counted above
-			snap.reserve(t, group)
-		}
-	}
-	if cache != nil {
-		cache.tasks = seen
-	}
-	return snap, nil
-}
-
-// placedTask is what placement needs of a task record.
-type placedTask struct {
-	modRevision     int64
-	cluster, nodeID string
-	group           string
-	stopped         bool
-	reserves        scheduler.Resources
-}
-
-// reserve counts a task not yet stopped on its node: its resources, and
-// whether it is of group in the snapshot's cluster.
-func (p *placementSnapshot) reserve(t placedTask, group string) {
-	pn := p.byID[t.nodeID]
-	if pn == nil || t.stopped {
-		return
-	}
-	pn.node.Used = pn.node.Used.Add(t.reserves)
-	pn.node.Tasks++
-	if t.cluster == p.cluster && t.group == group {
-		pn.node.GroupTasks++
-	}
-}
-
-// reservationCache keeps the placedTask of each task record by store key,
-// valid while the record's revision is unchanged.
-type reservationCache struct {
-	tasks map[string]placedTask
-}
-
-func (c *reservationCache) lookup(key string, modRevision int64, value []byte) (placedTask, bool) {
-	if c == nil {
-		return placedTask{}, false
-	}
-	t, ok := c.tasks[key]
-	if !ok {
-		return placedTask{}, false
-	}
-	if t.modRevision == modRevision {
-		return t, true
-	}
-	// What a task reserves is fixed when it is created; a later change
-	// (mostly its agent's reports) matters only once it has stopped. A
-	// record without the word STOPPED anywhere has not, and a byte search
-	// is far cheaper than decoding it again.
-	if !t.stopped && !bytes.Contains(value, []byte(`"`+ecsstate.StatusStopped+`"`)) {
-		t.modRevision = modRevision
-		return t, true
-	}
-	return placedTask{}, false
-}
-
-// placementTaskRecord is the part of a task record placedTask reads:
-// decoding only it skips the rest of the task definition and the agent's
-// report, which a placement over thousands of tasks would pay for.
-type placementTaskRecord struct {
-	Cluster string `json:"cluster"`
-	NodeID  string `json:"nodeId"`
-	Spec    struct {
-		Definition struct {
-			NetworkMode          *string `json:"networkMode"`
-			ContainerDefinitions []struct {
-				Name              *string                `json:"name"`
-				Cpu               *int32                 `json:"cpu"`
-				Memory            *int32                 `json:"memory"`
-				MemoryReservation *int32                 `json:"memoryReservation"`
-				PortMappings      []ecstypes.PortMapping `json:"portMappings"`
-			} `json:"containerDefinitions"`
-		} `json:"definition"`
-		Overrides *ecstypes.TaskOverride `json:"overrides"`
-		Cpu       string                 `json:"cpu"`
-		Memory    string                 `json:"memory"`
-		Group     string                 `json:"group"`
-	} `json:"spec"`
-	Observed struct {
-		LastStatus string `json:"lastStatus"`
-	} `json:"observed"`
-}
-
-func decodePlacedTask(kv store.KV) (placedTask, error) {
-	var r placementTaskRecord
-	if err := json.Unmarshal(kv.Value, &r); err != nil {
-		return placedTask{}, fmt.Errorf("ecs: decode %s: %w", kv.Key, err)
-	}
-	spec := ecsstate.TaskSpec{Overrides: r.Spec.Overrides, Cpu: r.Spec.Cpu, Memory: r.Spec.Memory}
-	spec.Definition.NetworkMode = r.Spec.Definition.NetworkMode
-	spec.Definition.ContainerDefinitions = make([]ecstypes.ContainerDefinition, len(r.Spec.Definition.ContainerDefinitions))
-	for i, c := range r.Spec.Definition.ContainerDefinitions {
-		spec.Definition.ContainerDefinitions[i] = ecstypes.ContainerDefinition{
-			Name: c.Name, Cpu: c.Cpu, Memory: c.Memory, MemoryReservation: c.MemoryReservation, PortMappings: c.PortMappings,
-		}
-	}
-	return placedTask{
-		modRevision: kv.ModRevision,
-		cluster:     r.Cluster,
-		nodeID:      r.NodeID,
-		group:       r.Spec.Group,
-		stopped:     r.Observed.LastStatus == ecsstate.StatusStopped,
-		reserves:    schedulerResources(taskReservation(spec)),
-	}, nil
-}
-
-// place decides which of the snapshot's nodes run req's tasks of
-// launchType. noInstances reports an EC2 launch into a cluster without
-// any container instance, which RunTask refuses as a whole.
-func (p *placementSnapshot) place(launchType string, req scheduler.Request) (placement scheduler.Placement, failures []scheduler.Failure, noInstances bool) {
-	if launchType == ecstypes.LaunchTypeFargate {
-		placement, failures = scheduler.PlaceFargate(req, p.nodes(ecstypes.LaunchTypeFargate))
-		return placement, failures, false
-	}
-	nodes := p.nodes(ecstypes.LaunchTypeEc2)
-	if len(nodes) == 0 {
-		return scheduler.Placement{}, nil, true
-	}
-	placement, failures = scheduler.Place(req, nodes)
-	return placement, failures, false
-}
-
-// eligible reports whether a node takes tasks of the snapshot's cluster
-// and launch type (connected or not: placement reports a disconnected
-// agent as a failure).
-func (p *placementSnapshot) eligible(n ecsstate.Node, launchType string) bool {
-	active := n.Status == "" || n.Status == "ACTIVE"
-	return active && n.Serves(p.cluster) && slices.Contains(n.LaunchTypes, launchType)
-}
-
-// nodes returns the placement view of the nodes that take launchType
-// tasks in the cluster.
-func (p *placementSnapshot) nodes(launchType string) []scheduler.Node {
-	var out []scheduler.Node
-	for _, pn := range p.list {
-		if p.eligible(pn.record, launchType) {
-			out = append(out, *pn.node)
-		}
 	}
 	return out
 }

@@ -14,6 +14,8 @@ import (
 //	ecs/family/<family>                           Family: the family's revision counter
 //	ecs/task/<cluster>|<task id>                  Task (a cluster's tasks list together)
 //	ecs/node/<node id>                            Node: a host whose agent runs tasks
+//	ecs/placement/<node id>                       NodePlacements: the node's placement ledger,
+//	                                              bumped by every placement on it
 //	ecs/service/<cluster>|<service name>          Service, with its deployments and events
 //	ecs/capacityprovider/<name>                   CapacityProvider (custom ones; FARGATE and
 //	                                              FARGATE_SPOT are built in)
@@ -26,6 +28,7 @@ const (
 	FamilyPrefix           = "ecs/family/"
 	TaskPrefix             = "ecs/task/"
 	NodePrefix             = "ecs/node/"
+	PlacementPrefix        = "ecs/placement/"
 	ServicePrefix          = "ecs/service/"
 	CapacityProviderPrefix = "ecs/capacityprovider/"
 )
@@ -41,6 +44,7 @@ func FamilyKey(family string) string                  { return FamilyPrefix + fa
 func TaskKey(cluster, id string) string               { return TaskPrefix + cluster + "|" + id }
 func ClusterTasksPrefix(cluster string) string        { return TaskPrefix + cluster + "|" }
 func NodeKey(id string) string                        { return NodePrefix + id }
+func PlacementKey(nodeID string) string               { return PlacementPrefix + nodeID }
 
 // ServiceKey is the store key of a service; ClusterServicesPrefix lists a
 // cluster's services in name order.

@@ -216,6 +216,16 @@ type Node struct {
 	SeenAt time.Time `json:"seenAt"`
 }
 
+// NodePlacements is a node's placement ledger. Every placement on the
+// node rewrites it in the transaction that creates the tasks, comparing
+// the revision the decision read: a decision made before another
+// placement on the same node conflicts and is made again, so no node is
+// given more than it has. Placements counts the tasks ever placed there.
+type NodePlacements struct {
+	NodeID     string `json:"nodeId"`
+	Placements int64  `json:"placements"`
+}
+
 // AllClusters in Node.Clusters makes a node serve every cluster.
 const AllClusters = "*"
 

@@ -1,0 +1,289 @@
+// Package placement decides where new ECS tasks run and commits the
+// decision, as plan and apply: a decision is made over a snapshot of the
+// nodes and their reservations read from the store, and applied in one
+// transaction that holds only if nothing the decision read about the
+// chosen nodes has changed since (the node records and their placement
+// ledgers). When something has, the decision is made again over a fresh
+// snapshot. Nothing is locked, so placers in one server, or in several
+// sharing a store, never overcommit a node and never wait for each other
+// except on a real conflict.
+package placement
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/berth/berth/internal/awsapi"
+	"github.com/berth/berth/internal/ecs/ecsstate"
+	"github.com/berth/berth/internal/ecs/ecstypes"
+	"github.com/berth/berth/internal/scheduler"
+	"github.com/berth/berth/internal/store"
+)
+
+// Config wires a Placer.
+type Config struct {
+	Store store.Store
+	// Reserves is what a task of spec holds on its node (CPU, memory,
+	// host ports): how ECS counts a task definition is the API's rule.
+	Reserves func(ecsstate.TaskSpec) scheduler.Resources
+	// Registerer gets the placer's metrics (nil: none).
+	Registerer prometheus.Registerer
+}
+
+// Placer plans and applies placements. One Placer per server shares its
+// reservation cache between every caller; any number may run at once.
+type Placer struct {
+	store     store.Store
+	reserves  func(ecsstate.TaskSpec) scheduler.Resources
+	conflicts prometheus.Counter
+
+	// mu guards cache: what each task record reserves, by store key, so a
+	// snapshot decodes only the records written since the last one.
+	mu    sync.Mutex
+	cache map[string]placedTask
+}
+
+// New returns a Placer over cfg's store.
+func New(cfg Config) *Placer {
+	p := &Placer{
+		store:    cfg.Store,
+		reserves: cfg.Reserves,
+		conflicts: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "berth_ecs_placement_conflicts_total",
+			Help: "Placement decisions made again because another placement changed a node they chose.",
+		}),
+	}
+	if cfg.Registerer != nil {
+		cfg.Registerer.MustRegister(p.conflicts)
+	}
+	return p
+}
+
+// Decide is one placement decision over a snapshot: the new task records
+// to create, each with NodeID set to a node of the snapshot. It may be
+// called again, over a newer snapshot, when its decision lost a conflict,
+// so it must depend on nothing but its snapshot (and keep no state of an
+// earlier call). An error ends Place with that error.
+type Decide func(*Snapshot) ([]ecsstate.Task, error)
+
+// Place decides and commits new tasks of cluster in group: it reads a
+// snapshot, calls decide, and writes the tasks in one transaction guarded
+// by the revisions of the chosen nodes' records and ledgers, deciding
+// again while another placement gets there first. It returns the tasks
+// written and the store revision of the write.
+func (p *Placer) Place(ctx context.Context, cluster, group string, decide Decide) ([]ecsstate.Task, int64, error) {
+	var tasks []ecsstate.Task
+	var rev int64
+	err := store.Retry(ctx, func() error {
+		snap, err := p.snapshot(ctx, cluster, group)
+		if err != nil {
+			return err
+		}
+		if tasks, err = decide(snap); err != nil {
+			return err
+		}
+		rev, err = p.apply(ctx, snap, tasks)
+		if errors.Is(err, store.ErrConflict) {
+			p.conflicts.Inc()
+		}
+		return err
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	return tasks, rev, nil
+}
+
+// apply writes tasks if every node they go to is as snap read it, and
+// bumps those nodes' ledgers so that every decision that read them before
+// this write conflicts. A release (a task stopping) changes no ledger: a
+// decision that counted the task as still there only left more room.
+func (p *Placer) apply(ctx context.Context, snap *Snapshot, tasks []ecsstate.Task) (int64, error) {
+	if len(tasks) == 0 {
+		return 0, nil
+	}
+	var txn store.Txn
+	placed := map[string]int64{} // node id -> tasks placed on it
+	for i := range tasks {
+		t := &tasks[i]
+		n := snap.byID[t.NodeID]
+		if n == nil {
+			return 0, fmt.Errorf("placement: task %s placed on %q, a node the snapshot does not have", t.ID, t.NodeID)
+		}
+		if placed[t.NodeID] == 0 {
+			txn.If = append(txn.If,
+				store.Compare{Key: ecsstate.NodeKey(t.NodeID), ModRevision: n.recordRevision},
+				store.Compare{Key: ecsstate.PlacementKey(t.NodeID), ModRevision: n.ledgerRevision})
+		}
+		placed[t.NodeID]++
+		op, err := store.PutJSON(t.Key(), t)
+		if err != nil {
+			return 0, err
+		}
+		txn.If = append(txn.If, store.Compare{Key: t.Key()})
+		txn.Then = append(txn.Then, op)
+	}
+	for id, count := range placed {
+		op, err := store.PutJSON(ecsstate.PlacementKey(id), ecsstate.NodePlacements{NodeID: id, Placements: snap.byID[id].ledger.Placements + count})
+		if err != nil {
+			return 0, err
+		}
+		txn.Then = append(txn.Then, op)
+	}
+	rev, err := p.store.Txn(ctx, txn)
+	if err != nil {
+		return 0, err
+	}
+	// The next snapshot need not decode what this placement wrote.
+	p.mu.Lock()
+	if p.cache != nil {
+		for i := range tasks {
+			p.cache[tasks[i].Key()] = placedTask{
+				modRevision: rev,
+				cluster:     tasks[i].Cluster,
+				nodeID:      tasks[i].NodeID,
+				group:       tasks[i].Spec.Group,
+				reserves:    p.reserves(tasks[i].Spec),
+			}
+		}
+	}
+	p.mu.Unlock()
+	return rev, nil
+}
+
+// Node is a node of a snapshot: its record, its placement view (with the
+// reservations of its tasks) and the revisions a decision about it
+// depends on.
+type Node struct {
+	Record ecsstate.Node
+	View   *scheduler.Node
+
+	recordRevision int64
+	ledger         ecsstate.NodePlacements
+	ledgerRevision int64
+}
+
+// Snapshot is the nodes of the store with the reservations of their
+// tasks, read for one placement decision in one cluster and group.
+type Snapshot struct {
+	cluster string
+	list    []*Node
+	byID    map[string]*Node
+}
+
+// Node returns the snapshot's node id.
+func (s *Snapshot) Node(id string) (*Node, bool) {
+	n, ok := s.byID[id]
+	return n, ok
+}
+
+// snapshot reads the nodes, their ledgers and then the tasks: a placement
+// committed after a ledger was read changes that ledger (and conflicts);
+// one committed before wrote its tasks before they are listed. A node's
+// reservations come from all its tasks not yet STOPPED, in any cluster:
+// they share the host.
+func (p *Placer) snapshot(ctx context.Context, cluster, group string) (*Snapshot, error) {
+	nodes, _, err := store.List[ecsstate.Node](ctx, p.store, ecsstate.NodePrefix, store.ListOptions{})
+	if err != nil {
+		return nil, err
+	}
+	snap := &Snapshot{cluster: cluster, byID: make(map[string]*Node, len(nodes))}
+	for _, n := range nodes {
+		view := &scheduler.Node{
+			ID:         n.Value.ID,
+			CPU:        int(n.Value.CPU),
+			MemoryMiB:  int(n.Value.MemoryMiB),
+			Connected:  n.Value.Connected,
+			Attributes: make(map[string]string, len(n.Value.Attributes)),
+		}
+		for _, a := range n.Value.Attributes {
+			view.Attributes[awsapi.Deref(a.Name)] = awsapi.Deref(a.Value)
+		}
+		pn := &Node{Record: n.Value, View: view, recordRevision: n.ModRevision}
+		snap.list = append(snap.list, pn)
+		snap.byID[n.Value.ID] = pn
+	}
+	ledgers, _, err := store.List[ecsstate.NodePlacements](ctx, p.store, ecsstate.PlacementPrefix, store.ListOptions{})
+	if err != nil {
+		return nil, err
+	}
+	for _, l := range ledgers {
+		if pn := snap.byID[l.Value.NodeID]; pn != nil {
+			pn.ledger, pn.ledgerRevision = l.Value, l.ModRevision
+		}
+	}
+	kvs, _, err := p.store.List(ctx, ecsstate.TaskPrefix, store.ListOptions{})
+	if err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	seen := make(map[string]placedTask, len(kvs))
+	for _, kv := range kvs {
+		t, ok := lookup(p.cache, kv)
+		if !ok {
+			if t, err = p.decode(kv); err != nil {
+				return nil, err
+			}
+		}
+		seen[kv.Key] = t
+		snap.reserve(t, group)
+	}
+	p.cache = seen
+	return snap, nil
+}
+
+// reserve counts a task not yet stopped on its node: its resources, and
+// whether it is of group in the snapshot's cluster.
+func (s *Snapshot) reserve(t placedTask, group string) {
+	pn := s.byID[t.nodeID]
+	if pn == nil || t.stopped {
+		return
+	}
+	pn.View.Used = pn.View.Used.Add(t.reserves)
+	pn.View.Tasks++
+	if t.cluster == s.cluster && t.group == group {
+		pn.View.GroupTasks++
+	}
+}
+
+// Place decides which of the snapshot's nodes run req's tasks of
+// launchType. noInstances reports an EC2 launch into a cluster without
+// any container instance, which RunTask refuses as a whole.
+func (s *Snapshot) Place(launchType string, req scheduler.Request) (placement scheduler.Placement, failures []scheduler.Failure, noInstances bool) {
+	if launchType == ecstypes.LaunchTypeFargate {
+		placement, failures = scheduler.PlaceFargate(req, s.nodes(ecstypes.LaunchTypeFargate))
+		return placement, failures, false
+	}
+	nodes := s.nodes(ecstypes.LaunchTypeEc2)
+	if len(nodes) == 0 {
+		return scheduler.Placement{}, nil, true
+	}
+	placement, failures = scheduler.Place(req, nodes)
+	return placement, failures, false
+}
+
+// Eligible reports whether a node takes tasks of the snapshot's cluster
+// and launch type (connected or not: placement reports a disconnected
+// agent as a failure).
+func (s *Snapshot) Eligible(n ecsstate.Node, launchType string) bool {
+	active := n.Status == "" || n.Status == ecstypes.ContainerInstanceStatusActive
+	return active && n.Serves(s.cluster) && slices.Contains(n.LaunchTypes, launchType)
+}
+
+// nodes returns the placement view of the nodes that take launchType
+// tasks in the cluster.
+func (s *Snapshot) nodes(launchType string) []scheduler.Node {
+	var out []scheduler.Node
+	for _, pn := range s.list {
+		if s.Eligible(pn.Record, launchType) {
+			out = append(out, *pn.View)
+		}
+	}
+	return out
+}

@@ -1,0 +1,314 @@
+package placement_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/berth/berth/internal/ecs/ecsstate"
+	"github.com/berth/berth/internal/ecs/ecstypes"
+	"github.com/berth/berth/internal/ecs/placement"
+	"github.com/berth/berth/internal/scheduler"
+	"github.com/berth/berth/internal/store"
+	"github.com/berth/berth/internal/store/bolt"
+)
+
+const (
+	cluster = "default"
+	group   = "family:web"
+	// Each node takes tasksPerNode tasks of taskCPU.
+	taskCPU      = 256
+	tasksPerNode = 4
+)
+
+func openStore(t *testing.T) store.Store {
+	t.Helper()
+	s, err := bolt.Open(filepath.Join(t.TempDir(), "state.db"), bolt.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// reserves counts a task's task-level cpu only: enough for these tests.
+func reserves(spec ecsstate.TaskSpec) scheduler.Resources {
+	cpu, _ := strconv.Atoi(spec.Cpu)
+	return scheduler.Resources{CPU: cpu}
+}
+
+func newPlacer(s store.Store) (*placement.Placer, *prometheus.Registry) {
+	reg := prometheus.NewRegistry()
+	return placement.New(placement.Config{Store: s, Reserves: reserves, Registerer: reg}), reg
+}
+
+func putNodes(t *testing.T, s store.Store, n int) []string {
+	t.Helper()
+	var ids []string
+	for i := range n {
+		node := ecsstate.Node{
+			ID: fmt.Sprintf("%032x", i+1), Clusters: []string{ecsstate.AllClusters},
+			LaunchTypes: []string{ecstypes.LaunchTypeEc2}, CPU: taskCPU * tasksPerNode, MemoryMiB: 1 << 20,
+			Status: ecstypes.ContainerInstanceStatusActive, Connected: true,
+		}
+		putJSON(t, s, ecsstate.NodeKey(node.ID), node)
+		ids = append(ids, node.ID)
+	}
+	return ids
+}
+
+func putJSON(t *testing.T, s store.Store, key string, v any) {
+	t.Helper()
+	op, err := store.PutJSON(key, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Txn(context.Background(), store.Txn{Then: []store.Op{op}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+var taskSeq struct {
+	sync.Mutex
+	n int
+}
+
+func newTask(nodeID string) ecsstate.Task {
+	taskSeq.Lock()
+	defer taskSeq.Unlock()
+	taskSeq.n++
+	return ecsstate.Task{
+		ID: fmt.Sprintf("%032x", taskSeq.n), Cluster: cluster, NodeID: nodeID,
+		Spec:          ecsstate.TaskSpec{Cpu: strconv.Itoa(taskCPU), Group: group},
+		DesiredStatus: ecsstate.StatusRunning,
+	}
+}
+
+// spread places count tasks by the scheduler over the snapshot.
+func spread(count int, failures *int) placement.Decide {
+	return func(snap *placement.Snapshot) ([]ecsstate.Task, error) {
+		placed, _, _ := snap.Place(ecstypes.LaunchTypeEc2, scheduler.Request{
+			Count: count, Task: scheduler.Resources{CPU: taskCPU}, Group: group,
+			Strategies: []scheduler.Strategy{{Type: scheduler.StrategySpread, Field: "instanceId"}},
+		})
+		if failures != nil {
+			*failures = count - len(placed.NodeIDs)
+		}
+		tasks := make([]ecsstate.Task, len(placed.NodeIDs))
+		for i, id := range placed.NodeIDs {
+			tasks[i] = newTask(id)
+		}
+		return tasks, nil
+	}
+}
+
+// tasksByNode reads every task record and counts them per node.
+func tasksByNode(t *testing.T, s store.Store) (map[string]int, int) {
+	t.Helper()
+	tasks, _, err := store.List[ecsstate.Task](context.Background(), s, ecsstate.TaskPrefix, store.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]int{}
+	for _, task := range tasks {
+		out[task.Value.NodeID]++
+	}
+	return out, len(tasks)
+}
+
+// Two placers (as two servers on one store would have, each with its own
+// cache), each with several callers at once, ask for more tasks than the
+// nodes hold: every slot is filled exactly once, no node takes more than
+// it has, every task a caller was told about is written, and the ledgers
+// count what was placed.
+func TestTwoPlacersPlaceEveryTaskExactlyOnce(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	const nodes = 25
+	ids := putNodes(t, s, nodes)
+	placers := []*placement.Placer{}
+	regs := []*prometheus.Registry{}
+	for range 2 {
+		p, reg := newPlacer(s)
+		placers = append(placers, p)
+		regs = append(regs, reg)
+	}
+
+	const callers, callsEach, perCall = 4, 10, 3 // 240 asked, 100 slots
+	var mu sync.Mutex
+	told := map[string]string{} // task key -> node
+	var wg sync.WaitGroup
+	errs := make(chan error, len(placers)*callers)
+	for _, p := range placers {
+		for range callers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for range callsEach {
+					tasks, _, err := p.Place(ctx, cluster, group, spread(perCall, nil))
+					if err != nil {
+						errs <- err
+						return
+					}
+					mu.Lock()
+					for _, task := range tasks {
+						if _, dup := told[task.Key()]; dup {
+							errs <- fmt.Errorf("task %s reported twice", task.Key())
+						}
+						told[task.Key()] = task.NodeID
+					}
+					mu.Unlock()
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+
+	byNode, total := tasksByNode(t, s)
+	if total != nodes*tasksPerNode || len(told) != total {
+		t.Fatalf("%d tasks written, %d reported placed; the nodes hold %d", total, len(told), nodes*tasksPerNode)
+	}
+	for _, id := range ids {
+		if byNode[id] != tasksPerNode {
+			t.Errorf("node %s has %d tasks, holds %d", id, byNode[id], tasksPerNode)
+		}
+		ledger, err := store.Get[ecsstate.NodePlacements](ctx, s, ecsstate.PlacementKey(id))
+		if err != nil || ledger.Value.Placements != int64(byNode[id]) {
+			t.Errorf("ledger of %s = %+v, %v; %d tasks there", id, ledger.Value, err, byNode[id])
+		}
+	}
+	decidedAgain := 0.0
+	for _, reg := range regs {
+		decidedAgain += conflicts(t, reg)
+	}
+	t.Logf("%d tasks placed; %v decisions made again after a conflict", total, decidedAgain)
+}
+
+// conflicts is the placer's count of decisions made again.
+func conflicts(t *testing.T, reg *prometheus.Registry) float64 {
+	t.Helper()
+	n, err := testutil.GatherAndCount(reg, "berth_ecs_placement_conflicts_total")
+	if err != nil || n != 1 {
+		t.Fatalf("conflict metric: %d series, %v", n, err)
+	}
+	families, _ := reg.Gather()
+	return families[0].GetMetric()[0].GetCounter().GetValue()
+}
+
+// A decision that read a node before another placement wrote to it is
+// made again over what that placement left: here the one node has room
+// for one more task, the other placer takes it in between, and the first
+// decision ends with no task rather than a fifth one on the node.
+func TestConflictDecidesAgain(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	id := putNodes(t, s, 1)[0]
+	first, reg := newPlacer(s)
+	other, _ := newPlacer(s)
+	if _, _, err := other.Place(ctx, cluster, group, spread(tasksPerNode-1, nil)); err != nil {
+		t.Fatal(err)
+	}
+
+	decisions := 0
+	var failed int
+	tasks, _, err := first.Place(ctx, cluster, group, func(snap *placement.Snapshot) ([]ecsstate.Task, error) {
+		decisions++
+		if decisions == 1 {
+			// Another server takes the last slot between this read and
+			// this write.
+			if got, _, err := other.Place(ctx, cluster, group, spread(1, nil)); err != nil || len(got) != 1 {
+				t.Fatalf("the other placer: %v, %v", got, err)
+			}
+		}
+		return spread(1, &failed)(snap)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if decisions != 2 || len(tasks) != 0 || failed != 1 {
+		t.Fatalf("%d decisions, %d tasks placed, %d failed; want the second decision to find the node full", decisions, len(tasks), failed)
+	}
+	if byNode, _ := tasksByNode(t, s); byNode[id] != tasksPerNode {
+		t.Fatalf("node has %d tasks, holds %d", byNode[id], tasksPerNode)
+	}
+	if got := conflicts(t, reg); got != 1 {
+		t.Fatalf("conflicts counted: %v, want 1", got)
+	}
+}
+
+// A task stopping, or a task placed on another node, between the read and
+// the write is no conflict: the decision only had less room than it
+// might. A change to a chosen node's record (draining) is.
+func TestWhatConflicts(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name      string
+		meanwhile func(t *testing.T, s store.Store, other *placement.Placer, ids []string, running ecsstate.Task)
+		conflict  bool
+	}{
+		{"a task stops", func(t *testing.T, s store.Store, _ *placement.Placer, _ []string, running ecsstate.Task) {
+			running.Observed.LastStatus = ecsstate.StatusStopped
+			putJSON(t, s, running.Key(), running)
+		}, false},
+		{"a placement on another node", func(t *testing.T, s store.Store, other *placement.Placer, ids []string, _ ecsstate.Task) {
+			if _, _, err := other.Place(ctx, cluster, group, func(*placement.Snapshot) ([]ecsstate.Task, error) {
+				return []ecsstate.Task{newTask(ids[1])}, nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}, false},
+		{"the chosen node drains", func(t *testing.T, s store.Store, _ *placement.Placer, ids []string, _ ecsstate.Task) {
+			if _, err := store.Update(ctx, s, ecsstate.NodeKey(ids[0]), func(n *ecsstate.Node, _ bool) error {
+				n.Status = ecstypes.ContainerInstanceStatusDraining
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := openStore(t)
+			ids := putNodes(t, s, 2)
+			p, _ := newPlacer(s)
+			other, _ := newPlacer(s)
+			running, _, err := other.Place(ctx, cluster, group, func(*placement.Snapshot) ([]ecsstate.Task, error) {
+				return []ecsstate.Task{newTask(ids[0])}, nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			decisions := 0
+			tasks, _, err := p.Place(ctx, cluster, group, func(snap *placement.Snapshot) ([]ecsstate.Task, error) {
+				decisions++
+				if decisions == 1 {
+					tc.meanwhile(t, s, other, ids, running[0])
+				}
+				n, _ := snap.Node(ids[0])
+				if !snap.Eligible(n.Record, ecstypes.LaunchTypeEc2) {
+					return nil, errors.New("the node no longer takes tasks")
+				}
+				return []ecsstate.Task{newTask(ids[0])}, nil
+			})
+			if tc.conflict {
+				if err == nil || decisions != 2 {
+					t.Fatalf("after a conflict: %d decisions, %v placed, err %v", decisions, tasks, err)
+				}
+				return
+			}
+			if err != nil || decisions != 1 || len(tasks) != 1 {
+				t.Fatalf("%d decisions, %d placed, err %v; want one decision that holds", decisions, len(tasks), err)
+			}
+		})
+	}
+}
