@@ -35,7 +35,7 @@ func TestRegistryGCCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	cat := registry.NewCatalog(st, nil)
-	if _, err := cat.CreateRepository(ctx, ecrstate.Repository{Name: "app"}); err != nil {
+	if _, err := cat.CreateRepository(ctx, ecrstate.RepositoryID{Region: "us-east-1", Name: "app"}, ecrstate.Repository{Name: "app"}); err != nil {
 		t.Fatal(err)
 	}
 	// A layer pushed and never used.
@@ -51,7 +51,7 @@ func TestRegistryGCCommand(t *testing.T) {
 	if _, err := up.Commit(ctx, d); err != nil {
 		t.Fatal(err)
 	}
-	if err := cat.LinkBlob(ctx, "app", d, int64(len(content))); err != nil {
+	if err := cat.LinkBlob(ctx, ecrstate.RepositoryID{Region: "us-east-1", Name: "app"}, d, int64(len(content))); err != nil {
 		t.Fatal(err)
 	}
 	later := func() time.Time { return time.Now().Add(2 * registry.DefaultGCGracePeriod) }
