@@ -37,7 +37,9 @@ func TestECRTwoRegions(t *testing.T) {
 	// imageDigests lists the digests describe-images shows in region.
 	imageDigests := func(region string) []string {
 		t.Helper()
-		var images struct{ ImageDetails []struct{ ImageDigest string } }
+		var images struct {
+			ImageDetails []struct{ ImageDigest string }
+		}
 		s.AWS(t, "ecr", "describe-images", "--repository-name", name, "--region", region).OK(t).Decode(t, &images)
 		var digests []string
 		for _, img := range images.ImageDetails {
