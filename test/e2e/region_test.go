@@ -1,7 +1,11 @@
 package e2e
 
 import (
+	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -110,4 +114,75 @@ func TestECRTwoRegions(t *testing.T) {
 	pulls(eu, euDigest)
 	s.DockerLoginIn(t, us)
 	Docker(t, "pull", ref).Fails(t, "")
+}
+
+// preRegionsCommit is the last berth whose ECR records and registry
+// passwords named no region.
+const preRegionsCommit = "42d26ae397c398311638365cf452ce237cac7767"
+
+// TestECRUpgradeToRegions: a data dir and a docker login from a berth
+// before regions work in the server's --region after the upgrade, and in
+// no other region.
+func TestECRUpgradeToRegions(t *testing.T) {
+	RequireDocker(t)
+	old := buildBerthAt(t, preRegionsCommit)
+	s := StartServer(t, ServerOptions{Bin: old})
+	name := UniqueName("upgraded")
+	ref := s.ImageRef(name, "v1")
+	s.AWS(t, "ecr", "create-repository", "--repository-name", name).OK(t)
+	s.AWS(t, "ecr", "put-registry-scanning-configuration", "--scan-type", "ENHANCED").OK(t)
+	local := UniqueName("berth-e2e-upgraded") + ":latest"
+	BuildUniqueAppImage(t, local)
+	removeImagesAtEnd(t, ref)
+	Docker(t, "tag", local, ref).OK(t)
+	s.DockerLogin(t) // a password that names no region
+	digest := pushedDigest(t, Docker(t, "push", ref).OK(t), "v1")
+
+	s.Stop(t)
+	s.bin = berthBin
+	s.Start(t)
+	var described struct {
+		Repositories []struct{ RepositoryArn string }
+	}
+	s.AWS(t, "ecr", "describe-repositories", "--repository-names", name).OK(t).Decode(t, &described)
+	if want := "arn:aws:ecr:" + s.Region + ":" + s.AccountID + ":repository/" + name; len(described.Repositories) != 1 || described.Repositories[0].RepositoryArn != want {
+		t.Fatalf("after the upgrade: %+v, want %s", described.Repositories, want)
+	}
+	s.AWS(t, "ecr", "describe-repositories", "--repository-names", name, "--region", "eu-central-1").Fails(t, "RepositoryNotFoundException")
+	var scanning struct{ ScanningConfiguration struct{ ScanType string } }
+	s.AWS(t, "ecr", "get-registry-scanning-configuration").OK(t).Decode(t, &scanning)
+	if scanning.ScanningConfiguration.ScanType != "ENHANCED" {
+		t.Fatalf("scanning configuration after the upgrade: %+v", scanning)
+	}
+	// The old login still pulls, from the server's region.
+	Docker(t, "image", "rm", ref).OK(t)
+	Docker(t, "pull", ref).OK(t)
+	var repoDigests []string
+	Docker(t, "image", "inspect", "--format", "{{json .RepoDigests}}", ref).OK(t).Decode(t, &repoDigests)
+	if !slices.Contains(repoDigests, s.RegistryHost+"/"+name+"@"+digest) {
+		t.Fatalf("pull with the old login: RepoDigests %v, want %s", repoDigests, digest)
+	}
+}
+
+// buildBerthAt builds berth as it was at commit, from this repository's
+// history; without that history (a shallow clone, an export) the test is
+// skipped.
+func buildBerthAt(t testing.TB, commit string) string {
+	t.Helper()
+	gomod, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, bin := t.TempDir(), filepath.Join(t.TempDir(), "berth")
+	archive := exec.Command("sh", "-c", `git archive --format=tar "$1" | tar -x -C "$2"`, "sh", commit, src)
+	archive.Dir = filepath.Dir(strings.TrimSpace(string(gomod)))
+	if out, err := archive.CombinedOutput(); err != nil {
+		t.Skipf("skipping: berth at %s is not in this checkout's history: %v\n%s", commit, err, out)
+	}
+	build := exec.Command("go", "build", "-buildvcs=false", "-o", bin, "./cmd/berth")
+	build.Dir, build.Env = src, append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building berth at %s: %v\n%s", commit, err, out)
+	}
+	return bin
 }
