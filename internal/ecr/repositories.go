@@ -319,29 +319,29 @@ func (s *service) describeRepositories(ctx context.Context, in *ecrtypes.Describ
 }
 
 func (s *service) deleteRepository(ctx context.Context, in *ecrtypes.DeleteRepositoryRequest) (*ecrtypes.DeleteRepositoryResponse, error) {
-	name, err := s.repositoryIn(ctx, in.RegistryId, in.RepositoryName)
+	id, err := s.repositoryIn(ctx, in.RegistryId, in.RepositoryName)
 	if err != nil {
 		return nil, err
 	}
-	repo, err := s.catalog.DeleteRepository(ctx, name, awsapi.Deref(in.Force))
+	repo, err := s.catalog.DeleteRepository(ctx, id, awsapi.Deref(in.Force))
 	if err != nil {
-		return nil, subject{repo: name.Name}.wrap(err)
+		return nil, subject{repo: id.Name}.wrap(err)
 	}
-	s.log.InfoContext(ctx, "ecr: repository deleted", "region", name.Region, "repository", name.Name, "force", awsapi.Deref(in.Force))
-	return &ecrtypes.DeleteRepositoryResponse{Repository: s.repositoryOutput(name.Region, repo)}, nil
+	s.log.InfoContext(ctx, "ecr: repository deleted", "region", id.Region, "repository", id.Name, "force", awsapi.Deref(in.Force))
+	return &ecrtypes.DeleteRepositoryResponse{Repository: s.repositoryOutput(id.Region, repo)}, nil
 }
 
 // update applies change to a repository; its errors carry the repository.
-func (s *service) update(ctx context.Context, name ecrstate.RepositoryID, change func(*ecrstate.Repository) error) (ecrstate.Repository, error) {
-	repo, err := s.catalog.UpdateRepository(ctx, name, change)
+func (s *service) update(ctx context.Context, id ecrstate.RepositoryID, change func(*ecrstate.Repository) error) (ecrstate.Repository, error) {
+	repo, err := s.catalog.UpdateRepository(ctx, id, change)
 	if err != nil {
-		return repo, subject{repo: name.Name}.wrap(err)
+		return repo, subject{repo: id.Name}.wrap(err)
 	}
 	return repo, nil
 }
 
 func (s *service) putImageTagMutability(ctx context.Context, in *ecrtypes.PutImageTagMutabilityRequest) (*ecrtypes.PutImageTagMutabilityResponse, error) {
-	name, err := s.repositoryIn(ctx, in.RegistryId, in.RepositoryName)
+	id, err := s.repositoryIn(ctx, in.RegistryId, in.RepositoryName)
 	if err != nil {
 		return nil, err
 	}
@@ -350,7 +350,7 @@ func (s *service) putImageTagMutability(ctx context.Context, in *ecrtypes.PutIma
 	if err != nil {
 		return nil, err
 	}
-	repo, err := s.update(ctx, name, func(r *ecrstate.Repository) error {
+	repo, err := s.update(ctx, id, func(r *ecrstate.Repository) error {
 		r.TagMutability, r.TagMutabilityExclusions = mutability, exclusions
 		return nil
 	})
@@ -359,19 +359,19 @@ func (s *service) putImageTagMutability(ctx context.Context, in *ecrtypes.PutIma
 	}
 	return &ecrtypes.PutImageTagMutabilityResponse{
 		RegistryId:                         awsapi.String(s.account),
-		RepositoryName:                     awsapi.String(name.Name),
+		RepositoryName:                     awsapi.String(id.Name),
 		ImageTagMutability:                 awsapi.String(repo.TagMutability),
 		ImageTagMutabilityExclusionFilters: exclusionFiltersOutput(repo.TagMutabilityExclusions),
 	}, nil
 }
 
 func (s *service) putImageScanningConfiguration(ctx context.Context, in *ecrtypes.PutImageScanningConfigurationRequest) (*ecrtypes.PutImageScanningConfigurationResponse, error) {
-	name, err := s.repositoryIn(ctx, in.RegistryId, in.RepositoryName)
+	id, err := s.repositoryIn(ctx, in.RegistryId, in.RepositoryName)
 	if err != nil {
 		return nil, err
 	}
 	scanOnPush := in.ImageScanningConfiguration != nil && awsapi.Deref(in.ImageScanningConfiguration.ScanOnPush)
-	repo, err := s.update(ctx, name, func(r *ecrstate.Repository) error {
+	repo, err := s.update(ctx, id, func(r *ecrstate.Repository) error {
 		r.ScanOnPush = scanOnPush
 		return nil
 	})
@@ -380,7 +380,7 @@ func (s *service) putImageScanningConfiguration(ctx context.Context, in *ecrtype
 	}
 	return &ecrtypes.PutImageScanningConfigurationResponse{
 		RegistryId:                 awsapi.String(s.account),
-		RepositoryName:             awsapi.String(name.Name),
+		RepositoryName:             awsapi.String(id.Name),
 		ImageScanningConfiguration: &ecrtypes.ImageScanningConfiguration{ScanOnPush: awsapi.Bool(repo.ScanOnPush)},
 	}, nil
 }
@@ -429,7 +429,7 @@ func checkRepositoryPolicy(text string) error {
 }
 
 func (s *service) setRepositoryPolicy(ctx context.Context, in *ecrtypes.SetRepositoryPolicyRequest) (*ecrtypes.SetRepositoryPolicyResponse, error) {
-	name, err := s.repositoryIn(ctx, in.RegistryId, in.RepositoryName)
+	id, err := s.repositoryIn(ctx, in.RegistryId, in.RepositoryName)
 	if err != nil {
 		return nil, err
 	}
@@ -437,58 +437,58 @@ func (s *service) setRepositoryPolicy(ctx context.Context, in *ecrtypes.SetRepos
 	if err := checkRepositoryPolicy(text); err != nil {
 		return nil, err
 	}
-	if _, err := s.update(ctx, name, func(r *ecrstate.Repository) error {
+	if _, err := s.update(ctx, id, func(r *ecrstate.Repository) error {
 		r.Policy = text
 		return nil
 	}); err != nil {
 		return nil, err
 	}
-	return &ecrtypes.SetRepositoryPolicyResponse{RegistryId: awsapi.String(s.account), RepositoryName: awsapi.String(name.Name), PolicyText: awsapi.String(text)}, nil
+	return &ecrtypes.SetRepositoryPolicyResponse{RegistryId: awsapi.String(s.account), RepositoryName: awsapi.String(id.Name), PolicyText: awsapi.String(text)}, nil
 }
 
 func (s *service) getRepositoryPolicy(ctx context.Context, in *ecrtypes.GetRepositoryPolicyRequest) (*ecrtypes.GetRepositoryPolicyResponse, error) {
-	name, err := s.repositoryIn(ctx, in.RegistryId, in.RepositoryName)
+	id, err := s.repositoryIn(ctx, in.RegistryId, in.RepositoryName)
 	if err != nil {
 		return nil, err
 	}
-	repo, err := s.catalog.GetRepository(ctx, name)
+	repo, err := s.catalog.GetRepository(ctx, id)
 	if err != nil {
-		return nil, subject{repo: name.Name}.wrap(err)
+		return nil, subject{repo: id.Name}.wrap(err)
 	}
 	if repo.Policy == "" {
-		return nil, subject{repo: name.Name}.wrap(errRepositoryPolicyNotFound)
+		return nil, subject{repo: id.Name}.wrap(errRepositoryPolicyNotFound)
 	}
-	return &ecrtypes.GetRepositoryPolicyResponse{RegistryId: awsapi.String(s.account), RepositoryName: awsapi.String(name.Name), PolicyText: awsapi.String(repo.Policy)}, nil
+	return &ecrtypes.GetRepositoryPolicyResponse{RegistryId: awsapi.String(s.account), RepositoryName: awsapi.String(id.Name), PolicyText: awsapi.String(repo.Policy)}, nil
 }
 
 func (s *service) deleteRepositoryPolicy(ctx context.Context, in *ecrtypes.DeleteRepositoryPolicyRequest) (*ecrtypes.DeleteRepositoryPolicyResponse, error) {
-	name, err := s.repositoryIn(ctx, in.RegistryId, in.RepositoryName)
+	id, err := s.repositoryIn(ctx, in.RegistryId, in.RepositoryName)
 	if err != nil {
 		return nil, err
 	}
 	var old string
-	if _, err := s.update(ctx, name, func(r *ecrstate.Repository) error {
+	if _, err := s.update(ctx, id, func(r *ecrstate.Repository) error {
 		if r.Policy == "" {
-			return subject{repo: name.Name}.wrap(errRepositoryPolicyNotFound)
+			return subject{repo: id.Name}.wrap(errRepositoryPolicyNotFound)
 		}
 		old, r.Policy = r.Policy, ""
 		return nil
 	}); err != nil {
 		return nil, err
 	}
-	return &ecrtypes.DeleteRepositoryPolicyResponse{RegistryId: awsapi.String(s.account), RepositoryName: awsapi.String(name.Name), PolicyText: awsapi.String(old)}, nil
+	return &ecrtypes.DeleteRepositoryPolicyResponse{RegistryId: awsapi.String(s.account), RepositoryName: awsapi.String(id.Name), PolicyText: awsapi.String(old)}, nil
 }
 
 func (s *service) tagResource(ctx context.Context, in *ecrtypes.TagResourceRequest) (*ecrtypes.TagResourceResponse, error) {
-	name, err := s.parseRepositoryARN(ctx, awsapi.Deref(in.ResourceArn))
+	id, err := s.parseRepositoryARN(ctx, awsapi.Deref(in.ResourceArn))
 	if err != nil {
 		return nil, err
 	}
 	if err := checkTags(in.Tags); err != nil {
 		return nil, err
 	}
-	if _, err := s.update(ctx, name, func(r *ecrstate.Repository) error {
-		tags, err := mergeTags(name.Name, r.Tags, in.Tags)
+	if _, err := s.update(ctx, id, func(r *ecrstate.Repository) error {
+		tags, err := mergeTags(id.Name, r.Tags, in.Tags)
 		r.Tags = tags
 		return err
 	}); err != nil {
@@ -498,7 +498,7 @@ func (s *service) tagResource(ctx context.Context, in *ecrtypes.TagResourceReque
 }
 
 func (s *service) untagResource(ctx context.Context, in *ecrtypes.UntagResourceRequest) (*ecrtypes.UntagResourceResponse, error) {
-	name, err := s.parseRepositoryARN(ctx, awsapi.Deref(in.ResourceArn))
+	id, err := s.parseRepositoryARN(ctx, awsapi.Deref(in.ResourceArn))
 	if err != nil {
 		return nil, err
 	}
@@ -506,7 +506,7 @@ func (s *service) untagResource(ctx context.Context, in *ecrtypes.UntagResourceR
 	for _, k := range in.TagKeys {
 		remove[k] = true
 	}
-	if _, err := s.update(ctx, name, func(r *ecrstate.Repository) error {
+	if _, err := s.update(ctx, id, func(r *ecrstate.Repository) error {
 		var kept []ecrstate.ResourceTag
 		for _, t := range r.Tags {
 			if !remove[t.Key] {
@@ -522,13 +522,13 @@ func (s *service) untagResource(ctx context.Context, in *ecrtypes.UntagResourceR
 }
 
 func (s *service) listTagsForResource(ctx context.Context, in *ecrtypes.ListTagsForResourceRequest) (*ecrtypes.ListTagsForResourceResponse, error) {
-	name, err := s.parseRepositoryARN(ctx, awsapi.Deref(in.ResourceArn))
+	id, err := s.parseRepositoryARN(ctx, awsapi.Deref(in.ResourceArn))
 	if err != nil {
 		return nil, err
 	}
-	repo, err := s.catalog.GetRepository(ctx, name)
+	repo, err := s.catalog.GetRepository(ctx, id)
 	if err != nil {
-		return nil, subject{repo: name.Name}.wrap(err)
+		return nil, subject{repo: id.Name}.wrap(err)
 	}
 	out := &ecrtypes.ListTagsForResourceResponse{Tags: []ecrtypes.Tag{}}
 	for _, t := range repo.Tags {

@@ -25,23 +25,23 @@ import (
 // DescribeImages, read from the scan records (scanning_state.go).
 
 func (s *service) startImageScan(ctx context.Context, in *ecrtypes.StartImageScanRequest) (*ecrtypes.StartImageScanResponse, error) {
-	repoName, err := s.repositoryIn(ctx, in.RegistryId, in.RepositoryName)
+	repoID, err := s.repositoryIn(ctx, in.RegistryId, in.RepositoryName)
 	if err != nil {
 		return nil, err
 	}
 	id := awsapi.Deref(in.ImageId)
-	subj := subject{repo: repoName.Name, image: id}
-	if _, err := s.catalog.GetRepository(ctx, repoName); err != nil {
+	subj := subject{repo: repoID.Name, image: id}
+	if _, err := s.catalog.GetRepository(ctx, repoID); err != nil {
 		return nil, subj.wrap(err)
 	}
-	img, f, err := s.lookup(ctx, repoName, id)
+	img, f, err := s.lookup(ctx, repoID, id)
 	if err != nil {
 		return nil, subj.wrap(err)
 	}
 	if f != nil {
 		return nil, f.exception("imageId", subj)
 	}
-	cfg, err := ecrstate.LoadScanningConfig(ctx, s.store, awsapi.RequestFrom(ctx).Region)
+	cfg, err := ecrstate.LoadScanningConfig(ctx, s.store, repoID.Region)
 	if err != nil {
 		return nil, subj.wrap(err)
 	}
@@ -52,11 +52,11 @@ func (s *service) startImageScan(ctx context.Context, in *ecrtypes.StartImageSca
 	}
 	if !scanpolicy.Scannable(img) {
 		// UNVERIFIED wording.
-		return nil, awsapi.Errorf("UnsupportedImageTypeException", "The image with imageId %s in the repository with name '%s' in the registry with id '%s' is of a type that cannot be scanned", imageIDString(id), repoName.Name, s.account)
+		return nil, awsapi.Errorf("UnsupportedImageTypeException", "The image with imageId %s in the repository with name '%s' in the registry with id '%s' is of a type that cannot be scanned", imageIDString(id), repoID.Name, s.account)
 	}
 	now := s.now()
 	err = store.Retry(ctx, func() error {
-		rec, rev, found, err := ecrstate.LoadScanRecord(ctx, s.store, repoName, img.Digest)
+		rec, rev, found, err := ecrstate.LoadScanRecord(ctx, s.store, repoID, img.Digest)
 		if err != nil {
 			return err
 		}
@@ -64,7 +64,7 @@ func (s *service) startImageScan(ctx context.Context, in *ecrtypes.StartImageSca
 			return errScanQuotaExceeded
 		}
 		next := ecrstate.ScanRecord{
-			Repository:     repoName.Name,
+			Repository:     repoID.Name,
 			Digest:         img.Digest,
 			ScanType:       ecrtypes.ScanTypeBasic,
 			Trigger:        ecrstate.TriggerManual,
@@ -74,7 +74,7 @@ func (s *service) startImageScan(ctx context.Context, in *ecrtypes.StartImageSca
 			Inventory:      rec.Inventory,
 			Findings:       rec.Findings,
 		}
-		op, err := ecrstate.PutScanRecordOp(repoName.Region, next)
+		op, err := ecrstate.PutScanRecordOp(repoID.Region, next)
 		if err != nil {
 			return err
 		}
@@ -84,10 +84,10 @@ func (s *service) startImageScan(ctx context.Context, in *ecrtypes.StartImageSca
 	if err != nil {
 		return nil, subj.wrap(err)
 	}
-	s.log.InfoContext(ctx, "ecr: image scan started", "region", repoName.Region, "repository", repoName.Name, "digest", img.Digest)
+	s.log.InfoContext(ctx, "ecr: image scan started", "region", repoID.Region, "repository", repoID.Name, "digest", img.Digest)
 	return &ecrtypes.StartImageScanResponse{
 		RegistryId:      awsapi.String(s.account),
-		RepositoryName:  awsapi.String(repoName.Name),
+		RepositoryName:  awsapi.String(repoID.Name),
 		ImageId:         &ecrtypes.ImageIdentifier{ImageDigest: awsapi.String(img.Digest.String()), ImageTag: id.ImageTag},
 		ImageScanStatus: &ecrtypes.ImageScanStatus{Status: awsapi.String(ecrtypes.ScanStatusInProgress)},
 	}, nil
@@ -214,19 +214,19 @@ func (s *service) scanRecords(ctx context.Context, repo ecrstate.RepositoryID) (
 }
 
 // withScans adds the scan status and summary to image details.
-func (s *service) withScans(ctx context.Context, repoName ecrstate.RepositoryID, details []ecrtypes.ImageDetail, images map[digest.Digest]ecrstate.Image) error {
+func (s *service) withScans(ctx context.Context, repoID ecrstate.RepositoryID, details []ecrtypes.ImageDetail, images map[digest.Digest]ecrstate.Image) error {
 	if len(details) == 0 {
 		return nil
 	}
-	repo, err := s.catalog.GetRepository(ctx, repoName)
+	repo, err := s.catalog.GetRepository(ctx, repoID)
 	if err != nil {
 		return err
 	}
-	cfg, err := ecrstate.LoadScanningConfig(ctx, s.store, awsapi.RequestFrom(ctx).Region)
+	cfg, err := ecrstate.LoadScanningConfig(ctx, s.store, repoID.Region)
 	if err != nil {
 		return err
 	}
-	recs, err := s.scanRecords(ctx, repoName)
+	recs, err := s.scanRecords(ctx, repoID)
 	if err != nil {
 		return err
 	}
@@ -248,7 +248,7 @@ func (s *service) withScans(ctx context.Context, repoName ecrstate.RepositoryID,
 
 func (s *service) describeImageScanFindings(ctx context.Context, in *ecrtypes.DescribeImageScanFindingsRequest) (*ecrtypes.DescribeImageScanFindingsResponse, error) {
 	const op = "DescribeImageScanFindings"
-	repoName, err := s.repositoryIn(ctx, in.RegistryId, in.RepositoryName)
+	repoID, err := s.repositoryIn(ctx, in.RegistryId, in.RepositoryName)
 	if err != nil {
 		return nil, err
 	}
@@ -256,27 +256,27 @@ func (s *service) describeImageScanFindings(ctx context.Context, in *ecrtypes.De
 		return nil, err
 	}
 	id := awsapi.Deref(in.ImageId)
-	subj := subject{repo: repoName.Name, image: id}
-	img, f, err := s.lookup(ctx, repoName, id)
+	subj := subject{repo: repoID.Name, image: id}
+	img, f, err := s.lookup(ctx, repoID, id)
 	if err != nil {
 		return nil, subj.wrap(err)
 	}
 	if f != nil {
 		return nil, f.exception("imageId", subj)
 	}
-	after, err := decodeToken(in.NextToken, op, repoName.Name, 2)
+	after, err := decodeToken(in.NextToken, op, repoID.Name, 2)
 	if err != nil {
 		return nil, err
 	}
-	repo, err := s.catalog.GetRepository(ctx, repoName)
+	repo, err := s.catalog.GetRepository(ctx, repoID)
 	if err != nil {
 		return nil, subj.wrap(err)
 	}
-	cfg, err := ecrstate.LoadScanningConfig(ctx, s.store, awsapi.RequestFrom(ctx).Region)
+	cfg, err := ecrstate.LoadScanningConfig(ctx, s.store, repoID.Region)
 	if err != nil {
 		return nil, subj.wrap(err)
 	}
-	rec, _, found, err := ecrstate.LoadScanRecord(ctx, s.store, repoName, img.Digest)
+	rec, _, found, err := ecrstate.LoadScanRecord(ctx, s.store, repoID, img.Digest)
 	if err != nil {
 		return nil, subj.wrap(err)
 	}
@@ -294,7 +294,7 @@ func (s *service) describeImageScanFindings(ctx context.Context, in *ecrtypes.De
 	}
 	out := &ecrtypes.DescribeImageScanFindingsResponse{
 		RegistryId:      awsapi.String(s.account),
-		RepositoryName:  awsapi.String(repoName.Name),
+		RepositoryName:  awsapi.String(repoID.Name),
 		ImageId:         &ecrtypes.ImageIdentifier{ImageDigest: awsapi.String(img.Digest.String()), ImageTag: id.ImageTag},
 		ImageScanStatus: v.statusOutput(),
 	}
@@ -323,7 +323,7 @@ func (s *service) describeImageScanFindings(ctx context.Context, in *ecrtypes.De
 	if rec.ScanType == ecrtypes.ScanTypeEnhanced {
 		findings.EnhancedFindings = []ecrtypes.EnhancedImageScanFinding{}
 		for _, f := range page {
-			findings.EnhancedFindings = append(findings.EnhancedFindings, s.enhancedFinding(repoName, f, rec, img))
+			findings.EnhancedFindings = append(findings.EnhancedFindings, s.enhancedFinding(repoID, f, rec, img))
 		}
 	} else {
 		findings.Findings = []ecrtypes.ImageScanFinding{}
@@ -333,7 +333,7 @@ func (s *service) describeImageScanFindings(ctx context.Context, in *ecrtypes.De
 	}
 	out.ImageScanFindings = findings
 	if end < len(rec.Findings) {
-		out.NextToken = encodeToken(op, repoName.Name, rec.CompletedAt.Format(time.RFC3339Nano), strconv.Itoa(end))
+		out.NextToken = encodeToken(op, repoID.Name, rec.CompletedAt.Format(time.RFC3339Nano), strconv.Itoa(end))
 	}
 	return out, nil
 }

@@ -246,19 +246,19 @@ func (c *Controller) Reconcile(ctx context.Context, key string) (controller.Resu
 }
 
 func (c *Controller) reconcileImage(ctx context.Context, key string) error {
-	repoName, d, ok := ecrstate.ParseScanKey(key)
+	repo, d, ok := ecrstate.ParseScanKey(key)
 	if !ok {
 		return nil
 	}
 	in := decideInput{}
-	rec, recRev, found, err := ecrstate.LoadScanRecord(ctx, c.cfg.Store, repoName, d)
+	rec, recRev, found, err := ecrstate.LoadScanRecord(ctx, c.cfg.Store, repo, d)
 	if err != nil {
 		return err
 	}
 	if found {
 		in.record = &rec
 	}
-	img, err := c.cfg.Catalog.Image(ctx, repoName, d.String())
+	img, err := c.cfg.Catalog.Image(ctx, repo, d.String())
 	switch {
 	case errors.Is(err, registry.ErrImageNotFound), errors.Is(err, registry.ErrRepositoryNotFound):
 	case err != nil:
@@ -267,14 +267,14 @@ func (c *Controller) reconcileImage(ctx context.Context, key string) error {
 		in.imageFound, in.image = true, img
 	}
 	if in.imageFound {
-		if in.repo, err = c.cfg.Catalog.GetRepository(ctx, repoName); errors.Is(err, registry.ErrRepositoryNotFound) {
+		if in.repo, err = c.cfg.Catalog.GetRepository(ctx, repo); errors.Is(err, registry.ErrRepositoryNotFound) {
 			in.imageFound = false
 		} else if err != nil {
 			return err
 		}
 	}
 	if in.imageFound {
-		if in.config, err = ecrstate.LoadScanningConfig(ctx, c.cfg.Store, repoName.Region); err != nil {
+		if in.config, err = ecrstate.LoadScanningConfig(ctx, c.cfg.Store, repo.Region); err != nil {
 			return err
 		}
 		info, err := c.cfg.Database.Info()
@@ -287,12 +287,12 @@ func (c *Controller) reconcileImage(ctx context.Context, key string) error {
 	if act.kind == actNone {
 		return nil
 	}
-	c.log.Debug("scan decision", "region", repoName.Region, "repository", repoName.Name, "digest", d, "action", act.kind, "scanType", act.scanType, "trigger", act.trigger)
+	c.log.Debug("scan decision", "region", repo.Region, "repository", repo.Name, "digest", d, "action", act.kind, "scanType", act.scanType, "trigger", act.trigger)
 	switch act.kind {
 	case actDelete:
 		_, err := c.cfg.Store.Txn(ctx, store.Txn{
-			If:   []store.Compare{{Key: ecrstate.ScanKey(repoName, d), ModRevision: recRev}},
-			Then: []store.Op{store.Delete(ecrstate.ScanKey(repoName, d))},
+			If:   []store.Compare{{Key: ecrstate.ScanKey(repo, d), ModRevision: recRev}},
+			Then: []store.Op{store.Delete(ecrstate.ScanKey(repo, d))},
 		})
 		if err == nil {
 			c.deleted.Inc()
@@ -301,7 +301,7 @@ func (c *Controller) reconcileImage(ctx context.Context, key string) error {
 	case actStart:
 		now := c.cfg.Now().UTC()
 		rec = ecrstate.ScanRecord{
-			Repository:  repoName.Name,
+			Repository:  repo.Name,
 			Digest:      d,
 			ScanType:    act.scanType,
 			Trigger:     act.trigger,
@@ -312,7 +312,7 @@ func (c *Controller) reconcileImage(ctx context.Context, key string) error {
 			// A scan on push uses up the image's daily basic scan.
 			rec.BasicStartedAt = now
 		}
-		op, err := ecrstate.PutScanRecordOp(repoName.Region, rec)
+		op, err := ecrstate.PutScanRecordOp(repo.Region, rec)
 		if err != nil {
 			return err
 		}
@@ -320,11 +320,11 @@ func (c *Controller) reconcileImage(ctx context.Context, key string) error {
 		if err != nil {
 			return err
 		}
-		c.log.Info("image scan started", "region", repoName.Region, "repository", repoName.Name, "digest", d, "scanType", rec.ScanType, "trigger", rec.Trigger)
+		c.log.Info("image scan started", "region", repo.Region, "repository", repo.Name, "digest", d, "scanType", rec.ScanType, "trigger", rec.Trigger)
 	case actRescan:
 		rec.ScanType, rec.Trigger = act.scanType, act.trigger
 	}
-	return c.runScan(ctx, repoName, img, rec, recRev)
+	return c.runScan(ctx, repo, img, rec, recRev)
 }
 
 // runScan scans img, an image of repo (reading it unless its inventory is
