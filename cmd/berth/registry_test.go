@@ -67,7 +67,7 @@ func TestRegistryGCCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{`Would delete blob links: 1\n`, `\napp +` + d.String() + ` +17 B\n`, `Would delete blobs: 1\n`,
+	for _, want := range []string{`Would delete blob links: 1\n`, `\nus-east-1 +app +` + d.String() + ` +17 B\n`, `Would delete blobs: 1\n`,
 		`\n` + d.String() + ` +17 B +app\n`, `Would delete upload sessions: 0\n`, `Total: 1 blob links, 1 blobs \(17 B\)`, `dry run, nothing was deleted`} {
 		if !regexp.MustCompile(want).MatchString(out) {
 			t.Errorf("dry run table lacks %q:\n%s", want, out)
