@@ -113,9 +113,10 @@ func printGCReport(w io.Writer, rep *registry.GCReport) error {
 	}
 	section("blob links", len(rep.Links))
 	if len(rep.Links) > 0 {
-		fmt.Fprintln(tw, "REPOSITORY\tDIGEST\tSIZE")
+		// One name may be a repository in several regions.
+		fmt.Fprintln(tw, "REGION\tREPOSITORY\tDIGEST\tSIZE")
 		for _, l := range rep.Links {
-			fmt.Fprintf(tw, "%s\t%s\t%s\n", l.Repository, l.Digest, humanBytes(l.Size))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", l.Region, l.Repository, l.Digest, humanBytes(l.Size))
 		}
 	}
 	if len(rep.Waiting) > 0 {

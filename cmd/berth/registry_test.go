@@ -35,7 +35,7 @@ func TestRegistryGCCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	cat := registry.NewCatalog(st, nil)
-	if _, err := cat.CreateRepository(ctx, ecrstate.Repository{Name: "app"}); err != nil {
+	if _, err := cat.CreateRepository(ctx, ecrstate.RepositoryID{Region: "us-east-1", Name: "app"}, ecrstate.Repository{Name: "app"}); err != nil {
 		t.Fatal(err)
 	}
 	// A layer pushed and never used.
@@ -51,7 +51,7 @@ func TestRegistryGCCommand(t *testing.T) {
 	if _, err := up.Commit(ctx, d); err != nil {
 		t.Fatal(err)
 	}
-	if err := cat.LinkBlob(ctx, "app", d, int64(len(content))); err != nil {
+	if err := cat.LinkBlob(ctx, ecrstate.RepositoryID{Region: "us-east-1", Name: "app"}, d, int64(len(content))); err != nil {
 		t.Fatal(err)
 	}
 	later := func() time.Time { return time.Now().Add(2 * registry.DefaultGCGracePeriod) }
@@ -67,7 +67,7 @@ func TestRegistryGCCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{`Would delete blob links: 1\n`, `\napp +` + d.String() + ` +17 B\n`, `Would delete blobs: 1\n`,
+	for _, want := range []string{`Would delete blob links: 1\n`, `\nus-east-1 +app +` + d.String() + ` +17 B\n`, `Would delete blobs: 1\n`,
 		`\n` + d.String() + ` +17 B +app\n`, `Would delete upload sessions: 0\n`, `Total: 1 blob links, 1 blobs \(17 B\)`, `dry run, nothing was deleted`} {
 		if !regexp.MustCompile(want).MatchString(out) {
 			t.Errorf("dry run table lacks %q:\n%s", want, out)

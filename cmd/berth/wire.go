@@ -24,6 +24,7 @@ import (
 	scancontroller "github.com/berth/berth/internal/controller/scan"
 	servicecontroller "github.com/berth/berth/internal/controller/service"
 	"github.com/berth/berth/internal/ecr"
+	"github.com/berth/berth/internal/ecr/ecrstate"
 	"github.com/berth/berth/internal/ecs"
 	"github.com/berth/berth/internal/gateway"
 	"github.com/berth/berth/internal/iam"
@@ -123,6 +124,13 @@ func wire(cfg serverConfig, serverURL string, logger *slog.Logger) (c *component
 	s, err := openStorage(cfg, logger, metrics, &closers)
 	if err != nil {
 		return nil, err
+	}
+	// A data dir from before regions keeps its ECR records in the default
+	// region; this runs before any API or controller reads them.
+	if moved, err := ecrstate.Relayout(context.Background(), s.store, cfg.Region); err != nil {
+		return nil, fmt.Errorf("ecr state layout: %w", err)
+	} else if moved > 0 {
+		logger.Info("ecr records moved to the regional key layout", "region", cfg.Region, "keys", moved)
 	}
 	agentToken, err := secretfile.Token(filepath.Join(cfg.DataDir, agentTokenFile))
 	if err != nil {
@@ -296,7 +304,7 @@ func openStorage(cfg serverConfig, logger *slog.Logger, metrics prometheus.Regis
 		store:   st,
 		vulnDB:  vulnDB,
 		blobs:   blobs,
-		tokens:  registry.NewTokens(tokenKey, nil),
+		tokens:  registry.NewTokens(tokenKey, cfg.Region, nil),
 		catalog: registry.NewCatalog(st, nil),
 	}, nil
 }

@@ -201,7 +201,7 @@ func (h *Hub) desiredTask(t *ecsstate.Task, host string) agentproto.DesiredTask 
 			sep = "@"
 		}
 		if auth == nil && h.cfg.Tokens != nil {
-			password, _ := h.cfg.Tokens.Issue("agent")
+			password, _ := h.cfg.Tokens.Issue("agent", h.cfg.Region)
 			auth = &agentproto.RegistryAuth{Username: "AWS", Password: password, ServerAddress: host}
 		}
 		d.Images = append(d.Images, agentproto.Image{Ref: host + "/" + local.Repository + sep + local.Reference, Auth: auth})

@@ -75,7 +75,7 @@ func newFixtureWith(t *testing.T, st store.Store) *fixture {
 		reg:    prometheus.NewRegistry(),
 		served: make(chan struct{}, 16),
 	}
-	f.tokens = registry.NewTokens([]byte("registry-key"), f.clock.Now)
+	f.tokens = registry.NewTokens([]byte("registry-key"), region, f.clock.Now)
 	f.hub = New(Config{
 		Store: st, AccountID: account, Region: region, RegistryHost: regHost,
 		Tokens: f.tokens, AgentToken: agentTok, Now: f.clock.Now,
@@ -433,7 +433,7 @@ func TestHelloRegistersNodeAndWelcomeListsTasks(t *testing.T) {
 			if img.Auth.Username != "AWS" || img.Auth.ServerAddress != host {
 				t.Errorf("image %d auth %+v", i, img.Auth)
 			}
-			if who, err := f.tokens.Verify(img.Auth.Password); err != nil || who != "agent" {
+			if who, in, err := f.tokens.Verify(img.Auth.Password); err != nil || who != "agent" || in != region {
 				t.Errorf("image %d password: %q %v", i, who, err)
 			}
 		}

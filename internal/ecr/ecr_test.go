@@ -20,6 +20,7 @@ import (
 	"github.com/berth/berth/internal/awsapi"
 	"github.com/berth/berth/internal/blob"
 	"github.com/berth/berth/internal/blob/local"
+	"github.com/berth/berth/internal/ecr/ecrstate"
 	"github.com/berth/berth/internal/ecr/ecrtypes"
 	"github.com/berth/berth/internal/registry"
 	"github.com/berth/berth/internal/store"
@@ -64,7 +65,7 @@ func newFixture(t *testing.T) *fixture {
 	}
 	f := &fixture{store: st, blobs: blobs, clock: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)}
 	f.catalog = registry.NewCatalog(st, f.now)
-	f.tokens = registry.NewTokens([]byte("token key"), f.now)
+	f.tokens = registry.NewTokens([]byte("token key"), testRegion, f.now)
 	f.svc = NewService(Config{
 		Catalog:      f.catalog,
 		Blobs:        blobs,
@@ -118,6 +119,11 @@ func wantErr(t *testing.T, err error, code, msg string) {
 
 func str(s string) *string { return &s }
 
+// repoID is repository name in testRegion.
+func repoID(name string) ecrstate.RepositoryID {
+	return ecrstate.RepositoryID{Region: testRegion, Name: name}
+}
+
 func createRepo(t *testing.T, f *fixture, name string) *ecrtypes.Repository {
 	t.Helper()
 	return mustCall[ecrtypes.CreateRepositoryResponse](t, f, "CreateRepository", &ecrtypes.CreateRepositoryRequest{RepositoryName: str(name)}).Repository
@@ -125,7 +131,7 @@ func createRepo(t *testing.T, f *fixture, name string) *ecrtypes.Repository {
 
 func repoExists(t *testing.T, f *fixture, name string) bool {
 	t.Helper()
-	_, err := f.catalog.GetRepository(context.Background(), name)
+	_, err := f.catalog.GetRepository(context.Background(), repoID(name))
 	if err != nil && !errors.Is(err, registry.ErrRepositoryNotFound) {
 		t.Fatal(err)
 	}
@@ -335,7 +341,7 @@ func TestRepositorySettings(t *testing.T) {
 	wantErr(t, err, "InvalidParameterException", "")
 	_, err = call[ecrtypes.PutImageTagMutabilityResponse](t, f, "PutImageTagMutability", &ecrtypes.PutImageTagMutabilityRequest{RepositoryName: str("nope"), ImageTagMutability: str("IMMUTABLE")})
 	wantErr(t, err, "RepositoryNotFoundException", "")
-	repo, _ := f.catalog.GetRepository(context.Background(), "app")
+	repo, _ := f.catalog.GetRepository(context.Background(), repoID("app"))
 	if repo.TagMutability != "MUTABLE_WITH_EXCLUSION" || !repo.TagIsImmutable("release-1") || repo.TagIsImmutable("dev") {
 		t.Fatalf("catalog repository: %+v", repo)
 	}
@@ -436,7 +442,7 @@ func pushImage(t *testing.T, f *fixture, repo, content string, tags ...string) d
 	config, layer := "config of "+content, "layer of "+content
 	cd, ld := digest.FromString(config), digest.FromString(layer)
 	for d, size := range map[digest.Digest]int{cd: len(config), ld: len(layer)} {
-		if err := f.catalog.LinkBlob(ctx, repo, d, int64(size)); err != nil {
+		if err := f.catalog.LinkBlob(ctx, repoID(repo), d, int64(size)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -446,7 +452,7 @@ func pushImage(t *testing.T, f *fixture, repo, content string, tags ...string) d
 	}
 	var d digest.Digest
 	for _, tag := range tags {
-		res, err := f.catalog.PutManifest(ctx, repo, tag, "", "", manifest)
+		res, err := f.catalog.PutManifest(ctx, repoID(repo), tag, "", "", manifest)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -595,14 +601,14 @@ func TestLayerUploadAndPutImage(t *testing.T) {
 	index := fmt.Sprintf(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","size":10,"digest":"%s"}]}`, missing)
 	_, err = call[ecrtypes.PutImageResponse](t, f, "PutImage", &ecrtypes.PutImageRequest{RepositoryName: str("my-app"), ImageManifest: str(index), ImageTag: str("multi")})
 	wantErr(t, err, "ReferencedImagesNotFoundException", "")
-	if _, err := f.catalog.Image(context.Background(), "my-app", "x"); !errors.Is(err, registry.ErrImageNotFound) {
+	if _, err := f.catalog.Image(context.Background(), repoID("my-app"), "x"); !errors.Is(err, registry.ErrImageNotFound) {
 		t.Fatalf("a refused PutImage tagged x: %v", err)
 	}
 
 	// Immutable tags can't move.
 	mustCall[ecrtypes.PutImageTagMutabilityResponse](t, f, "PutImageTagMutability", &ecrtypes.PutImageTagMutabilityRequest{RepositoryName: str("my-app"), ImageTagMutability: str("IMMUTABLE")})
 	other := pushImage(t, f, "my-app", "second image")
-	otherImg, _ := f.catalog.Image(context.Background(), "my-app", other.String())
+	otherImg, _ := f.catalog.Image(context.Background(), repoID("my-app"), other.String())
 	_, err = call[ecrtypes.PutImageResponse](t, f, "PutImage", &ecrtypes.PutImageRequest{RepositoryName: str("my-app"), ImageManifest: str(string(otherImg.Manifest)), ImageTag: str("latest")})
 	wantErr(t, err, "ImageTagAlreadyExistsException", "The image tag 'latest' already exists in the 'my-app' repository and cannot be overwritten because the repository is immutable.")
 
@@ -766,7 +772,7 @@ func TestBatchDeleteImage(t *testing.T) {
 	if len(out.ImageIds) != 0 || !reflect.DeepEqual(out.Failures, wantFailures) {
 		t.Fatalf("failures:\n got %+v", out.Failures)
 	}
-	images, _ := f.catalog.Images(context.Background(), "repo")
+	images, _ := f.catalog.Images(context.Background(), repoID("repo"))
 	if len(images) != 3 {
 		t.Fatalf("failed deletes changed the repository: %d images", len(images))
 	}
@@ -776,11 +782,11 @@ func TestBatchDeleteImage(t *testing.T) {
 	if len(out.Failures) != 0 || !reflect.DeepEqual(out.ImageIds, []ecrtypes.ImageIdentifier{{ImageDigest: str(a.String()), ImageTag: str("v1")}}) {
 		t.Fatalf("by tag: %+v", out)
 	}
-	if img, err := f.catalog.Image(context.Background(), "repo", a.String()); err != nil || !reflect.DeepEqual(img.Tags, []string{"latest"}) {
+	if img, err := f.catalog.Image(context.Background(), repoID("repo"), a.String()); err != nil || !reflect.DeepEqual(img.Tags, []string{"latest"}) {
 		t.Fatalf("after untag: %+v %v", img.Tags, err)
 	}
 	del(ecrtypes.ImageIdentifier{ImageTag: str("latest"), ImageDigest: str(a.String())})
-	if _, err := f.catalog.Image(context.Background(), "repo", a.String()); !errors.Is(err, registry.ErrImageNotFound) {
+	if _, err := f.catalog.Image(context.Background(), repoID("repo"), a.String()); !errors.Is(err, registry.ErrImageNotFound) {
 		t.Fatalf("image kept after its last tag: %v", err)
 	}
 
@@ -790,13 +796,13 @@ func TestBatchDeleteImage(t *testing.T) {
 	if len(out.Failures) != 0 || !reflect.DeepEqual(out.ImageIds, want) {
 		t.Fatalf("by digest: %+v", out)
 	}
-	if images, _ := f.catalog.Images(context.Background(), "repo"); len(images) != 0 {
+	if images, _ := f.catalog.Images(context.Background(), repoID("repo")); len(images) != 0 {
 		t.Fatalf("%d images left", len(images))
 	}
 
 	// An image an index lists stays until the index goes.
 	child := pushImage(t, f, "repo", "child", "child-tag")
-	childImg, _ := f.catalog.Image(context.Background(), "repo", child.String())
+	childImg, _ := f.catalog.Image(context.Background(), repoID("repo"), child.String())
 	index := fmt.Sprintf(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{"mediaType":"%s","size":%d,"digest":"%s"}]}`, childImg.MediaType, len(childImg.Manifest), child)
 	put := mustCall[ecrtypes.PutImageResponse](t, f, "PutImage", &ecrtypes.PutImageRequest{RepositoryName: str("repo"), ImageManifest: str(index), ImageTag: str("multi")})
 	out = del(ecrtypes.ImageIdentifier{ImageDigest: str(child.String())}, ecrtypes.ImageIdentifier{ImageTag: str("child-tag")})
@@ -843,7 +849,7 @@ func TestGetAuthorizationToken(t *testing.T) {
 	if !ok {
 		t.Fatalf("token %q", raw)
 	}
-	if key, err := f.tokens.Verify(password); err != nil || key != "AKIDTEST" {
+	if key, region, err := f.tokens.Verify(password); err != nil || key != "AKIDTEST" || region != testRegion {
 		t.Fatalf("verify: %q %v", key, err)
 	}
 	if *data.ProxyEndpoint != "http://localhost:4566" || data.ExpiresAt.Sub(f.clock) < 11*time.Hour || data.ExpiresAt.Sub(f.clock) > 12*time.Hour {
@@ -915,7 +921,7 @@ func TestForeignRegistry(t *testing.T) {
 		_, err := f.svc.Operations[op].Call(testCtx, in)
 		wantErr(t, err, "RepositoryNotFoundException", msg)
 	}
-	repo, _ := f.catalog.GetRepository(context.Background(), "mine")
+	repo, _ := f.catalog.GetRepository(context.Background(), repoID("mine"))
 	if repo.LifecyclePolicy != "" || repo.Policy != "" || repo.ScanOnPush {
 		t.Fatalf("a call on a foreign registry changed ours: %+v", repo)
 	}
@@ -930,7 +936,7 @@ func TestUploadSHA512(t *testing.T) {
 	mustCall[ecrtypes.UploadLayerPartResponse](t, f, "UploadLayerPart", &ecrtypes.UploadLayerPartRequest{RepositoryName: str("repo"), UploadId: init.UploadId, LayerPartBlob: content, PartFirstByte: awsapi.Int64(0), PartLastByte: awsapi.Int64(int64(len(content) - 1))})
 	d := digest.SHA512.FromBytes(content)
 	mustCall[ecrtypes.CompleteLayerUploadResponse](t, f, "CompleteLayerUpload", &ecrtypes.CompleteLayerUploadRequest{RepositoryName: str("repo"), UploadId: init.UploadId, LayerDigests: []string{d.String()}})
-	if link, err := f.catalog.Blob(context.Background(), "repo", d); err != nil || link.Size != int64(len(content)) {
+	if link, err := f.catalog.Blob(context.Background(), repoID("repo"), d); err != nil || link.Size != int64(len(content)) {
 		t.Fatalf("link: %+v %v", link, err)
 	}
 }

@@ -52,7 +52,7 @@ func (f *failure) exception(param string, subj subject) error {
 
 // lookup finds the image id names in repo. A failure reports an id that
 // names no image; err anything else (a missing repository, the store).
-func (s *service) lookup(ctx context.Context, repo string, id ecrtypes.ImageIdentifier) (ecrstate.Image, *failure, error) {
+func (s *service) lookup(ctx context.Context, repo ecrstate.RepositoryID, id ecrtypes.ImageIdentifier) (ecrstate.Image, *failure, error) {
 	if id.ImageDigest == nil && id.ImageTag == nil {
 		return ecrstate.Image{}, failMissingDigestAndTag, nil
 	}
@@ -94,7 +94,7 @@ func (s *service) lookup(ctx context.Context, repo string, id ecrtypes.ImageIden
 
 // imageByTag looks a tag up; the catalog would read a digest-shaped
 // reference as a digest, and no tag has that shape (PutImage refuses them).
-func (s *service) imageByTag(ctx context.Context, repo, tag string) (ecrstate.Image, error) {
+func (s *service) imageByTag(ctx context.Context, repo ecrstate.RepositoryID, tag string) (ecrstate.Image, error) {
 	if digestShaped(tag) {
 		if _, err := s.catalog.GetRepository(ctx, repo); err != nil {
 			return ecrstate.Image{}, err
@@ -168,27 +168,27 @@ type listingFilter struct{ tagStatus, imageStatus string }
 // imageListing checks what DescribeImages and ListImages share (the filter,
 // the page size, a page token of tokenParts parts) and returns the
 // repository's images and where the page resumes.
-func (s *service) imageListing(ctx context.Context, op, repo string, filter listingFilter, maxResults *int32, nextToken *string, tokenParts int) ([]ecrstate.Image, []string, error) {
+func (s *service) imageListing(ctx context.Context, op string, repo ecrstate.RepositoryID, filter listingFilter, maxResults *int32, nextToken *string, tokenParts int) ([]ecrstate.Image, []string, error) {
 	if err := checkTagStatus("filter.tagStatus", filter.tagStatus); err != nil {
 		return nil, nil, err
 	}
 	if err := checkMaxResults(maxResults); err != nil {
 		return nil, nil, err
 	}
-	after, err := decodeToken(nextToken, op, repo, tokenParts)
+	after, err := decodeToken(nextToken, op, repo.Name, tokenParts)
 	if err != nil {
 		return nil, nil, err
 	}
 	images, err := s.catalog.Images(ctx, repo)
 	if err != nil {
-		return nil, nil, subject{repo: repo}.wrap(err)
+		return nil, nil, subject{repo: repo.Name}.wrap(err)
 	}
 	return images, after, nil
 }
 
 func (s *service) describeImages(ctx context.Context, in *ecrtypes.DescribeImagesRequest) (*ecrtypes.DescribeImagesResponse, error) {
 	const op = "DescribeImages"
-	repo, err := s.repositoryIn(in.RegistryId, in.RepositoryName)
+	repo, err := s.repositoryIn(ctx, in.RegistryId, in.RepositoryName)
 	if err != nil {
 		return nil, err
 	}
@@ -202,10 +202,10 @@ func (s *service) describeImages(ctx context.Context, in *ecrtypes.DescribeImage
 		for i, id := range in.ImageIds {
 			img, f, err := s.lookup(ctx, repo, id)
 			if err != nil {
-				return nil, subject{repo: repo, image: id}.wrap(err)
+				return nil, subject{repo: repo.Name, image: id}.wrap(err)
 			}
 			if f != nil {
-				return nil, f.exception(fmt.Sprintf("imageIds.member.%d", i+1), subject{repo: repo, image: id})
+				return nil, f.exception(fmt.Sprintf("imageIds.member.%d", i+1), subject{repo: repo.Name, image: id})
 			}
 			if _, ok := seen[img.Digest]; !ok {
 				seen[img.Digest] = img
@@ -213,7 +213,7 @@ func (s *service) describeImages(ctx context.Context, in *ecrtypes.DescribeImage
 			}
 		}
 		if err := s.withScans(ctx, repo, out.ImageDetails, seen); err != nil {
-			return nil, subject{repo: repo}.wrap(err)
+			return nil, subject{repo: repo.Name}.wrap(err)
 		}
 		return out, nil
 	}
@@ -237,21 +237,21 @@ func (s *service) describeImages(ctx context.Context, in *ecrtypes.DescribeImage
 			continue
 		}
 		if len(out.ImageDetails) == limit {
-			out.NextToken = encodeToken(op, repo, *out.ImageDetails[limit-1].ImageDigest)
+			out.NextToken = encodeToken(op, repo.Name, *out.ImageDetails[limit-1].ImageDigest)
 			break
 		}
 		out.ImageDetails = append(out.ImageDetails, s.imageDetail(img))
 		listed[img.Digest] = img
 	}
 	if err := s.withScans(ctx, repo, out.ImageDetails, listed); err != nil {
-		return nil, subject{repo: repo}.wrap(err)
+		return nil, subject{repo: repo.Name}.wrap(err)
 	}
 	return out, nil
 }
 
 func (s *service) listImages(ctx context.Context, in *ecrtypes.ListImagesRequest) (*ecrtypes.ListImagesResponse, error) {
 	const op = "ListImages"
-	repo, err := s.repositoryIn(in.RegistryId, in.RepositoryName)
+	repo, err := s.repositoryIn(ctx, in.RegistryId, in.RepositoryName)
 	if err != nil {
 		return nil, err
 	}
@@ -288,7 +288,7 @@ func (s *service) listImages(ctx context.Context, in *ecrtypes.ListImagesRequest
 		}
 		if n == limit {
 			last := out.ImageIds[limit-1]
-			out.NextToken = encodeToken(op, repo, *last.ImageDigest, awsapi.Deref(last.ImageTag))
+			out.NextToken = encodeToken(op, repo.Name, *last.ImageDigest, awsapi.Deref(last.ImageTag))
 			break
 		}
 		id := ecrtypes.ImageIdentifier{ImageDigest: awsapi.String(e.digest)}
@@ -302,12 +302,12 @@ func (s *service) listImages(ctx context.Context, in *ecrtypes.ListImagesRequest
 }
 
 func (s *service) batchGetImage(ctx context.Context, in *ecrtypes.BatchGetImageRequest) (*ecrtypes.BatchGetImageResponse, error) {
-	repo, err := s.repositoryIn(in.RegistryId, in.RepositoryName)
+	repo, err := s.repositoryIn(ctx, in.RegistryId, in.RepositoryName)
 	if err != nil {
 		return nil, err
 	}
 	if _, err := s.catalog.GetRepository(ctx, repo); err != nil {
-		return nil, subject{repo: repo}.wrap(err)
+		return nil, subject{repo: repo.Name}.wrap(err)
 	}
 	// acceptedMediaTypes is not applied: ECR converts a manifest only when
 	// it can and otherwise returns it as stored, and berth never converts.
@@ -315,7 +315,7 @@ func (s *service) batchGetImage(ctx context.Context, in *ecrtypes.BatchGetImageR
 	for _, id := range in.ImageIds {
 		img, f, err := s.lookup(ctx, repo, id)
 		if err != nil {
-			return nil, subject{repo: repo, image: id}.wrap(err)
+			return nil, subject{repo: repo.Name, image: id}.wrap(err)
 		}
 		if f != nil {
 			out.Failures = append(out.Failures, f.output(id))
@@ -323,7 +323,7 @@ func (s *service) batchGetImage(ctx context.Context, in *ecrtypes.BatchGetImageR
 		}
 		out.Images = append(out.Images, ecrtypes.Image{
 			RegistryId:             awsapi.String(s.account),
-			RepositoryName:         awsapi.String(repo),
+			RepositoryName:         awsapi.String(repo.Name),
 			ImageId:                &ecrtypes.ImageIdentifier{ImageDigest: awsapi.String(img.Digest.String()), ImageTag: id.ImageTag},
 			ImageManifest:          awsapi.String(string(img.Manifest)),
 			ImageManifestMediaType: awsapi.String(img.MediaType),
@@ -333,7 +333,7 @@ func (s *service) batchGetImage(ctx context.Context, in *ecrtypes.BatchGetImageR
 }
 
 // referencedBy lists the image indexes in repo that list d.
-func (s *service) referencedBy(ctx context.Context, repo string, d digest.Digest) ([]string, error) {
+func (s *service) referencedBy(ctx context.Context, repo ecrstate.RepositoryID, d digest.Digest) ([]string, error) {
 	images, err := s.catalog.Images(ctx, repo)
 	if err != nil {
 		return nil, err
@@ -353,18 +353,18 @@ func failReferenced(parents []string) *failure {
 }
 
 func (s *service) batchDeleteImage(ctx context.Context, in *ecrtypes.BatchDeleteImageRequest) (*ecrtypes.BatchDeleteImageResponse, error) {
-	repo, err := s.repositoryIn(in.RegistryId, in.RepositoryName)
+	repo, err := s.repositoryIn(ctx, in.RegistryId, in.RepositoryName)
 	if err != nil {
 		return nil, err
 	}
 	if _, err := s.catalog.GetRepository(ctx, repo); err != nil {
-		return nil, subject{repo: repo}.wrap(err)
+		return nil, subject{repo: repo.Name}.wrap(err)
 	}
 	out := &ecrtypes.BatchDeleteImageResponse{ImageIds: []ecrtypes.ImageIdentifier{}, Failures: []ecrtypes.ImageFailure{}}
 	for _, id := range in.ImageIds {
 		deleted, f, err := s.deleteImage(ctx, repo, id)
 		if err != nil {
-			return nil, subject{repo: repo, image: id}.wrap(err)
+			return nil, subject{repo: repo.Name, image: id}.wrap(err)
 		}
 		if f != nil {
 			out.Failures = append(out.Failures, f.output(id))
@@ -379,7 +379,7 @@ func (s *service) batchDeleteImage(ctx context.Context, in *ecrtypes.BatchDelete
 // or without its digest) the tag goes, and the image with its last tag; by
 // digest alone the image goes with all its tags. An image an index lists
 // stays until the index is gone.
-func (s *service) deleteImage(ctx context.Context, repo string, id ecrtypes.ImageIdentifier) ([]ecrtypes.ImageIdentifier, *failure, error) {
+func (s *service) deleteImage(ctx context.Context, repo ecrstate.RepositoryID, id ecrtypes.ImageIdentifier) ([]ecrtypes.ImageIdentifier, *failure, error) {
 	img, f, err := s.lookup(ctx, repo, id)
 	if f != nil || err != nil {
 		return nil, f, err
@@ -402,7 +402,7 @@ func (s *service) deleteImage(ctx context.Context, repo string, id ecrtypes.Imag
 		if err != nil {
 			return nil, nil, err
 		}
-		s.log.InfoContext(ctx, "ecr: image untagged", "repository", repo, "tag", tag, "digest", untagged.Digest, "imageDeleted", deleted)
+		s.log.InfoContext(ctx, "ecr: image untagged", "region", repo.Region, "repository", repo.Name, "tag", tag, "digest", untagged.Digest, "imageDeleted", deleted)
 		return []ecrtypes.ImageIdentifier{{ImageDigest: awsapi.String(untagged.Digest.String()), ImageTag: awsapi.String(tag)}}, nil, nil
 	}
 	deleted, err := s.catalog.DeleteImage(ctx, repo, img.Digest, true)
@@ -418,7 +418,7 @@ func (s *service) deleteImage(ctx context.Context, repo string, id ecrtypes.Imag
 	case err != nil:
 		return nil, nil, err
 	}
-	s.log.InfoContext(ctx, "ecr: image deleted", "repository", repo, "digest", deleted.Digest)
+	s.log.InfoContext(ctx, "ecr: image deleted", "region", repo.Region, "repository", repo.Name, "digest", deleted.Digest)
 	d := awsapi.String(deleted.Digest.String())
 	if len(deleted.Tags) == 0 {
 		return []ecrtypes.ImageIdentifier{{ImageDigest: d}}, nil, nil
@@ -431,7 +431,7 @@ func (s *service) deleteImage(ctx context.Context, repo string, id ecrtypes.Imag
 }
 
 func (s *service) putImage(ctx context.Context, in *ecrtypes.PutImageRequest) (*ecrtypes.PutImageResponse, error) {
-	repo, err := s.repositoryIn(in.RegistryId, in.RepositoryName)
+	repo, err := s.repositoryIn(ctx, in.RegistryId, in.RepositoryName)
 	if err != nil {
 		return nil, err
 	}
@@ -452,7 +452,7 @@ func (s *service) putImage(ctx context.Context, in *ecrtypes.PutImageRequest) (*
 			return nil, invalidParameter("imageTag", "an image tag cannot have the form of a digest")
 		}
 	}
-	subj := subject{repo: repo, image: ecrtypes.ImageIdentifier{ImageDigest: in.ImageDigest, ImageTag: in.ImageTag}}
+	subj := subject{repo: repo.Name, image: ecrtypes.ImageIdentifier{ImageDigest: in.ImageDigest, ImageTag: in.ImageTag}}
 	// A missing repository is reported before anything about the manifest.
 	if _, err := s.catalog.GetRepository(ctx, repo); err != nil {
 		return nil, subj.wrap(err)
@@ -466,12 +466,12 @@ func (s *service) putImage(ctx context.Context, in *ecrtypes.PutImageRequest) (*
 		if in.ImageTag == nil {
 			shownTag = "null"
 		}
-		return nil, awsapi.Errorf("ImageAlreadyExistsException", "Image with digest '%s' and tag '%s' already exists in the repository with name '%s' in registry with id '%s'", res.Image.Digest, shownTag, repo, s.account)
+		return nil, awsapi.Errorf("ImageAlreadyExistsException", "Image with digest '%s' and tag '%s' already exists in the repository with name '%s' in registry with id '%s'", res.Image.Digest, shownTag, repo.Name, s.account)
 	}
-	s.log.InfoContext(ctx, "ecr: image pushed", "repository", repo, "digest", res.Image.Digest, "tag", tag)
+	s.log.InfoContext(ctx, "ecr: image pushed", "region", repo.Region, "repository", repo.Name, "digest", res.Image.Digest, "tag", tag)
 	return &ecrtypes.PutImageResponse{Image: &ecrtypes.Image{
 		RegistryId:             awsapi.String(s.account),
-		RepositoryName:         awsapi.String(repo),
+		RepositoryName:         awsapi.String(repo.Name),
 		ImageId:                &ecrtypes.ImageIdentifier{ImageDigest: awsapi.String(res.Image.Digest.String()), ImageTag: in.ImageTag},
 		ImageManifest:          awsapi.String(manifest),
 		ImageManifestMediaType: awsapi.String(res.Image.MediaType),

@@ -30,17 +30,17 @@ import (
 const layerPartSize = 10 << 20
 
 // session returns the open upload uploadID of repo.
-func (s *service) session(ctx context.Context, repo, uploadID string) (blob.Upload, error) {
+func (s *service) session(ctx context.Context, repo ecrstate.RepositoryID, uploadID string) (blob.Upload, error) {
 	if _, err := s.catalog.GetRepository(ctx, repo); err != nil {
-		return nil, subject{repo: repo}.wrap(err)
+		return nil, subject{repo: repo.Name}.wrap(err)
 	}
 	stored, err := store.Get[ecrstate.UploadSession](ctx, s.store, ecrstate.UploadKey(uploadID))
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return nil, subject{repo: repo}.wrap(err)
+		return nil, subject{repo: repo.Name}.wrap(err)
 	}
 	sess := stored.Value
-	if err != nil || sess.Repository != repo {
-		return nil, subject{repo: repo, upload: uploadID}.wrap(errUploadNotFound)
+	if err != nil || sess.Region != repo.Region || sess.Repository != repo.Name {
+		return nil, subject{repo: repo.Name, upload: uploadID}.wrap(errUploadNotFound)
 	}
 	up, err := s.blobs.Upload(ctx, sess.BlobUpload)
 	if errors.Is(err, blob.ErrNotFound) {
@@ -48,10 +48,10 @@ func (s *service) session(ctx context.Context, repo, uploadID string) (blob.Uplo
 		if err := s.endSession(ctx, uploadID); err != nil {
 			s.log.WarnContext(ctx, "ecr: ending upload session", "upload", uploadID, "error", err)
 		}
-		return nil, subject{repo: repo, upload: uploadID}.wrap(errUploadNotFound)
+		return nil, subject{repo: repo.Name, upload: uploadID}.wrap(errUploadNotFound)
 	}
 	if err != nil {
-		return nil, subject{repo: repo}.wrap(err)
+		return nil, subject{repo: repo.Name}.wrap(err)
 	}
 	return up, nil
 }
@@ -62,29 +62,29 @@ func (s *service) endSession(ctx context.Context, uploadID string) error {
 }
 
 func (s *service) initiateLayerUpload(ctx context.Context, in *ecrtypes.InitiateLayerUploadRequest) (*ecrtypes.InitiateLayerUploadResponse, error) {
-	repo, err := s.repositoryIn(in.RegistryId, in.RepositoryName)
+	repo, err := s.repositoryIn(ctx, in.RegistryId, in.RepositoryName)
 	if err != nil {
 		return nil, err
 	}
 	if _, err := s.catalog.GetRepository(ctx, repo); err != nil {
-		return nil, subject{repo: repo}.wrap(err)
+		return nil, subject{repo: repo.Name}.wrap(err)
 	}
 	up, err := s.blobs.NewUpload(ctx)
 	if err != nil {
-		return nil, subject{repo: repo}.wrap(err)
+		return nil, subject{repo: repo.Name}.wrap(err)
 	}
 	id := uuid.NewString()
-	if err := s.storeJSON(ctx, ecrstate.UploadKey(id), ecrstate.UploadSession{Repository: repo, BlobUpload: up.ID(), CreatedAt: s.now()}); err != nil {
+	if err := s.storeJSON(ctx, ecrstate.UploadKey(id), ecrstate.UploadSession{Region: repo.Region, Repository: repo.Name, BlobUpload: up.ID(), CreatedAt: s.now()}); err != nil {
 		if cerr := up.Cancel(ctx); cerr != nil {
 			s.log.WarnContext(ctx, "ecr: cancelling upload", "error", cerr)
 		}
-		return nil, subject{repo: repo}.wrap(err)
+		return nil, subject{repo: repo.Name}.wrap(err)
 	}
 	return &ecrtypes.InitiateLayerUploadResponse{UploadId: awsapi.String(id), PartSize: awsapi.Int64(layerPartSize)}, nil
 }
 
 func (s *service) uploadLayerPart(ctx context.Context, in *ecrtypes.UploadLayerPartRequest) (*ecrtypes.UploadLayerPartResponse, error) {
-	repo, err := s.repositoryIn(in.RegistryId, in.RepositoryName)
+	repo, err := s.repositoryIn(ctx, in.RegistryId, in.RepositoryName)
 	if err != nil {
 		return nil, err
 	}
@@ -107,20 +107,20 @@ func (s *service) uploadLayerPart(ctx context.Context, in *ecrtypes.UploadLayerP
 		// Another part landed first.
 		return nil, invalidPart(up.Size())
 	case errors.Is(err, blob.ErrNotFound):
-		return nil, subject{repo: repo, upload: uploadID}.wrap(errUploadNotFound)
+		return nil, subject{repo: repo.Name, upload: uploadID}.wrap(errUploadNotFound)
 	case err != nil:
-		return nil, subject{repo: repo}.wrap(err)
+		return nil, subject{repo: repo.Name}.wrap(err)
 	}
 	return &ecrtypes.UploadLayerPartResponse{
 		RegistryId:       awsapi.String(s.account),
-		RepositoryName:   awsapi.String(repo),
+		RepositoryName:   awsapi.String(repo.Name),
 		UploadId:         awsapi.String(uploadID),
 		LastByteReceived: awsapi.Int64(first + n - 1),
 	}, nil
 }
 
 func (s *service) completeLayerUpload(ctx context.Context, in *ecrtypes.CompleteLayerUploadRequest) (*ecrtypes.CompleteLayerUploadResponse, error) {
-	repo, err := s.repositoryIn(in.RegistryId, in.RepositoryName)
+	repo, err := s.repositoryIn(ctx, in.RegistryId, in.RepositoryName)
 	if err != nil {
 		return nil, err
 	}
@@ -151,15 +151,15 @@ func (s *service) completeLayerUpload(ctx context.Context, in *ecrtypes.Complete
 	if _, err := s.catalog.RefreshBlob(ctx, repo, d); err == nil {
 		// The content is already there; this upload has nothing to add.
 		if err := up.Cancel(ctx); err != nil && !errors.Is(err, blob.ErrNotFound) {
-			return nil, subject{repo: repo}.wrap(err)
+			return nil, subject{repo: repo.Name}.wrap(err)
 		}
 		if err := s.endSession(ctx, uploadID); err != nil {
-			return nil, subject{repo: repo}.wrap(err)
+			return nil, subject{repo: repo.Name}.wrap(err)
 		}
 		// UNVERIFIED wording.
-		return nil, awsapi.Errorf("LayerAlreadyExistsException", "The layer with digest '%s' already exists in the repository with name '%s' in registry with id '%s'", d, repo, s.account)
+		return nil, awsapi.Errorf("LayerAlreadyExistsException", "The layer with digest '%s' already exists in the repository with name '%s' in registry with id '%s'", d, repo.Name, s.account)
 	} else if !errors.Is(err, registry.ErrBlobNotFound) {
-		return nil, subject{repo: repo}.wrap(err)
+		return nil, subject{repo: repo.Name}.wrap(err)
 	}
 	// Committed and linked under the blob's lock (registry/gc.go).
 	unlock := s.catalog.LockBlob(d)
@@ -170,33 +170,33 @@ func (s *service) completeLayerUpload(ctx context.Context, in *ecrtypes.Complete
 		// UNVERIFIED wording; the session stays open for another try.
 		return nil, awsapi.Errorf("InvalidLayerException", "The digest calculated for the uploaded layer does not match the digest specified: '%s'", d)
 	case errors.Is(err, blob.ErrNotFound):
-		return nil, subject{repo: repo, upload: uploadID}.wrap(errUploadNotFound)
+		return nil, subject{repo: repo.Name, upload: uploadID}.wrap(errUploadNotFound)
 	case err != nil:
-		return nil, subject{repo: repo}.wrap(err)
+		return nil, subject{repo: repo.Name}.wrap(err)
 	}
 	if err := s.catalog.LinkBlob(ctx, repo, d, size); err != nil {
-		return nil, subject{repo: repo}.wrap(err)
+		return nil, subject{repo: repo.Name}.wrap(err)
 	}
 	if err := s.endSession(ctx, uploadID); err != nil {
 		// The layer is in; a stale record only names an ended session.
 		s.log.WarnContext(ctx, "ecr: ending upload session", "upload", uploadID, "error", err)
 	}
-	s.log.InfoContext(ctx, "ecr: layer uploaded", "repository", repo, "digest", d, "size", size)
+	s.log.InfoContext(ctx, "ecr: layer uploaded", "region", repo.Region, "repository", repo.Name, "digest", d, "size", size)
 	return &ecrtypes.CompleteLayerUploadResponse{
 		RegistryId:     awsapi.String(s.account),
-		RepositoryName: awsapi.String(repo),
+		RepositoryName: awsapi.String(repo.Name),
 		UploadId:       awsapi.String(uploadID),
 		LayerDigest:    awsapi.String(d.String()),
 	}, nil
 }
 
 func (s *service) batchCheckLayerAvailability(ctx context.Context, in *ecrtypes.BatchCheckLayerAvailabilityRequest) (*ecrtypes.BatchCheckLayerAvailabilityResponse, error) {
-	repo, err := s.repositoryIn(in.RegistryId, in.RepositoryName)
+	repo, err := s.repositoryIn(ctx, in.RegistryId, in.RepositoryName)
 	if err != nil {
 		return nil, err
 	}
 	if _, err := s.catalog.GetRepository(ctx, repo); err != nil {
-		return nil, subject{repo: repo}.wrap(err)
+		return nil, subject{repo: repo.Name}.wrap(err)
 	}
 	out := &ecrtypes.BatchCheckLayerAvailabilityResponse{Layers: []ecrtypes.Layer{}, Failures: []ecrtypes.LayerFailure{}}
 	layerFailure := func(raw, code, reason string) {
@@ -215,7 +215,7 @@ func (s *service) batchCheckLayerAvailability(ctx context.Context, in *ecrtypes.
 			// keeps garbage collection off them (registry/gc.go).
 			link, err = s.catalog.RefreshBlob(ctx, repo, d)
 			if err != nil && !errors.Is(err, registry.ErrBlobNotFound) {
-				return nil, subject{repo: repo}.wrap(err)
+				return nil, subject{repo: repo.Name}.wrap(err)
 			}
 		}
 		if err != nil {
@@ -233,7 +233,7 @@ func (s *service) batchCheckLayerAvailability(ctx context.Context, in *ecrtypes.
 }
 
 func (s *service) getDownloadURLForLayer(ctx context.Context, in *ecrtypes.GetDownloadUrlForLayerRequest) (*ecrtypes.GetDownloadUrlForLayerResponse, error) {
-	repo, err := s.repositoryIn(in.RegistryId, in.RepositoryName)
+	repo, err := s.repositoryIn(ctx, in.RegistryId, in.RepositoryName)
 	if err != nil {
 		return nil, err
 	}
@@ -241,29 +241,29 @@ func (s *service) getDownloadURLForLayer(ctx context.Context, in *ecrtypes.GetDo
 	if !imageDigestRE.MatchString(raw) {
 		return nil, validationError("layerDigest", raw, "Member must satisfy regular expression pattern: "+imageDigestPattern)
 	}
-	notFound := subject{repo: repo, layer: raw}.wrap(registry.ErrBlobNotFound)
+	notFound := subject{repo: repo.Name, layer: raw}.wrap(registry.ErrBlobNotFound)
 	d, err := digest.Parse(raw)
 	if err != nil {
 		if _, err := s.catalog.GetRepository(ctx, repo); err != nil {
-			return nil, subject{repo: repo}.wrap(err)
+			return nil, subject{repo: repo.Name}.wrap(err)
 		}
 		return nil, notFound
 	}
 	if _, err := s.catalog.Blob(ctx, repo, d); errors.Is(err, registry.ErrBlobNotFound) {
 		return nil, notFound
 	} else if err != nil {
-		return nil, subject{repo: repo}.wrap(err)
+		return nil, subject{repo: repo.Name}.wrap(err)
 	}
 	images, err := s.catalog.Images(ctx, repo)
 	if err != nil {
-		return nil, subject{repo: repo}.wrap(err)
+		return nil, subject{repo: repo.Name}.wrap(err)
 	}
 	used := slices.ContainsFunc(images, func(img ecrstate.Image) bool { return slices.Contains(img.Blobs, d) })
 	if !used {
 		return nil, awsapi.Errorf("LayerInaccessibleException", "The layer with digest '%s' is not available because it is not associated with an image", d)
 	}
 	return &ecrtypes.GetDownloadUrlForLayerResponse{
-		DownloadUrl: awsapi.String("http://" + s.host + "/v2/" + repo + "/blobs/" + d.String()),
+		DownloadUrl: awsapi.String("http://" + s.host + "/v2/" + repo.Name + "/blobs/" + d.String()),
 		LayerDigest: awsapi.String(d.String()),
 	}, nil
 }

@@ -46,7 +46,7 @@ func checkLifecyclePolicyText(text string) (*LifecyclePolicy, error) {
 }
 
 func (s *service) putLifecyclePolicy(ctx context.Context, in *ecrtypes.PutLifecyclePolicyRequest) (*ecrtypes.PutLifecyclePolicyResponse, error) {
-	repo, err := s.repositoryIn(in.RegistryId, in.RepositoryName)
+	repo, err := s.repositoryIn(ctx, in.RegistryId, in.RepositoryName)
 	if err != nil {
 		return nil, err
 	}
@@ -61,40 +61,40 @@ func (s *service) putLifecyclePolicy(ctx context.Context, in *ecrtypes.PutLifecy
 	}); err != nil {
 		return nil, err
 	}
-	s.log.InfoContext(ctx, "ecr: lifecycle policy set", "repository", repo, "rules", len(policy.Rules))
-	return &ecrtypes.PutLifecyclePolicyResponse{RegistryId: awsapi.String(s.account), RepositoryName: awsapi.String(repo), LifecyclePolicyText: awsapi.String(text)}, nil
+	s.log.InfoContext(ctx, "ecr: lifecycle policy set", "region", repo.Region, "repository", repo.Name, "rules", len(policy.Rules))
+	return &ecrtypes.PutLifecyclePolicyResponse{RegistryId: awsapi.String(s.account), RepositoryName: awsapi.String(repo.Name), LifecyclePolicyText: awsapi.String(text)}, nil
 }
 
 func (s *service) getLifecyclePolicy(ctx context.Context, in *ecrtypes.GetLifecyclePolicyRequest) (*ecrtypes.GetLifecyclePolicyResponse, error) {
-	repo, err := s.repositoryIn(in.RegistryId, in.RepositoryName)
+	repo, err := s.repositoryIn(ctx, in.RegistryId, in.RepositoryName)
 	if err != nil {
 		return nil, err
 	}
 	r, err := s.catalog.GetRepository(ctx, repo)
 	if err != nil {
-		return nil, subject{repo: repo}.wrap(err)
+		return nil, subject{repo: repo.Name}.wrap(err)
 	}
 	if r.LifecyclePolicy == "" {
-		return nil, subject{repo: repo}.wrap(errLifecyclePolicyNotFound)
+		return nil, subject{repo: repo.Name}.wrap(errLifecyclePolicyNotFound)
 	}
-	return &ecrtypes.GetLifecyclePolicyResponse{RegistryId: awsapi.String(s.account), RepositoryName: awsapi.String(repo), LifecyclePolicyText: awsapi.String(r.LifecyclePolicy)}, nil
+	return &ecrtypes.GetLifecyclePolicyResponse{RegistryId: awsapi.String(s.account), RepositoryName: awsapi.String(repo.Name), LifecyclePolicyText: awsapi.String(r.LifecyclePolicy)}, nil
 }
 
 func (s *service) deleteLifecyclePolicy(ctx context.Context, in *ecrtypes.DeleteLifecyclePolicyRequest) (*ecrtypes.DeleteLifecyclePolicyResponse, error) {
-	repo, err := s.repositoryIn(in.RegistryId, in.RepositoryName)
+	repo, err := s.repositoryIn(ctx, in.RegistryId, in.RepositoryName)
 	if err != nil {
 		return nil, err
 	}
 	var old string
 	if _, err := s.update(ctx, repo, func(r *ecrstate.Repository) error {
 		if r.LifecyclePolicy == "" {
-			return subject{repo: repo}.wrap(errLifecyclePolicyNotFound)
+			return subject{repo: repo.Name}.wrap(errLifecyclePolicyNotFound)
 		}
 		old, r.LifecyclePolicy = r.LifecyclePolicy, ""
 		return nil
 	}); err != nil {
 		return nil, err
 	}
-	s.log.InfoContext(ctx, "ecr: lifecycle policy deleted", "repository", repo)
-	return &ecrtypes.DeleteLifecyclePolicyResponse{RegistryId: awsapi.String(s.account), RepositoryName: awsapi.String(repo), LifecyclePolicyText: awsapi.String(old)}, nil
+	s.log.InfoContext(ctx, "ecr: lifecycle policy deleted", "region", repo.Region, "repository", repo.Name)
+	return &ecrtypes.DeleteLifecyclePolicyResponse{RegistryId: awsapi.String(s.account), RepositoryName: awsapi.String(repo.Name), LifecyclePolicyText: awsapi.String(old)}, nil
 }

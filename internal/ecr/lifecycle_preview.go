@@ -21,7 +21,7 @@ import (
 // GetLifecyclePolicyPreview.
 
 // loadPreview reads repo's preview and its revision (0: none).
-func (s *service) loadPreview(ctx context.Context, repo string) (*ecrstate.LifecyclePreview, int64, error) {
+func (s *service) loadPreview(ctx context.Context, repo ecrstate.RepositoryID) (*ecrstate.LifecyclePreview, int64, error) {
 	v, err := store.Get[ecrstate.LifecyclePreview](ctx, s.store, ecrstate.LifecyclePreviewKey(repo))
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, 0, nil
@@ -34,7 +34,7 @@ func (s *service) loadPreview(ctx context.Context, repo string) (*ecrstate.Lifec
 
 // putPreview writes repo's preview if it is still at revision rev, and
 // returns the new revision; store.ErrConflict if another writer came first.
-func (s *service) putPreview(ctx context.Context, repo string, rev int64, p *ecrstate.LifecyclePreview) (int64, error) {
+func (s *service) putPreview(ctx context.Context, repo ecrstate.RepositoryID, rev int64, p *ecrstate.LifecyclePreview) (int64, error) {
 	put, err := store.PutJSON(ecrstate.LifecyclePreviewKey(repo), p)
 	if err != nil {
 		return 0, err
@@ -46,13 +46,13 @@ func (s *service) putPreview(ctx context.Context, repo string, rev int64, p *ecr
 }
 
 func (s *service) startLifecyclePolicyPreview(ctx context.Context, in *ecrtypes.StartLifecyclePolicyPreviewRequest) (*ecrtypes.StartLifecyclePolicyPreviewResponse, error) {
-	repo, err := s.repositoryIn(in.RegistryId, in.RepositoryName)
+	repo, err := s.repositoryIn(ctx, in.RegistryId, in.RepositoryName)
 	if err != nil {
 		return nil, err
 	}
 	r, err := s.catalog.GetRepository(ctx, repo)
 	if err != nil {
-		return nil, subject{repo: repo}.wrap(err)
+		return nil, subject{repo: repo.Name}.wrap(err)
 	}
 	var text string
 	if in.LifecyclePolicyText != nil {
@@ -62,7 +62,7 @@ func (s *service) startLifecyclePolicyPreview(ctx context.Context, in *ecrtypes.
 		}
 	} else {
 		if r.LifecyclePolicy == "" {
-			return nil, subject{repo: repo}.wrap(errLifecyclePolicyNotFound)
+			return nil, subject{repo: repo.Name}.wrap(errLifecyclePolicyNotFound)
 		}
 		text = r.LifecyclePolicy
 	}
@@ -70,18 +70,18 @@ func (s *service) startLifecyclePolicyPreview(ctx context.Context, in *ecrtypes.
 	now := s.now()
 	old, rev, err := s.loadPreview(ctx, repo)
 	if err != nil {
-		return nil, subject{repo: repo}.wrap(err)
+		return nil, subject{repo: repo.Name}.wrap(err)
 	}
 	if old != nil && old.RepositoryCreatedAt.Equal(r.CreatedAt) && old.StatusAt(now) == ecrtypes.LifecyclePolicyPreviewStatusInProgress {
-		return nil, subject{repo: repo}.wrap(errPreviewInProgress)
+		return nil, subject{repo: repo.Name}.wrap(errPreviewInProgress)
 	}
 	preview := &ecrstate.LifecyclePreview{RepositoryCreatedAt: r.CreatedAt, PolicyText: text, Status: ecrtypes.LifecyclePolicyPreviewStatusInProgress, StartedAt: now}
 	rev, err = s.putPreview(ctx, repo, rev, preview)
 	if errors.Is(err, store.ErrConflict) {
-		return nil, subject{repo: repo}.wrap(errPreviewInProgress)
+		return nil, subject{repo: repo.Name}.wrap(errPreviewInProgress)
 	}
 	if err != nil {
-		return nil, subject{repo: repo}.wrap(err)
+		return nil, subject{repo: repo.Name}.wrap(err)
 	}
 
 	results, evalErr := s.evaluatePreview(ctx, repo, text, now)
@@ -92,15 +92,15 @@ func (s *service) startLifecyclePolicyPreview(ctx context.Context, in *ecrtypes.
 	// A conflict here means this preview went stale and another replaced
 	// it; that one's result stands.
 	if _, err := s.putPreview(ctx, repo, rev, preview); err != nil && !errors.Is(err, store.ErrConflict) {
-		return nil, subject{repo: repo}.wrap(err)
+		return nil, subject{repo: repo.Name}.wrap(err)
 	}
 	if evalErr != nil {
-		return nil, subject{repo: repo}.wrap(evalErr)
+		return nil, subject{repo: repo.Name}.wrap(evalErr)
 	}
-	s.log.InfoContext(ctx, "ecr: lifecycle policy preview", "repository", repo, "images", len(results))
+	s.log.InfoContext(ctx, "ecr: lifecycle policy preview", "region", repo.Region, "repository", repo.Name, "images", len(results))
 	return &ecrtypes.StartLifecyclePolicyPreviewResponse{
 		RegistryId:          awsapi.String(s.account),
-		RepositoryName:      awsapi.String(repo),
+		RepositoryName:      awsapi.String(repo.Name),
 		LifecyclePolicyText: awsapi.String(text),
 		Status:              awsapi.String(preview.Status),
 	}, nil
@@ -108,7 +108,7 @@ func (s *service) startLifecyclePolicyPreview(ctx context.Context, in *ecrtypes.
 
 // evaluatePreview decides what the policy does to repo's images now, the
 // way the lifecycle controller decides it, and returns the images acted on.
-func (s *service) evaluatePreview(ctx context.Context, repo, text string, now time.Time) ([]ecrstate.PreviewResult, error) {
+func (s *service) evaluatePreview(ctx context.Context, repo ecrstate.RepositoryID, text string, now time.Time) ([]ecrstate.PreviewResult, error) {
 	images, err := s.catalog.Images(ctx, repo)
 	if err != nil {
 		return nil, err
@@ -137,7 +137,7 @@ func (s *service) evaluatePreview(ctx context.Context, repo, text string, now ti
 
 func (s *service) getLifecyclePolicyPreview(ctx context.Context, in *ecrtypes.GetLifecyclePolicyPreviewRequest) (*ecrtypes.GetLifecyclePolicyPreviewResponse, error) {
 	const op = "GetLifecyclePolicyPreview"
-	repo, err := s.repositoryIn(in.RegistryId, in.RepositoryName)
+	repo, err := s.repositoryIn(ctx, in.RegistryId, in.RepositoryName)
 	if err != nil {
 		return nil, err
 	}
@@ -157,19 +157,19 @@ func (s *service) getLifecyclePolicyPreview(ctx context.Context, in *ecrtypes.Ge
 	}
 	r, err := s.catalog.GetRepository(ctx, repo)
 	if err != nil {
-		return nil, subject{repo: repo}.wrap(err)
+		return nil, subject{repo: repo.Name}.wrap(err)
 	}
 	preview, _, err := s.loadPreview(ctx, repo)
 	if err != nil {
-		return nil, subject{repo: repo}.wrap(err)
+		return nil, subject{repo: repo.Name}.wrap(err)
 	}
 	if preview == nil || !preview.RepositoryCreatedAt.Equal(r.CreatedAt) {
-		return nil, subject{repo: repo}.wrap(errPreviewNotFound)
+		return nil, subject{repo: repo.Name}.wrap(errPreviewNotFound)
 	}
 	// The token names the preview it pages through, so a page of a newer
 	// preview is never served after one of an older.
 	started := preview.StartedAt.Format(time.RFC3339Nano)
-	after, err := decodeToken(in.NextToken, op, repo, 2)
+	after, err := decodeToken(in.NextToken, op, repo.Name, 2)
 	if err != nil {
 		return nil, err
 	}
@@ -180,7 +180,7 @@ func (s *service) getLifecyclePolicyPreview(ctx context.Context, in *ecrtypes.Ge
 	status := preview.StatusAt(s.now())
 	out := &ecrtypes.GetLifecyclePolicyPreviewResponse{
 		RegistryId:          awsapi.String(s.account),
-		RepositoryName:      awsapi.String(repo),
+		RepositoryName:      awsapi.String(repo.Name),
 		LifecyclePolicyText: awsapi.String(preview.PolicyText),
 		Status:              awsapi.String(status),
 		PreviewResults:      []ecrtypes.LifecyclePolicyPreviewResult{},
@@ -212,7 +212,7 @@ func (s *service) getLifecyclePolicyPreview(ctx context.Context, in *ecrtypes.Ge
 		out.PreviewResults = append(out.PreviewResults, previewOutput(p))
 	}
 	if end < len(results) {
-		out.NextToken = encodeToken(op, repo, started, results[end-1].Digest)
+		out.NextToken = encodeToken(op, repo.Name, started, results[end-1].Digest)
 	}
 	return out, nil
 }

@@ -169,13 +169,13 @@ func TestLifecyclePolicyPreview(t *testing.T) {
 func TestLifecyclePolicyPreviewInProgress(t *testing.T) {
 	f := newFixture(t)
 	createRepo(t, f, "my-app")
-	repo, err := f.catalog.GetRepository(context.Background(), "my-app")
+	repo, err := f.catalog.GetRepository(context.Background(), repoID("my-app"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	// A preview a crash interrupted: IN_PROGRESS since now.
 	b, _ := json.Marshal(ecrstate.LifecyclePreview{RepositoryCreatedAt: repo.CreatedAt, PolicyText: articlePolicy, Status: "IN_PROGRESS", StartedAt: f.now()})
-	if _, err := f.store.Txn(context.Background(), store.Txn{Then: []store.Op{store.Put(ecrstate.LifecyclePreviewKey("my-app"), b)}}); err != nil {
+	if _, err := f.store.Txn(context.Background(), store.Txn{Then: []store.Op{store.Put(ecrstate.LifecyclePreviewKey(repoID("my-app")), b)}}); err != nil {
 		t.Fatal(err)
 	}
 	out := getPreview(t, f, &ecrtypes.GetLifecyclePolicyPreviewRequest{})

@@ -21,7 +21,8 @@ func (s *service) getAuthorizationToken(ctx context.Context, in *ecrtypes.GetAut
 			return nil, err
 		}
 	}
-	password, expires := s.tokens.Issue(awsapi.RequestFrom(ctx).AccessKeyID)
+	req := awsapi.RequestFrom(ctx)
+	password, expires := s.tokens.Issue(req.AccessKeyID, req.Region)
 	data := ecrtypes.AuthorizationData{
 		AuthorizationToken: awsapi.String(base64.StdEncoding.EncodeToString([]byte("AWS:" + password))),
 		ExpiresAt:          awsapi.Time(expires),
@@ -122,7 +123,7 @@ func (s *service) putRegistryScanningConfiguration(ctx context.Context, in *ecrt
 		return nil, err
 	}
 	cfg.UpdatedAt = s.now()
-	if err := s.storeJSON(ctx, ecrstate.ScanningKey, cfg); err != nil {
+	if err := s.storeJSON(ctx, ecrstate.ScanningKey(awsapi.RequestFrom(ctx).Region), cfg); err != nil {
 		return nil, err
 	}
 	s.log.InfoContext(ctx, "ecr: registry scanning configuration set", "scanType", cfg.ScanType, "rules", len(cfg.Rules))
@@ -130,7 +131,7 @@ func (s *service) putRegistryScanningConfiguration(ctx context.Context, in *ecrt
 }
 
 func (s *service) getRegistryScanningConfiguration(ctx context.Context, _ *ecrtypes.GetRegistryScanningConfigurationRequest) (*ecrtypes.GetRegistryScanningConfigurationResponse, error) {
-	cfg, err := ecrstate.LoadScanningConfig(ctx, s.store)
+	cfg, err := ecrstate.LoadScanningConfig(ctx, s.store, awsapi.RequestFrom(ctx).Region)
 	if err != nil {
 		return nil, err
 	}

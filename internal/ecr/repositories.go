@@ -84,7 +84,7 @@ func exclusionFiltersOutput(filters []string) []ecrtypes.ImageTagMutabilityExclu
 // without customer keys has is the AWS managed key aws/ecr, so KMS and
 // KMS_DSSE are accepted with no key or with a name of that key; any other
 // key does not exist here and fails as a missing key fails in ECR.
-func (s *service) encryption(cfg *ecrtypes.EncryptionConfiguration) (encType, kmsKey string, err error) {
+func (s *service) encryption(region string, cfg *ecrtypes.EncryptionConfiguration) (encType, kmsKey string, err error) {
 	if cfg == nil {
 		return ecrtypes.EncryptionTypeAes256, "", nil
 	}
@@ -103,14 +103,14 @@ func (s *service) encryption(cfg *ecrtypes.EncryptionConfiguration) (encType, km
 	default:
 		return "", "", validationError("encryptionConfiguration.encryptionType", encType, "Member must satisfy enum value set: [AES256, KMS, KMS_DSSE]")
 	}
-	managed := managedKMSKey(s.account, s.region)
+	managed := managedKMSKey(s.account, region)
 	if cfg.KmsKey == nil || managed.names(kmsKey) {
 		// ECR reports the managed key by its key ARN when no key is given
 		// (as moto models it); an alias given for it is reported the same
 		// way (UNVERIFIED: ECR may echo the alias).
 		return encType, managed.arn(), nil
 	}
-	return "", "", errKMSKeyNotFound(kmsKey, s.account, s.region)
+	return "", "", errKMSKeyNotFound(kmsKey, s.account, region)
 }
 
 // kmsKeyRef is a KMS key in one account and region.
@@ -227,7 +227,8 @@ func (s *service) createRepository(ctx context.Context, in *ecrtypes.CreateRepos
 	if err != nil {
 		return nil, err
 	}
-	encType, kmsKey, err := s.encryption(in.EncryptionConfiguration)
+	region := awsapi.RequestFrom(ctx).Region
+	encType, kmsKey, err := s.encryption(region, in.EncryptionConfiguration)
 	if err != nil {
 		return nil, err
 	}
@@ -242,8 +243,7 @@ func (s *service) createRepository(ctx context.Context, in *ecrtypes.CreateRepos
 	if in.ImageScanningConfiguration != nil {
 		scanOnPush = awsapi.Deref(in.ImageScanningConfiguration.ScanOnPush)
 	}
-	repo, err := s.catalog.CreateRepository(ctx, ecrstate.Repository{
-		Name:                    name,
+	repo, err := s.catalog.CreateRepository(ctx, ecrstate.RepositoryID{Region: region, Name: name}, ecrstate.Repository{
 		TagMutability:           mutability,
 		TagMutabilityExclusions: exclusions,
 		ScanOnPush:              scanOnPush,
@@ -254,8 +254,8 @@ func (s *service) createRepository(ctx context.Context, in *ecrtypes.CreateRepos
 	if err != nil {
 		return nil, subject{repo: name}.wrap(err)
 	}
-	s.log.InfoContext(ctx, "ecr: repository created", "repository", name)
-	return &ecrtypes.CreateRepositoryResponse{Repository: s.repositoryOutput(repo)}, nil
+	s.log.InfoContext(ctx, "ecr: repository created", "region", region, "repository", name)
+	return &ecrtypes.CreateRepositoryResponse{Repository: s.repositoryOutput(region, repo)}, nil
 }
 
 func (s *service) describeRepositories(ctx context.Context, in *ecrtypes.DescribeRepositoriesRequest) (*ecrtypes.DescribeRepositoriesResponse, error) {
@@ -272,17 +272,18 @@ func (s *service) describeRepositories(ctx context.Context, in *ecrtypes.Describ
 			return nil, invalidParameter("nextToken", "nextToken cannot be specified together with repositoryNames")
 		}
 		out := &ecrtypes.DescribeRepositoriesResponse{Repositories: []ecrtypes.Repository{}}
+		region := awsapi.RequestFrom(ctx).Region
 		seen := map[string]bool{}
 		for _, name := range in.RepositoryNames {
 			if seen[name] {
 				continue
 			}
 			seen[name] = true
-			repo, err := s.catalog.GetRepository(ctx, name)
+			repo, err := s.catalog.GetRepository(ctx, repositoryID(ctx, name))
 			if err != nil {
 				return nil, subject{repo: name}.wrap(err)
 			}
-			out.Repositories = append(out.Repositories, *s.repositoryOutput(repo))
+			out.Repositories = append(out.Repositories, *s.repositoryOutput(region, repo))
 		}
 		return out, nil
 	}
@@ -301,7 +302,8 @@ func (s *service) describeRepositories(ctx context.Context, in *ecrtypes.Describ
 		startAfter = after[0]
 	}
 	limit := pageSize(in.MaxResults)
-	repos, err := s.catalog.ListRepositories(ctx, startAfter, limit+1)
+	region := awsapi.RequestFrom(ctx).Region
+	repos, err := s.catalog.ListRepositories(ctx, region, startAfter, limit+1)
 	if err != nil {
 		return nil, err
 	}
@@ -311,35 +313,35 @@ func (s *service) describeRepositories(ctx context.Context, in *ecrtypes.Describ
 		out.NextToken = encodeToken(op, "", repos[limit-1].Name)
 	}
 	for _, repo := range repos {
-		out.Repositories = append(out.Repositories, *s.repositoryOutput(repo))
+		out.Repositories = append(out.Repositories, *s.repositoryOutput(region, repo))
 	}
 	return out, nil
 }
 
 func (s *service) deleteRepository(ctx context.Context, in *ecrtypes.DeleteRepositoryRequest) (*ecrtypes.DeleteRepositoryResponse, error) {
-	name, err := s.repositoryIn(in.RegistryId, in.RepositoryName)
+	id, err := s.repositoryIn(ctx, in.RegistryId, in.RepositoryName)
 	if err != nil {
 		return nil, err
 	}
-	repo, err := s.catalog.DeleteRepository(ctx, name, awsapi.Deref(in.Force))
+	repo, err := s.catalog.DeleteRepository(ctx, id, awsapi.Deref(in.Force))
 	if err != nil {
-		return nil, subject{repo: name}.wrap(err)
+		return nil, subject{repo: id.Name}.wrap(err)
 	}
-	s.log.InfoContext(ctx, "ecr: repository deleted", "repository", name, "force", awsapi.Deref(in.Force))
-	return &ecrtypes.DeleteRepositoryResponse{Repository: s.repositoryOutput(repo)}, nil
+	s.log.InfoContext(ctx, "ecr: repository deleted", "region", id.Region, "repository", id.Name, "force", awsapi.Deref(in.Force))
+	return &ecrtypes.DeleteRepositoryResponse{Repository: s.repositoryOutput(id.Region, repo)}, nil
 }
 
 // update applies change to a repository; its errors carry the repository.
-func (s *service) update(ctx context.Context, name string, change func(*ecrstate.Repository) error) (ecrstate.Repository, error) {
-	repo, err := s.catalog.UpdateRepository(ctx, name, change)
+func (s *service) update(ctx context.Context, id ecrstate.RepositoryID, change func(*ecrstate.Repository) error) (ecrstate.Repository, error) {
+	repo, err := s.catalog.UpdateRepository(ctx, id, change)
 	if err != nil {
-		return repo, subject{repo: name}.wrap(err)
+		return repo, subject{repo: id.Name}.wrap(err)
 	}
 	return repo, nil
 }
 
 func (s *service) putImageTagMutability(ctx context.Context, in *ecrtypes.PutImageTagMutabilityRequest) (*ecrtypes.PutImageTagMutabilityResponse, error) {
-	name, err := s.repositoryIn(in.RegistryId, in.RepositoryName)
+	id, err := s.repositoryIn(ctx, in.RegistryId, in.RepositoryName)
 	if err != nil {
 		return nil, err
 	}
@@ -348,7 +350,7 @@ func (s *service) putImageTagMutability(ctx context.Context, in *ecrtypes.PutIma
 	if err != nil {
 		return nil, err
 	}
-	repo, err := s.update(ctx, name, func(r *ecrstate.Repository) error {
+	repo, err := s.update(ctx, id, func(r *ecrstate.Repository) error {
 		r.TagMutability, r.TagMutabilityExclusions = mutability, exclusions
 		return nil
 	})
@@ -357,19 +359,19 @@ func (s *service) putImageTagMutability(ctx context.Context, in *ecrtypes.PutIma
 	}
 	return &ecrtypes.PutImageTagMutabilityResponse{
 		RegistryId:                         awsapi.String(s.account),
-		RepositoryName:                     awsapi.String(name),
+		RepositoryName:                     awsapi.String(id.Name),
 		ImageTagMutability:                 awsapi.String(repo.TagMutability),
 		ImageTagMutabilityExclusionFilters: exclusionFiltersOutput(repo.TagMutabilityExclusions),
 	}, nil
 }
 
 func (s *service) putImageScanningConfiguration(ctx context.Context, in *ecrtypes.PutImageScanningConfigurationRequest) (*ecrtypes.PutImageScanningConfigurationResponse, error) {
-	name, err := s.repositoryIn(in.RegistryId, in.RepositoryName)
+	id, err := s.repositoryIn(ctx, in.RegistryId, in.RepositoryName)
 	if err != nil {
 		return nil, err
 	}
 	scanOnPush := in.ImageScanningConfiguration != nil && awsapi.Deref(in.ImageScanningConfiguration.ScanOnPush)
-	repo, err := s.update(ctx, name, func(r *ecrstate.Repository) error {
+	repo, err := s.update(ctx, id, func(r *ecrstate.Repository) error {
 		r.ScanOnPush = scanOnPush
 		return nil
 	})
@@ -378,7 +380,7 @@ func (s *service) putImageScanningConfiguration(ctx context.Context, in *ecrtype
 	}
 	return &ecrtypes.PutImageScanningConfigurationResponse{
 		RegistryId:                 awsapi.String(s.account),
-		RepositoryName:             awsapi.String(name),
+		RepositoryName:             awsapi.String(id.Name),
 		ImageScanningConfiguration: &ecrtypes.ImageScanningConfiguration{ScanOnPush: awsapi.Bool(repo.ScanOnPush)},
 	}, nil
 }
@@ -427,7 +429,7 @@ func checkRepositoryPolicy(text string) error {
 }
 
 func (s *service) setRepositoryPolicy(ctx context.Context, in *ecrtypes.SetRepositoryPolicyRequest) (*ecrtypes.SetRepositoryPolicyResponse, error) {
-	name, err := s.repositoryIn(in.RegistryId, in.RepositoryName)
+	id, err := s.repositoryIn(ctx, in.RegistryId, in.RepositoryName)
 	if err != nil {
 		return nil, err
 	}
@@ -435,58 +437,58 @@ func (s *service) setRepositoryPolicy(ctx context.Context, in *ecrtypes.SetRepos
 	if err := checkRepositoryPolicy(text); err != nil {
 		return nil, err
 	}
-	if _, err := s.update(ctx, name, func(r *ecrstate.Repository) error {
+	if _, err := s.update(ctx, id, func(r *ecrstate.Repository) error {
 		r.Policy = text
 		return nil
 	}); err != nil {
 		return nil, err
 	}
-	return &ecrtypes.SetRepositoryPolicyResponse{RegistryId: awsapi.String(s.account), RepositoryName: awsapi.String(name), PolicyText: awsapi.String(text)}, nil
+	return &ecrtypes.SetRepositoryPolicyResponse{RegistryId: awsapi.String(s.account), RepositoryName: awsapi.String(id.Name), PolicyText: awsapi.String(text)}, nil
 }
 
 func (s *service) getRepositoryPolicy(ctx context.Context, in *ecrtypes.GetRepositoryPolicyRequest) (*ecrtypes.GetRepositoryPolicyResponse, error) {
-	name, err := s.repositoryIn(in.RegistryId, in.RepositoryName)
+	id, err := s.repositoryIn(ctx, in.RegistryId, in.RepositoryName)
 	if err != nil {
 		return nil, err
 	}
-	repo, err := s.catalog.GetRepository(ctx, name)
+	repo, err := s.catalog.GetRepository(ctx, id)
 	if err != nil {
-		return nil, subject{repo: name}.wrap(err)
+		return nil, subject{repo: id.Name}.wrap(err)
 	}
 	if repo.Policy == "" {
-		return nil, subject{repo: name}.wrap(errRepositoryPolicyNotFound)
+		return nil, subject{repo: id.Name}.wrap(errRepositoryPolicyNotFound)
 	}
-	return &ecrtypes.GetRepositoryPolicyResponse{RegistryId: awsapi.String(s.account), RepositoryName: awsapi.String(name), PolicyText: awsapi.String(repo.Policy)}, nil
+	return &ecrtypes.GetRepositoryPolicyResponse{RegistryId: awsapi.String(s.account), RepositoryName: awsapi.String(id.Name), PolicyText: awsapi.String(repo.Policy)}, nil
 }
 
 func (s *service) deleteRepositoryPolicy(ctx context.Context, in *ecrtypes.DeleteRepositoryPolicyRequest) (*ecrtypes.DeleteRepositoryPolicyResponse, error) {
-	name, err := s.repositoryIn(in.RegistryId, in.RepositoryName)
+	id, err := s.repositoryIn(ctx, in.RegistryId, in.RepositoryName)
 	if err != nil {
 		return nil, err
 	}
 	var old string
-	if _, err := s.update(ctx, name, func(r *ecrstate.Repository) error {
+	if _, err := s.update(ctx, id, func(r *ecrstate.Repository) error {
 		if r.Policy == "" {
-			return subject{repo: name}.wrap(errRepositoryPolicyNotFound)
+			return subject{repo: id.Name}.wrap(errRepositoryPolicyNotFound)
 		}
 		old, r.Policy = r.Policy, ""
 		return nil
 	}); err != nil {
 		return nil, err
 	}
-	return &ecrtypes.DeleteRepositoryPolicyResponse{RegistryId: awsapi.String(s.account), RepositoryName: awsapi.String(name), PolicyText: awsapi.String(old)}, nil
+	return &ecrtypes.DeleteRepositoryPolicyResponse{RegistryId: awsapi.String(s.account), RepositoryName: awsapi.String(id.Name), PolicyText: awsapi.String(old)}, nil
 }
 
 func (s *service) tagResource(ctx context.Context, in *ecrtypes.TagResourceRequest) (*ecrtypes.TagResourceResponse, error) {
-	name, err := s.parseRepositoryARN(awsapi.Deref(in.ResourceArn))
+	id, err := s.parseRepositoryARN(ctx, awsapi.Deref(in.ResourceArn))
 	if err != nil {
 		return nil, err
 	}
 	if err := checkTags(in.Tags); err != nil {
 		return nil, err
 	}
-	if _, err := s.update(ctx, name, func(r *ecrstate.Repository) error {
-		tags, err := mergeTags(name, r.Tags, in.Tags)
+	if _, err := s.update(ctx, id, func(r *ecrstate.Repository) error {
+		tags, err := mergeTags(id.Name, r.Tags, in.Tags)
 		r.Tags = tags
 		return err
 	}); err != nil {
@@ -496,7 +498,7 @@ func (s *service) tagResource(ctx context.Context, in *ecrtypes.TagResourceReque
 }
 
 func (s *service) untagResource(ctx context.Context, in *ecrtypes.UntagResourceRequest) (*ecrtypes.UntagResourceResponse, error) {
-	name, err := s.parseRepositoryARN(awsapi.Deref(in.ResourceArn))
+	id, err := s.parseRepositoryARN(ctx, awsapi.Deref(in.ResourceArn))
 	if err != nil {
 		return nil, err
 	}
@@ -504,7 +506,7 @@ func (s *service) untagResource(ctx context.Context, in *ecrtypes.UntagResourceR
 	for _, k := range in.TagKeys {
 		remove[k] = true
 	}
-	if _, err := s.update(ctx, name, func(r *ecrstate.Repository) error {
+	if _, err := s.update(ctx, id, func(r *ecrstate.Repository) error {
 		var kept []ecrstate.ResourceTag
 		for _, t := range r.Tags {
 			if !remove[t.Key] {
@@ -520,13 +522,13 @@ func (s *service) untagResource(ctx context.Context, in *ecrtypes.UntagResourceR
 }
 
 func (s *service) listTagsForResource(ctx context.Context, in *ecrtypes.ListTagsForResourceRequest) (*ecrtypes.ListTagsForResourceResponse, error) {
-	name, err := s.parseRepositoryARN(awsapi.Deref(in.ResourceArn))
+	id, err := s.parseRepositoryARN(ctx, awsapi.Deref(in.ResourceArn))
 	if err != nil {
 		return nil, err
 	}
-	repo, err := s.catalog.GetRepository(ctx, name)
+	repo, err := s.catalog.GetRepository(ctx, id)
 	if err != nil {
-		return nil, subject{repo: name}.wrap(err)
+		return nil, subject{repo: id.Name}.wrap(err)
 	}
 	out := &ecrtypes.ListTagsForResourceResponse{Tags: []ecrtypes.Tag{}}
 	for _, t := range repo.Tags {

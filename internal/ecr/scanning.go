@@ -25,23 +25,23 @@ import (
 // DescribeImages, read from the scan records (scanning_state.go).
 
 func (s *service) startImageScan(ctx context.Context, in *ecrtypes.StartImageScanRequest) (*ecrtypes.StartImageScanResponse, error) {
-	repoName, err := s.repositoryIn(in.RegistryId, in.RepositoryName)
+	repoID, err := s.repositoryIn(ctx, in.RegistryId, in.RepositoryName)
 	if err != nil {
 		return nil, err
 	}
 	id := awsapi.Deref(in.ImageId)
-	subj := subject{repo: repoName, image: id}
-	if _, err := s.catalog.GetRepository(ctx, repoName); err != nil {
+	subj := subject{repo: repoID.Name, image: id}
+	if _, err := s.catalog.GetRepository(ctx, repoID); err != nil {
 		return nil, subj.wrap(err)
 	}
-	img, f, err := s.lookup(ctx, repoName, id)
+	img, f, err := s.lookup(ctx, repoID, id)
 	if err != nil {
 		return nil, subj.wrap(err)
 	}
 	if f != nil {
 		return nil, f.exception("imageId", subj)
 	}
-	cfg, err := ecrstate.LoadScanningConfig(ctx, s.store)
+	cfg, err := ecrstate.LoadScanningConfig(ctx, s.store, repoID.Region)
 	if err != nil {
 		return nil, subj.wrap(err)
 	}
@@ -52,11 +52,11 @@ func (s *service) startImageScan(ctx context.Context, in *ecrtypes.StartImageSca
 	}
 	if !scanpolicy.Scannable(img) {
 		// UNVERIFIED wording.
-		return nil, awsapi.Errorf("UnsupportedImageTypeException", "The image with imageId %s in the repository with name '%s' in the registry with id '%s' is of a type that cannot be scanned", imageIDString(id), repoName, s.account)
+		return nil, awsapi.Errorf("UnsupportedImageTypeException", "The image with imageId %s in the repository with name '%s' in the registry with id '%s' is of a type that cannot be scanned", imageIDString(id), repoID.Name, s.account)
 	}
 	now := s.now()
 	err = store.Retry(ctx, func() error {
-		rec, rev, found, err := ecrstate.LoadScanRecord(ctx, s.store, repoName, img.Digest)
+		rec, rev, found, err := ecrstate.LoadScanRecord(ctx, s.store, repoID, img.Digest)
 		if err != nil {
 			return err
 		}
@@ -64,7 +64,7 @@ func (s *service) startImageScan(ctx context.Context, in *ecrtypes.StartImageSca
 			return errScanQuotaExceeded
 		}
 		next := ecrstate.ScanRecord{
-			Repository:     repoName,
+			Repository:     repoID.Name,
 			Digest:         img.Digest,
 			ScanType:       ecrtypes.ScanTypeBasic,
 			Trigger:        ecrstate.TriggerManual,
@@ -74,7 +74,7 @@ func (s *service) startImageScan(ctx context.Context, in *ecrtypes.StartImageSca
 			Inventory:      rec.Inventory,
 			Findings:       rec.Findings,
 		}
-		op, err := ecrstate.PutScanRecordOp(next)
+		op, err := ecrstate.PutScanRecordOp(repoID.Region, next)
 		if err != nil {
 			return err
 		}
@@ -84,10 +84,10 @@ func (s *service) startImageScan(ctx context.Context, in *ecrtypes.StartImageSca
 	if err != nil {
 		return nil, subj.wrap(err)
 	}
-	s.log.InfoContext(ctx, "ecr: image scan started", "repository", repoName, "digest", img.Digest)
+	s.log.InfoContext(ctx, "ecr: image scan started", "region", repoID.Region, "repository", repoID.Name, "digest", img.Digest)
 	return &ecrtypes.StartImageScanResponse{
 		RegistryId:      awsapi.String(s.account),
-		RepositoryName:  awsapi.String(repoName),
+		RepositoryName:  awsapi.String(repoID.Name),
 		ImageId:         &ecrtypes.ImageIdentifier{ImageDigest: awsapi.String(img.Digest.String()), ImageTag: id.ImageTag},
 		ImageScanStatus: &ecrtypes.ImageScanStatus{Status: awsapi.String(ecrtypes.ScanStatusInProgress)},
 	}, nil
@@ -201,7 +201,7 @@ func optionalTime(t time.Time) *awsapi.Timestamp {
 }
 
 // scanRecords reads the scan records of repo's images, by digest.
-func (s *service) scanRecords(ctx context.Context, repo string) (map[digest.Digest]*ecrstate.ScanRecord, error) {
+func (s *service) scanRecords(ctx context.Context, repo ecrstate.RepositoryID) (map[digest.Digest]*ecrstate.ScanRecord, error) {
 	recs, _, err := store.List[ecrstate.ScanRecord](ctx, s.store, ecrstate.RepositoryScoped(ecrstate.ScanPrefix, repo), store.ListOptions{})
 	if err != nil {
 		return nil, err
@@ -214,19 +214,19 @@ func (s *service) scanRecords(ctx context.Context, repo string) (map[digest.Dige
 }
 
 // withScans adds the scan status and summary to image details.
-func (s *service) withScans(ctx context.Context, repoName string, details []ecrtypes.ImageDetail, images map[digest.Digest]ecrstate.Image) error {
+func (s *service) withScans(ctx context.Context, repoID ecrstate.RepositoryID, details []ecrtypes.ImageDetail, images map[digest.Digest]ecrstate.Image) error {
 	if len(details) == 0 {
 		return nil
 	}
-	repo, err := s.catalog.GetRepository(ctx, repoName)
+	repo, err := s.catalog.GetRepository(ctx, repoID)
 	if err != nil {
 		return err
 	}
-	cfg, err := ecrstate.LoadScanningConfig(ctx, s.store)
+	cfg, err := ecrstate.LoadScanningConfig(ctx, s.store, repoID.Region)
 	if err != nil {
 		return err
 	}
-	recs, err := s.scanRecords(ctx, repoName)
+	recs, err := s.scanRecords(ctx, repoID)
 	if err != nil {
 		return err
 	}
@@ -248,7 +248,7 @@ func (s *service) withScans(ctx context.Context, repoName string, details []ecrt
 
 func (s *service) describeImageScanFindings(ctx context.Context, in *ecrtypes.DescribeImageScanFindingsRequest) (*ecrtypes.DescribeImageScanFindingsResponse, error) {
 	const op = "DescribeImageScanFindings"
-	repoName, err := s.repositoryIn(in.RegistryId, in.RepositoryName)
+	repoID, err := s.repositoryIn(ctx, in.RegistryId, in.RepositoryName)
 	if err != nil {
 		return nil, err
 	}
@@ -256,27 +256,27 @@ func (s *service) describeImageScanFindings(ctx context.Context, in *ecrtypes.De
 		return nil, err
 	}
 	id := awsapi.Deref(in.ImageId)
-	subj := subject{repo: repoName, image: id}
-	img, f, err := s.lookup(ctx, repoName, id)
+	subj := subject{repo: repoID.Name, image: id}
+	img, f, err := s.lookup(ctx, repoID, id)
 	if err != nil {
 		return nil, subj.wrap(err)
 	}
 	if f != nil {
 		return nil, f.exception("imageId", subj)
 	}
-	after, err := decodeToken(in.NextToken, op, repoName, 2)
+	after, err := decodeToken(in.NextToken, op, repoID.Name, 2)
 	if err != nil {
 		return nil, err
 	}
-	repo, err := s.catalog.GetRepository(ctx, repoName)
+	repo, err := s.catalog.GetRepository(ctx, repoID)
 	if err != nil {
 		return nil, subj.wrap(err)
 	}
-	cfg, err := ecrstate.LoadScanningConfig(ctx, s.store)
+	cfg, err := ecrstate.LoadScanningConfig(ctx, s.store, repoID.Region)
 	if err != nil {
 		return nil, subj.wrap(err)
 	}
-	rec, _, found, err := ecrstate.LoadScanRecord(ctx, s.store, repoName, img.Digest)
+	rec, _, found, err := ecrstate.LoadScanRecord(ctx, s.store, repoID, img.Digest)
 	if err != nil {
 		return nil, subj.wrap(err)
 	}
@@ -294,7 +294,7 @@ func (s *service) describeImageScanFindings(ctx context.Context, in *ecrtypes.De
 	}
 	out := &ecrtypes.DescribeImageScanFindingsResponse{
 		RegistryId:      awsapi.String(s.account),
-		RepositoryName:  awsapi.String(repoName),
+		RepositoryName:  awsapi.String(repoID.Name),
 		ImageId:         &ecrtypes.ImageIdentifier{ImageDigest: awsapi.String(img.Digest.String()), ImageTag: id.ImageTag},
 		ImageScanStatus: v.statusOutput(),
 	}
@@ -323,7 +323,7 @@ func (s *service) describeImageScanFindings(ctx context.Context, in *ecrtypes.De
 	if rec.ScanType == ecrtypes.ScanTypeEnhanced {
 		findings.EnhancedFindings = []ecrtypes.EnhancedImageScanFinding{}
 		for _, f := range page {
-			findings.EnhancedFindings = append(findings.EnhancedFindings, s.enhancedFinding(f, rec, img))
+			findings.EnhancedFindings = append(findings.EnhancedFindings, s.enhancedFinding(repoID, f, rec, img))
 		}
 	} else {
 		findings.Findings = []ecrtypes.ImageScanFinding{}
@@ -333,7 +333,7 @@ func (s *service) describeImageScanFindings(ctx context.Context, in *ecrtypes.De
 	}
 	out.ImageScanFindings = findings
 	if end < len(rec.Findings) {
-		out.NextToken = encodeToken(op, repoName, rec.CompletedAt.Format(time.RFC3339Nano), strconv.Itoa(end))
+		out.NextToken = encodeToken(op, repoID.Name, rec.CompletedAt.Format(time.RFC3339Nano), strconv.Itoa(end))
 	}
 	return out, nil
 }
@@ -445,8 +445,8 @@ func splitVersion(ecosystem, version string) (epoch int32, v, release string) {
 	return epoch, v, release
 }
 
-// enhancedFinding is a finding in Inspector's shape.
-func (s *service) enhancedFinding(f ecrstate.ScanFinding, rec ecrstate.ScanRecord, img ecrstate.Image) ecrtypes.EnhancedImageScanFinding {
+// enhancedFinding is a finding in Inspector's shape, of an image of repo.
+func (s *service) enhancedFinding(repo ecrstate.RepositoryID, f ecrstate.ScanFinding, rec ecrstate.ScanRecord, img ecrstate.Image) ecrtypes.EnhancedImageScanFinding {
 	epoch, version, release := splitVersion(f.Package.Ecosystem, f.Package.Version)
 	pkg := ecrtypes.VulnerablePackage{
 		Name:           awsapi.String(f.Package.Name),
@@ -529,14 +529,14 @@ func (s *service) enhancedFinding(f ecrstate.ScanFinding, rec ecrstate.ScanRecor
 	return ecrtypes.EnhancedImageScanFinding{
 		AwsAccountId:                awsapi.String(s.account),
 		Description:                 awsapi.String(firstNonEmpty(findingDescription(f.Finding), f.ID)),
-		FindingArn:                  awsapi.String(s.findingARN(rec, f)),
+		FindingArn:                  awsapi.String(s.findingARN(repo.Region, rec, f)),
 		FirstObservedAt:             awsapi.Time(first),
 		LastObservedAt:              awsapi.Time(rec.CompletedAt),
 		UpdatedAt:                   awsapi.Time(rec.CompletedAt),
 		PackageVulnerabilityDetails: details,
 		Remediation:                 &ecrtypes.Remediation{Recommendation: &ecrtypes.Recommendation{Text: awsapi.String(recommendation)}},
 		Resources: []ecrtypes.Resource{{
-			Id:      awsapi.String(s.repositoryARN(img.Repository) + "/" + img.Digest.String()),
+			Id:      awsapi.String(s.repositoryARN(repo) + "/" + img.Digest.String()),
 			Type:    awsapi.String("AWS_ECR_CONTAINER_IMAGE"),
 			Details: &ecrtypes.ResourceDetails{AwsEcrContainerImage: imageDetails},
 			Tags:    map[string]string{},
@@ -562,23 +562,23 @@ func cvssVersion(vector, fallback string) string {
 	return fallback
 }
 
-// findingARN is an Inspector-style finding ARN, stable across rescans of
-// the same finding on the same image.
-func (s *service) findingARN(rec ecrstate.ScanRecord, f ecrstate.ScanFinding) string {
-	return "arn:aws:inspector2:" + s.region + ":" + s.account + ":finding/" + digest.FromString(rec.Repository + "|" + rec.Digest.String() + "|" + f.Key()).Encoded()[:32]
+// findingARN is an Inspector-style finding ARN in region, stable across
+// rescans of the same finding on the same image.
+func (s *service) findingARN(region string, rec ecrstate.ScanRecord, f ecrstate.ScanFinding) string {
+	return "arn:aws:inspector2:" + region + ":" + s.account + ":finding/" + digest.FromString(rec.Repository + "|" + rec.Digest.String() + "|" + f.Key()).Encoded()[:32]
 }
 
 func (s *service) batchGetRepositoryScanningConfiguration(ctx context.Context, in *ecrtypes.BatchGetRepositoryScanningConfigurationRequest) (*ecrtypes.BatchGetRepositoryScanningConfigurationResponse, error) {
 	if n := len(in.RepositoryNames); n < 1 || n > 25 {
 		return nil, validationError("repositoryNames", "", "Member must have length between 1 and 25")
 	}
-	cfg, err := ecrstate.LoadScanningConfig(ctx, s.store)
+	cfg, err := ecrstate.LoadScanningConfig(ctx, s.store, awsapi.RequestFrom(ctx).Region)
 	if err != nil {
 		return nil, err
 	}
 	out := &ecrtypes.BatchGetRepositoryScanningConfigurationResponse{ScanningConfigurations: []ecrtypes.RepositoryScanningConfiguration{}, Failures: []ecrtypes.RepositoryScanningConfigurationFailure{}}
 	for _, name := range in.RepositoryNames {
-		repo, err := s.catalog.GetRepository(ctx, name)
+		repo, err := s.catalog.GetRepository(ctx, repositoryID(ctx, name))
 		if errors.Is(err, registry.ErrRepositoryNotFound) {
 			out.Failures = append(out.Failures, ecrtypes.RepositoryScanningConfigurationFailure{
 				RepositoryName: awsapi.String(name),
@@ -592,7 +592,7 @@ func (s *service) batchGetRepositoryScanningConfiguration(ctx context.Context, i
 		}
 		freq, applied := cfg.Frequency(repo)
 		out.ScanningConfigurations = append(out.ScanningConfigurations, ecrtypes.RepositoryScanningConfiguration{
-			RepositoryArn:      awsapi.String(s.repositoryARN(name)),
+			RepositoryArn:      awsapi.String(s.repositoryARN(repositoryID(ctx, name))),
 			RepositoryName:     awsapi.String(name),
 			ScanOnPush:         awsapi.Bool(freq != ecrtypes.ScanFrequencyManual),
 			ScanFrequency:      awsapi.String(freq),

@@ -21,7 +21,7 @@ import (
 // putScan writes a scan record as the controller would.
 func putScan(t *testing.T, f *fixture, rec ecrstate.ScanRecord) {
 	t.Helper()
-	op, err := ecrstate.PutScanRecordOp(rec)
+	op, err := ecrstate.PutScanRecordOp(testRegion, rec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +61,7 @@ func TestStartImageScan(t *testing.T) {
 	if !reflect.DeepEqual(out, want) {
 		t.Fatalf("start: %+v", out)
 	}
-	rec, _, found, err := ecrstate.LoadScanRecord(context.Background(), f.store, "app", d)
+	rec, _, found, err := ecrstate.LoadScanRecord(context.Background(), f.store, repoID("app"), d)
 	if err != nil || !found || rec.Status != ecrstate.ScanInProgress || rec.Trigger != ecrstate.TriggerManual || rec.ScanType != ecrtypes.ScanTypeBasic || rec.BasicStartedAt.IsZero() {
 		t.Fatalf("record: %+v %v", rec, err)
 	}
@@ -85,12 +85,12 @@ func TestStartImageScan(t *testing.T) {
 	wantErr(t, err, "RepositoryNotFoundException", "The repository with name 'nope' does not exist in the registry with id '123456789012'")
 
 	// A manifest list is not an image the scanner reads.
-	img, err := f.catalog.Image(context.Background(), "app", d.String())
+	img, err := f.catalog.Image(context.Background(), repoID("app"), d.String())
 	if err != nil {
 		t.Fatal(err)
 	}
 	index := fmt.Sprintf(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{"mediaType":"%s","size":%d,"digest":"%s"}]}`, img.MediaType, len(img.Manifest), d)
-	if _, err := f.catalog.PutManifest(context.Background(), "app", "multi", "", "", []byte(index)); err != nil {
+	if _, err := f.catalog.PutManifest(context.Background(), repoID("app"), "multi", "", "", []byte(index)); err != nil {
 		t.Fatal(err)
 	}
 	_, err = start(ecrtypes.ImageIdentifier{ImageTag: str("multi")})

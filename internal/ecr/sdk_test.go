@@ -111,7 +111,7 @@ func TestSDKWalkthrough(t *testing.T) {
 	}
 	raw, _ := base64.StdEncoding.DecodeString(aws.ToString(auth.AuthorizationData[0].AuthorizationToken))
 	password, ok := strings.CutPrefix(string(raw), "AWS:")
-	if key, err := f.tokens.Verify(password); !ok || err != nil || key != sdkKey {
+	if key, _, err := f.tokens.Verify(password); !ok || err != nil || key != sdkKey {
 		t.Fatalf("token %q: %q %v", raw, key, err)
 	}
 	if aws.ToString(auth.AuthorizationData[0].ProxyEndpoint) != "http://localhost:4566" || auth.AuthorizationData[0].ExpiresAt == nil {

@@ -30,7 +30,9 @@ type Config struct {
 	// Store keeps registry-level settings (scanning configuration) and
 	// layer-upload sessions.
 	Store store.Store
-	// AccountID is the registry id; Region goes into ARNs.
+	// AccountID is the registry id. Each request works in its own region
+	// (awsapi.RequestFrom); Region, the server's default, is kept only to
+	// label logs.
 	AccountID, Region string
 	// RegistryHost is the host[:port] the registry is reached at; repository
 	// URIs are <RegistryHost>/<name>.
@@ -57,10 +59,9 @@ func NewService(cfg Config) *awsapi.Service {
 		tokens:  cfg.Tokens,
 		store:   cfg.Store,
 		account: cfg.AccountID,
-		region:  cfg.Region,
 		host:    cfg.RegistryHost,
 		now:     func() time.Time { return cfg.Now().UTC() },
-		log:     cfg.Logger.With("service", "ecr"),
+		log:     cfg.Logger.With("service", "ecr", "defaultRegion", cfg.Region),
 		vulnDB:  cfg.VulnerabilityDatabase,
 	}
 	errs := newErrorTable(s.log, s.account)
@@ -85,7 +86,6 @@ type service struct {
 	tokens  *registry.Tokens
 	store   store.Store
 	account string
-	region  string
 	host    string
 	now     func() time.Time
 	log     *slog.Logger
@@ -136,14 +136,19 @@ func (s *service) operations() map[string]awsapi.Operation {
 }
 
 // repositoryIn checks the registryId of a call that names a repository and
-// returns the repository name. berth has one registry, so a repository in
-// any other is one that does not exist.
-func (s *service) repositoryIn(registryID, name *string) (string, error) {
-	repo := awsapi.Deref(name)
+// returns the repository, in the request's region. berth has one registry,
+// so a repository in any other is one that does not exist.
+func (s *service) repositoryIn(ctx context.Context, registryID, name *string) (ecrstate.RepositoryID, error) {
+	repo := repositoryID(ctx, awsapi.Deref(name))
 	if id := awsapi.Deref(registryID); id != "" && id != s.account {
-		return "", subject{repo: repo, registry: id}.wrap(registry.ErrRepositoryNotFound)
+		return repo, subject{repo: repo.Name, registry: id}.wrap(registry.ErrRepositoryNotFound)
 	}
 	return repo, nil
+}
+
+// repositoryID is the repository name names in the request's region.
+func repositoryID(ctx context.Context, name string) ecrstate.RepositoryID {
+	return ecrstate.RepositoryID{Region: awsapi.RequestFrom(ctx).Region, Name: name}
 }
 
 // ownRegistry checks the registryId of a call that names no existing
@@ -155,30 +160,34 @@ func (s *service) ownRegistry(param string, registryID string) error {
 	return nil
 }
 
-func (s *service) repositoryARN(name string) string {
-	return "arn:aws:ecr:" + s.region + ":" + s.account + ":repository/" + name
+func (s *service) repositoryARN(repo ecrstate.RepositoryID) string {
+	return "arn:aws:ecr:" + repo.Region + ":" + s.account + ":repository/" + repo.Name
 }
 
 // parseRepositoryARN returns the repository an ARN of this registry names.
-func (s *service) parseRepositoryARN(arn string) (string, error) {
+// An ARN of another region names a repository that does not exist here,
+// in the request's region.
+func (s *service) parseRepositoryARN(ctx context.Context, arn string) (ecrstate.RepositoryID, error) {
 	// arn:<partition>:ecr:<region>:<account>:repository/<name>
 	parts := strings.SplitN(arn, ":", 6)
 	if len(parts) != 6 || parts[0] != "arn" || parts[1] == "" || parts[2] != "ecr" || parts[4] == "" {
-		return "", invalidARN()
+		return ecrstate.RepositoryID{}, invalidARN()
 	}
 	name, ok := strings.CutPrefix(parts[5], "repository/")
 	if !ok || name == "" {
-		return "", invalidARN()
+		return ecrstate.RepositoryID{}, invalidARN()
 	}
-	if parts[4] != s.account || parts[3] != s.region {
-		return "", subject{repo: name, registry: parts[4]}.wrap(registry.ErrRepositoryNotFound)
+	repo := repositoryID(ctx, name)
+	if parts[4] != s.account || parts[3] != repo.Region {
+		return repo, subject{repo: name, registry: parts[4]}.wrap(registry.ErrRepositoryNotFound)
 	}
-	return name, nil
+	return repo, nil
 }
 
-func (s *service) repositoryOutput(r ecrstate.Repository) *ecrtypes.Repository {
+// repositoryOutput describes r, a repository of region.
+func (s *service) repositoryOutput(region string, r ecrstate.Repository) *ecrtypes.Repository {
 	out := &ecrtypes.Repository{
-		RepositoryArn:              awsapi.String(s.repositoryARN(r.Name)),
+		RepositoryArn:              awsapi.String(s.repositoryARN(ecrstate.RepositoryID{Region: region, Name: r.Name})),
 		RegistryId:                 awsapi.String(s.account),
 		RepositoryName:             awsapi.String(r.Name),
 		RepositoryUri:              awsapi.String(s.host + "/" + r.Name),

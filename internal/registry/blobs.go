@@ -37,7 +37,7 @@ func (h *handler) getBlob(w http.ResponseWriter, r *http.Request, rt route) {
 		// outlive its manifest put (gc.go).
 		lookup = h.cat.RefreshBlob
 	}
-	link, err := lookup(r.Context(), rt.name, d)
+	link, err := lookup(r.Context(), rt.repo, d)
 	if err != nil {
 		h.fail(w, r, h.catalogError(rt.name, err))
 		return
@@ -114,7 +114,7 @@ func (h *handler) deleteBlob(w http.ResponseWriter, r *http.Request, rt route) {
 		h.fail(w, r, aerr)
 		return
 	}
-	images, err := h.cat.Images(r.Context(), rt.name)
+	images, err := h.cat.Images(r.Context(), rt.repo)
 	if err != nil {
 		h.fail(w, r, h.catalogError(rt.name, err))
 		return
@@ -125,7 +125,7 @@ func (h *handler) deleteBlob(w http.ResponseWriter, r *http.Request, rt route) {
 			return
 		}
 	}
-	if err := h.cat.UnlinkBlob(r.Context(), rt.name, d); err != nil {
+	if err := h.cat.UnlinkBlob(r.Context(), rt.repo, d); err != nil {
 		h.fail(w, r, h.catalogError(rt.name, err))
 		return
 	}

@@ -7,6 +7,7 @@ package registry
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -84,8 +85,8 @@ func NewCatalog(st store.Store, now func() time.Time) *Catalog {
 }
 
 // repository reads a live repository and its revision.
-func (c *Catalog) repository(ctx context.Context, name string) (ecrstate.Repository, int64, error) {
-	repoV, err := store.Get[ecrstate.Repository](ctx, c.store, ecrstate.RepositoryKey(name))
+func (c *Catalog) repository(ctx context.Context, id ecrstate.RepositoryID) (ecrstate.Repository, int64, error) {
+	repoV, err := store.Get[ecrstate.Repository](ctx, c.store, ecrstate.RepositoryKey(id))
 	repo, rev := repoV.Value, repoV.ModRevision
 	if errors.Is(err, store.ErrNotFound) || (err == nil && repo.Deleting) {
 		return ecrstate.Repository{}, 0, ErrRepositoryNotFound
@@ -93,8 +94,10 @@ func (c *Catalog) repository(ctx context.Context, name string) (ecrstate.Reposit
 	return repo, rev, err
 }
 
-// CreateRepository stores a new repository; CreatedAt is set here.
-func (c *Catalog) CreateRepository(ctx context.Context, repo ecrstate.Repository) (ecrstate.Repository, error) {
+// CreateRepository stores a new repository id with the settings of repo;
+// its Name and CreatedAt are set here.
+func (c *Catalog) CreateRepository(ctx context.Context, id ecrstate.RepositoryID, repo ecrstate.Repository) (ecrstate.Repository, error) {
+	repo.Name = id.Name
 	repo.CreatedAt = c.now()
 	if repo.TagMutability == "" {
 		repo.TagMutability = ecrstate.TagMutable
@@ -103,7 +106,7 @@ func (c *Catalog) CreateRepository(ctx context.Context, repo ecrstate.Repository
 		repo.EncryptionType = "AES256"
 	}
 	err := store.Retry(ctx, func() error {
-		existingV, err := store.Get[ecrstate.Repository](ctx, c.store, ecrstate.RepositoryKey(repo.Name))
+		existingV, err := store.Get[ecrstate.Repository](ctx, c.store, ecrstate.RepositoryKey(id))
 		existing, rev := existingV.Value, existingV.ModRevision
 		switch {
 		case errors.Is(err, store.ErrNotFound):
@@ -113,17 +116,17 @@ func (c *Catalog) CreateRepository(ctx context.Context, repo ecrstate.Repository
 			return ErrRepositoryExists
 		default:
 			// A deletion that crashed half-way: finish it, then create.
-			if err := c.purge(ctx, repo.Name, rev); err != nil {
+			if err := c.purge(ctx, id, rev); err != nil {
 				return err
 			}
 			rev = 0
 		}
-		put, err := store.PutJSON(ecrstate.RepositoryKey(repo.Name), repo)
+		put, err := store.PutJSON(ecrstate.RepositoryKey(id), repo)
 		if err != nil {
 			return err
 		}
 		_, err = c.store.Txn(ctx, store.Txn{
-			If:   []store.Compare{{Key: ecrstate.RepositoryKey(repo.Name), ModRevision: 0}},
+			If:   []store.Compare{{Key: ecrstate.RepositoryKey(id), ModRevision: 0}},
 			Then: []store.Op{put},
 		})
 		return err
@@ -132,21 +135,21 @@ func (c *Catalog) CreateRepository(ctx context.Context, repo ecrstate.Repository
 }
 
 // GetRepository returns a repository or ErrRepositoryNotFound.
-func (c *Catalog) GetRepository(ctx context.Context, name string) (ecrstate.Repository, error) {
-	repo, _, err := c.repository(ctx, name)
-	return repo, err
+func (c *Catalog) GetRepository(ctx context.Context, repo ecrstate.RepositoryID) (ecrstate.Repository, error) {
+	settings, _, err := c.repository(ctx, repo)
+	return settings, err
 }
 
-// ListRepositories returns repositories in name order after startAfter;
-// limit 0 means all.
-func (c *Catalog) ListRepositories(ctx context.Context, startAfter string, limit int) ([]ecrstate.Repository, error) {
+// ListRepositories returns region's repositories in name order after
+// startAfter; limit 0 means all.
+func (c *Catalog) ListRepositories(ctx context.Context, region, startAfter string, limit int) ([]ecrstate.Repository, error) {
 	var out []ecrstate.Repository
 	after := ""
 	if startAfter != "" {
-		after = ecrstate.RepositoryKey(startAfter)
+		after = ecrstate.RepositoryKey(ecrstate.RepositoryID{Region: region, Name: startAfter})
 	}
 	for {
-		repos, _, err := store.List[ecrstate.Repository](ctx, c.store, ecrstate.RepositoryPrefix, store.ListOptions{StartAfter: after, Limit: max(limit, 100)})
+		repos, _, err := store.List[ecrstate.Repository](ctx, c.store, ecrstate.RegionRepositoriesPrefix(region), store.ListOptions{StartAfter: after, Limit: max(limit, 100)})
 		if err != nil {
 			return nil, err
 		}
@@ -163,50 +166,72 @@ func (c *Catalog) ListRepositories(ctx context.Context, startAfter string, limit
 		if len(repos) == 0 || (limit == 0 && len(repos) < 100) {
 			return out, nil
 		}
-		after = ecrstate.RepositoryKey(repos[len(repos)-1].Value.Name)
+		after = ecrstate.RepositoryKey(ecrstate.RepositoryID{Region: region, Name: repos[len(repos)-1].Value.Name})
 	}
 }
 
+// AllRepositories lists the live repositories of every region, in key
+// order: the view of the work that spans regions (garbage collection,
+// lifecycle rounds).
+func (c *Catalog) AllRepositories(ctx context.Context) ([]ecrstate.RepositoryID, error) {
+	kvs, _, err := c.store.List(ctx, ecrstate.RepositoryPrefix, store.ListOptions{})
+	if err != nil {
+		return nil, err
+	}
+	var out []ecrstate.RepositoryID
+	for _, kv := range kvs {
+		var repo ecrstate.Repository
+		if err := json.Unmarshal(kv.Value, &repo); err != nil {
+			return nil, fmt.Errorf("registry: %s: %w", kv.Key, err)
+		}
+		id, _, ok := ecrstate.ParseRepositoryID(strings.TrimPrefix(kv.Key, ecrstate.RepositoryPrefix))
+		if ok && !repo.Deleting {
+			out = append(out, id)
+		}
+	}
+	return out, nil
+}
+
 // UpdateRepository applies update to the stored repository atomically.
-func (c *Catalog) UpdateRepository(ctx context.Context, name string, update func(*ecrstate.Repository) error) (ecrstate.Repository, error) {
-	var repo ecrstate.Repository
+func (c *Catalog) UpdateRepository(ctx context.Context, repo ecrstate.RepositoryID, update func(*ecrstate.Repository) error) (ecrstate.Repository, error) {
+	var updated ecrstate.Repository
 	err := store.Retry(ctx, func() error {
-		current, rev, err := c.repository(ctx, name)
+		current, rev, err := c.repository(ctx, repo)
 		if err != nil {
 			return err
 		}
 		if err := update(&current); err != nil {
 			return err
 		}
-		current.Name = name
-		put, err := store.PutJSON(ecrstate.RepositoryKey(name), current)
+		current.Name = repo.Name
+		put, err := store.PutJSON(ecrstate.RepositoryKey(repo), current)
 		if err != nil {
 			return err
 		}
 		_, err = c.store.Txn(ctx, store.Txn{
-			If:   []store.Compare{{Key: ecrstate.RepositoryKey(name), ModRevision: rev}},
+			If:   []store.Compare{{Key: ecrstate.RepositoryKey(repo), ModRevision: rev}},
 			Then: []store.Op{put},
 		})
-		repo = current
+		updated = current
 		return err
 	})
-	return repo, err
+	return updated, err
 }
 
 // DeleteRepository deletes a repository; unless force, only an empty one.
 // It returns the repository as it was.
-func (c *Catalog) DeleteRepository(ctx context.Context, name string, force bool) (ecrstate.Repository, error) {
+func (c *Catalog) DeleteRepository(ctx context.Context, id ecrstate.RepositoryID, force bool) (ecrstate.Repository, error) {
 	var deleted ecrstate.Repository
 	var rev int64
 	// First mark it deleting, so that pushes racing the deletion fail on
 	// the repository's revision instead of leaving orphans behind.
 	err := store.Retry(ctx, func() error {
-		repo, r, err := c.repository(ctx, name)
+		repo, r, err := c.repository(ctx, id)
 		if err != nil {
 			return err
 		}
 		if !force {
-			images, _, err := c.store.List(ctx, ecrstate.RepositoryScoped(ecrstate.ImagePrefix, name), store.ListOptions{Limit: 1})
+			images, _, err := c.store.List(ctx, ecrstate.RepositoryScoped(ecrstate.ImagePrefix, id), store.ListOptions{Limit: 1})
 			if err != nil {
 				return err
 			}
@@ -216,12 +241,12 @@ func (c *Catalog) DeleteRepository(ctx context.Context, name string, force bool)
 		}
 		deleted = repo
 		repo.Deleting = true
-		put, err := store.PutJSON(ecrstate.RepositoryKey(name), repo)
+		put, err := store.PutJSON(ecrstate.RepositoryKey(id), repo)
 		if err != nil {
 			return err
 		}
 		rev, err = c.store.Txn(ctx, store.Txn{
-			If:   []store.Compare{{Key: ecrstate.RepositoryKey(name), ModRevision: r}},
+			If:   []store.Compare{{Key: ecrstate.RepositoryKey(id), ModRevision: r}},
 			Then: []store.Op{put},
 		})
 		return err
@@ -229,14 +254,14 @@ func (c *Catalog) DeleteRepository(ctx context.Context, name string, force bool)
 	if err != nil {
 		return ecrstate.Repository{}, err
 	}
-	return deleted, c.purge(ctx, name, rev)
+	return deleted, c.purge(ctx, id, rev)
 }
 
 // purge removes a repository marked deleting (at revision rev) and all it holds.
-func (c *Catalog) purge(ctx context.Context, name string, rev int64) error {
-	ops := []store.Op{store.Delete(ecrstate.RepositoryKey(name))}
+func (c *Catalog) purge(ctx context.Context, id ecrstate.RepositoryID, rev int64) error {
+	ops := []store.Op{store.Delete(ecrstate.RepositoryKey(id))}
 	for _, prefix := range []string{ecrstate.ImagePrefix, ecrstate.TagPrefix, ecrstate.BlobPrefix, ecrstate.ReferrerPrefix} {
-		kvs, _, err := c.store.List(ctx, prefix+name+"|", store.ListOptions{})
+		kvs, _, err := c.store.List(ctx, ecrstate.RepositoryScoped(prefix, id), store.ListOptions{})
 		if err != nil {
 			return err
 		}
@@ -245,7 +270,7 @@ func (c *Catalog) purge(ctx context.Context, name string, rev int64) error {
 		}
 	}
 	_, err := c.store.Txn(ctx, store.Txn{
-		If:   []store.Compare{{Key: ecrstate.RepositoryKey(name), ModRevision: rev}},
+		If:   []store.Compare{{Key: ecrstate.RepositoryKey(id), ModRevision: rev}},
 		Then: ops,
 	})
 	return err
@@ -253,7 +278,7 @@ func (c *Catalog) purge(ctx context.Context, name string, rev int64) error {
 
 // LinkBlob records that repo holds blob d of the given size (after an
 // upload committed it, or a mount).
-func (c *Catalog) LinkBlob(ctx context.Context, repo string, d digest.Digest, size int64) error {
+func (c *Catalog) LinkBlob(ctx context.Context, repo ecrstate.RepositoryID, d digest.Digest, size int64) error {
 	return store.Retry(ctx, func() error {
 		_, rev, err := c.repository(ctx, repo)
 		if err != nil {
@@ -273,7 +298,7 @@ func (c *Catalog) LinkBlob(ctx context.Context, repo string, d digest.Digest, si
 }
 
 // Blob returns repo's link to blob d, ErrBlobNotFound or ErrRepositoryNotFound.
-func (c *Catalog) Blob(ctx context.Context, repo string, d digest.Digest) (ecrstate.BlobLink, error) {
+func (c *Catalog) Blob(ctx context.Context, repo ecrstate.RepositoryID, d digest.Digest) (ecrstate.BlobLink, error) {
 	linkV, err := store.Get[ecrstate.BlobLink](ctx, c.store, ecrstate.BlobKey(repo, d))
 	link := linkV.Value
 	if errors.Is(err, store.ErrNotFound) {
@@ -285,15 +310,16 @@ func (c *Catalog) Blob(ctx context.Context, repo string, d digest.Digest) (ecrst
 	return link, err
 }
 
-// BlobInAnyRepository finds a link to d in any repository (for automatic
-// cross-repository mounts). It returns ErrBlobNotFound if there is none.
-func (c *Catalog) BlobInAnyRepository(ctx context.Context, d digest.Digest) (ecrstate.BlobLink, error) {
-	repos, err := c.ListRepositories(ctx, "", 0)
+// BlobInAnyRepository finds a link to d in any repository of region (for
+// automatic cross-repository mounts, which like ECR's stay in a region).
+// It returns ErrBlobNotFound if there is none.
+func (c *Catalog) BlobInAnyRepository(ctx context.Context, region string, d digest.Digest) (ecrstate.BlobLink, error) {
+	repos, err := c.ListRepositories(ctx, region, "", 0)
 	if err != nil {
 		return ecrstate.BlobLink{}, err
 	}
 	for _, repo := range repos {
-		link, err := c.Blob(ctx, repo.Name, d)
+		link, err := c.Blob(ctx, ecrstate.RepositoryID{Region: region, Name: repo.Name}, d)
 		if err == nil {
 			return link, nil
 		}
@@ -306,7 +332,7 @@ func (c *Catalog) BlobInAnyRepository(ctx context.Context, d digest.Digest) (ecr
 
 // UnlinkBlob removes repo's link to blob d. The blob's bytes stay until
 // garbage collection finds no link to them.
-func (c *Catalog) UnlinkBlob(ctx context.Context, repo string, d digest.Digest) error {
+func (c *Catalog) UnlinkBlob(ctx context.Context, repo ecrstate.RepositoryID, d digest.Digest) error {
 	if _, err := c.Blob(ctx, repo, d); err != nil {
 		return err
 	}
@@ -316,7 +342,7 @@ func (c *Catalog) UnlinkBlob(ctx context.Context, repo string, d digest.Digest) 
 
 // Image returns the image that reference (a tag or a digest) names in repo,
 // ErrImageNotFound or ErrRepositoryNotFound.
-func (c *Catalog) Image(ctx context.Context, repo, reference string) (ecrstate.Image, error) {
+func (c *Catalog) Image(ctx context.Context, repo ecrstate.RepositoryID, reference string) (ecrstate.Image, error) {
 	d, err := digest.Parse(reference)
 	if err != nil {
 		tag, terr := store.Get[digest.Digest](ctx, c.store, ecrstate.TagKey(repo, reference))
@@ -334,7 +360,7 @@ func (c *Catalog) Image(ctx context.Context, repo, reference string) (ecrstate.I
 
 // notFound turns a missing key into ErrImageNotFound, or
 // ErrRepositoryNotFound when the repository is what's missing.
-func (c *Catalog) notFound(ctx context.Context, repo string, err error) error {
+func (c *Catalog) notFound(ctx context.Context, repo ecrstate.RepositoryID, err error) error {
 	if !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
@@ -345,7 +371,7 @@ func (c *Catalog) notFound(ctx context.Context, repo string, err error) error {
 }
 
 // Images returns every image in repo, in digest order.
-func (c *Catalog) Images(ctx context.Context, repo string) ([]ecrstate.Image, error) {
+func (c *Catalog) Images(ctx context.Context, repo ecrstate.RepositoryID) ([]ecrstate.Image, error) {
 	if _, _, err := c.repository(ctx, repo); err != nil {
 		return nil, err
 	}
@@ -361,7 +387,7 @@ func (c *Catalog) Images(ctx context.Context, repo string) ([]ecrstate.Image, er
 }
 
 // Tags lists repo's tags in lexical order after last; n 0 means all.
-func (c *Catalog) Tags(ctx context.Context, repo, last string, n int) ([]string, error) {
+func (c *Catalog) Tags(ctx context.Context, repo ecrstate.RepositoryID, last string, n int) ([]string, error) {
 	if _, _, err := c.repository(ctx, repo); err != nil {
 		return nil, err
 	}
@@ -392,7 +418,7 @@ type PutManifestResult struct {
 // client declared it (falling back to the manifest's own mediaType field).
 // If want is not empty the content must hash to it (its algorithm is then
 // the image digest's); otherwise the digest is sha256.
-func (c *Catalog) PutManifest(ctx context.Context, repo, tag, mediaType string, want digest.Digest, body []byte) (PutManifestResult, error) {
+func (c *Catalog) PutManifest(ctx context.Context, repo ecrstate.RepositoryID, tag, mediaType string, want digest.Digest, body []byte) (PutManifestResult, error) {
 	parsed, err := ParseManifest(mediaType, body)
 	if err != nil {
 		return PutManifestResult{}, err
@@ -418,7 +444,7 @@ func (c *Catalog) PutManifest(ctx context.Context, repo, tag, mediaType string, 
 	return result, err
 }
 
-func (c *Catalog) putManifest(ctx context.Context, repo, tag string, d digest.Digest, m *Manifest, body []byte) (PutManifestResult, error) {
+func (c *Catalog) putManifest(ctx context.Context, repo ecrstate.RepositoryID, tag string, d digest.Digest, m *Manifest, body []byte) (PutManifestResult, error) {
 	settings, repoRev, err := c.repository(ctx, repo)
 	if err != nil {
 		return PutManifestResult{}, err
@@ -483,7 +509,7 @@ func (c *Catalog) putManifest(ctx context.Context, repo, tag string, d digest.Di
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		img = ecrstate.Image{
-			Repository:   repo,
+			Repository:   repo.Name,
 			Digest:       d,
 			MediaType:    m.MediaType,
 			ArtifactType: m.ArtifactType,
@@ -514,7 +540,7 @@ func (c *Catalog) putManifest(ctx context.Context, repo, tag string, d digest.Di
 		if current != d {
 			if current != "" {
 				if settings.TagIsImmutable(tag) {
-					return PutManifestResult{}, &TagImmutableError{Repository: repo, Tag: tag}
+					return PutManifestResult{}, &TagImmutableError{Repository: repo.Name, Tag: tag}
 				}
 				oldV, err := store.Get[ecrstate.Image](ctx, c.store, ecrstate.ImageKey(repo, current))
 				old, oldRev := oldV.Value, oldV.ModRevision
@@ -573,7 +599,7 @@ func (c *Catalog) putManifest(ctx context.Context, repo, tag string, d digest.Di
 // DeleteImage deletes the image d from repo with all its tags. If
 // refuseReferenced, an image that an index in the repository lists is kept
 // and ErrImageReferenced returned (ECR's rule for BatchDeleteImage).
-func (c *Catalog) DeleteImage(ctx context.Context, repo string, d digest.Digest, refuseReferenced bool) (ecrstate.Image, error) {
+func (c *Catalog) DeleteImage(ctx context.Context, repo ecrstate.RepositoryID, d digest.Digest, refuseReferenced bool) (ecrstate.Image, error) {
 	return c.deleteImage(ctx, repo, d, refuseReferenced, nil)
 }
 
@@ -583,11 +609,11 @@ func (c *Catalog) DeleteImage(ctx context.Context, repo string, d digest.Digest,
 // it, which DeleteImageIf returns. The check and the deletion are one
 // atomic step on the image, so an image re-tagged after the decision is
 // not deleted on it.
-func (c *Catalog) DeleteImageIf(ctx context.Context, repo string, d digest.Digest, check func(ecrstate.Image) error) (ecrstate.Image, error) {
+func (c *Catalog) DeleteImageIf(ctx context.Context, repo ecrstate.RepositoryID, d digest.Digest, check func(ecrstate.Image) error) (ecrstate.Image, error) {
 	return c.deleteImage(ctx, repo, d, true, check)
 }
 
-func (c *Catalog) deleteImage(ctx context.Context, repo string, d digest.Digest, refuseReferenced bool, check func(ecrstate.Image) error) (ecrstate.Image, error) {
+func (c *Catalog) deleteImage(ctx context.Context, repo ecrstate.RepositoryID, d digest.Digest, refuseReferenced bool, check func(ecrstate.Image) error) (ecrstate.Image, error) {
 	var deleted ecrstate.Image
 	err := store.Retry(ctx, func() error {
 		_, repoRev, err := c.repository(ctx, repo)
@@ -636,7 +662,7 @@ func (c *Catalog) deleteImage(ctx context.Context, repo string, d digest.Digest,
 // Untag removes tag from repo. If the image it named has no tag left and
 // deleteUntagged is set, the image is deleted too (ECR's BatchDeleteImage
 // by tag). It returns the image the tag named and whether it was deleted.
-func (c *Catalog) Untag(ctx context.Context, repo, tag string, deleteUntagged bool) (ecrstate.Image, bool, error) {
+func (c *Catalog) Untag(ctx context.Context, repo ecrstate.RepositoryID, tag string, deleteUntagged bool) (ecrstate.Image, bool, error) {
 	var img ecrstate.Image
 	var deleted bool
 	err := store.Retry(ctx, func() error {
@@ -689,7 +715,7 @@ func (c *Catalog) Untag(ctx context.Context, repo, tag string, deleteUntagged bo
 
 // Referrers lists the manifests in repo whose subject is d, optionally only
 // those of one artifact type.
-func (c *Catalog) Referrers(ctx context.Context, repo string, d digest.Digest, artifactType string) ([]ecrstate.Referrer, error) {
+func (c *Catalog) Referrers(ctx context.Context, repo ecrstate.RepositoryID, d digest.Digest, artifactType string) ([]ecrstate.Referrer, error) {
 	if _, _, err := c.repository(ctx, repo); err != nil {
 		return nil, err
 	}

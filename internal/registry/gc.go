@@ -163,6 +163,7 @@ type GCReport struct {
 
 // GCLink is one repository's link to a blob.
 type GCLink struct {
+	Region     string        `json:"region"`
 	Repository string        `json:"repository"`
 	Digest     digest.Digest `json:"digest"`
 	Size       int64         `json:"size"`
@@ -404,36 +405,36 @@ func unusedLinks(links []linkEntry, images []ecrstate.Image, cutoff time.Time) (
 // sweepLinks removes (or with dryRun lists) the unused links linked before
 // cutoff, and lists those kept only for the grace period.
 func (c *Collector) sweepLinks(ctx context.Context, cutoff time.Time, dryRun bool) (removed []GCLink, waiting []GCWaitingLink, err error) {
-	repos, err := c.cat.ListRepositories(ctx, "", 0)
+	repos, err := c.cat.AllRepositories(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
 	for _, repo := range repos {
-		images, err := c.cat.Images(ctx, repo.Name)
+		images, err := c.cat.Images(ctx, repo)
 		if errors.Is(err, ErrRepositoryNotFound) {
 			continue // deleted meanwhile, links and all
 		}
 		if err != nil {
 			return removed, waiting, err
 		}
-		links, err := c.cat.links(ctx, repo.Name)
+		links, err := c.cat.links(ctx, repo)
 		if err != nil {
 			return removed, waiting, err
 		}
 		candidates, young := unusedLinks(links, images, cutoff)
 		for _, l := range young {
 			waiting = append(waiting, GCWaitingLink{
-				GCLink:     GCLink{Repository: repo.Name, Digest: l.link.Digest, Size: l.link.Size},
+				GCLink:     GCLink{Region: repo.Region, Repository: repo.Name, Digest: l.link.Digest, Size: l.link.Size},
 				EligibleAt: l.link.LinkedAt.Add(c.grace).UTC(),
 			})
 		}
 		if dryRun {
 			for _, l := range candidates {
-				removed = append(removed, GCLink{Repository: repo.Name, Digest: l.link.Digest, Size: l.link.Size})
+				removed = append(removed, GCLink{Region: repo.Region, Repository: repo.Name, Digest: l.link.Digest, Size: l.link.Size})
 			}
 			continue
 		}
-		gone, err := c.cat.deleteUnusedLinks(ctx, repo.Name, candidates)
+		gone, err := c.cat.deleteUnusedLinks(ctx, repo, candidates)
 		removed = append(removed, gone...)
 		if err != nil {
 			return removed, waiting, err
@@ -443,7 +444,7 @@ func (c *Collector) sweepLinks(ctx context.Context, cutoff time.Time, dryRun boo
 }
 
 // links lists repo's blob links with their revisions.
-func (c *Catalog) links(ctx context.Context, repo string) ([]linkEntry, error) {
+func (c *Catalog) links(ctx context.Context, repo ecrstate.RepositoryID) ([]linkEntry, error) {
 	links, _, err := store.List[ecrstate.BlobLink](ctx, c.store, ecrstate.RepositoryScoped(ecrstate.BlobPrefix, repo), store.ListOptions{})
 	if err != nil {
 		return nil, err
@@ -458,7 +459,7 @@ func (c *Catalog) links(ctx context.Context, repo string) ([]linkEntry, error) {
 // deleteUnusedLinks marks the candidates condemned, checks the repository's
 // images again and deletes the marked links still unreferenced, each only
 // if nothing touched it since its mark (see the file comment).
-func (c *Catalog) deleteUnusedLinks(ctx context.Context, repo string, candidates []linkEntry) ([]GCLink, error) {
+func (c *Catalog) deleteUnusedLinks(ctx context.Context, repo ecrstate.RepositoryID, candidates []linkEntry) ([]GCLink, error) {
 	var marked []linkEntry
 	for _, l := range candidates {
 		l.link.Condemned = true
@@ -515,7 +516,7 @@ func (c *Catalog) deleteUnusedLinks(ctx context.Context, repo string, candidates
 			return removed, err
 		}
 		if !referenced[l.link.Digest] {
-			removed = append(removed, GCLink{Repository: repo, Digest: l.link.Digest, Size: l.link.Size})
+			removed = append(removed, GCLink{Region: repo.Region, Repository: repo.Name, Digest: l.link.Digest, Size: l.link.Size})
 		}
 	}
 	return removed, nil
@@ -525,7 +526,7 @@ func (c *Catalog) deleteUnusedLinks(ctx context.Context, repo string, candidates
 // it is there (a HEAD): a link older than linkRefreshAge, or condemned, is
 // re-dated, so garbage collection keeps it while the client puts its
 // manifest.
-func (c *Catalog) RefreshBlob(ctx context.Context, repo string, d digest.Digest) (ecrstate.BlobLink, error) {
+func (c *Catalog) RefreshBlob(ctx context.Context, repo ecrstate.RepositoryID, d digest.Digest) (ecrstate.BlobLink, error) {
 	var link ecrstate.BlobLink
 	err := store.Retry(ctx, func() error {
 		lV, err := store.Get[ecrstate.BlobLink](ctx, c.store, ecrstate.BlobKey(repo, d))
@@ -566,8 +567,9 @@ func (c *Catalog) LockBlob(d digest.Digest) (unlock func()) {
 	return c.blobLocks.Lock(d)
 }
 
-// namedBlobs returns every digest a link in any repository or an image
-// names, except the links in skip (repository|digest), read now.
+// namedBlobs returns every digest a link in any repository of any region
+// or an image names, except the links in skip (region|repository|digest),
+// read now. Blob files are shared by the regions.
 func (c *Catalog) namedBlobs(ctx context.Context, skip map[string]bool) (map[digest.Digest]bool, error) {
 	named := map[digest.Digest]bool{}
 	links, _, err := c.store.List(ctx, ecrstate.BlobPrefix, store.ListOptions{})
@@ -619,7 +621,7 @@ func (c *Collector) sweepBlobs(ctx context.Context, cutoff time.Time, links []GC
 		unlinkedFrom[l.Digest] = append(unlinkedFrom[l.Digest], l.Repository)
 		if dryRun {
 			// What the link sweep would have removed.
-			skip[l.Repository+"|"+l.Digest.String()] = true
+			skip[ecrstate.RepositoryScoped("", ecrstate.RepositoryID{Region: l.Region, Name: l.Repository})+l.Digest.String()] = true
 		}
 	}
 	named, err := c.cat.namedBlobs(ctx, skip)

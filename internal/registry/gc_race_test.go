@@ -48,12 +48,12 @@ func TestGCRacesPushes(t *testing.T) {
 	cat := NewCatalog(st, nil)
 	repos := []string{"r0", "r1", "r2"}
 	for _, name := range repos {
-		if _, err := cat.CreateRepository(context.Background(), ecrstate.Repository{Name: name}); err != nil {
+		if _, err := cat.CreateRepository(context.Background(), repoID(name), ecrstate.Repository{Name: name}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	tokens := NewTokens([]byte("test key"), nil)
-	password, _ := tokens.Issue("AKIATEST")
+	tokens := NewTokens([]byte("test key"), testRegion, nil)
+	password, _ := tokens.Issue("AKIATEST", testRegion)
 	srv := httptest.NewServer(NewHandler(HandlerConfig{Catalog: cat, Blobs: blobs, Tokens: tokens, AccountID: testAccount,
 		Logger: slog.New(slog.DiscardHandler)}))
 	t.Cleanup(srv.Close)

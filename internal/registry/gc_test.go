@@ -112,13 +112,13 @@ func newGCEnv(t *testing.T, repos ...string) *gcEnv {
 	}
 	cat := NewCatalog(st, clock.Now)
 	for _, name := range repos {
-		if _, err := cat.CreateRepository(context.Background(), ecrstate.Repository{Name: name}); err != nil {
+		if _, err := cat.CreateRepository(context.Background(), repoID(name), ecrstate.Repository{Name: name}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	// Tokens expire by the real clock: the test clock runs days ahead.
-	tokens := NewTokens([]byte("test key"), nil)
-	password, _ := tokens.Issue("AKIATEST")
+	tokens := NewTokens([]byte("test key"), testRegion, nil)
+	password, _ := tokens.Issue("AKIATEST", testRegion)
 	h := NewHandler(HandlerConfig{Catalog: cat, Blobs: blobs, Tokens: tokens, AccountID: testAccount, Region: "us-east-1"})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
@@ -263,7 +263,7 @@ func TestGCSweepScenario(t *testing.T) {
 
 	// Deleting image a makes its config and its own layer garbage; the
 	// shared layer stays for b.
-	if _, err := e.cat.DeleteImage(context.Background(), "app", imgA, true); err != nil {
+	if _, err := e.cat.DeleteImage(context.Background(), repoID("app"), imgA, true); err != nil {
 		t.Fatal(err)
 	}
 	rep = e.sweep(false)
@@ -277,7 +277,7 @@ func TestGCSweepScenario(t *testing.T) {
 	}
 
 	// A forced repository deletion leaves blobs no repository links.
-	if _, err := e.cat.DeleteRepository(context.Background(), "app", true); err != nil {
+	if _, err := e.cat.DeleteRepository(context.Background(), repoID("app"), true); err != nil {
 		t.Fatal(err)
 	}
 	rep = e.sweep(false)
@@ -333,7 +333,7 @@ func TestCondemnedLinkClaimedByManifestPut(t *testing.T) {
 	cfg := e.pushBlob("app", []byte(`{}`))
 	layer := e.pushBlob("app", randomBytes(100))
 	e.clock.Add(2 * testGrace)
-	links, err := e.cat.links(ctx, "app")
+	links, err := e.cat.links(ctx, repoID("app"))
 	if err != nil || len(links) != 2 {
 		t.Fatalf("links %v, %v", links, err)
 	}
@@ -342,8 +342,8 @@ func TestCondemnedLinkClaimedByManifestPut(t *testing.T) {
 	for _, l := range links {
 		l.link.Condemned = true
 		rev, err := e.cat.store.Txn(ctx, store.Txn{
-			If:   []store.Compare{{Key: ecrstate.BlobKey("app", l.link.Digest), ModRevision: l.rev}},
-			Then: []store.Op{store.Put(ecrstate.BlobKey("app", l.link.Digest), mustJSON(l.link))},
+			If:   []store.Compare{{Key: ecrstate.BlobKey(repoID("app"), l.link.Digest), ModRevision: l.rev}},
+			Then: []store.Op{store.Put(ecrstate.BlobKey(repoID("app"), l.link.Digest), mustJSON(l.link))},
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -354,13 +354,13 @@ func TestCondemnedLinkClaimedByManifestPut(t *testing.T) {
 	e.image("app", "v1", cfg, layer)
 	for _, l := range marked {
 		_, err := e.cat.store.Txn(ctx, store.Txn{
-			If:   []store.Compare{{Key: ecrstate.BlobKey("app", l.link.Digest), ModRevision: l.rev}},
-			Then: []store.Op{store.Delete(ecrstate.BlobKey("app", l.link.Digest))},
+			If:   []store.Compare{{Key: ecrstate.BlobKey(repoID("app"), l.link.Digest), ModRevision: l.rev}},
+			Then: []store.Op{store.Delete(ecrstate.BlobKey(repoID("app"), l.link.Digest))},
 		})
 		if !errors.Is(err, store.ErrConflict) {
 			t.Fatalf("deletion after the manifest put claimed the link: %v", err)
 		}
-		got, err := e.cat.Blob(ctx, "app", l.link.Digest)
+		got, err := e.cat.Blob(ctx, repoID("app"), l.link.Digest)
 		if err != nil || got.Condemned {
 			t.Fatalf("link %s after the put: %+v, %v", l.link.Digest, got, err)
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/berth/berth/internal/blob"
+	"github.com/berth/berth/internal/ecr/ecrstate"
 )
 
 // HandlerConfig configures the OCI distribution API handler.
@@ -24,7 +25,8 @@ type HandlerConfig struct {
 	Tokens  *Tokens
 	// AccountID is the registry id ECR's error messages name.
 	AccountID string
-	// Region only labels the handler's logs.
+	// Region only labels the handler's logs: each request works in the
+	// region its password was issued for.
 	Region string
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
@@ -109,6 +111,9 @@ type route struct {
 	ep   endpoint
 	name string
 	ref  string
+	// repo is the repository name addresses in the region of the
+	// request's password, set once the request is authenticated.
+	repo ecrstate.RepositoryID
 }
 
 // parseRoute reads a path from the right, since repository names contain
@@ -182,9 +187,11 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rt := parseRoute(r.URL.Path)
 	defer func() { h.m.observe(r.Method, rt.ep, sw.status, time.Since(start)) }()
 
-	if !h.authenticate(sw, r) {
+	region, ok := h.authenticate(sw, r)
+	if !ok {
 		return
 	}
+	rt.repo = ecrstate.RepositoryID{Region: region, Name: rt.name}
 	if rt.ep == epUnknown {
 		h.fail(sw, r, errorf(http.StatusNotFound, codeUnsupported, "unknown registry API path %q", r.URL.Path))
 		return

@@ -28,6 +28,14 @@ import (
 
 const testAccount = "123456789012"
 
+// testRegion is the region the tests' repositories and passwords are in.
+const testRegion = "us-east-1"
+
+// repoID is repository name in testRegion.
+func repoID(name string) ecrstate.RepositoryID {
+	return ecrstate.RepositoryID{Region: testRegion, Name: name}
+}
+
 // testRegistry is a handler over a bolt store and an encrypted local blob
 // store, served by httptest, with a valid password.
 type testRegistry struct {
@@ -76,12 +84,12 @@ func newTestRegistry(t testing.TB, repos ...ecrstate.Repository) *testRegistry {
 	clock := &testClock{now: time.Now()}
 	cat := NewCatalog(st, nil)
 	for _, repo := range repos {
-		if _, err := cat.CreateRepository(context.Background(), repo); err != nil {
+		if _, err := cat.CreateRepository(context.Background(), repoID(repo.Name), repo); err != nil {
 			t.Fatal(err)
 		}
 	}
-	tokens := NewTokens([]byte("test key"), clock.Now)
-	password, _ := tokens.Issue("AKIATEST")
+	tokens := NewTokens([]byte("test key"), testRegion, clock.Now)
+	password, _ := tokens.Issue("AKIATEST", testRegion)
 	reg := prometheus.NewRegistry()
 	h := NewHandler(HandlerConfig{
 		Catalog: cat, Blobs: blobs, Tokens: tokens,

@@ -22,7 +22,7 @@ func (h *handler) getManifest(w http.ResponseWriter, r *http.Request, rt route) 
 		h.fail(w, r, errorf(http.StatusNotFound, codeManifestUnknown, msgImageNotFound))
 		return
 	}
-	img, err := h.cat.Image(r.Context(), rt.name, rt.ref)
+	img, err := h.cat.Image(r.Context(), rt.repo, rt.ref)
 	if err != nil {
 		h.fail(w, r, h.catalogError(rt.name, err))
 		return
@@ -61,7 +61,7 @@ func (h *handler) putManifest(w http.ResponseWriter, r *http.Request, rt route) 
 	}
 	tags = append(tags, paramTags...)
 	// A missing repository is the error to report, whatever the body.
-	if _, err := h.cat.GetRepository(r.Context(), rt.name); err != nil {
+	if _, err := h.cat.GetRepository(r.Context(), rt.repo); err != nil {
 		h.fail(w, r, h.catalogError(rt.name, err))
 		return
 	}
@@ -75,14 +75,14 @@ func (h *handler) putManifest(w http.ResponseWriter, r *http.Request, rt route) 
 	if len(tags) > 0 {
 		first = tags[0]
 	}
-	res, err := h.cat.PutManifest(r.Context(), rt.name, first, mediaType, want, body)
+	res, err := h.cat.PutManifest(r.Context(), rt.repo, first, mediaType, want, body)
 	if err != nil {
 		h.fail(w, r, h.catalogError(rt.name, err))
 		return
 	}
 	d := res.Image.Digest
 	for _, tag := range tags[min(1, len(tags)):] {
-		if _, err := h.cat.PutManifest(r.Context(), rt.name, tag, mediaType, d, body); err != nil {
+		if _, err := h.cat.PutManifest(r.Context(), rt.repo, tag, mediaType, d, body); err != nil {
 			h.fail(w, r, h.catalogError(rt.name, err))
 			return
 		}
@@ -124,9 +124,9 @@ func readManifest(r *http.Request) ([]byte, *apiError) {
 func (h *handler) deleteManifest(w http.ResponseWriter, r *http.Request, rt route) {
 	var err error
 	if d, perr := digest.Parse(rt.ref); perr == nil {
-		_, err = h.cat.DeleteImage(r.Context(), rt.name, d, true)
+		_, err = h.cat.DeleteImage(r.Context(), rt.repo, d, true)
 	} else if validTag(rt.ref) {
-		_, _, err = h.cat.Untag(r.Context(), rt.name, rt.ref, false)
+		_, _, err = h.cat.Untag(r.Context(), rt.repo, rt.ref, false)
 	} else {
 		err = ErrImageNotFound
 	}
@@ -160,12 +160,12 @@ func (h *handler) listTags(w http.ResponseWriter, r *http.Request, rt route) {
 	tags := []string{}
 	if limit > 0 {
 		var err error
-		tags, err = h.cat.Tags(r.Context(), rt.name, last, limit+1)
+		tags, err = h.cat.Tags(r.Context(), rt.repo, last, limit+1)
 		if err != nil {
 			h.fail(w, r, h.catalogError(rt.name, err))
 			return
 		}
-	} else if _, err := h.cat.GetRepository(r.Context(), rt.name); err != nil {
+	} else if _, err := h.cat.GetRepository(r.Context(), rt.repo); err != nil {
 		h.fail(w, r, h.catalogError(rt.name, err))
 		return
 	}
@@ -186,7 +186,7 @@ func (h *handler) referrers(w http.ResponseWriter, r *http.Request, rt route) {
 		return
 	}
 	artifactType := r.URL.Query().Get("artifactType")
-	refs, err := h.cat.Referrers(r.Context(), rt.name, d, artifactType)
+	refs, err := h.cat.Referrers(r.Context(), rt.repo, d, artifactType)
 	if err != nil {
 		h.fail(w, r, h.catalogError(rt.name, err))
 		return

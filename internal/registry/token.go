@@ -22,52 +22,62 @@ var (
 )
 
 // Tokens issues and verifies registry passwords. A password is a signed,
-// self-describing token (the issuing access key and expiry, HMAC-SHA256 with
-// a key from the data dir), so verification needs no state.
+// self-describing token (the issuing access key, the region it is for and
+// expiry, HMAC-SHA256 with a key from the data dir), so verification needs
+// no state.
 type Tokens struct {
 	key []byte
-	now func() time.Time
+	// defaultRegion is the region of passwords issued before they named
+	// one: the server's only region then.
+	defaultRegion string
+	now           func() time.Time
 }
 
-// NewTokens returns a token issuer keyed with key (nil now: time.Now).
-func NewTokens(key []byte, now func() time.Time) *Tokens {
+// NewTokens returns a token issuer keyed with key; passwords that name no
+// region are defaultRegion's (nil now: time.Now).
+func NewTokens(key []byte, defaultRegion string, now func() time.Time) *Tokens {
 	if now == nil {
 		now = time.Now
 	}
-	return &Tokens{key: key, now: now}
+	return &Tokens{key: key, defaultRegion: defaultRegion, now: now}
 }
 
 type tokenClaims struct {
 	AccessKeyID string `json:"k"`
+	Region      string `json:"r,omitempty"`
 	Expires     int64  `json:"e"`
 }
 
-// Issue returns a password for accessKeyID and when it expires.
-func (t *Tokens) Issue(accessKeyID string) (string, time.Time) {
+// Issue returns a password for accessKeyID in region and when it expires.
+func (t *Tokens) Issue(accessKeyID, region string) (string, time.Time) {
 	expires := t.now().Add(TokenLifetime).UTC().Truncate(time.Second)
-	claims, _ := json.Marshal(tokenClaims{AccessKeyID: accessKeyID, Expires: expires.Unix()}) // a string and an int always encode
+	claims, _ := json.Marshal(tokenClaims{AccessKeyID: accessKeyID, Region: region, Expires: expires.Unix()}) // strings and an int always encode
 	payload := base64.RawURLEncoding.EncodeToString(claims)
 	return payload + "." + t.sign(payload), expires
 }
 
-// Verify checks a password and returns the access key it was issued to.
-func (t *Tokens) Verify(password string) (string, error) {
+// Verify checks a password and returns the access key it was issued to
+// and the region it is for.
+func (t *Tokens) Verify(password string) (accessKeyID, region string, err error) {
 	payload, sig, ok := strings.Cut(password, ".")
 	if !ok || !hmac.Equal([]byte(sig), []byte(t.sign(payload))) {
-		return "", ErrTokenInvalid
+		return "", "", ErrTokenInvalid
 	}
 	raw, err := base64.RawURLEncoding.DecodeString(payload)
 	if err != nil {
-		return "", ErrTokenInvalid
+		return "", "", ErrTokenInvalid
 	}
 	var claims tokenClaims
 	if err := json.Unmarshal(raw, &claims); err != nil {
-		return "", ErrTokenInvalid
+		return "", "", ErrTokenInvalid
 	}
 	if t.now().Unix() >= claims.Expires {
-		return "", ErrTokenExpired
+		return "", "", ErrTokenExpired
 	}
-	return claims.AccessKeyID, nil
+	if claims.Region == "" {
+		claims.Region = t.defaultRegion
+	}
+	return claims.AccessKeyID, claims.Region, nil
 }
 
 func (t *Tokens) sign(payload string) string {

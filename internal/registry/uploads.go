@@ -31,7 +31,7 @@ const (
 )
 
 type session struct {
-	repo    string
+	repo    ecrstate.RepositoryID
 	touched time.Time
 	busy    int
 }
@@ -49,7 +49,7 @@ func newSessions() *sessions {
 }
 
 // add records a new session of repo; false if too many are open.
-func (s *sessions) add(id, repo string) bool {
+func (s *sessions) add(id string, repo ecrstate.RepositoryID) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(s.byID) >= s.max {
@@ -61,7 +61,7 @@ func (s *sessions) add(id, repo string) bool {
 
 // acquire returns the session if it belongs to repo, marked busy until
 // release; nil otherwise.
-func (s *sessions) acquire(id, repo string) *session {
+func (s *sessions) acquire(id string, repo ecrstate.RepositoryID) *session {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	se := s.byID[id]
@@ -111,7 +111,7 @@ func (s *sessions) expired() []string {
 // repository must exist: ECR fails a push to a missing one here.
 func (h *handler) startUpload(w http.ResponseWriter, r *http.Request, rt route) {
 	ctx := r.Context()
-	if _, err := h.cat.GetRepository(ctx, rt.name); err != nil {
+	if _, err := h.cat.GetRepository(ctx, rt.repo); err != nil {
 		h.fail(w, r, h.catalogError(rt.name, err))
 		return
 	}
@@ -120,7 +120,7 @@ func (h *handler) startUpload(w http.ResponseWriter, r *http.Request, rt route) 
 		// A mount that can't be done becomes an ordinary upload, as the
 		// spec asks, so the client falls back to pushing the bytes.
 		if d, err := digest.Parse(m); err == nil {
-			mounted, err := h.mount(ctx, rt.name, d, q.Get("from"))
+			mounted, err := h.mount(ctx, rt.repo, d, q.Get("from"))
 			if err != nil {
 				h.fail(w, r, h.catalogError(rt.name, err))
 				return
@@ -141,7 +141,7 @@ func (h *handler) startUpload(w http.ResponseWriter, r *http.Request, rt route) 
 		h.fail(w, r, internal(err))
 		return
 	}
-	if !h.uploads.add(up.ID(), rt.name) {
+	if !h.uploads.add(up.ID(), rt.repo) {
 		up.Cancel(context.WithoutCancel(ctx))
 		h.fail(w, r, errorf(http.StatusTooManyRequests, codeTooManyRequests, "too many blob uploads in progress"))
 		return
@@ -150,17 +150,17 @@ func (h *handler) startUpload(w http.ResponseWriter, r *http.Request, rt route) 
 	w.WriteHeader(http.StatusAccepted)
 }
 
-// mount links blob d into repository name from repository from, or from
-// any repository that has it when from is empty. It reports false when the
-// blob is not there to mount.
-func (h *handler) mount(ctx context.Context, name string, d digest.Digest, from string) (bool, error) {
+// mount links blob d into repo from repository from of the same region,
+// or from any repository of the region that has it when from is empty. It
+// reports false when the blob is not there to mount.
+func (h *handler) mount(ctx context.Context, repo ecrstate.RepositoryID, d digest.Digest, from string) (bool, error) {
 	var link ecrstate.BlobLink
 	var err error
 	switch {
 	case from == "":
-		link, err = h.cat.BlobInAnyRepository(ctx, d)
+		link, err = h.cat.BlobInAnyRepository(ctx, repo.Region, d)
 	case ValidRepositoryName(from):
-		link, err = h.cat.Blob(ctx, from, d)
+		link, err = h.cat.Blob(ctx, ecrstate.RepositoryID{Region: repo.Region, Name: from}, d)
 	default:
 		return false, nil
 	}
@@ -179,7 +179,7 @@ func (h *handler) mount(ctx context.Context, name string, d digest.Digest, from 
 	} else if err != nil {
 		return false, err
 	}
-	return true, h.cat.LinkBlob(ctx, name, d, link.Size)
+	return true, h.cat.LinkBlob(ctx, repo, d, link.Size)
 }
 
 // monolithicUpload stores the POST body as blob digest in one request.
@@ -210,24 +210,24 @@ func (h *handler) monolithicUpload(w http.ResponseWriter, r *http.Request, rt ro
 		h.fail(w, r, h.catalogError(rt.name, err))
 		return
 	}
-	h.linkCommitted(w, r, rt.name, d, size)
+	h.linkCommitted(w, r, rt, d, size)
 }
 
 // linkCommitted links a blob that was just committed. The session is gone,
 // so the link is made even if the client has stopped waiting.
-func (h *handler) linkCommitted(w http.ResponseWriter, r *http.Request, name string, d digest.Digest, size int64) {
-	if err := h.cat.LinkBlob(context.WithoutCancel(r.Context()), name, d, size); err != nil {
-		h.fail(w, r, h.catalogError(name, err))
+func (h *handler) linkCommitted(w http.ResponseWriter, r *http.Request, rt route, d digest.Digest, size int64) {
+	if err := h.cat.LinkBlob(context.WithoutCancel(r.Context()), rt.repo, d, size); err != nil {
+		h.fail(w, r, h.catalogError(rt.name, err))
 		return
 	}
-	blobCreated(w, name, d)
+	blobCreated(w, rt.name, d)
 }
 
 // session finds the open upload rt names in rt's repository, marked busy
 // until the caller releases it.
 func (h *handler) session(ctx context.Context, rt route) (*session, blob.Upload, *apiError) {
 	unknown := errorf(http.StatusNotFound, codeBlobUploadUnknown, "blob upload unknown to registry")
-	se := h.uploads.acquire(rt.ref, rt.name)
+	se := h.uploads.acquire(rt.ref, rt.repo)
 	if se == nil {
 		return nil, nil, unknown
 	}
@@ -297,7 +297,7 @@ func (h *handler) finishUpload(w http.ResponseWriter, r *http.Request, rt route)
 		return
 	}
 	h.uploads.remove(rt.ref)
-	h.linkCommitted(w, r, rt.name, d, size)
+	h.linkCommitted(w, r, rt, d, size)
 }
 
 // uploadStatus tells how much of the upload the registry holds.

@@ -87,7 +87,7 @@ func (o Options) withDefaults() Options {
 // Manifests finds a repository's manifests by digest (an index's children).
 // *registry.Catalog implements it.
 type Manifests interface {
-	Image(ctx context.Context, repo, reference string) (ecrstate.Image, error)
+	Image(ctx context.Context, repo ecrstate.RepositoryID, reference string) (ecrstate.Image, error)
 }
 
 // Scanner inspects images stored in berth's registry. It implements the
@@ -104,12 +104,12 @@ func NewScanner(blobs blob.Store, manifests Manifests, opts Options) *Scanner {
 	return &Scanner{blobs: blobs, manifests: manifests, opts: opts.withDefaults()}
 }
 
-// Inspect lists what img holds. For an image index (or Docker manifest
+// Inspect lists what img, an image of repo, holds. For an image index (or Docker manifest
 // list) it scans the child for the configured platform, or the first linux
 // image; Inventory.Digest and Platform say which. ErrUnsupportedImage: the
 // image holds no package database the scanner reads and no Go binary, or
 // is no container image at all (an artifact, a Windows image).
-func (s *Scanner) Inspect(ctx context.Context, img ecrstate.Image) (ecrstate.Inventory, error) {
+func (s *Scanner) Inspect(ctx context.Context, repo ecrstate.RepositoryID, img ecrstate.Image) (ecrstate.Inventory, error) {
 	mediaType, manifest, dgst := img.MediaType, img.Manifest, img.Digest
 	for depth := 0; isIndex(mediaType, manifest); depth++ {
 		if depth == 2 || s.manifests == nil {
@@ -119,7 +119,7 @@ func (s *Scanner) Inspect(ctx context.Context, img ecrstate.Image) (ecrstate.Inv
 		if err != nil {
 			return ecrstate.Inventory{}, err
 		}
-		childImg, err := s.manifests.Image(ctx, img.Repository, child.String())
+		childImg, err := s.manifests.Image(ctx, repo, child.String())
 		if err != nil {
 			return ecrstate.Inventory{}, fmt.Errorf("scan: index child %s: %w", child, err)
 		}

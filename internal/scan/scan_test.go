@@ -332,9 +332,9 @@ var _ scan.Manifests = (*registry.Catalog)(nil)
 
 type manifestMap map[digest.Digest]ecrstate.Image
 
-func (m manifestMap) Image(_ context.Context, repo, reference string) (ecrstate.Image, error) {
+func (m manifestMap) Image(_ context.Context, repo ecrstate.RepositoryID, reference string) (ecrstate.Image, error) {
 	img, ok := m[digest.Digest(reference)]
-	if !ok || img.Repository != repo {
+	if !ok || img.Repository != repo.Name {
 		return ecrstate.Image{}, registry.ErrImageNotFound
 	}
 	return img, nil
@@ -377,7 +377,7 @@ func TestIndexPicksPlatform(t *testing.T) {
 		platform, version, arch string
 	}{{"", "2.0-r0", "amd64"}, {"linux/arm64", "1.0-r0", "arm64"}, {"linux/s390x", "1.0-r0", "arm64"}} {
 		s := scan.NewScanner(blobs, manifests, scan.Options{Platform: tc.platform, TempDir: t.TempDir()})
-		inv, err := s.Inspect(context.Background(), img)
+		inv, err := s.Inspect(context.Background(), ecrstate.RepositoryID{Region: "us-east-1", Name: img.Repository}, img)
 		if err != nil {
 			t.Fatalf("platform %q: %v", tc.platform, err)
 		}

@@ -293,8 +293,16 @@ func (s *Server) SDKConfig() aws.Config {
 // do: `aws ecr get-login-password | docker login --password-stdin`.
 func (s *Server) DockerLogin(t testing.TB) {
 	t.Helper()
+	s.DockerLoginIn(t, s.Region)
+}
+
+// DockerLoginIn is DockerLogin with a password for region
+// (`get-login-password --region`): docker's pushes and pulls then work in
+// that region's repositories.
+func (s *Server) DockerLoginIn(t testing.TB, region string) {
+	t.Helper()
 	RequireDocker(t)
-	password := s.AWS(t, "ecr", "get-login-password").OK(t).Stdout
+	password := s.AWS(t, "ecr", "get-login-password", "--region", region).OK(t).Stdout
 	Run(t, Command{
 		Name:  "docker",
 		Args:  []string{"login", "--username", "AWS", "--password-stdin", s.RegistryHost},

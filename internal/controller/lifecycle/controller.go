@@ -57,7 +57,7 @@ type Controller struct {
 	mu sync.Mutex
 	// policyAt is, per repository with a policy, when the policy the
 	// controller last saw was put; a newer one is applied at once.
-	policyAt map[string]time.Time
+	policyAt map[ecrstate.RepositoryID]time.Time
 
 	expired prometheus.Counter
 	skipped *prometheus.CounterVec
@@ -79,7 +79,7 @@ func New(cfg Config) *Controller {
 	return &Controller{
 		cfg:      cfg,
 		log:      cfg.Logger.With("controller", "ecr-lifecycle"),
-		policyAt: map[string]time.Time{},
+		policyAt: map[ecrstate.RepositoryID]time.Time{},
 		expired: reg.NewCounter(prometheus.CounterOpts{
 			Name: "berth_ecr_lifecycle_images_expired_total",
 			Help: "Images lifecycle policies expired (deleted).",
@@ -116,23 +116,36 @@ func (c *Controller) Run(ctx context.Context) error {
 	}).Run(ctx)
 }
 
-// policyRepositories lists the repositories that have a lifecycle policy.
+// policyRepositories lists the repositories of every region that have a
+// lifecycle policy, as work keys ("<region>|<repo>").
 func (c *Controller) policyRepositories(ctx context.Context) ([]string, error) {
-	repos, err := c.cfg.Catalog.ListRepositories(ctx, "", 0)
+	ids, err := c.cfg.Catalog.AllRepositories(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var names []string
-	for _, repo := range repos {
+	var keys []string
+	for _, id := range ids {
+		repo, err := c.cfg.Catalog.GetRepository(ctx, id)
+		if errors.Is(err, registry.ErrRepositoryNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
 		if repo.LifecyclePolicy != "" {
-			names = append(names, repo.Name)
+			keys = append(keys, id.String())
 		}
 	}
-	return names, nil
+	return keys, nil
 }
 
-// Reconcile applies repo's lifecycle policy once (Apply).
-func (c *Controller) Reconcile(ctx context.Context, repo string) (controller.Result, error) {
+// Reconcile applies the lifecycle policy of the repository key names
+// ("<region>|<repo>") once (Apply).
+func (c *Controller) Reconcile(ctx context.Context, key string) (controller.Result, error) {
+	repo, _, ok := ecrstate.ParseRepositoryID(key)
+	if !ok {
+		return controller.Result{}, nil
+	}
 	_, err := c.Apply(ctx, repo)
 	if err != nil {
 		c.rounds.WithLabelValues("error").Inc()
@@ -151,7 +164,7 @@ var errChanged = errors.New("image changed since the lifecycle policy was evalua
 // and no manifest list references it. It returns the images it deleted.
 // An image that changed is left for the next round, which decides anew.
 // Applying twice deletes nothing more than applying once.
-func (c *Controller) Apply(ctx context.Context, repo string) ([]ecrstate.Image, error) {
+func (c *Controller) Apply(ctx context.Context, repo ecrstate.RepositoryID) ([]ecrstate.Image, error) {
 	r, err := c.cfg.Catalog.GetRepository(ctx, repo)
 	if errors.Is(err, registry.ErrRepositoryNotFound) {
 		return nil, nil
@@ -159,7 +172,7 @@ func (c *Controller) Apply(ctx context.Context, repo string) ([]ecrstate.Image, 
 	if err != nil {
 		return nil, err
 	}
-	c.sawPolicy(r)
+	c.sawPolicy(repo, r)
 	if r.LifecyclePolicy == "" {
 		return nil, nil
 	}
@@ -188,12 +201,12 @@ func (c *Controller) Apply(ctx context.Context, repo string) ([]ecrstate.Image, 
 			transitions++
 		default:
 			c.skipped.WithLabelValues("referenced").Inc()
-			c.log.DebugContext(ctx, "lifecycle: image kept, a manifest list references it", "repository", repo, "digest", d.Image.Digest, "rule", d.RulePriority, "manifest_lists", d.BlockedBy)
+			c.log.DebugContext(ctx, "lifecycle: image kept, a manifest list references it", "region", repo.Region, "repository", repo.Name, "digest", d.Image.Digest, "rule", d.RulePriority, "manifest_lists", d.BlockedBy)
 		}
 	}
 	if transitions > 0 {
 		c.skipped.WithLabelValues("transition").Add(float64(transitions))
-		c.log.WarnContext(ctx, "lifecycle: transition rules select images, but berth has no archive storage class; they stay in standard storage", "repository", repo, "images", transitions)
+		c.log.WarnContext(ctx, "lifecycle: transition rules select images, but berth has no archive storage class; they stay in standard storage", "region", repo.Region, "repository", repo.Name, "images", transitions)
 	}
 
 	var deleted []ecrstate.Image
@@ -208,7 +221,7 @@ func (c *Controller) Apply(ctx context.Context, repo string) ([]ecrstate.Image, 
 		}
 		if current.LifecyclePolicy != r.LifecyclePolicy || !current.LifecyclePolicyAt.Equal(r.LifecyclePolicyAt) {
 			c.skipped.WithLabelValues("policy_changed").Inc()
-			c.log.InfoContext(ctx, "lifecycle: policy changed during the round; the rest waits for the new one", "repository", repo)
+			c.log.InfoContext(ctx, "lifecycle: policy changed during the round; the rest waits for the new one", "region", repo.Region, "repository", repo.Name)
 			return deleted, nil
 		}
 		img, err := c.cfg.Catalog.DeleteImageIf(ctx, repo, d.Image.Digest, func(now ecrstate.Image) error {
@@ -221,16 +234,16 @@ func (c *Controller) Apply(ctx context.Context, repo string) ([]ecrstate.Image, 
 		case err == nil:
 			deleted = append(deleted, img)
 			c.expired.Inc()
-			c.log.InfoContext(ctx, "lifecycle: image expired", "repository", repo, "digest", img.Digest,
+			c.log.InfoContext(ctx, "lifecycle: image expired", "region", repo.Region, "repository", repo.Name, "digest", img.Digest,
 				"tags", strings.Join(img.Tags, ","), "rule", d.RulePriority, "pushed_at", img.PushedAt)
 		case errors.Is(err, registry.ErrImageNotFound):
 			// Deleted meanwhile (by a client, or an earlier round).
 		case errors.Is(err, errChanged):
 			c.skipped.WithLabelValues("changed").Inc()
-			c.log.InfoContext(ctx, "lifecycle: image changed since evaluated; kept for the next round", "repository", repo, "digest", d.Image.Digest)
+			c.log.InfoContext(ctx, "lifecycle: image changed since evaluated; kept for the next round", "region", repo.Region, "repository", repo.Name, "digest", d.Image.Digest)
 		case errors.Is(err, registry.ErrImageReferenced):
 			c.skipped.WithLabelValues("referenced").Inc()
-			c.log.InfoContext(ctx, "lifecycle: image kept, a manifest list references it", "repository", repo, "digest", d.Image.Digest, "rule", d.RulePriority)
+			c.log.InfoContext(ctx, "lifecycle: image kept, a manifest list references it", "region", repo.Region, "repository", repo.Name, "digest", d.Image.Digest, "rule", d.RulePriority)
 		case errors.Is(err, registry.ErrRepositoryNotFound):
 			return deleted, nil
 		default:
@@ -271,31 +284,31 @@ func deletionOrder(decisions []policies.Decision) []policies.Decision {
 	return ordered
 }
 
-// sawPolicy records the policy a round applied, so the watch does not
-// apply it again.
-func (c *Controller) sawPolicy(r ecrstate.Repository) {
+// sawPolicy records the policy a round applied to repo (r), so the watch
+// does not apply it again.
+func (c *Controller) sawPolicy(repo ecrstate.RepositoryID, r ecrstate.Repository) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if r.LifecyclePolicy == "" {
-		delete(c.policyAt, r.Name)
+		delete(c.policyAt, repo)
 		return
 	}
-	c.policyAt[r.Name] = r.LifecyclePolicyAt
+	c.policyAt[repo] = r.LifecyclePolicyAt
 }
 
-// policyPut reports whether r carries a policy the controller has not
-// applied yet, and records it.
-func (c *Controller) policyPut(r ecrstate.Repository) bool {
+// policyPut reports whether repo's record r carries a policy the
+// controller has not applied yet, and records it.
+func (c *Controller) policyPut(repo ecrstate.RepositoryID, r ecrstate.Repository) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if r.LifecyclePolicy == "" || r.Deleting {
-		delete(c.policyAt, r.Name)
+		delete(c.policyAt, repo)
 		return false
 	}
-	if at, ok := c.policyAt[r.Name]; ok && at.Equal(r.LifecyclePolicyAt) {
+	if at, ok := c.policyAt[repo]; ok && at.Equal(r.LifecyclePolicyAt) {
 		return false
 	}
-	c.policyAt[r.Name] = r.LifecyclePolicyAt
+	c.policyAt[repo] = r.LifecyclePolicyAt
 	return true
 }
 
@@ -317,9 +330,11 @@ func (c *Controller) follow(ctx context.Context, q controller.Queue) error {
 	}
 	for ev := range events {
 		if ev.Type == store.EventDelete {
-			c.mu.Lock()
-			delete(c.policyAt, strings.TrimPrefix(ev.KV.Key, ecrstate.RepositoryPrefix))
-			c.mu.Unlock()
+			if repo, _, ok := ecrstate.ParseRepositoryID(strings.TrimPrefix(ev.KV.Key, ecrstate.RepositoryPrefix)); ok {
+				c.mu.Lock()
+				delete(c.policyAt, repo)
+				c.mu.Unlock()
+			}
 			continue
 		}
 		c.observe(q, ev.KV)
@@ -332,11 +347,12 @@ func (c *Controller) follow(ctx context.Context, q controller.Queue) error {
 
 func (c *Controller) observe(q controller.Queue, kv store.KV) {
 	var r ecrstate.Repository
-	if err := json.Unmarshal(kv.Value, &r); err != nil {
+	repo, _, ok := ecrstate.ParseRepositoryID(strings.TrimPrefix(kv.Key, ecrstate.RepositoryPrefix))
+	if err := json.Unmarshal(kv.Value, &r); err != nil || !ok {
 		c.log.Error("lifecycle: undecodable repository record skipped", "key", kv.Key, "err", err)
 		return
 	}
-	if c.policyPut(r) {
-		q.Add(r.Name)
+	if c.policyPut(repo, r) {
+		q.Add(repo.String())
 	}
 }

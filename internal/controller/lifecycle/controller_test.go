@@ -116,14 +116,14 @@ func newFixture(t *testing.T, interval time.Duration) *fixture {
 
 func (f *fixture) createRepo(t *testing.T, name string) {
 	t.Helper()
-	if _, err := f.catalog.CreateRepository(context.Background(), ecrstate.Repository{Name: name}); err != nil {
+	if _, err := f.catalog.CreateRepository(context.Background(), repoID(name), ecrstate.Repository{Name: name}); err != nil {
 		t.Fatal(err)
 	}
 }
 
 func (f *fixture) putPolicy(t *testing.T, repo, text string) {
 	t.Helper()
-	_, err := f.catalog.UpdateRepository(context.Background(), repo, func(r *ecrstate.Repository) error {
+	_, err := f.catalog.UpdateRepository(context.Background(), repoID(repo), func(r *ecrstate.Repository) error {
 		r.LifecyclePolicy, r.LifecyclePolicyAt = text, f.now()
 		return nil
 	})
@@ -139,7 +139,7 @@ func (f *fixture) push(t *testing.T, repo, content string, tags ...string) diges
 	ctx := context.Background()
 	config, layer := "config of "+content, "layer of "+content
 	for _, blob := range []string{config, layer} {
-		if err := f.catalog.LinkBlob(ctx, repo, digest.FromString(blob), int64(len(blob))); err != nil {
+		if err := f.catalog.LinkBlob(ctx, repoID(repo), digest.FromString(blob), int64(len(blob))); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -167,7 +167,7 @@ func (f *fixture) putManifest(t *testing.T, repo, manifest string, tags ...strin
 	}
 	var d digest.Digest
 	for _, tag := range tags {
-		res, err := f.catalog.PutManifest(context.Background(), repo, tag, "", "", []byte(manifest))
+		res, err := f.catalog.PutManifest(context.Background(), repoID(repo), tag, "", "", []byte(manifest))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -180,7 +180,7 @@ func (f *fixture) putManifest(t *testing.T, repo, manifest string, tags ...strin
 // and the first 6 digits).
 func (f *fixture) contents(t *testing.T, repo string) string {
 	t.Helper()
-	images, err := f.catalog.Images(context.Background(), repo)
+	images, err := f.catalog.Images(context.Background(), repoID(repo))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,11 +244,11 @@ func TestApplyArticlePolicy(t *testing.T) {
 	untagged := f.articleRepository(t)
 
 	// No policy, nothing happens.
-	if deleted, err := f.ctrl.Apply(ctx, "my-app"); err != nil || len(deleted) != 0 {
+	if deleted, err := f.ctrl.Apply(ctx, repoID("my-app")); err != nil || len(deleted) != 0 {
 		t.Fatalf("without a policy: %v %v", deleted, err)
 	}
 	f.putPolicy(t, "my-app", articlePolicy)
-	deleted, err := f.ctrl.Apply(ctx, "my-app")
+	deleted, err := f.ctrl.Apply(ctx, repoID("my-app"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -259,7 +259,7 @@ func TestApplyArticlePolicy(t *testing.T) {
 		t.Fatalf("left %q, want %q", got, want)
 	}
 	// Pulls fail: the tag and the image are gone.
-	if _, err := f.catalog.Image(ctx, "my-app", "v1"); !errors.Is(err, registry.ErrImageNotFound) {
+	if _, err := f.catalog.Image(ctx, repoID("my-app"), "v1"); !errors.Is(err, registry.ErrImageNotFound) {
 		t.Fatalf("pull v1: %v", err)
 	}
 	if got := f.counter(t, "berth_ecr_lifecycle_images_expired_total", ""); got != 4 {
@@ -267,19 +267,19 @@ func TestApplyArticlePolicy(t *testing.T) {
 	}
 
 	// Applying again changes nothing.
-	if deleted, err := f.ctrl.Apply(ctx, "my-app"); err != nil || len(deleted) != 0 {
+	if deleted, err := f.ctrl.Apply(ctx, repoID("my-app")); err != nil || len(deleted) != 0 {
 		t.Fatalf("second round: %v %v", names(deleted), err)
 	}
 	// A day later the fresh untagged image is older than a day.
 	f.advance(24 * time.Hour)
-	deleted, err = f.ctrl.Apply(ctx, "my-app")
+	deleted, err = f.ctrl.Apply(ctx, repoID("my-app"))
 	if err != nil || names(deleted) != untagged[2] {
 		t.Fatalf("a day later: %q %v", names(deleted), err)
 	}
 	// Two more pushes push v3 and v4 past the last ten.
 	f.push(t, "my-app", "image v13", "v13")
 	f.push(t, "my-app", "image v14", "v14")
-	deleted, err = f.ctrl.Apply(ctx, "my-app")
+	deleted, err = f.ctrl.Apply(ctx, repoID("my-app"))
 	if err != nil || names(deleted) != "v3 v4" {
 		t.Fatalf("after two pushes: %q %v", names(deleted), err)
 	}
@@ -293,7 +293,7 @@ func TestApplyKeepsImagesChangedSinceEvaluation(t *testing.T) {
 	v1 := f.catalogImage(t, "my-app", "v1")
 	// Between the snapshot and the deletions, v1 gets another tag.
 	f.onNow = func() { f.putManifest(t, "my-app", string(v1.Manifest), "release") }
-	deleted, err := f.ctrl.Apply(ctx, "my-app")
+	deleted, err := f.ctrl.Apply(ctx, repoID("my-app"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -308,7 +308,7 @@ func TestApplyKeepsImagesChangedSinceEvaluation(t *testing.T) {
 	}
 	// The next round decides anew: v1 (now also "release") is still a v
 	// image past the last ten.
-	deleted, err = f.ctrl.Apply(ctx, "my-app")
+	deleted, err = f.ctrl.Apply(ctx, repoID("my-app"))
 	if err != nil || names(deleted) != "release,v1" {
 		t.Fatalf("next round: %q %v", names(deleted), err)
 	}
@@ -321,18 +321,18 @@ func TestApplyStopsWhenPolicyChanges(t *testing.T) {
 	f.putPolicy(t, "my-app", articlePolicy)
 	keepAll := `{"rules":[{"rulePriority":1,"selection":{"tagStatus":"any","countType":"imageCountMoreThan","countNumber":100},"action":{"type":"expire"}}]}`
 	f.onNow = func() { f.putPolicy(t, "my-app", keepAll) }
-	deleted, err := f.ctrl.Apply(ctx, "my-app")
+	deleted, err := f.ctrl.Apply(ctx, repoID("my-app"))
 	if err != nil || len(deleted) != 0 {
 		t.Fatalf("expired %q %v", names(deleted), err)
 	}
-	if deleted, err := f.ctrl.Apply(ctx, "my-app"); err != nil || len(deleted) != 0 {
+	if deleted, err := f.ctrl.Apply(ctx, repoID("my-app")); err != nil || len(deleted) != 0 {
 		t.Fatalf("under the new policy: %q %v", names(deleted), err)
 	}
 }
 
 func (f *fixture) catalogImage(t *testing.T, repo, ref string) ecrstate.Image {
 	t.Helper()
-	img, err := f.catalog.Image(context.Background(), repo, ref)
+	img, err := f.catalog.Image(context.Background(), repoID(repo), ref)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -350,14 +350,14 @@ func TestApplyManifestLists(t *testing.T) {
 
 	// The untagged children are old enough, but the index keeps them.
 	f.putPolicy(t, "multi", `{"rules":[{"rulePriority":1,"selection":{"tagStatus":"untagged","countType":"sinceImagePushed","countUnit":"days","countNumber":1},"action":{"type":"expire"}}]}`)
-	deleted, err := f.ctrl.Apply(ctx, "multi")
+	deleted, err := f.ctrl.Apply(ctx, repoID("multi"))
 	if err != nil || names(deleted) != short(loose) {
 		t.Fatalf("expired %q %v", names(deleted), err)
 	}
 	// A policy that expires the index too deletes it first, then them.
 	f.push(t, "multi", "newest", "2.0")
 	f.putPolicy(t, "multi", `{"rules":[{"rulePriority":1,"selection":{"tagStatus":"any","countType":"imageCountMoreThan","countNumber":1},"action":{"type":"expire"}}]}`)
-	deleted, err = f.ctrl.Apply(ctx, "multi")
+	deleted, err = f.ctrl.Apply(ctx, repoID("multi"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -385,7 +385,7 @@ func TestResyncAndMissingRepositories(t *testing.T) {
 	f.putPolicy(t, "a", articlePolicy)
 	f.putPolicy(t, "b", articlePolicy)
 	repos, err := f.ctrl.policyRepositories(ctx)
-	if err != nil || !slices.Equal(repos, []string{"a", "b"}) {
+	if err != nil || !slices.Equal(repos, []string{"us-east-1|a", "us-east-1|b"}) {
 		t.Fatalf("repositories with a policy: %q %v", repos, err)
 	}
 	for _, repo := range repos {
@@ -394,12 +394,12 @@ func TestResyncAndMissingRepositories(t *testing.T) {
 		}
 	}
 	for repo, want := range map[string]int{"a": 0, "b": 0, "no-policy": 1} {
-		images, err := f.catalog.Images(ctx, repo)
+		images, err := f.catalog.Images(ctx, repoID(repo))
 		if err != nil || len(images) != want {
 			t.Fatalf("%s: %d images (%v), want %d", repo, len(images), err, want)
 		}
 	}
-	if deleted, err := f.ctrl.Apply(ctx, "gone"); err != nil || deleted != nil {
+	if deleted, err := f.ctrl.Apply(ctx, repoID("gone")); err != nil || deleted != nil {
 		t.Fatalf("missing repository: %v %v", deleted, err)
 	}
 	if got := f.counter(t, "berth_ecr_lifecycle_rounds_total", "ok"); got != 2 {
@@ -468,7 +468,7 @@ func TestDeletionOrder(t *testing.T) {
 	a, b := f.push(t, "r", "a"), f.push(t, "r", "b")
 	inner := f.pushIndex(t, "r", []digest.Digest{a}, "inner")
 	outer := f.pushIndex(t, "r", []digest.Digest{inner, b}, "outer")
-	images, err := f.catalog.Images(context.Background(), "r")
+	images, err := f.catalog.Images(context.Background(), repoID("r"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -484,4 +484,9 @@ func TestDeletionOrder(t *testing.T) {
 	if pos(outer) > pos(inner) || pos(inner) > pos(a) || pos(outer) > pos(b) {
 		t.Fatalf("order %v: outer %s inner %s", order, outer, inner)
 	}
+}
+
+// repoID is repository name in the region the tests work in.
+func repoID(name string) ecrstate.RepositoryID {
+	return ecrstate.RepositoryID{Region: "us-east-1", Name: name}
 }

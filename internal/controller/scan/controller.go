@@ -32,7 +32,7 @@ import (
 // Inspector lists what an image holds, reading its layers from the blob
 // store; scan.ErrUnsupportedImage when it holds nothing the scanner reads.
 type Inspector interface {
-	Inspect(ctx context.Context, img ecrstate.Image) (ecrstate.Inventory, error)
+	Inspect(ctx context.Context, repo ecrstate.RepositoryID, img ecrstate.Image) (ecrstate.Inventory, error)
 }
 
 // Database matches packages against the vulnerability database.
@@ -151,15 +151,20 @@ func (c *Controller) follow(ctx context.Context, q controller.Queue) error {
 			q.Add(strings.TrimPrefix(key, ecrstate.ImagePrefix))
 		case strings.HasPrefix(key, ecrstate.ScanPrefix):
 			q.Add(strings.TrimPrefix(key, ecrstate.ScanPrefix))
-		case key == ecrstate.ScanningKey:
-			keys, _, err := c.keys(ctx, "")
+		case strings.HasPrefix(key, ecrstate.RegistryPrefix):
+			// A region's scanning configuration changed: its images.
+			region, ok := ecrstate.ParseScanningKey(key)
+			if !ok {
+				continue
+			}
+			keys, _, err := c.keys(ctx, region+"|")
 			if err != nil {
 				return err
 			}
 			q.Add(keys...)
 		case strings.HasPrefix(key, ecrstate.RepositoryPrefix) && ev.Type == store.EventPut:
 			// A repository's scanOnPush may have changed.
-			keys, _, err := c.keys(ctx, strings.TrimPrefix(key, ecrstate.RepositoryPrefix))
+			keys, _, err := c.keys(ctx, strings.TrimPrefix(key, ecrstate.RepositoryPrefix)+"|")
 			if err != nil {
 				return err
 			}
@@ -169,18 +174,15 @@ func (c *Controller) follow(ctx context.Context, q controller.Queue) error {
 	return ctx.Err()
 }
 
-// keys lists the keys ("<repo>|<digest>") of every image and every scan
-// record (whose image may be gone), or with repo only those of that
-// repository, and returns the store revision it read at.
-func (c *Controller) keys(ctx context.Context, repo string) ([]string, int64, error) {
+// keys lists the keys ("<region>|<repo>|<digest>") of every image and
+// every scan record (whose image may be gone) whose key starts with scope:
+// "" for all of them, "<region>|" for one region's, "<region>|<repo>|" for
+// one repository's. It returns the store revision it read at.
+func (c *Controller) keys(ctx context.Context, scope string) ([]string, int64, error) {
 	var keys []string
 	var rev int64
 	for _, prefix := range []string{ecrstate.ImagePrefix, ecrstate.ScanPrefix} {
-		under := prefix
-		if repo != "" {
-			under = ecrstate.RepositoryScoped(prefix, repo)
-		}
-		kvs, r, err := c.cfg.Store.List(ctx, under, store.ListOptions{})
+		kvs, r, err := c.cfg.Store.List(ctx, prefix+scope, store.ListOptions{})
 		if err != nil {
 			return nil, 0, err
 		}
@@ -236,7 +238,7 @@ func (c *Controller) DatabaseChanged() {
 	}
 }
 
-// Reconcile takes the decision for the image at key ("<repo>|<digest>")
+// Reconcile takes the decision for the image at key ("<region>|<repo>|<digest>")
 // and carries it out. Nothing in a scan waits for a time: the result
 // never asks to look again.
 func (c *Controller) Reconcile(ctx context.Context, key string) (controller.Result, error) {
@@ -244,19 +246,19 @@ func (c *Controller) Reconcile(ctx context.Context, key string) (controller.Resu
 }
 
 func (c *Controller) reconcileImage(ctx context.Context, key string) error {
-	repoName, d, ok := ecrstate.ParseScanKey(key)
+	repo, d, ok := ecrstate.ParseScanKey(key)
 	if !ok {
 		return nil
 	}
 	in := decideInput{}
-	rec, recRev, found, err := ecrstate.LoadScanRecord(ctx, c.cfg.Store, repoName, d)
+	rec, recRev, found, err := ecrstate.LoadScanRecord(ctx, c.cfg.Store, repo, d)
 	if err != nil {
 		return err
 	}
 	if found {
 		in.record = &rec
 	}
-	img, err := c.cfg.Catalog.Image(ctx, repoName, d.String())
+	img, err := c.cfg.Catalog.Image(ctx, repo, d.String())
 	switch {
 	case errors.Is(err, registry.ErrImageNotFound), errors.Is(err, registry.ErrRepositoryNotFound):
 	case err != nil:
@@ -265,14 +267,14 @@ func (c *Controller) reconcileImage(ctx context.Context, key string) error {
 		in.imageFound, in.image = true, img
 	}
 	if in.imageFound {
-		if in.repo, err = c.cfg.Catalog.GetRepository(ctx, repoName); errors.Is(err, registry.ErrRepositoryNotFound) {
+		if in.repo, err = c.cfg.Catalog.GetRepository(ctx, repo); errors.Is(err, registry.ErrRepositoryNotFound) {
 			in.imageFound = false
 		} else if err != nil {
 			return err
 		}
 	}
 	if in.imageFound {
-		if in.config, err = ecrstate.LoadScanningConfig(ctx, c.cfg.Store); err != nil {
+		if in.config, err = ecrstate.LoadScanningConfig(ctx, c.cfg.Store, repo.Region); err != nil {
 			return err
 		}
 		info, err := c.cfg.Database.Info()
@@ -285,12 +287,12 @@ func (c *Controller) reconcileImage(ctx context.Context, key string) error {
 	if act.kind == actNone {
 		return nil
 	}
-	c.log.Debug("scan decision", "repository", repoName, "digest", d, "action", act.kind, "scanType", act.scanType, "trigger", act.trigger)
+	c.log.Debug("scan decision", "region", repo.Region, "repository", repo.Name, "digest", d, "action", act.kind, "scanType", act.scanType, "trigger", act.trigger)
 	switch act.kind {
 	case actDelete:
 		_, err := c.cfg.Store.Txn(ctx, store.Txn{
-			If:   []store.Compare{{Key: ecrstate.ScanKey(repoName, d), ModRevision: recRev}},
-			Then: []store.Op{store.Delete(ecrstate.ScanKey(repoName, d))},
+			If:   []store.Compare{{Key: ecrstate.ScanKey(repo, d), ModRevision: recRev}},
+			Then: []store.Op{store.Delete(ecrstate.ScanKey(repo, d))},
 		})
 		if err == nil {
 			c.deleted.Inc()
@@ -299,7 +301,7 @@ func (c *Controller) reconcileImage(ctx context.Context, key string) error {
 	case actStart:
 		now := c.cfg.Now().UTC()
 		rec = ecrstate.ScanRecord{
-			Repository:  repoName,
+			Repository:  repo.Name,
 			Digest:      d,
 			ScanType:    act.scanType,
 			Trigger:     act.trigger,
@@ -310,7 +312,7 @@ func (c *Controller) reconcileImage(ctx context.Context, key string) error {
 			// A scan on push uses up the image's daily basic scan.
 			rec.BasicStartedAt = now
 		}
-		op, err := ecrstate.PutScanRecordOp(rec)
+		op, err := ecrstate.PutScanRecordOp(repo.Region, rec)
 		if err != nil {
 			return err
 		}
@@ -318,21 +320,21 @@ func (c *Controller) reconcileImage(ctx context.Context, key string) error {
 		if err != nil {
 			return err
 		}
-		c.log.Info("image scan started", "repository", repoName, "digest", d, "scanType", rec.ScanType, "trigger", rec.Trigger)
+		c.log.Info("image scan started", "region", repo.Region, "repository", repo.Name, "digest", d, "scanType", rec.ScanType, "trigger", rec.Trigger)
 	case actRescan:
 		rec.ScanType, rec.Trigger = act.scanType, act.trigger
 	}
-	return c.runScan(ctx, img, rec, recRev)
+	return c.runScan(ctx, repo, img, rec, recRev)
 }
 
-// runScan scans img (reading it unless its inventory is kept in rec),
-// matches it against the database and writes the outcome over rec, which
-// the store holds at revision rev.
-func (c *Controller) runScan(ctx context.Context, img ecrstate.Image, rec ecrstate.ScanRecord, rev int64) error {
+// runScan scans img, an image of repo (reading it unless its inventory is
+// kept in rec), matches it against the database and writes the outcome
+// over rec, which the store holds at revision rev.
+func (c *Controller) runScan(ctx context.Context, repo ecrstate.RepositoryID, img ecrstate.Image, rec ecrstate.ScanRecord, rev int64) error {
 	began := time.Now()
 	next := rec
 	next.Status, next.Description, next.EmptyDatabase = "", "", false
-	outcome, err := c.scan(ctx, img, &next)
+	outcome, err := c.scan(ctx, repo, img, &next)
 	if err != nil {
 		return err
 	}
@@ -351,7 +353,7 @@ func (c *Controller) runScan(ctx context.Context, img ecrstate.Image, rec ecrsta
 			}
 		}
 	}
-	op, err := ecrstate.PutScanRecordOp(next)
+	op, err := ecrstate.PutScanRecordOp(repo.Region, next)
 	if err != nil {
 		return err
 	}
@@ -361,7 +363,7 @@ func (c *Controller) runScan(ctx context.Context, img ecrstate.Image, rec ecrsta
 	took := time.Since(began)
 	c.duration.Observe(took.Seconds())
 	c.scans.WithLabelValues(next.ScanType, outcome).Inc()
-	c.log.Info("image scanned", "repository", rec.Repository, "digest", rec.Digest, "scanType", next.ScanType, "trigger", next.Trigger,
+	c.log.Info("image scanned", "region", repo.Region, "repository", rec.Repository, "digest", rec.Digest, "scanType", next.ScanType, "trigger", next.Trigger,
 		"status", next.Status, "findings", len(next.Findings), "outcome", outcome, "took", took)
 	return nil
 }
@@ -369,9 +371,9 @@ func (c *Controller) runScan(ctx context.Context, img ecrstate.Image, rec ecrsta
 // scan fills rec's inventory (if missing), status, findings and source.
 // An error is returned only for what is worth retrying (the context, the
 // database); what the image is makes a status.
-func (c *Controller) scan(ctx context.Context, img ecrstate.Image, rec *ecrstate.ScanRecord) (outcome string, err error) {
+func (c *Controller) scan(ctx context.Context, repo ecrstate.RepositoryID, img ecrstate.Image, rec *ecrstate.ScanRecord) (outcome string, err error) {
 	if rec.Inventory == nil {
-		inv, err := c.cfg.Inspector.Inspect(ctx, img)
+		inv, err := c.cfg.Inspector.Inspect(ctx, repo, img)
 		switch {
 		case ctx.Err() != nil:
 			return "", ctx.Err()

@@ -28,7 +28,7 @@ type fakeInspector struct {
 	reads int
 }
 
-func (f *fakeInspector) Inspect(_ context.Context, img ecrstate.Image) (ecrstate.Inventory, error) {
+func (f *fakeInspector) Inspect(_ context.Context, _ ecrstate.RepositoryID, img ecrstate.Image) (ecrstate.Inventory, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.reads++
@@ -137,7 +137,7 @@ func (h *harness) pushInventory(t *testing.T, repo, name string, inv ecrstate.In
 	config, layer := "config of "+name, "layer of "+name
 	cd, ld := digest.FromString(config), digest.FromString(layer)
 	for d, size := range map[digest.Digest]int{cd: len(config), ld: len(layer)} {
-		if err := h.catalog.LinkBlob(ctx, repo, d, int64(size)); err != nil {
+		if err := h.catalog.LinkBlob(ctx, repoID(repo), d, int64(size)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -148,7 +148,7 @@ func (h *harness) pushInventory(t *testing.T, repo, name string, inv ecrstate.In
 	h.insp.mu.Lock()
 	h.insp.inv[d] = inv
 	h.insp.mu.Unlock()
-	res, err := h.catalog.PutManifest(ctx, repo, "latest", "", "", []byte(manifest))
+	res, err := h.catalog.PutManifest(ctx, repoID(repo), "latest", "", "", []byte(manifest))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,7 +163,7 @@ func (h *harness) waitRecord(t *testing.T, repo string, d digest.Digest, what st
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		rec, _, found, err := ecrstate.LoadScanRecord(context.Background(), h.st, repo, d)
+		rec, _, found, err := ecrstate.LoadScanRecord(context.Background(), h.st, repoID(repo), d)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -191,10 +191,10 @@ func TestControllerScansOnPushAndContinuously(t *testing.T) {
 	ctx := context.Background()
 	t0 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	h.db.set(vulndb.Info{Records: 1, Ecosystems: map[string]int{"Debian": 1}, UpdatedAt: t0}, map[string][]string{"openssl": {"CVE-1"}})
-	if _, err := h.catalog.CreateRepository(ctx, ecrstate.Repository{Name: "app", ScanOnPush: true}); err != nil {
+	if _, err := h.catalog.CreateRepository(ctx, repoID("app"), ecrstate.Repository{Name: "app", ScanOnPush: true}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.catalog.CreateRepository(ctx, ecrstate.Repository{Name: "manual"}); err != nil {
+	if _, err := h.catalog.CreateRepository(ctx, repoID("manual"), ecrstate.Repository{Name: "manual"}); err != nil {
 		t.Fatal(err)
 	}
 	h.start(t)
@@ -210,7 +210,7 @@ func TestControllerScansOnPushAndContinuously(t *testing.T) {
 	// kept inventory.
 	cfg := ecrstate.ScanningConfig{ScanType: ecrstate.ScanTypeEnhanced, UpdatedAt: time.Now(), Rules: []ecrstate.ScanningRule{{ScanFrequency: ecrstate.FrequencyContinuousScan, Filters: []string{"*"}}}}
 	b, _ := json.Marshal(cfg)
-	if _, err := h.st.Txn(ctx, store.Txn{Then: []store.Op{store.Put(ecrstate.ScanningKey, b)}}); err != nil {
+	if _, err := h.st.Txn(ctx, store.Txn{Then: []store.Op{store.Put(ecrstate.ScanningKey("us-east-1"), b)}}); err != nil {
 		t.Fatal(err)
 	}
 	h.waitRecord(t, "app", d, "enhanced rescan", func(r ecrstate.ScanRecord, found bool) bool {
@@ -236,12 +236,12 @@ func TestControllerScansOnPushAndContinuously(t *testing.T) {
 	}
 
 	// Deleting the image deletes its scan record.
-	if _, err := h.catalog.DeleteImage(ctx, "app", d, true); err != nil {
+	if _, err := h.catalog.DeleteImage(ctx, repoID("app"), d, true); err != nil {
 		t.Fatal(err)
 	}
 	h.waitRecord(t, "app", d, "record deleted", func(r ecrstate.ScanRecord, found bool) bool { return !found })
 	// So does deleting the repository.
-	if _, err := h.catalog.DeleteRepository(ctx, "manual", true); err != nil {
+	if _, err := h.catalog.DeleteRepository(ctx, repoID("manual"), true); err != nil {
 		t.Fatal(err)
 	}
 	h.waitRecord(t, "manual", manual, "record deleted with repository", func(r ecrstate.ScanRecord, found bool) bool { return !found })
@@ -250,7 +250,7 @@ func TestControllerScansOnPushAndContinuously(t *testing.T) {
 func TestControllerRunsRecordedScansAndIsHonestAboutAnEmptyDatabase(t *testing.T) {
 	h := newHarness(t)
 	ctx := context.Background()
-	if _, err := h.catalog.CreateRepository(ctx, ecrstate.Repository{Name: "app"}); err != nil {
+	if _, err := h.catalog.CreateRepository(ctx, repoID("app"), ecrstate.Repository{Name: "app"}); err != nil {
 		t.Fatal(err)
 	}
 	d := h.push(t, "app", "one", "openssl")
@@ -261,7 +261,7 @@ func TestControllerRunsRecordedScansAndIsHonestAboutAnEmptyDatabase(t *testing.T
 	// Scans asked for (StartImageScan) or left IN_PROGRESS by a server
 	// that stopped: the controller runs them when it starts.
 	for _, dg := range []digest.Digest{d, unsupported} {
-		op, err := ecrstate.PutScanRecordOp(ecrstate.ScanRecord{Repository: "app", Digest: dg, ScanType: ecrstate.ScanTypeBasic, Trigger: ecrstate.TriggerManual, Status: ecrstate.ScanInProgress, RequestedAt: time.Now(), BasicStartedAt: time.Now()})
+		op, err := ecrstate.PutScanRecordOp("us-east-1", ecrstate.ScanRecord{Repository: "app", Digest: dg, ScanType: ecrstate.ScanTypeBasic, Trigger: ecrstate.TriggerManual, Status: ecrstate.ScanInProgress, RequestedAt: time.Now(), BasicStartedAt: time.Now()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -292,7 +292,7 @@ func TestControllerSaysWhatTheDatabaseCannotCheck(t *testing.T) {
 	h := newHarness(t)
 	ctx := context.Background()
 	h.db.set(vulndb.Info{Records: 3, Ecosystems: map[string]int{"Go": 3}, ImportedAt: time.Now()}, nil)
-	if _, err := h.catalog.CreateRepository(ctx, ecrstate.Repository{Name: "app", ScanOnPush: true}); err != nil {
+	if _, err := h.catalog.CreateRepository(ctx, repoID("app"), ecrstate.Repository{Name: "app", ScanOnPush: true}); err != nil {
 		t.Fatal(err)
 	}
 	h.start(t)
@@ -312,4 +312,9 @@ func TestControllerSaysWhatTheDatabaseCannotCheck(t *testing.T) {
 	if len(rec.Unchecked) != 1 || rec.Unchecked["Debian"] != 1 {
 		t.Fatalf("partly checked: %+v", rec)
 	}
+}
+
+// repoID is repository name in the region the tests work in.
+func repoID(name string) ecrstate.RepositoryID {
+	return ecrstate.RepositoryID{Region: "us-east-1", Name: name}
 }

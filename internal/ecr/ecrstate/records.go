@@ -120,6 +120,7 @@ type Referrer struct {
 // UploadSession maps an ECR layer upload id, bound to one repository, to
 // its blob store upload session.
 type UploadSession struct {
+	Region     string    `json:"region"`
 	Repository string    `json:"repository"`
 	BlobUpload string    `json:"blobUpload"`
 	CreatedAt  time.Time `json:"createdAt"`

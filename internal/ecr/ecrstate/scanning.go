@@ -35,10 +35,10 @@ type ScanningRule struct {
 	Filters []string `json:"filters"`
 }
 
-// LoadScanningConfig reads the registry scanning configuration; a registry
-// that never set one scans BASIC without rules.
-func LoadScanningConfig(ctx context.Context, st store.Store) (ScanningConfig, error) {
-	cfg, err := store.Get[ScanningConfig](ctx, st, ScanningKey)
+// LoadScanningConfig reads region's registry scanning configuration; a
+// region that never set one scans BASIC without rules.
+func LoadScanningConfig(ctx context.Context, st store.Store, region string) (ScanningConfig, error) {
+	cfg, err := store.Get[ScanningConfig](ctx, st, ScanningKey(region))
 	if errors.Is(err, store.ErrNotFound) {
 		return ScanningConfig{ScanType: ScanTypeBasic}, nil
 	}

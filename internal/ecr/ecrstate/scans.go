@@ -188,7 +188,7 @@ type Inventory struct {
 
 // LoadScanRecord reads an image's scan record and its revision; found is
 // false when the image has none.
-func LoadScanRecord(ctx context.Context, st store.Store, repo string, d digest.Digest) (rec ScanRecord, rev int64, found bool, err error) {
+func LoadScanRecord(ctx context.Context, st store.Store, repo RepositoryID, d digest.Digest) (rec ScanRecord, rev int64, found bool, err error) {
 	v, err := store.Get[ScanRecord](ctx, st, ScanKey(repo, d))
 	if errors.Is(err, store.ErrNotFound) {
 		return ScanRecord{}, 0, false, nil
@@ -199,9 +199,10 @@ func LoadScanRecord(ctx context.Context, st store.Store, repo string, d digest.D
 	return v.Value, v.ModRevision, true, nil
 }
 
-// PutScanRecordOp is the store write of rec.
-func PutScanRecordOp(rec ScanRecord) (store.Op, error) {
-	return store.PutJSON(ScanKey(rec.Repository, rec.Digest), rec)
+// PutScanRecordOp is the store write of rec, the record of an image in
+// region.
+func PutScanRecordOp(region string, rec ScanRecord) (store.Op, error) {
+	return store.PutJSON(ScanKey(RepositoryID{Region: region, Name: rec.Repository}, rec.Digest), rec)
 }
 
 // QuotaAllowsBasicScan applies ECR's once a day limit to an image whose
