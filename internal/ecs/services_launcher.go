@@ -41,8 +41,6 @@ func NewLauncher(cfg Config) *Launcher {
 	return &Launcher{s: &service{
 		store:   cfg.Store,
 		account: cfg.AccountID,
-		region:  cfg.Region,
-		arns:    ecsstate.ARNs{Region: cfg.Region, Account: cfg.AccountID},
 		now:     func() time.Time { return cfg.Now().UTC() },
 		log:     cfg.Logger.With("service", "ecs", "component", "launcher"),
 	}}
@@ -62,7 +60,7 @@ func (l *Launcher) LaunchServiceTasks(ctx context.Context, svc *ecsstate.Service
 		return nil, nil, nil
 	}
 	s := l.s
-	td, err := s.serviceTaskDefinition(ctx, dep.TaskDefinition)
+	td, err := s.serviceTaskDefinition(ctx, svc.Region, dep.TaskDefinition)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -77,7 +75,7 @@ func (l *Launcher) LaunchServiceTasks(ctx context.Context, svc *ecsstate.Service
 	if dep.PlatformVersion != "" {
 		platformVersion = &dep.PlatformVersion
 	}
-	launch, err := s.validateLaunch(ecsstate.Cluster{Name: svc.Cluster}, td, launchType, platformVersion, serviceLaunchInput(svc, dep.ID, dep.NetworkConfiguration))
+	launch, err := s.validateLaunch(ecsstate.Cluster{Region: svc.Region, Name: svc.Cluster}, td, launchType, platformVersion, serviceLaunchInput(svc, dep.ID, dep.NetworkConfiguration))
 	if err != nil {
 		return nil, nil, fmt.Errorf("ecs: launch tasks of %s: %w", dep.ID, err)
 	}
@@ -179,10 +177,10 @@ func strategyTasksLaunchType(strategy []ecstypes.CapacityProviderStrategyItem) s
 	return ecstypes.LaunchTypeEc2
 }
 
-// serviceTaskDefinition reads the task definition revision a deployment
-// runs: deregistered (INACTIVE) ones still launch; deleted ones do not.
-func (s *service) serviceTaskDefinition(ctx context.Context, arn string) (ecsstate.TaskDefinition, error) {
-	_, rec, found, err := s.lookupTaskDefinition(ctx, arn)
+// serviceTaskDefinition reads the task definition revision of region a
+// deployment runs: deregistered (INACTIVE) ones still launch; deleted ones do not.
+func (s *service) serviceTaskDefinition(ctx context.Context, region, arn string) (ecsstate.TaskDefinition, error) {
+	_, rec, found, err := s.lookupTaskDefinition(ctx, region, arn)
 	if err != nil {
 		var malformed *awsapi.MessageError
 		if errors.As(err, &malformed) {

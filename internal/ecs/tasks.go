@@ -61,6 +61,7 @@ var placementInflight = map[string]placedTask{}
 // taskLaunch is a validated RunTask or StartTask: everything a new task's
 // record needs except where it runs.
 type taskLaunch struct {
+	region     string
 	cluster    string
 	definition ecsstate.TaskDefinition
 	overrides  *ecstypes.TaskOverride
@@ -182,7 +183,7 @@ func (s *service) runTask(ctx context.Context, in *ecstypes.RunTaskRequest) (*ec
 	if _, err := s.createTasks(ctx, tasks); err != nil {
 		return nil, err
 	}
-	out := &ecstypes.RunTaskResponse{Tasks: []ecstypes.Task{}, Failures: s.placementFailures(cluster.Name, failures)}
+	out := &ecstypes.RunTaskResponse{Tasks: []ecstypes.Task{}, Failures: s.placementFailures(ctx, cluster.Name, failures)}
 	for _, t := range tasks {
 		out.Tasks = append(out.Tasks, s.taskOutput(t, true))
 	}
@@ -234,12 +235,12 @@ func (s *service) startTask(ctx context.Context, in *ecstypes.StartTaskRequest) 
 	var tasks []ecsstate.Task
 	out := &ecstypes.StartTaskResponse{Tasks: []ecstypes.Task{}, Failures: []ecstypes.Failure{}}
 	for _, ref := range in.ContainerInstances {
-		refCluster, id, ok := s.arns.ContainerInstanceID(ref)
+		refCluster, id, ok := s.requestARNs(ctx).ContainerInstanceID(ref)
 		n, found := snap.byID[id]
 		if !ok || (refCluster != "" && refCluster != cluster.Name) || !found || !snap.eligible(n.record, ecstypes.LaunchTypeEc2) {
 			arn := ref
 			if ok && refCluster == "" {
-				arn = s.arns.ContainerInstance(cluster.Name, id)
+				arn = s.requestARNs(ctx).ContainerInstance(cluster.Name, id)
 			}
 			out.Failures = append(out.Failures, missingFailure(arn))
 			continue
@@ -249,7 +250,7 @@ func (s *service) startTask(ctx context.Context, in *ecstypes.StartTaskRequest) 
 			reason = scheduler.Fits(*n.node, reservation)
 		}
 		if reason != "" {
-			out.Failures = append(out.Failures, ecstypes.Failure{Arn: awsapi.String(s.arns.ContainerInstance(cluster.Name, id)), Reason: awsapi.String(reason)})
+			out.Failures = append(out.Failures, ecstypes.Failure{Arn: awsapi.String(s.requestARNs(ctx).ContainerInstance(cluster.Name, id)), Reason: awsapi.String(reason)})
 			continue
 		}
 		n.node.Reserve(reservation)
@@ -457,6 +458,7 @@ func (s *service) validateLaunch(cluster ecsstate.Cluster, td ecsstate.TaskDefin
 	}
 
 	l := &taskLaunch{
+		region:      cluster.Region,
 		cluster:     cluster.Name,
 		definition:  td,
 		overrides:   in.overrides,
@@ -622,9 +624,10 @@ func (s *service) newTask(l *taskLaunch, nodeID, provider string) ecsstate.Task 
 	}
 	spec := l.spec(provider, containers)
 	// berth has one availability zone. UNVERIFIED naming.
-	spec.AvailabilityZone = s.region + "a"
+	spec.AvailabilityZone = l.region + "a"
 	return ecsstate.Task{
 		ID:            newTaskID(),
+		Region:        l.region,
 		Cluster:       l.cluster,
 		NodeID:        nodeID,
 		Spec:          spec,
@@ -663,12 +666,12 @@ func (s *service) createTasks(ctx context.Context, tasks []ecsstate.Task) (int64
 
 // placementFailures turns placement failures into RunTask's: the
 // container instance ARN of each node that refused, and why.
-func (s *service) placementFailures(cluster string, failures []scheduler.Failure) []ecstypes.Failure {
+func (s *service) placementFailures(ctx context.Context, cluster string, failures []scheduler.Failure) []ecstypes.Failure {
 	out := make([]ecstypes.Failure, 0, len(failures))
 	for _, f := range failures {
 		ef := ecstypes.Failure{Reason: awsapi.String(f.Reason)}
 		if f.NodeID != "" {
-			ef.Arn = awsapi.String(s.arns.ContainerInstance(cluster, f.NodeID))
+			ef.Arn = awsapi.String(s.requestARNs(ctx).ContainerInstance(cluster, f.NodeID))
 		}
 		out = append(out, ef)
 	}
