@@ -1008,3 +1008,41 @@ func TestMalformedMessageMidSessionClosesWithError(t *testing.T) {
 		t.Errorf("invalid received counter %v", got)
 	}
 }
+
+// A task of another region than the server's default goes to its agent
+// with ARNs of its own region, and its agent's reports (which name no
+// region) land in its record.
+func TestTaskOfAnotherRegion(t *testing.T) {
+	f := newFixture(t)
+	const other = "eu-central-1"
+	tk := newTask("default", taskID(1), nodeA, "nginx")
+	tk.Region = other
+	f.putTask(t, tk)
+	f.putTask(t, newTask("default", taskID(2), nodeA, "nginx"))
+	a, w := f.connect(t, nodeA)
+	if w.Region != region {
+		t.Errorf("welcome region %q, want the server's %q", w.Region, region)
+	}
+	arns := map[string]agentproto.DesiredTask{}
+	for _, d := range w.Tasks {
+		arns[d.ID] = d
+	}
+	d := arns[taskID(1)]
+	if d.ARN != "arn:aws:ecs:eu-central-1:123456789012:task/default/"+taskID(1) ||
+		d.ClusterARN != "arn:aws:ecs:eu-central-1:123456789012:cluster/default" ||
+		len(d.ContainerARNs) != 1 || !strings.HasPrefix(d.ContainerARNs[0], "arn:aws:ecs:eu-central-1:") {
+		t.Errorf("desired task of eu-central-1: %+v", d)
+	}
+	if d := arns[taskID(2)]; !strings.HasPrefix(d.ARN, "arn:aws:ecs:us-east-1:") {
+		t.Errorf("desired task of us-east-1: ARN %s", d.ARN)
+	}
+	a.report("default", taskID(1), agentproto.TaskStatus{Generation: 1, LastStatus: ecsstate.StatusRunning})
+	key := ecsstate.TaskKey(other, "default", taskID(1))
+	eventually(t, "report applied", func() bool {
+		v, err := store.Get[ecsstate.Task](context.Background(), f.store, key)
+		return err == nil && v.Value.Observed.LastStatus == ecsstate.StatusRunning
+	})
+	if got := f.task(t, "default", taskID(2)); got.Observed.LastStatus == ecsstate.StatusRunning {
+		t.Error("the report of the eu-central-1 task changed the us-east-1 one")
+	}
+}

@@ -19,8 +19,9 @@ const (
 	ClusterInactive = "INACTIVE"
 )
 
-// Cluster is an ECS cluster of one region. Its counts (running tasks, container instances)
-// are not stored; readers derive them from tasks and nodes.
+// Cluster is an ECS cluster of one region. Its counts (running tasks,
+// container instances) are not stored; readers derive them from tasks and
+// nodes.
 type Cluster struct {
 	Region    string    `json:"region"`
 	Name      string    `json:"name"`
