@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/berth/berth/internal/admin"
+	"github.com/berth/berth/internal/awsapi"
 	"github.com/berth/berth/internal/ecs/ecsstate"
 	"github.com/berth/berth/internal/ecs/ecstypes"
 	"github.com/berth/berth/internal/store"
@@ -142,7 +143,7 @@ func (h *spotHandler) interrupt(ctx context.Context, req SpotInterruptRequest) (
 func (h *spotHandler) arnsOf(refs ...string) ecsstate.ARNs {
 	region := h.defaultRegion
 	for _, ref := range refs {
-		if r := ecsstate.RegionOf(ref, ""); r != "" {
+		if r := awsapi.ARNRegion(ref, ""); r != "" {
 			region = r
 			break
 		}

@@ -93,7 +93,7 @@ type taggable struct {
 // in the request's, where it names nothing: the answer is ECS's for a
 // missing resource.
 func (s *service) taggableResource(ctx context.Context, arn string) (taggable, error) {
-	arns := s.arnsIn(ecsstate.RegionOf(arn, ""))
+	arns := s.arnsIn(awsapi.ARNRegion(arn, ""))
 	res, ok := s.ecsResource(arns.Region, arn)
 	if !ok {
 		return taggable{}, errInvalidARN()

@@ -27,16 +27,6 @@ func (a ARNs) Container(cluster, taskID, containerID string) string {
 }
 func (a ARNs) CapacityProvider(name string) string { return a.prefix() + "capacity-provider/" + name }
 
-// RegionOf returns the region an ARN names, or fallback for a reference
-// that is not an ARN (a bare name or id).
-func RegionOf(ref, fallback string) string {
-	parts := strings.SplitN(ref, ":", 5)
-	if len(parts) == 5 && parts[0] == "arn" && parts[3] != "" {
-		return parts[3]
-	}
-	return fallback
-}
-
 // resource returns the resource part ("cluster/x") of an ECS ARN of this
 // account and region, or ok=false if ref is not one.
 func (a ARNs) resource(ref string) (string, bool) {
