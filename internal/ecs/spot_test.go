@@ -256,3 +256,35 @@ func TestSpotInterruptAuth(t *testing.T) {
 		t.Fatalf("no secret configured: %d", resp.StatusCode)
 	}
 }
+
+// Tasks and services of any region are interrupted when named by ARN.
+func TestSpotInterruptOtherRegion(t *testing.T) {
+	e := newSpotTestEnv(t)
+	const other = "eu-central-1"
+	task := ecsstate.Task{Region: other, ID: strings.Repeat("e", 32), Cluster: "c", DesiredStatus: ecsstate.StatusRunning, Generation: 1}
+	task.Spec.ServiceName, task.Spec.CapacityProviderName = "api", "FARGATE_SPOT"
+	task.Observed.LastStatus = ecsstate.StatusRunning
+	svc := ecsstate.Service{Region: other, Name: "api", Cluster: "c", Status: ecsstate.ServiceActive}
+	for key, v := range map[string]any{task.Key(): task, svc.Key(): svc} {
+		op, err := store.PutJSON(key, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.store.Txn(e.ctx, store.Txn{Then: []store.Op{op}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	arns := ecsstate.ARNs{Region: other, Account: apiTestAccount}
+	arn := arns.Task("c", task.ID)
+
+	// A bare id is looked for in the default region only.
+	if status, body := e.post(http.MethodPost, spotTestToken, SpotInterruptRequest{Cluster: "c", Task: task.ID}); status != http.StatusNotFound {
+		t.Errorf("bare id of an eu-central-1 task: %d %s", status, body)
+	}
+	if out := e.interrupt(SpotInterruptRequest{Cluster: arns.Cluster("c"), Service: arns.Service("c", "api")}); !slices.Equal(out.Interrupted, []string{arn}) {
+		t.Errorf("service ARN of eu-central-1: %+v", out)
+	}
+	if out := e.interrupt(SpotInterruptRequest{Task: arn}); !slices.Equal(out.NotInterrupted, []string{arn}) {
+		t.Errorf("task ARN of eu-central-1, already interrupted: %+v", out)
+	}
+}
