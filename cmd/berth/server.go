@@ -121,7 +121,7 @@ func defaultDataDir(getenv func(string) string) string {
 func addClientFlags(fs *pflag.FlagSet, cfg *serverConfig, def serverConfig) {
 	fs.StringVar(&cfg.Listen, "listen", def.Listen, "address the server listens on (env BERTH_LISTEN)")
 	fs.StringVar(&cfg.DataDir, "data-dir", def.DataDir, "directory for state, blobs and the admin key (env BERTH_DATA_DIR)")
-	fs.StringVar(&cfg.Region, "region", def.Region, "AWS region the server acts as")
+	fs.StringVar(&cfg.Region, "region", def.Region, "default AWS region: of unsigned requests and berth's own commands (a signed request acts in the region it is signed for)")
 }
 
 func newServerCmd(getenv func(string) string) *cobra.Command {

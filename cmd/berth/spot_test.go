@@ -27,14 +27,15 @@ func TestSpotInterruptCommand(t *testing.T) {
 	}
 	defer st.Close()
 	const region, account = "us-east-1", "000000000000"
-	task := ecsstate.Task{ID: strings.Repeat("a", 32), Cluster: "spot", DesiredStatus: ecsstate.StatusRunning}
+	task := ecsstate.Task{ID: strings.Repeat("a", 32), Region: region, Cluster: "spot", DesiredStatus: ecsstate.StatusRunning}
 	task.Spec.CapacityProviderName = "FARGATE_SPOT"
 	if _, err := store.Update(ctx, st, task.Key(), func(v *ecsstate.Task, _ bool) error { *v = task; return nil }); err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(ecs.NewSpotHandler(ecs.SpotConfig{
-		Config:      ecs.Config{Store: st, AccountID: account, Region: region, Logger: slog.New(slog.DiscardHandler)},
-		AdminSecret: key.SecretAccessKey,
+		Config:        ecs.Config{Store: st, AccountID: account, Logger: slog.New(slog.DiscardHandler)},
+		DefaultRegion: region,
+		AdminSecret:   key.SecretAccessKey,
 	}))
 	defer srv.Close()
 	listen := strings.TrimPrefix(srv.URL, "http://")

@@ -26,6 +26,7 @@ import (
 	"github.com/berth/berth/internal/ecr"
 	"github.com/berth/berth/internal/ecr/ecrstate"
 	"github.com/berth/berth/internal/ecs"
+	"github.com/berth/berth/internal/ecs/ecsstate"
 	"github.com/berth/berth/internal/gateway"
 	"github.com/berth/berth/internal/iam"
 	"github.com/berth/berth/internal/registry"
@@ -136,9 +137,17 @@ func wire(cfg serverConfig, serverURL string, logger *slog.Logger) (c *component
 	if err != nil {
 		return nil, fmt.Errorf("agent token: %w", err)
 	}
+	// ECS records written before berth had regions move to the regional
+	// layout, in the server's region, before any API or controller reads
+	// them.
+	if moved, err := ecsstate.Relayout(context.Background(), s.store, cfg.Region); err != nil {
+		return nil, fmt.Errorf("ecs state: %w", err)
+	} else if moved > 0 {
+		logger.Info("ecs records moved to the regional layout", "region", cfg.Region, "keys", moved)
+	}
 	// RunTask, StartTask and the service controller place through one
 	// placer, sharing what it knows of every task's reservation.
-	ecsConfig := ecs.Config{Store: s.store, AccountID: cfg.AccountID, Region: cfg.Region, Logger: logger, Placer: ecs.NewPlacer(s.store, metrics)}
+	ecsConfig := ecs.Config{Store: s.store, AccountID: cfg.AccountID, Logger: logger, Placer: ecs.NewPlacer(s.store, metrics)}
 
 	// The AWS APIs.
 	apis := []*awsapi.Service{
@@ -231,8 +240,9 @@ func wire(cfg serverConfig, serverURL string, logger *slog.Logger) (c *component
 		vulndb.StatusPath: s.vulnDB.StatusHandler(vulnDBAdmin),
 		registry.GCPath:   collector.Handler(adminKey.SecretAccessKey),
 		ecs.SpotInterruptPath: ecs.NewSpotHandler(ecs.SpotConfig{
-			Config:      ecsConfig,
-			AdminSecret: adminKey.SecretAccessKey,
+			Config:        ecsConfig,
+			DefaultRegion: cfg.Region,
+			AdminSecret:   adminKey.SecretAccessKey,
 		}),
 	}
 

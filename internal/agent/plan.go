@@ -153,7 +153,7 @@ func newTaskPlan(dt agentproto.DesiredTask, env planEnv) *taskPlan {
 		Cluster:    dt.Cluster,
 		TaskARN:    dt.ARN,
 		ClusterARN: dt.ClusterARN,
-		Region:     regionOf(dt.ARN, env.Region),
+		Region:     awsapi.ARNRegion(dt.ARN, env.Region),
 		Family:     awsapi.Deref(def.Family),
 		Revision:   strconv.Itoa(int(awsapi.Deref(def.Revision))),
 		LaunchType: spec.LaunchType,
@@ -743,15 +743,6 @@ func dockerNamePart(s string) string {
 		}
 		return '-'
 	}, s)
-}
-
-// regionOf returns the region of an ARN, or fallback.
-func regionOf(arn, fallback string) string {
-	parts := strings.SplitN(arn, ":", 5)
-	if len(parts) == 5 && parts[0] == "arn" && parts[3] != "" {
-		return parts[3]
-	}
-	return fallback
 }
 
 func atoi64(s string) int64 {

@@ -247,8 +247,8 @@ func TestPlanContainerIDFallback(t *testing.T) {
 	if a != b || len(a) != 36 {
 		t.Errorf("derived ids %q %q", a, b)
 	}
-	if regionOf("arn:aws:ecs:eu-west-1:1:task/c/x", "us-east-1") != "eu-west-1" || regionOf("bad", "us-east-1") != "us-east-1" {
-		t.Error("regionOf")
+	if awsapi.ARNRegion("arn:aws:ecs:eu-west-1:1:task/c/x", "us-east-1") != "eu-west-1" || awsapi.ARNRegion("bad", "us-east-1") != "us-east-1" {
+		t.Error("ARNRegion")
 	}
 	var empty agentproto.DesiredTask
 	empty.ID, empty.Cluster = testTaskID, "default"

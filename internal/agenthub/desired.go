@@ -1,6 +1,7 @@
 package agenthub
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -106,7 +107,7 @@ func (h *Hub) sendAll(ctx context.Context, s *session, sent map[string]intent, w
 			if _, ok := current[key]; ok {
 				continue
 			}
-			if cluster, id, ok := ecsstate.ParseTaskKey(key); ok {
+			if _, cluster, id, ok := ecsstate.ParseTaskKey(key); ok {
 				if err := h.send(s, agentproto.Message{Forget: &agentproto.TaskRef{Cluster: cluster, ID: id}}); err != nil {
 					return fail(err)
 				}
@@ -154,7 +155,7 @@ func (h *Hub) change(s *session, sent map[string]intent, c taskChange) (agentpro
 			return agentproto.Message{}, false
 		}
 		delete(sent, c.key)
-		cluster, id, ok := ecsstate.ParseTaskKey(c.key)
+		_, cluster, id, ok := ecsstate.ParseTaskKey(c.key)
 		if !ok {
 			return agentproto.Message{}, false
 		}
@@ -172,21 +173,24 @@ func (h *Hub) change(s *session, sent map[string]intent, c taskChange) (agentpro
 // desiredTask is the server's intent for t as its agent needs it. host is
 // the address the agent reached this server at.
 func (h *Hub) desiredTask(t *ecsstate.Task, host string) agentproto.DesiredTask {
+	// The ARNs name the task's region: the agent takes the region of the
+	// task's metadata and AWS_REGION from them.
+	arns := ecsstate.ARNs{Region: t.Region, Account: h.cfg.AccountID}
 	d := agentproto.DesiredTask{
 		Cluster:       t.Cluster,
 		ID:            t.ID,
-		ARN:           h.arns.Task(t.Cluster, t.ID),
+		ARN:           arns.Task(t.Cluster, t.ID),
 		Generation:    t.Generation,
 		DesiredStatus: t.DesiredStatus,
 		Spec:          wireSpec(t.Spec),
 		StopCode:      t.StopCode,
 		StoppedReason: t.StoppedReason,
-		ClusterARN:    h.arns.Cluster(t.Cluster),
+		ClusterARN:    arns.Cluster(t.Cluster),
 		ContainerARNs: make([]string, 0, len(t.Spec.Containers)),
 		Images:        make([]agentproto.Image, 0, len(t.Spec.Definition.ContainerDefinitions)),
 	}
 	for _, c := range t.Spec.Containers {
-		d.ContainerARNs = append(d.ContainerARNs, h.arns.Container(t.Cluster, t.ID, c.ID))
+		d.ContainerARNs = append(d.ContainerARNs, arns.Container(t.Cluster, t.ID, c.ID))
 	}
 	var auth *agentproto.RegistryAuth // one password for all of the task's berth images
 	for _, def := range t.Spec.Definition.ContainerDefinitions {
@@ -201,7 +205,9 @@ func (h *Hub) desiredTask(t *ecsstate.Task, host string) agentproto.DesiredTask 
 			sep = "@"
 		}
 		if auth == nil && h.cfg.Tokens != nil {
-			password, _ := h.cfg.Tokens.Issue("agent", h.cfg.Region)
+			// The password opens the registry of the task's region, where its
+			// images are.
+			password, _ := h.cfg.Tokens.Issue("agent", cmp.Or(t.Region, h.cfg.Region))
 			auth = &agentproto.RegistryAuth{Username: "AWS", Password: password, ServerAddress: host}
 		}
 		d.Images = append(d.Images, agentproto.Image{Ref: host + "/" + local.Repository + sep + local.Reference, Auth: auth})

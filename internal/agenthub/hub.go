@@ -22,15 +22,17 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/berth/berth/internal/agentproto"
-	"github.com/berth/berth/internal/ecs/ecsstate"
 	"github.com/berth/berth/internal/registry"
 	"github.com/berth/berth/internal/store"
 )
 
 // Config wires the hub.
 type Config struct {
-	Store             store.Store
-	AccountID, Region string
+	Store     store.Store
+	AccountID string
+	// Region is the server's default region, which the agents' Welcome
+	// names; each task's ARNs name the task's own.
+	Region string
 	// RegistryHost is the host berth's registry is advertised at
 	// (repositoryUri host, e.g. "localhost:4566").
 	RegistryHost string
@@ -76,7 +78,6 @@ var (
 // Hub is the agent protocol server.
 type Hub struct {
 	cfg           Config
-	arns          ecsstate.ARNs
 	now           func() time.Time
 	log           *slog.Logger
 	metrics       *metrics
@@ -107,7 +108,6 @@ func New(cfg Config) *Hub {
 	log := cfg.Logger.With("component", "agenthub")
 	return &Hub{
 		cfg:           cfg,
-		arns:          ecsstate.ARNs{Region: cfg.Region, Account: cfg.AccountID},
 		now:           func() time.Time { return now().UTC() },
 		log:           log,
 		metrics:       newMetrics(cfg.Registerer),

@@ -165,7 +165,7 @@ func taskID(n byte) string { return strings.Repeat(string('0'+n), 32) }
 
 func newTask(cluster, id, nodeID string, images ...string) ecsstate.Task {
 	t := ecsstate.Task{
-		ID: id, Cluster: cluster, NodeID: nodeID, DesiredStatus: ecsstate.StatusRunning, Generation: 1,
+		ID: id, Region: region, Cluster: cluster, NodeID: nodeID, DesiredStatus: ecsstate.StatusRunning, Generation: 1,
 		CreatedAt: time.Date(2025, 3, 1, 11, 0, 0, 0, time.UTC),
 		Spec: ecsstate.TaskSpec{
 			TaskDefinitionARN: "arn:aws:ecs:us-east-1:123456789012:task-definition/web:1",
@@ -194,7 +194,7 @@ func (f *fixture) putTask(t *testing.T, task ecsstate.Task) {
 
 func (f *fixture) updateTask(t *testing.T, cluster, id string, change func(*ecsstate.Task)) {
 	t.Helper()
-	_, err := store.Update(context.Background(), f.store, ecsstate.TaskKey(cluster, id), func(v *ecsstate.Task, found bool) error {
+	_, err := store.Update(context.Background(), f.store, ecsstate.TaskKey(region, cluster, id), func(v *ecsstate.Task, found bool) error {
 		if !found {
 			return store.ErrNotFound
 		}
@@ -208,7 +208,7 @@ func (f *fixture) updateTask(t *testing.T, cluster, id string, change func(*ecss
 
 func (f *fixture) task(t *testing.T, cluster, id string) ecsstate.Task {
 	t.Helper()
-	v, err := store.Get[ecsstate.Task](context.Background(), f.store, ecsstate.TaskKey(cluster, id))
+	v, err := store.Get[ecsstate.Task](context.Background(), f.store, ecsstate.TaskKey(region, cluster, id))
 	if err != nil {
 		t.Fatalf("task %s: %v", id, err)
 	}
@@ -504,7 +504,7 @@ func TestIntentChangeReachesAgentObservedChangeDoesNot(t *testing.T) {
 	}
 	// Deleting a task of another node sends nothing; deleting ours: Forget.
 	for _, id := range []string{taskID(2), taskID(4)} {
-		if _, err := f.store.Txn(context.Background(), store.Txn{Then: []store.Op{store.Delete(ecsstate.TaskKey("default", id))}}); err != nil {
+		if _, err := f.store.Txn(context.Background(), store.Txn{Then: []store.Op{store.Delete(ecsstate.TaskKey(region, "default", id))}}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -659,7 +659,7 @@ func TestForeignAndBadReportsIgnored(t *testing.T) {
 	if other.Observed.LastStatus != "" || other.DesiredStatus != ecsstate.StatusRunning || other.StopCode != "" || other.Generation != 1 {
 		t.Fatalf("another node's task changed: %+v", other)
 	}
-	if _, _, err := f.store.Get(context.Background(), ecsstate.TaskKey("default", taskID(9))); !errors.Is(err, store.ErrNotFound) {
+	if _, _, err := f.store.Get(context.Background(), ecsstate.TaskKey(region, "default", taskID(9))); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("report created a task: %v", err)
 	}
 	// The connection is still fine.
@@ -771,7 +771,7 @@ func TestPurgeDeletesOldStoppedTasks(t *testing.T) {
 		t.Fatalf("got %+v", m)
 	}
 	for _, id := range []string{taskID(1), taskID(2)} {
-		if _, _, err := f.store.Get(ctx, ecsstate.TaskKey("default", id)); !errors.Is(err, store.ErrNotFound) {
+		if _, _, err := f.store.Get(ctx, ecsstate.TaskKey(region, "default", id)); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("task %s not purged: %v", id, err)
 		}
 	}
@@ -827,7 +827,7 @@ func TestRunMarksNodesDisconnectedPurgesAndClosesOnExit(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- f.hub.Run(ctx) }()
 	eventually(t, "start-up sweep", func() bool {
-		_, _, err := f.store.Get(context.Background(), ecsstate.TaskKey("default", taskID(1)))
+		_, _, err := f.store.Get(context.Background(), ecsstate.TaskKey(region, "default", taskID(1)))
 		return errors.Is(err, store.ErrNotFound) && !f.node(t, nodeB).Connected
 	})
 	if !f.node(t, nodeA).Connected {
@@ -839,7 +839,7 @@ func TestRunMarksNodesDisconnectedPurgesAndClosesOnExit(t *testing.T) {
 	f.putTask(t, later)
 	f.clock.Advance(2 * time.Hour)
 	eventually(t, "ticker purge", func() bool {
-		_, _, err := f.store.Get(context.Background(), ecsstate.TaskKey("default", taskID(2)))
+		_, _, err := f.store.Get(context.Background(), ecsstate.TaskKey(region, "default", taskID(2)))
 		return errors.Is(err, store.ErrNotFound)
 	})
 	cancel()
@@ -890,7 +890,7 @@ func TestWatchLossResendsFullSet(t *testing.T) {
 	cs.hook = func() {
 		// Changes made while the watch is lost.
 		f.updateTask(t, "default", taskID(1), func(v *ecsstate.Task) { v.Generation = 7 })
-		if _, err := st.Txn(context.Background(), store.Txn{Then: []store.Op{store.Delete(ecsstate.TaskKey("default", taskID(2)))}}); err != nil {
+		if _, err := st.Txn(context.Background(), store.Txn{Then: []store.Op{store.Delete(ecsstate.TaskKey(region, "default", taskID(2)))}}); err != nil {
 			t.Error(err)
 		}
 	}
@@ -972,7 +972,7 @@ func TestPurgeLeavesTasksChangedMeanwhile(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, wantGone := range map[byte]bool{1: true, 2: false, 3: true} {
-		_, _, err := st.Get(context.Background(), ecsstate.TaskKey("default", taskID(i)))
+		_, _, err := st.Get(context.Background(), ecsstate.TaskKey(region, "default", taskID(i)))
 		if gone := errors.Is(err, store.ErrNotFound); gone != wantGone {
 			t.Errorf("task %d gone=%v, want %v (%v)", i, gone, wantGone, err)
 		}
@@ -984,7 +984,7 @@ func TestPurgeLeavesTasksChangedMeanwhile(t *testing.T) {
 	if err := f.hub.purge(ctxT(t)); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := st.Get(context.Background(), ecsstate.TaskKey("default", taskID(2))); !errors.Is(err, store.ErrNotFound) {
+	if _, _, err := st.Get(context.Background(), ecsstate.TaskKey(region, "default", taskID(2))); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("task 2 not purged on the next round: %v", err)
 	}
 }
@@ -1006,5 +1006,49 @@ func TestMalformedMessageMidSessionClosesWithError(t *testing.T) {
 	}
 	if got := f.metric(t, "berth_agenthub_messages_received_total", "type", "invalid"); got != 1 {
 		t.Errorf("invalid received counter %v", got)
+	}
+}
+
+// A task of another region than the server's default goes to its agent
+// with ARNs of its own region, and its agent's reports (which name no
+// region) land in its record.
+func TestTaskOfAnotherRegion(t *testing.T) {
+	f := newFixture(t)
+	const other = "eu-central-1"
+	tk := newTask("default", taskID(1), nodeA, regHost+"/web:1.0")
+	tk.Region = other
+	f.putTask(t, tk)
+	f.putTask(t, newTask("default", taskID(2), nodeA, "nginx"))
+	a, w := f.connect(t, nodeA)
+	if w.Region != region {
+		t.Errorf("welcome region %q, want the server's %q", w.Region, region)
+	}
+	arns := map[string]agentproto.DesiredTask{}
+	for _, d := range w.Tasks {
+		arns[d.ID] = d
+	}
+	d := arns[taskID(1)]
+	if d.ARN != "arn:aws:ecs:eu-central-1:123456789012:task/default/"+taskID(1) ||
+		d.ClusterARN != "arn:aws:ecs:eu-central-1:123456789012:cluster/default" ||
+		len(d.ContainerARNs) != 1 || !strings.HasPrefix(d.ContainerARNs[0], "arn:aws:ecs:eu-central-1:") {
+		t.Errorf("desired task of eu-central-1: %+v", d)
+	}
+	// Its images are pulled from the registry of its own region.
+	if len(d.Images) != 1 || d.Images[0].Auth == nil {
+		t.Fatalf("images of the eu-central-1 task: %+v", d.Images)
+	} else if _, in, err := f.tokens.Verify(d.Images[0].Auth.Password); err != nil || in != other {
+		t.Errorf("pull password of the eu-central-1 task opens %q (%v)", in, err)
+	}
+	if d := arns[taskID(2)]; !strings.HasPrefix(d.ARN, "arn:aws:ecs:us-east-1:") {
+		t.Errorf("desired task of us-east-1: ARN %s", d.ARN)
+	}
+	a.report("default", taskID(1), agentproto.TaskStatus{Generation: 1, LastStatus: ecsstate.StatusRunning})
+	key := ecsstate.TaskKey(other, "default", taskID(1))
+	eventually(t, "report applied", func() bool {
+		v, err := store.Get[ecsstate.Task](context.Background(), f.store, key)
+		return err == nil && v.Value.Observed.LastStatus == ecsstate.StatusRunning
+	})
+	if got := f.task(t, "default", taskID(2)); got.Observed.LastStatus == ecsstate.StatusRunning {
+		t.Error("the report of the eu-central-1 task changed the us-east-1 one")
 	}
 }

@@ -46,6 +46,7 @@ type intents struct {
 	mu     sync.Mutex
 	byNode map[string]map[string]*ecsstate.Task  // node -> task key -> record
 	nodeOf map[string]string                     // task key -> node
+	keyOf  map[string]string                     // task id -> task key
 	subs   map[string]map[*subscription]struct{} // by node
 }
 
@@ -53,15 +54,37 @@ func newIntents(st store.Store, log *slog.Logger) *intents {
 	return &intents{st: st, log: log, ready: make(chan struct{}), subs: map[string]map[*subscription]struct{}{}}
 }
 
+// await starts the shared watch on first use and waits, bounded by ctx,
+// for its first listing.
+func (x *intents) await(ctx context.Context) error {
+	x.start.Do(func() { go x.run(context.Background()) })
+	select {
+	case <-x.ready:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// taskKey returns the store key of the task with id, as agents name tasks
+// (cluster and id, no region: ids are unique across regions); ok is false
+// for a task the view does not hold.
+func (x *intents) taskKey(ctx context.Context, id string) (key string, ok bool, err error) {
+	if err := x.await(ctx); err != nil {
+		return "", false, err
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	key, ok = x.keyOf[id]
+	return key, ok, nil
+}
+
 // subscribe returns the node's tasks now and a feed of their changes from
 // then on. It starts the shared watch on first use; ctx bounds the wait
 // for its first listing.
 func (x *intents) subscribe(ctx context.Context, node string) ([]*ecsstate.Task, *subscription, error) {
-	x.start.Do(func() { go x.run(context.Background()) })
-	select {
-	case <-x.ready:
-	case <-ctx.Done():
-		return nil, nil, ctx.Err()
+	if err := x.await(ctx); err != nil {
+		return nil, nil, err
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
@@ -124,6 +147,7 @@ func (x *intents) follow(ctx context.Context) error {
 	}
 	byNode := map[string]map[string]*ecsstate.Task{}
 	nodeOf := map[string]string{}
+	keyOf := map[string]string{}
 	for _, kv := range kvs {
 		t, ok := x.decode(kv)
 		if !ok {
@@ -134,9 +158,10 @@ func (x *intents) follow(ctx context.Context) error {
 		}
 		byNode[t.NodeID][kv.Key] = t
 		nodeOf[kv.Key] = t.NodeID
+		keyOf[t.ID] = kv.Key
 	}
 	x.mu.Lock()
-	x.byNode, x.nodeOf = byNode, nodeOf
+	x.byNode, x.nodeOf, x.keyOf = byNode, nodeOf, keyOf
 	// Sessions fed from the previous listing start over from this one.
 	x.dropAllLocked()
 	x.mu.Unlock()
@@ -193,8 +218,12 @@ func (x *intents) apply(ev store.Event) {
 		x.dispatch(old, taskChange{key: key})
 	}
 	if t == nil {
+		if _, _, id, ok := ecsstate.ParseTaskKey(key); ok {
+			delete(x.keyOf, id)
+		}
 		return
 	}
+	x.keyOf[t.ID] = key
 	if x.byNode[t.NodeID] == nil {
 		x.byNode[t.NodeID] = map[string]*ecsstate.Task{}
 	}

@@ -114,7 +114,14 @@ func (h *Hub) tryApplyReports(ctx context.Context, node string, reps []agentprot
 			log.Warn("task report ignored", "reason", "unknown lastStatus", "lastStatus", rep.Status.LastStatus)
 			continue
 		}
-		key := ecsstate.TaskKey(rep.Cluster, rep.ID)
+		key, known, err := h.intents.taskKey(ctx, rep.ID)
+		if err != nil {
+			return err
+		}
+		if !known {
+			log.Debug("task report ignored", "reason", "task unknown to the server")
+			continue
+		}
 		r, ok := records[key]
 		if !ok {
 			cur, err := store.Get[ecsstate.Task](ctx, h.cfg.Store, key)

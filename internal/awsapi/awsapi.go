@@ -8,6 +8,7 @@ package awsapi
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/berth/berth/internal/awsapi/model"
@@ -96,4 +97,14 @@ func RequestFrom(ctx context.Context) *RequestInfo {
 		return info
 	}
 	return &RequestInfo{}
+}
+
+// ARNRegion returns the region an ARN names, or fallback for a reference
+// that is not an ARN (a bare name or id) or names none.
+func ARNRegion(ref, fallback string) string {
+	parts := strings.SplitN(ref, ":", 5)
+	if len(parts) == 5 && parts[0] == "arn" && parts[3] != "" {
+		return parts[3]
+	}
+	return fallback
 }

@@ -80,12 +80,13 @@ func isBuiltInProvider(name string) bool {
 }
 
 // capacityProviderName returns the name a capacity provider name or ARN
-// refers to ("" for an ARN that is not one of this account's providers).
-func (s *service) capacityProviderName(ref string) string {
+// refers to ("" for an ARN that is not one of this account's providers in
+// the request's region).
+func (s *service) capacityProviderName(ctx context.Context, ref string) string {
 	if !strings.HasPrefix(ref, "arn:") {
 		return ref
 	}
-	name, ok := strings.CutPrefix(ref, s.arns.CapacityProvider(""))
+	name, ok := strings.CutPrefix(ref, s.requestARNs(ctx).CapacityProvider(""))
 	if !ok || name == "" || strings.Contains(name, "/") {
 		return ""
 	}
@@ -254,7 +255,7 @@ func (s *service) createCapacityProvider(ctx context.Context, in *ecstypes.Creat
 	// One group backs one provider. Two creates racing for the same group
 	// under different names could both pass; ECS has no such window, but
 	// the store cannot guard a prefix.
-	existing, _, err := store.List[ecsstate.CapacityProvider](ctx, s.store, ecsstate.CapacityProviderPrefix, store.ListOptions{})
+	existing, _, err := store.List[ecsstate.CapacityProvider](ctx, s.store, ecsstate.RegionPrefix(ecsstate.CapacityProviderPrefix, requestRegion(ctx)), store.ListOptions{})
 	if err != nil {
 		return nil, err
 	}
@@ -272,7 +273,7 @@ func (s *service) createCapacityProvider(ctx context.Context, in *ecstypes.Creat
 		Tags:                     mergeTags(nil, in.Tags),
 		CreatedAt:                s.now(),
 	}
-	p, err := store.Update(ctx, s.store, ecsstate.CapacityProviderKey(name), func(v *ecsstate.CapacityProvider, found bool) error {
+	p, err := store.Update(ctx, s.store, ecsstate.CapacityProviderKey(requestRegion(ctx), name), func(v *ecsstate.CapacityProvider, found bool) error {
 		if found {
 			return errCapacityProviderExists()
 		}
@@ -282,20 +283,20 @@ func (s *service) createCapacityProvider(ctx context.Context, in *ecstypes.Creat
 	if err != nil {
 		return nil, err
 	}
-	out := s.capacityProviderOutput(p, true)
+	out := s.capacityProviderOutput(s.requestARNs(ctx), p, true)
 	return &ecstypes.CreateCapacityProviderResponse{CapacityProvider: &out}, nil
 }
 
 // customCapacityProvider reads a custom provider by name or ARN.
 func (s *service) customCapacityProvider(ctx context.Context, ref string) (ecsstate.CapacityProvider, error) {
-	name := s.capacityProviderName(ref)
+	name := s.capacityProviderName(ctx, ref)
 	if isBuiltInProvider(name) {
 		return ecsstate.CapacityProvider{}, errBuiltInCapacityProvider(name)
 	}
 	if name == "" {
 		return ecsstate.CapacityProvider{}, errCapacityProviderNotFound()
 	}
-	p, err := store.Get[ecsstate.CapacityProvider](ctx, s.store, ecsstate.CapacityProviderKey(name))
+	p, err := store.Get[ecsstate.CapacityProvider](ctx, s.store, ecsstate.CapacityProviderKey(requestRegion(ctx), name))
 	if errors.Is(err, store.ErrNotFound) {
 		return ecsstate.CapacityProvider{}, errCapacityProviderNotFound()
 	}
@@ -314,7 +315,7 @@ func (s *service) updateCapacityProvider(ctx context.Context, in *ecstypes.Updat
 	if u := in.AutoScalingGroupProvider; u != nil {
 		change = autoScalingGroupSettings{ManagedScaling: u.ManagedScaling, ManagedTerminationProtection: u.ManagedTerminationProtection, ManagedDraining: u.ManagedDraining}
 	}
-	p, err := store.Update(ctx, s.store, ecsstate.CapacityProviderKey(current.Name), func(v *ecsstate.CapacityProvider, found bool) error {
+	p, err := store.Update(ctx, s.store, ecsstate.CapacityProviderKey(requestRegion(ctx), current.Name), func(v *ecsstate.CapacityProvider, found bool) error {
 		if !found {
 			return errCapacityProviderNotFound()
 		}
@@ -331,7 +332,7 @@ func (s *service) updateCapacityProvider(ctx context.Context, in *ecstypes.Updat
 	if err != nil {
 		return nil, err
 	}
-	out := s.capacityProviderOutput(p, true)
+	out := s.capacityProviderOutput(s.requestARNs(ctx), p, true)
 	return &ecstypes.UpdateCapacityProviderResponse{CapacityProvider: &out}, nil
 }
 
@@ -339,7 +340,7 @@ func (s *service) updateCapacityProvider(ctx context.Context, in *ecstypes.Updat
 // reason naming the first ACTIVE cluster it is associated with or the
 // first live service using it, "" when nothing uses it.
 func (s *service) capacityProviderUser(ctx context.Context, name string) (string, error) {
-	clusters, _, err := store.List[ecsstate.Cluster](ctx, s.store, ecsstate.ClusterPrefix, store.ListOptions{})
+	clusters, _, err := store.List[ecsstate.Cluster](ctx, s.store, ecsstate.RegionPrefix(ecsstate.ClusterPrefix, requestRegion(ctx)), store.ListOptions{})
 	if err != nil {
 		return "", err
 	}
@@ -349,7 +350,7 @@ func (s *service) capacityProviderUser(ctx context.Context, name string) (string
 				". Remove the capacity provider from the cluster and try again.", nil
 		}
 	}
-	services, _, err := store.List[ecsstate.Service](ctx, s.store, ecsstate.ServicePrefix, store.ListOptions{})
+	services, _, err := store.List[ecsstate.Service](ctx, s.store, ecsstate.RegionPrefix(ecsstate.ServicePrefix, requestRegion(ctx)), store.ListOptions{})
 	if err != nil {
 		return "", err
 	}
@@ -395,7 +396,7 @@ func (s *service) deleteCapacityProvider(ctx context.Context, in *ecstypes.Delet
 	if err != nil {
 		return nil, err
 	}
-	key := ecsstate.CapacityProviderKey(current.Name)
+	key := ecsstate.CapacityProviderKey(requestRegion(ctx), current.Name)
 	for range 16 {
 		rec, err := store.Get[ecsstate.CapacityProvider](ctx, s.store, key)
 		if errors.Is(err, store.ErrNotFound) {
@@ -432,16 +433,16 @@ func (s *service) deleteCapacityProvider(ctx context.Context, in *ecstypes.Delet
 		if err != nil {
 			return nil, err
 		}
-		out := s.capacityProviderOutput(p, true)
+		out := s.capacityProviderOutput(s.requestARNs(ctx), p, true)
 		return &ecstypes.DeleteCapacityProviderResponse{CapacityProvider: &out}, nil
 	}
 	return nil, errors.New("ecs: delete capacity provider: too many conflicting writers")
 }
 
 // capacityProviderOutput renders a custom provider as ECS returns it.
-func (s *service) capacityProviderOutput(p ecsstate.CapacityProvider, withTags bool) ecstypes.CapacityProvider {
+func (s *service) capacityProviderOutput(arns ecsstate.ARNs, p ecsstate.CapacityProvider, withTags bool) ecstypes.CapacityProvider {
 	out := ecstypes.CapacityProvider{
-		CapacityProviderArn:      awsapi.String(s.arns.CapacityProvider(p.Name)),
+		CapacityProviderArn:      awsapi.String(arns.CapacityProvider(p.Name)),
 		Name:                     awsapi.String(p.Name),
 		Status:                   awsapi.String(p.Status),
 		Type:                     awsapi.String(ecstypes.CapacityProviderTypeEc2Autoscaling),
@@ -456,9 +457,9 @@ func (s *service) capacityProviderOutput(p ecsstate.CapacityProvider, withTags b
 }
 
 // builtInProviderOutput renders FARGATE or FARGATE_SPOT.
-func (s *service) builtInProviderOutput(name string, withTags bool) ecstypes.CapacityProvider {
+func (s *service) builtInProviderOutput(arns ecsstate.ARNs, name string, withTags bool) ecstypes.CapacityProvider {
 	out := ecstypes.CapacityProvider{
-		CapacityProviderArn: awsapi.String(s.arns.CapacityProvider(name)),
+		CapacityProviderArn: awsapi.String(arns.CapacityProvider(name)),
 		Name:                awsapi.String(name),
 		Status:              awsapi.String(ecstypes.CapacityProviderStatusActive),
 		Type:                awsapi.String(name), // the FARGATE and FARGATE_SPOT types share the names
@@ -494,35 +495,35 @@ func (s *service) describeCapacityProviders(ctx context.Context, in *ecstypes.De
 	var entries []describedProvider
 	if len(in.CapacityProviders) == 0 {
 		for _, name := range []string{providerFargate, providerFargateSpot} {
-			p := s.builtInProviderOutput(name, withTags)
+			p := s.builtInProviderOutput(s.requestARNs(ctx), name, withTags)
 			entries = append(entries, describedProvider{provider: &p, order: "0" + name})
 		}
-		custom, _, err := store.List[ecsstate.CapacityProvider](ctx, s.store, ecsstate.CapacityProviderPrefix, store.ListOptions{})
+		custom, _, err := store.List[ecsstate.CapacityProvider](ctx, s.store, ecsstate.RegionPrefix(ecsstate.CapacityProviderPrefix, requestRegion(ctx)), store.ListOptions{})
 		if err != nil {
 			return nil, err
 		}
 		for _, c := range custom {
-			p := s.capacityProviderOutput(c.Value, withTags)
+			p := s.capacityProviderOutput(s.requestARNs(ctx), c.Value, withTags)
 			entries = append(entries, describedProvider{provider: &p, order: "1" + c.Value.Name})
 		}
 	} else {
 		for i, ref := range in.CapacityProviders {
 			order := "i" + strconv.Itoa(100000+i) // fixed width sorts numerically
-			name := s.capacityProviderName(ref)
+			name := s.capacityProviderName(ctx, ref)
 			if isBuiltInProvider(name) {
-				p := s.builtInProviderOutput(name, withTags)
+				p := s.builtInProviderOutput(s.requestARNs(ctx), name, withTags)
 				entries = append(entries, describedProvider{provider: &p, order: order})
 				continue
 			}
 			var rec store.Versioned[ecsstate.CapacityProvider]
 			err := store.ErrNotFound
 			if name != "" {
-				rec, err = store.Get[ecsstate.CapacityProvider](ctx, s.store, ecsstate.CapacityProviderKey(name))
+				rec, err = store.Get[ecsstate.CapacityProvider](ctx, s.store, ecsstate.CapacityProviderKey(requestRegion(ctx), name))
 			}
 			if errors.Is(err, store.ErrNotFound) {
 				arn := ref
 				if name != "" {
-					arn = s.arns.CapacityProvider(name)
+					arn = s.requestARNs(ctx).CapacityProvider(name)
 				}
 				entries = append(entries, describedProvider{failure: &ecstypes.Failure{Arn: awsapi.String(arn), Reason: awsapi.String("MISSING")}, order: order})
 				continue
@@ -530,7 +531,7 @@ func (s *service) describeCapacityProviders(ctx context.Context, in *ecstypes.De
 			if err != nil {
 				return nil, err
 			}
-			p := s.capacityProviderOutput(rec.Value, withTags)
+			p := s.capacityProviderOutput(s.requestARNs(ctx), rec.Value, withTags)
 			entries = append(entries, describedProvider{provider: &p, order: order})
 		}
 	}
@@ -570,7 +571,7 @@ func (s *service) checkClusterProvidersExist(ctx context.Context, providers []st
 		if !capacityProviderNamePattern.MatchString(name) {
 			return errClusterCapacityProviderNotFound()
 		}
-		p, err := store.Get[ecsstate.CapacityProvider](ctx, s.store, ecsstate.CapacityProviderKey(name))
+		p, err := store.Get[ecsstate.CapacityProvider](ctx, s.store, ecsstate.CapacityProviderKey(requestRegion(ctx), name))
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
@@ -594,7 +595,7 @@ func (s *service) checkProvidersStillUsed(ctx context.Context, cluster string, c
 	if len(removed) == 0 {
 		return nil
 	}
-	services, _, err := store.List[ecsstate.Service](ctx, s.store, ecsstate.ClusterServicesPrefix(cluster), store.ListOptions{})
+	services, _, err := store.List[ecsstate.Service](ctx, s.store, ecsstate.ClusterServicesPrefix(requestRegion(ctx), cluster), store.ListOptions{})
 	if err != nil {
 		return err
 	}

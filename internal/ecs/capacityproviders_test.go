@@ -190,7 +190,7 @@ func TestCapacityProviderLifecycle(t *testing.T) {
 	}
 
 	// A service of the cluster uses it: the cluster cannot let it go.
-	putService(e, ecsstate.Service{Name: "web", Cluster: "c", Status: ecsstate.ServiceActive,
+	putService(e, ecsstate.Service{Region: apiTestRegion, Name: "web", Cluster: "c", Status: ecsstate.ServiceActive,
 		CapacityProviderStrategy: []ecstypes.CapacityProviderStrategyItem{{CapacityProvider: aws.String("my-asg-cp"), Weight: aws.Int32(1)}}})
 	_, err = e.client.PutClusterCapacityProviders(e.ctx, &sdk.PutClusterCapacityProvidersInput{Cluster: aws.String("c"),
 		CapacityProviders: []string{"FARGATE"}, DefaultCapacityProviderStrategy: []types.CapacityProviderStrategyItem{}})
@@ -233,7 +233,7 @@ func TestClusterProviderUsedByDeployment(t *testing.T) {
 		t.Fatal(err)
 	}
 	fargate := []ecstypes.CapacityProviderStrategyItem{{CapacityProvider: aws.String("FARGATE"), Weight: aws.Int32(1)}}
-	putService(e, ecsstate.Service{Name: "web", Cluster: "c", Status: ecsstate.ServiceActive, CapacityProviderStrategy: fargate,
+	putService(e, ecsstate.Service{Region: apiTestRegion, Name: "web", Cluster: "c", Status: ecsstate.ServiceActive, CapacityProviderStrategy: fargate,
 		Deployments: []ecsstate.Deployment{
 			{ID: "ecs-svc/1", Status: ecsstate.DeploymentPrimary, CapacityProviderStrategy: fargate},
 			{ID: "ecs-svc/2", Status: ecsstate.DeploymentActive, CapacityProviderStrategy: []ecstypes.CapacityProviderStrategyItem{{CapacityProvider: aws.String("my-asg-cp"), Weight: aws.Int32(1)}}},

@@ -168,6 +168,7 @@ func (s *service) createCluster(ctx context.Context, in *ecstypes.CreateClusterR
 		return nil, err
 	}
 	fresh := ecsstate.Cluster{
+		Region:            requestRegion(ctx),
 		Name:              name,
 		Status:            ecsstate.ClusterActive,
 		CreatedAt:         s.now(),
@@ -180,7 +181,7 @@ func (s *service) createCluster(ctx context.Context, in *ecstypes.CreateClusterR
 	}
 	// Creating an ACTIVE cluster's name again returns it unchanged, as
 	// ECS does; an INACTIVE one is created afresh.
-	c, err := store.Update(ctx, s.store, ecsstate.ClusterKey(name), func(v *ecsstate.Cluster, found bool) error {
+	c, err := store.Update(ctx, s.store, ecsstate.ClusterKey(requestRegion(ctx), name), func(v *ecsstate.Cluster, found bool) error {
 		if found && v.Status == ecsstate.ClusterActive {
 			return store.ErrUnchanged
 		}
@@ -208,7 +209,7 @@ func (s *service) updateActiveCluster(ctx context.Context, ref *string, change f
 	if err != nil {
 		return nil, err
 	}
-	c, err := store.Update(ctx, s.store, ecsstate.ClusterKey(current.Value.Name), func(v *ecsstate.Cluster, found bool) error {
+	c, err := store.Update(ctx, s.store, ecsstate.ClusterKey(requestRegion(ctx), current.Value.Name), func(v *ecsstate.Cluster, found bool) error {
 		if !found || v.Status != ecsstate.ClusterActive {
 			return errClusterNotFound
 		}
@@ -291,7 +292,7 @@ func (s *service) deleteCluster(ctx context.Context, in *ecstypes.DeleteClusterR
 		return nil, err
 	}
 	name := current.Value.Name
-	services, _, err := store.List[ecsstate.Service](ctx, s.store, ecsstate.ClusterServicesPrefix(name), store.ListOptions{})
+	services, _, err := store.List[ecsstate.Service](ctx, s.store, ecsstate.ClusterServicesPrefix(requestRegion(ctx), name), store.ListOptions{})
 	if err != nil {
 		return nil, err
 	}
@@ -300,7 +301,7 @@ func (s *service) deleteCluster(ctx context.Context, in *ecstypes.DeleteClusterR
 			return nil, errClusterContainsServices
 		}
 	}
-	tasks, _, err := store.List[ecsstate.Task](ctx, s.store, ecsstate.ClusterTasksPrefix(name), store.ListOptions{})
+	tasks, _, err := store.List[ecsstate.Task](ctx, s.store, ecsstate.ClusterTasksPrefix(requestRegion(ctx), name), store.ListOptions{})
 	if err != nil {
 		return nil, err
 	}
@@ -323,7 +324,7 @@ func (s *service) deleteCluster(ctx context.Context, in *ecstypes.DeleteClusterR
 	// A task started between the listing above and this write would be
 	// left in an INACTIVE cluster; the store cannot guard a whole prefix,
 	// and ECS has the same window.
-	c, err := store.Update(ctx, s.store, ecsstate.ClusterKey(name), func(v *ecsstate.Cluster, found bool) error {
+	c, err := store.Update(ctx, s.store, ecsstate.ClusterKey(requestRegion(ctx), name), func(v *ecsstate.Cluster, found bool) error {
 		if !found || v.Status != ecsstate.ClusterActive {
 			return errClusterNotFound
 		}
@@ -349,16 +350,16 @@ func (s *service) describeClusters(ctx context.Context, in *ecstypes.DescribeClu
 	out := &ecstypes.DescribeClustersResponse{Clusters: []ecstypes.Cluster{}, Failures: []ecstypes.Failure{}}
 	snap := &clusterSnapshot{}
 	for _, ref := range refs {
-		name, ok := s.arns.ClusterName(ref)
+		name, ok := s.requestARNs(ctx).ClusterName(ref)
 		var c store.Versioned[ecsstate.Cluster]
 		var err error
 		if ok {
-			c, err = store.Get[ecsstate.Cluster](ctx, s.store, ecsstate.ClusterKey(name))
+			c, err = store.Get[ecsstate.Cluster](ctx, s.store, ecsstate.ClusterKey(requestRegion(ctx), name))
 		}
 		if !ok || errors.Is(err, store.ErrNotFound) {
 			arn := ref
 			if ok {
-				arn = s.arns.Cluster(name)
+				arn = s.requestARNs(ctx).Cluster(name)
 			}
 			out.Failures = append(out.Failures, ecstypes.Failure{Arn: awsapi.String(arn), Reason: awsapi.String("MISSING")})
 			continue
@@ -402,7 +403,7 @@ type taskCountRecord struct {
 // tags, statistics and attachments come only when include names them (tags
 // and statistics are [] otherwise, as ECS answers).
 func (s *service) describeClusterWith(ctx context.Context, c ecsstate.Cluster, include []string, snap *clusterSnapshot) (ecstypes.Cluster, error) {
-	tasks, _, err := store.List[taskCountRecord](ctx, s.store, ecsstate.ClusterTasksPrefix(c.Name), store.ListOptions{})
+	tasks, _, err := store.List[taskCountRecord](ctx, s.store, ecsstate.ClusterTasksPrefix(requestRegion(ctx), c.Name), store.ListOptions{})
 	if err != nil {
 		return ecstypes.Cluster{}, err
 	}
@@ -419,7 +420,7 @@ func (s *service) describeClusterWith(ctx context.Context, c ecsstate.Cluster, i
 			instances++
 		}
 	}
-	services, _, err := store.List[ecsstate.Service](ctx, s.store, ecsstate.ClusterServicesPrefix(c.Name), store.ListOptions{})
+	services, _, err := store.List[ecsstate.Service](ctx, s.store, ecsstate.ClusterServicesPrefix(requestRegion(ctx), c.Name), store.ListOptions{})
 	if err != nil {
 		return ecstypes.Cluster{}, err
 	}
@@ -462,7 +463,7 @@ func (s *service) describeClusterWith(ctx context.Context, c ecsstate.Cluster, i
 		}
 	}
 	out := ecstypes.Cluster{
-		ClusterArn:                        awsapi.String(s.arns.Cluster(c.Name)),
+		ClusterArn:                        awsapi.String(s.requestARNs(ctx).Cluster(c.Name)),
 		ClusterName:                       awsapi.String(c.Name),
 		Status:                            awsapi.String(c.Status),
 		RegisteredContainerInstancesCount: awsapi.Int32(instances),
@@ -521,15 +522,15 @@ func (s *service) listClusters(ctx context.Context, in *ecstypes.ListClustersReq
 	if err != nil {
 		return nil, err
 	}
-	page, next, err := listPage(ctx, s.store, ecsstate.ClusterPrefix, after, limit,
+	page, next, err := listPage(ctx, s.store, ecsstate.RegionPrefix(ecsstate.ClusterPrefix, requestRegion(ctx)), after, limit,
 		func(c *ecsstate.Cluster) bool { return c.Status == ecsstate.ClusterActive },
-		func(c *ecsstate.Cluster) string { return ecsstate.ClusterKey(c.Name) })
+		func(c *ecsstate.Cluster) string { return ecsstate.ClusterKey(requestRegion(ctx), c.Name) })
 	if err != nil {
 		return nil, err
 	}
 	out := &ecstypes.ListClustersResponse{ClusterArns: make([]string, 0, len(page))}
 	for _, c := range page {
-		out.ClusterArns = append(out.ClusterArns, s.arns.Cluster(c.Name))
+		out.ClusterArns = append(out.ClusterArns, s.requestARNs(ctx).Cluster(c.Name))
 	}
 	if next != "" {
 		out.NextToken = encodeToken("ListClusters", next)

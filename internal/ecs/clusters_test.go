@@ -90,13 +90,12 @@ func newAPITestEnv(t *testing.T) *apiTestEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	e := &apiTestEnv{t: t, ctx: context.Background(), store: st,
+	e := &apiTestEnv{t: t, ctx: awsapi.WithRequest(context.Background(), &awsapi.RequestInfo{Region: apiTestRegion}), store: st,
 		arns:  ecsstate.ARNs{Region: apiTestRegion, Account: apiTestAccount},
 		clock: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC), wire: &wireRecorder{}}
 	e.svc = NewService(Config{
 		Store:     st,
 		AccountID: apiTestAccount,
-		Region:    apiTestRegion,
 		Now:       func() time.Time { return e.clock },
 		Logger:    slog.New(slog.DiscardHandler),
 	})
@@ -360,7 +359,7 @@ func TestClusterLifecycle(t *testing.T) {
 
 	// A task that is not STOPPED holds the cluster; so does an instance
 	// registered to it, but not the all-clusters node.
-	task := ecsstate.Task{ID: "0123456789abcdef0123456789abcdef", Cluster: "b-cluster", Spec: ecsstate.TaskSpec{LaunchType: "FARGATE"},
+	task := ecsstate.Task{Region: apiTestRegion, ID: "0123456789abcdef0123456789abcdef", Cluster: "b-cluster", Spec: ecsstate.TaskSpec{LaunchType: "FARGATE"},
 		Observed: ecsstate.TaskStatus{LastStatus: "RUNNING"}}
 	e.putTask(task)
 	e.putNode(ecsstate.Node{ID: "ffffffffffffffffffffffffffffffff", Clusters: []string{"*"}, LaunchTypes: []string{"FARGATE", "EC2"}, Status: "ACTIVE"})
@@ -410,10 +409,10 @@ func TestClusterCounts(t *testing.T) {
 		{"7", "FARGATE", "STOPPED"}, {"8", "FARGATE", "DEACTIVATING"},
 	}
 	for _, s := range statuses {
-		e.putTask(ecsstate.Task{ID: fmt.Sprintf("%032s", s.id), Cluster: "prod", Spec: ecsstate.TaskSpec{LaunchType: s.launchType},
+		e.putTask(ecsstate.Task{Region: apiTestRegion, ID: fmt.Sprintf("%032s", s.id), Cluster: "prod", Spec: ecsstate.TaskSpec{LaunchType: s.launchType},
 			Observed: ecsstate.TaskStatus{LastStatus: s.last}})
 	}
-	e.putTask(ecsstate.Task{ID: fmt.Sprintf("%032s", "9"), Cluster: "other", Observed: ecsstate.TaskStatus{LastStatus: "RUNNING"}})
+	e.putTask(ecsstate.Task{Region: apiTestRegion, ID: fmt.Sprintf("%032s", "9"), Cluster: "other", Observed: ecsstate.TaskStatus{LastStatus: "RUNNING"}})
 	e.putNode(ecsstate.Node{ID: "a0000000000000000000000000000000", Clusters: []string{"*"}, LaunchTypes: []string{"FARGATE", "EC2"}})
 	e.putNode(ecsstate.Node{ID: "b0000000000000000000000000000000", Clusters: []string{"prod"}, LaunchTypes: []string{"EC2"}})
 	e.putNode(ecsstate.Node{ID: "c0000000000000000000000000000000", Clusters: []string{"other"}, LaunchTypes: []string{"EC2"}})

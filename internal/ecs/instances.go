@@ -130,10 +130,10 @@ func portStrings(ports []int32) []string {
 }
 
 // containerInstanceView renders a node as a container instance of
-// cluster. tasks are all tasks placed on the node, of any cluster: every
-// task that is not STOPPED holds resources; the counts cover the cluster's
-// own tasks.
-func (s *service) containerInstanceView(n *ecsstate.Node, cluster string, tasks []ecsstate.Task, include []string) ecstypes.ContainerInstance {
+// cluster in arns' region. tasks are all tasks placed on the node, of any
+// cluster and region: every task that is not STOPPED holds resources; the
+// counts cover the cluster's own tasks.
+func (s *service) containerInstanceView(arns ecsstate.ARNs, n *ecsstate.Node, cluster string, tasks []ecsstate.Task, include []string) ecstypes.ContainerInstance {
 	cpu, memory := int(n.CPU), int(n.MemoryMiB)
 	tcp := slices.Clone(reservedHostPorts)
 	var udp []string
@@ -148,7 +148,7 @@ func (s *service) containerInstanceView(n *ecsstate.Node, cluster string, tasks 
 		memory -= r.MemoryMiB
 		tcp = append(tcp, portStrings(r.TCPPorts)...)
 		udp = append(udp, portStrings(r.UDPPorts)...)
-		if t.Cluster != cluster {
+		if t.Cluster != cluster || t.Region != arns.Region {
 			continue
 		}
 		switch {
@@ -175,7 +175,7 @@ func (s *service) containerInstanceView(n *ecsstate.Node, cluster string, tasks 
 		}
 	}
 	out := ecstypes.ContainerInstance{
-		ContainerInstanceArn: awsapi.String(s.arns.ContainerInstance(cluster, id)),
+		ContainerInstanceArn: awsapi.String(arns.ContainerInstance(cluster, id)),
 		Ec2InstanceId:        awsapi.String(ec2ID),
 		Status:               awsapi.String(status),
 		AgentConnected:       awsapi.Bool(n.Connected),
@@ -224,7 +224,8 @@ func (s *service) containerInstanceView(n *ecsstate.Node, cluster string, tasks 
 	return out
 }
 
-// tasksByNode lists every task and groups them by the node they are on.
+// tasksByNode lists every task, of every region (a node's capacity serves them
+// all), and groups them by the node they are on.
 func (s *service) tasksByNode(ctx context.Context) (map[string][]ecsstate.Task, error) {
 	tasks, _, err := store.List[ecsstate.Task](ctx, s.store, ecsstate.TaskPrefix, store.ListOptions{})
 	if err != nil {
@@ -279,7 +280,7 @@ func (s *service) listContainerInstances(ctx context.Context, in *ecstypes.ListC
 			if query == nil {
 				return true
 			}
-			view := s.containerInstanceView(n, cluster, byNode[n.ID], nil)
+			view := s.containerInstanceView(s.requestARNs(ctx), n, cluster, byNode[n.ID], nil)
 			return query.matches(instanceQuerySubjects(&view))
 		},
 		func(n *ecsstate.Node) string { return ecsstate.NodeKey(n.ID) })
@@ -288,7 +289,7 @@ func (s *service) listContainerInstances(ctx context.Context, in *ecstypes.ListC
 	}
 	out := &ecstypes.ListContainerInstancesResponse{ContainerInstanceArns: make([]string, 0, len(page))}
 	for _, n := range page {
-		out.ContainerInstanceArns = append(out.ContainerInstanceArns, s.arns.ContainerInstance(cluster, n.ID))
+		out.ContainerInstanceArns = append(out.ContainerInstanceArns, s.requestARNs(ctx).ContainerInstance(cluster, n.ID))
 	}
 	if next != "" {
 		out.NextToken = encodeToken("ListContainerInstances", next)
@@ -308,7 +309,7 @@ func (s *service) describeContainerInstances(ctx context.Context, in *ecstypes.D
 	}
 	out := &ecstypes.DescribeContainerInstancesResponse{ContainerInstances: []ecstypes.ContainerInstance{}, Failures: []ecstypes.Failure{}}
 	for _, ref := range in.ContainerInstances {
-		refCluster, id, ok := s.arns.ContainerInstanceID(ref)
+		refCluster, id, ok := s.requestARNs(ctx).ContainerInstanceID(ref)
 		var node store.Versioned[ecsstate.Node]
 		if ok && (refCluster == "" || refCluster == cluster) {
 			node, err = store.Get[ecsstate.Node](ctx, s.store, ecsstate.NodeKey(id))
@@ -322,12 +323,12 @@ func (s *service) describeContainerInstances(ctx context.Context, in *ecstypes.D
 		if !ok {
 			arn := ref
 			if !strings.HasPrefix(ref, "arn:") {
-				arn = s.arns.ContainerInstance(cluster, ref)
+				arn = s.requestARNs(ctx).ContainerInstance(cluster, ref)
 			}
 			out.Failures = append(out.Failures, ecstypes.Failure{Arn: awsapi.String(arn), Reason: awsapi.String("MISSING")})
 			continue
 		}
-		out.ContainerInstances = append(out.ContainerInstances, s.containerInstanceView(&node.Value, cluster, byNode[node.Value.ID], in.Include))
+		out.ContainerInstances = append(out.ContainerInstances, s.containerInstanceView(s.requestARNs(ctx), &node.Value, cluster, byNode[node.Value.ID], in.Include))
 	}
 	return out, nil
 }

@@ -150,11 +150,11 @@ func TestContainerInstances(t *testing.T) {
 	bridge := ecstypes.TaskDefinition{NetworkMode: awsapi.String("bridge"), ContainerDefinitions: []ecstypes.ContainerDefinition{{
 		Name: awsapi.String("web"), Cpu: awsapi.Int32(256), Memory: awsapi.Int32(512),
 		PortMappings: []ecstypes.PortMapping{{ContainerPort: awsapi.Int32(80), HostPort: awsapi.Int32(8080), Protocol: awsapi.String("tcp")}}}}}
-	e.putTask(ecsstate.Task{ID: fmt.Sprintf("%032d", 1), Cluster: "prod", NodeID: own.ID, Spec: ecsstate.TaskSpec{Definition: bridge, LaunchType: "EC2"},
+	e.putTask(ecsstate.Task{Region: apiTestRegion, ID: fmt.Sprintf("%032d", 1), Cluster: "prod", NodeID: own.ID, Spec: ecsstate.TaskSpec{Definition: bridge, LaunchType: "EC2"},
 		Observed: ecsstate.TaskStatus{LastStatus: "RUNNING"}})
-	e.putTask(ecsstate.Task{ID: fmt.Sprintf("%032d", 2), Cluster: "other", NodeID: own.ID,
+	e.putTask(ecsstate.Task{Region: apiTestRegion, ID: fmt.Sprintf("%032d", 2), Cluster: "other", NodeID: own.ID,
 		Spec: ecsstate.TaskSpec{Definition: ecstypes.TaskDefinition{NetworkMode: awsapi.String("awsvpc")}, Cpu: "1024", Memory: "2048", LaunchType: "FARGATE"}})
-	e.putTask(ecsstate.Task{ID: fmt.Sprintf("%032d", 3), Cluster: "prod", NodeID: own.ID, Spec: ecsstate.TaskSpec{Definition: bridge},
+	e.putTask(ecsstate.Task{Region: apiTestRegion, ID: fmt.Sprintf("%032d", 3), Cluster: "prod", NodeID: own.ID, Spec: ecsstate.TaskSpec{Definition: bridge},
 		Observed: ecsstate.TaskStatus{LastStatus: "STOPPED"}})
 
 	ownARN := "arn:aws:ecs:us-east-1:123456789012:container-instance/prod/" + own.ID

@@ -25,8 +25,9 @@ import (
 // Config wires the ECS API.
 type Config struct {
 	Store store.Store
-	// AccountID and Region go into ARNs.
-	AccountID, Region string
+	// AccountID goes into ARNs; the region is each request's (and each
+	// record's for background work).
+	AccountID string
 	// Now is the clock (nil: time.Now).
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -68,8 +69,6 @@ func newService(cfg Config, component string) *service {
 		store:   cfg.Store,
 		placer:  cfg.Placer,
 		account: cfg.AccountID,
-		region:  cfg.Region,
-		arns:    ecsstate.ARNs{Region: cfg.Region, Account: cfg.AccountID},
 		now:     func() time.Time { return cfg.Now().UTC() },
 		log:     log,
 	}
@@ -106,20 +105,34 @@ type service struct {
 	store   store.Store
 	placer  *placement.Placer
 	account string
-	region  string
-	arns    ecsstate.ARNs
 	now     func() time.Time
 	log     *slog.Logger
 }
 
-// cluster returns the cluster a name or ARN (empty: "default") refers to,
-// ACTIVE or not; errClusterNotFound if there is none.
+// requestRegion is the region an API call works in: its request's (the
+// gateway gives unsigned requests the server's default region).
+func requestRegion(ctx context.Context) string { return awsapi.RequestFrom(ctx).Region }
+
+// arnsIn builds and reads the ARNs of region.
+func (s *service) arnsIn(region string) ecsstate.ARNs {
+	return ecsstate.ARNs{Region: region, Account: s.account}
+}
+
+// requestARNs are the ARNs of the request's region: ARNs naming another
+// region refer to nothing in this one.
+func (s *service) requestARNs(ctx context.Context) ecsstate.ARNs {
+	return s.arnsIn(requestRegion(ctx))
+}
+
+// cluster returns the cluster of the request's region a name or ARN
+// (empty: "default") refers to, ACTIVE or not; errClusterNotFound if there
+// is none.
 func (s *service) cluster(ctx context.Context, ref *string) (store.Versioned[ecsstate.Cluster], error) {
-	name, ok := s.arns.ClusterName(awsapi.Deref(ref))
+	name, ok := s.requestARNs(ctx).ClusterName(awsapi.Deref(ref))
 	if !ok {
 		return store.Versioned[ecsstate.Cluster]{}, errClusterNotFound
 	}
-	c, err := store.Get[ecsstate.Cluster](ctx, s.store, ecsstate.ClusterKey(name))
+	c, err := store.Get[ecsstate.Cluster](ctx, s.store, ecsstate.ClusterKey(requestRegion(ctx), name))
 	if errors.Is(err, store.ErrNotFound) {
 		return c, errClusterNotFound
 	}

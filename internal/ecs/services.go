@@ -122,6 +122,7 @@ func (s *service) createService(ctx context.Context, in *ecstypes.CreateServiceR
 	now := s.now()
 	svc := ecsstate.Service{
 		Name:                          name,
+		Region:                        cluster.Region,
 		Cluster:                       cluster.Name,
 		Status:                        ecsstate.ServiceActive,
 		CreatedAt:                     now,
@@ -304,8 +305,8 @@ func sameServiceSettings(a, b *ecsstate.Service) bool {
 // serviceRef resolves a service name or ARN against the cluster a call
 // names. ok is false for a reference that cannot name a service of that
 // cluster.
-func (s *service) serviceRef(cluster, ref string) (name string, ok bool) {
-	refCluster, name, ok := s.arns.ServiceName(ref)
+func (s *service) serviceRef(ctx context.Context, cluster, ref string) (name string, ok bool) {
+	refCluster, name, ok := s.requestARNs(ctx).ServiceName(ref)
 	if !ok || (refCluster != "" && refCluster != cluster) {
 		return "", false
 	}
@@ -316,7 +317,7 @@ func (s *service) serviceRef(cluster, ref string) (name string, ok bool) {
 // stands for its cluster when the call names none.
 func (s *service) clusterForService(ctx context.Context, clusterRef *string, serviceRef string, active bool) (store.Versioned[ecsstate.Cluster], error) {
 	if awsapi.Deref(clusterRef) == "" {
-		if c, _, ok := s.arns.ServiceName(serviceRef); ok && c != "" {
+		if c, _, ok := s.requestARNs(ctx).ServiceName(serviceRef); ok && c != "" {
 			clusterRef = &c
 		}
 	}
@@ -333,7 +334,7 @@ func (s *service) namedService(ctx context.Context, clusterRef *string, ref stri
 	if err != nil {
 		return c, "", err
 	}
-	name, ok := s.serviceRef(c.Value.Name, ref)
+	name, ok := s.serviceRef(ctx, c.Value.Name, ref)
 	if !ok {
 		return c, "", errServiceNotFound
 	}
@@ -377,7 +378,7 @@ func (s *service) updateService(ctx context.Context, in *ecstypes.UpdateServiceR
 		}
 		newDef = &def
 	}
-	key := ecsstate.ServiceKey(cluster.Name, name)
+	key := ecsstate.ServiceKey(requestRegion(ctx), cluster.Name, name)
 	current, err := store.Get[ecsstate.Service](ctx, s.store, key)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, errServiceNotFound
@@ -437,7 +438,7 @@ func (s *service) updateService(ctx context.Context, in *ecstypes.UpdateServiceR
 // currentServiceDefinition reads the task definition a service runs for
 // an UpdateService that names none: a deleted one is ECS's "not found".
 func (s *service) currentServiceDefinition(ctx context.Context, arn string) (ecsstate.TaskDefinition, error) {
-	d, err := s.serviceTaskDefinition(ctx, arn)
+	d, err := s.serviceTaskDefinition(ctx, requestRegion(ctx), arn)
 	if errors.Is(err, ErrTaskDefinitionDeleted) {
 		return d, errTaskDefinitionNotFoundForRun()
 	}
@@ -603,7 +604,7 @@ func (s *service) deleteService(ctx context.Context, in *ecstypes.DeleteServiceR
 		return nil, err
 	}
 	now := s.now()
-	out, err := store.Update(ctx, s.store, ecsstate.ServiceKey(c.Value.Name, name), func(v *ecsstate.Service, found bool) error {
+	out, err := store.Update(ctx, s.store, ecsstate.ServiceKey(requestRegion(ctx), c.Value.Name, name), func(v *ecsstate.Service, found bool) error {
 		if !found {
 			return errServiceNotFound
 		}

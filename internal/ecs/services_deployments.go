@@ -117,7 +117,7 @@ func statusReason(d *ecsstate.Deployment, status string) string {
 
 func (s *service) revisionSummary(svc *ecsstate.Service, d *ecsstate.Deployment) ecstypes.ServiceRevisionSummary {
 	return ecstypes.ServiceRevisionSummary{
-		Arn:                awsapi.String(s.serviceRevisionARN(svc.Cluster, svc.Name, d.ID)),
+		Arn:                awsapi.String(s.arnsIn(svc.Region).ServiceRevision(svc.Cluster, svc.Name, d.ID)),
 		RequestedTaskCount: awsapi.Int32(d.DesiredCount),
 		RunningTaskCount:   awsapi.Int32(d.RunningCount),
 		PendingTaskCount:   awsapi.Int32(d.PendingCount),
@@ -158,9 +158,9 @@ func (s *service) serviceDeploymentOutput(svc *ecsstate.Service, d *ecsstate.Dep
 	dc := svc.DeploymentConfiguration
 	target := s.revisionSummary(svc, d)
 	out := ecstypes.ServiceDeployment{
-		ServiceDeploymentArn:    awsapi.String(s.arns.ServiceDeployment(svc.Cluster, svc.Name, d.ID)),
-		ServiceArn:              awsapi.String(s.arns.Service(svc.Cluster, svc.Name)),
-		ClusterArn:              awsapi.String(s.arns.Cluster(svc.Cluster)),
+		ServiceDeploymentArn:    awsapi.String(s.arnsIn(svc.Region).ServiceDeployment(svc.Cluster, svc.Name, d.ID)),
+		ServiceArn:              awsapi.String(s.arnsIn(svc.Region).Service(svc.Cluster, svc.Name)),
+		ClusterArn:              awsapi.String(s.arnsIn(svc.Region).Cluster(svc.Cluster)),
 		CreatedAt:               awsapi.Time(d.CreatedAt),
 		StartedAt:               awsapi.Time(d.CreatedAt),
 		UpdatedAt:               awsapi.Time(d.UpdatedAt),
@@ -181,7 +181,7 @@ func (s *service) serviceDeploymentOutput(svc *ecsstate.Service, d *ecsstate.Dep
 			out.Rollback = &ecstypes.Rollback{
 				Reason:             awsapi.String(scheduler.ReasonRollingBack(r.RollbackTo)),
 				StartedAt:          awsapi.Time(r.CreatedAt),
-				ServiceRevisionArn: awsapi.String(s.serviceRevisionARN(svc.Cluster, svc.Name, r.ID)),
+				ServiceRevisionArn: awsapi.String(s.arnsIn(svc.Region).ServiceRevision(svc.Cluster, svc.Name, r.ID)),
 			}
 		}
 	}
@@ -226,14 +226,14 @@ func (s *service) describeServiceDeployments(ctx context.Context, in *ecstypes.D
 	services := map[string]*ecsstate.Service{}
 	for _, arn := range in.ServiceDeploymentArns {
 		missing := ecstypes.Failure{Arn: awsapi.String(arn), Reason: awsapi.String(serviceDeploymentMissing)}
-		res, ok := s.ecsResource(arn)
+		res, ok := s.ecsResource(requestRegion(ctx), arn)
 		rest, isDeployment := strings.CutPrefix(res, "service-deployment/")
 		parts := strings.Split(rest, "/")
 		if !ok || !isDeployment || len(parts) != 3 || parts[0] == "" || parts[1] == "" || parts[2] == "" {
 			out.Failures = append(out.Failures, missing)
 			continue
 		}
-		key := ecsstate.ServiceKey(parts[0], parts[1])
+		key := ecsstate.ServiceKey(requestRegion(ctx), parts[0], parts[1])
 		svc, seen := services[key]
 		if !seen {
 			rec, err := store.Get[ecsstate.Service](ctx, s.store, key)
@@ -289,7 +289,7 @@ func (s *service) listServiceDeployments(ctx context.Context, in *ecstypes.ListS
 	if err != nil {
 		return nil, err
 	}
-	rec, err := store.Get[ecsstate.Service](ctx, s.store, ecsstate.ServiceKey(c.Value.Name, name))
+	rec, err := store.Get[ecsstate.Service](ctx, s.store, ecsstate.ServiceKey(requestRegion(ctx), c.Value.Name, name))
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, errServiceNotFound
 	}
@@ -332,12 +332,12 @@ func (s *service) listServiceDeployments(ctx context.Context, in *ecstypes.ListS
 			break
 		}
 		brief := ecstypes.ServiceDeploymentBrief{
-			ServiceDeploymentArn:     awsapi.String(s.arns.ServiceDeployment(svc.Cluster, svc.Name, d.ID)),
-			ServiceArn:               awsapi.String(s.arns.Service(svc.Cluster, svc.Name)),
-			ClusterArn:               awsapi.String(s.arns.Cluster(svc.Cluster)),
+			ServiceDeploymentArn:     awsapi.String(s.arnsIn(svc.Region).ServiceDeployment(svc.Cluster, svc.Name, d.ID)),
+			ServiceArn:               awsapi.String(s.arnsIn(svc.Region).Service(svc.Cluster, svc.Name)),
+			ClusterArn:               awsapi.String(s.arnsIn(svc.Region).Cluster(svc.Cluster)),
 			CreatedAt:                awsapi.Time(d.CreatedAt),
 			StartedAt:                awsapi.Time(d.CreatedAt),
-			TargetServiceRevisionArn: awsapi.String(s.serviceRevisionARN(svc.Cluster, svc.Name, d.ID)),
+			TargetServiceRevisionArn: awsapi.String(s.arnsIn(svc.Region).ServiceRevision(svc.Cluster, svc.Name, d.ID)),
 			Status:                   awsapi.String(status),
 			StatusReason:             optional(statusReason(d, status)),
 		}

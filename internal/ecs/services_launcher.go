@@ -44,7 +44,7 @@ func (l *Launcher) LaunchServiceTasks(ctx context.Context, svc *ecsstate.Service
 		return nil, nil, nil
 	}
 	s := l.s
-	td, err := s.serviceTaskDefinition(ctx, dep.TaskDefinition)
+	td, err := s.serviceTaskDefinition(ctx, svc.Region, dep.TaskDefinition)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -59,7 +59,7 @@ func (l *Launcher) LaunchServiceTasks(ctx context.Context, svc *ecsstate.Service
 	if dep.PlatformVersion != "" {
 		platformVersion = &dep.PlatformVersion
 	}
-	launch, err := s.validateLaunch(ecsstate.Cluster{Name: svc.Cluster}, td, launchType, platformVersion, serviceLaunchInput(svc, dep.ID, dep.NetworkConfiguration))
+	launch, err := s.validateLaunch(ecsstate.Cluster{Region: svc.Region, Name: svc.Cluster}, td, launchType, platformVersion, serviceLaunchInput(svc, dep.ID, dep.NetworkConfiguration))
 	if err != nil {
 		return nil, nil, fmt.Errorf("ecs: launch tasks of %s: %w", dep.ID, err)
 	}
@@ -86,7 +86,7 @@ func (l *Launcher) LaunchServiceTasks(ctx context.Context, svc *ecsstate.Service
 	}
 
 	var failures []scheduler.Failure
-	tasks, _, err := s.placer.Place(ctx, svc.Cluster, launch.group, func(snap *placement.Snapshot) ([]ecsstate.Task, error) {
+	tasks, _, err := s.placer.Place(ctx, svc.Region, svc.Cluster, launch.group, func(snap *placement.Snapshot) ([]ecsstate.Task, error) {
 		placed, f, noInstances := snap.Place(launchType, req)
 		if noInstances {
 			failures = []scheduler.Failure{{Reason: errNoContainerInstances().Message}}
@@ -140,10 +140,10 @@ func strategyTasksLaunchType(strategy []ecstypes.CapacityProviderStrategyItem) s
 	return ecstypes.LaunchTypeEc2
 }
 
-// serviceTaskDefinition reads the task definition revision a deployment
-// runs: deregistered (INACTIVE) ones still launch; deleted ones do not.
-func (s *service) serviceTaskDefinition(ctx context.Context, arn string) (ecsstate.TaskDefinition, error) {
-	_, rec, found, err := s.lookupTaskDefinition(ctx, arn)
+// serviceTaskDefinition reads the task definition revision of region a
+// deployment runs: deregistered (INACTIVE) ones still launch; deleted ones do not.
+func (s *service) serviceTaskDefinition(ctx context.Context, region, arn string) (ecsstate.TaskDefinition, error) {
+	_, rec, found, err := s.lookupTaskDefinition(ctx, region, arn)
 	if err != nil {
 		var malformed *awsapi.MessageError
 		if errors.As(err, &malformed) {

@@ -23,7 +23,7 @@ import (
 )
 
 func (e *apiTestEnv) launcher() *Launcher {
-	return NewLauncher(Config{Store: e.store, AccountID: apiTestAccount, Region: apiTestRegion,
+	return NewLauncher(Config{Store: e.store, AccountID: apiTestAccount,
 		Now: func() time.Time { return e.clock }, Logger: slog.New(slog.DiscardHandler)})
 }
 
@@ -237,7 +237,7 @@ func BenchmarkLaunchServiceTasks(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		cfg := Config{Store: st, AccountID: apiTestAccount, Region: apiTestRegion, Logger: slog.New(slog.DiscardHandler)}
+		cfg := Config{Store: st, AccountID: apiTestAccount, Logger: slog.New(slog.DiscardHandler)}
 		api := NewService(cfg)
 		call := func(op string, in any) {
 			if _, err := api.Operations[op].Call(ctx, in); err != nil {
@@ -263,7 +263,7 @@ func BenchmarkLaunchServiceTasks(b *testing.B) {
 			call("CreateService", &ecstypes.CreateServiceRequest{Cluster: awsapi.String("bench"), ServiceName: awsapi.String(name),
 				TaskDefinition: awsapi.String("hollow"), DesiredCount: awsapi.Int32(perService), LaunchType: awsapi.String("EC2"),
 				PlacementStrategy: []ecstypes.PlacementStrategy{{Type: awsapi.String("spread"), Field: awsapi.String("instanceId")}}})
-			v, err := store.Get[ecsstate.Service](ctx, st, ecsstate.ServiceKey("bench", name))
+			v, err := store.Get[ecsstate.Service](ctx, st, ecsstate.ServiceKey(apiTestRegion, "bench", name))
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -5,12 +5,10 @@ import (
 	"context"
 	"errors"
 	"slices"
-	"strings"
 
 	"github.com/berth/berth/internal/awsapi"
 	"github.com/berth/berth/internal/ecs/ecsstate"
 	"github.com/berth/berth/internal/ecs/ecstypes"
-	"github.com/berth/berth/internal/scheduler"
 	"github.com/berth/berth/internal/store"
 )
 
@@ -18,21 +16,14 @@ import (
 // maxResults).
 const defaultServicesPage = 10
 
-// serviceRevisionARN names the service revision of a deployment: berth
-// keeps one revision per deployment, named by the deployment id's digits.
-func (s *service) serviceRevisionARN(cluster, service, deploymentID string) string {
-	return "arn:aws:ecs:" + s.region + ":" + s.account + ":service-revision/" + cluster + "/" + service + "/" +
-		strings.TrimPrefix(deploymentID, scheduler.DeploymentIDPrefix)
-}
-
 // serviceOutput renders a service as DescribeServices and the calls that
 // change services return it. Tags come only with withTags.
 func (s *service) serviceOutput(svc *ecsstate.Service, withTags bool) ecstypes.Service {
 	dc := svc.DeploymentConfiguration
 	out := ecstypes.Service{
-		ServiceArn:               awsapi.String(s.arns.Service(svc.Cluster, svc.Name)),
+		ServiceArn:               awsapi.String(s.arnsIn(svc.Region).Service(svc.Cluster, svc.Name)),
 		ServiceName:              awsapi.String(svc.Name),
-		ClusterArn:               awsapi.String(s.arns.Cluster(svc.Cluster)),
+		ClusterArn:               awsapi.String(s.arnsIn(svc.Region).Cluster(svc.Cluster)),
 		LoadBalancers:            nonNil(svc.LoadBalancers),
 		ServiceRegistries:        nonNil(svc.ServiceRegistries),
 		Status:                   awsapi.String(svc.Status),
@@ -70,13 +61,13 @@ func (s *service) serviceOutput(svc *ecsstate.Service, withTags bool) ecstypes.S
 		}
 		out.Deployments = append(out.Deployments, deploymentOutput(d))
 		out.CurrentServiceRevisions = append(out.CurrentServiceRevisions, ecstypes.ServiceCurrentRevisionSummary{
-			Arn:                awsapi.String(s.serviceRevisionARN(svc.Cluster, svc.Name, d.ID)),
+			Arn:                awsapi.String(s.arnsIn(svc.Region).ServiceRevision(svc.Cluster, svc.Name, d.ID)),
 			RequestedTaskCount: awsapi.Int32(d.DesiredCount),
 			RunningTaskCount:   awsapi.Int32(d.RunningCount),
 			PendingTaskCount:   awsapi.Int32(d.PendingCount),
 		})
 		if d.Status == ecsstate.DeploymentPrimary {
-			out.CurrentServiceDeployment = awsapi.String(s.arns.ServiceDeployment(svc.Cluster, svc.Name, d.ID))
+			out.CurrentServiceDeployment = awsapi.String(s.arnsIn(svc.Region).ServiceDeployment(svc.Cluster, svc.Name, d.ID))
 		}
 	}
 	if withTags {
@@ -124,16 +115,16 @@ func (s *service) describeServices(ctx context.Context, in *ecstypes.DescribeSer
 	withTags := slices.Contains(in.Include, ecstypes.ServiceFieldTags)
 	out := &ecstypes.DescribeServicesResponse{Services: []ecstypes.Service{}, Failures: []ecstypes.Failure{}}
 	for _, ref := range in.Services {
-		name, ok := s.serviceRef(cluster, ref)
+		name, ok := s.serviceRef(ctx, cluster, ref)
 		var rec store.Versioned[ecsstate.Service]
 		err := store.ErrNotFound
 		if ok {
-			rec, err = store.Get[ecsstate.Service](ctx, s.store, ecsstate.ServiceKey(cluster, name))
+			rec, err = store.Get[ecsstate.Service](ctx, s.store, ecsstate.ServiceKey(requestRegion(ctx), cluster, name))
 		}
 		if errors.Is(err, store.ErrNotFound) {
 			arn := ref
 			if ok {
-				arn = s.arns.Service(cluster, name)
+				arn = s.requestARNs(ctx).Service(cluster, name)
 			}
 			out.Failures = append(out.Failures, ecstypes.Failure{Arn: awsapi.String(arn), Reason: awsapi.String("MISSING")})
 			continue
@@ -164,7 +155,7 @@ func (s *service) listServices(ctx context.Context, in *ecstypes.ListServicesReq
 	}
 	launchType, scheduling := awsapi.Deref(in.LaunchType), awsapi.Deref(in.SchedulingStrategy)
 	managed := awsapi.Deref(in.ResourceManagementType)
-	page, next, err := listPage(ctx, s.store, ecsstate.ClusterServicesPrefix(c.Value.Name), after, limit,
+	page, next, err := listPage(ctx, s.store, ecsstate.ClusterServicesPrefix(requestRegion(ctx), c.Value.Name), after, limit,
 		func(v *ecsstate.Service) bool {
 			// DRAINING and INACTIVE services are hidden; every service
 			// here is customer-managed.
@@ -179,7 +170,7 @@ func (s *service) listServices(ctx context.Context, in *ecstypes.ListServicesReq
 	}
 	out := &ecstypes.ListServicesResponse{ServiceArns: make([]string, 0, len(page))}
 	for _, v := range page {
-		out.ServiceArns = append(out.ServiceArns, s.arns.Service(v.Cluster, v.Name))
+		out.ServiceArns = append(out.ServiceArns, s.requestARNs(ctx).Service(v.Cluster, v.Name))
 	}
 	if next != "" {
 		out.NextToken = encodeToken("ListServices", next)

@@ -49,7 +49,7 @@ func articleServiceInput(desired int32) *sdk.CreateServiceInput {
 
 func (e *apiTestEnv) serviceRecord(cluster, name string) ecsstate.Service {
 	e.t.Helper()
-	v, err := store.Get[ecsstate.Service](e.ctx, e.store, ecsstate.ServiceKey(cluster, name))
+	v, err := store.Get[ecsstate.Service](e.ctx, e.store, ecsstate.ServiceKey(apiTestRegion, cluster, name))
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -58,7 +58,7 @@ func (e *apiTestEnv) serviceRecord(cluster, name string) ecsstate.Service {
 
 func (e *apiTestEnv) changeService(cluster, name string, change func(*ecsstate.Service)) {
 	e.t.Helper()
-	if _, err := store.Update(e.ctx, e.store, ecsstate.ServiceKey(cluster, name), func(v *ecsstate.Service, _ bool) error {
+	if _, err := store.Update(e.ctx, e.store, ecsstate.ServiceKey(apiTestRegion, cluster, name), func(v *ecsstate.Service, _ bool) error {
 		change(v)
 		return nil
 	}); err != nil {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/berth/berth/internal/admin"
+	"github.com/berth/berth/internal/awsapi"
 	"github.com/berth/berth/internal/ecs/ecsstate"
 	"github.com/berth/berth/internal/ecs/ecstypes"
 	"github.com/berth/berth/internal/store"
@@ -29,6 +30,10 @@ const (
 // SpotConfig wires the Spot interruption endpoint.
 type SpotConfig struct {
 	Config
+	// DefaultRegion is the region of tasks, services and clusters named
+	// without an ARN; an ARN names its own, so every region's Spot tasks
+	// can be interrupted.
+	DefaultRegion string
 	// AdminSecret is the admin's secret access key (the data dir's
 	// credentials.json); a request must carry the admin token of
 	// SpotInterruptPurpose. Empty refuses every request.
@@ -55,10 +60,10 @@ type SpotInterruptResponse struct {
 }
 
 type spotHandler struct {
-	store store.Store
-	arns  ecsstate.ARNs
-	now   func() time.Time
-	log   *slog.Logger
+	store                  store.Store
+	account, defaultRegion string
+	now                    func() time.Time
+	log                    *slog.Logger
 }
 
 // NewSpotHandler returns the handler of SpotInterruptPath. It does its own
@@ -71,10 +76,11 @@ func NewSpotHandler(cfg SpotConfig) http.Handler {
 		cfg.Logger = slog.Default()
 	}
 	h := &spotHandler{
-		store: cfg.Store,
-		arns:  ecsstate.ARNs{Region: cfg.Region, Account: cfg.AccountID},
-		now:   func() time.Time { return cfg.Now().UTC() },
-		log:   cfg.Logger.With("service", "ecs", "endpoint", "spot"),
+		store:         cfg.Store,
+		account:       cfg.AccountID,
+		defaultRegion: cfg.DefaultRegion,
+		now:           func() time.Time { return cfg.Now().UTC() },
+		log:           cfg.Logger.With("service", "ecs", "endpoint", "spot"),
 	}
 	return admin.JSONHandler(admin.NewAuthorizer(cfg.AdminSecret, SpotInterruptPurpose), h.log, h.interrupt)
 }
@@ -121,7 +127,7 @@ func (h *spotHandler) interrupt(ctx context.Context, req SpotInterruptRequest) (
 		if err != nil {
 			return nil, err
 		}
-		arn := h.arns.Task(t.Cluster, t.ID)
+		arn := ecsstate.ARNs{Region: t.Region, Account: h.account}.Task(t.Cluster, t.ID)
 		if stopped {
 			h.log.InfoContext(ctx, "spot interruption", "task", arn)
 			out.Interrupted = append(out.Interrupted, arn)
@@ -132,16 +138,30 @@ func (h *spotHandler) interrupt(ctx context.Context, req SpotInterruptRequest) (
 	return out, nil
 }
 
+// arnsOf are the ARNs of the region the first ARN among refs names (the
+// default region when none is an ARN).
+func (h *spotHandler) arnsOf(refs ...string) ecsstate.ARNs {
+	region := h.defaultRegion
+	for _, ref := range refs {
+		if r := awsapi.ARNRegion(ref, ""); r != "" {
+			region = r
+			break
+		}
+	}
+	return ecsstate.ARNs{Region: region, Account: h.account}
+}
+
 // taskKey resolves a task id or ARN and checks it runs on FARGATE_SPOT.
 func (h *spotHandler) taskKey(ctx context.Context, cluster, ref string) ([]string, error) {
-	refCluster, id, ok := h.arns.TaskID(ref)
+	arns := h.arnsOf(ref, cluster)
+	refCluster, id, ok := arns.TaskID(ref)
 	if !ok {
 		return nil, admin.Fail(http.StatusBadRequest, "%q is not a task id or ARN", ref)
 	}
 	if cluster == "" {
 		cluster = cmp.Or(refCluster, "default")
 	}
-	if name, ok := h.arns.ClusterName(cluster); ok {
+	if name, ok := arns.ClusterName(cluster); ok {
 		cluster = name
 	} else {
 		return nil, admin.Fail(http.StatusBadRequest, "%q is not a cluster name or ARN", cluster)
@@ -149,7 +169,7 @@ func (h *spotHandler) taskKey(ctx context.Context, cluster, ref string) ([]strin
 	if refCluster != "" && refCluster != cluster {
 		return nil, admin.Fail(http.StatusNotFound, "task %s is not in cluster %s", ref, cluster)
 	}
-	t, err := store.Get[ecsstate.Task](ctx, h.store, ecsstate.TaskKey(cluster, id))
+	t, err := store.Get[ecsstate.Task](ctx, h.store, ecsstate.TaskKey(arns.Region, cluster, id))
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, admin.Fail(http.StatusNotFound, "task %s not found in cluster %s", ref, cluster)
 	}
@@ -161,7 +181,7 @@ func (h *spotHandler) taskKey(ctx context.Context, cluster, ref string) ([]strin
 		if p != "" {
 			on = "capacity provider " + p
 		}
-		return nil, admin.Fail(http.StatusBadRequest, "task %s runs on %s, not FARGATE_SPOT; only Spot tasks are interrupted", h.arns.Task(cluster, id), on)
+		return nil, admin.Fail(http.StatusBadRequest, "task %s runs on %s, not FARGATE_SPOT; only Spot tasks are interrupted", arns.Task(cluster, id), on)
 	}
 	return []string{t.Value.Key()}, nil
 }
@@ -170,20 +190,21 @@ func (h *spotHandler) taskKey(ctx context.Context, cluster, ref string) ([]strin
 // tasks of a service that are meant to run, those already RUNNING first,
 // then oldest first.
 func (h *spotHandler) serviceSpotTasks(ctx context.Context, cluster, service string, count int) ([]string, error) {
-	name, ok := h.arns.ClusterName(cmp.Or(cluster, "default"))
+	arns := h.arnsOf(service, cluster)
+	name, ok := arns.ClusterName(cmp.Or(cluster, "default"))
 	if !ok {
 		return nil, admin.Fail(http.StatusBadRequest, "%q is not a cluster name or ARN", cluster)
 	}
-	svcCluster, svcName, ok := h.arns.ServiceName(service)
+	svcCluster, svcName, ok := arns.ServiceName(service)
 	if !ok || (svcCluster != "" && svcCluster != name) {
 		return nil, admin.Fail(http.StatusNotFound, "service %s not found in cluster %s", service, name)
 	}
-	if _, err := store.Get[ecsstate.Service](ctx, h.store, ecsstate.ServiceKey(name, svcName)); errors.Is(err, store.ErrNotFound) {
+	if _, err := store.Get[ecsstate.Service](ctx, h.store, ecsstate.ServiceKey(arns.Region, name, svcName)); errors.Is(err, store.ErrNotFound) {
 		return nil, admin.Fail(http.StatusNotFound, "service %s not found in cluster %s", svcName, name)
 	} else if err != nil {
 		return nil, err
 	}
-	tasks, _, err := store.List[ecsstate.Task](ctx, h.store, ecsstate.ClusterTasksPrefix(name), store.ListOptions{})
+	tasks, _, err := store.List[ecsstate.Task](ctx, h.store, ecsstate.ClusterTasksPrefix(arns.Region, name), store.ListOptions{})
 	if err != nil {
 		return nil, err
 	}

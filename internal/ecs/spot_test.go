@@ -43,8 +43,9 @@ func newSpotTestEnv(t *testing.T) *spotTestEnv {
 	e := &spotTestEnv{t: t, ctx: context.Background(), store: st,
 		arns: ecsstate.ARNs{Region: apiTestRegion, Account: apiTestAccount}, clock: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)}
 	srv := httptest.NewServer(NewSpotHandler(SpotConfig{
-		Config:      Config{Store: st, AccountID: apiTestAccount, Region: apiTestRegion, Now: func() time.Time { return e.clock }, Logger: slog.New(slog.DiscardHandler)},
-		AdminSecret: spotTestSecret,
+		Config:        Config{Store: st, AccountID: apiTestAccount, Now: func() time.Time { return e.clock }, Logger: slog.New(slog.DiscardHandler)},
+		DefaultRegion: apiTestRegion,
+		AdminSecret:   spotTestSecret,
 	}))
 	t.Cleanup(srv.Close)
 	e.url = srv.URL + SpotInterruptPath
@@ -54,7 +55,7 @@ func newSpotTestEnv(t *testing.T) *spotTestEnv {
 // putTask stores a task of cluster "c"; observed is its last status.
 func (e *spotTestEnv) putTask(id, service, provider, observed string, created time.Duration) ecsstate.Task {
 	e.t.Helper()
-	task := ecsstate.Task{ID: id, Cluster: "c", DesiredStatus: ecsstate.StatusRunning, CreatedAt: e.clock.Add(created), Generation: 1}
+	task := ecsstate.Task{Region: apiTestRegion, ID: id, Cluster: "c", DesiredStatus: ecsstate.StatusRunning, CreatedAt: e.clock.Add(created), Generation: 1}
 	task.Spec.ServiceName = service
 	task.Spec.CapacityProviderName = provider
 	task.Spec.LaunchType = "FARGATE"
@@ -70,7 +71,7 @@ func (e *spotTestEnv) putTask(id, service, provider, observed string, created ti
 
 func (e *spotTestEnv) task(id string) ecsstate.Task {
 	e.t.Helper()
-	v, err := store.Get[ecsstate.Task](e.ctx, e.store, ecsstate.TaskKey("c", id))
+	v, err := store.Get[ecsstate.Task](e.ctx, e.store, ecsstate.TaskKey(apiTestRegion, "c", id))
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -177,8 +178,8 @@ func TestSpotInterruptTask(t *testing.T) {
 
 func TestSpotInterruptService(t *testing.T) {
 	e := newSpotTestEnv(t)
-	if _, err := store.Update(e.ctx, e.store, ecsstate.ServiceKey("c", "api"), func(v *ecsstate.Service, _ bool) error {
-		*v = ecsstate.Service{Name: "api", Cluster: "c", Status: ecsstate.ServiceActive}
+	if _, err := store.Update(e.ctx, e.store, ecsstate.ServiceKey(apiTestRegion, "c", "api"), func(v *ecsstate.Service, _ bool) error {
+		*v = ecsstate.Service{Region: apiTestRegion, Name: "api", Cluster: "c", Status: ecsstate.ServiceActive}
 		return nil
 	}); err != nil {
 		t.Fatal(err)
@@ -253,5 +254,37 @@ func TestSpotInterruptAuth(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("no secret configured: %d", resp.StatusCode)
+	}
+}
+
+// Tasks and services of any region are interrupted when named by ARN.
+func TestSpotInterruptOtherRegion(t *testing.T) {
+	e := newSpotTestEnv(t)
+	const other = "eu-central-1"
+	task := ecsstate.Task{Region: other, ID: strings.Repeat("e", 32), Cluster: "c", DesiredStatus: ecsstate.StatusRunning, Generation: 1}
+	task.Spec.ServiceName, task.Spec.CapacityProviderName = "api", "FARGATE_SPOT"
+	task.Observed.LastStatus = ecsstate.StatusRunning
+	svc := ecsstate.Service{Region: other, Name: "api", Cluster: "c", Status: ecsstate.ServiceActive}
+	for key, v := range map[string]any{task.Key(): task, svc.Key(): svc} {
+		op, err := store.PutJSON(key, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.store.Txn(e.ctx, store.Txn{Then: []store.Op{op}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	arns := ecsstate.ARNs{Region: other, Account: apiTestAccount}
+	arn := arns.Task("c", task.ID)
+
+	// A bare id is looked for in the default region only.
+	if status, body := e.post(http.MethodPost, spotTestToken, SpotInterruptRequest{Cluster: "c", Task: task.ID}); status != http.StatusNotFound {
+		t.Errorf("bare id of an eu-central-1 task: %d %s", status, body)
+	}
+	if out := e.interrupt(SpotInterruptRequest{Cluster: arns.Cluster("c"), Service: arns.Service("c", "api")}); !slices.Equal(out.Interrupted, []string{arn}) {
+		t.Errorf("service ARN of eu-central-1: %+v", out)
+	}
+	if out := e.interrupt(SpotInterruptRequest{Task: arn}); !slices.Equal(out.NotInterrupted, []string{arn}) {
+		t.Errorf("task ARN of eu-central-1, already interrupted: %+v", out)
 	}
 }

@@ -88,9 +88,13 @@ type taggable struct {
 }
 
 // taggableResource resolves a resource ARN: a cluster, a task definition
-// revision, a task or a service of this account and region.
+// revision, a task or a service of this account and the request's region.
+// An ARN of another region is read with that region's ARNs and looked up
+// in the request's, where it names nothing: the answer is ECS's for a
+// missing resource.
 func (s *service) taggableResource(ctx context.Context, arn string) (taggable, error) {
-	res, ok := s.ecsResource(arn)
+	arns := s.arnsIn(awsapi.ARNRegion(arn, ""))
+	res, ok := s.ecsResource(arns.Region, arn)
 	if !ok {
 		return taggable{}, errInvalidARN()
 	}
@@ -104,7 +108,7 @@ func (s *service) taggableResource(ctx context.Context, arn string) (taggable, e
 		if c.Value.Status != ecsstate.ClusterActive {
 			return taggable{}, errClusterInactive()
 		}
-		key := ecsstate.ClusterKey(c.Value.Name)
+		key := ecsstate.ClusterKey(requestRegion(ctx), c.Value.Name)
 		return taggable{
 			fail: invalidParameter,
 			tags: c.Value.Tags,
@@ -127,7 +131,7 @@ func (s *service) taggableResource(ctx context.Context, arn string) (taggable, e
 		if !strings.Contains(rest, ":") {
 			return taggable{}, errInvalidARN()
 		}
-		key, td, found, err := s.lookupTaskDefinition(ctx, rest)
+		key, td, found, err := s.lookupTaskDefinition(ctx, requestRegion(ctx), rest)
 		if err != nil {
 			return taggable{}, err
 		}
@@ -152,7 +156,7 @@ func (s *service) taggableResource(ctx context.Context, arn string) (taggable, e
 			},
 		}, nil
 	case "task":
-		cluster, id, ok := s.arns.TaskID(arn)
+		cluster, id, ok := arns.TaskID(arn)
 		if !ok {
 			return taggable{}, errInvalidARN()
 		}
@@ -178,7 +182,7 @@ func (s *service) taggableResource(ctx context.Context, arn string) (taggable, e
 			},
 		}, nil
 	case "service":
-		cluster, name, ok := s.arns.ServiceName(arn)
+		cluster, name, ok := arns.ServiceName(arn)
 		if !ok {
 			return taggable{}, errInvalidARN()
 		}
@@ -186,7 +190,7 @@ func (s *service) taggableResource(ctx context.Context, arn string) (taggable, e
 			// The old service ARN form, without a cluster.
 			cluster = "default"
 		}
-		key := ecsstate.ServiceKey(cluster, name)
+		key := ecsstate.ServiceKey(requestRegion(ctx), cluster, name)
 		svc, err := store.Get[ecsstate.Service](ctx, s.store, key)
 		if errors.Is(err, store.ErrNotFound) {
 			return taggable{}, errServiceNotFoundForTags()
@@ -213,7 +217,7 @@ func (s *service) taggableResource(ctx context.Context, arn string) (taggable, e
 		}, nil
 	case "capacity-provider":
 		name := strings.TrimPrefix(res, "capacity-provider/")
-		key := ecsstate.CapacityProviderKey(name)
+		key := ecsstate.CapacityProviderKey(requestRegion(ctx), name)
 		cp, err := store.Get[ecsstate.CapacityProvider](ctx, s.store, key)
 		if errors.Is(err, store.ErrNotFound) || name == providerFargate || name == providerFargateSpot {
 			// FARGATE and FARGATE_SPOT are built in and carry no tags.
@@ -262,14 +266,14 @@ func errTaskNotFoundForTags() *awsapi.MessageError {
 // old task ARN form without a cluster.
 func (s *service) findTaskForTags(ctx context.Context, cluster, id string) (string, ecsstate.Task, error) {
 	if cluster != "" {
-		key := ecsstate.TaskKey(cluster, id)
+		key := ecsstate.TaskKey(requestRegion(ctx), cluster, id)
 		t, err := store.Get[ecsstate.Task](ctx, s.store, key)
 		if errors.Is(err, store.ErrNotFound) {
 			return "", ecsstate.Task{}, errTaskNotFoundForTags()
 		}
 		return key, t.Value, err
 	}
-	tasks, _, err := store.List[ecsstate.Task](ctx, s.store, ecsstate.TaskPrefix, store.ListOptions{})
+	tasks, _, err := store.List[ecsstate.Task](ctx, s.store, ecsstate.RegionPrefix(ecsstate.TaskPrefix, requestRegion(ctx)), store.ListOptions{})
 	if err != nil {
 		return "", ecsstate.Task{}, err
 	}

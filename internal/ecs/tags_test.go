@@ -24,7 +24,7 @@ func TestTags(t *testing.T) {
 		t.Fatal(err)
 	}
 	taskID := "0123456789abcdef0123456789abcdef"
-	e.putTask(ecsstate.Task{ID: taskID, Cluster: "prod", Spec: ecsstate.TaskSpec{Tags: []ecstypes.Tag{{Key: aws.String("owner"), Value: aws.String("me")}}},
+	e.putTask(ecsstate.Task{Region: apiTestRegion, ID: taskID, Cluster: "prod", Spec: ecsstate.TaskSpec{Tags: []ecstypes.Tag{{Key: aws.String("owner"), Value: aws.String("me")}}},
 		Observed: ecsstate.TaskStatus{LastStatus: "STOPPED"}})
 
 	tagString := func(arn string) string {

@@ -41,7 +41,7 @@ func (s *service) registerTaskDefinition(ctx context.Context, in *ecstypes.Regis
 	family := awsapi.Deref(in.Family)
 	tags := mergeTags(nil, in.Tags)
 	for range registerAttempts {
-		counter, err := store.Get[ecsstate.Family](ctx, s.store, ecsstate.FamilyKey(family))
+		counter, err := store.Get[ecsstate.Family](ctx, s.store, ecsstate.FamilyKey(requestRegion(ctx), family))
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return nil, err
 		}
@@ -51,22 +51,22 @@ func (s *service) registerTaskDefinition(ctx context.Context, in *ecstypes.Regis
 		}
 		now := s.now()
 		td.Revision = awsapi.Int32(revision)
-		td.TaskDefinitionArn = awsapi.String(s.arns.TaskDefinition(family, revision))
+		td.TaskDefinitionArn = awsapi.String(s.requestARNs(ctx).TaskDefinition(family, revision))
 		td.Status = awsapi.String(ecstypes.TaskDefinitionStatusActive)
 		td.RegisteredAt = awsapi.Time(now)
 		td.RegisteredBy = awsapi.String("arn:aws:iam::" + s.account + ":root")
-		putDef, err := store.PutJSON(ecsstate.TaskDefinitionKey(family, revision), ecsstate.TaskDefinition{Definition: td, Tags: tags})
+		putDef, err := store.PutJSON(ecsstate.TaskDefinitionKey(requestRegion(ctx), family, revision), ecsstate.TaskDefinition{Definition: td, Tags: tags})
 		if err != nil {
 			return nil, err
 		}
-		putCounter, err := store.PutJSON(ecsstate.FamilyKey(family), ecsstate.Family{Name: family, LastRevision: revision})
+		putCounter, err := store.PutJSON(ecsstate.FamilyKey(requestRegion(ctx), family), ecsstate.Family{Name: family, LastRevision: revision})
 		if err != nil {
 			return nil, err
 		}
 		// The counter's revision guards the new revision number: a
 		// concurrent registration of the family makes this one retry.
 		_, err = s.store.Txn(ctx, store.Txn{
-			If:   []store.Compare{{Key: ecsstate.FamilyKey(family), ModRevision: counter.ModRevision}},
+			If:   []store.Compare{{Key: ecsstate.FamilyKey(requestRegion(ctx), family), ModRevision: counter.ModRevision}},
 			Then: []store.Op{putDef, putCounter},
 		})
 		if errors.Is(err, store.ErrConflict) {
@@ -285,17 +285,17 @@ func requiredAttributes(td *ecstypes.TaskDefinition) []ecstypes.Attribute {
 
 // ecsResource returns the resource part ("cluster/x") of an ECS ARN of
 // this account and region, or ok=false if arn is not one.
-func (s *service) ecsResource(arn string) (string, bool) {
-	return strings.CutPrefix(arn, "arn:aws:ecs:"+s.region+":"+s.account+":")
+func (s *service) ecsResource(region, arn string) (string, bool) {
+	return strings.CutPrefix(arn, "arn:aws:ecs:"+region+":"+s.account+":")
 }
 
 // parseTaskDefinitionRef splits a task definition reference — "family",
 // "family:revision" or a task definition ARN of this account and region —
 // into family and revision (0: none given). ok is false for a reference
-// that cannot name a task definition here.
-func (s *service) parseTaskDefinitionRef(ref string) (family string, revision int32, ok bool, err error) {
+// that cannot name a task definition in region.
+func (s *service) parseTaskDefinitionRef(region, ref string) (family string, revision int32, ok bool, err error) {
 	if strings.HasPrefix(ref, "arn:") {
-		res, found := s.ecsResource(ref)
+		res, found := s.ecsResource(region, ref)
 		if !found {
 			return "", 0, false, nil
 		}
@@ -319,31 +319,31 @@ func (s *service) parseTaskDefinitionRef(ref string) (family string, revision in
 	return family, int32(n), true, nil
 }
 
-// lookupTaskDefinition finds the task definition a reference names: a
-// family's latest ACTIVE revision, or an exact revision in any status.
-// found is false when there is none; err is for malformed references and
-// store failures.
-func (s *service) lookupTaskDefinition(ctx context.Context, ref string) (key string, rec store.Versioned[ecsstate.TaskDefinition], found bool, err error) {
-	family, revision, ok, err := s.parseTaskDefinitionRef(ref)
+// lookupTaskDefinition finds the task definition of region a reference
+// names: a family's latest ACTIVE revision, or an exact revision in any
+// status. found is false when there is none; err is for malformed
+// references and store failures.
+func (s *service) lookupTaskDefinition(ctx context.Context, region, ref string) (key string, rec store.Versioned[ecsstate.TaskDefinition], found bool, err error) {
+	family, revision, ok, err := s.parseTaskDefinitionRef(region, ref)
 	if err != nil || !ok {
 		return "", rec, false, err
 	}
 	if revision > 0 {
-		key = ecsstate.TaskDefinitionKey(family, revision)
+		key = ecsstate.TaskDefinitionKey(region, family, revision)
 		rec, err = store.Get[ecsstate.TaskDefinition](ctx, s.store, key)
 		if errors.Is(err, store.ErrNotFound) {
 			return "", rec, false, nil
 		}
 		return key, rec, err == nil, err
 	}
-	revs, _, err := store.List[ecsstate.TaskDefinition](ctx, s.store, ecsstate.TaskDefinitionFamilyPrefix(family), store.ListOptions{})
+	revs, _, err := store.List[ecsstate.TaskDefinition](ctx, s.store, ecsstate.TaskDefinitionFamilyPrefix(region, family), store.ListOptions{})
 	if err != nil {
 		return "", rec, false, err
 	}
 	for i := len(revs) - 1; i >= 0; i-- {
 		if awsapi.Deref(revs[i].Value.Definition.Status) == ecstypes.TaskDefinitionStatusActive {
 			d := revs[i].Value.Definition
-			return ecsstate.TaskDefinitionKey(family, awsapi.Deref(d.Revision)), revs[i], true, nil
+			return ecsstate.TaskDefinitionKey(region, family, awsapi.Deref(d.Revision)), revs[i], true, nil
 		}
 	}
 	return "", rec, false, nil
@@ -358,7 +358,7 @@ func (s *service) lookupTaskDefinition(ctx context.Context, ref string) (key str
 // found."); other errors are refusals of a malformed revision or store
 // failures.
 func (s *service) resolveTaskDefinition(ctx context.Context, ref string) (ecsstate.TaskDefinition, error) {
-	_, rec, found, err := s.lookupTaskDefinition(ctx, ref)
+	_, rec, found, err := s.lookupTaskDefinition(ctx, requestRegion(ctx), ref)
 	if err != nil {
 		return ecsstate.TaskDefinition{}, err
 	}
@@ -369,7 +369,7 @@ func (s *service) resolveTaskDefinition(ctx context.Context, ref string) (ecssta
 }
 
 func (s *service) describeTaskDefinition(ctx context.Context, in *ecstypes.DescribeTaskDefinitionRequest) (*ecstypes.DescribeTaskDefinitionResponse, error) {
-	_, rec, found, err := s.lookupTaskDefinition(ctx, awsapi.Deref(in.TaskDefinition))
+	_, rec, found, err := s.lookupTaskDefinition(ctx, requestRegion(ctx), awsapi.Deref(in.TaskDefinition))
 	if err != nil {
 		return nil, err
 	}
@@ -386,14 +386,14 @@ func (s *service) describeTaskDefinition(ctx context.Context, in *ecstypes.Descr
 // lookupRevision is lookupTaskDefinition for calls that must name a
 // revision (deregister, delete).
 func (s *service) lookupRevision(ctx context.Context, ref string) (string, store.Versioned[ecsstate.TaskDefinition], bool, error) {
-	_, revision, ok, err := s.parseTaskDefinitionRef(ref)
+	_, revision, ok, err := s.parseTaskDefinitionRef(requestRegion(ctx), ref)
 	if err != nil {
 		return "", store.Versioned[ecsstate.TaskDefinition]{}, false, err
 	}
 	if ok && revision == 0 {
 		return "", store.Versioned[ecsstate.TaskDefinition]{}, false, clientError("Revision is missing.") // UNVERIFIED
 	}
-	return s.lookupTaskDefinition(ctx, ref)
+	return s.lookupTaskDefinition(ctx, requestRegion(ctx), ref)
 }
 
 func (s *service) deregisterTaskDefinition(ctx context.Context, in *ecstypes.DeregisterTaskDefinitionRequest) (*ecstypes.DeregisterTaskDefinitionResponse, error) {
@@ -428,8 +428,8 @@ func (s *service) deleteTaskDefinitions(ctx context.Context, in *ecstypes.Delete
 	out := &ecstypes.DeleteTaskDefinitionsResponse{TaskDefinitions: []ecstypes.TaskDefinition{}, Failures: []ecstypes.Failure{}}
 	for _, ref := range in.TaskDefinitions {
 		arn := ref
-		if family, revision, ok, _ := s.parseTaskDefinitionRef(ref); ok && revision > 0 {
-			arn = s.arns.TaskDefinition(family, revision)
+		if family, revision, ok, _ := s.parseTaskDefinitionRef(requestRegion(ctx), ref); ok && revision > 0 {
+			arn = s.requestARNs(ctx).TaskDefinition(family, revision)
 		}
 		fail := func(reason string) {
 			out.Failures = append(out.Failures, ecstypes.Failure{Arn: awsapi.String(arn), Reason: awsapi.String(reason)})
@@ -505,9 +505,9 @@ func (s *service) listTaskDefinitions(ctx context.Context, in *ecstypes.ListTask
 	}
 	desc := awsapi.Deref(in.Sort) == ecstypes.SortOrderDesc
 	// familyPrefix is, despite its name, a whole family name.
-	prefix := ecsstate.TaskDefinitionPrefix
+	prefix := ecsstate.RegionPrefix(ecsstate.TaskDefinitionPrefix, requestRegion(ctx))
 	if f := awsapi.Deref(in.FamilyPrefix); f != "" {
-		prefix = ecsstate.TaskDefinitionFamilyPrefix(f)
+		prefix = ecsstate.TaskDefinitionFamilyPrefix(requestRegion(ctx), f)
 	}
 	recs, _, err := store.List[ecsstate.TaskDefinition](ctx, s.store, prefix, store.ListOptions{})
 	if err != nil {
@@ -562,11 +562,11 @@ func (s *service) listTaskDefinitionFamilies(ctx context.Context, in *ecstypes.L
 	prefix := awsapi.Deref(in.FamilyPrefix)
 	// A family is ACTIVE while it has an ACTIVE revision; the revision
 	// counters also name families whose revisions are all gone.
-	counters, _, err := store.List[ecsstate.Family](ctx, s.store, ecsstate.FamilyPrefix+prefix, store.ListOptions{})
+	counters, _, err := store.List[ecsstate.Family](ctx, s.store, ecsstate.RegionPrefix(ecsstate.FamilyPrefix, requestRegion(ctx))+prefix, store.ListOptions{})
 	if err != nil {
 		return nil, err
 	}
-	recs, _, err := store.List[ecsstate.TaskDefinition](ctx, s.store, ecsstate.TaskDefinitionPrefix+prefix, store.ListOptions{})
+	recs, _, err := store.List[ecsstate.TaskDefinition](ctx, s.store, ecsstate.RegionPrefix(ecsstate.TaskDefinitionPrefix, requestRegion(ctx))+prefix, store.ListOptions{})
 	if err != nil {
 		return nil, err
 	}

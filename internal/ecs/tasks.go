@@ -47,6 +47,7 @@ const (
 // taskLaunch is a validated RunTask or StartTask: everything a new task's
 // record needs except where it runs.
 type taskLaunch struct {
+	region     string
 	cluster    string
 	definition ecsstate.TaskDefinition
 	overrides  *ecstypes.TaskOverride
@@ -147,7 +148,7 @@ func (s *service) runTask(ctx context.Context, in *ecstypes.RunTaskRequest) (*ec
 	}
 
 	var failures []scheduler.Failure
-	tasks, _, err := s.placer.Place(ctx, cluster.Name, launch.group, func(snap *placement.Snapshot) ([]ecsstate.Task, error) {
+	tasks, _, err := s.placer.Place(ctx, cluster.Region, cluster.Name, launch.group, func(snap *placement.Snapshot) ([]ecsstate.Task, error) {
 		var placed scheduler.Placement
 		var noInstances bool
 		placed, failures, noInstances = snap.Place(launchType, req)
@@ -167,7 +168,7 @@ func (s *service) runTask(ctx context.Context, in *ecstypes.RunTaskRequest) (*ec
 	if err != nil {
 		return nil, err
 	}
-	out := &ecstypes.RunTaskResponse{Tasks: []ecstypes.Task{}, Failures: s.placementFailures(cluster.Name, failures)}
+	out := &ecstypes.RunTaskResponse{Tasks: []ecstypes.Task{}, Failures: s.placementFailures(ctx, cluster.Name, failures)}
 	for _, t := range tasks {
 		out.Tasks = append(out.Tasks, s.taskOutput(t, true))
 	}
@@ -211,16 +212,16 @@ func (s *service) startTask(ctx context.Context, in *ecstypes.StartTaskRequest) 
 	// No placement decisions: one task on each instance named, if it fits
 	// (counting the tasks of this call placed before it).
 	var out *ecstypes.StartTaskResponse
-	tasks, _, err := s.placer.Place(ctx, cluster.Name, launch.group, func(snap *placement.Snapshot) ([]ecsstate.Task, error) {
+	tasks, _, err := s.placer.Place(ctx, cluster.Region, cluster.Name, launch.group, func(snap *placement.Snapshot) ([]ecsstate.Task, error) {
 		out = &ecstypes.StartTaskResponse{Tasks: []ecstypes.Task{}, Failures: []ecstypes.Failure{}}
 		var tasks []ecsstate.Task
 		for _, ref := range in.ContainerInstances {
-			refCluster, id, ok := s.arns.ContainerInstanceID(ref)
+			refCluster, id, ok := s.requestARNs(ctx).ContainerInstanceID(ref)
 			n, found := snap.Node(id)
 			if !ok || (refCluster != "" && refCluster != cluster.Name) || !found || !snap.Eligible(n.Record, ecstypes.LaunchTypeEc2) {
 				arn := ref
 				if ok && refCluster == "" {
-					arn = s.arns.ContainerInstance(cluster.Name, id)
+					arn = s.requestARNs(ctx).ContainerInstance(cluster.Name, id)
 				}
 				out.Failures = append(out.Failures, missingFailure(arn))
 				continue
@@ -230,7 +231,7 @@ func (s *service) startTask(ctx context.Context, in *ecstypes.StartTaskRequest) 
 				reason = scheduler.Fits(*n.View, reservation)
 			}
 			if reason != "" {
-				out.Failures = append(out.Failures, ecstypes.Failure{Arn: awsapi.String(s.arns.ContainerInstance(cluster.Name, id)), Reason: awsapi.String(reason)})
+				out.Failures = append(out.Failures, ecstypes.Failure{Arn: awsapi.String(s.requestARNs(ctx).ContainerInstance(cluster.Name, id)), Reason: awsapi.String(reason)})
 				continue
 			}
 			n.View.Reserve(reservation)
@@ -440,6 +441,7 @@ func (s *service) validateLaunch(cluster ecsstate.Cluster, td ecsstate.TaskDefin
 	}
 
 	l := &taskLaunch{
+		region:      cluster.Region,
 		cluster:     cluster.Name,
 		definition:  td,
 		overrides:   in.overrides,
@@ -605,9 +607,10 @@ func (s *service) newTask(l *taskLaunch, nodeID, provider string) ecsstate.Task 
 	}
 	spec := l.spec(provider, containers)
 	// berth has one availability zone. UNVERIFIED naming.
-	spec.AvailabilityZone = s.region + "a"
+	spec.AvailabilityZone = l.region + "a"
 	return ecsstate.Task{
 		ID:            newTaskID(),
+		Region:        l.region,
 		Cluster:       l.cluster,
 		NodeID:        nodeID,
 		Spec:          spec,
@@ -627,12 +630,12 @@ func newTaskID() string {
 
 // placementFailures turns placement failures into RunTask's: the
 // container instance ARN of each node that refused, and why.
-func (s *service) placementFailures(cluster string, failures []scheduler.Failure) []ecstypes.Failure {
+func (s *service) placementFailures(ctx context.Context, cluster string, failures []scheduler.Failure) []ecstypes.Failure {
 	out := make([]ecstypes.Failure, 0, len(failures))
 	for _, f := range failures {
 		ef := ecstypes.Failure{Reason: awsapi.String(f.Reason)}
 		if f.NodeID != "" {
-			ef.Arn = awsapi.String(s.arns.ContainerInstance(cluster, f.NodeID))
+			ef.Arn = awsapi.String(s.requestARNs(ctx).ContainerInstance(cluster, f.NodeID))
 		}
 		out = append(out, ef)
 	}

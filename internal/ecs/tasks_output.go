@@ -43,13 +43,13 @@ var statusRank = map[string]int64{
 func (s *service) taskOutput(t ecsstate.Task, withTags bool) ecstypes.Task {
 	spec := t.Spec
 	obs := t.Observed
-	taskARN := s.arns.Task(t.Cluster, t.ID)
+	taskARN := s.arnsIn(t.Region).Task(t.Cluster, t.ID)
 	lastStatus := observedStatus(&t)
 	fargate := spec.LaunchType == ecstypes.LaunchTypeFargate
 
 	out := ecstypes.Task{
 		TaskArn:              awsapi.String(taskARN),
-		ClusterArn:           awsapi.String(s.arns.Cluster(t.Cluster)),
+		ClusterArn:           awsapi.String(s.arnsIn(t.Region).Cluster(t.Cluster)),
 		TaskDefinitionArn:    awsapi.String(spec.TaskDefinitionARN),
 		Overrides:            taskOverridesOutput(spec.Overrides),
 		LastStatus:           awsapi.String(lastStatus),
@@ -88,7 +88,7 @@ func (s *service) taskOutput(t ecsstate.Task, withTags bool) ecstypes.Task {
 		out.StopCode, out.StoppedReason = optional(obs.StopCode), optional(obs.StoppedReason)
 	}
 	if spec.LaunchType == ecstypes.LaunchTypeEc2 && t.NodeID != "" {
-		out.ContainerInstanceArn = awsapi.String(s.arns.ContainerInstance(t.Cluster, t.NodeID))
+		out.ContainerInstanceArn = awsapi.String(s.arnsIn(t.Region).ContainerInstance(t.Cluster, t.NodeID))
 	}
 	if fargate {
 		size := int32(fargateEphemeralGiB)
@@ -155,7 +155,7 @@ func (s *service) containersOutput(t ecsstate.Task, taskARN string) []ecstypes.C
 			reservation = o.MemoryReservation
 		}
 		c := ecstypes.Container{
-			ContainerArn:      awsapi.String(s.arns.Container(t.Cluster, t.ID, cs.ID)),
+			ContainerArn:      awsapi.String(s.arnsIn(t.Region).Container(t.Cluster, t.ID, cs.ID)),
 			TaskArn:           awsapi.String(taskARN),
 			Name:              awsapi.String(cs.Name),
 			Image:             def.Image,

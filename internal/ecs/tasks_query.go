@@ -26,8 +26,8 @@ func errTaskNotFound() *awsapi.MessageError {
 
 // taskRef resolves a task id or ARN against the cluster a call names. ok
 // is false for a reference that cannot name a task of that cluster.
-func (s *service) taskRef(cluster, ref string) (id string, ok bool, err error) {
-	refCluster, id, ok := s.arns.TaskID(ref)
+func (s *service) taskRef(ctx context.Context, cluster, ref string) (id string, ok bool, err error) {
+	refCluster, id, ok := s.requestARNs(ctx).TaskID(ref)
 	if !ok {
 		return "", false, nil
 	}
@@ -46,7 +46,7 @@ func (s *service) stopTask(ctx context.Context, in *ecstypes.StopTaskRequest) (*
 	// A task ARN names its cluster; without a cluster parameter it stands
 	// for it, rather than the default cluster.
 	if awsapi.Deref(clusterRef) == "" {
-		if c, _, ok := s.arns.TaskID(ref); ok && c != "" {
+		if c, _, ok := s.requestARNs(ctx).TaskID(ref); ok && c != "" {
 			clusterRef = &c
 		}
 	}
@@ -62,7 +62,7 @@ func (s *service) stopTask(ctx context.Context, in *ecstypes.StopTaskRequest) (*
 	if reason == "" {
 		reason = defaultStopReason
 	}
-	id, ok, err := s.taskRef(c.Value.Name, ref)
+	id, ok, err := s.taskRef(ctx, c.Value.Name, ref)
 	if err != nil {
 		return nil, err
 	}
@@ -70,7 +70,7 @@ func (s *service) stopTask(ctx context.Context, in *ecstypes.StopTaskRequest) (*
 		return nil, errTaskNotFound()
 	}
 	now := s.now()
-	task, err := store.Update(ctx, s.store, ecsstate.TaskKey(c.Value.Name, id), func(t *ecsstate.Task, found bool) error {
+	task, err := store.Update(ctx, s.store, ecsstate.TaskKey(requestRegion(ctx), c.Value.Name, id), func(t *ecsstate.Task, found bool) error {
 		if !found {
 			return errTaskNotFound()
 		}
@@ -102,7 +102,7 @@ func (s *service) describeTasks(ctx context.Context, in *ecstypes.DescribeTasksR
 	withTags := slices.Contains(in.Include, ecstypes.TaskFieldTags)
 	out := &ecstypes.DescribeTasksResponse{Tasks: []ecstypes.Task{}, Failures: []ecstypes.Failure{}}
 	for _, ref := range in.Tasks {
-		id, ok, err := s.taskRef(cluster, ref)
+		id, ok, err := s.taskRef(ctx, cluster, ref)
 		if err != nil {
 			return nil, err
 		}
@@ -111,7 +111,7 @@ func (s *service) describeTasks(ctx context.Context, in *ecstypes.DescribeTasksR
 			// id would have.
 			arn := ref
 			if !strings.HasPrefix(ref, "arn:") {
-				arn = s.arns.Task(cluster, ref)
+				arn = s.requestARNs(ctx).Task(cluster, ref)
 			}
 			out.Failures = append(out.Failures, missingFailure(arn))
 		}
@@ -119,7 +119,7 @@ func (s *service) describeTasks(ctx context.Context, in *ecstypes.DescribeTasksR
 			missing()
 			continue
 		}
-		t, err := store.Get[ecsstate.Task](ctx, s.store, ecsstate.TaskKey(cluster, id))
+		t, err := store.Get[ecsstate.Task](ctx, s.store, ecsstate.TaskKey(requestRegion(ctx), cluster, id))
 		if errors.Is(err, store.ErrNotFound) {
 			missing()
 			continue
@@ -146,7 +146,7 @@ func (s *service) listTasks(ctx context.Context, in *ecstypes.ListTasksRequest) 
 	if err != nil {
 		return nil, err
 	}
-	prefix := ecsstate.ClusterTasksPrefix(cluster)
+	prefix := ecsstate.ClusterTasksPrefix(requestRegion(ctx), cluster)
 	if after != "" && !strings.HasPrefix(after, prefix) {
 		return nil, invalidParameter("Invalid token %s", *in.NextToken)
 	}
@@ -156,7 +156,7 @@ func (s *service) listTasks(ctx context.Context, in *ecstypes.ListTasksRequest) 
 	}
 	instance := ""
 	if ref := awsapi.Deref(in.ContainerInstance); ref != "" {
-		_, id, ok := s.arns.ContainerInstanceID(ref)
+		_, id, ok := s.requestARNs(ctx).ContainerInstanceID(ref)
 		if !ok {
 			// UNVERIFIED wording.
 			return nil, invalidParameter("Invalid container instance: %s", ref)
@@ -182,7 +182,7 @@ func (s *service) listTasks(ctx context.Context, in *ecstypes.ListTasksRequest) 
 	}
 	out := &ecstypes.ListTasksResponse{TaskArns: []string{}}
 	for _, t := range page {
-		out.TaskArns = append(out.TaskArns, s.arns.Task(cluster, t.ID))
+		out.TaskArns = append(out.TaskArns, s.requestARNs(ctx).Task(cluster, t.ID))
 	}
 	if next != "" {
 		out.NextToken = encodeToken("ListTasks", next)

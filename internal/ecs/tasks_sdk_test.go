@@ -206,7 +206,7 @@ func TestRunTaskArticleStrategy(t *testing.T) {
 	}
 
 	// The record: the placed node, the spec for the agent.
-	rec, err := store.Get[ecsstate.Task](e.ctx, e.store, ecsstate.TaskKey("prod-cluster", id))
+	rec, err := store.Get[ecsstate.Task](e.ctx, e.store, ecsstate.TaskKey(apiTestRegion, "prod-cluster", id))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -395,7 +395,7 @@ func TestRunTaskEC2Placement(t *testing.T) {
 // observe stands in for the agent hub writing an agent's report.
 func (e *apiTestEnv) observe(cluster, id string, change func(*ecsstate.TaskStatus)) {
 	e.t.Helper()
-	_, err := store.Update(e.ctx, e.store, ecsstate.TaskKey(cluster, id), func(t *ecsstate.Task, found bool) error {
+	_, err := store.Update(e.ctx, e.store, ecsstate.TaskKey(apiTestRegion, cluster, id), func(t *ecsstate.Task, found bool) error {
 		if !found {
 			return errors.New("no such task")
 		}
@@ -482,7 +482,7 @@ func TestStopTask(t *testing.T) {
 	if aws.ToString(out.Task.StoppedReason) != "Manual stop for debugging" || out.Task.Version != 2 {
 		t.Fatalf("second stop %+v", out.Task)
 	}
-	rec, _ := store.Get[ecsstate.Task](e.ctx, e.store, ecsstate.TaskKey("prod-cluster", id))
+	rec, _ := store.Get[ecsstate.Task](e.ctx, e.store, ecsstate.TaskKey(apiTestRegion, "prod-cluster", id))
 	if rec.Value.Generation != 2 {
 		t.Fatalf("generation %d", rec.Value.Generation)
 	}

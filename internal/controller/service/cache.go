@@ -35,7 +35,7 @@ func serviceKeyOf(t *ecsstate.Task) string {
 	if t.Spec.ServiceName == "" {
 		return ""
 	}
-	return ecsstate.ServiceKey(t.Cluster, t.Spec.ServiceName)
+	return ecsstate.ServiceKey(t.Region, t.Cluster, t.Spec.ServiceName)
 }
 
 // put records t at modRevision unless the cache already holds a newer

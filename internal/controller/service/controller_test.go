@@ -34,7 +34,7 @@ func (l *fakeLauncher) LaunchServiceTasks(ctx context.Context, svc *ecsstate.Ser
 	var out []ecsstate.Task
 	for range count {
 		t := ecsstate.Task{
-			ID: fmt.Sprintf("%032d", l.n.Add(1)), Cluster: svc.Cluster, NodeID: "n", DesiredStatus: ecsstate.StatusRunning,
+			ID: fmt.Sprintf("%032d", l.n.Add(1)), Region: svc.Region, Cluster: svc.Cluster, NodeID: "n", DesiredStatus: ecsstate.StatusRunning,
 			CreatedAt: time.Now(), Generation: 1,
 			Spec: ecsstate.TaskSpec{
 				TaskDefinitionARN: dep.TaskDefinition, StartedBy: dep.ID, Group: ecsstate.ServiceGroup(svc.Name), ServiceName: svc.Name,
@@ -148,7 +148,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 
 func getService(t *testing.T, st store.Store) ecsstate.Service {
 	t.Helper()
-	v, err := store.Get[ecsstate.Service](context.Background(), st, ecsstate.ServiceKey("c", "web"))
+	v, err := store.Get[ecsstate.Service](context.Background(), st, ecsstate.ServiceKey(testRegion, "c", "web"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +185,7 @@ func TestControllerRollsOutAndSurvivesRestart(t *testing.T) {
 
 	// A new deployment; the controller is killed in the middle and a new
 	// one finishes the job without duplicates.
-	_, err := store.Update(ctx, st, ecsstate.ServiceKey("c", "web"), func(s *ecsstate.Service, _ bool) error {
+	_, err := store.Update(ctx, st, ecsstate.ServiceKey(testRegion, "c", "web"), func(s *ecsstate.Service, _ bool) error {
 		s.Deployments[0].Status = ecsstate.DeploymentActive
 		s.Deployments = append([]ecsstate.Deployment{deployment(depB, tdBad, ecsstate.DeploymentPrimary, scheduler.RolloutInProgress, 3)}, s.Deployments...)
 		s.TaskDefinition, s.Steady = tdBad, false
@@ -225,7 +225,7 @@ func TestControllerUnplaceableEventAndBreakerRollback(t *testing.T) {
 	f.launcher.refuse.Store(false)
 	waitFor(t, "steady state", func() bool { return getService(t, st).Steady })
 
-	_, err := store.Update(ctx, st, ecsstate.ServiceKey("c", "web"), func(s *ecsstate.Service, _ bool) error {
+	_, err := store.Update(ctx, st, ecsstate.ServiceKey(testRegion, "c", "web"), func(s *ecsstate.Service, _ bool) error {
 		s.DeploymentConfiguration.DeploymentCircuitBreaker = &ecstypes.DeploymentCircuitBreaker{Enable: awsapi.Bool(true), Rollback: awsapi.Bool(true)}
 		s.Deployments[0].Status = ecsstate.DeploymentActive
 		s.Deployments = append([]ecsstate.Deployment{deployment(depB, tdBad, ecsstate.DeploymentPrimary, scheduler.RolloutInProgress, 2)}, s.Deployments...)

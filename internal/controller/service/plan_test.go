@@ -26,9 +26,12 @@ func deployment(id, td, status, state string, desired int32) ecsstate.Deployment
 	return ecsstate.Deployment{ID: id, Status: status, TaskDefinition: td, DesiredCount: desired, RolloutState: state, CreatedAt: t0}
 }
 
+// testRegion is the region of the tests' services and tasks.
+const testRegion = "us-east-1"
+
 func newService(desired int32, deps ...ecsstate.Deployment) ecsstate.Service {
 	return ecsstate.Service{
-		Name: "web", Cluster: "c", Status: ecsstate.ServiceActive, DesiredCount: desired,
+		Name: "web", Region: testRegion, Cluster: "c", Status: ecsstate.ServiceActive, DesiredCount: desired,
 		TaskDefinition: deps[0].TaskDefinition, Deployments: deps,
 	}
 }
@@ -56,7 +59,7 @@ func (ts taskState) task() ecsstate.Task {
 		def.ContainerDefinitions[0].HealthCheck = &ecstypes.HealthCheck{Command: []string{"CMD", "true"}}
 	}
 	t := ecsstate.Task{
-		ID: ts.id, Cluster: "c", DesiredStatus: ecsstate.StatusRunning, CreatedAt: t0.Add(-time.Hour),
+		ID: ts.id, Region: testRegion, Cluster: "c", DesiredStatus: ecsstate.StatusRunning, CreatedAt: t0.Add(-time.Hour),
 		Spec:             ecsstate.TaskSpec{TaskDefinitionARN: td, Definition: def, StartedBy: ts.dep, Group: "service:web", ServiceName: "web", CapacityProviderName: ts.provider},
 		Observed:         ecsstate.TaskStatus{LastStatus: ts.status, HealthStatus: ts.health},
 		StopCode:         ts.stopCode,
@@ -111,7 +114,7 @@ func messages(s ecsstate.Service) []string {
 func stoppedKeys(st step) []string {
 	var out []string
 	for _, r := range st.stop {
-		out = append(out, strings.TrimPrefix(r.key, ecsstate.TaskKey("c", "")))
+		out = append(out, strings.TrimPrefix(r.key, ecsstate.TaskKey(testRegion, "c", "")))
 	}
 	slices.Sort(out)
 	return out
@@ -336,11 +339,11 @@ func TestCacheKeepsWatchedVersionOverJustCreated(t *testing.T) {
 	created := taskState{id: "a", dep: depA, status: ecsstate.StatusProvisioning}.task()
 	c.put(running, 7)
 	c.put(created, 0)
-	if got := c.tasks(ecsstate.ServiceKey("c", "web")); len(got) != 1 || got[0].modRevision != 7 || got[0].task.Observed.LastStatus != ecsstate.StatusRunning {
+	if got := c.tasks(ecsstate.ServiceKey(testRegion, "c", "web")); len(got) != 1 || got[0].modRevision != 7 || got[0].task.Observed.LastStatus != ecsstate.StatusRunning {
 		t.Fatalf("cache holds %+v", got)
 	}
 	c.put(created, 9)
-	if got := c.tasks(ecsstate.ServiceKey("c", "web")); got[0].modRevision != 9 {
+	if got := c.tasks(ecsstate.ServiceKey(testRegion, "c", "web")); got[0].modRevision != 9 {
 		t.Fatalf("a newer watched version was not taken: %+v", got)
 	}
 }

@@ -95,7 +95,7 @@ func newSim(t *testing.T, seed uint64) *sim {
 	rollback := s.rng.IntN(2) == 0
 	rev := s.newRevision(true)
 	s.svc = ecsstate.Service{
-		Name: "web", Cluster: "c", Status: ecsstate.ServiceActive, DesiredCount: int32(1 + s.rng.IntN(5)),
+		Name: "web", Region: testRegion, Cluster: "c", Status: ecsstate.ServiceActive, DesiredCount: int32(1 + s.rng.IntN(5)),
 		TaskDefinition: rev.arn,
 		DeploymentConfiguration: ecstypes.DeploymentConfiguration{
 			MinimumHealthyPercent: &minPct, MaximumPercent: &maxPct,
@@ -216,7 +216,7 @@ func (s *sim) start(dep *ecsstate.Deployment) {
 		def.ContainerDefinitions[0].HealthCheck = &ecstypes.HealthCheck{Command: []string{"CMD", "true"}}
 	}
 	rec := &ecsstate.Task{
-		ID: fmt.Sprintf("t%03d", s.ids), Cluster: "c", DesiredStatus: ecsstate.StatusRunning, CreatedAt: s.now,
+		ID: fmt.Sprintf("t%03d", s.ids), Region: testRegion, Cluster: "c", DesiredStatus: ecsstate.StatusRunning, CreatedAt: s.now,
 		Spec:     ecsstate.TaskSpec{TaskDefinitionARN: rev.arn, Definition: def, StartedBy: dep.ID, Group: "service:web", ServiceName: "web"},
 		Observed: ecsstate.TaskStatus{LastStatus: ecsstate.StatusProvisioning},
 	}

@@ -19,9 +19,11 @@ const (
 	ClusterInactive = "INACTIVE"
 )
 
-// Cluster is an ECS cluster. Its counts (running tasks, container instances)
-// are not stored; readers derive them from tasks and nodes.
+// Cluster is an ECS cluster of one region. Its counts (running tasks,
+// container instances) are not stored; readers derive them from tasks and
+// nodes.
 type Cluster struct {
+	Region    string    `json:"region"`
 	Name      string    `json:"name"`
 	Status    string    `json:"status"`
 	CreatedAt time.Time `json:"createdAt"`
@@ -70,6 +72,7 @@ const (
 // request) and what its agent last reported (Observed).
 type Task struct {
 	ID      string `json:"id"` // 32 lowercase hex digits
+	Region  string `json:"region"`
 	Cluster string `json:"cluster"`
 	// NodeID is the node the task was placed on; its agent runs it.
 	NodeID string   `json:"nodeId"`
@@ -96,7 +99,7 @@ type Task struct {
 }
 
 // Key is the task's store key.
-func (t *Task) Key() string { return TaskKey(t.Cluster, t.ID) }
+func (t *Task) Key() string { return TaskKey(t.Region, t.Cluster, t.ID) }
 
 // TaskSpec is everything an agent needs to run a task, fixed when the task is
 // created: the task definition as it was then, with RunTask's overrides.

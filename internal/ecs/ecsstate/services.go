@@ -36,6 +36,7 @@ const MaxDeploymentHistory = 20
 // controller keeps (deployments, counts, events, the start throttle).
 type Service struct {
 	Name    string `json:"name"`
+	Region  string `json:"region"`
 	Cluster string `json:"cluster"`
 	// Status is ACTIVE, DRAINING (deleted, tasks stopping) or INACTIVE.
 	Status    string    `json:"status"`
@@ -90,7 +91,7 @@ type Service struct {
 }
 
 // Key is the service's store key.
-func (s *Service) Key() string { return ServiceKey(s.Cluster, s.Name) }
+func (s *Service) Key() string { return ServiceKey(s.Region, s.Cluster, s.Name) }
 
 // Primary returns the PRIMARY deployment, nil if there is none.
 func (s *Service) Primary() *Deployment {
@@ -169,6 +170,12 @@ func (a ARNs) Service(cluster, name string) string {
 // APIs name it: the id is the deployment id's digits.
 func (a ARNs) ServiceDeployment(cluster, service, deploymentID string) string {
 	return a.prefix() + "service-deployment/" + cluster + "/" + service + "/" + deploymentIDDigits(deploymentID)
+}
+
+// ServiceRevision is the ARN of a service revision: berth keeps one
+// revision per deployment, named by the deployment id's digits.
+func (a ARNs) ServiceRevision(cluster, service, deploymentID string) string {
+	return a.prefix() + "service-revision/" + cluster + "/" + service + "/" + deploymentIDDigits(deploymentID)
 }
 
 func deploymentIDDigits(id string) string {

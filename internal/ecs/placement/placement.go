@@ -71,16 +71,16 @@ func New(cfg Config) *Placer {
 // earlier call). An error ends Place with that error.
 type Decide func(*Snapshot) ([]ecsstate.Task, error)
 
-// Place decides and commits new tasks of cluster in group: it reads a
+// Place decides and commits new tasks of a region's cluster in group: it reads a
 // snapshot, calls decide, and writes the tasks in one transaction guarded
 // by the revisions of the chosen nodes' records and ledgers, deciding
 // again while another placement gets there first. It returns the tasks
 // written and the store revision of the write.
-func (p *Placer) Place(ctx context.Context, cluster, group string, decide Decide) ([]ecsstate.Task, int64, error) {
+func (p *Placer) Place(ctx context.Context, region, cluster, group string, decide Decide) ([]ecsstate.Task, int64, error) {
 	var tasks []ecsstate.Task
 	var rev int64
 	err := store.Retry(ctx, func() error {
-		snap, err := p.snapshot(ctx, cluster, group)
+		snap, err := p.snapshot(ctx, region, cluster, group)
 		if err != nil {
 			return err
 		}
@@ -145,6 +145,7 @@ func (p *Placer) apply(ctx context.Context, snap *Snapshot, tasks []ecsstate.Tas
 		for i := range tasks {
 			p.cache[tasks[i].Key()] = placedTask{
 				modRevision: rev,
+				region:      tasks[i].Region,
 				cluster:     tasks[i].Cluster,
 				nodeID:      tasks[i].NodeID,
 				group:       tasks[i].Spec.Group,
@@ -171,9 +172,11 @@ type Node struct {
 // Snapshot is the nodes of the store with the reservations of their
 // tasks, read for one placement decision in one cluster and group.
 type Snapshot struct {
-	cluster string
-	list    []*Node
-	byID    map[string]*Node
+	// region and cluster name the cluster: nodes serve a cluster name in
+	// every region, but a group's tasks are those of one region's cluster.
+	region, cluster string
+	list            []*Node
+	byID            map[string]*Node
 }
 
 // Node returns the snapshot's node id.
@@ -186,13 +189,13 @@ func (s *Snapshot) Node(id string) (*Node, bool) {
 // committed after a ledger was read changes that ledger (and conflicts);
 // one committed before wrote its tasks before they are listed. A node's
 // reservations come from all its tasks not yet STOPPED, in any cluster:
-// they share the host.
-func (p *Placer) snapshot(ctx context.Context, cluster, group string) (*Snapshot, error) {
+// they share the host, whatever the region.
+func (p *Placer) snapshot(ctx context.Context, region, cluster, group string) (*Snapshot, error) {
 	nodes, _, err := store.List[ecsstate.Node](ctx, p.store, ecsstate.NodePrefix, store.ListOptions{})
 	if err != nil {
 		return nil, err
 	}
-	snap := &Snapshot{cluster: cluster, byID: make(map[string]*Node, len(nodes))}
+	snap := &Snapshot{region: region, cluster: cluster, byID: make(map[string]*Node, len(nodes))}
 	for _, n := range nodes {
 		view := &scheduler.Node{
 			ID:         n.Value.ID,
@@ -247,7 +250,7 @@ func (s *Snapshot) reserve(t placedTask, group string) {
 	}
 	pn.View.Used = pn.View.Used.Add(t.reserves)
 	pn.View.Tasks++
-	if t.cluster == s.cluster && t.group == group {
+	if t.region == s.region && t.cluster == s.cluster && t.group == group {
 		pn.View.GroupTasks++
 	}
 }

@@ -21,6 +21,7 @@ import (
 )
 
 const (
+	region  = "us-east-1"
 	cluster = "default"
 	group   = "family:web"
 	// Each node takes tasksPerNode tasks of taskCPU.
@@ -85,7 +86,7 @@ func newTask(nodeID string) ecsstate.Task {
 	defer taskSeq.Unlock()
 	taskSeq.n++
 	return ecsstate.Task{
-		ID: fmt.Sprintf("%032x", taskSeq.n), Cluster: cluster, NodeID: nodeID,
+		ID: fmt.Sprintf("%032x", taskSeq.n), Region: region, Cluster: cluster, NodeID: nodeID,
 		Spec:          ecsstate.TaskSpec{Cpu: strconv.Itoa(taskCPU), Group: group},
 		DesiredStatus: ecsstate.StatusRunning,
 	}
@@ -152,7 +153,7 @@ func TestTwoPlacersPlaceEveryTaskExactlyOnce(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				for range callsEach {
-					tasks, _, err := p.Place(ctx, cluster, group, spread(perCall, nil))
+					tasks, _, err := p.Place(ctx, region, cluster, group, spread(perCall, nil))
 					if err != nil {
 						errs <- err
 						return
@@ -216,18 +217,18 @@ func TestConflictDecidesAgain(t *testing.T) {
 	id := putNodes(t, s, 1)[0]
 	first, reg := newPlacer(s)
 	other, _ := newPlacer(s)
-	if _, _, err := other.Place(ctx, cluster, group, spread(tasksPerNode-1, nil)); err != nil {
+	if _, _, err := other.Place(ctx, region, cluster, group, spread(tasksPerNode-1, nil)); err != nil {
 		t.Fatal(err)
 	}
 
 	decisions := 0
 	var failed int
-	tasks, _, err := first.Place(ctx, cluster, group, func(snap *placement.Snapshot) ([]ecsstate.Task, error) {
+	tasks, _, err := first.Place(ctx, region, cluster, group, func(snap *placement.Snapshot) ([]ecsstate.Task, error) {
 		decisions++
 		if decisions == 1 {
 			// Another server takes the last slot between this read and
 			// this write.
-			if got, _, err := other.Place(ctx, cluster, group, spread(1, nil)); err != nil || len(got) != 1 {
+			if got, _, err := other.Place(ctx, region, cluster, group, spread(1, nil)); err != nil || len(got) != 1 {
 				t.Fatalf("the other placer: %v, %v", got, err)
 			}
 		}
@@ -262,7 +263,7 @@ func TestWhatConflicts(t *testing.T) {
 			putJSON(t, s, running.Key(), running)
 		}, false},
 		{"a placement on another node", func(t *testing.T, s store.Store, other *placement.Placer, ids []string, _ ecsstate.Task) {
-			if _, _, err := other.Place(ctx, cluster, group, func(*placement.Snapshot) ([]ecsstate.Task, error) {
+			if _, _, err := other.Place(ctx, region, cluster, group, func(*placement.Snapshot) ([]ecsstate.Task, error) {
 				return []ecsstate.Task{newTask(ids[1])}, nil
 			}); err != nil {
 				t.Fatal(err)
@@ -282,14 +283,14 @@ func TestWhatConflicts(t *testing.T) {
 			ids := putNodes(t, s, 2)
 			p, _ := newPlacer(s)
 			other, _ := newPlacer(s)
-			running, _, err := other.Place(ctx, cluster, group, func(*placement.Snapshot) ([]ecsstate.Task, error) {
+			running, _, err := other.Place(ctx, region, cluster, group, func(*placement.Snapshot) ([]ecsstate.Task, error) {
 				return []ecsstate.Task{newTask(ids[0])}, nil
 			})
 			if err != nil {
 				t.Fatal(err)
 			}
 			decisions := 0
-			tasks, _, err := p.Place(ctx, cluster, group, func(snap *placement.Snapshot) ([]ecsstate.Task, error) {
+			tasks, _, err := p.Place(ctx, region, cluster, group, func(snap *placement.Snapshot) ([]ecsstate.Task, error) {
 				decisions++
 				if decisions == 1 {
 					tc.meanwhile(t, s, other, ids, running[0])
@@ -310,5 +311,38 @@ func TestWhatConflicts(t *testing.T) {
 				t.Fatalf("%d decisions, %d placed, err %v; want one decision that holds", decisions, len(tasks), err)
 			}
 		})
+	}
+}
+
+// A node's resources count every task on it, of any region, but a group's
+// tasks are those of the region's own cluster: the same cluster and group
+// names in another region do not push spread or distinctInstance away.
+func TestGroupsAreRegional(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	ids := putNodes(t, s, 2)
+	p, _ := newPlacer(s)
+	elsewhere := newTask(ids[0])
+	elsewhere.Region = "eu-central-1"
+	if _, _, err := p.Place(ctx, elsewhere.Region, cluster, group, func(*placement.Snapshot) ([]ecsstate.Task, error) {
+		return []ecsstate.Task{elsewhere}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// The placer that wrote the task knows it from its cache; a fresh one
+	// decodes the record.
+	fresh, _ := newPlacer(s)
+	for _, placer := range []*placement.Placer{p, fresh} {
+		_, _, err := placer.Place(ctx, region, cluster, group, func(snap *placement.Snapshot) ([]ecsstate.Task, error) {
+			n, _ := snap.Node(ids[0])
+			if n.View.Tasks != 1 || n.View.Used.CPU != taskCPU || n.View.GroupTasks != 0 {
+				t.Errorf("node with another region's task: %d tasks, %d cpu used, %d of the group; want 1, %d, 0",
+					n.View.Tasks, n.View.Used.CPU, n.View.GroupTasks, taskCPU)
+			}
+			return nil, nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 }

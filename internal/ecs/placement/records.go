@@ -14,11 +14,11 @@ import (
 
 // placedTask is what placement needs of a task record.
 type placedTask struct {
-	modRevision     int64
-	cluster, nodeID string
-	group           string
-	stopped         bool
-	reserves        scheduler.Resources
+	modRevision             int64
+	region, cluster, nodeID string
+	group                   string
+	stopped                 bool
+	reserves                scheduler.Resources
 }
 
 // lookup finds a task record's placedTask in cache, valid while the
@@ -46,6 +46,7 @@ func lookup(cache map[string]placedTask, kv store.KV) (placedTask, bool) {
 // it skips the rest of the task definition and the agent's report, which
 // a snapshot over thousands of tasks would pay for.
 type taskRecord struct {
+	Region  string `json:"region"`
 	Cluster string `json:"cluster"`
 	NodeID  string `json:"nodeId"`
 	Spec    struct {
@@ -84,6 +85,7 @@ func (p *Placer) decode(kv store.KV) (placedTask, error) {
 	}
 	return placedTask{
 		modRevision: kv.ModRevision,
+		region:      r.Region,
 		cluster:     r.Cluster,
 		nodeID:      r.NodeID,
 		group:       r.Spec.Group,

@@ -19,7 +19,6 @@ import (
 
 	"github.com/berth/berth/internal/agentproto"
 	"github.com/berth/berth/internal/awsapi"
-	"github.com/berth/berth/internal/ecs/ecsstate"
 	"github.com/berth/berth/internal/ecs/ecstypes"
 )
 
@@ -281,7 +280,7 @@ func (a *Agent) session(ctx context.Context, onWelcome func()) error {
 			a.apply(*m.Task)
 		case m.Forget != nil:
 			a.mu.Lock()
-			key := ecsstate.TaskKey(m.Forget.Cluster, m.Forget.ID)
+			key := reportKey(m.Forget.Cluster, m.Forget.ID)
 			delete(a.reports, key)
 			delete(a.containerIDs, key)
 			delete(a.dirty, key)
@@ -337,7 +336,7 @@ func (a *Agent) markDirty(reports []agentproto.TaskReport) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for _, r := range reports {
-		if key := ecsstate.TaskKey(r.Cluster, r.ID); a.reports[key].ID != "" {
+		if key := reportKey(r.Cluster, r.ID); a.reports[key].ID != "" {
 			a.dirty[key] = true
 		}
 	}
@@ -358,7 +357,7 @@ func (a *Agent) countAck(r agentproto.TaskReport) {
 		return
 	}
 	a.mu.Lock()
-	key := ecsstate.TaskKey(r.Cluster, r.ID)
+	key := reportKey(r.Cluster, r.ID)
 	first := !a.acked[key][status]
 	if first {
 		if a.acked[key] == nil {
@@ -381,7 +380,7 @@ func (a *Agent) countAck(r agentproto.TaskReport) {
 func (a *Agent) report(d agentproto.DesiredTask, now time.Time) bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	key := ecsstate.TaskKey(d.Cluster, d.ID)
+	key := reportKey(d.Cluster, d.ID)
 	prev, known := a.reports[key]
 	st := prev.Status
 	switch {
@@ -484,7 +483,7 @@ func randomHex(n int) (string, error) {
 // Report finds the latest report of a task among the fleet's agents and
 // the hostname of the agent that has it.
 func (f *Fleet) Report(cluster, id string) (agentproto.TaskReport, string, bool) {
-	key := ecsstate.TaskKey(cluster, id)
+	key := reportKey(cluster, id)
 	for _, a := range f.agents {
 		a.mu.Lock()
 		r, ok := a.reports[key]
@@ -500,3 +499,7 @@ func (f *Fleet) Report(cluster, id string) (agentproto.TaskReport, string, bool)
 	}
 	return agentproto.TaskReport{}, "", false
 }
+
+// reportKey names a task as agents do, by cluster and id: the protocol
+// carries no region (task ids are unique across regions).
+func reportKey(cluster, id string) string { return cluster + "|" + id }

@@ -6,7 +6,6 @@ import (
 
 	"github.com/berth/berth/internal/agentproto"
 	"github.com/berth/berth/internal/awsapi"
-	"github.com/berth/berth/internal/ecs/ecsstate"
 	"github.com/berth/berth/internal/ecs/ecstypes"
 )
 
@@ -31,7 +30,7 @@ func TestReportAnswersEachIntentOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	key := ecsstate.TaskKey("c", "0123456789abcdef0123456789abcdef")
+	key := reportKey("c", "0123456789abcdef0123456789abcdef")
 	steps := []struct {
 		name       string
 		desired    agentproto.DesiredTask
@@ -81,7 +80,7 @@ func TestRunningWithoutHealthCheckIsUnknown(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.report(desired(agentproto.StatusRunning, 1, false), time.Now())
-	st := a.reports[ecsstate.TaskKey("c", "0123456789abcdef0123456789abcdef")].Status
+	st := a.reports[reportKey("c", "0123456789abcdef0123456789abcdef")].Status
 	if st.HealthStatus != ecstypes.HealthStatusUnknown || st.Containers[0].HealthStatus != ecstypes.HealthStatusUnknown {
 		t.Fatalf("health %s, container %s; want UNKNOWN", st.HealthStatus, st.Containers[0].HealthStatus)
 	}
@@ -94,7 +93,7 @@ func TestStoppedBeforeStartHasNoExitCode(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.report(desired(agentproto.StatusStopped, 2, false), time.Now())
-	st := a.reports[ecsstate.TaskKey("c", "0123456789abcdef0123456789abcdef")].Status
+	st := a.reports[reportKey("c", "0123456789abcdef0123456789abcdef")].Status
 	if st.LastStatus != agentproto.StatusStopped || st.Containers[0].ExitCode != nil || st.Containers[0].RuntimeID != "" {
 		t.Fatalf("status %+v", st)
 	}
