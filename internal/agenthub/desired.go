@@ -192,7 +192,7 @@ func (h *Hub) desiredTask(t *ecsstate.Task, host string) agentproto.DesiredTask 
 	for _, c := range t.Spec.Containers {
 		d.ContainerARNs = append(d.ContainerARNs, arns.Container(t.Cluster, t.ID, c.ID))
 	}
-	var auth *agentproto.RegistryAuth // one password for all of the task's berth images
+	auths := map[string]*agentproto.RegistryAuth{} // one password per region the task's images are in
 	for _, def := range t.Spec.Definition.ContainerDefinitions {
 		image := awsapi.Deref(def.Image)
 		local, ok := registry.ResolveImage(image, h.cfg.RegistryHost, h.cfg.AccountID)
@@ -204,11 +204,15 @@ func (h *Hub) desiredTask(t *ecsstate.Task, host string) agentproto.DesiredTask 
 		if strings.Contains(local.Reference, ":") { // a digest, algorithm:hex
 			sep = "@"
 		}
+		// An image named in ECR's form is in the region its host names, as
+		// in AWS; one named through berth's own host, which names no
+		// region, is in the task's.
+		region := cmp.Or(local.Region, t.Region, h.cfg.Region)
+		auth := auths[region]
 		if auth == nil && h.cfg.Tokens != nil {
-			// The password opens the registry of the task's region, where its
-			// images are.
-			password, _ := h.cfg.Tokens.Issue("agent", cmp.Or(t.Region, h.cfg.Region))
+			password, _ := h.cfg.Tokens.Issue("agent", region)
 			auth = &agentproto.RegistryAuth{Username: "AWS", Password: password, ServerAddress: host}
+			auths[region] = auth
 		}
 		d.Images = append(d.Images, agentproto.Image{Ref: host + "/" + local.Repository + sep + local.Reference, Auth: auth})
 	}

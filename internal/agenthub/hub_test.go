@@ -1015,7 +1015,9 @@ func TestMalformedMessageMidSessionClosesWithError(t *testing.T) {
 func TestTaskOfAnotherRegion(t *testing.T) {
 	f := newFixture(t)
 	const other = "eu-central-1"
-	tk := newTask("default", taskID(1), nodeA, regHost+"/web:1.0")
+	// One image through berth's host (no region: the task's) and one in
+	// ECR's form naming us-east-1.
+	tk := newTask("default", taskID(1), nodeA, regHost+"/web:1.0", account+".dkr.ecr.us-east-1.amazonaws.com/api:2")
 	tk.Region = other
 	f.putTask(t, tk)
 	f.putTask(t, newTask("default", taskID(2), nodeA, "nginx"))
@@ -1030,14 +1032,17 @@ func TestTaskOfAnotherRegion(t *testing.T) {
 	d := arns[taskID(1)]
 	if d.ARN != "arn:aws:ecs:eu-central-1:123456789012:task/default/"+taskID(1) ||
 		d.ClusterARN != "arn:aws:ecs:eu-central-1:123456789012:cluster/default" ||
-		len(d.ContainerARNs) != 1 || !strings.HasPrefix(d.ContainerARNs[0], "arn:aws:ecs:eu-central-1:") {
+		len(d.ContainerARNs) != 2 || !strings.HasPrefix(d.ContainerARNs[0], "arn:aws:ecs:eu-central-1:") {
 		t.Errorf("desired task of eu-central-1: %+v", d)
 	}
-	// Its images are pulled from the registry of its own region.
-	if len(d.Images) != 1 || d.Images[0].Auth == nil {
+	// Each image is pulled with a password for the region it is in.
+	if len(d.Images) != 2 || d.Images[0].Auth == nil || d.Images[1].Auth == nil {
 		t.Fatalf("images of the eu-central-1 task: %+v", d.Images)
-	} else if _, in, err := f.tokens.Verify(d.Images[0].Auth.Password); err != nil || in != other {
-		t.Errorf("pull password of the eu-central-1 task opens %q (%v)", in, err)
+	}
+	for i, want := range []string{other, region} {
+		if _, in, err := f.tokens.Verify(d.Images[i].Auth.Password); err != nil || in != want {
+			t.Errorf("pull password of image %s opens %q (%v), want %s", d.Images[i].Ref, in, err, want)
+		}
 	}
 	if d := arns[taskID(2)]; !strings.HasPrefix(d.ARN, "arn:aws:ecs:us-east-1:") {
 		t.Errorf("desired task of us-east-1: ARN %s", d.ARN)

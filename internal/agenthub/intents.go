@@ -7,9 +7,10 @@ import (
 	"sync"
 	"time"
 
+	json "github.com/go-json-experiment/json/v1"
+
 	"github.com/berth/berth/internal/ecs/ecsstate"
 	"github.com/berth/berth/internal/store"
-	json "github.com/go-json-experiment/json/v1"
 )
 
 // subscriberBuffer is how many task changes a session may fall behind

@@ -11,6 +11,10 @@ var ecrHost = regexp.MustCompile(`^([0-9]{12})\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)
 
 // LocalImage is an image reference that names one of berth's own repositories.
 type LocalImage struct {
+	// Region is the region ECR's form of the name names; "" for a name
+	// through berth's own host, which names none (the caller's region
+	// applies).
+	Region     string
 	Repository string
 	// Reference is the tag or digest ("latest" when the reference has neither).
 	Reference string
@@ -26,11 +30,13 @@ func ResolveImage(image, registryHost, accountID string) (LocalImage, bool) {
 	if !ok || rest == "" {
 		return LocalImage{}, false
 	}
+	var region string
 	if host != registryHost {
 		m := ecrHost.FindStringSubmatch(host)
 		if m == nil || m[1] != accountID {
 			return LocalImage{}, false
 		}
+		region = m[2]
 	}
 	repo, ref := rest, "latest"
 	if name, digest, ok := strings.Cut(rest, "@"); ok {
@@ -41,5 +47,5 @@ func ResolveImage(image, registryHost, accountID string) (LocalImage, bool) {
 	if repo == "" || ref == "" {
 		return LocalImage{}, false
 	}
-	return LocalImage{Repository: repo, Reference: ref}, true
+	return LocalImage{Region: region, Repository: repo, Reference: ref}, true
 }

@@ -4,8 +4,9 @@ import (
 	"context"
 	"strings"
 
-	"github.com/berth/berth/internal/store"
 	json "github.com/go-json-experiment/json/v1"
+
+	"github.com/berth/berth/internal/store"
 )
 
 // regionalPrefixes are the kinds whose ids begin with their region since

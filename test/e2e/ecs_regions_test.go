@@ -2,9 +2,12 @@ package e2e
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 )
 
 // regionTask is a Fargate task definition whose essential container runs
@@ -194,4 +197,30 @@ func TestECSTwoRegions(t *testing.T) {
 	if len(desc.Clusters) != 1 || desc.Clusters[0].Status != "INACTIVE" {
 		t.Errorf("eu-central-1's cluster after delete-cluster: %+v", desc.Clusters)
 	}
+}
+
+// upgradeECS: a service running under berth from before regions keeps its
+// task through the upgrade (the same task, not a replacement, and no
+// second one), in the server's region and in no other.
+func upgradeECS(t *testing.T, old string) {
+	e := startServiceEnv(t, ServerOptions{Bin: old}, UniqueName("upgraded"))
+	td := e.registerApp(t, "upgraded-app", "v1")
+	e.createService(t, "web", td, 1)
+	e.waitSteady(t, "web", 2*time.Minute)
+	before := taskARNs(e.serviceTasks(t, "web", ecstypes.DesiredStatusRunning))
+
+	e.s.Stop(t)
+	e.s.bin = berthBin
+	e.s.Start(t)
+	svc := e.waitSteady(t, "web", 2*time.Minute)
+	after := taskARNs(e.serviceTasks(t, "web", ecstypes.DesiredStatusRunning))
+	if len(before) != 1 || !slices.Equal(after, before) {
+		t.Fatalf("the service's tasks: %v before the upgrade, %v after; want the same one", before, after)
+	}
+	if want := "arn:aws:ecs:" + e.s.Region + ":"; !strings.HasPrefix(*svc.ServiceArn, want) || !strings.HasPrefix(after[0], want) {
+		t.Fatalf("after the upgrade: service %s, task %s; want them in %s", *svc.ServiceArn, after[0], e.s.Region)
+	}
+	const eu = "eu-central-1"
+	e.s.AWS(t, "--region", eu, "ecs", "describe-services", "--cluster", e.cluster, "--services", "web").Fails(t, "ClusterNotFoundException")
+	e.s.AWS(t, "--region", eu, "ecs", "describe-task-definition", "--task-definition", "upgraded-app").Fails(t, "Unable to describe task definition.")
 }

@@ -116,16 +116,21 @@ func TestECRTwoRegions(t *testing.T) {
 	Docker(t, "pull", ref).Fails(t, "")
 }
 
-// preRegionsCommit is the last berth whose ECR records and registry
-// passwords named no region.
+// preRegionsCommit is the last berth whose records and registry passwords
+// named no region.
 const preRegionsCommit = "42d26ae397c398311638365cf452ce237cac7767"
 
-// TestECRUpgradeToRegions: a data dir and a docker login from a berth
-// before regions work in the server's --region after the upgrade, and in
-// no other region.
-func TestECRUpgradeToRegions(t *testing.T) {
+// TestUpgradeToRegions: a data dir, a docker login and running services
+// from a berth before regions work in the server's --region after the
+// upgrade, and in no other region.
+func TestUpgradeToRegions(t *testing.T) {
 	RequireDocker(t)
 	old := buildBerthAt(t, preRegionsCommit)
+	t.Run("ECR", func(t *testing.T) { upgradeECR(t, old) })
+	t.Run("ECS", func(t *testing.T) { upgradeECS(t, old) })
+}
+
+func upgradeECR(t *testing.T, old string) {
 	s := StartServer(t, ServerOptions{Bin: old})
 	name := UniqueName("upgraded")
 	ref := s.ImageRef(name, "v1")
