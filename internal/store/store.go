@@ -97,6 +97,13 @@ type Store interface {
 	Get(ctx context.Context, key string) (KV, int64, error)
 	// List returns keys with the prefix in key order, and the revision read at.
 	List(ctx context.Context, prefix string, opts ListOptions) ([]KV, int64, error)
+	// Range calls fn with each key with the prefix in key order, all as of
+	// one revision, which it returns. A KV's Value is only valid during its
+	// call (a backend may lend its own memory): a caller that keeps it
+	// copies it. Range spares a reader of many records that mostly skips
+	// them the copy List makes. An error from fn ends the range and is
+	// returned.
+	Range(ctx context.Context, prefix string, fn func(KV) error) (int64, error)
 	// Txn applies t atomically if its comparisons hold, else ErrConflict.
 	// It returns the new store revision once the change is durable. After a
 	// context error the outcome may be unknown: re-read before deciding.

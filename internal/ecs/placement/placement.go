@@ -220,22 +220,25 @@ func (p *Placer) snapshot(ctx context.Context, region, cluster, group string) (*
 			pn.ledger, pn.ledgerRevision = l.Value, l.ModRevision
 		}
 	}
-	kvs, _, err := p.store.List(ctx, ecsstate.TaskPrefix, store.ListOptions{})
-	if err != nil {
-		return nil, err
-	}
+	// Range, not List: most task records are in the cache at their
+	// revision, and copying every record out of the store would be most of
+	// a snapshot's cost.
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	seen := make(map[string]placedTask, len(kvs))
-	for _, kv := range kvs {
+	seen := make(map[string]placedTask, len(p.cache))
+	if _, err := p.store.Range(ctx, ecsstate.TaskPrefix, func(kv store.KV) error {
 		t, ok := lookup(p.cache, kv)
 		if !ok {
+			var err error
 			if t, err = p.decode(kv); err != nil {
-				return nil, err
+				return err
 			}
 		}
 		seen[kv.Key] = t
 		snap.reserve(t, group)
+		return nil
+	}); err != nil {
+		return nil, err
 	}
 	p.cache = seen
 	return snap, nil

@@ -260,37 +260,76 @@ func (s *Store) List(ctx context.Context, prefix string, opts store.ListOptions)
 		if rev, err = readMeta(tx, metaRevision); err != nil {
 			return err
 		}
-		c := tx.Bucket(bucketKeys).Cursor()
-		start := prefix
-		if opts.StartAfter >= prefix {
-			start = opts.StartAfter
-		}
-		k, v := c.Seek([]byte(start))
-		if k != nil && opts.StartAfter != "" && string(k) == opts.StartAfter {
-			k, v = c.Next()
-		}
-		for ; k != nil && hasPrefix(k, prefix); k, v = c.Next() {
-			if opts.Limit > 0 && len(kvs) == opts.Limit {
-				break
-			}
-			// A large listing should still notice its caller gave up.
-			if len(kvs)%1024 == 1023 {
-				if err := ctx.Err(); err != nil {
-					return err
-				}
-			}
+		return scan(ctx, tx, prefix, opts, func(k, v []byte) error {
 			kv, err := decodeRecord(string(k), v)
 			if err != nil {
 				return err
 			}
 			kvs = append(kvs, kv)
-		}
-		return nil
+			return nil
+		})
 	})
 	if err != nil {
 		return nil, 0, err
 	}
 	return kvs, rev, nil
+}
+
+// Range implements store.Store: the values fn sees are bolt's own memory,
+// valid for the read transaction the range runs in.
+func (s *Store) Range(ctx context.Context, prefix string, fn func(store.KV) error) (int64, error) {
+	if err := s.enter(ctx); err != nil {
+		return 0, err
+	}
+	defer s.mu.RUnlock()
+	var rev int64
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		var err error
+		if rev, err = readMeta(tx, metaRevision); err != nil {
+			return err
+		}
+		return scan(ctx, tx, prefix, store.ListOptions{}, func(k, v []byte) error {
+			c, m, err := decodeHeader(v)
+			if err != nil {
+				return err
+			}
+			return fn(store.KV{Key: string(k), Value: v[recordHeader:len(v):len(v)], CreateRevision: c, ModRevision: m})
+		})
+	})
+	if err != nil {
+		return 0, err
+	}
+	return rev, nil
+}
+
+// scan calls visit with the key records under prefix in key order, within
+// opts' bounds, in the read transaction tx.
+func scan(ctx context.Context, tx *bbolt.Tx, prefix string, opts store.ListOptions, visit func(k, v []byte) error) error {
+	c := tx.Bucket(bucketKeys).Cursor()
+	start := prefix
+	if opts.StartAfter >= prefix {
+		start = opts.StartAfter
+	}
+	k, v := c.Seek([]byte(start))
+	if k != nil && opts.StartAfter != "" && string(k) == opts.StartAfter {
+		k, v = c.Next()
+	}
+	for n := 0; k != nil && hasPrefix(k, prefix); k, v = c.Next() {
+		if opts.Limit > 0 && n == opts.Limit {
+			break
+		}
+		// A large listing should still notice its caller gave up.
+		if n%1024 == 1023 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		if err := visit(k, v); err != nil {
+			return err
+		}
+		n++
+	}
+	return nil
 }
 
 // Revision implements store.Store.

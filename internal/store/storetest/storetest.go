@@ -35,6 +35,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"InvalidInput", testInvalidInput},
 		{"List", testList},
 		{"ListPagination", testListPagination},
+		{"Range", testRange},
 		{"WatchOrder", testWatchOrder},
 		{"WatchTxnSharesRevision", testWatchTxnSharesRevision},
 		{"WatchPrefix", testWatchPrefix},
@@ -466,6 +467,40 @@ func testList(t *testing.T, s store.Store) {
 	mid, _, err := s.List(ctx, "b/", store.ListOptions{StartAfter: "b/11"})
 	if err != nil || fmt.Sprint(keysOf(mid)) != "[b/2 b/3]" {
 		t.Fatalf("StartAfter between keys = %v, %v", keysOf(mid), err)
+	}
+}
+
+// Range visits what List lists, as of the same revision, and stops at the
+// first error of its visitor.
+func testRange(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	for _, k := range []string{"b/2", "a", "b/1", "b/10", "c/1"} {
+		put(t, s, k, "v:"+k)
+	}
+	put(t, s, "b/1", "v:b/1 again")
+	listed, listRev, err := s.List(ctx, "b/", store.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var visited []store.KV
+	rev, err := s.Range(ctx, "b/", func(kv store.KV) error {
+		kv.Value = append([]byte(nil), kv.Value...) // valid only during the call
+		visited = append(visited, kv)
+		return nil
+	})
+	if err != nil || rev != listRev {
+		t.Fatalf("range: revision %d, %v; list saw %d", rev, err, listRev)
+	}
+	if fmt.Sprint(visited) != fmt.Sprint(listed) {
+		t.Fatalf("range visited %v, list gave %v", visited, listed)
+	}
+	stop := errors.New("enough")
+	calls := 0
+	if _, err := s.Range(ctx, "", func(store.KV) error {
+		calls++
+		return stop
+	}); !errors.Is(err, stop) || calls != 1 {
+		t.Fatalf("range with a failing visitor: %d calls, %v", calls, err)
 	}
 }
 

@@ -64,6 +64,9 @@ type placementResult struct {
 	// Resource use over the run: the server's CPU seconds (its /metrics)
 	// and this process's (hollow agents and API clients).
 	serverCPU, benchCPU float64
+	// conflicts counts placement decisions made again because another
+	// placement changed a node they chose.
+	conflicts float64
 }
 
 // elapsed is when the agents and the server both showed every task
@@ -88,8 +91,8 @@ func (r placementResult) String() string {
 	default:
 		services = fmt.Sprintf("task records %.1f s", r.server.Seconds())
 	}
-	return fmt.Sprintf("%d tasks RUNNING in %.1f s = %.0f placements/s (agents' acks %.1f s, %s; %d API calls; CPU: server %.1f s = %.2f cores, bench process %.1f s)",
-		r.tasks, e, r.perSecond(), r.agents.Seconds(), services, r.calls, r.serverCPU, r.serverCPU/e, r.benchCPU)
+	return fmt.Sprintf("%d tasks RUNNING in %.1f s = %.0f placements/s (agents' acks %.1f s, %s; %d API calls; %.0f placement conflicts; CPU: server %.1f s = %.2f cores, bench process %.1f s)",
+		r.tasks, e, r.perSecond(), r.agents.Seconds(), services, r.calls, r.conflicts, r.serverCPU, r.serverCPU/e, r.benchCPU)
 }
 
 // hollowSetup is a fresh server with its fleet of hollow agents, the
@@ -205,7 +208,7 @@ func measureServices(ctx context.Context, cfg config, run int) (placementResult,
 		names[i] = fmt.Sprintf("svc-%03d", i)
 	}
 
-	cpuBefore, err := serverCPU(ctx, h.srv.URL)
+	before, err := serverMetrics(ctx, h.srv.URL)
 	if err != nil {
 		return placementResult{}, err
 	}
@@ -254,11 +257,12 @@ func measureServices(ctx context.Context, cfg config, run int) (placementResult,
 		return r, h.srv.Annotate(err)
 	}
 	r.calls = len(names)
-	cpuAfter, err := serverCPU(ctx, h.srv.URL)
+	after, err := serverMetrics(ctx, h.srv.URL)
 	if err != nil {
 		return r, err
 	}
-	r.serverCPU, r.benchCPU = cpuAfter-cpuBefore, processCPU()-benchBefore
+	r.serverCPU, r.benchCPU = after[cpuMetric]-before[cpuMetric], processCPU()-benchBefore
+	r.conflicts = after[conflictsMetric] - before[conflictsMetric]
 	return r, nil
 }
 
@@ -273,7 +277,7 @@ func measureRunTask(ctx context.Context, cfg config) (placementResult, error) {
 	total := cfg.runTaskTasks
 	calls := (total + 9) / 10
 
-	cpuBefore, err := serverCPU(ctx, h.srv.URL)
+	before, err := serverMetrics(ctx, h.srv.URL)
 	if err != nil {
 		return placementResult{}, err
 	}
@@ -316,11 +320,12 @@ func measureRunTask(ctx context.Context, cfg config) (placementResult, error) {
 		return r, h.srv.Annotate(err)
 	}
 	r.calls = calls
-	cpuAfter, err := serverCPU(ctx, h.srv.URL)
+	after, err := serverMetrics(ctx, h.srv.URL)
 	if err != nil {
 		return r, err
 	}
-	r.serverCPU, r.benchCPU = cpuAfter-cpuBefore, processCPU()-benchBefore
+	r.serverCPU, r.benchCPU = after[cpuMetric]-before[cpuMetric], processCPU()-benchBefore
+	r.conflicts = after[conflictsMetric] - before[conflictsMetric]
 	return r, nil
 }
 
@@ -426,28 +431,42 @@ func slicesChunk(s []string, n int) func(func([]string) bool) {
 	}
 }
 
-// serverCPU reads process_cpu_seconds_total from the server's /metrics.
-func serverCPU(ctx context.Context, url string) (float64, error) {
+// Server metrics the placement runs report.
+const (
+	cpuMetric       = "process_cpu_seconds_total"
+	conflictsMetric = "berth_ecs_placement_conflicts_total"
+)
+
+// serverMetrics reads the unlabelled series of the server's /metrics.
+func serverMetrics(ctx context.Context, url string) (map[string]float64, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"/metrics", nil)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	defer resp.Body.Close()
+	out := map[string]float64{}
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "process_cpu_seconds_total "); ok {
-			return strconv.ParseFloat(strings.TrimSpace(v), 64)
+		name, value, ok := strings.Cut(sc.Text(), " ")
+		if !ok || strings.HasPrefix(name, "#") || strings.Contains(name, "{") {
+			continue
+		}
+		if v, err := strconv.ParseFloat(strings.TrimSpace(value), 64); err == nil {
+			out[name] = v
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return 0, err
+		return nil, err
 	}
-	return 0, errors.New("/metrics has no process_cpu_seconds_total")
+	if _, ok := out[cpuMetric]; !ok {
+		return nil, errors.New("/metrics has no " + cpuMetric)
+	}
+	return out, nil
 }
 
 // processCPU is this process's user+system CPU seconds so far.
