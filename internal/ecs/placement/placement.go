@@ -18,7 +18,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/berth/berth/internal/awsapi"
 	"github.com/berth/berth/internal/ecs/ecsstate"
 	"github.com/berth/berth/internal/ecs/ecstypes"
 	"github.com/berth/berth/internal/scheduler"
@@ -42,10 +41,12 @@ type Placer struct {
 	reserves  func(ecsstate.TaskSpec) scheduler.Resources
 	conflicts prometheus.Counter
 
-	// mu guards cache: what each task record reserves, by store key, so a
-	// snapshot decodes only the records written since the last one.
+	// mu guards the caches of the records a snapshot reads, by store key,
+	// so that a snapshot decodes only those written since the last one:
+	// what each task reserves, and each node.
 	mu    sync.Mutex
 	cache map[string]placedTask
+	nodes map[string]cachedNode
 }
 
 // New returns a Placer over cfg's store.
@@ -191,26 +192,34 @@ func (s *Snapshot) Node(id string) (*Node, bool) {
 // reservations come from all its tasks not yet STOPPED, in any cluster:
 // they share the host, whatever the region.
 func (p *Placer) snapshot(ctx context.Context, region, cluster, group string) (*Snapshot, error) {
-	nodes, _, err := store.List[ecsstate.Node](ctx, p.store, ecsstate.NodePrefix, store.ListOptions{})
-	if err != nil {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	snap := &Snapshot{region: region, cluster: cluster, byID: make(map[string]*Node, len(p.nodes))}
+	nodes := make(map[string]cachedNode, len(p.nodes))
+	if _, err := p.store.Range(ctx, ecsstate.NodePrefix, func(kv store.KV) error {
+		n, ok := p.nodes[kv.Key]
+		if !ok || n.modRevision != kv.ModRevision {
+			var err error
+			if n, err = decodeNode(kv); err != nil {
+				return err
+			}
+		}
+		nodes[kv.Key] = n
+		view := &scheduler.Node{
+			ID:         n.record.ID,
+			CPU:        int(n.record.CPU),
+			MemoryMiB:  int(n.record.MemoryMiB),
+			Connected:  n.record.Connected,
+			Attributes: n.attributes,
+		}
+		pn := &Node{Record: n.record, View: view, recordRevision: kv.ModRevision}
+		snap.list = append(snap.list, pn)
+		snap.byID[n.record.ID] = pn
+		return nil
+	}); err != nil {
 		return nil, err
 	}
-	snap := &Snapshot{region: region, cluster: cluster, byID: make(map[string]*Node, len(nodes))}
-	for _, n := range nodes {
-		view := &scheduler.Node{
-			ID:         n.Value.ID,
-			CPU:        int(n.Value.CPU),
-			MemoryMiB:  int(n.Value.MemoryMiB),
-			Connected:  n.Value.Connected,
-			Attributes: make(map[string]string, len(n.Value.Attributes)),
-		}
-		for _, a := range n.Value.Attributes {
-			view.Attributes[awsapi.Deref(a.Name)] = awsapi.Deref(a.Value)
-		}
-		pn := &Node{Record: n.Value, View: view, recordRevision: n.ModRevision}
-		snap.list = append(snap.list, pn)
-		snap.byID[n.Value.ID] = pn
-	}
+	p.nodes = nodes
 	ledgers, _, err := store.List[ecsstate.NodePlacements](ctx, p.store, ecsstate.PlacementPrefix, store.ListOptions{})
 	if err != nil {
 		return nil, err
@@ -223,8 +232,6 @@ func (p *Placer) snapshot(ctx context.Context, region, cluster, group string) (*
 	// Range, not List: most task records are in the cache at their
 	// revision, and copying every record out of the store would be most of
 	// a snapshot's cost.
-	p.mu.Lock()
-	defer p.mu.Unlock()
 	seen := make(map[string]placedTask, len(p.cache))
 	if _, err := p.store.Range(ctx, ecsstate.TaskPrefix, func(kv store.KV) error {
 		t, ok := lookup(p.cache, kv)

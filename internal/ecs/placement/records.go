@@ -6,11 +6,33 @@ import (
 
 	json "github.com/go-json-experiment/json/v1"
 
+	"github.com/berth/berth/internal/awsapi"
 	"github.com/berth/berth/internal/ecs/ecsstate"
 	"github.com/berth/berth/internal/ecs/ecstypes"
 	"github.com/berth/berth/internal/scheduler"
 	"github.com/berth/berth/internal/store"
 )
+
+// cachedNode is a decoded node record at its revision, with its
+// attributes as placement reads them (shared by every snapshot that sees
+// this revision: nothing writes to them).
+type cachedNode struct {
+	modRevision int64
+	record      ecsstate.Node
+	attributes  map[string]string
+}
+
+func decodeNode(kv store.KV) (cachedNode, error) {
+	n := cachedNode{modRevision: kv.ModRevision}
+	if err := json.Unmarshal(kv.Value, &n.record); err != nil {
+		return cachedNode{}, fmt.Errorf("placement: decode %s: %w", kv.Key, err)
+	}
+	n.attributes = make(map[string]string, len(n.record.Attributes))
+	for _, a := range n.record.Attributes {
+		n.attributes[awsapi.Deref(a.Name)] = awsapi.Deref(a.Value)
+	}
+	return n, nil
+}
 
 // placedTask is what placement needs of a task record.
 type placedTask struct {
