@@ -93,15 +93,7 @@ func (l *Launcher) LaunchServiceTasks(ctx context.Context, svc *ecsstate.Service
 			return nil, nil
 		}
 		failures = f
-		tasks := make([]ecsstate.Task, len(placed.NodeIDs))
-		for i, nodeID := range placed.NodeIDs {
-			provider := ""
-			if providers != nil {
-				provider = providers[i]
-			}
-			tasks[i] = s.newTask(launch, nodeID, provider)
-		}
-		return tasks, nil
+		return s.placedTasks(launch, placed, providers), nil
 	})
 	if err != nil {
 		return nil, nil, err

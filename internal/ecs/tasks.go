@@ -155,15 +155,7 @@ func (s *service) runTask(ctx context.Context, in *ecstypes.RunTaskRequest) (*ec
 		if noInstances {
 			return nil, errNoContainerInstances()
 		}
-		tasks := make([]ecsstate.Task, len(placed.NodeIDs))
-		for i, nodeID := range placed.NodeIDs {
-			provider := ""
-			if providers != nil {
-				provider = providers[i]
-			}
-			tasks[i] = s.newTask(launch, nodeID, provider)
-		}
-		return tasks, nil
+		return s.placedTasks(launch, placed, providers), nil
 	})
 	if err != nil {
 		return nil, err
@@ -619,6 +611,21 @@ func (s *service) newTask(l *taskLaunch, nodeID, provider string) ecsstate.Task 
 		Generation:    1,
 		Observed:      ecsstate.TaskStatus{LastStatus: ecsstate.StatusProvisioning},
 	}
+}
+
+// placedTasks builds the records of the launch's tasks placed on the
+// nodes of placed, the i-th with capacity provider providers[i] when a
+// strategy split them (providers nil: none).
+func (s *service) placedTasks(launch *taskLaunch, placed scheduler.Placement, providers []string) []ecsstate.Task {
+	tasks := make([]ecsstate.Task, len(placed.NodeIDs))
+	for i, nodeID := range placed.NodeIDs {
+		provider := ""
+		if providers != nil {
+			provider = providers[i]
+		}
+		tasks[i] = s.newTask(launch, nodeID, provider)
+	}
+	return tasks
 }
 
 // newTaskID returns 32 random lowercase hex digits.
