@@ -346,3 +346,47 @@ func TestGroupsAreRegional(t *testing.T) {
 		}
 	}
 }
+
+// txnHook runs its before func ahead of its first Txn: another placement that
+// lands between a decision's last read and its write.
+type txnHook struct {
+	store.Store
+	once   sync.Once
+	before func()
+}
+
+func (h *txnHook) Txn(ctx context.Context, txn store.Txn) (int64, error) {
+	h.once.Do(h.before)
+	return h.Store.Txn(ctx, txn)
+}
+
+// The write itself holds only if the chosen node is as the decision read
+// it: a placement that lands after every read, just before the write,
+// still makes the decision conflict and be made again.
+func TestWriteComparesLedgers(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	id := putNodes(t, s, 1)[0]
+	other, _ := newPlacer(s)
+	if _, _, err := other.Place(ctx, region, cluster, group, spread(tasksPerNode-1, nil)); err != nil {
+		t.Fatal(err)
+	}
+	hooked := &txnHook{Store: s}
+	hooked.before = func() {
+		if got, _, err := other.Place(ctx, region, cluster, group, spread(1, nil)); err != nil || len(got) != 1 {
+			t.Errorf("the other placer: %v, %v", got, err)
+		}
+	}
+	first, _ := newPlacer(hooked)
+	decisions := 0
+	tasks, _, err := first.Place(ctx, region, cluster, group, func(snap *placement.Snapshot) ([]ecsstate.Task, error) {
+		decisions++
+		return spread(1, nil)(snap)
+	})
+	if err != nil || decisions != 2 || len(tasks) != 0 {
+		t.Fatalf("%d decisions, %d tasks placed, err %v; want the second decision to find the node full", decisions, len(tasks), err)
+	}
+	if byNode, _ := tasksByNode(t, s); byNode[id] != tasksPerNode {
+		t.Fatalf("node has %d tasks, holds %d", byNode[id], tasksPerNode)
+	}
+}
