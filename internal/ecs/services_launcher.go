@@ -86,7 +86,7 @@ func (l *Launcher) LaunchServiceTasks(ctx context.Context, svc *ecsstate.Service
 	}
 
 	var failures []scheduler.Failure
-	tasks, _, err := s.placer.Place(ctx, svc.Region, svc.Cluster, launch.group, func(snap *placement.Snapshot) ([]ecsstate.Task, error) {
+	tasks, err := s.placer.Place(ctx, svc.Region, svc.Cluster, launch.group, func(snap *placement.Snapshot) ([]ecsstate.Task, error) {
 		placed, f, noInstances := snap.Place(launchType, req)
 		if noInstances {
 			failures = []scheduler.Failure{{Reason: errNoContainerInstances().Message}}

@@ -2,6 +2,7 @@ package ecsstate
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	json "github.com/go-json-experiment/json/v1"
@@ -31,12 +32,10 @@ func Relayout(ctx context.Context, s store.Store, region string) (int, error) {
 				continue
 			}
 			value := kv.Value
-			for _, p := range regionFieldPrefixes {
-				if p == prefix {
-					var err error
-					if value, err = withRegion(value, region); err != nil {
-						return "", nil, err
-					}
+			if slices.Contains(regionFieldPrefixes, prefix) {
+				var err error
+				if value, err = withRegion(value, region); err != nil {
+					return "", nil, err
 				}
 			}
 			return RegionPrefix(prefix, region) + id, value, nil

@@ -77,10 +77,9 @@ type Decide func(*Snapshot) ([]ecsstate.Task, error)
 // snapshot, calls decide, and writes the tasks in one transaction guarded
 // by the revisions of the chosen nodes' records and ledgers, deciding
 // again while another placement gets there first. It returns the tasks
-// written and the store revision of the write.
-func (p *Placer) Place(ctx context.Context, region, cluster, group string, decide Decide) ([]ecsstate.Task, int64, error) {
+// written.
+func (p *Placer) Place(ctx context.Context, region, cluster, group string, decide Decide) ([]ecsstate.Task, error) {
 	var tasks []ecsstate.Task
-	var rev int64
 	err := store.Retry(ctx, func() error {
 		snap, err := p.snapshot(ctx, region, cluster, group)
 		if err != nil {
@@ -89,28 +88,28 @@ func (p *Placer) Place(ctx context.Context, region, cluster, group string, decid
 		if tasks, err = decide(snap); err != nil {
 			return err
 		}
-		rev, err = p.apply(ctx, snap, tasks)
+		err = p.apply(ctx, snap, tasks)
 		if errors.Is(err, store.ErrConflict) {
 			p.conflicts.Inc()
 		}
 		return err
 	})
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
-	return tasks, rev, nil
+	return tasks, nil
 }
 
 // apply writes tasks if every node they go to is as snap read it, and
 // bumps those nodes' ledgers so that every decision that read them before
 // this write conflicts. A release (a task stopping) changes no ledger: a
 // decision that counted the task as still there only left more room.
-func (p *Placer) apply(ctx context.Context, snap *Snapshot, tasks []ecsstate.Task) (int64, error) {
+func (p *Placer) apply(ctx context.Context, snap *Snapshot, tasks []ecsstate.Task) error {
 	if len(tasks) == 0 {
-		return 0, nil
+		return nil
 	}
 	if err := p.ledgersUnchanged(ctx, snap, tasks); err != nil {
-		return 0, err
+		return err
 	}
 	var txn store.Txn
 	placed := map[string]int64{} // node id -> tasks placed on it
@@ -118,7 +117,7 @@ func (p *Placer) apply(ctx context.Context, snap *Snapshot, tasks []ecsstate.Tas
 		t := &tasks[i]
 		n := snap.byID[t.NodeID]
 		if n == nil {
-			return 0, fmt.Errorf("placement: task %s placed on %q, a node the snapshot does not have", t.ID, t.NodeID)
+			return fmt.Errorf("placement: task %s placed on %q, a node the snapshot does not have", t.ID, t.NodeID)
 		}
 		if placed[t.NodeID] == 0 {
 			txn.If = append(txn.If,
@@ -128,7 +127,7 @@ func (p *Placer) apply(ctx context.Context, snap *Snapshot, tasks []ecsstate.Tas
 		placed[t.NodeID]++
 		op, err := store.PutJSON(t.Key(), t)
 		if err != nil {
-			return 0, err
+			return err
 		}
 		txn.If = append(txn.If, store.Compare{Key: t.Key()})
 		txn.Then = append(txn.Then, op)
@@ -136,13 +135,13 @@ func (p *Placer) apply(ctx context.Context, snap *Snapshot, tasks []ecsstate.Tas
 	for id, count := range placed {
 		op, err := store.PutJSON(ecsstate.PlacementKey(id), ecsstate.NodePlacements{NodeID: id, Placements: snap.byID[id].ledger.Placements + count})
 		if err != nil {
-			return 0, err
+			return err
 		}
 		txn.Then = append(txn.Then, op)
 	}
 	rev, err := p.store.Txn(ctx, txn)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	// The next snapshot need not decode what this placement wrote.
 	p.mu.Lock()
@@ -159,7 +158,7 @@ func (p *Placer) apply(ctx context.Context, snap *Snapshot, tasks []ecsstate.Tas
 		}
 	}
 	p.mu.Unlock()
-	return rev, nil
+	return nil
 }
 
 // ledgersUnchanged returns store.ErrConflict when a node the tasks go to

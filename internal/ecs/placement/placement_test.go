@@ -153,7 +153,7 @@ func TestTwoPlacersPlaceEveryTaskExactlyOnce(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				for range callsEach {
-					tasks, _, err := p.Place(ctx, region, cluster, group, spread(perCall, nil))
+					tasks, err := p.Place(ctx, region, cluster, group, spread(perCall, nil))
 					if err != nil {
 						errs <- err
 						return
@@ -217,18 +217,18 @@ func TestConflictDecidesAgain(t *testing.T) {
 	id := putNodes(t, s, 1)[0]
 	first, reg := newPlacer(s)
 	other, _ := newPlacer(s)
-	if _, _, err := other.Place(ctx, region, cluster, group, spread(tasksPerNode-1, nil)); err != nil {
+	if _, err := other.Place(ctx, region, cluster, group, spread(tasksPerNode-1, nil)); err != nil {
 		t.Fatal(err)
 	}
 
 	decisions := 0
 	var failed int
-	tasks, _, err := first.Place(ctx, region, cluster, group, func(snap *placement.Snapshot) ([]ecsstate.Task, error) {
+	tasks, err := first.Place(ctx, region, cluster, group, func(snap *placement.Snapshot) ([]ecsstate.Task, error) {
 		decisions++
 		if decisions == 1 {
 			// Another server takes the last slot between this read and
 			// this write.
-			if got, _, err := other.Place(ctx, region, cluster, group, spread(1, nil)); err != nil || len(got) != 1 {
+			if got, err := other.Place(ctx, region, cluster, group, spread(1, nil)); err != nil || len(got) != 1 {
 				t.Fatalf("the other placer: %v, %v", got, err)
 			}
 		}
@@ -263,7 +263,7 @@ func TestWhatConflicts(t *testing.T) {
 			putJSON(t, s, running.Key(), running)
 		}, false},
 		{"a placement on another node", func(t *testing.T, s store.Store, other *placement.Placer, ids []string, _ ecsstate.Task) {
-			if _, _, err := other.Place(ctx, region, cluster, group, func(*placement.Snapshot) ([]ecsstate.Task, error) {
+			if _, err := other.Place(ctx, region, cluster, group, func(*placement.Snapshot) ([]ecsstate.Task, error) {
 				return []ecsstate.Task{newTask(ids[1])}, nil
 			}); err != nil {
 				t.Fatal(err)
@@ -283,14 +283,14 @@ func TestWhatConflicts(t *testing.T) {
 			ids := putNodes(t, s, 2)
 			p, _ := newPlacer(s)
 			other, _ := newPlacer(s)
-			running, _, err := other.Place(ctx, region, cluster, group, func(*placement.Snapshot) ([]ecsstate.Task, error) {
+			running, err := other.Place(ctx, region, cluster, group, func(*placement.Snapshot) ([]ecsstate.Task, error) {
 				return []ecsstate.Task{newTask(ids[0])}, nil
 			})
 			if err != nil {
 				t.Fatal(err)
 			}
 			decisions := 0
-			tasks, _, err := p.Place(ctx, region, cluster, group, func(snap *placement.Snapshot) ([]ecsstate.Task, error) {
+			tasks, err := p.Place(ctx, region, cluster, group, func(snap *placement.Snapshot) ([]ecsstate.Task, error) {
 				decisions++
 				if decisions == 1 {
 					tc.meanwhile(t, s, other, ids, running[0])
@@ -324,7 +324,7 @@ func TestGroupsAreRegional(t *testing.T) {
 	p, _ := newPlacer(s)
 	elsewhere := newTask(ids[0])
 	elsewhere.Region = "eu-central-1"
-	if _, _, err := p.Place(ctx, elsewhere.Region, cluster, group, func(*placement.Snapshot) ([]ecsstate.Task, error) {
+	if _, err := p.Place(ctx, elsewhere.Region, cluster, group, func(*placement.Snapshot) ([]ecsstate.Task, error) {
 		return []ecsstate.Task{elsewhere}, nil
 	}); err != nil {
 		t.Fatal(err)
@@ -333,7 +333,7 @@ func TestGroupsAreRegional(t *testing.T) {
 	// decodes the record.
 	fresh, _ := newPlacer(s)
 	for _, placer := range []*placement.Placer{p, fresh} {
-		_, _, err := placer.Place(ctx, region, cluster, group, func(snap *placement.Snapshot) ([]ecsstate.Task, error) {
+		_, err := placer.Place(ctx, region, cluster, group, func(snap *placement.Snapshot) ([]ecsstate.Task, error) {
 			n, _ := snap.Node(ids[0])
 			if n.View.Tasks != 1 || n.View.Used.CPU != taskCPU || n.View.GroupTasks != 0 {
 				t.Errorf("node with another region's task: %d tasks, %d cpu used, %d of the group; want 1, %d, 0",
@@ -368,18 +368,18 @@ func TestWriteComparesLedgers(t *testing.T) {
 	s := openStore(t)
 	id := putNodes(t, s, 1)[0]
 	other, _ := newPlacer(s)
-	if _, _, err := other.Place(ctx, region, cluster, group, spread(tasksPerNode-1, nil)); err != nil {
+	if _, err := other.Place(ctx, region, cluster, group, spread(tasksPerNode-1, nil)); err != nil {
 		t.Fatal(err)
 	}
 	hooked := &txnHook{Store: s}
 	hooked.before = func() {
-		if got, _, err := other.Place(ctx, region, cluster, group, spread(1, nil)); err != nil || len(got) != 1 {
+		if got, err := other.Place(ctx, region, cluster, group, spread(1, nil)); err != nil || len(got) != 1 {
 			t.Errorf("the other placer: %v, %v", got, err)
 		}
 	}
 	first, _ := newPlacer(hooked)
 	decisions := 0
-	tasks, _, err := first.Place(ctx, region, cluster, group, func(snap *placement.Snapshot) ([]ecsstate.Task, error) {
+	tasks, err := first.Place(ctx, region, cluster, group, func(snap *placement.Snapshot) ([]ecsstate.Task, error) {
 		decisions++
 		return spread(1, nil)(snap)
 	})
