@@ -3,16 +3,18 @@
 // nodes and their reservations read from the store, and applied in one
 // transaction that holds only if nothing the decision read about the
 // chosen nodes has changed since (the node records and their placement
-// ledgers). When something has, the decision is made again over a fresh
-// snapshot. Nothing is locked, so placers in one server, or in several
-// sharing a store, never overcommit a node and never wait for each other
-// except on a real conflict.
+// ledgers). When something has, the decision is made again: over the
+// snapshot brought forward when only this placer's own placements came in
+// between, else over a fresh one. Nothing is locked, so placers in one
+// server, or in several sharing a store, never overcommit a node and never
+// wait for each other except on a real conflict.
 package placement
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -44,10 +46,34 @@ type Placer struct {
 
 	// mu guards the caches of the records a snapshot reads, by store key,
 	// so that a snapshot decodes only those written since the last one:
-	// what each task reserves, and each node.
+	// what each task reserves, and each node. The task cache is updated in
+	// place, not rebuilt: a map of every task, allocated and cleared per
+	// snapshot, cost more than the snapshot's reads.
 	mu    sync.Mutex
-	cache map[string]placedTask
-	nodes map[string]cachedNode
+	cache map[string]*placedTask
+	// generation counts snapshots; a cached task carries the generation of
+	// the last snapshot that read it, so one that no longer saw it (its
+	// record deleted) drops it.
+	generation uint64
+	nodes      map[string]cachedNode
+	// commits are this placer's own placements, per node, the last
+	// commitsKept of each: what lets a decision that lost to one of them
+	// be made again over its snapshot brought forward (bringForward).
+	commits map[string][]commit
+}
+
+// commitsKept bounds the placements remembered per node. A decision that
+// lost to more of them than that reads a fresh snapshot.
+const commitsKept = 16
+
+// commit is one placement this placer wrote on a node: it moved the
+// node's ledger from revision from to revision to (the write compared
+// from, so nothing else was placed on the node in between) and added
+// tasks.
+type commit struct {
+	from, to int64
+	ledger   ecsstate.NodePlacements
+	tasks    []placedTask
 }
 
 // New returns a Placer over cfg's store.
@@ -55,6 +81,8 @@ func New(cfg Config) *Placer {
 	p := &Placer{
 		store:    cfg.Store,
 		reserves: cfg.Reserves,
+		cache:    map[string]*placedTask{},
+		commits:  map[string][]commit{},
 		conflicts: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "berth_ecs_placement_conflicts_total",
 			Help: "Placement decisions made again because another placement changed a node they chose.",
@@ -73,17 +101,22 @@ func New(cfg Config) *Placer {
 // earlier call). An error ends Place with that error.
 type Decide func(*Snapshot) ([]ecsstate.Task, error)
 
-// Place decides and commits new tasks of a region's cluster in group: it reads a
-// snapshot, calls decide, and writes the tasks in one transaction guarded
-// by the revisions of the chosen nodes' records and ledgers, deciding
-// again while another placement gets there first. It returns the tasks
-// written.
+// Place decides and commits new tasks of a region's cluster in group: it
+// reads a snapshot, calls decide, and writes the tasks in one transaction
+// guarded by the revisions of the chosen nodes' records and ledgers,
+// deciding again while another placement gets there first: over the
+// snapshot brought forward when that was this placer's own, else over a
+// fresh one. It returns the tasks written.
 func (p *Placer) Place(ctx context.Context, region, cluster, group string, decide Decide) ([]ecsstate.Task, error) {
-	var tasks []ecsstate.Task
-	err := store.Retry(ctx, func() error {
-		snap, err := p.snapshot(ctx, region, cluster, group)
-		if err != nil {
-			return err
+	var (
+		snap  *Snapshot
+		tasks []ecsstate.Task
+	)
+	err := store.Retry(ctx, func() (err error) {
+		if snap == nil {
+			if snap, err = p.snapshot(ctx, region, cluster, group); err != nil {
+				return err
+			}
 		}
 		if tasks, err = decide(snap); err != nil {
 			return err
@@ -91,6 +124,9 @@ func (p *Placer) Place(ctx context.Context, region, cluster, group string, decid
 		err = p.apply(ctx, snap, tasks)
 		if errors.Is(err, store.ErrConflict) {
 			p.conflicts.Inc()
+			if forward, ferr := p.bringForward(ctx, snap); ferr != nil || !forward {
+				snap = nil
+			}
 		}
 		return err
 	})
@@ -143,22 +179,98 @@ func (p *Placer) apply(ctx context.Context, snap *Snapshot, tasks []ecsstate.Tas
 	if err != nil {
 		return err
 	}
-	// The next snapshot need not decode what this placement wrote.
+	// The next snapshot need not decode what this placement wrote, and a
+	// decision that loses to it can be brought forward past it.
 	p.mu.Lock()
-	if p.cache != nil {
-		for i := range tasks {
-			p.cache[tasks[i].Key()] = placedTask{
-				modRevision: rev,
-				region:      tasks[i].Region,
-				cluster:     tasks[i].Cluster,
-				nodeID:      tasks[i].NodeID,
-				group:       tasks[i].Spec.Group,
-				reserves:    p.reserves(tasks[i].Spec),
+	defer p.mu.Unlock()
+	added := map[string][]placedTask{}
+	for i := range tasks {
+		t := &placedTask{
+			modRevision: rev,
+			region:      tasks[i].Region,
+			cluster:     tasks[i].Cluster,
+			nodeID:      tasks[i].NodeID,
+			group:       tasks[i].Spec.Group,
+			reserves:    p.reserves(tasks[i].Spec),
+			generation:  p.generation,
+		}
+		p.cache[tasks[i].Key()] = t
+		added[t.nodeID] = append(added[t.nodeID], *t)
+	}
+	for id, count := range placed {
+		n := snap.byID[id]
+		kept := p.commits[id]
+		if len(kept) == commitsKept {
+			kept = slices.Delete(kept, 0, 1)
+		}
+		p.commits[id] = append(kept, commit{
+			from:   n.ledgerRevision,
+			to:     rev,
+			ledger: ecsstate.NodePlacements{NodeID: id, Placements: n.ledger.Placements + count},
+			tasks:  added[id],
+		})
+	}
+	return nil
+}
+
+// bringForward makes snap current after its decision lost, without
+// reading every task again, when what it lost to is this placer's own
+// placements: every node record is unchanged, and each node's ledger
+// moved only by commits this placer remembers. It adds those commits'
+// tasks to the nodes and takes their ledger revisions, so the next
+// decision over snap compares what the store holds now. Tasks that
+// stopped since snap was read still count: the decision only has less
+// room than it might. It reports false, leaving snap partly brought
+// forward, when the store holds anything else new (another server's
+// placement, a node that changed or joined): then a fresh snapshot is
+// needed.
+func (p *Placer) bringForward(ctx context.Context, snap *Snapshot) (bool, error) {
+	nodes := 0
+	changed := false
+	if _, err := p.store.Range(ctx, ecsstate.NodePrefix, func(kv store.KV) error {
+		nodes++
+		if n := snap.byID[strings.TrimPrefix(kv.Key, ecsstate.NodePrefix)]; n == nil || n.recordRevision != kv.ModRevision {
+			changed = true
+		}
+		return nil
+	}); err != nil || changed || nodes != len(snap.list) {
+		return false, err
+	}
+	ledgers, err := p.ledgerRevisions(ctx)
+	if err != nil {
+		return false, err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, n := range snap.list {
+		id := n.Record.ID
+		for n.ledgerRevision != ledgers[id] {
+			i := slices.IndexFunc(p.commits[id], func(c commit) bool { return c.from == n.ledgerRevision })
+			if i < 0 {
+				return false, nil
 			}
+			c := p.commits[id][i]
+			// A placement written after the ledger was read but before the
+			// tasks were is counted already.
+			if c.to > snap.tasksRevision {
+				for j := range c.tasks {
+					snap.reserve(&c.tasks[j])
+				}
+			}
+			n.ledger, n.ledgerRevision = c.ledger, c.to
 		}
 	}
-	p.mu.Unlock()
-	return nil
+	return true, nil
+}
+
+// ledgerRevisions reads the revision of every node's placement ledger.
+func (p *Placer) ledgerRevisions(ctx context.Context) (map[string]int64, error) {
+	current := map[string]int64{}
+	_, err := p.store.Range(ctx, ecsstate.PlacementPrefix, func(kv store.KV) error {
+		current[strings.TrimPrefix(kv.Key, ecsstate.PlacementPrefix)] = kv.ModRevision
+		return nil
+	})
+	return current, err
 }
 
 // ledgersUnchanged returns store.ErrConflict when a node the tasks go to
@@ -166,11 +278,8 @@ func (p *Placer) apply(ctx context.Context, snap *Snapshot, tasks []ecsstate.Tas
 // comparisons decide; this only spares a decision that lost already the
 // cost of encoding its tasks (about a third of an apply).
 func (p *Placer) ledgersUnchanged(ctx context.Context, snap *Snapshot, tasks []ecsstate.Task) error {
-	current := map[string]int64{}
-	if _, err := p.store.Range(ctx, ecsstate.PlacementPrefix, func(kv store.KV) error {
-		current[strings.TrimPrefix(kv.Key, ecsstate.PlacementPrefix)] = kv.ModRevision
-		return nil
-	}); err != nil {
+	current, err := p.ledgerRevisions(ctx)
+	if err != nil {
 		return err
 	}
 	for i := range tasks {
@@ -198,9 +307,11 @@ type Node struct {
 type Snapshot struct {
 	// region and cluster name the cluster: nodes serve a cluster name in
 	// every region, but a group's tasks are those of one region's cluster.
-	region, cluster string
-	list            []*Node
-	byID            map[string]*Node
+	region, cluster, group string
+	list                   []*Node
+	byID                   map[string]*Node
+	// tasksRevision is the store revision the task records were read at.
+	tasksRevision int64
 }
 
 // Node returns the snapshot's node id.
@@ -217,7 +328,7 @@ func (s *Snapshot) Node(id string) (*Node, bool) {
 func (p *Placer) snapshot(ctx context.Context, region, cluster, group string) (*Snapshot, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	snap := &Snapshot{region: region, cluster: cluster, byID: make(map[string]*Node, len(p.nodes))}
+	snap := &Snapshot{region: region, cluster: cluster, group: group, byID: make(map[string]*Node, len(p.nodes))}
 	nodes := make(map[string]cachedNode, len(p.nodes))
 	if _, err := p.store.Range(ctx, ecsstate.NodePrefix, func(kv store.KV) error {
 		n, ok := p.nodes[kv.Key]
@@ -255,35 +366,47 @@ func (p *Placer) snapshot(ctx context.Context, region, cluster, group string) (*
 	// Range, not List: most task records are in the cache at their
 	// revision, and copying every record out of the store would be most of
 	// a snapshot's cost.
-	seen := make(map[string]placedTask, len(p.cache))
-	if _, err := p.store.Range(ctx, ecsstate.TaskPrefix, func(kv store.KV) error {
-		t, ok := lookup(p.cache, kv)
-		if !ok {
-			var err error
-			if t, err = p.decode(kv); err != nil {
+	p.generation++
+	seen := 0
+	snap.tasksRevision, err = p.store.Range(ctx, ecsstate.TaskPrefix, func(kv store.KV) error {
+		t := p.cache[kv.Key]
+		if t == nil || !t.current(kv) {
+			decoded, err := p.decode(kv)
+			if err != nil {
 				return err
 			}
+			if t == nil {
+				t = new(placedTask)
+				p.cache[kv.Key] = t
+			}
+			*t = decoded
 		}
-		seen[kv.Key] = t
-		snap.reserve(t, group)
+		t.generation = p.generation
+		seen++
+		snap.reserve(t)
 		return nil
-	}); err != nil {
+	})
+	if err != nil {
 		return nil, err
 	}
-	p.cache = seen
+	// Every cached task was seen unless a record was deleted: only then is
+	// the cache walked for what to drop.
+	if seen != len(p.cache) {
+		maps.DeleteFunc(p.cache, func(_ string, t *placedTask) bool { return t.generation != p.generation })
+	}
 	return snap, nil
 }
 
 // reserve counts a task not yet stopped on its node: its resources, and
-// whether it is of group in the snapshot's cluster.
-func (s *Snapshot) reserve(t placedTask, group string) {
+// whether it is of the snapshot's group in its cluster.
+func (s *Snapshot) reserve(t *placedTask) {
 	pn := s.byID[t.nodeID]
 	if pn == nil || t.stopped {
 		return
 	}
 	pn.View.Used = pn.View.Used.Add(t.reserves)
 	pn.View.Tasks++
-	if t.region == s.region && t.cluster == s.cluster && t.group == group {
+	if t.region == s.region && t.cluster == s.cluster && t.group == s.group {
 		pn.View.GroupTasks++
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -385,6 +386,166 @@ func TestWriteComparesLedgers(t *testing.T) {
 	})
 	if err != nil || decisions != 2 || len(tasks) != 0 {
 		t.Fatalf("%d decisions, %d tasks placed, err %v; want the second decision to find the node full", decisions, len(tasks), err)
+	}
+	if byNode, _ := tasksByNode(t, s); byNode[id] != tasksPerNode {
+		t.Fatalf("node has %d tasks, holds %d", byNode[id], tasksPerNode)
+	}
+}
+
+// A task record deleted since the last snapshot no longer holds room on
+// its node in the next one, while the records beside it still do.
+func TestDeletedTasksLeaveTheSnapshot(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	id := putNodes(t, s, 1)[0]
+	p, _ := newPlacer(s)
+	placed, err := p.Place(ctx, region, cluster, group, spread(tasksPerNode, nil))
+	if err != nil || len(placed) != tasksPerNode {
+		t.Fatalf("placed %d, %v", len(placed), err)
+	}
+	if _, err := s.Txn(ctx, store.Txn{Then: []store.Op{store.Delete(placed[0].Key())}}); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // the snapshot that drops the record, and the one after
+		if _, err := p.Place(ctx, region, cluster, group, func(snap *placement.Snapshot) ([]ecsstate.Task, error) {
+			n, _ := snap.Node(id)
+			if n.View.Tasks != tasksPerNode-1 || n.View.Used.CPU != (tasksPerNode-1)*taskCPU {
+				t.Errorf("after a delete: %d tasks, %d cpu used; want %d, %d", n.View.Tasks, n.View.Used.CPU, tasksPerNode-1, (tasksPerNode-1)*taskCPU)
+			}
+			return nil, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// taskReads counts the snapshots that read every task record.
+type taskReads struct {
+	store.Store
+	mu sync.Mutex
+	n  int
+}
+
+func (r *taskReads) Range(ctx context.Context, prefix string, fn func(store.KV) error) (int64, error) {
+	if prefix == ecsstate.TaskPrefix {
+		r.mu.Lock()
+		r.n++
+		r.mu.Unlock()
+	}
+	return r.Store.Range(ctx, prefix, fn)
+}
+
+// A decision that lost to another of the same placer's placements is made
+// again over its own snapshot brought forward past that placement, not
+// over a fresh read of every task, and it sees that placement's tasks;
+// one that lost to another placer's reads afresh.
+func TestConflictWithOwnPlacementBringsSnapshotForward(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name      string
+		samePlace bool
+		reads     int // task reads: the decision's, the meanwhile placement's, and a fresh one
+	}{
+		{"the same placer", true, 2},
+		{"another placer", false, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			reads := &taskReads{Store: openStore(t)}
+			id := putNodes(t, reads, 1)[0]
+			p, reg := newPlacer(reads)
+			meanwhile := p
+			if !tc.samePlace {
+				meanwhile, _ = newPlacer(reads)
+			}
+			decisions, failed := 0, 0
+			tasks, err := p.Place(ctx, region, cluster, group, func(snap *placement.Snapshot) ([]ecsstate.Task, error) {
+				decisions++
+				if decisions == 1 {
+					if got, err := meanwhile.Place(ctx, region, cluster, group, spread(tasksPerNode-1, nil)); err != nil || len(got) != tasksPerNode-1 {
+						t.Fatalf("the placement in between: %v, %v", got, err)
+					}
+				}
+				return spread(2, &failed)(snap)
+			})
+			if err != nil || decisions != 2 || len(tasks) != 1 || failed != 1 {
+				t.Fatalf("%d decisions, %d placed, %d failed, err %v; want the second decision to find one slot", decisions, len(tasks), failed, err)
+			}
+			if byNode, _ := tasksByNode(t, reads); byNode[id] != tasksPerNode {
+				t.Fatalf("node has %d tasks, holds %d", byNode[id], tasksPerNode)
+			}
+			if reads.n != tc.reads || conflicts(t, reg) != 1 {
+				t.Fatalf("%d reads of every task, %v conflicts; want %d and 1", reads.n, conflicts(t, reg), tc.reads)
+			}
+		})
+	}
+}
+
+// rangeHook runs before once, ahead of the first read of every task record
+// after it is armed.
+type rangeHook struct {
+	store.Store
+	armed  chan struct{}
+	once   sync.Once
+	before func()
+}
+
+func (h *rangeHook) Range(ctx context.Context, prefix string, fn func(store.KV) error) (int64, error) {
+	if prefix == ecsstate.TaskPrefix {
+		select {
+		case <-h.armed:
+			h.once.Do(h.before)
+		default:
+		}
+	}
+	return h.Store.Range(ctx, prefix, fn)
+}
+
+// A placement of the same placer that lands after a snapshot read the
+// ledgers but before it read the tasks is in the snapshot's tasks already:
+// bringing the snapshot forward past it does not count its tasks twice
+// (which would leave a free slot unused).
+func TestBringingForwardCountsATaskOnce(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	id := putNodes(t, s, 1)[0]
+	hooked := &rangeHook{Store: s, armed: make(chan struct{})}
+	p, _ := newPlacer(hooked)
+
+	proceed := make(chan struct{})
+	otherDone := make(chan error, 1)
+	go func() {
+		_, err := p.Place(ctx, region, cluster, group, func(snap *placement.Snapshot) ([]ecsstate.Task, error) {
+			close(hooked.armed) // this decision's snapshot is read
+			<-proceed
+			return spread(1, nil)(snap)
+		})
+		otherDone <- err
+	}()
+	// Between the next snapshot's ledger read and its task read, the other
+	// decision's write lands.
+	hooked.before = func() {
+		close(proceed)
+		for {
+			if _, n := tasksByNode(t, s); n == 1 {
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	<-hooked.armed
+
+	decisions, failed := 0, 0
+	tasks, err := p.Place(ctx, region, cluster, group, func(snap *placement.Snapshot) ([]ecsstate.Task, error) {
+		decisions++
+		if decisions == 1 {
+			if err := <-otherDone; err != nil {
+				t.Fatal(err)
+			}
+		}
+		return spread(tasksPerNode-1, &failed)(snap)
+	})
+	if err != nil || decisions != 2 || len(tasks) != tasksPerNode-1 || failed != 0 {
+		t.Fatalf("%d decisions, %d placed, %d failed, err %v; want the second decision to fill the %d free slots", decisions, len(tasks), failed, err, tasksPerNode-1)
 	}
 	if byNode, _ := tasksByNode(t, s); byNode[id] != tasksPerNode {
 		t.Fatalf("node has %d tasks, holds %d", byNode[id], tasksPerNode)

@@ -41,17 +41,15 @@ type placedTask struct {
 	group                   string
 	stopped                 bool
 	reserves                scheduler.Resources
+	// generation is that of the last snapshot that read the record.
+	generation uint64
 }
 
-// lookup finds a task record's placedTask in cache, valid while the
-// record's revision is unchanged.
-func lookup(cache map[string]placedTask, kv store.KV) (placedTask, bool) {
-	t, ok := cache[kv.Key]
-	if !ok {
-		return placedTask{}, false
-	}
+// current reports whether t still describes the task record kv, updating
+// its revision when the record changed in a way placement ignores.
+func (t *placedTask) current(kv store.KV) bool {
 	if t.modRevision == kv.ModRevision {
-		return t, true
+		return true
 	}
 	// What a task reserves is fixed when it is created; a later change
 	// (mostly its agent's reports) matters only once it has stopped. A
@@ -59,9 +57,9 @@ func lookup(cache map[string]placedTask, kv store.KV) (placedTask, bool) {
 	// is far cheaper than decoding it again.
 	if !t.stopped && !bytes.Contains(kv.Value, []byte(`"`+ecsstate.StatusStopped+`"`)) {
 		t.modRevision = kv.ModRevision
-		return t, true
+		return true
 	}
-	return placedTask{}, false
+	return false
 }
 
 // taskRecord is the part of a task record placedTask reads: decoding only
