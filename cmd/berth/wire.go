@@ -43,6 +43,8 @@ const (
 	blobKeyFile     = "blob.key"
 	registryKeyFile = "registry-token.key"
 	vulnDBFile      = "vulndb.db"
+	// placerIDFile names this server's placements in a store it may share.
+	placerIDFile = "placer.id"
 )
 
 // components is what wire built: the handler for the one port, the
@@ -146,8 +148,13 @@ func wire(cfg serverConfig, serverURL string, logger *slog.Logger) (c *component
 		logger.Info("ecs records moved to the regional layout", "region", cfg.Region, "keys", moved)
 	}
 	// RunTask, StartTask and the service controller place through one
-	// placer, sharing what it knows of every task's reservation.
-	ecsConfig := ecs.Config{Store: s.store, AccountID: cfg.AccountID, Logger: logger, Placer: ecs.NewPlacer(s.store, metrics)}
+	// placer, sharing what it knows of every task's reservation. Its id is
+	// the data dir's, the same across restarts.
+	placerID, err := secretfile.Token(filepath.Join(cfg.DataDir, placerIDFile))
+	if err != nil {
+		return nil, fmt.Errorf("placer id: %w", err)
+	}
+	ecsConfig := ecs.Config{Store: s.store, AccountID: cfg.AccountID, Logger: logger, Placer: ecs.NewPlacer(s.store, placerID, metrics)}
 
 	// The AWS APIs.
 	apis := []*awsapi.Service{

@@ -6,6 +6,7 @@ package ecs
 import (
 	"context"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -19,6 +20,7 @@ import (
 	"github.com/berth/berth/internal/ecs/ecsstate"
 	"github.com/berth/berth/internal/ecs/placement"
 	"github.com/berth/berth/internal/scheduler"
+	"github.com/berth/berth/internal/secretfile"
 	"github.com/berth/berth/internal/store"
 )
 
@@ -32,15 +34,16 @@ type Config struct {
 	Now    func() time.Time
 	Logger *slog.Logger
 	// Placer places new tasks; RunTask, StartTask and the Launcher of one
-	// server share it (nil: a placer of its own, as correct, only with a
-	// reservation cache of its own).
+	// server share it (nil: a placer of its own under a new id, as another
+	// server's would be: correct, only with caches of its own, and its
+	// placements compared with the others' in the store).
 	Placer *placement.Placer
 }
 
-// NewPlacer returns the placer of cfg's store, counting tasks' reservations
-// as ECS does.
-func NewPlacer(st store.Store, registerer prometheus.Registerer) *placement.Placer {
-	return placement.New(placement.Config{Store: st, Reserves: reserves, Registerer: registerer})
+// NewPlacer returns the placer id of st, counting tasks' reservations as
+// ECS does.
+func NewPlacer(st store.Store, id string, registerer prometheus.Registerer) *placement.Placer {
+	return placement.New(placement.Config{Store: st, ID: id, Reserves: reserves, Registerer: registerer})
 }
 
 // reserves is what a task of spec holds on its container instance, in the
@@ -59,7 +62,7 @@ func newService(cfg Config, component string) *service {
 		cfg.Logger = slog.Default()
 	}
 	if cfg.Placer == nil {
-		cfg.Placer = NewPlacer(cfg.Store, nil)
+		cfg.Placer = NewPlacer(cfg.Store, hex.EncodeToString(secretfile.RandomBytes(16)), nil)
 	}
 	log := cfg.Logger.With("service", "ecs")
 	if component != "" {

@@ -23,8 +23,9 @@ import (
 //	                                                     regional: a host's capacity serves every
 //	                                                     region, and a node serving cluster "x"
 //	                                                     serves "x" in each of them.
-//	ecs/placement/<node id>                              NodePlacements: the node's placement ledger,
-//	                                                     bumped by every placement on it
+//	ecs/placement/<node id>/<placer id>                  PlacementLedger: one placer's ledger on a
+//	                                                     node, rewritten by its every placement there
+//	ecs/placers                                          Placers: the placers that write ledgers
 //
 // Watchers follow "ecs/" or one prefix: the service controller and the
 // agent hub watch tasks, services and nodes.
@@ -35,6 +36,7 @@ const (
 	TaskPrefix             = "ecs/task/"
 	NodePrefix             = "ecs/node/"
 	PlacementPrefix        = "ecs/placement/"
+	PlacersKey             = "ecs/placers"
 	ServicePrefix          = "ecs/service/"
 	CapacityProviderPrefix = "ecs/capacityprovider/"
 )
@@ -61,8 +63,20 @@ func TaskKey(region, cluster, id string) string {
 func ClusterTasksPrefix(region, cluster string) string {
 	return RegionPrefix(TaskPrefix, region) + cluster + "|"
 }
-func NodeKey(id string) string          { return NodePrefix + id }
-func PlacementKey(nodeID string) string { return PlacementPrefix + nodeID }
+func NodeKey(id string) string { return NodePrefix + id }
+func PlacementKey(nodeID, placerID string) string {
+	return PlacementPrefix + nodeID + "/" + placerID
+}
+
+// ParsePlacementKey splits a ledger key into its node and placer.
+func ParsePlacementKey(key string) (nodeID, placerID string, ok bool) {
+	rest, ok := strings.CutPrefix(key, PlacementPrefix)
+	if !ok {
+		return "", "", false
+	}
+	nodeID, placerID, ok = strings.Cut(rest, "/")
+	return nodeID, placerID, ok && nodeID != "" && placerID != ""
+}
 
 // ServiceKey is the store key of a service; ClusterServicesPrefix lists a
 // cluster's services in name order.

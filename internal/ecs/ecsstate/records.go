@@ -219,14 +219,22 @@ type Node struct {
 	SeenAt time.Time `json:"seenAt"`
 }
 
-// NodePlacements is a node's placement ledger. Every placement on the
-// node rewrites it in the transaction that creates the tasks, comparing
-// the revision the decision read: a decision made before another
-// placement on the same node conflicts and is made again, so no node is
-// given more than it has. Placements counts the tasks ever placed there.
-type NodePlacements struct {
-	NodeID     string `json:"nodeId"`
-	Placements int64  `json:"placements"`
+// PlacementLedger is one placer's ledger on a node. Every placement the
+// placer makes on the node rewrites it in the transaction that creates the
+// tasks, and every other placer's placement there compares the revision
+// its decision read: a decision made before another placer's placement on
+// the same node conflicts and is made again, so no node is given more than
+// it has. Its revision is what counts; its value says whose it is.
+type PlacementLedger struct {
+	NodeID string `json:"nodeId"`
+	Placer string `json:"placer"`
+}
+
+// Placers lists the placers that write ledgers. A placement compares its
+// revision too: a placer that joins after a decision read the ledgers has
+// ledgers that decision could not compare.
+type Placers struct {
+	IDs []string `json:"ids"`
 }
 
 // AllClusters in Node.Clusters makes a node serve every cluster.

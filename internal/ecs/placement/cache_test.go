@@ -21,7 +21,10 @@ func TestCacheForgetsDeletedTasks(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	p := New(Config{Store: s, Reserves: func(ecsstate.TaskSpec) scheduler.Resources { return scheduler.Resources{} }})
+	p := New(Config{Store: s, ID: "a", Reserves: func(ecsstate.TaskSpec) scheduler.Resources { return scheduler.Resources{} }})
+	if err := p.register(ctx); err != nil {
+		t.Fatal(err)
+	}
 	var keys []string
 	for i := range 3 {
 		task := ecsstate.Task{ID: fmt.Sprintf("%032x", i+1), Region: "us-east-1", Cluster: "default"}

@@ -2,10 +2,15 @@
 // decision, as plan and apply: a decision is made over a snapshot of the
 // nodes and their reservations read from the store, and applied in one
 // transaction that holds only if nothing the decision read about the
-// chosen nodes has changed since (the node records and their placement
-// ledgers). When something has, the decision is made again: over the
-// snapshot brought forward when only this placer's own placements came in
-// between, else over a fresh one. Nothing is locked, so placers in one
+// chosen nodes has changed since: the node records, and the ledgers other
+// placers (other servers sharing the store) keep on them. When something
+// has, the decision is made again over a fresh snapshot.
+//
+// A placer's own decisions are checked against each other in memory
+// instead: every snapshot counts the placer's placements still being
+// written, and a decision that one of them overtook is made again before
+// anything is written. So one server's placements never wait for each
+// other's writes, and nothing is locked while deciding: placers in one
 // server, or in several sharing a store, never overcommit a node and never
 // wait for each other except on a real conflict.
 package placement
@@ -16,8 +21,8 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -30,6 +35,11 @@ import (
 // Config wires a Placer.
 type Config struct {
 	Store store.Store
+	// ID names the placer's ledgers in the store. It must stay the same
+	// across restarts of one server (or its ledgers pile up) and differ
+	// between servers sharing a store: a placer does not compare its own
+	// ledgers, only the others'.
+	ID string
 	// Reserves is what a task of spec holds on its node (CPU, memory,
 	// host ports): how ECS counts a task definition is the API's rule.
 	Reserves func(ecsstate.TaskSpec) scheduler.Resources
@@ -38,11 +48,15 @@ type Config struct {
 }
 
 // Placer plans and applies placements. One Placer per server shares its
-// reservation cache between every caller; any number may run at once.
+// caches and its placements in flight between every caller; any number may
+// run at once.
 type Placer struct {
+	id        string
 	store     store.Store
 	reserves  func(ecsstate.TaskSpec) scheduler.Resources
 	conflicts prometheus.Counter
+	// registered is set once the placer is among the store's Placers.
+	registered atomic.Bool
 
 	// mu guards the caches of the records a snapshot reads, by store key,
 	// so that a snapshot decodes only those written since the last one:
@@ -56,33 +70,28 @@ type Placer struct {
 	// record deleted) drops it.
 	generation uint64
 	nodes      map[string]cachedNode
-	// commits are this placer's own placements, per node, the last
-	// commitsKept of each: what lets a decision that lost to one of them
-	// be made again over its snapshot brought forward (bringForward).
-	commits map[string][]commit
+	// pending are this placer's placements being written.
+	pending []*pendingPlacement
+	// sequence numbers the placer's placements; lastOn is, per node, the
+	// number of the last one that chose it.
+	sequence int64
+	lastOn   map[string]int64
 }
 
-// commitsKept bounds the placements remembered per node. A decision that
-// lost to more of them than that reads a fresh snapshot.
-const commitsKept = 16
-
-// commit is one placement this placer wrote on a node: it moved the
-// node's ledger from revision from to revision to (the write compared
-// from, so nothing else was placed on the node in between) and added
-// tasks.
-type commit struct {
-	from, to int64
-	ledger   ecsstate.NodePlacements
-	tasks    []placedTask
+// pendingPlacement is one of the placer's own placements being written.
+type pendingPlacement struct {
+	keys  []string
+	tasks []placedTask
 }
 
 // New returns a Placer over cfg's store.
 func New(cfg Config) *Placer {
 	p := &Placer{
+		id:       cfg.ID,
 		store:    cfg.Store,
 		reserves: cfg.Reserves,
 		cache:    map[string]*placedTask{},
-		commits:  map[string][]commit{},
+		lastOn:   map[string]int64{},
 		conflicts: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "berth_ecs_placement_conflicts_total",
 			Help: "Placement decisions made again because another placement changed a node they chose.",
@@ -103,20 +112,18 @@ type Decide func(*Snapshot) ([]ecsstate.Task, error)
 
 // Place decides and commits new tasks of a region's cluster in group: it
 // reads a snapshot, calls decide, and writes the tasks in one transaction
-// guarded by the revisions of the chosen nodes' records and ledgers,
-// deciding again while another placement gets there first: over the
-// snapshot brought forward when that was this placer's own, else over a
-// fresh one. It returns the tasks written.
+// guarded by the revisions of the chosen nodes' records and of the other
+// placers' ledgers on them, deciding again over a fresh snapshot while
+// another placement gets there first. It returns the tasks written.
 func (p *Placer) Place(ctx context.Context, region, cluster, group string, decide Decide) ([]ecsstate.Task, error) {
-	var (
-		snap  *Snapshot
-		tasks []ecsstate.Task
-	)
-	err := store.Retry(ctx, func() (err error) {
-		if snap == nil {
-			if snap, err = p.snapshot(ctx, region, cluster, group); err != nil {
-				return err
-			}
+	if err := p.register(ctx); err != nil {
+		return nil, err
+	}
+	var tasks []ecsstate.Task
+	err := store.Retry(ctx, func() error {
+		snap, err := p.snapshot(ctx, region, cluster, group)
+		if err != nil {
+			return err
 		}
 		if tasks, err = decide(snap); err != nil {
 			return err
@@ -124,9 +131,6 @@ func (p *Placer) Place(ctx context.Context, region, cluster, group string, decid
 		err = p.apply(ctx, snap, tasks)
 		if errors.Is(err, store.ErrConflict) {
 			p.conflicts.Inc()
-			if forward, ferr := p.bringForward(ctx, snap); ferr != nil || !forward {
-				snap = nil
-			}
 		}
 		return err
 	})
@@ -136,156 +140,134 @@ func (p *Placer) Place(ctx context.Context, region, cluster, group string, decid
 	return tasks, nil
 }
 
+// overtaken reports whether another of this placer's placements, one snap
+// does not count, chose a node tasks go to.
+func (p *Placer) overtaken(snap *Snapshot, tasks []ecsstate.Task) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.overtakenLocked(snap, tasks)
+}
+
+func (p *Placer) overtakenLocked(snap *Snapshot, tasks []ecsstate.Task) bool {
+	for i := range tasks {
+		if p.lastOn[tasks[i].NodeID] > snap.sequence {
+			return true
+		}
+	}
+	return false
+}
+
+// register adds the placer to the store's Placers, once.
+func (p *Placer) register(ctx context.Context) error {
+	if p.registered.Load() {
+		return nil
+	}
+	_, err := store.Update(ctx, p.store, ecsstate.PlacersKey, func(v *ecsstate.Placers, _ bool) error {
+		if slices.Contains(v.IDs, p.id) {
+			return store.ErrUnchanged
+		}
+		v.IDs = append(v.IDs, p.id)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("placement: register placer %s: %w", p.id, err)
+	}
+	p.registered.Store(true)
+	return nil
+}
+
 // apply writes tasks if every node they go to is as snap read it, and
-// bumps those nodes' ledgers so that every decision that read them before
-// this write conflicts. A release (a task stopping) changes no ledger: a
-// decision that counted the task as still there only left more room.
+// rewrites this placer's ledger on each so that every other placer's
+// decision that read them before this write conflicts (when there are
+// other placers). A release (a task
+// stopping) changes no ledger: a decision that counted the task as still
+// there only left more room.
+//
+// A decision that another of this placer's placements overtook on a node
+// it chose (one that was not yet pending when snap was read) conflicts
+// here, before anything is written. Otherwise the placement is pending,
+// counted by every snapshot from now on, before its write starts: the
+// placer's writes overlap, and none waits for another's.
 func (p *Placer) apply(ctx context.Context, snap *Snapshot, tasks []ecsstate.Task) error {
 	if len(tasks) == 0 {
 		return nil
 	}
-	if err := p.ledgersUnchanged(ctx, snap, tasks); err != nil {
-		return err
+	// Checked again where the placement becomes pending; this spares a
+	// decision that lost already the cost of encoding its tasks.
+	if p.overtaken(snap, tasks) {
+		return store.ErrConflict
 	}
-	var txn store.Txn
-	placed := map[string]int64{} // node id -> tasks placed on it
+	txn := store.Txn{If: []store.Compare{{Key: ecsstate.PlacersKey, ModRevision: snap.placersRevision}}}
+	placement := &pendingPlacement{}
+	chosen := map[string]bool{}
 	for i := range tasks {
 		t := &tasks[i]
 		n := snap.byID[t.NodeID]
 		if n == nil {
 			return fmt.Errorf("placement: task %s placed on %q, a node the snapshot does not have", t.ID, t.NodeID)
 		}
-		if placed[t.NodeID] == 0 {
-			txn.If = append(txn.If,
-				store.Compare{Key: ecsstate.NodeKey(t.NodeID), ModRevision: n.recordRevision},
-				store.Compare{Key: ecsstate.PlacementKey(t.NodeID), ModRevision: n.ledgerRevision})
+		if !chosen[t.NodeID] {
+			chosen[t.NodeID] = true
+			txn.If = append(txn.If, store.Compare{Key: ecsstate.NodeKey(t.NodeID), ModRevision: n.recordRevision})
+			// A placer alone in the store writes no ledgers: one that joins
+			// makes every write decided before it conflict (the list of
+			// placers changed), and reads every task written before.
+			for _, other := range snap.otherPlacers {
+				txn.If = append(txn.If, store.Compare{Key: ecsstate.PlacementKey(t.NodeID, other), ModRevision: n.ledgers[other]})
+			}
+			if len(snap.otherPlacers) > 0 {
+				op, err := store.PutJSON(ecsstate.PlacementKey(t.NodeID, p.id), ecsstate.PlacementLedger{NodeID: t.NodeID, Placer: p.id})
+				if err != nil {
+					return err
+				}
+				txn.Then = append(txn.Then, op)
+			}
 		}
-		placed[t.NodeID]++
 		op, err := store.PutJSON(t.Key(), t)
 		if err != nil {
 			return err
 		}
 		txn.If = append(txn.If, store.Compare{Key: t.Key()})
 		txn.Then = append(txn.Then, op)
-	}
-	for id, count := range placed {
-		op, err := store.PutJSON(ecsstate.PlacementKey(id), ecsstate.NodePlacements{NodeID: id, Placements: snap.byID[id].ledger.Placements + count})
-		if err != nil {
-			return err
-		}
-		txn.Then = append(txn.Then, op)
-	}
-	rev, err := p.store.Txn(ctx, txn)
-	if err != nil {
-		return err
-	}
-	// The next snapshot need not decode what this placement wrote, and a
-	// decision that loses to it can be brought forward past it.
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	added := map[string][]placedTask{}
-	for i := range tasks {
-		t := &placedTask{
-			modRevision: rev,
-			region:      tasks[i].Region,
-			cluster:     tasks[i].Cluster,
-			nodeID:      tasks[i].NodeID,
-			group:       tasks[i].Spec.Group,
-			reserves:    p.reserves(tasks[i].Spec),
-			generation:  p.generation,
-		}
-		p.cache[tasks[i].Key()] = t
-		added[t.nodeID] = append(added[t.nodeID], *t)
-	}
-	for id, count := range placed {
-		n := snap.byID[id]
-		kept := p.commits[id]
-		if len(kept) == commitsKept {
-			kept = slices.Delete(kept, 0, 1)
-		}
-		p.commits[id] = append(kept, commit{
-			from:   n.ledgerRevision,
-			to:     rev,
-			ledger: ecsstate.NodePlacements{NodeID: id, Placements: n.ledger.Placements + count},
-			tasks:  added[id],
+		placement.keys = append(placement.keys, t.Key())
+		placement.tasks = append(placement.tasks, placedTask{
+			region:   t.Region,
+			cluster:  t.Cluster,
+			nodeID:   t.NodeID,
+			group:    t.Spec.Group,
+			reserves: p.reserves(t.Spec),
 		})
 	}
-	return nil
-}
 
-// bringForward makes snap current after its decision lost, without
-// reading every task again, when what it lost to is this placer's own
-// placements: every node record is unchanged, and each node's ledger
-// moved only by commits this placer remembers. It adds those commits'
-// tasks to the nodes and takes their ledger revisions, so the next
-// decision over snap compares what the store holds now. Tasks that
-// stopped since snap was read still count: the decision only has less
-// room than it might. It reports false, leaving snap partly brought
-// forward, when the store holds anything else new (another server's
-// placement, a node that changed or joined): then a fresh snapshot is
-// needed.
-func (p *Placer) bringForward(ctx context.Context, snap *Snapshot) (bool, error) {
-	nodes := 0
-	changed := false
-	if _, err := p.store.Range(ctx, ecsstate.NodePrefix, func(kv store.KV) error {
-		nodes++
-		if n := snap.byID[strings.TrimPrefix(kv.Key, ecsstate.NodePrefix)]; n == nil || n.recordRevision != kv.ModRevision {
-			changed = true
-		}
-		return nil
-	}); err != nil || changed || nodes != len(snap.list) {
-		return false, err
+	p.mu.Lock()
+	if p.overtakenLocked(snap, tasks) {
+		p.mu.Unlock()
+		return store.ErrConflict
 	}
-	ledgers, err := p.ledgerRevisions(ctx)
-	if err != nil {
-		return false, err
+	p.sequence++
+	for id := range chosen {
+		p.lastOn[id] = p.sequence
 	}
+	p.pending = append(p.pending, placement)
+	p.mu.Unlock()
+
+	rev, err := p.store.Txn(ctx, txn)
+
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for _, n := range snap.list {
-		id := n.Record.ID
-		for n.ledgerRevision != ledgers[id] {
-			i := slices.IndexFunc(p.commits[id], func(c commit) bool { return c.from == n.ledgerRevision })
-			if i < 0 {
-				return false, nil
-			}
-			c := p.commits[id][i]
-			// A placement written after the ledger was read but before the
-			// tasks were is counted already.
-			if c.to > snap.tasksRevision {
-				for j := range c.tasks {
-					snap.reserve(&c.tasks[j])
-				}
-			}
-			n.ledger, n.ledgerRevision = c.ledger, c.to
-		}
-	}
-	return true, nil
-}
-
-// ledgerRevisions reads the revision of every node's placement ledger.
-func (p *Placer) ledgerRevisions(ctx context.Context) (map[string]int64, error) {
-	current := map[string]int64{}
-	_, err := p.store.Range(ctx, ecsstate.PlacementPrefix, func(kv store.KV) error {
-		current[strings.TrimPrefix(kv.Key, ecsstate.PlacementPrefix)] = kv.ModRevision
-		return nil
-	})
-	return current, err
-}
-
-// ledgersUnchanged returns store.ErrConflict when a node the tasks go to
-// has had another placement since snap was read. The transaction's
-// comparisons decide; this only spares a decision that lost already the
-// cost of encoding its tasks (about a third of an apply).
-func (p *Placer) ledgersUnchanged(ctx context.Context, snap *Snapshot, tasks []ecsstate.Task) error {
-	current, err := p.ledgerRevisions(ctx)
+	// The store has settled the write, whatever the error: the next
+	// snapshot reads what it holds. (Should a context error leave the
+	// outcome unknown, the store's rule is to read again, as that
+	// snapshot does.)
+	p.pending = slices.DeleteFunc(p.pending, func(pp *pendingPlacement) bool { return pp == placement })
 	if err != nil {
 		return err
 	}
-	for i := range tasks {
-		if n := snap.byID[tasks[i].NodeID]; n != nil && current[tasks[i].NodeID] != n.ledgerRevision {
-			return store.ErrConflict
-		}
+	// The next snapshot need not decode what this placement wrote.
+	for i := range placement.tasks {
+		t := placement.tasks[i]
+		t.modRevision = rev
+		p.cache[placement.keys[i]] = &t
 	}
 	return nil
 }
@@ -298,8 +280,9 @@ type Node struct {
 	View   *scheduler.Node
 
 	recordRevision int64
-	ledger         ecsstate.NodePlacements
-	ledgerRevision int64
+	// ledgers are the revisions of the other placers' ledgers on the node
+	// (none: 0, which a write compares as "still none").
+	ledgers map[string]int64
 }
 
 // Snapshot is the nodes of the store with the reservations of their
@@ -310,8 +293,13 @@ type Snapshot struct {
 	region, cluster, group string
 	list                   []*Node
 	byID                   map[string]*Node
-	// tasksRevision is the store revision the task records were read at.
-	tasksRevision int64
+	// placersRevision is the revision of the Placers record read, and
+	// otherPlacers the placers in it besides this one.
+	placersRevision int64
+	otherPlacers    []string
+	// sequence is the number of the placer's last placement the snapshot
+	// counts.
+	sequence int64
 }
 
 // Node returns the snapshot's node id.
@@ -320,15 +308,27 @@ func (s *Snapshot) Node(id string) (*Node, bool) {
 	return n, ok
 }
 
-// snapshot reads the nodes, their ledgers and then the tasks: a placement
-// committed after a ledger was read changes that ledger (and conflicts);
-// one committed before wrote its tasks before they are listed. A node's
-// reservations come from all its tasks not yet STOPPED, in any cluster:
-// they share the host, whatever the region.
+// snapshot reads the placers, the nodes, the other placers' ledgers and
+// then the tasks: another placer's placement committed after its ledger
+// was read changes that ledger (and conflicts); one committed before wrote
+// its tasks before they are listed. To those it adds this placer's pending
+// placements the task read did not see. A node's reservations come from
+// all its tasks not yet STOPPED, in any cluster: they share the host,
+// whatever the region.
 func (p *Placer) snapshot(ctx context.Context, region, cluster, group string) (*Snapshot, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	snap := &Snapshot{region: region, cluster: cluster, group: group, byID: make(map[string]*Node, len(p.nodes))}
+	snap := &Snapshot{region: region, cluster: cluster, group: group, byID: make(map[string]*Node, len(p.nodes)), sequence: p.sequence}
+	placers, err := store.Get[ecsstate.Placers](ctx, p.store, ecsstate.PlacersKey)
+	if err != nil {
+		return nil, err
+	}
+	snap.placersRevision = placers.ModRevision
+	for _, id := range placers.Value.IDs {
+		if id != p.id {
+			snap.otherPlacers = append(snap.otherPlacers, id)
+		}
+	}
 	nodes := make(map[string]cachedNode, len(p.nodes))
 	if _, err := p.store.Range(ctx, ecsstate.NodePrefix, func(kv store.KV) error {
 		n, ok := p.nodes[kv.Key]
@@ -354,13 +354,18 @@ func (p *Placer) snapshot(ctx context.Context, region, cluster, group string) (*
 		return nil, err
 	}
 	p.nodes = nodes
-	ledgers, _, err := store.List[ecsstate.NodePlacements](ctx, p.store, ecsstate.PlacementPrefix, store.ListOptions{})
-	if err != nil {
-		return nil, err
-	}
-	for _, l := range ledgers {
-		if pn := snap.byID[l.Value.NodeID]; pn != nil {
-			pn.ledger, pn.ledgerRevision = l.Value, l.ModRevision
+	if len(snap.otherPlacers) > 0 {
+		if _, err := p.store.Range(ctx, ecsstate.PlacementPrefix, func(kv store.KV) error {
+			nodeID, placer, ok := ecsstate.ParsePlacementKey(kv.Key)
+			if pn := snap.byID[nodeID]; ok && pn != nil && placer != p.id {
+				if pn.ledgers == nil {
+					pn.ledgers = map[string]int64{}
+				}
+				pn.ledgers[placer] = kv.ModRevision
+			}
+			return nil
+		}); err != nil {
+			return nil, err
 		}
 	}
 	// Range, not List: most task records are in the cache at their
@@ -368,7 +373,7 @@ func (p *Placer) snapshot(ctx context.Context, region, cluster, group string) (*
 	// a snapshot's cost.
 	p.generation++
 	seen := 0
-	snap.tasksRevision, err = p.store.Range(ctx, ecsstate.TaskPrefix, func(kv store.KV) error {
+	if _, err := p.store.Range(ctx, ecsstate.TaskPrefix, func(kv store.KV) error {
 		t := p.cache[kv.Key]
 		if t == nil || !t.current(kv) {
 			decoded, err := p.decode(kv)
@@ -385,14 +390,23 @@ func (p *Placer) snapshot(ctx context.Context, region, cluster, group string) (*
 		seen++
 		snap.reserve(t)
 		return nil
-	})
-	if err != nil {
+	}); err != nil {
 		return nil, err
 	}
 	// Every cached task was seen unless a record was deleted: only then is
 	// the cache walked for what to drop.
 	if seen != len(p.cache) {
 		maps.DeleteFunc(p.cache, func(_ string, t *placedTask) bool { return t.generation != p.generation })
+	}
+	// A pending placement may have been written after the tasks were read,
+	// or just before (its placer not told yet): count what the read did
+	// not see.
+	for _, pp := range p.pending {
+		for i := range pp.tasks {
+			if t := p.cache[pp.keys[i]]; t == nil || t.generation != p.generation {
+				snap.reserve(&pp.tasks[i])
+			}
+		}
 	}
 	return snap, nil
 }

@@ -7,8 +7,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -46,9 +46,13 @@ func reserves(spec ecsstate.TaskSpec) scheduler.Resources {
 	return scheduler.Resources{CPU: cpu}
 }
 
+var placerSeq atomic.Int64
+
+// newPlacer returns a placer of its own id, as another server's would be.
 func newPlacer(s store.Store) (*placement.Placer, *prometheus.Registry) {
 	reg := prometheus.NewRegistry()
-	return placement.New(placement.Config{Store: s, Reserves: reserves, Registerer: reg}), reg
+	id := fmt.Sprintf("placer-%d", placerSeq.Add(1))
+	return placement.New(placement.Config{Store: s, ID: id, Reserves: reserves, Registerer: reg}), reg
 }
 
 func putNodes(t *testing.T, s store.Store, n int) []string {
@@ -128,8 +132,8 @@ func tasksByNode(t *testing.T, s store.Store) (map[string]int, int) {
 // Two placers (as two servers on one store would have, each with its own
 // cache), each with several callers at once, ask for more tasks than the
 // nodes hold: every slot is filled exactly once, no node takes more than
-// it has, every task a caller was told about is written, and the ledgers
-// count what was placed.
+// it has, every task a caller was told about is written, and every
+// placement on a node rewrote a ledger there.
 func TestTwoPlacersPlaceEveryTaskExactlyOnce(t *testing.T) {
 	ctx := context.Background()
 	s := openStore(t)
@@ -141,6 +145,9 @@ func TestTwoPlacersPlaceEveryTaskExactlyOnce(t *testing.T) {
 		p, reg := newPlacer(s)
 		placers = append(placers, p)
 		regs = append(regs, reg)
+	}
+	for _, p := range placers {
+		register(t, p)
 	}
 
 	const callers, callsEach, perCall = 4, 10, 3 // 240 asked, 100 slots
@@ -185,9 +192,27 @@ func TestTwoPlacersPlaceEveryTaskExactlyOnce(t *testing.T) {
 		if byNode[id] != tasksPerNode {
 			t.Errorf("node %s has %d tasks, holds %d", id, byNode[id], tasksPerNode)
 		}
-		ledger, err := store.Get[ecsstate.NodePlacements](ctx, s, ecsstate.PlacementKey(id))
-		if err != nil || ledger.Value.Placements != int64(byNode[id]) {
-			t.Errorf("ledger of %s = %+v, %v; %d tasks there", id, ledger.Value, err, byNode[id])
+	}
+	// The tasks are never written again: each one's revision is its
+	// placement's, and the last on each node rewrote a ledger there.
+	tasks, _, err := store.List[ecsstate.Task](ctx, s, ecsstate.TaskPrefix, store.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ledgers, _, err := store.List[ecsstate.PlacementLedger](ctx, s, ecsstate.PlacementPrefix, store.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lastPlaced, lastLedger := map[string]int64{}, map[string]int64{}
+	for _, task := range tasks {
+		lastPlaced[task.Value.NodeID] = max(lastPlaced[task.Value.NodeID], task.ModRevision)
+	}
+	for _, l := range ledgers {
+		lastLedger[l.Value.NodeID] = max(lastLedger[l.Value.NodeID], l.ModRevision)
+	}
+	for _, id := range ids {
+		if lastLedger[id] != lastPlaced[id] {
+			t.Errorf("node %s: last placement at revision %d, last ledger write at %d", id, lastPlaced[id], lastLedger[id])
 		}
 	}
 	decidedAgain := 0.0
@@ -348,8 +373,8 @@ func TestGroupsAreRegional(t *testing.T) {
 	}
 }
 
-// txnHook runs its before func ahead of its first Txn: another placement that
-// lands between a decision's last read and its write.
+// txnHook runs its before func, once set, ahead of the next Txn: another
+// placement that lands between a decision's last read and its write.
 type txnHook struct {
 	store.Store
 	once   sync.Once
@@ -357,8 +382,19 @@ type txnHook struct {
 }
 
 func (h *txnHook) Txn(ctx context.Context, txn store.Txn) (int64, error) {
-	h.once.Do(h.before)
+	if h.before != nil {
+		h.once.Do(h.before)
+	}
 	return h.Store.Txn(ctx, txn)
+}
+
+// register has p join the store's placers (its first Place writes that),
+// so that a test's next Txn is a placement.
+func register(t *testing.T, p *placement.Placer) {
+	t.Helper()
+	if _, err := p.Place(context.Background(), region, cluster, group, func(*placement.Snapshot) ([]ecsstate.Task, error) { return nil, nil }); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // The write itself holds only if the chosen node is as the decision read
@@ -373,12 +409,13 @@ func TestWriteComparesLedgers(t *testing.T) {
 		t.Fatal(err)
 	}
 	hooked := &txnHook{Store: s}
+	first, _ := newPlacer(hooked)
+	register(t, first)
 	hooked.before = func() {
 		if got, err := other.Place(ctx, region, cluster, group, spread(1, nil)); err != nil || len(got) != 1 {
 			t.Errorf("the other placer: %v, %v", got, err)
 		}
 	}
-	first, _ := newPlacer(hooked)
 	decisions := 0
 	tasks, err := first.Place(ctx, region, cluster, group, func(snap *placement.Snapshot) ([]ecsstate.Task, error) {
 		decisions++
@@ -419,135 +456,195 @@ func TestDeletedTasksLeaveTheSnapshot(t *testing.T) {
 	}
 }
 
-// taskReads counts the snapshots that read every task record.
-type taskReads struct {
+// txnGate, once armed, holds the next Txn: before it reaches the store
+// until enter is closed, and after it has written until leave is closed.
+type txnGate struct {
 	store.Store
-	mu sync.Mutex
-	n  int
+	armed          atomic.Bool
+	once           sync.Once
+	held           chan struct{} // closed when that Txn arrives
+	enter, written chan struct{}
+	leave          chan struct{}
 }
 
-func (r *taskReads) Range(ctx context.Context, prefix string, fn func(store.KV) error) (int64, error) {
-	if prefix == ecsstate.TaskPrefix {
-		r.mu.Lock()
-		r.n++
-		r.mu.Unlock()
+func newTxnGate(s store.Store) *txnGate {
+	return &txnGate{Store: s, held: make(chan struct{}), enter: make(chan struct{}), written: make(chan struct{}), leave: make(chan struct{})}
+}
+
+func (g *txnGate) Txn(ctx context.Context, txn store.Txn) (int64, error) {
+	first := false
+	if g.armed.Load() {
+		g.once.Do(func() { first = true })
 	}
-	return r.Store.Range(ctx, prefix, fn)
+	if !first {
+		return g.Store.Txn(ctx, txn)
+	}
+	close(g.held)
+	<-g.enter
+	rev, err := g.Store.Txn(ctx, txn)
+	close(g.written)
+	<-g.leave
+	return rev, err
 }
 
-// A decision that lost to another of the same placer's placements is made
-// again over its own snapshot brought forward past that placement, not
-// over a fresh read of every task, and it sees that placement's tasks;
-// one that lost to another placer's reads afresh.
-func TestConflictWithOwnPlacementBringsSnapshotForward(t *testing.T) {
+// A placement still being written counts for the same placer's next
+// decision, which does not wait for that write: here the first placement's
+// write is held while the second decides over what it left and writes.
+func TestPendingPlacementCountsWithoutWaiting(t *testing.T) {
 	ctx := context.Background()
-	for _, tc := range []struct {
-		name      string
-		samePlace bool
-		reads     int // task reads: the decision's, the meanwhile placement's, and a fresh one
-	}{
-		{"the same placer", true, 2},
-		{"another placer", false, 3},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			reads := &taskReads{Store: openStore(t)}
-			id := putNodes(t, reads, 1)[0]
-			p, reg := newPlacer(reads)
-			meanwhile := p
-			if !tc.samePlace {
-				meanwhile, _ = newPlacer(reads)
-			}
-			decisions, failed := 0, 0
-			tasks, err := p.Place(ctx, region, cluster, group, func(snap *placement.Snapshot) ([]ecsstate.Task, error) {
-				decisions++
-				if decisions == 1 {
-					if got, err := meanwhile.Place(ctx, region, cluster, group, spread(tasksPerNode-1, nil)); err != nil || len(got) != tasksPerNode-1 {
-						t.Fatalf("the placement in between: %v, %v", got, err)
-					}
-				}
-				return spread(2, &failed)(snap)
-			})
-			if err != nil || decisions != 2 || len(tasks) != 1 || failed != 1 {
-				t.Fatalf("%d decisions, %d placed, %d failed, err %v; want the second decision to find one slot", decisions, len(tasks), failed, err)
-			}
-			if byNode, _ := tasksByNode(t, reads); byNode[id] != tasksPerNode {
-				t.Fatalf("node has %d tasks, holds %d", byNode[id], tasksPerNode)
-			}
-			if reads.n != tc.reads || conflicts(t, reg) != 1 {
-				t.Fatalf("%d reads of every task, %v conflicts; want %d and 1", reads.n, conflicts(t, reg), tc.reads)
-			}
-		})
+	gate := newTxnGate(openStore(t))
+	id := putNodes(t, gate, 1)[0]
+	p, reg := newPlacer(gate)
+	register(t, p)
+	gate.armed.Store(true)
+
+	firstDone := make(chan error, 1)
+	go func() {
+		_, err := p.Place(ctx, region, cluster, group, spread(tasksPerNode-1, nil))
+		firstDone <- err
+	}()
+	<-gate.held
+	var failed int
+	second, err := p.Place(ctx, region, cluster, group, spread(2, &failed))
+	if err != nil || len(second) != 1 || failed != 1 {
+		t.Fatalf("beside a pending placement: %d placed, %d failed, err %v; want 1 and 1", len(second), failed, err)
+	}
+	close(gate.enter)
+	close(gate.leave)
+	if err := <-firstDone; err != nil {
+		t.Fatal(err)
+	}
+	if byNode, _ := tasksByNode(t, gate); byNode[id] != tasksPerNode {
+		t.Fatalf("node has %d tasks, holds %d", byNode[id], tasksPerNode)
+	}
+	if got := conflicts(t, reg); got != 0 {
+		t.Fatalf("%v conflicts; the placer's own placements do not conflict", got)
 	}
 }
 
-// rangeHook runs before once, ahead of the first read of every task record
-// after it is armed.
-type rangeHook struct {
-	store.Store
-	armed  chan struct{}
-	once   sync.Once
-	before func()
-}
+// A placement already written, but not yet known to its placer as
+// written, is counted once by the next snapshot: from the store, not again
+// as pending (which would leave its room unused).
+func TestWrittenPlacementCountsOnce(t *testing.T) {
+	ctx := context.Background()
+	gate := newTxnGate(openStore(t))
+	id := putNodes(t, gate, 1)[0]
+	p, _ := newPlacer(gate)
+	register(t, p)
+	gate.armed.Store(true)
+	close(gate.enter)
 
-func (h *rangeHook) Range(ctx context.Context, prefix string, fn func(store.KV) error) (int64, error) {
-	if prefix == ecsstate.TaskPrefix {
-		select {
-		case <-h.armed:
-			h.once.Do(h.before)
-		default:
-		}
+	firstDone := make(chan error, 1)
+	go func() {
+		_, err := p.Place(ctx, region, cluster, group, spread(1, nil))
+		firstDone <- err
+	}()
+	<-gate.written
+	var failed int
+	second, err := p.Place(ctx, region, cluster, group, spread(tasksPerNode-1, &failed))
+	if err != nil || len(second) != tasksPerNode-1 || failed != 0 {
+		t.Fatalf("after a written placement: %d placed, %d failed, err %v; want %d and 0", len(second), failed, err, tasksPerNode-1)
 	}
-	return h.Store.Range(ctx, prefix, fn)
+	close(gate.leave)
+	if err := <-firstDone; err != nil {
+		t.Fatal(err)
+	}
+	if byNode, _ := tasksByNode(t, gate); byNode[id] != tasksPerNode {
+		t.Fatalf("node has %d tasks, holds %d", byNode[id], tasksPerNode)
+	}
 }
 
-// A placement of the same placer that lands after a snapshot read the
-// ledgers but before it read the tasks is in the snapshot's tasks already:
-// bringing the snapshot forward past it does not count its tasks twice
-// (which would leave a free slot unused).
-func TestBringingForwardCountsATaskOnce(t *testing.T) {
+// A decision that another of the same placer's placements overtook (it
+// became pending after the decision's snapshot, on a node the decision
+// chose) is made again before anything is written, and sees it.
+func TestOvertakenDecisionDecidesAgain(t *testing.T) {
 	ctx := context.Background()
 	s := openStore(t)
 	id := putNodes(t, s, 1)[0]
-	hooked := &rangeHook{Store: s, armed: make(chan struct{})}
-	p, _ := newPlacer(hooked)
-
-	proceed := make(chan struct{})
-	otherDone := make(chan error, 1)
-	go func() {
-		_, err := p.Place(ctx, region, cluster, group, func(snap *placement.Snapshot) ([]ecsstate.Task, error) {
-			close(hooked.armed) // this decision's snapshot is read
-			<-proceed
-			return spread(1, nil)(snap)
-		})
-		otherDone <- err
-	}()
-	// Between the next snapshot's ledger read and its task read, the other
-	// decision's write lands.
-	hooked.before = func() {
-		close(proceed)
-		for {
-			if _, n := tasksByNode(t, s); n == 1 {
-				return
-			}
-			time.Sleep(time.Millisecond)
-		}
-	}
-	<-hooked.armed
-
+	p, reg := newPlacer(s)
 	decisions, failed := 0, 0
 	tasks, err := p.Place(ctx, region, cluster, group, func(snap *placement.Snapshot) ([]ecsstate.Task, error) {
 		decisions++
 		if decisions == 1 {
-			if err := <-otherDone; err != nil {
-				t.Fatal(err)
+			if got, err := p.Place(ctx, region, cluster, group, spread(tasksPerNode-1, nil)); err != nil || len(got) != tasksPerNode-1 {
+				t.Fatalf("the placement in between: %v, %v", got, err)
 			}
 		}
-		return spread(tasksPerNode-1, &failed)(snap)
+		return spread(2, &failed)(snap)
 	})
-	if err != nil || decisions != 2 || len(tasks) != tasksPerNode-1 || failed != 0 {
-		t.Fatalf("%d decisions, %d placed, %d failed, err %v; want the second decision to fill the %d free slots", decisions, len(tasks), failed, err, tasksPerNode-1)
+	if err != nil || decisions != 2 || len(tasks) != 1 || failed != 1 {
+		t.Fatalf("%d decisions, %d placed, %d failed, err %v; want the second decision to find one slot", decisions, len(tasks), failed, err)
 	}
 	if byNode, _ := tasksByNode(t, s); byNode[id] != tasksPerNode {
 		t.Fatalf("node has %d tasks, holds %d", byNode[id], tasksPerNode)
+	}
+	if got := conflicts(t, reg); got != 1 {
+		t.Fatalf("%v conflicts counted, want 1", got)
+	}
+}
+
+// A placer that joins after a decision read the ledgers, and places on the
+// decision's node before its write, makes that write conflict: the
+// decision could not compare a ledger it did not know of.
+func TestAPlacerJoiningConflicts(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	putNodes(t, s, 1)
+	p, _ := newPlacer(s)
+	if _, err := p.Place(ctx, region, cluster, group, spread(tasksPerNode-1, nil)); err != nil {
+		t.Fatal(err)
+	}
+	decisions, failed := 0, 0
+	tasks, err := p.Place(ctx, region, cluster, group, func(snap *placement.Snapshot) ([]ecsstate.Task, error) {
+		decisions++
+		if decisions == 1 {
+			joined, _ := newPlacer(s)
+			if got, err := joined.Place(ctx, region, cluster, group, spread(1, nil)); err != nil || len(got) != 1 {
+				t.Fatalf("the new placer: %v, %v", got, err)
+			}
+		}
+		return spread(1, &failed)(snap)
+	})
+	if err != nil || decisions != 2 || len(tasks) != 0 || failed != 1 {
+		t.Fatalf("%d decisions, %d placed, %d failed, err %v; want the second decision to find the node full", decisions, len(tasks), failed, err)
+	}
+}
+
+// A placer alone in the store writes no ledgers (nobody would compare
+// them); once another joins, each writes its ledger on the nodes it
+// places on.
+func TestLedgersOnlyBesideAnotherPlacer(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	ids := putNodes(t, s, 2)
+	alone, _ := newPlacer(s)
+	place := func(p *placement.Placer, node string) {
+		t.Helper()
+		if _, err := p.Place(ctx, region, cluster, group, func(*placement.Snapshot) ([]ecsstate.Task, error) {
+			return []ecsstate.Task{newTask(node)}, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ledgers := func() []string {
+		kvs, _, err := s.List(ctx, ecsstate.PlacementPrefix, store.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var keys []string
+		for _, kv := range kvs {
+			keys = append(keys, kv.Key)
+		}
+		return keys
+	}
+	place(alone, ids[0])
+	if got := ledgers(); len(got) != 0 {
+		t.Fatalf("a placer alone wrote ledgers %v", got)
+	}
+	other, _ := newPlacer(s)
+	place(other, ids[1])
+	place(alone, ids[0])
+	if got := ledgers(); len(got) != 2 {
+		t.Fatalf("ledgers beside another placer: %v; want one on each node", got)
 	}
 }
