@@ -40,8 +40,8 @@ type Config struct {
 	Placer *placement.Placer
 }
 
-// NewPlacer returns the placer id of st, counting tasks' reservations as
-// ECS does.
+// NewPlacer returns a placer over st named id, counting tasks'
+// reservations as ECS does.
 func NewPlacer(st store.Store, id string, registerer prometheus.Registerer) *placement.Placer {
 	return placement.New(placement.Config{Store: st, ID: id, Reserves: reserves, Registerer: registerer})
 }

@@ -78,10 +78,10 @@ type Placer struct {
 	lastOn   map[string]int64
 }
 
-// pendingPlacement is one of the placer's own placements being written.
+// pendingPlacement is one of the placer's own placements being written:
+// its tasks by store key.
 type pendingPlacement struct {
-	keys  []string
-	tasks []placedTask
+	tasks map[string]placedTask
 }
 
 // New returns a Placer over cfg's store.
@@ -198,7 +198,7 @@ func (p *Placer) apply(ctx context.Context, snap *Snapshot, tasks []ecsstate.Tas
 		return store.ErrConflict
 	}
 	txn := store.Txn{If: []store.Compare{{Key: ecsstate.PlacersKey, ModRevision: snap.placersRevision}}}
-	placement := &pendingPlacement{}
+	placement := &pendingPlacement{tasks: make(map[string]placedTask, len(tasks))}
 	chosen := map[string]bool{}
 	for i := range tasks {
 		t := &tasks[i]
@@ -229,14 +229,13 @@ func (p *Placer) apply(ctx context.Context, snap *Snapshot, tasks []ecsstate.Tas
 		}
 		txn.If = append(txn.If, store.Compare{Key: t.Key()})
 		txn.Then = append(txn.Then, op)
-		placement.keys = append(placement.keys, t.Key())
-		placement.tasks = append(placement.tasks, placedTask{
+		placement.tasks[t.Key()] = placedTask{
 			region:   t.Region,
 			cluster:  t.Cluster,
 			nodeID:   t.NodeID,
 			group:    t.Spec.Group,
 			reserves: p.reserves(t.Spec),
-		})
+		}
 	}
 
 	p.mu.Lock()
@@ -264,10 +263,9 @@ func (p *Placer) apply(ctx context.Context, snap *Snapshot, tasks []ecsstate.Tas
 		return err
 	}
 	// The next snapshot need not decode what this placement wrote.
-	for i := range placement.tasks {
-		t := placement.tasks[i]
+	for key, t := range placement.tasks {
 		t.modRevision = rev
-		p.cache[placement.keys[i]] = &t
+		p.cache[key] = &t
 	}
 	return nil
 }
@@ -402,9 +400,9 @@ func (p *Placer) snapshot(ctx context.Context, region, cluster, group string) (*
 	// or just before (its placer not told yet): count what the read did
 	// not see.
 	for _, pp := range p.pending {
-		for i := range pp.tasks {
-			if t := p.cache[pp.keys[i]]; t == nil || t.generation != p.generation {
-				snap.reserve(&pp.tasks[i])
+		for key, t := range pp.tasks {
+			if read := p.cache[key]; read == nil || read.generation != p.generation {
+				snap.reserve(&t)
 			}
 		}
 	}

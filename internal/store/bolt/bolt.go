@@ -244,30 +244,17 @@ func (s *Store) Get(ctx context.Context, key string) (store.KV, int64, error) {
 
 // List implements store.Store.
 func (s *Store) List(ctx context.Context, prefix string, opts store.ListOptions) ([]store.KV, int64, error) {
-	if err := s.enter(ctx); err != nil {
-		return nil, 0, err
-	}
-	defer s.mu.RUnlock()
 	if opts.Limit < 0 {
 		return nil, 0, errors.New("store: negative list limit")
 	}
-	var (
-		kvs []store.KV
-		rev int64
-	)
-	err := s.db.View(func(tx *bbolt.Tx) error {
-		var err error
-		if rev, err = readMeta(tx, metaRevision); err != nil {
+	var kvs []store.KV
+	rev, err := s.scan(ctx, prefix, opts, func(k, v []byte) error {
+		kv, err := decodeRecord(string(k), v)
+		if err != nil {
 			return err
 		}
-		return scan(ctx, tx, prefix, opts, func(k, v []byte) error {
-			kv, err := decodeRecord(string(k), v)
-			if err != nil {
-				return err
-			}
-			kvs = append(kvs, kv)
-			return nil
-		})
+		kvs = append(kvs, kv)
+		return nil
 	})
 	if err != nil {
 		return nil, 0, err
@@ -278,6 +265,19 @@ func (s *Store) List(ctx context.Context, prefix string, opts store.ListOptions)
 // Range implements store.Store: the values fn sees are bolt's own memory,
 // valid for the read transaction the range runs in.
 func (s *Store) Range(ctx context.Context, prefix string, fn func(store.KV) error) (int64, error) {
+	return s.scan(ctx, prefix, store.ListOptions{}, func(k, v []byte) error {
+		c, m, err := decodeHeader(v)
+		if err != nil {
+			return err
+		}
+		return fn(store.KV{Key: string(k), Value: v[recordHeader:len(v):len(v)], CreateRevision: c, ModRevision: m})
+	})
+}
+
+// scan calls visit with the key records under prefix in key order, within
+// opts' bounds, all in one read transaction, and returns the revision it
+// read at.
+func (s *Store) scan(ctx context.Context, prefix string, opts store.ListOptions, visit func(k, v []byte) error) (int64, error) {
 	if err := s.enter(ctx); err != nil {
 		return 0, err
 	}
@@ -288,48 +288,36 @@ func (s *Store) Range(ctx context.Context, prefix string, fn func(store.KV) erro
 		if rev, err = readMeta(tx, metaRevision); err != nil {
 			return err
 		}
-		return scan(ctx, tx, prefix, store.ListOptions{}, func(k, v []byte) error {
-			c, m, err := decodeHeader(v)
-			if err != nil {
+		c := tx.Bucket(bucketKeys).Cursor()
+		start := prefix
+		if opts.StartAfter >= prefix {
+			start = opts.StartAfter
+		}
+		k, v := c.Seek([]byte(start))
+		if k != nil && opts.StartAfter != "" && string(k) == opts.StartAfter {
+			k, v = c.Next()
+		}
+		for n := 0; k != nil && hasPrefix(k, prefix); k, v = c.Next() {
+			if opts.Limit > 0 && n == opts.Limit {
+				break
+			}
+			// A large listing should still notice its caller gave up.
+			if n%1024 == 1023 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+			if err := visit(k, v); err != nil {
 				return err
 			}
-			return fn(store.KV{Key: string(k), Value: v[recordHeader:len(v):len(v)], CreateRevision: c, ModRevision: m})
-		})
+			n++
+		}
+		return nil
 	})
 	if err != nil {
 		return 0, err
 	}
 	return rev, nil
-}
-
-// scan calls visit with the key records under prefix in key order, within
-// opts' bounds, in the read transaction tx.
-func scan(ctx context.Context, tx *bbolt.Tx, prefix string, opts store.ListOptions, visit func(k, v []byte) error) error {
-	c := tx.Bucket(bucketKeys).Cursor()
-	start := prefix
-	if opts.StartAfter >= prefix {
-		start = opts.StartAfter
-	}
-	k, v := c.Seek([]byte(start))
-	if k != nil && opts.StartAfter != "" && string(k) == opts.StartAfter {
-		k, v = c.Next()
-	}
-	for n := 0; k != nil && hasPrefix(k, prefix); k, v = c.Next() {
-		if opts.Limit > 0 && n == opts.Limit {
-			break
-		}
-		// A large listing should still notice its caller gave up.
-		if n%1024 == 1023 {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-		}
-		if err := visit(k, v); err != nil {
-			return err
-		}
-		n++
-	}
-	return nil
 }
 
 // Revision implements store.Store.
