@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"time"
 
 	// encoding/json's API and behaviour on the JSON v2 engine (the standard
@@ -69,11 +70,15 @@ func PutJSON(key string, value any) (Op, error) {
 // without writing.
 var ErrUnchanged = errors.New("store: unchanged")
 
-// MaxAttempts bounds how often Update and Retry try a write that keeps
-// losing to other writers: each loss means another write went through, so
-// running out takes a storm of writers on the same keys, which is a bug
-// worth an error rather than a livelock.
-const MaxAttempts = 64
+// retryFor bounds how long Retry keeps trying a write that keeps losing
+// to other writers. Each loss means another write went through, so losing
+// is unfairness, not a lack of progress: a writer that just won re-reads
+// first, and with a few writers on one key a fair loser can lose dozens of
+// times in a row (a bound of 64 attempts failed that way under load). Time
+// is the bound that means what it says: conflicts that last this long are
+// a writer storm or a bug that compares a revision which never comes back,
+// and either is worth an error rather than a livelock.
+var retryFor = 10 * time.Second
 
 // Update reads the record at key, applies change and writes it back if
 // nothing changed it meanwhile, retrying on conflict (see Retry). change
@@ -114,11 +119,13 @@ func Update[T any](ctx context.Context, s Store, key string, change func(v *T, f
 }
 
 // Retry runs attempt (a read-decide-write round ending in a guarded Txn)
-// until it returns anything but ErrConflict, at most MaxAttempts times,
-// pausing a little longer after each conflict (up to 10 ms) so writers
-// contending for the same keys spread out. It stops early when ctx ends.
+// until it returns anything but ErrConflict, or until conflicts have gone
+// on for retryFor. After each conflict it pauses for a random time up to a
+// bound that grows by a millisecond per conflict to 10 ms, so writers that
+// lost together do not come back together. It stops early when ctx ends.
 func Retry(ctx context.Context, attempt func() error) error {
-	for i := range MaxAttempts {
+	giveUp := time.Now().Add(retryFor)
+	for conflicts := 1; ; conflicts++ {
 		err := attempt()
 		if !errors.Is(err, ErrConflict) {
 			return err
@@ -126,13 +133,14 @@ func Retry(ctx context.Context, attempt func() error) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if pause := time.Duration(min(i, 10)) * time.Millisecond; pause > 0 {
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(pause):
-			}
+		if time.Now().After(giveUp) {
+			return fmt.Errorf("store: %d attempts over %s lost to conflicting writers: %w", conflicts, retryFor, ErrConflict)
+		}
+		pause := rand.N(time.Duration(min(conflicts, 10)) * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(pause):
 		}
 	}
-	return fmt.Errorf("store: %d attempts lost to conflicting writers: %w", MaxAttempts, ErrConflict)
 }
