@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -564,6 +565,50 @@ func TestReportBurstRecordedInOrder(t *testing.T) {
 		if got := f.task(t, "default", fmt.Sprintf("%032x", i+1)).Observed.LastStatus; got != ecsstate.StatusRunning {
 			t.Fatalf("task %d: lastStatus %s", i+1, got)
 		}
+	}
+}
+
+// Reports land while other writers keep changing the same task (as the
+// service scheduler marks tasks it counted): each lost write is decided
+// again over the record as it now is, and neither side's change is lost.
+func TestReportsLandBesideAnotherWriter(t *testing.T) {
+	f := newFixture(t)
+	f.putTask(t, newTask("default", taskID(1), nodeA, "nginx"))
+	a, _ := f.connect(t, nodeA)
+	ctx, stop := context.WithCancel(context.Background())
+	var written atomic.Int64
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for ctx.Err() == nil {
+			_, err := store.Update(ctx, f.store, ecsstate.TaskKey(region, "default", taskID(1)), func(t *ecsstate.Task, found bool) error {
+				t.ServiceAccounted = !t.ServiceAccounted
+				return nil
+			})
+			if err == nil {
+				written.Add(1)
+			}
+		}
+	}()
+	eventually(t, "the other writer writing", func() bool { return written.Load() > 0 })
+	const reports = 50
+	for i := range reports {
+		a.report("default", taskID(1), agentproto.TaskStatus{
+			Generation: 1, LastStatus: ecsstate.StatusRunning,
+			Containers: []agentproto.ContainerStatus{{Name: "c0", RuntimeID: fmt.Sprint("r", i)}},
+		})
+	}
+	eventually(t, "the last report applied", func() bool {
+		c := f.task(t, "default", taskID(1)).Observed.Containers
+		return len(c) == 1 && c[0].RuntimeID == fmt.Sprint("r", reports-1)
+	})
+	stop()
+	<-done
+	if n, got := written.Load(), f.task(t, "default", taskID(1)).ServiceAccounted; got != (n%2 == 1) {
+		t.Errorf("serviceAccounted %v after %d toggles: a report overwrote the other writer", got, n)
+	}
+	if n := f.metric(t, "berth_agenthub_task_changes_recorded_total"); n < 1 {
+		t.Errorf("recorded counter %v", n)
 	}
 }
 

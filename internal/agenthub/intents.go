@@ -47,8 +47,12 @@ type intents struct {
 	mu     sync.Mutex
 	byNode map[string]map[string]*ecsstate.Task  // node -> task key -> record
 	nodeOf map[string]string                     // task key -> node
-	keyOf  map[string]string                     // task id -> task key
 	subs   map[string]map[*subscription]struct{} // by node
+
+	// keysMu guards keyOf on its own: every agent report looks its task up
+	// there, and those lookups must not queue behind the view's dispatch.
+	keysMu sync.RWMutex
+	keyOf  map[string]string // task id -> task key
 }
 
 func newIntents(st store.Store, log *slog.Logger) *intents {
@@ -74,8 +78,8 @@ func (x *intents) taskKey(ctx context.Context, id string) (key string, ok bool, 
 	if err := x.await(ctx); err != nil {
 		return "", false, err
 	}
-	x.mu.Lock()
-	defer x.mu.Unlock()
+	x.keysMu.RLock()
+	defer x.keysMu.RUnlock()
 	key, ok = x.keyOf[id]
 	return key, ok, nil
 }
@@ -162,7 +166,10 @@ func (x *intents) follow(ctx context.Context) error {
 		keyOf[t.ID] = kv.Key
 	}
 	x.mu.Lock()
-	x.byNode, x.nodeOf, x.keyOf = byNode, nodeOf, keyOf
+	x.byNode, x.nodeOf = byNode, nodeOf
+	x.keysMu.Lock()
+	x.keyOf = keyOf
+	x.keysMu.Unlock()
 	// Sessions fed from the previous listing start over from this one.
 	x.dropAllLocked()
 	x.mu.Unlock()
@@ -220,11 +227,17 @@ func (x *intents) apply(ev store.Event) {
 	}
 	if t == nil {
 		if _, _, id, ok := ecsstate.ParseTaskKey(key); ok {
+			x.keysMu.Lock()
 			delete(x.keyOf, id)
+			x.keysMu.Unlock()
 		}
 		return
 	}
-	x.keyOf[t.ID] = key
+	if !had {
+		x.keysMu.Lock()
+		x.keyOf[t.ID] = key
+		x.keysMu.Unlock()
+	}
 	if x.byNode[t.NodeID] == nil {
 		x.byNode[t.NodeID] = map[string]*ecsstate.Task{}
 	}
@@ -247,6 +260,12 @@ type taskIntent struct {
 // what its agent acts on (most puts are the agent's own reports), reading
 // only those fields, so that the record need not be decoded whole.
 func (x *intents) unchangedIntent(key string, value []byte) bool {
+	x.mu.Lock()
+	_, known := x.nodeOf[key]
+	x.mu.Unlock()
+	if !known {
+		return false // a new task: only the full decode has what it needs
+	}
 	var in taskIntent
 	if json.Unmarshal(value, &in) != nil {
 		return false // the full decode reports it

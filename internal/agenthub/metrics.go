@@ -10,6 +10,7 @@ type metrics struct {
 	received  *prometheus.CounterVec
 	sent      *prometheus.CounterVec
 	purged    prometheus.Counter
+	recorded  prometheus.Counter
 }
 
 // newMetrics registers with reg; a nil reg keeps the metrics unregistered.
@@ -31,6 +32,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		purged: f.NewCounter(prometheus.CounterOpts{
 			Name: "berth_agenthub_purged_tasks_total",
 			Help: "Stopped task records deleted after their retention.",
+		}),
+		recorded: f.NewCounter(prometheus.CounterOpts{
+			Name: "berth_agenthub_task_changes_recorded_total",
+			Help: "Task records changed by agents' reports (a record several reports change in one write counts once).",
 		}),
 	}
 }

@@ -80,20 +80,12 @@ var lastStatuses = map[string]bool{
 // about tasks the server does not know on this node are ignored. Only
 // store failures are returned.
 func (h *Hub) applyReports(ctx context.Context, node string, reps []agentproto.TaskReport) error {
-	for range maxReportAttempts {
-		err := h.tryApplyReports(ctx, node, reps)
-		if !errors.Is(err, store.ErrConflict) {
-			if err != nil && !errors.Is(err, context.Canceled) {
-				h.log.Error("task reports not recorded", "node", node, "err", err)
-			}
-			return err
-		}
+	err := store.Retry(ctx, func() error { return h.tryApplyReports(ctx, node, reps) })
+	if err != nil && !errors.Is(err, context.Canceled) {
+		h.log.Error("task reports not recorded", "node", node, "err", err)
 	}
-	return errors.New("task reports not recorded: too many conflicting writers")
+	return err
 }
-
-// maxReportAttempts bounds applyReports' retries on conflicting writers.
-const maxReportAttempts = 64
 
 func (h *Hub) tryApplyReports(ctx context.Context, node string, reps []agentproto.TaskReport) error {
 	now := h.now()
@@ -162,8 +154,11 @@ func (h *Hub) tryApplyReports(ctx context.Context, node string, reps []agentprot
 	if len(txn.Then) == 0 {
 		return nil
 	}
-	_, err := h.cfg.Store.Txn(ctx, txn)
-	return err
+	if _, err := h.cfg.Store.Txn(ctx, txn); err != nil {
+		return err
+	}
+	h.metrics.recorded.Add(float64(len(txn.Then)))
+	return nil
 }
 
 // reasonOtherNode is why a report about another node's task is ignored.

@@ -397,25 +397,26 @@ func (s *service) deleteCapacityProvider(ctx context.Context, in *ecstypes.Delet
 		return nil, err
 	}
 	key := ecsstate.CapacityProviderKey(requestRegion(ctx), current.Name)
-	for range 16 {
+	var p ecsstate.CapacityProvider
+	err = store.Retry(ctx, func() error {
 		rec, err := store.Get[ecsstate.CapacityProvider](ctx, s.store, key)
 		if errors.Is(err, store.ErrNotFound) {
-			return nil, errCapacityProviderNotFound()
+			return errCapacityProviderNotFound()
 		}
 		if err != nil {
-			return nil, err
+			return err
 		}
 		reason, err := s.capacityProviderUser(ctx, current.Name)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		p := rec.Value
+		p = rec.Value
 		var op store.Op
 		if reason != "" {
 			p.UpdateStatus = ecstypes.CapacityProviderUpdateStatusDeleteFailed
 			p.UpdateStatusReason = reason
 			if op, err = store.PutJSON(key, p); err != nil {
-				return nil, err
+				return err
 			}
 		} else {
 			// A cluster associating the provider between the check and
@@ -427,16 +428,13 @@ func (s *service) deleteCapacityProvider(ctx context.Context, in *ecstypes.Delet
 			op = store.Delete(key)
 		}
 		_, err = s.store.Txn(ctx, store.Txn{If: []store.Compare{{Key: key, ModRevision: rec.ModRevision}}, Then: []store.Op{op}})
-		if errors.Is(err, store.ErrConflict) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		out := s.capacityProviderOutput(s.requestARNs(ctx), p, true)
-		return &ecstypes.DeleteCapacityProviderResponse{CapacityProvider: &out}, nil
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
-	return nil, errors.New("ecs: delete capacity provider: too many conflicting writers")
+	out := s.capacityProviderOutput(s.requestARNs(ctx), p, true)
+	return &ecstypes.DeleteCapacityProviderResponse{CapacityProvider: &out}, nil
 }
 
 // capacityProviderOutput renders a custom provider as ECS returns it.
