@@ -51,7 +51,7 @@ func (s *service) taskOutput(t ecsstate.Task, withTags bool) ecstypes.Task {
 		TaskArn:              awsapi.String(taskARN),
 		ClusterArn:           awsapi.String(s.arnsIn(t.Region).Cluster(t.Cluster)),
 		TaskDefinitionArn:    awsapi.String(spec.TaskDefinitionARN),
-		Overrides:            taskOverridesOutput(spec.Overrides),
+		Overrides:            taskOverridesOutput(spec.Overrides, spec.Containers),
 		LastStatus:           awsapi.String(lastStatus),
 		DesiredStatus:        awsapi.String(t.DesiredStatus),
 		Cpu:                  optional(spec.Cpu),
@@ -108,14 +108,26 @@ func (s *service) taskOutput(t ecsstate.Task, withTags bool) ecstypes.Task {
 }
 
 // taskOverridesOutput is the overrides a task shows: always an object,
-// with its lists present even when empty.
-func taskOverridesOutput(o *ecstypes.TaskOverride) *ecstypes.TaskOverride {
+// with its lists present even when empty, and one container override per
+// container in definition order, as ECS answers: a container nothing
+// overrides is listed by name alone ({"name": "web"}), so a reader of
+// containerOverrides[0].name finds it as it does in AWS.
+func taskOverridesOutput(o *ecstypes.TaskOverride, containers []ecsstate.ContainerSpec) *ecstypes.TaskOverride {
 	var out ecstypes.TaskOverride
 	if o != nil {
 		out = *o
 	}
-	if out.ContainerOverrides == nil {
-		out.ContainerOverrides = []ecstypes.ContainerOverride{}
+	given := map[string]ecstypes.ContainerOverride{}
+	for _, co := range out.ContainerOverrides {
+		given[awsapi.Deref(co.Name)] = co
+	}
+	out.ContainerOverrides = make([]ecstypes.ContainerOverride, 0, len(containers))
+	for _, c := range containers {
+		co, ok := given[c.Name]
+		if !ok {
+			co = ecstypes.ContainerOverride{Name: awsapi.String(c.Name)}
+		}
+		out.ContainerOverrides = append(out.ContainerOverrides, co)
 	}
 	if out.InferenceAcceleratorOverrides == nil {
 		out.InferenceAcceleratorOverrides = []ecstypes.InferenceAcceleratorOverride{}

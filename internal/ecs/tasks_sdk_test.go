@@ -174,7 +174,9 @@ func TestRunTaskArticleStrategy(t *testing.T) {
 		task.EphemeralStorage == nil || task.EphemeralStorage.SizeInGiB != 20 {
 		t.Fatalf("task: %+v", task)
 	}
-	if task.Overrides == nil || task.Overrides.ContainerOverrides == nil {
+	// ECS lists every container, by name alone when nothing overrides it.
+	if o := task.Overrides; o == nil || len(o.ContainerOverrides) != 1 || aws.ToString(o.ContainerOverrides[0].Name) != "api" ||
+		o.ContainerOverrides[0].Command != nil {
 		t.Fatalf("overrides: %+v", task.Overrides)
 	}
 	if len(task.Attributes) != 1 || aws.ToString(task.Attributes[0].Name) != "ecs.cpu-architecture" {

@@ -1,0 +1,59 @@
+package ecs
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/berth/berth/internal/awsapi"
+	"github.com/berth/berth/internal/ecs/ecsstate"
+	"github.com/berth/berth/internal/ecs/ecstypes"
+)
+
+// A task's overrides list every container in definition order, the
+// user's override where there is one and the name alone otherwise, as
+// ECS answers RunTask and DescribeTasks.
+func TestTaskOverridesListEveryContainer(t *testing.T) {
+	containers := []ecsstate.ContainerSpec{{Name: "web"}, {Name: "sidecar"}}
+	tests := []struct {
+		name string
+		in   *ecstypes.TaskOverride
+		want string
+	}{
+		{"no overrides", nil,
+			`{"containerOverrides":[{"name":"web"},{"name":"sidecar"}],"inferenceAcceleratorOverrides":[]}`},
+		{"one container overridden, given out of order", &ecstypes.TaskOverride{
+			Cpu: awsapi.String("512"),
+			ContainerOverrides: []ecstypes.ContainerOverride{
+				{Name: awsapi.String("sidecar"), Command: []string{"sleep", "1"}},
+			}},
+			`{"containerOverrides":[{"name":"web"},{"command":["sleep","1"],"name":"sidecar"}],"cpu":"512","inferenceAcceleratorOverrides":[]}`},
+		{"an empty override ECS accepts", &ecstypes.TaskOverride{ContainerOverrides: []ecstypes.ContainerOverride{{}}},
+			`{"containerOverrides":[{"name":"web"},{"name":"sidecar"}],"inferenceAcceleratorOverrides":[]}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := json.Marshal(taskOverridesOutput(tt.in, containers))
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Compare as generic JSON: key order is the encoder's business.
+			var g, w any
+			if err := json.Unmarshal(got, &g); err != nil {
+				t.Fatal(err)
+			}
+			if err := json.Unmarshal([]byte(tt.want), &w); err != nil {
+				t.Fatal(err)
+			}
+			gb, _ := json.Marshal(g)
+			wb, _ := json.Marshal(w)
+			if string(gb) != string(wb) {
+				t.Errorf("overrides\n got %s\nwant %s", gb, wb)
+			}
+		})
+	}
+	in := &ecstypes.TaskOverride{ContainerOverrides: []ecstypes.ContainerOverride{{Name: awsapi.String("web"), Command: []string{"x"}}}}
+	taskOverridesOutput(in, containers)
+	if len(in.ContainerOverrides) != 1 {
+		t.Errorf("the stored overrides changed: %+v", in.ContainerOverrides)
+	}
+}
