@@ -298,6 +298,11 @@ func (s *service) listContainerInstances(ctx context.Context, in *ecstypes.ListC
 }
 
 func (s *service) describeContainerInstances(ctx context.Context, in *ecstypes.DescribeContainerInstancesRequest) (*ecstypes.DescribeContainerInstancesResponse, error) {
+	if len(in.ContainerInstances) == 0 {
+		// OBSERVED (SDK users' reports): an empty list is refused, as
+		// DescribeTasks refuses one, not answered with nothing.
+		return nil, invalidParameter("Container instance cannot be empty.")
+	}
 	c, err := s.activeCluster(ctx, in.Cluster)
 	if err != nil {
 		return nil, err

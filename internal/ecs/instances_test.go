@@ -190,6 +190,8 @@ func TestContainerInstances(t *testing.T) {
 	wantAPIErr(t, err, "InvalidParameterException", "The specified query expression is not valid: task:group == web")
 	_, err = e.client.ListContainerInstances(ctx, &sdk.ListContainerInstancesInput{Cluster: aws.String("nope")})
 	wantAPIErr(t, err, "ClusterNotFoundException", "Cluster not found.")
+	_, err = e.client.DescribeContainerInstances(ctx, &sdk.DescribeContainerInstancesInput{Cluster: aws.String("prod"), ContainerInstances: []string{}})
+	wantAPIErr(t, err, "InvalidParameterException", "Container instance cannot be empty.")
 
 	desc, err := e.client.DescribeContainerInstances(ctx, &sdk.DescribeContainerInstancesInput{Cluster: aws.String("prod"),
 		ContainerInstances: []string{own.ID, remoteARN, fargateOnly.ID, elsewhere.ID}, Include: []types.ContainerInstanceField{types.ContainerInstanceFieldTags}})
