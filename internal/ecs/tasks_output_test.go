@@ -51,9 +51,14 @@ func TestTaskOverridesListEveryContainer(t *testing.T) {
 			}
 		})
 	}
-	in := &ecstypes.TaskOverride{ContainerOverrides: []ecstypes.ContainerOverride{{Name: awsapi.String("web"), Command: []string{"x"}}}}
+	// The stored overrides stay as the user gave them: the answer is built
+	// beside them, not in their backing array (whose first slot a rewrite
+	// in definition order would give to "web").
+	in := &ecstypes.TaskOverride{ContainerOverrides: make([]ecstypes.ContainerOverride, 1, 2)}
+	in.ContainerOverrides[0] = ecstypes.ContainerOverride{Name: awsapi.String("sidecar"), Command: []string{"x"}}
 	taskOverridesOutput(in, containers)
-	if len(in.ContainerOverrides) != 1 {
-		t.Errorf("the stored overrides changed: %+v", in.ContainerOverrides)
+	stored := in.ContainerOverrides[:cap(in.ContainerOverrides)]
+	if awsapi.Deref(stored[0].Name) != "sidecar" || len(stored[0].Command) != 1 || stored[1].Name != nil {
+		t.Errorf("the stored overrides changed: %+v", stored)
 	}
 }
