@@ -12,7 +12,7 @@ UNIT_PKGS = $(shell $(GO) list -e ./... | grep -v '^github.com/berth/berth/test/
 # Extra `go test` flags, e.g. TESTFLAGS='-run TestX -v'.
 TESTFLAGS ?=
 
-.PHONY: build test test-unit test-e2e lint bench-registry bench-tasks bench-scheduler conformance
+.PHONY: build test test-unit test-e2e lint bench-registry bench-tasks bench-scheduler conformance examples
 
 # -buildvcs=false: the version comes from VERSION, and a checkout git refuses
 # to read (owned by another user) must not fail the build.
@@ -31,6 +31,13 @@ test-unit:
 # depend on Docker and the clients, which the test cache does not see.
 test-e2e: build
 	BERTH_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 30m $(TESTFLAGS) ./test/e2e/...
+
+# The aws CLI's documented examples replayed against the binary `make build`
+# produced (part of test-e2e too), then the table per service.
+examples: build
+	BERTH_BIN=$(CURDIR)/$(BIN) BERTH_EXAMPLES_REPORT=$(CURDIR)/bin/examples-report.txt \
+		$(GO) test -count=1 -run '^TestAWSCLIExamples$$' $(TESTFLAGS) ./test/e2e/
+	@cat bin/examples-report.txt
 
 lint:
 	@unformatted=$$(gofmt -l .); \

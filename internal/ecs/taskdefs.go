@@ -376,7 +376,8 @@ func (s *service) describeTaskDefinition(ctx context.Context, in *ecstypes.Descr
 	if !found {
 		return nil, errTaskDefinitionNotFound()
 	}
-	out := &ecstypes.DescribeTaskDefinitionResponse{TaskDefinition: &rec.Value.Definition}
+	// Without include=TAGS ECS still answers the member, empty.
+	out := &ecstypes.DescribeTaskDefinitionResponse{TaskDefinition: &rec.Value.Definition, Tags: []ecstypes.Tag{}}
 	if slices.Contains(in.Include, ecstypes.TaskDefinitionFieldTags) {
 		out.Tags = tagsOrEmpty(rec.Value.Tags)
 	}

@@ -183,6 +183,7 @@ const wantAPIServiceDescribed = `{
   "tags": []
 }`
 
+// Without include=TAGS the tags are still answered, empty, as ECS does.
 const wantSidecarDescribed = `{
   "taskDefinition": {
     "taskDefinitionArn": "arn:aws:ecs:us-east-1:123456789012:task-definition/api-with-sidecar:1",
@@ -238,7 +239,8 @@ const wantSidecarDescribed = `{
     "cpu": "512",
     "memory": "1024",
     "registeredBy": "arn:aws:iam::123456789012:root"
-  }
+  },
+  "tags": []
 }`
 
 // registerJSON registers a task definition document the way

@@ -39,7 +39,7 @@ var statusRank = map[string]int64{
 }
 
 // taskOutput is a task as ECS's API shows it. Tags only when asked for
-// (DescribeTasks include=TAGS; RunTask and StartTask show them).
+// (DescribeTasks include=TAGS; RunTask and StartTask show them), else [].
 func (s *service) taskOutput(t ecsstate.Task, withTags bool) ecstypes.Task {
 	spec := t.Spec
 	obs := t.Observed
@@ -99,12 +99,38 @@ func (s *service) taskOutput(t ecsstate.Task, withTags bool) ecstypes.Task {
 			size = *o.EphemeralStorage.SizeInGiB
 		}
 		out.EphemeralStorage = &ecstypes.EphemeralStorage{SizeInGiB: awsapi.Int32(size)}
-		out.Attributes = []ecstypes.Attribute{{Name: awsapi.String(attributeCPUArch), Value: awsapi.String(cpuArchitecture(spec.Definition))}}
 	}
+	out.Attributes = []ecstypes.Attribute{{Name: awsapi.String(attributeCPUArch), Value: awsapi.String(cpuArchitecture(spec.Definition))}}
+	if out.Cpu == nil && out.Memory == nil {
+		out.Cpu, out.Memory = containersSize(out.Containers)
+	}
+	// Without include=TAGS ECS still answers the member, empty.
+	out.Tags = []ecstypes.Tag{}
 	if withTags {
 		out.Tags = tagsOrEmpty(spec.Tags)
 	}
 	return out
+}
+
+// containersSize is the size ECS shows for a task whose definition sets
+// none (EC2 tasks may leave it to the containers): the sum of its
+// containers' CPU units and memory (the hard limit, else the reservation).
+func containersSize(containers []ecstypes.Container) (cpu, memory *string) {
+	var cpuSum, memorySum int
+	for _, c := range containers {
+		cpuSum += atoiOrZero(c.Cpu)
+		if c.Memory != nil {
+			memorySum += atoiOrZero(c.Memory)
+		} else {
+			memorySum += atoiOrZero(c.MemoryReservation)
+		}
+	}
+	return awsapi.String(strconv.Itoa(cpuSum)), awsapi.String(strconv.Itoa(memorySum))
+}
+
+func atoiOrZero(s *string) int {
+	n, _ := strconv.Atoi(awsapi.Deref(s))
+	return n
 }
 
 // taskOverridesOutput is the overrides a task shows: always an object,

@@ -62,3 +62,26 @@ func TestTaskOverridesListEveryContainer(t *testing.T) {
 		t.Errorf("the stored overrides changed: %+v", stored)
 	}
 }
+
+// A task whose definition sets no size shows its containers' sums, as ECS
+// shows EC2 tasks: memory counts the hard limit, else the reservation.
+func TestContainersSize(t *testing.T) {
+	s := func(v string) *string { return &v }
+	for _, tc := range []struct {
+		name        string
+		containers  []ecstypes.Container
+		cpu, memory string
+	}{
+		{"none", nil, "0", "0"},
+		{"one", []ecstypes.Container{{Cpu: s("10"), Memory: s("300")}}, "10", "300"},
+		{"limit or reservation", []ecstypes.Container{
+			{Cpu: s("128"), Memory: s("256"), MemoryReservation: s("64")},
+			{Cpu: s("0"), MemoryReservation: s("128")},
+		}, "128", "384"},
+	} {
+		cpu, memory := containersSize(tc.containers)
+		if *cpu != tc.cpu || *memory != tc.memory {
+			t.Errorf("%s: cpu %s memory %s, want %s and %s", tc.name, *cpu, *memory, tc.cpu, tc.memory)
+		}
+	}
+}

@@ -84,8 +84,11 @@ type Gateway struct {
 	// API versions may share one (elasticloadbalancing: ELB and ELBv2).
 	byScope map[string][]*service
 	targets string // served target prefixes, for error messages
-	metrics *metrics
-	mux     *http.ServeMux
+	// serviceNames are the models' names of the AWS APIs served (the aws
+	// CLI's commands), which health lists.
+	serviceNames []string
+	metrics      *metrics
+	mux          *http.ServeMux
 }
 
 // service is an awsapi.Service with what the gateway derives from it once.
@@ -127,6 +130,7 @@ func New(cfg Config) (*Gateway, error) {
 		if err != nil {
 			return nil, err
 		}
+		g.serviceNames = append(g.serviceNames, s.Model.Name)
 		switch s.Protocol {
 		case awsapi.JSON11:
 			if _, dup := g.byTarget[s.TargetPrefix]; dup {
@@ -146,6 +150,7 @@ func New(cfg Config) (*Gateway, error) {
 		}
 	}
 	sort.Strings(prefixes)
+	sort.Strings(g.serviceNames)
 	g.targets = strings.Join(prefixes, ", ")
 
 	reg, gather := cfg.Registerer, cfg.Gatherer
@@ -232,7 +237,15 @@ func (g *Gateway) health(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte(`{"status":"unavailable"}` + "\n"))
 		return
 	}
-	_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
+	_ = json.NewEncoder(w).Encode(healthReport{Status: "ok", Services: g.serviceNames})
+}
+
+// healthReport is the health endpoint's answer when ready: the AWS APIs it
+// serves, by the aws CLI's name for them, let a client (the CLI examples'
+// replay, say) find what this berth implements.
+type healthReport struct {
+	Status   string   `json:"status"`
+	Services []string `json:"services"`
 }
 
 // exchange is one AWS API call in flight.

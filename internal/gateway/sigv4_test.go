@@ -510,7 +510,7 @@ func TestHealthMetricsRegistry(t *testing.T) {
 		resp, body := f.do(req)
 		return resp, string(body)
 	}
-	if resp, body := get("/_berth/health"); resp.StatusCode != 200 || body != "{\"status\":\"ok\"}\n" {
+	if resp, body := get("/_berth/health"); resp.StatusCode != 200 || body != `{"status":"ok","services":["ecr","elbv2"]}`+"\n" {
 		t.Fatalf("health %d %q", resp.StatusCode, body)
 	}
 	f.ready = false

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
 	"os"
@@ -19,9 +20,16 @@ func TestServerStartsAndEnv(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("health: %s", resp.Status)
+	defer resp.Body.Close()
+	var health struct {
+		Status   string   `json:"status"`
+		Services []string `json:"services"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&health); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("health: %s, %v", resp.Status, err)
+	}
+	if health.Status != "ok" || !slices.Equal(health.Services, []string{"ecr", "ecs"}) {
+		t.Errorf("health = %+v, want status ok and services ecr, ecs", health)
 	}
 
 	for path, want := range map[string]os.FileMode{s.DataDir: 0o700, s.DataDir + "/" + iam.KeyFile: 0o600} {

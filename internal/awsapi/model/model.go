@@ -19,6 +19,9 @@ var data embed.FS
 
 // API is one service's model.
 type API struct {
+	// Name is the model's botocore name (data/<name>.json.gz), which is
+	// also the aws CLI's command for the service: ecr, ecs, elbv2.
+	Name       string                `json:"-"`
 	Metadata   Metadata              `json:"metadata"`
 	Operations map[string]*Operation `json:"operations"`
 	Shapes     map[string]*Shape     `json:"shapes"`
@@ -107,6 +110,7 @@ func Load(name string) (*API, error) {
 	if err != nil {
 		return nil, fmt.Errorf("model %s: %w", name, err)
 	}
+	api.Name = name
 	loaded[name] = api
 	return api, nil
 }

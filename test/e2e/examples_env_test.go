@@ -1,0 +1,324 @@
+package e2e
+
+import (
+	"cmp"
+	"context"
+	"encoding/base64"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+)
+
+// exampleEnv is one example's world: its region of the server, the
+// resources its setup made there, and how its command's words change to
+// name them.
+type exampleEnv struct {
+	t      *testing.T
+	s      *Server
+	ex     cliExample
+	region string
+	image  string // an image every task can run
+	dir    string // the example's files
+	// subs are old, new pairs replaced in the command and its files: an
+	// identifier the documentation shows becomes the one berth gave.
+	subs []string
+	ecs  *ecs.Client
+	ecr  *ecr.Client
+}
+
+func newExampleEnv(t *testing.T, s *Server, ex cliExample, region, image string) *exampleEnv {
+	cfg := s.SDKConfig()
+	cfg.Region = region
+	return &exampleEnv{
+		t: t, s: s, ex: ex, region: region, image: image, dir: t.TempDir(),
+		ecs: ecs.NewFromConfig(cfg), ecr: ecr.NewFromConfig(cfg),
+	}
+}
+
+// documentedARN is an ARN of the documentation's accounts and regions.
+var documentedARN = regexp.MustCompile(`arn:aws:([a-z0-9-]+):([a-z0-9-]*):(\d{12}):`)
+
+// rewrite applies the substitutions, and makes the documentation's ARNs
+// name the example's region and the server's account.
+func (e *exampleEnv) rewrite(s string) string {
+	s = strings.NewReplacer(e.subs...).Replace(s)
+	return documentedARN.ReplaceAllStringFunc(s, func(arn string) string {
+		m := documentedARN.FindStringSubmatch(arn)
+		region := e.region
+		if m[2] == "" {
+			region = ""
+		}
+		return "arn:aws:" + m[1] + ":" + region + ":" + e.s.AccountID + ":"
+	})
+}
+
+// sub makes the command say new where the documentation says old.
+func (e *exampleEnv) sub(old, new string) { e.subs = append(e.subs, old, new) }
+
+// commandArgs are the example's words as the harness runs them: rewritten,
+// with file:// arguments pointing at the documented files, written out.
+func (e *exampleEnv) commandArgs() []string {
+	var args []string
+	for _, a := range e.ex.Args {
+		a = e.rewrite(a)
+		if rest, ok := strings.CutPrefix(a, "file://"); ok {
+			base := filepath.Base(rest)
+			if text, ok := e.ex.Files[base]; ok {
+				path := filepath.Join(e.dir, base)
+				if err := os.WriteFile(path, []byte(e.rewrite(text)), 0o644); err != nil {
+					e.t.Fatal(err)
+				}
+				a = "file://" + path
+			}
+		}
+		args = append(args, a)
+	}
+	return args
+}
+
+// flagValues returns the values after flag in the example's command, up to
+// the next flag.
+func (e *exampleEnv) flagValues(flag string) []string {
+	var out []string
+	for i, a := range e.ex.Args {
+		if a != flag {
+			continue
+		}
+		for _, v := range e.ex.Args[i+1:] {
+			if strings.HasPrefix(v, "--") {
+				break
+			}
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// prepareExample creates what the example assumes exists: the clusters and
+// repositories its command names, then what its setup in exampleSetups
+// adds.
+func prepareExample(e *exampleEnv) {
+	command := e.ex.Args[0]
+	e.subs = append(e.subs, exampleRenames[e.ex.ID]...)
+	switch e.ex.Service {
+	case "ecs":
+		if command != "create-cluster" {
+			for _, c := range append(e.flagValues("--cluster"), e.flagValues("--clusters")...) {
+				e.cluster(lastPart(e.rewrite(c)))
+			}
+		}
+	case "ecr":
+		if command != "create-repository" {
+			for _, r := range e.flagValues("--repository-name") {
+				e.repository(e.rewrite(r))
+			}
+		}
+	}
+	if setup := exampleSetups[e.ex.ID]; setup != nil {
+		setup(e)
+	}
+}
+
+func lastPart(s string) string { return s[strings.LastIndex(s, "/")+1:] }
+
+func (e *exampleEnv) ctx() context.Context { return e.t.Context() }
+
+func (e *exampleEnv) must(err error) {
+	e.t.Helper()
+	if err != nil {
+		e.t.Fatalf("setup: %v", err)
+	}
+}
+
+func (e *exampleEnv) cluster(name string) string {
+	e.t.Helper()
+	out, err := e.ecs.CreateCluster(e.ctx(), &ecs.CreateClusterInput{ClusterName: aws.String(name)})
+	e.must(err)
+	return aws.ToString(out.Cluster.ClusterArn)
+}
+
+func (e *exampleEnv) repository(name string) {
+	e.t.Helper()
+	_, err := e.ecr.CreateRepository(e.ctx(), &ecr.CreateRepositoryInput{RepositoryName: aws.String(name)})
+	if err != nil && !strings.Contains(err.Error(), "RepositoryAlreadyExists") {
+		e.must(err)
+	}
+}
+
+// pushImage pushes a small random image to repo (under tag unless it is
+// empty) in the example's region.
+func (e *exampleEnv) pushImage(repo, tag string) imagePushed {
+	e.t.Helper()
+	tok, err := e.ecr.GetAuthorizationToken(e.ctx(), &ecr.GetAuthorizationTokenInput{})
+	e.must(err)
+	basic, err := base64.StdEncoding.DecodeString(aws.ToString(tok.AuthorizationData[0].AuthorizationToken))
+	e.must(err)
+	user, password, _ := strings.Cut(string(basic), ":")
+	img, err := random.Image(512, 1)
+	e.must(err)
+	d, err := img.Digest()
+	e.must(err)
+	config, err := img.ConfigName()
+	e.must(err)
+	manifest, err := img.RawManifest()
+	e.must(err)
+	layers, err := img.Layers()
+	e.must(err)
+	pushed := imagePushed{digest: d.String(), config: config.String(), manifest: manifest}
+	for _, l := range layers {
+		ld, err := l.Digest()
+		e.must(err)
+		pushed.layers = append(pushed.layers, ld.String())
+	}
+	ref := e.s.RegistryHost + "/" + repo + "@" + d.String()
+	if tag != "" {
+		ref = e.s.RegistryHost + "/" + repo + ":" + tag
+	}
+	// The password names the region the push goes to.
+	r, err := name.ParseReference(ref, name.Insecure)
+	e.must(err)
+	e.must(remote.Write(r, img, remote.WithAuth(&authn.Basic{Username: user, Password: password})))
+	return pushed
+}
+
+// taskDefinitionOptions shape the task definitions examples run.
+type taskDefinitionOptions struct {
+	fargate bool
+	// container is the container's name (default "app").
+	container string
+	// port, when set, is a container port published on a port Docker
+	// picks.
+	port int32
+}
+
+// taskDefinition registers family until it has revision rev, running the
+// toolbox image, and returns the last one's ARN.
+func (e *exampleEnv) taskDefinition(family string, rev int32, o taskDefinitionOptions) string {
+	e.t.Helper()
+	in := &ecs.RegisterTaskDefinitionInput{
+		Family: aws.String(family),
+		ContainerDefinitions: []ecstypes.ContainerDefinition{{
+			Name:      aws.String(cmp.Or(o.container, "app")),
+			Image:     aws.String(e.image),
+			Essential: aws.Bool(true),
+			Memory:    aws.Int32(64),
+		}},
+	}
+	if o.port != 0 {
+		in.ContainerDefinitions[0].PortMappings = []ecstypes.PortMapping{{ContainerPort: aws.Int32(o.port)}}
+	}
+	if o.fargate {
+		in.RequiresCompatibilities = []ecstypes.Compatibility{ecstypes.CompatibilityFargate}
+		in.NetworkMode = ecstypes.NetworkModeAwsvpc
+		in.Cpu, in.Memory = aws.String("256"), aws.String("512")
+	}
+	for {
+		out, err := e.ecs.RegisterTaskDefinition(e.ctx(), in)
+		e.must(err)
+		if out.TaskDefinition.Revision >= rev {
+			return aws.ToString(out.TaskDefinition.TaskDefinitionArn)
+		}
+	}
+}
+
+// awsvpcConfiguration is a network configuration for Fargate tasks.
+var awsvpcConfiguration = &ecstypes.NetworkConfiguration{AwsvpcConfiguration: &ecstypes.AwsVpcConfiguration{
+	Subnets: []string{"subnet-12344321"}, SecurityGroups: []string{"sg-12344321"},
+}}
+
+// runTasks runs count tasks of taskDefinition in cluster and waits until
+// they run; it returns their ARNs.
+func (e *exampleEnv) runTasks(cluster, taskDefinition string, count int32, fargate bool) []string {
+	e.t.Helper()
+	e.cluster(cluster)
+	in := &ecs.RunTaskInput{Cluster: aws.String(cluster), TaskDefinition: aws.String(taskDefinition), Count: aws.Int32(count)}
+	if fargate {
+		in.LaunchType = ecstypes.LaunchTypeFargate
+		in.NetworkConfiguration = awsvpcConfiguration
+	}
+	out, err := e.ecs.RunTask(e.ctx(), in)
+	e.must(err)
+	if len(out.Tasks) != int(count) {
+		e.t.Fatalf("setup: run-task started %d of %d tasks: %+v", len(out.Tasks), count, out.Failures)
+	}
+	var arns []string
+	for _, task := range out.Tasks {
+		arns = append(arns, aws.ToString(task.TaskArn))
+	}
+	e.waitTasks(cluster, arns, "RUNNING")
+	return arns
+}
+
+// waitTasks waits until the tasks have status.
+func (e *exampleEnv) waitTasks(cluster string, arns []string, status string) {
+	e.t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		out, err := e.ecs.DescribeTasks(e.ctx(), &ecs.DescribeTasksInput{Cluster: aws.String(cluster), Tasks: arns})
+		e.must(err)
+		done := len(out.Tasks) == len(arns)
+		for _, task := range out.Tasks {
+			done = done && aws.ToString(task.LastStatus) == status
+		}
+		if done {
+			return
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("setup: tasks %v did not reach %s", arns, status)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// service creates a service of taskDefinition in cluster and waits until
+// its tasks run.
+func (e *exampleEnv) service(cluster, name, taskDefinition string, desired int32, fargate bool) string {
+	e.t.Helper()
+	e.cluster(cluster)
+	in := &ecs.CreateServiceInput{
+		Cluster: aws.String(cluster), ServiceName: aws.String(name),
+		TaskDefinition: aws.String(taskDefinition), DesiredCount: aws.Int32(desired),
+	}
+	if fargate {
+		in.LaunchType = ecstypes.LaunchTypeFargate
+		in.NetworkConfiguration = awsvpcConfiguration
+	}
+	out, err := e.ecs.CreateService(e.ctx(), in)
+	e.must(err)
+	deadline := time.Now().Add(time.Minute)
+	for {
+		d, err := e.ecs.DescribeServices(e.ctx(), &ecs.DescribeServicesInput{Cluster: aws.String(cluster), Services: []string{name}})
+		e.must(err)
+		if len(d.Services) == 1 && d.Services[0].RunningCount == desired {
+			return aws.ToString(out.Service.ServiceArn)
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("setup: service %s did not reach %d running tasks", name, desired)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// containerInstance returns the ARN of the server's own container instance
+// in cluster.
+func (e *exampleEnv) containerInstance(cluster string) string {
+	e.t.Helper()
+	out, err := e.ecs.ListContainerInstances(e.ctx(), &ecs.ListContainerInstancesInput{Cluster: aws.String(cluster)})
+	e.must(err)
+	if len(out.ContainerInstanceArns) == 0 {
+		e.t.Fatalf("setup: cluster %s has no container instance", cluster)
+	}
+	return out.ContainerInstanceArns[0]
+}

@@ -1,0 +1,343 @@
+package e2e
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+)
+
+// exampleRenames replace, before anything is created, names the
+// documentation uses that AWS itself refuses.
+var exampleRenames = map[string][]string{
+	// ECR repository names are lower case.
+	"ecr/batch-delete-image#2": {"MyRepository", "my-repository"},
+	"ecr/batch-get-image#2":    {"MyRepository", "my-repository"},
+}
+
+// A lifecycle policy and a repository policy for the examples that read or
+// delete one.
+const (
+	exampleLifecyclePolicy  = `{"rules":[{"rulePriority":1,"description":"Expire images older than 14 days","selection":{"tagStatus":"untagged","countType":"sinceImagePushed","countUnit":"days","countNumber":14},"action":{"type":"expire"}}]}`
+	exampleRepositoryPolicy = `{"Version":"2012-10-17","Statement":[{"Sid":"AllowPull","Effect":"Allow","Principal":{"AWS":"*"},"Action":["ecr:BatchGetImage","ecr:GetDownloadUrlForLayer"]}]}`
+)
+
+// exampleSetups adds, per example, what the generic preparation does not:
+// task definitions, tasks, services and images, and the substitutions of
+// the documented identifiers by berth's.
+var exampleSetups = map[string]func(e *exampleEnv){
+	"ecr/batch-check-layer-availability#1": func(e *exampleEnv) {
+		img := e.pushImage("cluster-autoscaler", "v1")
+		e.sub("sha256:6171c7451a50945f8ddd72f7732cc04d7a0d1f48138a426b2e64387fdeb834ed", img.config)
+	},
+	"ecr/batch-delete-image#1": func(e *exampleEnv) { e.pushImage("ubuntu", "precise") },
+	"ecr/batch-delete-image#2": func(e *exampleEnv) {
+		e.pushImage("my-repository", "prod")
+		e.pushImage("my-repository", "team1")
+	},
+	"ecr/batch-get-image#1": func(e *exampleEnv) { e.pushImage("cluster-autoscaler", "v1.13.6") },
+	"ecr/batch-get-image#2": func(e *exampleEnv) {
+		e.pushImage("my-repository", "prod")
+		e.pushImage("my-repository", "team1")
+	},
+	"ecr/complete-layer-upload#1": func(e *exampleEnv) {
+		id, digest := e.uploadLayerPart("layer-test", []byte("a layer of the complete-layer-upload example"))
+		e.sub("6cb64b8a-9378-0e33-2ab1-b780fab8a9e9:48074e6d3a68b39aad8ccc002cdad912d4148c0f92b3729323e", digest)
+		e.sub("6cb64b8a-9378-0e33-2ab1-b780fab8a9e9", id)
+	},
+	"ecr/upload-layer-part#1": func(e *exampleEnv) {
+		out, err := e.ecr.InitiateLayerUpload(e.ctx(), &ecr.InitiateLayerUploadInput{RepositoryName: aws.String("layer-test")})
+		e.must(err)
+		layer := filepath.Join(e.dir, "layer.b64")
+		e.must(os.WriteFile(layer, []byte(strings.Repeat("berth", 200)), 0o644))
+		e.sub("6cb64b8a-9378-0e33-2ab1-b780fab8a9e9", aws.ToString(out.UploadId))
+		e.sub("8323314", "999")
+		e.sub("/var/lib/docker/image/overlay2/layerdb/sha256/ff986b10a018b48074e6d3a68b39aad8ccc002cdad912d4148c0f92b3729323e/layer.b64", layer)
+	},
+	"ecr/delete-lifecycle-policy#1": func(e *exampleEnv) { e.lifecyclePolicy("hello-world") },
+	"ecr/get-lifecycle-policy#1":    func(e *exampleEnv) { e.lifecyclePolicy("project-a/amazon-ecs-sample") },
+	"ecr/get-lifecycle-policy-preview#1": func(e *exampleEnv) {
+		e.lifecyclePolicy("project-a/amazon-ecs-sample")
+		_, err := e.ecr.StartLifecyclePolicyPreview(e.ctx(), &ecr.StartLifecyclePolicyPreviewInput{RepositoryName: aws.String("project-a/amazon-ecs-sample")})
+		e.must(err)
+	},
+	"ecr/delete-repository-policy#1": func(e *exampleEnv) { e.repositoryPolicy("cluster-autoscaler") },
+	"ecr/get-repository-policy#1":    func(e *exampleEnv) { e.repositoryPolicy("cluster-autoscaler") },
+	"ecr/describe-image-scan-findings#1": func(e *exampleEnv) {
+		img := e.pushImage("sample-repo", "")
+		_, err := e.ecr.StartImageScan(e.ctx(), &ecr.StartImageScanInput{RepositoryName: aws.String("sample-repo"), ImageId: &ecrtypes.ImageIdentifier{ImageDigest: aws.String(img.digest)}})
+		e.must(err)
+		e.sub("sha256:74b2c688c700ec95a93e478cdb959737c148df3fbf5ea706abe0318726e885e6", img.digest)
+		e.waitScan("sample-repo", img.digest)
+	},
+	"ecr/start-image-scan#1": func(e *exampleEnv) {
+		e.sub("sha256:74b2c688c700ec95a93e478cdb959737c148df3fbf5ea706abe0318726e885e6", e.pushImage("sample-repo", "").digest)
+	},
+	"ecr/describe-images#1": func(e *exampleEnv) { e.pushImage("cluster-autoscaler", "v1.13.6") },
+	"ecr/describe-repositories#1": func(e *exampleEnv) {
+		e.repository("ubuntu")
+		e.repository("test")
+	},
+	"ecr/get-download-url-for-layer#1": func(e *exampleEnv) {
+		img := e.pushImage("cluster-autoscaler", "v1")
+		e.sub("sha256:6171c7451a50945f8ddd72f7732cc04d7a0d1f48138a426b2e64387fdeb834ed", img.layers[0])
+	},
+	"ecr/list-images#1": func(e *exampleEnv) {
+		img := e.pushImage("cluster-autoscaler", "v1.13.8")
+		e.tagImage("cluster-autoscaler", img, "v1.13.7")
+		e.pushImage("cluster-autoscaler", "v1.13.6")
+	},
+	"ecr/list-tags-for-resource#1": func(e *exampleEnv) {
+		e.repository("hello-world")
+		_, err := e.ecr.TagResource(e.ctx(), &ecr.TagResourceInput{
+			ResourceArn: aws.String(e.rewrite("arn:aws:ecr:us-west-2:012345678910:repository/hello-world")),
+			Tags:        []ecrtypes.Tag{{Key: aws.String("Stage"), Value: aws.String("Integ")}},
+		})
+		e.must(err)
+	},
+	"ecr/tag-resource#1":   func(e *exampleEnv) { e.repository("hello-world") },
+	"ecr/untag-resource#1": func(e *exampleEnv) { e.repository("hello-world") },
+	"ecr/put-image#1": func(e *exampleEnv) {
+		img := e.pushImage("hello-world", "")
+		e.ex.Files["hello-world.manifest.json"] = string(img.manifest)
+	},
+
+	"ecs/capacity-provider-update#1": func(e *exampleEnv) {
+		e.capacityProvider("Infra-ECS-Cluster-ECS-project-update-cluster-d6bb6d5b-EC2CapacityProvider-3fIpdkLywwFt")
+	},
+	"ecs/create-cluster#2": func(e *exampleEnv) {
+		e.capacityProvider("MyCapacityProvider1")
+		e.capacityProvider("MyCapacityProvider2")
+	},
+	"ecs/delete-task-definitions#1": func(e *exampleEnv) {
+		e.taskDefinition("curltest", 1, taskDefinitionOptions{})
+		e.deregisterTaskDefinition("curltest:1")
+	},
+	"ecs/describe-service-deployments#1": func(e *exampleEnv) {
+		e.sub("arn:aws:ecs:us-east-1:123456789012:service-deployment/example-cluster/example-service/ejGvqq2ilnbKT9qj0vLJe", e.serviceDeployment())
+	},
+	"ecs/list-service-deployments#1": func(e *exampleEnv) { e.serviceDeployment() },
+	"ecs/create-capacity-provider#1": func(e *exampleEnv) { e.sub("3bac5EXAMPLE", "3bac5e0a0b0c") },
+	"ecs/create-service#1":           func(e *exampleEnv) { e.taskDefinition("sample-fargate", 1, taskDefinitionOptions{fargate: true}) },
+	"ecs/create-service#2":           func(e *exampleEnv) { e.taskDefinition("sleep360", 2, taskDefinitionOptions{}) },
+	"ecs/delete-capacity-provider#1": func(e *exampleEnv) { e.capacityProvider("ExampleCapacityProvider") },
+	"ecs/delete-capacity-provider#2": func(e *exampleEnv) { e.capacityProvider("ExampleCapacityProvider") },
+	"ecs/delete-service#1": func(e *exampleEnv) {
+		e.service("MyCluster", "MyService1", e.taskDefinition("web", 1, taskDefinitionOptions{}), 1, false)
+	},
+	"ecs/deregister-task-definition#1": func(e *exampleEnv) { e.documentedTaskDefinition() },
+	"ecs/describe-task-definition#1":   func(e *exampleEnv) { e.documentedTaskDefinition() },
+	"ecs/describe-capacity-providers#1": func(e *exampleEnv) {
+		e.capacityProvider("MyCapacityProvider")
+	},
+	"ecs/describe-capacity-providers#2": func(e *exampleEnv) { e.capacityProvider("MyCapacityProvider") },
+	"ecs/describe-container-instances#1": func(e *exampleEnv) {
+		e.sub("a1b2c3d4-5678-90ab-cdef-11111EXAMPLE", e.containerInstance("update"))
+	},
+	"ecs/describe-services#1": func(e *exampleEnv) {
+		e.service("default", "my-http-service", e.taskDefinition("amazon-ecs-sample", 1, taskDefinitionOptions{}), 1, false)
+	},
+	"ecs/describe-tasks#1": func(e *exampleEnv) {
+		td := e.taskDefinition("console-sample-app-static2", 1, taskDefinitionOptions{container: "simple-app", port: 8080})
+		task := e.runTasks("MyCluster", td, 1, false)[0]
+		e.sub("arn:aws:ecs:us-east-1:123456789012:task/MyCluster/4d590253bb114126b7afa7b58EXAMPLE", task)
+	},
+	"ecs/describe-tasks#2": func(e *exampleEnv) {
+		td := e.taskDefinition("webserver", 2, taskDefinitionOptions{fargate: true, container: "web"})
+		tasks := e.runTasks("MyCluster", td, 2, true)
+		e.sub("74de0355a10a4f979ac495c14EXAMPLE", lastPart(tasks[0]))
+		e.sub("d789e94343414c25b9f6bd59eEXAMPLE", lastPart(tasks[1]))
+	},
+	"ecs/list-clusters#1": func(e *exampleEnv) {
+		e.cluster("MyECSCluster1")
+		e.cluster("AnotherECSCluster")
+	},
+	"ecs/list-services#1": func(e *exampleEnv) {
+		e.service("MyCluster", "MyService", e.taskDefinition("web", 1, taskDefinitionOptions{}), 0, false)
+	},
+	"ecs/list-tags-for-resource#1": func(e *exampleEnv) {
+		e.taggedCluster("MyCluster", "key1", "value1", "key2", "value2", "key3", "value3")
+	},
+	"ecs/list-task-definition-families#1": func(e *exampleEnv) {
+		for _, f := range []string{"node-js-app", "web-timer", "hpcc", "hpcc-c4-8xlarge"} {
+			e.taskDefinition(f, 1, taskDefinitionOptions{})
+		}
+	},
+	"ecs/list-task-definition-families#2": func(e *exampleEnv) {
+		for _, f := range []string{"node-js-app", "hpcc", "hpcc-c4-8xlarge"} {
+			e.taskDefinition(f, 1, taskDefinitionOptions{})
+		}
+	},
+	"ecs/list-task-definitions#1": func(e *exampleEnv) {
+		e.taskDefinition("sleep300", 2, taskDefinitionOptions{})
+		e.deregisterTaskDefinition("sleep300:1")
+		e.taskDefinition("sleep360", 1, taskDefinitionOptions{})
+		e.taskDefinition("wordpress", 6, taskDefinitionOptions{})
+		e.deregisterTaskDefinition("wordpress:1")
+		e.deregisterTaskDefinition("wordpress:2")
+	},
+	"ecs/list-task-definitions#2": func(e *exampleEnv) {
+		e.taskDefinition("sleep360", 1, taskDefinitionOptions{})
+		e.taskDefinition("wordpress", 6, taskDefinitionOptions{})
+		e.deregisterTaskDefinition("wordpress:1")
+		e.deregisterTaskDefinition("wordpress:2")
+	},
+	"ecs/list-tasks#1": func(e *exampleEnv) {
+		e.runTasks("default", e.taskDefinition("web", 1, taskDefinitionOptions{}), 2, false)
+	},
+	"ecs/list-tasks#2": func(e *exampleEnv) {
+		e.runTasks("default", e.taskDefinition("web", 1, taskDefinitionOptions{}), 1, false)
+		e.sub("a1b2c3d4-5678-90ab-cdef-33333EXAMPLE", e.containerInstance("default"))
+	},
+	"ecs/put-cluster-capacity-providers#1": func(e *exampleEnv) {
+		e.capacityProvider("MyCapacityProvider1")
+		e.capacityProvider("MyCapacityProvider2")
+	},
+	"ecs/put-cluster-capacity-providers#2": func(e *exampleEnv) {
+		e.capacityProvider("MyCapacityProvider1")
+		e.capacityProvider("MyCapacityProvider2")
+	},
+	"ecs/run-task#1": func(e *exampleEnv) { e.taskDefinition("sleep360", 1, taskDefinitionOptions{container: "sleep"}) },
+	"ecs/start-task#1": func(e *exampleEnv) {
+		e.cluster("default")
+		e.taskDefinition("sleep360", 1, taskDefinitionOptions{container: "sleep"})
+		e.sub("765936fadbdd46b5991a4bd70c2a43d4", e.containerInstance("default"))
+	},
+	"ecs/stop-task#1": func(e *exampleEnv) {
+		task := e.runTasks("default", e.taskDefinition("sleep360", 1, taskDefinitionOptions{container: "sleep"}), 1, false)[0]
+		e.sub("666fdccc2e2d4b6894dd422f4eeee8f8", task)
+	},
+	"ecs/tag-resource#1":   func(e *exampleEnv) { e.cluster("MyCluster") },
+	"ecs/tag-resource#2":   func(e *exampleEnv) { e.cluster("MyCluster") },
+	"ecs/untag-resource#1": func(e *exampleEnv) { e.taggedCluster("MyCluster", "key1", "value1", "key2", "value2") },
+	"ecs/update-service#1": func(e *exampleEnv) {
+		e.service("test", "my-http-service", e.taskDefinition("web", 1, taskDefinitionOptions{}), 1, false)
+		e.taskDefinition("amazon-ecs-sample", 1, taskDefinitionOptions{})
+	},
+	"ecs/update-service#2": func(e *exampleEnv) {
+		e.service("MyCluster", "my-http-service", e.taskDefinition("web", 1, taskDefinitionOptions{}), 1, false)
+	},
+	"ecs/update-service#4": func(e *exampleEnv) {
+		e.service("mycluster", "my-http-service", e.taskDefinition("mytaskdef", 1, taskDefinitionOptions{}), 1, false)
+	},
+	"ecs/update-service#5": func(e *exampleEnv) {
+		e.service("MyCluster", "my-http-service", e.taskDefinition("web", 1, taskDefinitionOptions{}), 1, false)
+	},
+}
+
+// imagePushed is an image an example's setup pushed.
+type imagePushed struct {
+	digest, config string
+	layers         []string
+	manifest       []byte
+}
+
+func (e *exampleEnv) lifecyclePolicy(repo string) {
+	e.t.Helper()
+	_, err := e.ecr.PutLifecyclePolicy(e.ctx(), &ecr.PutLifecyclePolicyInput{RepositoryName: aws.String(repo), LifecyclePolicyText: aws.String(exampleLifecyclePolicy)})
+	e.must(err)
+}
+
+func (e *exampleEnv) repositoryPolicy(repo string) {
+	e.t.Helper()
+	_, err := e.ecr.SetRepositoryPolicy(e.ctx(), &ecr.SetRepositoryPolicyInput{RepositoryName: aws.String(repo), PolicyText: aws.String(exampleRepositoryPolicy)})
+	e.must(err)
+}
+
+// tagImage puts img's manifest under another tag.
+func (e *exampleEnv) tagImage(repo string, img imagePushed, tag string) {
+	e.t.Helper()
+	_, err := e.ecr.PutImage(e.ctx(), &ecr.PutImageInput{RepositoryName: aws.String(repo), ImageManifest: aws.String(string(img.manifest)), ImageTag: aws.String(tag)})
+	e.must(err)
+}
+
+// uploadLayerPart uploads data as the one part of a new layer upload and
+// returns the upload's id and the layer's digest.
+func (e *exampleEnv) uploadLayerPart(repo string, data []byte) (string, string) {
+	e.t.Helper()
+	out, err := e.ecr.InitiateLayerUpload(e.ctx(), &ecr.InitiateLayerUploadInput{RepositoryName: aws.String(repo)})
+	e.must(err)
+	_, err = e.ecr.UploadLayerPart(e.ctx(), &ecr.UploadLayerPartInput{
+		RepositoryName: aws.String(repo), UploadId: out.UploadId,
+		PartFirstByte: aws.Int64(0), PartLastByte: aws.Int64(int64(len(data) - 1)), LayerPartBlob: data,
+	})
+	e.must(err)
+	return aws.ToString(out.UploadId), sha256Digest(data)
+}
+
+// waitScan waits until the image's scan has finished.
+func (e *exampleEnv) waitScan(repo, digest string) {
+	e.t.Helper()
+	w := ecr.NewImageScanCompleteWaiter(e.ecr)
+	e.must(w.Wait(e.ctx(), &ecr.DescribeImageScanFindingsInput{RepositoryName: aws.String(repo), ImageId: &ecrtypes.ImageIdentifier{ImageDigest: aws.String(digest)}}, 2*time.Minute))
+}
+
+func (e *exampleEnv) capacityProvider(name string) {
+	e.t.Helper()
+	_, err := e.ecs.CreateCapacityProvider(e.ctx(), &ecs.CreateCapacityProviderInput{
+		Name: aws.String(name),
+		AutoScalingGroupProvider: &ecstypes.AutoScalingGroupProvider{
+			AutoScalingGroupArn: aws.String("arn:aws:autoscaling:" + e.region + ":" + e.s.AccountID + ":autoScalingGroup:57ffcb94-11f0-4d6d-bf60-3bac5e0a0b0c:autoScalingGroupName/" + name),
+		},
+	})
+	e.must(err)
+}
+
+// serviceDeployment creates the service example-service in the cluster
+// example-cluster and returns the ARN of its deployment.
+func (e *exampleEnv) serviceDeployment() string {
+	e.t.Helper()
+	service := e.service("example-cluster", "example-service", e.taskDefinition("web", 1, taskDefinitionOptions{}), 1, false)
+	out, err := e.ecs.ListServiceDeployments(e.ctx(), &ecs.ListServiceDeploymentsInput{Cluster: aws.String("example-cluster"), Service: aws.String(service)})
+	e.must(err)
+	if len(out.ServiceDeployments) == 0 {
+		e.t.Fatal("setup: the new service has no deployment")
+	}
+	return aws.ToString(out.ServiceDeployments[0].ServiceDeploymentArn)
+}
+
+func (e *exampleEnv) taggedCluster(name string, keyValues ...string) {
+	e.t.Helper()
+	var tags []ecstypes.Tag
+	for i := 0; i+1 < len(keyValues); i += 2 {
+		tags = append(tags, ecstypes.Tag{Key: aws.String(keyValues[i]), Value: aws.String(keyValues[i+1])})
+	}
+	_, err := e.ecs.CreateCluster(e.ctx(), &ecs.CreateClusterInput{ClusterName: aws.String(name), Tags: tags})
+	e.must(err)
+}
+
+func (e *exampleEnv) deregisterTaskDefinition(ref string) {
+	e.t.Helper()
+	_, err := e.ecs.DeregisterTaskDefinition(e.ctx(), &ecs.DeregisterTaskDefinitionInput{TaskDefinition: aws.String(ref)})
+	e.must(err)
+}
+
+// documentedTaskDefinition registers the task definition the example's
+// output shows, as often as it takes to reach its revision.
+func (e *exampleEnv) documentedTaskDefinition() {
+	e.t.Helper()
+	var doc struct {
+		TaskDefinition json.RawMessage `json:"taskDefinition"`
+	}
+	e.must(json.Unmarshal([]byte(e.ex.Output), &doc))
+	var shown struct {
+		Revision int32 `json:"revision"`
+	}
+	e.must(json.Unmarshal(doc.TaskDefinition, &shown))
+	var in ecs.RegisterTaskDefinitionInput
+	e.must(json.Unmarshal(doc.TaskDefinition, &in))
+	for {
+		out, err := e.ecs.RegisterTaskDefinition(e.ctx(), &in)
+		e.must(err)
+		if out.TaskDefinition.Revision >= shown.Revision {
+			return
+		}
+	}
+}

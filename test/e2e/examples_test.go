@@ -1,0 +1,415 @@
+package e2e
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/berth/berth/internal/awsapi/model"
+)
+
+// exampleRulesFile lists how berth's answers may differ from the documented
+// ones and which examples are skipped, each with its reason.
+const exampleRulesFile = "testdata/examples/rules.txt"
+
+// replayWorkers is how many examples replay at once against the server.
+const replayWorkers = 6
+
+// TestAWSCLIExamples replays the examples the aws CLI ships
+// (awscli/examples/<service>/*.rst, written by AWS from real calls) for
+// every service the server serves, against one server, and compares each
+// answer's shape with the documented output. Each example works in a
+// region of its own, so its list commands see only what it created.
+func TestAWSCLIExamples(t *testing.T) {
+	dir := cliExamplesDir(t)
+	t.Logf("replaying the examples in %s", dir)
+	rules := readExampleRules(t, exampleRulesFile)
+	s := StartECSServer(t, ServerOptions{})
+	image := pushToolbox(t, s, "examples/toolbox", "latest")
+
+	var examples []cliExample
+	for _, service := range servedServices(t, s) {
+		found, err := parseExamples(filepath.Join(dir, service), service)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(found) == 0 {
+			t.Errorf("the aws CLI documents no examples for %s in %s", service, dir)
+		}
+		examples = append(examples, found...)
+	}
+
+	results := make([]exampleResult, len(examples))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range replayWorkers {
+		wg.Go(func() {
+			for i := range next {
+				ex := examples[i]
+				t.Run(ex.ID, func(t *testing.T) {
+					results[i] = replayExample(t, s, ex, exampleRegion(i), image, rules)
+					results[i].ran = true
+				})
+			}
+		})
+	}
+	for i := range examples {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+
+	report := exampleReport(examples, results)
+	t.Log("\n" + report)
+	if path := os.Getenv("BERTH_EXAMPLES_REPORT"); path != "" {
+		if err := os.WriteFile(path, []byte(report), 0o644); err != nil {
+			t.Error(err)
+		}
+	}
+	for _, r := range results {
+		if !r.ran {
+			return // a -run filter left examples out: rules may go unused
+		}
+	}
+	for _, r := range rules.unused() {
+		t.Errorf("%s: rule %q matches nothing any more: remove it", exampleRulesFile, r)
+	}
+}
+
+// exampleRegion is the region example i works in.
+func exampleRegion(i int) string { return fmt.Sprintf("ex-%d", i+1) }
+
+// exampleResult is what replaying one example found.
+type exampleResult struct {
+	ran     bool
+	skipped string // the reason, when skipped
+	// diffs are the differences no rule names; known, those a rule lists as
+	// still to fix in berth; allowed, those a rule explains.
+	diffs, known, allowed []shapeDiff
+}
+
+// replayExample creates what the example assumes, runs its command with
+// the aws CLI and compares the answer with the documented one.
+func replayExample(t *testing.T, s *Server, ex cliExample, region, image string, rules *exampleRules) exampleResult {
+	if reason := rules.skip(ex.ID); reason != "" {
+		t.Log("skipped: " + reason)
+		return exampleResult{skipped: reason}
+	}
+	if ex.Unrunnable != "" {
+		t.Log("skipped: " + ex.Unrunnable)
+		return exampleResult{skipped: ex.Unrunnable}
+	}
+	api, err := model.Load(ex.Service)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newExampleEnv(t, s, ex, region, image)
+	prepareExample(e)
+	args := e.commandArgs()
+	got := s.AWS(t, append([]string{"--region", region, ex.Service}, args...)...)
+
+	var diffs []shapeDiff
+	var doc any
+	switch {
+	case got.ExitCode != 0:
+		diffs = append(diffs, shapeDiff{Kind: "error", Detail: firstLine(got.Stderr)})
+	case json.Unmarshal([]byte(ex.Output), &doc) == nil:
+		var answer any
+		if err := json.Unmarshal([]byte(got.Stdout), &answer); err != nil {
+			diffs = append(diffs, shapeDiff{Kind: "type", Detail: "the answer is not JSON: " + firstLine(got.Stdout)})
+			break
+		}
+		diffs = compareOutput(api, operationOf(api, args[0]), doc, answer)
+	case (strings.TrimSpace(ex.Output) == "" || strings.Contains(ex.Output, "no output")) != (strings.TrimSpace(got.Stdout) == ""):
+		diffs = append(diffs, shapeDiff{Kind: "output", Detail: fmt.Sprintf("documented %q, berth %q", firstLine(ex.Output), firstLine(got.Stdout))})
+	}
+	var r exampleResult
+	for _, d := range diffs {
+		switch rules.match(ex.ID, d) {
+		case ruleAllow:
+			r.allowed = append(r.allowed, d)
+		case ruleKnown:
+			r.known = append(r.known, d)
+		default:
+			r.diffs = append(r.diffs, d)
+		}
+	}
+	if len(r.known) > 0 {
+		t.Logf("known differences, still to fix:\n  %s", joinDiffs(r.known))
+	}
+	if len(r.diffs) > 0 {
+		t.Errorf("$ aws %s %s\ndiffers from the documented output:\n  %s\nberth answered:\n%s",
+			ex.Service, strings.Join(args, " "), joinDiffs(r.diffs), got.Stdout+got.Stderr)
+	}
+	return r
+}
+
+func joinDiffs(diffs []shapeDiff) string {
+	var lines []string
+	for _, d := range diffs {
+		lines = append(lines, d.String())
+	}
+	return strings.Join(lines, "\n  ")
+}
+
+func firstLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	return s
+}
+
+// operationOf finds the model's operation of an aws CLI command
+// (describe-tasks: DescribeTasks).
+func operationOf(api *model.API, command string) *model.Operation {
+	want := strings.ReplaceAll(command, "-", "")
+	for name, op := range api.Operations {
+		if strings.EqualFold(name, want) {
+			return op
+		}
+	}
+	return nil
+}
+
+// exampleReport is the table per service of the examples replayed: those
+// matching (some thanks to an allowed difference), those differing (some
+// in ways a rule records as still to fix) and those skipped; then the
+// skip reasons, the known differences and the allowed ones.
+func exampleReport(examples []cliExample, results []exampleResult) string {
+	type row struct{ replayed, matching, allowed, differing, known, skipped int }
+	rows := map[string]*row{}
+	skips := map[string]int{}
+	allowed := map[string]int{}
+	known := map[string]int{}
+	var services []string
+	for i, ex := range examples {
+		r := rows[ex.Service]
+		if r == nil {
+			r = &row{}
+			rows[ex.Service] = r
+			services = append(services, ex.Service)
+		}
+		res := results[i]
+		switch {
+		case res.skipped != "":
+			r.skipped++
+			skips[ex.Service+": "+res.skipped]++
+			continue
+		case len(res.diffs) > 0:
+			r.differing++
+		case len(res.known) > 0:
+			r.known++
+		case len(res.allowed) > 0:
+			r.allowed++
+		default:
+			r.matching++
+		}
+		r.replayed++
+		for _, d := range res.allowed {
+			allowed[ex.Service+": "+d.Kind+" "+d.Path]++
+		}
+		for _, d := range res.known {
+			known[ex.Service+": "+d.Kind+" "+d.Path]++
+		}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%-8s %9s %9s %17s %10s %16s %8s\n", "service", "replayed", "matching", "matching allowed", "differing", "differing known", "skipped")
+	for _, svc := range services {
+		r := rows[svc]
+		fmt.Fprintf(&b, "%-8s %9d %9d %17d %10d %16d %8d\n", svc, r.replayed, r.matching, r.allowed, r.differing, r.known, r.skipped)
+	}
+	writeCounts(&b, "skipped, by reason", skips)
+	writeCounts(&b, "known differences, still to fix (see "+exampleRulesFile+")", known)
+	writeCounts(&b, "allowed differences (see "+exampleRulesFile+")", allowed)
+	return b.String()
+}
+
+func writeCounts(b *strings.Builder, title string, counts map[string]int) {
+	if len(counts) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "%s:\n", title)
+	keys := make([]string, 0, len(counts))
+	for k := range counts {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(b, "  %3d  %s\n", counts[k], k)
+	}
+}
+
+// cliExamplesDir finds the examples of the aws CLI v1 on PATH (its awscli
+// package, which the python running it, or python3, imports), else those
+// of Debian's CLI v2.
+func cliExamplesDir(t *testing.T) string {
+	t.Helper()
+	pythons := []string{"python3"}
+	if aws, err := exec.LookPath("aws"); err == nil {
+		if python := shebangInterpreter(aws); strings.HasPrefix(filepath.Base(python), "python") {
+			pythons = append([]string{python}, pythons...)
+		}
+	}
+	var dirs []string
+	for _, python := range pythons {
+		out, err := exec.Command(python, "-c", "import awscli, os; print(os.path.dirname(awscli.__file__))").Output()
+		if err == nil {
+			dirs = append(dirs, filepath.Join(strings.TrimSpace(string(out)), "examples"))
+		}
+	}
+	dirs = append(dirs, "/usr/lib/python3/dist-packages/awscli/examples")
+	for _, d := range dirs {
+		if fi, err := os.Stat(d); err == nil && fi.IsDir() {
+			return d
+		}
+	}
+	require(t, "the aws CLI's examples", fmt.Errorf("none in %s", strings.Join(dirs, ", ")))
+	return ""
+}
+
+// servedServices asks the server which AWS APIs it serves.
+func servedServices(t *testing.T, s *Server) []string {
+	t.Helper()
+	resp, err := http.Get(s.URL + "/_berth/health")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var health struct {
+		Services []string `json:"services"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&health); err != nil || len(health.Services) == 0 {
+		t.Fatalf("health lists no services: %v", err)
+	}
+	return health.Services
+}
+
+// exampleRules are the allow-list and skip list of the replay.
+type exampleRules struct {
+	mu    sync.Mutex
+	rules []*exampleRule
+}
+
+type exampleRule struct {
+	line          string
+	verb          string // skip, allow or known
+	example, kind *regexp.Regexp
+	path          *regexp.Regexp
+	reason        string
+	used          bool
+}
+
+// How a rule treats a difference.
+const (
+	ruleNone  = ""
+	ruleAllow = "allow" // deliberate, or the documentation's own fault
+	ruleKnown = "known" // berth's, still to fix: reported, not failed
+)
+
+// readExampleRules parses the rules file: lines
+//
+//	skip <example>: <reason>
+//	allow <example> <kind> <path>: <reason>
+//	known <example> <kind> <path>: <what berth must still fix>
+//
+// where <example>, <kind> and <path> may hold * for any characters.
+func readExampleRules(t *testing.T, path string) *exampleRules {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules := &exampleRules{}
+	for n, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		head, reason, ok := strings.Cut(line, ": ")
+		fields := strings.Fields(head)
+		bad := !ok || strings.TrimSpace(reason) == "" || len(fields) == 0
+		r := &exampleRule{line: line, reason: strings.TrimSpace(reason)}
+		switch {
+		case bad:
+		case fields[0] == "skip" && len(fields) == 2:
+			r.verb, r.example = fields[0], globRegexp(fields[1])
+		case (fields[0] == ruleAllow || fields[0] == ruleKnown) && len(fields) == 4:
+			r.verb, r.example, r.kind, r.path = fields[0], globRegexp(fields[1]), globRegexp(fields[2]), globRegexp(fields[3])
+		default:
+			bad = true
+		}
+		if bad {
+			t.Fatalf("%s:%d: want \"skip <example>: <reason>\" or \"allow|known <example> <kind> <path>: <reason>\", got %q", path, n+1, line)
+		}
+		rules.rules = append(rules.rules, r)
+	}
+	return rules
+}
+
+// globRegexp matches s with * standing for any characters.
+func globRegexp(s string) *regexp.Regexp {
+	return regexp.MustCompile("^" + strings.ReplaceAll(regexp.QuoteMeta(s), `\*`, ".*") + "$")
+}
+
+func (rs *exampleRules) skip(id string) string {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	for _, r := range rs.rules {
+		if r.verb == "skip" && r.example.MatchString(id) {
+			r.used = true
+			return r.reason
+		}
+	}
+	return ""
+}
+
+// match returns how the first rule naming the difference treats it.
+func (rs *exampleRules) match(id string, d shapeDiff) string {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	for _, r := range rs.rules {
+		if r.verb != "skip" && r.example.MatchString(id) && r.kind.MatchString(d.Kind) && r.path.MatchString(d.Path) {
+			r.used = true
+			return r.verb
+		}
+	}
+	return ruleNone
+}
+
+func (rs *exampleRules) unused() []string {
+	var out []string
+	for _, r := range rs.rules {
+		if !r.used {
+			out = append(out, r.line)
+		}
+	}
+	return out
+}
+
+// shebangInterpreter returns the interpreter a script's #! line names.
+func shebangInterpreter(path string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	line, _ := bufio.NewReader(f).ReadString('\n')
+	fields := strings.Fields(strings.TrimPrefix(line, "#!"))
+	if !strings.HasPrefix(line, "#!") || len(fields) == 0 {
+		return ""
+	}
+	if filepath.Base(fields[0]) == "env" && len(fields) > 1 {
+		return fields[1]
+	}
+	return fields[0]
+}
