@@ -227,6 +227,13 @@ func wire(cfg serverConfig, serverURL string, logger *slog.Logger) (c *component
 			Logger:     logger,
 			Registerer: metrics,
 		}).Run},
+		// Lifecycle policy previews complete in the background, as ECR's do.
+		{name: "lifecycle preview runner", run: lifecyclecontroller.NewPreviews(lifecyclecontroller.PreviewConfig{
+			Catalog:    s.catalog,
+			Store:      s.store,
+			Logger:     logger,
+			Registerer: metrics,
+		}).Run},
 		{name: "scan controller", run: scans.Run},
 	}
 	if cfg.Agent {

@@ -67,6 +67,22 @@ func Int32(v int32) *int32    { return &v }
 func Int64(v int64) *int64    { return &v }
 func Bool(v bool) *bool       { return &v }
 
+// OptionalString is s, or nil (a member left out) when s is empty.
+func OptionalString(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// OptionalTime is t, or nil (a member left out) when t is zero.
+func OptionalTime(t time.Time) *Timestamp {
+	if t.IsZero() {
+		return nil
+	}
+	return Time(t)
+}
+
 // Deref returns *p, or the zero value when p is nil.
 func Deref[T any](p *T) T {
 	if p == nil {

@@ -568,6 +568,15 @@ func TestLayerUploadAndPutImage(t *testing.T) {
 		*put.Image.ImageManifestMediaType != registry.MediaTypeDockerManifest || *put.Image.RegistryId != testAccount || *put.Image.RepositoryName != "my-app" {
 		t.Fatalf("put: %+v", put.Image)
 	}
+	if check.Layers[0].MediaType != nil {
+		t.Fatalf("a layer no manifest references has media type %q", *check.Layers[0].MediaType)
+	}
+	check = mustCall[ecrtypes.BatchCheckLayerAvailabilityResponse](t, f, "BatchCheckLayerAvailability", &ecrtypes.BatchCheckLayerAvailabilityRequest{
+		RepositoryName: str("my-app"), LayerDigests: []string{layerDigest.String(), configDigest.String()},
+	})
+	if len(check.Layers) != 2 || awsapi.Deref(check.Layers[0].MediaType) != "application/vnd.docker.image.rootfs.diff.tar.gzip" || awsapi.Deref(check.Layers[1].MediaType) != configMediaType {
+		t.Fatalf("media types once a manifest references the blobs: %+v", check.Layers)
+	}
 	_, err = call[ecrtypes.PutImageResponse](t, f, "PutImage", &ecrtypes.PutImageRequest{RepositoryName: str("my-app"), ImageManifest: str(manifest), ImageTag: str("latest")})
 	wantErr(t, err, "ImageAlreadyExistsException", fmt.Sprintf("Image with digest '%s' and tag 'latest' already exists in the repository with name 'my-app' in registry with id '123456789012'", manifestDigest))
 	mustCall[ecrtypes.PutImageResponse](t, f, "PutImage", &ecrtypes.PutImageRequest{RepositoryName: str("my-app"), ImageManifest: str(manifest), ImageTag: str("v1.2.3"),
@@ -598,6 +607,16 @@ func TestLayerUploadAndPutImage(t *testing.T) {
 	wantErr(t, err, "InvalidParameterException", "")
 	_, err = call[ecrtypes.PutImageResponse](t, f, "PutImage", &ecrtypes.PutImageRequest{RepositoryName: str("missing"), ImageManifest: str(manifest)})
 	wantErr(t, err, "RepositoryNotFoundException", "")
+	// A manifest that leaves out its media type (as OCI allows) needs it in
+	// the request: ECR never guesses, and words the refusal as below.
+	undeclared := strings.Replace(manifest, `"mediaType":"`+registry.MediaTypeDockerManifest+`",`, "", 1)
+	if undeclared == manifest {
+		t.Fatalf("the manifest names no media type to leave out: %s", manifest)
+	}
+	_, err = call[ecrtypes.PutImageResponse](t, f, "PutImage", &ecrtypes.PutImageRequest{RepositoryName: str("my-app"), ImageManifest: str(undeclared), ImageTag: str("x")})
+	wantErr(t, err, "InvalidParameterException", "Invalid parameter at 'ImageManifest' failed to satisfy constraint: 'Invalid JSON syntax'")
+	mustCall[ecrtypes.PutImageResponse](t, f, "PutImage", &ecrtypes.PutImageRequest{RepositoryName: str("my-app"), ImageManifest: str(undeclared), ImageTag: str("declared"),
+		ImageManifestMediaType: str(registry.MediaTypeDockerManifest)})
 	index := fmt.Sprintf(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","size":10,"digest":"%s"}]}`, missing)
 	_, err = call[ecrtypes.PutImageResponse](t, f, "PutImage", &ecrtypes.PutImageRequest{RepositoryName: str("my-app"), ImageManifest: str(index), ImageTag: str("multi")})
 	wantErr(t, err, "ReferencedImagesNotFoundException", "")

@@ -2,6 +2,7 @@ package ecr
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -430,6 +431,14 @@ func (s *service) deleteImage(ctx context.Context, repo ecrstate.RepositoryID, i
 	return ids, nil, nil
 }
 
+// declaresMediaType reports whether a manifest's JSON names its media type.
+func declaresMediaType(manifest string) bool {
+	var m struct {
+		MediaType string `json:"mediaType"`
+	}
+	return json.Unmarshal([]byte(manifest), &m) == nil && m.MediaType != ""
+}
+
 func (s *service) putImage(ctx context.Context, in *ecrtypes.PutImageRequest) (*ecrtypes.PutImageResponse, error) {
 	repo, err := s.repositoryIn(ctx, in.RegistryId, in.RepositoryName)
 	if err != nil {
@@ -456,6 +465,12 @@ func (s *service) putImage(ctx context.Context, in *ecrtypes.PutImageRequest) (*
 	// A missing repository is reported before anything about the manifest.
 	if _, err := s.catalog.GetRepository(ctx, repo); err != nil {
 		return nil, subj.wrap(err)
+	}
+	if in.ImageManifestMediaType == nil && !declaresMediaType(manifest) {
+		// ECR takes the media type from the manifest or the request, never
+		// guesses it (an OCI manifest may leave it out); this is its
+		// answer to a manifest without one, on the wire.
+		return nil, invalidParameter("ImageManifest", "Invalid JSON syntax")
 	}
 	res, err := s.catalog.PutManifest(ctx, repo, tag, awsapi.Deref(in.ImageManifestMediaType), digest.Digest(awsapi.Deref(in.ImageDigest)), []byte(manifest))
 	if err != nil {

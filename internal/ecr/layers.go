@@ -227,6 +227,7 @@ func (s *service) batchCheckLayerAvailability(ctx context.Context, in *ecrtypes.
 			LayerDigest:       awsapi.String(raw),
 			LayerAvailability: awsapi.String(ecrtypes.LayerAvailabilityAvailable),
 			LayerSize:         awsapi.Int64(link.Size),
+			MediaType:         awsapi.OptionalString(link.MediaType),
 		})
 	}
 	return out, nil

@@ -3,6 +3,7 @@ package ecr
 import (
 	"context"
 	"errors"
+	"time"
 	"unicode/utf8"
 
 	"github.com/berth/berth/internal/awsapi"
@@ -77,7 +78,8 @@ func (s *service) getLifecyclePolicy(ctx context.Context, in *ecrtypes.GetLifecy
 	if r.LifecyclePolicy == "" {
 		return nil, subject{repo: repo.Name}.wrap(errLifecyclePolicyNotFound)
 	}
-	return &ecrtypes.GetLifecyclePolicyResponse{RegistryId: awsapi.String(s.account), RepositoryName: awsapi.String(repo.Name), LifecyclePolicyText: awsapi.String(r.LifecyclePolicy)}, nil
+	return &ecrtypes.GetLifecyclePolicyResponse{RegistryId: awsapi.String(s.account), RepositoryName: awsapi.String(repo.Name),
+		LifecyclePolicyText: awsapi.String(r.LifecyclePolicy), LastEvaluatedAt: lastEvaluatedAt(r)}, nil
 }
 
 func (s *service) deleteLifecyclePolicy(ctx context.Context, in *ecrtypes.DeleteLifecyclePolicyRequest) (*ecrtypes.DeleteLifecyclePolicyResponse, error) {
@@ -85,16 +87,27 @@ func (s *service) deleteLifecyclePolicy(ctx context.Context, in *ecrtypes.Delete
 	if err != nil {
 		return nil, err
 	}
-	var old string
+	var old ecrstate.Repository
 	if _, err := s.update(ctx, repo, func(r *ecrstate.Repository) error {
 		if r.LifecyclePolicy == "" {
 			return subject{repo: repo.Name}.wrap(errLifecyclePolicyNotFound)
 		}
-		old, r.LifecyclePolicy = r.LifecyclePolicy, ""
+		old = *r
+		r.LifecyclePolicy, r.LifecyclePolicyEvaluatedAt = "", time.Time{}
 		return nil
 	}); err != nil {
 		return nil, err
 	}
 	s.log.InfoContext(ctx, "ecr: lifecycle policy deleted", "region", repo.Region, "repository", repo.Name)
-	return &ecrtypes.DeleteLifecyclePolicyResponse{RegistryId: awsapi.String(s.account), RepositoryName: awsapi.String(repo.Name), LifecyclePolicyText: awsapi.String(old)}, nil
+	return &ecrtypes.DeleteLifecyclePolicyResponse{RegistryId: awsapi.String(s.account), RepositoryName: awsapi.String(repo.Name),
+		LifecyclePolicyText: awsapi.String(old.LifecyclePolicy), LastEvaluatedAt: lastEvaluatedAt(old)}, nil
+}
+
+// lastEvaluatedAt is when the repository's lifecycle policy was last
+// evaluated, as ECR answers it: 0 (the epoch) while it never was.
+func lastEvaluatedAt(r ecrstate.Repository) *awsapi.Timestamp {
+	if r.LifecyclePolicyEvaluatedAt.IsZero() {
+		return awsapi.Time(time.Unix(0, 0))
+	}
+	return awsapi.Time(r.LifecyclePolicyEvaluatedAt)
 }

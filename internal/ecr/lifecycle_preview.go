@@ -13,12 +13,13 @@ import (
 	"github.com/berth/berth/internal/store"
 )
 
-// Lifecycle policy previews. A preview evaluates a policy (the one given,
-// or the repository's) over the repository's images with the lifecycle
-// controller's own code (lifecycle.Decide), so it shows exactly what the
-// controller would do now. It runs within StartLifecyclePolicyPreview and
-// its result is kept in the store, one per repository, for
-// GetLifecyclePolicyPreview.
+// Lifecycle policy previews. StartLifecyclePolicyPreview records a preview
+// of a policy (the one given, or the repository's) IN_PROGRESS, one per
+// repository, and answers at once, as ECR does; the lifecycle controller's
+// preview runner evaluates it over the repository's images with the
+// controller's own code (lifecycle.Preview), so it shows exactly what the
+// controller would do at the moment it was asked, and records the result
+// for GetLifecyclePolicyPreview.
 
 // loadPreview reads repo's preview and its revision (0: none).
 func (s *service) loadPreview(ctx context.Context, repo ecrstate.RepositoryID) (*ecrstate.LifecyclePreview, int64, error) {
@@ -76,63 +77,18 @@ func (s *service) startLifecyclePolicyPreview(ctx context.Context, in *ecrtypes.
 		return nil, subject{repo: repo.Name}.wrap(errPreviewInProgress)
 	}
 	preview := &ecrstate.LifecyclePreview{RepositoryCreatedAt: r.CreatedAt, PolicyText: text, Status: ecrtypes.LifecyclePolicyPreviewStatusInProgress, StartedAt: now}
-	rev, err = s.putPreview(ctx, repo, rev, preview)
-	if errors.Is(err, store.ErrConflict) {
+	if _, err := s.putPreview(ctx, repo, rev, preview); errors.Is(err, store.ErrConflict) {
 		return nil, subject{repo: repo.Name}.wrap(errPreviewInProgress)
-	}
-	if err != nil {
+	} else if err != nil {
 		return nil, subject{repo: repo.Name}.wrap(err)
 	}
-
-	results, evalErr := s.evaluatePreview(ctx, repo, text, now)
-	preview.Status, preview.Results = ecrtypes.LifecyclePolicyPreviewStatusComplete, results
-	if evalErr != nil {
-		preview.Status, preview.Results = ecrtypes.LifecyclePolicyPreviewStatusFailed, nil
-	}
-	// A conflict here means this preview went stale and another replaced
-	// it; that one's result stands.
-	if _, err := s.putPreview(ctx, repo, rev, preview); err != nil && !errors.Is(err, store.ErrConflict) {
-		return nil, subject{repo: repo.Name}.wrap(err)
-	}
-	if evalErr != nil {
-		return nil, subject{repo: repo.Name}.wrap(evalErr)
-	}
-	s.log.InfoContext(ctx, "ecr: lifecycle policy preview", "region", repo.Region, "repository", repo.Name, "images", len(results))
+	s.log.InfoContext(ctx, "ecr: lifecycle policy preview started", "region", repo.Region, "repository", repo.Name)
 	return &ecrtypes.StartLifecyclePolicyPreviewResponse{
 		RegistryId:          awsapi.String(s.account),
 		RepositoryName:      awsapi.String(repo.Name),
 		LifecyclePolicyText: awsapi.String(text),
 		Status:              awsapi.String(preview.Status),
 	}, nil
-}
-
-// evaluatePreview decides what the policy does to repo's images now, the
-// way the lifecycle controller decides it, and returns the images acted on.
-func (s *service) evaluatePreview(ctx context.Context, repo ecrstate.RepositoryID, text string, now time.Time) ([]ecrstate.PreviewResult, error) {
-	images, err := s.catalog.Images(ctx, repo)
-	if err != nil {
-		return nil, err
-	}
-	decisions, err := lifecycle.Decide(text, images, now)
-	if err != nil {
-		return nil, err
-	}
-	var results []ecrstate.PreviewResult
-	for _, d := range decisions {
-		// Images a manifest list keeps are not expired, so not shown.
-		if d.Action == lifecycle.ActionExpire && !d.Expires() {
-			continue
-		}
-		results = append(results, ecrstate.PreviewResult{
-			Digest:             d.Image.Digest.String(),
-			Tags:               d.Image.Tags,
-			PushedAt:           d.Image.PushedAt,
-			RulePriority:       d.RulePriority,
-			Action:             d.Action,
-			TargetStorageClass: d.TargetStorageClass,
-		})
-	}
-	return results, nil
 }
 
 func (s *service) getLifecyclePolicyPreview(ctx context.Context, in *ecrtypes.GetLifecyclePolicyPreviewRequest) (*ecrtypes.GetLifecyclePolicyPreviewResponse, error) {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/berth/berth/internal/awsapi"
+	lifecyclecontroller "github.com/berth/berth/internal/controller/lifecycle"
 	"github.com/berth/berth/internal/ecr/ecrstate"
 	"github.com/berth/berth/internal/ecr/ecrtypes"
 	"github.com/berth/berth/internal/store"
@@ -58,6 +59,16 @@ func getPreview(t *testing.T, f *fixture, in *ecrtypes.GetLifecyclePolicyPreview
 	return mustCall[ecrtypes.GetLifecyclePolicyPreviewResponse](t, f, "GetLifecyclePolicyPreview", in)
 }
 
+// completePreview runs the lifecycle controller's preview runner over
+// repo's preview, as the server does in the background.
+func completePreview(t *testing.T, f *fixture, repo string) {
+	t.Helper()
+	runner := lifecyclecontroller.NewPreviews(lifecyclecontroller.PreviewConfig{Catalog: f.catalog, Store: f.store, Now: f.now, Logger: slog.New(slog.DiscardHandler)})
+	if err := runner.Complete(context.Background(), repoID(repo)); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestLifecyclePolicyPreview(t *testing.T) {
 	f := newFixture(t)
 	tags, untagged := articleRepository(t, f)
@@ -71,10 +82,16 @@ func TestLifecyclePolicyPreview(t *testing.T) {
 	_, err = call[ecrtypes.StartLifecyclePolicyPreviewResponse](t, f, "StartLifecyclePolicyPreview", &ecrtypes.StartLifecyclePolicyPreviewRequest{RepositoryName: str("nope"), LifecyclePolicyText: str(articlePolicy)})
 	wantErr(t, err, "RepositoryNotFoundException", "The repository with name 'nope' does not exist in the registry with id '123456789012'")
 
+	// The preview answers IN_PROGRESS and completes in the background,
+	// as ECR's does.
 	start := mustCall[ecrtypes.StartLifecyclePolicyPreviewResponse](t, f, "StartLifecyclePolicyPreview", &ecrtypes.StartLifecyclePolicyPreviewRequest{RepositoryName: str("my-app"), LifecyclePolicyText: str(articlePolicy)})
-	if *start.Status != "COMPLETE" || *start.LifecyclePolicyText != articlePolicy || *start.RepositoryName != "my-app" || *start.RegistryId != testAccount {
+	if *start.Status != "IN_PROGRESS" || *start.LifecyclePolicyText != articlePolicy || *start.RepositoryName != "my-app" || *start.RegistryId != testAccount {
 		t.Fatalf("start: %+v", start)
 	}
+	if out := getPreview(t, f, &ecrtypes.GetLifecyclePolicyPreviewRequest{}); *out.Status != "IN_PROGRESS" || len(out.PreviewResults) != 0 || out.Summary != nil {
+		t.Fatalf("before the runner: %+v", out)
+	}
+	completePreview(t, f, "my-app")
 	// The article's policy keeps the newest ten v images and the untagged
 	// image under a day old.
 	want := []previewRow{
@@ -141,9 +158,10 @@ func TestLifecyclePolicyPreview(t *testing.T) {
 	// kept in the store, so another server on it reads it.
 	mustCall[ecrtypes.PutLifecyclePolicyResponse](t, f, "PutLifecyclePolicy", &ecrtypes.PutLifecyclePolicyRequest{RepositoryName: str("my-app"), LifecyclePolicyText: str(policy(rule(1, `{"tagStatus":"any","countType":"imageCountMoreThan","countNumber":14}`)))})
 	start = mustCall[ecrtypes.StartLifecyclePolicyPreviewResponse](t, f, "StartLifecyclePolicyPreview", &ecrtypes.StartLifecyclePolicyPreviewRequest{RepositoryName: str("my-app")})
-	if *start.Status != "COMPLETE" || !strings.Contains(*start.LifecyclePolicyText, `"countNumber":14`) {
+	if *start.Status != "IN_PROGRESS" || !strings.Contains(*start.LifecyclePolicyText, `"countNumber":14`) {
 		t.Fatalf("start stored: %+v", start)
 	}
+	completePreview(t, f, "my-app")
 	_, err = call[ecrtypes.GetLifecyclePolicyPreviewResponse](t, f, "GetLifecyclePolicyPreview", &ecrtypes.GetLifecyclePolicyPreviewRequest{RepositoryName: str("my-app"), MaxResults: awsapi.Int32(1), NextToken: first.NextToken})
 	wantErr(t, err, "InvalidParameterException", "Invalid parameter at 'nextToken' failed to satisfy constraint: 'Invalid NextToken'")
 	other := &fixture{store: f.store, catalog: f.catalog, clock: f.clock}
@@ -192,10 +210,8 @@ func TestLifecyclePolicyPreviewInProgress(t *testing.T) {
 	if out := getPreview(t, f, &ecrtypes.GetLifecyclePolicyPreviewRequest{}); *out.Status != "FAILED" {
 		t.Fatalf("stale: %+v", out)
 	}
-	start := mustCall[ecrtypes.StartLifecyclePolicyPreviewResponse](t, f, "StartLifecyclePolicyPreview", &ecrtypes.StartLifecyclePolicyPreviewRequest{RepositoryName: str("my-app"), LifecyclePolicyText: str(articlePolicy)})
-	if *start.Status != "COMPLETE" {
-		t.Fatalf("start: %+v", start)
-	}
+	mustCall[ecrtypes.StartLifecyclePolicyPreviewResponse](t, f, "StartLifecyclePolicyPreview", &ecrtypes.StartLifecyclePolicyPreviewRequest{RepositoryName: str("my-app"), LifecyclePolicyText: str(articlePolicy)})
+	completePreview(t, f, "my-app")
 	if out := getPreview(t, f, &ecrtypes.GetLifecyclePolicyPreviewRequest{}); *out.Status != "COMPLETE" || *out.Summary.ExpiringImageTotalCount != 0 || out.PreviewResults == nil {
 		t.Fatalf("empty repository: %+v", out)
 	}

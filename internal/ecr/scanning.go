@@ -189,15 +189,8 @@ func (v scanView) summaryOutput() *ecrtypes.ImageScanFindingsSummary {
 	return &ecrtypes.ImageScanFindingsSummary{
 		FindingSeverityCounts:        severityCounts(v.rec.Findings),
 		ImageScanCompletedAt:         awsapi.Time(v.rec.CompletedAt),
-		VulnerabilitySourceUpdatedAt: optionalTime(v.rec.Source.VulnerabilitySourceUpdatedAt()),
+		VulnerabilitySourceUpdatedAt: awsapi.OptionalTime(v.rec.Source.VulnerabilitySourceUpdatedAt()),
 	}
-}
-
-func optionalTime(t time.Time) *awsapi.Timestamp {
-	if t.IsZero() {
-		return nil
-	}
-	return awsapi.Time(t)
 }
 
 // scanRecords reads the scan records of repo's images, by digest.
@@ -318,7 +311,7 @@ func (s *service) describeImageScanFindings(ctx context.Context, in *ecrtypes.De
 	findings := &ecrtypes.ImageScanFindings{
 		FindingSeverityCounts:        severityCounts(rec.Findings),
 		ImageScanCompletedAt:         awsapi.Time(rec.CompletedAt),
-		VulnerabilitySourceUpdatedAt: optionalTime(rec.Source.VulnerabilitySourceUpdatedAt()),
+		VulnerabilitySourceUpdatedAt: awsapi.OptionalTime(rec.Source.VulnerabilitySourceUpdatedAt()),
 	}
 	if rec.ScanType == ecrtypes.ScanTypeEnhanced {
 		findings.EnhancedFindings = []ecrtypes.EnhancedImageScanFinding{}

@@ -445,8 +445,8 @@ func (s *service) capacityProviderOutput(arns ecsstate.ARNs, p ecsstate.Capacity
 		Status:                   awsapi.String(p.Status),
 		Type:                     awsapi.String(ecstypes.CapacityProviderTypeEc2Autoscaling),
 		AutoScalingGroupProvider: p.AutoScalingGroupProvider,
-		UpdateStatus:             optional(p.UpdateStatus),
-		UpdateStatusReason:       optional(p.UpdateStatusReason),
+		UpdateStatus:             awsapi.OptionalString(p.UpdateStatus),
+		UpdateStatusReason:       awsapi.OptionalString(p.UpdateStatusReason),
 	}
 	if withTags {
 		out.Tags = tagsOrEmpty(p.Tags)

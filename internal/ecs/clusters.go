@@ -131,9 +131,10 @@ func mergeSettings(current, settings []ecstypes.ClusterSetting) ([]ecstypes.Clus
 }
 
 // defaultClusterSettings is what a new cluster has before its own
-// settings: Container Insights off, as the account default.
-func defaultClusterSettings() []ecstypes.ClusterSetting {
-	return []ecstypes.ClusterSetting{{Name: awsapi.String(ecstypes.ClusterSettingNameContainerInsights), Value: awsapi.String("disabled")}}
+// settings: Container Insights as the account's containerInsights setting
+// says.
+func defaultClusterSettings(insights string) []ecstypes.ClusterSetting {
+	return []ecstypes.ClusterSetting{{Name: awsapi.String(ecstypes.ClusterSettingNameContainerInsights), Value: awsapi.String(insights)}}
 }
 
 func serviceConnectDefaults(in *ecstypes.ClusterServiceConnectDefaultsRequest) *ecstypes.ClusterServiceConnectDefaults {
@@ -160,7 +161,11 @@ func (s *service) createCluster(ctx context.Context, in *ecstypes.CreateClusterR
 	if err != nil {
 		return nil, err
 	}
-	settings, err := mergeSettings(defaultClusterSettings(), in.Settings)
+	insights, err := s.effectiveAccountSetting(ctx, requestRegion(ctx), ecstypes.SettingNameContainerInsights)
+	if err != nil {
+		return nil, err
+	}
+	settings, err := mergeSettings(defaultClusterSettings(insights), in.Settings)
 	if err != nil {
 		return nil, err
 	}

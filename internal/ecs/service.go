@@ -88,6 +88,7 @@ func NewService(cfg Config) *awsapi.Service {
 	maps.Copy(ops, s.tagOperations())
 	maps.Copy(ops, s.serviceOperations())
 	maps.Copy(ops, s.capacityProviderOperations())
+	maps.Copy(ops, s.accountSettingOperations())
 	errs := newErrorTable(s.log)
 	// The gateway's hooks run before any handler, outside a request's
 	// context; Map needs one only to log errors it does not know.

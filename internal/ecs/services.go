@@ -2,6 +2,7 @@ package ecs
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -131,7 +132,8 @@ func (s *service) createService(ctx context.Context, in *ecstypes.CreateServiceR
 		TaskDefinition:                awsapi.Deref(def.Definition.TaskDefinitionArn),
 		CapacityProviderStrategy:      normalizeStrategy(strategy),
 		PlatformVersion:               platformVersion,
-		HealthCheckGracePeriodSeconds: awsapi.Deref(in.HealthCheckGracePeriodSeconds),
+		HealthCheckGracePeriodSeconds: in.HealthCheckGracePeriodSeconds,
+		AvailabilityZoneRebalancing:   cmp.Or(awsapi.Deref(in.AvailabilityZoneRebalancing), ecstypes.AvailabilityZoneRebalancingEnabled),
 		DeploymentConfiguration:       deployment,
 		PlacementConstraints:          slices.Clone(in.PlacementConstraints),
 		PlacementStrategy:             slices.Clone(in.PlacementStrategy),
@@ -288,7 +290,7 @@ type serviceSettings struct {
 func settingsOf(v *ecsstate.Service) []byte {
 	b, err := json.Marshal(serviceSettings{
 		v.TaskDefinition, v.DesiredCount, v.LaunchType, v.CapacityProviderStrategy, v.PlatformVersion,
-		v.NetworkConfiguration, v.LoadBalancers, v.ServiceRegistries, v.HealthCheckGracePeriodSeconds,
+		v.NetworkConfiguration, v.LoadBalancers, v.ServiceRegistries, awsapi.Deref(v.HealthCheckGracePeriodSeconds),
 		v.DeploymentConfiguration, v.PlacementConstraints, v.PlacementStrategy, v.SchedulingStrategy,
 		v.EnableExecuteCommand, v.EnableECSManagedTags, v.PropagateTags, v.RoleARN,
 	})
@@ -537,7 +539,11 @@ func (s *service) applyServiceUpdate(cluster ecsstate.Cluster, def ecsstate.Task
 		redeploy = true
 	}
 	if in.HealthCheckGracePeriodSeconds != nil {
-		v.HealthCheckGracePeriodSeconds = *in.HealthCheckGracePeriodSeconds
+		v.HealthCheckGracePeriodSeconds = in.HealthCheckGracePeriodSeconds
+	}
+	// Not a reason for a new deployment, as ECS says.
+	if in.AvailabilityZoneRebalancing != nil {
+		v.AvailabilityZoneRebalancing = *in.AvailabilityZoneRebalancing
 	}
 	if in.EnableExecuteCommand != nil {
 		v.EnableExecuteCommand = *in.EnableExecuteCommand

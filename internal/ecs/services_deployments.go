@@ -168,7 +168,7 @@ func (s *service) serviceDeploymentOutput(svc *ecsstate.Service, d *ecsstate.Dep
 		TargetServiceRevision:   &target,
 		Status:                  awsapi.String(status),
 		DeploymentConfiguration: &dc,
-		StatusReason:            optional(statusReason(d, status)),
+		StatusReason:            awsapi.OptionalString(statusReason(d, status)),
 	}
 	if !final.IsZero() {
 		out.FinishedAt = awsapi.Time(final)
@@ -339,7 +339,7 @@ func (s *service) listServiceDeployments(ctx context.Context, in *ecstypes.ListS
 			StartedAt:                awsapi.Time(d.CreatedAt),
 			TargetServiceRevisionArn: awsapi.String(s.arnsIn(svc.Region).ServiceRevision(svc.Cluster, svc.Name, d.ID)),
 			Status:                   awsapi.String(status),
-			StatusReason:             optional(statusReason(d, status)),
+			StatusReason:             awsapi.OptionalString(statusReason(d, status)),
 		}
 		if !final.IsZero() {
 			brief.FinishedAt = awsapi.Time(final)

@@ -20,7 +20,12 @@ const apiServiceARN = "arn:aws:ecs:us-east-1:123456789012:service/prod-cluster/a
 // with the cluster's default strategy.
 func (e *apiTestEnv) createArticleService(desired int32) *types.Service {
 	e.t.Helper()
-	out, err := e.client.CreateService(e.ctx, articleServiceInput(desired))
+	return e.createArticleServiceWith(articleServiceInput(desired))
+}
+
+func (e *apiTestEnv) createArticleServiceWith(in *sdk.CreateServiceInput) *types.Service {
+	e.t.Helper()
+	out, err := e.client.CreateService(e.ctx, in)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -450,4 +455,33 @@ func TestServiceDeploymentsAPI(t *testing.T) {
 	}
 	_, err = e.client.ListServiceDeployments(e.ctx, &sdk.ListServiceDeploymentsInput{Cluster: aws.String("prod-cluster"), Service: aws.String("nope")})
 	wantAPIErr(t, err, "ServiceNotFoundException", "Service not found.")
+}
+
+// A service answers the health check grace period it was given, 0
+// included, and leaves it out when it was given none (without a load
+// balancer); availabilityZoneRebalancing is ENABLED unless asked
+// otherwise, and changing it starts no deployment.
+func TestServiceGracePeriodAndZoneRebalancing(t *testing.T) {
+	e := newAPITestEnv(t)
+	e.articleCluster()
+	e.registerAPIService()
+	in := articleServiceInput(1)
+	in.HealthCheckGracePeriodSeconds = aws.Int32(0)
+	zero := e.createArticleServiceWith(in)
+	if zero.HealthCheckGracePeriodSeconds == nil || *zero.HealthCheckGracePeriodSeconds != 0 || zero.AvailabilityZoneRebalancing != types.AvailabilityZoneRebalancingEnabled {
+		t.Fatalf("created with a grace period of 0: grace %v, zone rebalancing %q", zero.HealthCheckGracePeriodSeconds, zero.AvailabilityZoneRebalancing)
+	}
+	in = articleServiceInput(1)
+	in.ServiceName, in.HealthCheckGracePeriodSeconds, in.AvailabilityZoneRebalancing = aws.String("no-grace"), nil, types.AvailabilityZoneRebalancingDisabled
+	none := e.createArticleServiceWith(in)
+	if none.HealthCheckGracePeriodSeconds != nil || none.AvailabilityZoneRebalancing != types.AvailabilityZoneRebalancingDisabled {
+		t.Fatalf("created without a grace period: grace %v, zone rebalancing %q", none.HealthCheckGracePeriodSeconds, none.AvailabilityZoneRebalancing)
+	}
+	up, err := e.client.UpdateService(e.ctx, &sdk.UpdateServiceInput{Cluster: aws.String("prod-cluster"), Service: aws.String("no-grace"), AvailabilityZoneRebalancing: types.AvailabilityZoneRebalancingEnabled})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := up.Service; s.AvailabilityZoneRebalancing != types.AvailabilityZoneRebalancingEnabled || len(s.Deployments) != 1 {
+		t.Fatalf("after the update: zone rebalancing %q, %d deployments", s.AvailabilityZoneRebalancing, len(s.Deployments))
+	}
 }

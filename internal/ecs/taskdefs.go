@@ -146,8 +146,13 @@ func buildTaskDefinition(in *ecstypes.RegisterTaskDefinitionRequest) ecstypes.Ta
 		td.ContainerDefinitions[i] = c
 	}
 	td.RequiresAttributes = requiredAttributes(&td)
+	// As ECS lists them: external instances (ECS Anywhere) run every
+	// network mode but awsvpc, which Fargate needs.
 	td.Compatibilities = []string{ecstypes.CompatibilityEc2}
-	if requiresFargate(in) || checkTaskDefinition(in, true) == nil {
+	switch {
+	case awsapi.Deref(td.NetworkMode) != ecstypes.NetworkModeAwsvpc:
+		td.Compatibilities = []string{ecstypes.CompatibilityExternal, ecstypes.CompatibilityEc2}
+	case requiresFargate(in) || checkTaskDefinition(in, true) == nil:
 		td.Compatibilities = append(td.Compatibilities, ecstypes.CompatibilityFargate)
 	}
 	return td

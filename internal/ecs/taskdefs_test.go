@@ -333,7 +333,8 @@ func TestTaskDefinitionNormalisation(t *testing.T) {
 		t.Fatalf("normalised: cpu %s memory %s tags %v", aws.ToString(td.Cpu), aws.ToString(td.Memory), out.Tags)
 	}
 
-	// An EC2 definition: bridge by default, EC2 only, dynamic host port.
+	// An EC2 definition: bridge by default, for EC2 and external instances
+	// (not Fargate, which needs awsvpc), dynamic host port.
 	ec2, err := e.client.RegisterTaskDefinition(e.ctx, &sdk.RegisterTaskDefinitionInput{
 		Family: aws.String("sleep360"),
 		ContainerDefinitions: []types.ContainerDefinition{{Name: aws.String("sleep"), Image: aws.String("busybox"), Cpu: 10, Memory: aws.Int32(10),
@@ -343,7 +344,7 @@ func TestTaskDefinitionNormalisation(t *testing.T) {
 		t.Fatal(err)
 	}
 	td = ec2.TaskDefinition
-	if td.NetworkMode != types.NetworkModeBridge || fmt.Sprint(td.Compatibilities) != "[EC2]" || aws.ToInt32(td.ContainerDefinitions[0].PortMappings[0].HostPort) != 0 ||
+	if td.NetworkMode != types.NetworkModeBridge || fmt.Sprint(td.Compatibilities) != "[EXTERNAL EC2]" || aws.ToInt32(td.ContainerDefinitions[0].PortMappings[0].HostPort) != 0 ||
 		td.ContainerDefinitions[0].PortMappings[0].Protocol != types.TransportProtocolTcp || len(td.RequiresAttributes) != 0 {
 		t.Fatalf("EC2 definition: %+v", td)
 	}
@@ -357,6 +358,14 @@ func TestTaskDefinitionNormalisation(t *testing.T) {
 	if err != nil || fmt.Sprint(both.TaskDefinition.Compatibilities) != "[EC2 FARGATE]" {
 		t.Fatalf("either: %+v %v", both, err)
 	}
+
+	// Listed as external-compatible, but berth has no external instances
+	// to run it on: the launch type is refused, not taken for another.
+	if _, err := e.client.CreateCluster(e.ctx, &sdk.CreateClusterInput{}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.client.RunTask(e.ctx, &sdk.RunTaskInput{TaskDefinition: aws.String("sleep360"), LaunchType: types.LaunchTypeExternal})
+	wantAPIErr(t, err, "UnsupportedFeatureException", "berth does not support launch type EXTERNAL yet.")
 }
 
 func TestTaskDefinitionErrors(t *testing.T) {

@@ -3,7 +3,6 @@ package ecs
 import (
 	goruntime "runtime"
 	"strconv"
-	"time"
 
 	"github.com/google/uuid"
 
@@ -54,24 +53,24 @@ func (s *service) taskOutput(t ecsstate.Task, withTags bool) ecstypes.Task {
 		Overrides:            taskOverridesOutput(spec.Overrides, spec.Containers),
 		LastStatus:           awsapi.String(lastStatus),
 		DesiredStatus:        awsapi.String(t.DesiredStatus),
-		Cpu:                  optional(spec.Cpu),
-		Memory:               optional(spec.Memory),
-		StartedBy:            optional(spec.StartedBy),
-		Group:                optional(spec.Group),
-		LaunchType:           optional(spec.LaunchType),
-		CapacityProviderName: optional(spec.CapacityProviderName),
-		PlatformVersion:      optional(spec.PlatformVersion),
-		PlatformFamily:       optional(spec.PlatformFamily),
-		AvailabilityZone:     optional(spec.AvailabilityZone),
-		Connectivity:         optional(obs.Connectivity),
-		ConnectivityAt:       optionalTime(obs.ConnectivityAt),
-		PullStartedAt:        optionalTime(obs.PullStartedAt),
-		PullStoppedAt:        optionalTime(obs.PullStoppedAt),
-		ExecutionStoppedAt:   optionalTime(obs.ExecutionStoppedAt),
-		CreatedAt:            optionalTime(t.CreatedAt),
-		StartedAt:            optionalTime(obs.StartedAt),
-		StoppingAt:           optionalTime(t.StoppingAt),
-		StoppedAt:            optionalTime(obs.StoppedAt),
+		Cpu:                  awsapi.OptionalString(spec.Cpu),
+		Memory:               awsapi.OptionalString(spec.Memory),
+		StartedBy:            awsapi.OptionalString(spec.StartedBy),
+		Group:                awsapi.OptionalString(spec.Group),
+		LaunchType:           awsapi.OptionalString(spec.LaunchType),
+		CapacityProviderName: awsapi.OptionalString(spec.CapacityProviderName),
+		PlatformVersion:      awsapi.OptionalString(spec.PlatformVersion),
+		PlatformFamily:       awsapi.OptionalString(spec.PlatformFamily),
+		AvailabilityZone:     awsapi.OptionalString(spec.AvailabilityZone),
+		Connectivity:         awsapi.OptionalString(obs.Connectivity),
+		ConnectivityAt:       awsapi.OptionalTime(obs.ConnectivityAt),
+		PullStartedAt:        awsapi.OptionalTime(obs.PullStartedAt),
+		PullStoppedAt:        awsapi.OptionalTime(obs.PullStoppedAt),
+		ExecutionStoppedAt:   awsapi.OptionalTime(obs.ExecutionStoppedAt),
+		CreatedAt:            awsapi.OptionalTime(t.CreatedAt),
+		StartedAt:            awsapi.OptionalTime(obs.StartedAt),
+		StoppingAt:           awsapi.OptionalTime(t.StoppingAt),
+		StoppedAt:            awsapi.OptionalTime(obs.StoppedAt),
 		HealthStatus:         awsapi.String(orDefault(obs.HealthStatus, healthUnknown)),
 		EnableExecuteCommand: awsapi.Bool(spec.EnableExecuteCommand),
 		// version counts changes: of intent (Generation) and along the
@@ -83,9 +82,9 @@ func (s *service) taskOutput(t ecsstate.Task, withTags bool) ecstypes.Task {
 	// The stop decided first (a StopTask, or the agent's own) is the one
 	// ECS reports.
 	if t.StopCode != "" {
-		out.StopCode, out.StoppedReason = awsapi.String(t.StopCode), optional(t.StoppedReason)
+		out.StopCode, out.StoppedReason = awsapi.String(t.StopCode), awsapi.OptionalString(t.StoppedReason)
 	} else if obs.StopCode != "" || obs.StoppedReason != "" {
-		out.StopCode, out.StoppedReason = optional(obs.StopCode), optional(obs.StoppedReason)
+		out.StopCode, out.StoppedReason = awsapi.OptionalString(obs.StopCode), awsapi.OptionalString(obs.StoppedReason)
 	}
 	if spec.LaunchType == ecstypes.LaunchTypeEc2 && t.NodeID != "" {
 		out.ContainerInstanceArn = awsapi.String(s.arnsIn(t.Region).ContainerInstance(t.Cluster, t.NodeID))
@@ -197,11 +196,11 @@ func (s *service) containersOutput(t ecsstate.Task, taskARN string) []ecstypes.C
 			TaskArn:           awsapi.String(taskARN),
 			Name:              awsapi.String(cs.Name),
 			Image:             def.Image,
-			ImageDigest:       optional(obs.ImageDigest),
-			RuntimeId:         optional(obs.RuntimeID),
+			ImageDigest:       awsapi.OptionalString(obs.ImageDigest),
+			RuntimeId:         awsapi.OptionalString(obs.RuntimeID),
 			LastStatus:        awsapi.String(orDefault(obs.LastStatus, containerPending)),
 			ExitCode:          obs.ExitCode,
-			Reason:            optional(obs.Reason),
+			Reason:            awsapi.OptionalString(obs.Reason),
 			NetworkBindings:   obs.NetworkBindings,
 			NetworkInterfaces: []ecstypes.NetworkInterface{},
 			HealthStatus:      awsapi.String(orDefault(obs.HealthStatus, healthUnknown)),
@@ -222,7 +221,7 @@ func (s *service) containersOutput(t ecsstate.Task, taskARN string) []ecstypes.C
 		if n := t.Observed.Network; n != nil && spec.Network != nil {
 			c.NetworkInterfaces = append(c.NetworkInterfaces, ecstypes.NetworkInterface{
 				AttachmentId:       awsapi.String(attachmentID(t)),
-				PrivateIpv4Address: optional(n.PrivateIPv4),
+				PrivateIpv4Address: awsapi.OptionalString(n.PrivateIPv4),
 			})
 		}
 		out = append(out, c)
@@ -308,20 +307,6 @@ func cpuArchitecture(def ecstypes.TaskDefinition) string {
 		return "arm64"
 	}
 	return "x86_64"
-}
-
-func optional(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
-}
-
-func optionalTime(t time.Time) *awsapi.Timestamp {
-	if t.IsZero() {
-		return nil
-	}
-	return awsapi.Time(t)
 }
 
 func orDefault(s, def string) string {

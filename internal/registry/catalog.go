@@ -477,9 +477,14 @@ func (c *Catalog) putManifest(ctx context.Context, repo ecrstate.RepositoryID, t
 		}
 		seen[ref.Digest] = true
 		compares = append(compares, store.Compare{Key: ecrstate.BlobKey(repo, ref.Digest), ModRevision: linkRev})
-		if link.Condemned {
-			link.Condemned = false
-			link.LinkedAt = c.now()
+		if link.Condemned || (link.MediaType == "" && ref.MediaType != "") {
+			if link.Condemned {
+				link.Condemned = false
+				link.LinkedAt = c.now()
+			}
+			if link.MediaType == "" {
+				link.MediaType = ref.MediaType
+			}
 			put, err := store.PutJSON(ecrstate.BlobKey(repo, ref.Digest), link)
 			if err != nil {
 				return PutManifestResult{}, err

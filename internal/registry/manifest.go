@@ -34,6 +34,8 @@ func IsManifestMediaType(mediaType string) bool {
 // BlobRef is a blob a manifest references.
 type BlobRef struct {
 	Digest digest.Digest
+	// MediaType is the blob's media type as the manifest names it.
+	MediaType string
 	// Layer is false for the config blob.
 	Layer bool
 }
@@ -131,7 +133,7 @@ func ParseManifest(declared string, body []byte) (*Manifest, error) {
 	if m.ArtifactType == "" && mediaType == ocispec.MediaTypeImageManifest {
 		m.ArtifactType = w.Config.MediaType
 	}
-	m.Blobs = append(m.Blobs, BlobRef{Digest: w.Config.Digest})
+	m.Blobs = append(m.Blobs, BlobRef{Digest: w.Config.Digest, MediaType: w.Config.MediaType})
 	for i, layer := range w.Layers {
 		if err := checkDescriptor(fmt.Sprintf("layers[%d]", i), layer); err != nil {
 			return nil, err
@@ -139,7 +141,7 @@ func ParseManifest(declared string, body []byte) (*Manifest, error) {
 		if len(layer.URLs) > 0 {
 			continue // non-distributable: its bytes live elsewhere
 		}
-		m.Blobs = append(m.Blobs, BlobRef{Digest: layer.Digest, Layer: true})
+		m.Blobs = append(m.Blobs, BlobRef{Digest: layer.Digest, MediaType: layer.MediaType, Layer: true})
 	}
 	return m, nil
 }

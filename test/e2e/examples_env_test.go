@@ -295,13 +295,23 @@ func (e *exampleEnv) service(cluster, name, taskDefinition string, desired int32
 		in.LaunchType = ecstypes.LaunchTypeFargate
 		in.NetworkConfiguration = awsvpcConfiguration
 	}
+	return e.createService(in, false)
+}
+
+// createService creates the service and waits until its tasks run and,
+// if rollout, until its deployment has completed (which takes ECS's 40 s
+// of running for a task without a health check); it returns the service's
+// ARN.
+func (e *exampleEnv) createService(in *ecs.CreateServiceInput, rollout bool) string {
+	e.t.Helper()
 	out, err := e.ecs.CreateService(e.ctx(), in)
 	e.must(err)
+	cluster, name, desired := aws.ToString(in.Cluster), aws.ToString(in.ServiceName), aws.ToInt32(in.DesiredCount)
 	deadline := time.Now().Add(time.Minute)
 	for {
 		d, err := e.ecs.DescribeServices(e.ctx(), &ecs.DescribeServicesInput{Cluster: aws.String(cluster), Services: []string{name}})
 		e.must(err)
-		if len(d.Services) == 1 && d.Services[0].RunningCount == desired {
+		if len(d.Services) == 1 && d.Services[0].RunningCount == desired && (!rollout || rolledOut(d.Services[0])) {
 			return aws.ToString(out.Service.ServiceArn)
 		}
 		if time.Now().After(deadline) {
@@ -309,6 +319,11 @@ func (e *exampleEnv) service(cluster, name, taskDefinition string, desired int32
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// rolledOut reports whether the service's deployment has completed.
+func rolledOut(svc ecstypes.Service) bool {
+	return len(svc.Deployments) == 1 && svc.Deployments[0].RolloutState == ecstypes.DeploymentRolloutStateCompleted
 }
 
 // containerInstance returns the ARN of the server's own container instance

@@ -67,6 +67,8 @@ var exampleSetups = map[string]func(e *exampleEnv){
 		e.lifecyclePolicy("project-a/amazon-ecs-sample")
 		_, err := e.ecr.StartLifecyclePolicyPreview(e.ctx(), &ecr.StartLifecyclePolicyPreviewInput{RepositoryName: aws.String("project-a/amazon-ecs-sample")})
 		e.must(err)
+		w := ecr.NewLifecyclePolicyPreviewCompleteWaiter(e.ecr, func(o *ecr.LifecyclePolicyPreviewCompleteWaiterOptions) { o.MinDelay = 100 * time.Millisecond })
+		e.must(w.Wait(e.ctx(), &ecr.GetLifecyclePolicyPreviewInput{RepositoryName: aws.String("project-a/amazon-ecs-sample")}, time.Minute))
 	},
 	"ecr/delete-repository-policy#1": func(e *exampleEnv) { e.repositoryPolicy("cluster-autoscaler") },
 	"ecr/get-repository-policy#1":    func(e *exampleEnv) { e.repositoryPolicy("cluster-autoscaler") },
@@ -117,13 +119,15 @@ var exampleSetups = map[string]func(e *exampleEnv){
 		e.capacityProvider("MyCapacityProvider2")
 	},
 	"ecs/delete-task-definitions#1": func(e *exampleEnv) {
-		e.taskDefinition("curltest", 1, taskDefinitionOptions{})
+		e.documentedTaskDefinition("taskDefinitions", 0)
 		e.deregisterTaskDefinition("curltest:1")
 	},
 	"ecs/describe-service-deployments#1": func(e *exampleEnv) {
 		e.sub("arn:aws:ecs:us-east-1:123456789012:service-deployment/example-cluster/example-service/ejGvqq2ilnbKT9qj0vLJe", e.serviceDeployment())
 	},
 	"ecs/list-service-deployments#1": func(e *exampleEnv) { e.serviceDeployment() },
+	"ecs/delete-account-setting#1":   func(e *exampleEnv) { e.userAccountSetting("serviceLongArnFormat", "enabled") },
+	"ecs/list-account-settings#2":    func(e *exampleEnv) { e.userAccountSetting("serviceLongArnFormat", "enabled") },
 	"ecs/create-capacity-provider#1": func(e *exampleEnv) { e.sub("3bac5EXAMPLE", "3bac5e0a0b0c") },
 	"ecs/create-service#1":           func(e *exampleEnv) { e.taskDefinition("sample-fargate", 1, taskDefinitionOptions{fargate: true}) },
 	"ecs/create-service#2":           func(e *exampleEnv) { e.taskDefinition("sleep360", 2, taskDefinitionOptions{}) },
@@ -132,8 +136,8 @@ var exampleSetups = map[string]func(e *exampleEnv){
 	"ecs/delete-service#1": func(e *exampleEnv) {
 		e.service("MyCluster", "MyService1", e.taskDefinition("web", 1, taskDefinitionOptions{}), 1, false)
 	},
-	"ecs/deregister-task-definition#1": func(e *exampleEnv) { e.documentedTaskDefinition() },
-	"ecs/describe-task-definition#1":   func(e *exampleEnv) { e.documentedTaskDefinition() },
+	"ecs/deregister-task-definition#1": func(e *exampleEnv) { e.documentedTaskDefinition("taskDefinition") },
+	"ecs/describe-task-definition#1":   func(e *exampleEnv) { e.documentedTaskDefinition("taskDefinition") },
 	"ecs/describe-capacity-providers#1": func(e *exampleEnv) {
 		e.capacityProvider("MyCapacityProvider")
 	},
@@ -142,7 +146,11 @@ var exampleSetups = map[string]func(e *exampleEnv){
 		e.sub("a1b2c3d4-5678-90ab-cdef-11111EXAMPLE", e.containerInstance("update"))
 	},
 	"ecs/describe-services#1": func(e *exampleEnv) {
-		e.service("default", "my-http-service", e.taskDefinition("amazon-ecs-sample", 1, taskDefinitionOptions{}), 1, false)
+		e.cluster("default")
+		e.createService(&ecs.CreateServiceInput{
+			Cluster: aws.String("default"), ServiceName: aws.String("my-http-service"), DesiredCount: aws.Int32(1),
+			TaskDefinition: aws.String(e.taskDefinition("amazon-ecs-sample", 1, taskDefinitionOptions{})),
+		}, true)
 	},
 	"ecs/describe-tasks#1": func(e *exampleEnv) {
 		td := e.taskDefinition("console-sample-app-static2", 1, taskDefinitionOptions{container: "simple-app", port: 8080})
@@ -221,15 +229,9 @@ var exampleSetups = map[string]func(e *exampleEnv){
 		e.service("test", "my-http-service", e.taskDefinition("web", 1, taskDefinitionOptions{}), 1, false)
 		e.taskDefinition("amazon-ecs-sample", 1, taskDefinitionOptions{})
 	},
-	"ecs/update-service#2": func(e *exampleEnv) {
-		e.service("MyCluster", "my-http-service", e.taskDefinition("web", 1, taskDefinitionOptions{}), 1, false)
-	},
-	"ecs/update-service#4": func(e *exampleEnv) {
-		e.service("mycluster", "my-http-service", e.taskDefinition("mytaskdef", 1, taskDefinitionOptions{}), 1, false)
-	},
-	"ecs/update-service#5": func(e *exampleEnv) {
-		e.service("MyCluster", "my-http-service", e.taskDefinition("web", 1, taskDefinitionOptions{}), 1, false)
-	},
+	"ecs/update-service#2": func(e *exampleEnv) { e.documentedService("MyCluster") },
+	"ecs/update-service#4": func(e *exampleEnv) { e.documentedService("mycluster") },
+	"ecs/update-service#5": func(e *exampleEnv) { e.documentedService("MyCluster") },
 }
 
 // imagePushed is an image an example's setup pushed.
@@ -290,11 +292,31 @@ func (e *exampleEnv) capacityProvider(name string) {
 	e.must(err)
 }
 
+// userAccountSetting sets an account setting of the documentation's user
+// MyUser.
+func (e *exampleEnv) userAccountSetting(name, value string) {
+	e.t.Helper()
+	_, err := e.ecs.PutAccountSetting(e.ctx(), &ecs.PutAccountSettingInput{
+		Name: ecstypes.SettingName(name), Value: aws.String(value),
+		PrincipalArn: aws.String("arn:aws:iam::" + e.s.AccountID + ":user/MyUser"),
+	})
+	e.must(err)
+}
+
 // serviceDeployment creates the service example-service in the cluster
-// example-cluster and returns the ARN of its deployment.
+// example-cluster, waits until its deployment has completed, and returns
+// the deployment's ARN.
 func (e *exampleEnv) serviceDeployment() string {
 	e.t.Helper()
-	service := e.service("example-cluster", "example-service", e.taskDefinition("web", 1, taskDefinitionOptions{}), 1, false)
+	e.cluster("example-cluster")
+	service := e.createService(&ecs.CreateServiceInput{
+		Cluster: aws.String("example-cluster"), ServiceName: aws.String("example-service"), DesiredCount: aws.Int32(1),
+		TaskDefinition: aws.String(e.taskDefinition("web", 1, taskDefinitionOptions{})),
+		// As the documented service's.
+		DeploymentConfiguration: &ecstypes.DeploymentConfiguration{
+			DeploymentCircuitBreaker: &ecstypes.DeploymentCircuitBreaker{Enable: true, Rollback: true},
+		},
+	}, true)
 	out, err := e.ecs.ListServiceDeployments(e.ctx(), &ecs.ListServiceDeploymentsInput{Cluster: aws.String("example-cluster"), Service: aws.String(service)})
 	e.must(err)
 	if len(out.ServiceDeployments) == 0 {
@@ -319,20 +341,37 @@ func (e *exampleEnv) deregisterTaskDefinition(ref string) {
 	e.must(err)
 }
 
-// documentedTaskDefinition registers the task definition the example's
-// output shows, as often as it takes to reach its revision.
-func (e *exampleEnv) documentedTaskDefinition() {
+// documentedOutput returns the member of the example's documented output
+// at path (object member names; a number picks a list item).
+func (e *exampleEnv) documentedOutput(path ...any) json.RawMessage {
 	e.t.Helper()
-	var doc struct {
-		TaskDefinition json.RawMessage `json:"taskDefinition"`
+	raw := json.RawMessage(e.ex.Output)
+	for _, step := range path {
+		switch k := step.(type) {
+		case string:
+			var m map[string]json.RawMessage
+			e.must(json.Unmarshal(raw, &m))
+			raw = m[k]
+		case int:
+			var l []json.RawMessage
+			e.must(json.Unmarshal(raw, &l))
+			raw = l[k]
+		}
 	}
-	e.must(json.Unmarshal([]byte(e.ex.Output), &doc))
+	return raw
+}
+
+// documentedTaskDefinition registers the task definition the example's
+// output shows at path, as often as it takes to reach its revision.
+func (e *exampleEnv) documentedTaskDefinition(path ...any) {
+	e.t.Helper()
+	doc := e.documentedOutput(path...)
 	var shown struct {
 		Revision int32 `json:"revision"`
 	}
-	e.must(json.Unmarshal(doc.TaskDefinition, &shown))
+	e.must(json.Unmarshal(doc, &shown))
 	var in ecs.RegisterTaskDefinitionInput
-	e.must(json.Unmarshal(doc.TaskDefinition, &in))
+	e.must(json.Unmarshal([]byte(e.rewrite(string(doc))), &in))
 	for {
 		out, err := e.ecs.RegisterTaskDefinition(e.ctx(), &in)
 		e.must(err)
@@ -340,4 +379,31 @@ func (e *exampleEnv) documentedTaskDefinition() {
 			return
 		}
 	}
+}
+
+// documentedService creates, in cluster, the service the example's output
+// shows (its launch, network, deployment configuration and flags) with one
+// task of a Fargate definition of its task definition's family, and waits
+// until it has rolled out.
+func (e *exampleEnv) documentedService(cluster string) {
+	e.t.Helper()
+	doc := e.documentedOutput("service")
+	var in ecs.CreateServiceInput
+	e.must(json.Unmarshal([]byte(e.rewrite(string(doc))), &in))
+	family := strings.SplitN(lastPart(aws.ToString(in.TaskDefinition)), ":", 2)[0]
+	// A strategy's providers must be the cluster's.
+	var providers []string
+	for _, item := range in.CapacityProviderStrategy {
+		providers = append(providers, aws.ToString(item.CapacityProvider))
+	}
+	e.cluster(cluster)
+	if len(providers) > 0 {
+		_, err := e.ecs.PutClusterCapacityProviders(e.ctx(), &ecs.PutClusterCapacityProvidersInput{
+			Cluster: aws.String(cluster), CapacityProviders: providers, DefaultCapacityProviderStrategy: []ecstypes.CapacityProviderStrategyItem{},
+		})
+		e.must(err)
+	}
+	in.Cluster, in.DesiredCount = aws.String(cluster), aws.Int32(1)
+	in.TaskDefinition = aws.String(e.taskDefinition(family, 1, taskDefinitionOptions{fargate: true}))
+	e.createService(&in, true)
 }

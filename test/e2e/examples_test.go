@@ -193,6 +193,9 @@ func exampleReport(examples []cliExample, results []exampleResult) string {
 	known := map[string]int{}
 	var services []string
 	for i, ex := range examples {
+		if !results[i].ran {
+			continue // left out by a -run filter
+		}
 		r := rows[ex.Service]
 		if r == nil {
 			r = &row{}

@@ -50,9 +50,12 @@ func TestLifecyclePolicyExpiresImages(t *testing.T) {
 	}
 	s.AWS(t, "ecr", "start-lifecycle-policy-preview", "--repository-name", "my-app",
 		"--lifecycle-policy-text", articleLifecyclePolicy).OK(t).Decode(t, &started)
-	if started.RepositoryName != "my-app" || started.LifecyclePolicyText != articleLifecyclePolicy || started.Status != "COMPLETE" {
+	// ECR answers at once and completes the preview in the background; the
+	// CLI's waiter waits for it.
+	if started.RepositoryName != "my-app" || started.LifecyclePolicyText != articleLifecyclePolicy || started.Status != "IN_PROGRESS" {
 		t.Fatalf("start-lifecycle-policy-preview: %+v", started)
 	}
+	s.AWS(t, "ecr", "wait", "lifecycle-policy-preview-complete", "--repository-name", "my-app").OK(t)
 	preview := getLifecyclePreview(t, s)
 	if preview.Status != "COMPLETE" || preview.LifecyclePolicyText != articleLifecyclePolicy || preview.Summary.ExpiringImageTotalCount != 2 {
 		t.Fatalf("get-lifecycle-policy-preview: %+v", preview)
@@ -115,6 +118,7 @@ func TestLifecyclePolicyExpiresImages(t *testing.T) {
 
 	// The stored policy's preview now expires nothing.
 	s.AWS(t, "ecr", "start-lifecycle-policy-preview", "--repository-name", "my-app").OK(t)
+	s.AWS(t, "ecr", "wait", "lifecycle-policy-preview-complete", "--repository-name", "my-app").OK(t)
 	if p := getLifecyclePreview(t, s); p.Status != "COMPLETE" || p.Summary.ExpiringImageTotalCount != 0 || len(p.PreviewResults) != 0 {
 		t.Fatalf("stored policy preview: %+v", p)
 	}

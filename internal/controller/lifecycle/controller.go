@@ -183,12 +183,16 @@ func (c *Controller) Apply(ctx context.Context, repo ecrstate.RepositoryID) ([]e
 	if err != nil {
 		return nil, err
 	}
-	decisions, err := policies.Decide(r.LifecyclePolicy, images, c.cfg.Now())
+	evaluatedAt := c.cfg.Now()
+	decisions, err := policies.Decide(r.LifecyclePolicy, images, evaluatedAt)
 	if err != nil {
 		// PutLifecyclePolicy validates, so only a stored policy that a
 		// newer berth validates more strictly gets here; trying again
 		// cannot help, a new policy or the next round may.
 		return nil, controller.Terminal(fmt.Errorf("stored lifecycle policy: %w", err))
+	}
+	if err := c.recordEvaluation(ctx, repo, r, evaluatedAt); err != nil {
+		return nil, err
 	}
 
 	var expiring []policies.Decision
@@ -253,6 +257,27 @@ func (c *Controller) Apply(ctx context.Context, repo ecrstate.RepositoryID) ([]e
 	return deleted, nil
 }
 
+// errPolicyReplaced ends recording an evaluation of a policy put over since.
+var errPolicyReplaced = errors.New("lifecycle policy replaced")
+
+// recordEvaluation notes on repo's record (r as evaluated) when its policy
+// was evaluated, which GetLifecyclePolicy answers as lastEvaluatedAt. The
+// write leaves the policy's put time alone, so the watch does not take it
+// for a new policy to apply.
+func (c *Controller) recordEvaluation(ctx context.Context, repo ecrstate.RepositoryID, r ecrstate.Repository, at time.Time) error {
+	_, err := c.cfg.Catalog.UpdateRepository(ctx, repo, func(cur *ecrstate.Repository) error {
+		if cur.LifecyclePolicy != r.LifecyclePolicy || !cur.LifecyclePolicyAt.Equal(r.LifecyclePolicyAt) {
+			return errPolicyReplaced
+		}
+		cur.LifecyclePolicyEvaluatedAt = at
+		return nil
+	})
+	if errors.Is(err, errPolicyReplaced) || errors.Is(err, registry.ErrRepositoryNotFound) {
+		return nil // the new policy's round records its own
+	}
+	return err
+}
+
 // deletionOrder puts manifest lists before the images they list, so that
 // an image expiring with its list is no longer referenced when its turn
 // comes.
@@ -315,29 +340,38 @@ func (c *Controller) policyPut(repo ecrstate.RepositoryID, r ecrstate.Repository
 // follow lists the repositories, queues those with a policy not yet
 // applied, and does the same for every change a watch reports.
 func (c *Controller) follow(ctx context.Context, q controller.Queue) error {
-	kvs, rev, err := c.cfg.Store.List(ctx, ecrstate.RepositoryPrefix, store.ListOptions{})
+	return followPrefix(ctx, c.cfg.Store, ecrstate.RepositoryPrefix, func(ev store.Event) {
+		if ev.Type != store.EventDelete {
+			c.observe(q, ev.KV)
+			return
+		}
+		if repo, _, ok := ecrstate.ParseRepositoryID(strings.TrimPrefix(ev.KV.Key, ecrstate.RepositoryPrefix)); ok {
+			c.mu.Lock()
+			delete(c.policyAt, repo)
+			c.mu.Unlock()
+		}
+	})
+}
+
+// followPrefix passes every record under prefix to change, as a put, then
+// every change a watch from there reports, until ctx ends or the watch
+// does.
+func followPrefix(ctx context.Context, st store.Store, prefix string, change func(store.Event)) error {
+	kvs, rev, err := st.List(ctx, prefix, store.ListOptions{})
 	if err != nil {
 		return err
 	}
 	for _, kv := range kvs {
-		c.observe(q, kv)
+		change(store.Event{Type: store.EventPut, KV: kv})
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	events, err := c.cfg.Store.Watch(ctx, ecrstate.RepositoryPrefix, rev)
+	events, err := st.Watch(ctx, prefix, rev)
 	if err != nil {
 		return err
 	}
 	for ev := range events {
-		if ev.Type == store.EventDelete {
-			if repo, _, ok := ecrstate.ParseRepositoryID(strings.TrimPrefix(ev.KV.Key, ecrstate.RepositoryPrefix)); ok {
-				c.mu.Lock()
-				delete(c.policyAt, repo)
-				c.mu.Unlock()
-			}
-			continue
-		}
-		c.observe(q, ev.KV)
+		change(ev)
 	}
 	if err := ctx.Err(); err != nil {
 		return err

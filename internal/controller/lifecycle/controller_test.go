@@ -50,6 +50,7 @@ const articlePolicy = `{
         }`
 
 type fixture struct {
+	store   *bolt.Store
 	catalog *registry.Catalog
 	ctrl    *Controller
 	metrics *prometheus.Registry
@@ -108,7 +109,7 @@ func newFixture(t *testing.T, interval time.Duration) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	f := &fixture{clock: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC), metrics: prometheus.NewRegistry()}
+	f := &fixture{store: st, clock: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC), metrics: prometheus.NewRegistry()}
 	f.catalog = registry.NewCatalog(st, f.now)
 	f.ctrl = New(Config{Catalog: f.catalog, Store: st, Interval: interval, Now: f.now, Logger: slog.New(slog.DiscardHandler), Registerer: f.metrics})
 	return f
@@ -419,11 +420,15 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func runController(t *testing.T, f *fixture) {
+func runController(t *testing.T, f *fixture) { runUntilCleanup(t, f.ctrl.Run) }
+
+// runUntilCleanup runs run until the test ends, and fails the test if it
+// returns an error then.
+func runUntilCleanup(t *testing.T, run func(context.Context) error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
-	go func() { done <- f.ctrl.Run(ctx) }()
+	go func() { done <- run(ctx) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
@@ -489,4 +494,24 @@ func TestDeletionOrder(t *testing.T) {
 // repoID is repository name in the region the tests work in.
 func repoID(name string) ecrstate.RepositoryID {
 	return ecrstate.RepositoryID{Region: "us-east-1", Name: name}
+}
+
+// A round records when it evaluated the policy (GetLifecyclePolicy's
+// lastEvaluatedAt), and that write is not taken for a new policy: the put
+// causes one round, not an endless chain of them.
+func TestRoundRecordsEvaluationWithoutRetriggering(t *testing.T) {
+	f := newFixture(t, time.Hour)
+	f.articleRepository(t)
+	runController(t, f)
+	time.Sleep(50 * time.Millisecond) // the first round finds no policy
+	f.putPolicy(t, "my-app", articlePolicy)
+	waitFor(t, "the round the put causes", func() bool { return f.counter(t, "berth_ecr_lifecycle_rounds_total", "ok") == 1 })
+	waitFor(t, "the evaluation to be recorded", func() bool {
+		r, err := f.catalog.GetRepository(context.Background(), repoID("my-app"))
+		return err == nil && r.LifecyclePolicyEvaluatedAt.After(r.LifecyclePolicyAt)
+	})
+	time.Sleep(200 * time.Millisecond)
+	if got := f.counter(t, "berth_ecr_lifecycle_rounds_total", "ok"); got != 1 {
+		t.Fatalf("%v rounds after one put, want 1", got)
+	}
 }

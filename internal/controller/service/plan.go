@@ -246,7 +246,7 @@ func (p *planner) healthInput(t *ecsstate.Task, runningAt time.Time) scheduler.T
 		RunningAt:    runningAt,
 		HealthCheck:  hasHealthCheck(t),
 		HealthStatus: t.Observed.HealthStatus,
-		GracePeriod:  time.Duration(p.s.HealthCheckGracePeriodSeconds) * time.Second,
+		GracePeriod:  time.Duration(awsapi.Deref(p.s.HealthCheckGracePeriodSeconds)) * time.Second,
 	}
 }
 

@@ -290,7 +290,7 @@ func TestPlanReplacesUnhealthyTaskAndCountsIt(t *testing.T) {
 	}
 	// Within the grace period it is left alone, and looked at again when
 	// the period ends.
-	svc.HealthCheckGracePeriodSeconds = 120
+	svc.HealthCheckGracePeriodSeconds = awsapi.Int32(120)
 	st = run(svc, sick)
 	if len(st.stop) != 0 || !st.wakeAt.Equal(t0.Add(time.Minute)) {
 		t.Fatalf("stop %v wake %v", st.stop, st.wakeAt)

@@ -29,15 +29,18 @@ type Repository struct {
 	TagMutability string    `json:"tagMutability"`
 	// TagMutabilityExclusions are wildcard filters (`*`) naming the tags
 	// that don't follow TagMutability (the *_WITH_EXCLUSION settings).
-	TagMutabilityExclusions []string          `json:"tagMutabilityExclusions,omitempty"`
-	ScanOnPush              bool              `json:"scanOnPush"`
-	EncryptionType          string            `json:"encryptionType"`
-	KMSKey                  string            `json:"kmsKey,omitempty"`
-	Tags                    []ResourceTag     `json:"tags,omitempty"`
-	Policy                  string            `json:"policy,omitempty"`
-	LifecyclePolicy         string            `json:"lifecyclePolicy,omitempty"`
-	LifecyclePolicyAt       time.Time         `json:"lifecyclePolicyAt,omitzero"`
-	Extra                   map[string]string `json:"extra,omitempty"`
+	TagMutabilityExclusions []string      `json:"tagMutabilityExclusions,omitempty"`
+	ScanOnPush              bool          `json:"scanOnPush"`
+	EncryptionType          string        `json:"encryptionType"`
+	KMSKey                  string        `json:"kmsKey,omitempty"`
+	Tags                    []ResourceTag `json:"tags,omitempty"`
+	Policy                  string        `json:"policy,omitempty"`
+	LifecyclePolicy         string        `json:"lifecyclePolicy,omitempty"`
+	LifecyclePolicyAt       time.Time     `json:"lifecyclePolicyAt,omitzero"`
+	// LifecyclePolicyEvaluatedAt is when the lifecycle controller last
+	// evaluated the repository's policy; zero while it never has.
+	LifecyclePolicyEvaluatedAt time.Time         `json:"lifecyclePolicyEvaluatedAt,omitzero"`
+	Extra                      map[string]string `json:"extra,omitempty"`
 	// Deleting marks a repository whose deletion has begun; it is gone for
 	// every reader, and writers racing the deletion fail on its revision.
 	Deleting bool `json:"deleting,omitempty"`
@@ -102,6 +105,10 @@ type BlobLink struct {
 	Digest   digest.Digest `json:"digest"`
 	Size     int64         `json:"size"`
 	LinkedAt time.Time     `json:"linkedAt"`
+	// MediaType is the blob's media type as the first manifest put that
+	// references it names it ("" until one does): a blob has none of its
+	// own, and ECR answers it in BatchCheckLayerAvailability.
+	MediaType string `json:"mediaType,omitempty"`
 	// Condemned marks a link garbage collection is about to delete (see
 	// registry/gc.go); a manifest put that references it clears the mark,
 	// which makes the collector's deletion fail.
@@ -129,11 +136,13 @@ type UploadSession struct {
 // Lifecycle policy preview statuses (ECR's LifecyclePolicyPreviewStatus).
 const (
 	PreviewInProgress = "IN_PROGRESS"
+	PreviewComplete   = "COMPLETE"
 	PreviewFailed     = "FAILED"
 )
 
-// PreviewStaleAfter is how long a preview may stay IN_PROGRESS: one that a
-// crash interrupted is FAILED after it, and a new one may start.
+// PreviewStaleAfter is how long a preview may stay IN_PROGRESS: one the
+// lifecycle controller could not complete in that time (a server down
+// since it started) is FAILED after it, and a new one may start.
 const PreviewStaleAfter = 5 * time.Minute
 
 // LifecyclePreview is a repository's latest lifecycle policy preview.

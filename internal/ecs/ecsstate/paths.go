@@ -19,6 +19,8 @@ import (
 //	ecs/service/<region>|<cluster>|<service name>        Service, with its deployments and events
 //	ecs/capacityprovider/<region>|<name>                 CapacityProvider (custom ones; FARGATE and
 //	                                                     FARGATE_SPOT are built in)
+//	ecs/accountsettings/<region>                         AccountSettings: the region's account
+//	                                                     settings, by principal
 //	ecs/node/<node id>                                   Node: a host whose agent runs tasks. Not
 //	                                                     regional: a host's capacity serves every
 //	                                                     region, and a node serving cluster "x"
@@ -39,6 +41,7 @@ const (
 	PlacersKey             = "ecs/placers"
 	ServicePrefix          = "ecs/service/"
 	CapacityProviderPrefix = "ecs/capacityprovider/"
+	AccountSettingsPrefix  = "ecs/accountsettings/"
 )
 
 // LayoutVersion is the version of the layout above (store.Relayout).
@@ -86,6 +89,10 @@ func ServiceKey(region, cluster, name string) string {
 func ClusterServicesPrefix(region, cluster string) string {
 	return RegionPrefix(ServicePrefix, region) + cluster + "|"
 }
+
+// AccountSettingsKey is the record of one region's account settings.
+func AccountSettingsKey(region string) string { return AccountSettingsPrefix + region }
+
 func CapacityProviderKey(region, name string) string {
 	return RegionPrefix(CapacityProviderPrefix, region) + name
 }

@@ -266,3 +266,10 @@ func (t *Task) RequestStop(code, reason string, now time.Time) bool {
 	t.StoppingAt = now
 	return true
 }
+
+// AccountSettings are one region's ECS account settings (PutAccountSetting,
+// PutAccountSettingDefault): by principal ARN (the account's root for the
+// account default), the value of each setting the principal set.
+type AccountSettings struct {
+	Principals map[string]map[string]string `json:"principals"`
+}

@@ -48,15 +48,23 @@ type Service struct {
 	DesiredCount int32 `json:"desiredCount"`
 	// TaskDefinition is the ARN of the task definition the PRIMARY
 	// deployment runs.
-	TaskDefinition                string                                  `json:"taskDefinition"`
-	LaunchType                    string                                  `json:"launchType,omitempty"`
-	CapacityProviderStrategy      []ecstypes.CapacityProviderStrategyItem `json:"capacityProviderStrategy,omitempty"`
-	PlatformVersion               string                                  `json:"platformVersion,omitempty"`
-	PlatformFamily                string                                  `json:"platformFamily,omitempty"`
-	NetworkConfiguration          *ecstypes.NetworkConfiguration          `json:"networkConfiguration,omitempty"`
-	LoadBalancers                 []ecstypes.LoadBalancer                 `json:"loadBalancers,omitempty"`
-	ServiceRegistries             []ecstypes.ServiceRegistry              `json:"serviceRegistries,omitempty"`
-	HealthCheckGracePeriodSeconds int32                                   `json:"healthCheckGracePeriodSeconds,omitempty"`
+	TaskDefinition           string                                  `json:"taskDefinition"`
+	LaunchType               string                                  `json:"launchType,omitempty"`
+	CapacityProviderStrategy []ecstypes.CapacityProviderStrategyItem `json:"capacityProviderStrategy,omitempty"`
+	PlatformVersion          string                                  `json:"platformVersion,omitempty"`
+	PlatformFamily           string                                  `json:"platformFamily,omitempty"`
+	NetworkConfiguration     *ecstypes.NetworkConfiguration          `json:"networkConfiguration,omitempty"`
+	LoadBalancers            []ecstypes.LoadBalancer                 `json:"loadBalancers,omitempty"`
+	ServiceRegistries        []ecstypes.ServiceRegistry              `json:"serviceRegistries,omitempty"`
+	// HealthCheckGracePeriodSeconds is nil while the service was never
+	// given one (ECS then leaves it out of its answers without a load
+	// balancer).
+	HealthCheckGracePeriodSeconds *int32 `json:"healthCheckGracePeriodSeconds,omitempty"`
+	// AvailabilityZoneRebalancing is ENABLED or DISABLED; "" for a service
+	// a berth without it created, which ECS treats as DISABLED. berth's
+	// hosts are one zone per region, so there is never anything to
+	// rebalance: the setting is kept and answered.
+	AvailabilityZoneRebalancing string `json:"availabilityZoneRebalancing,omitempty"`
 	// DeploymentConfiguration has ECS's defaults applied (maximumPercent
 	// 200, minimumHealthyPercent 100, circuit breaker off).
 	DeploymentConfiguration ecstypes.DeploymentConfiguration `json:"deploymentConfiguration"`
