@@ -9,8 +9,11 @@ import (
 	"os"
 	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"time"
+
+	"github.com/distribution/reference"
 
 	"github.com/berth/berth/internal/agentproto"
 	"github.com/berth/berth/internal/runtime"
@@ -476,6 +479,36 @@ func (r *runner) pull(ctx context.Context, plan *taskPlan, i int) pullResult {
 	return pullResult{image: local}
 }
 
+// pullFailureMessage is a failed pull as ECS reports it: the runtime's own
+// words, about the image as the task definition names it. berth pulls an
+// image of its registry from an address of its own (pulled), which means
+// nothing to the user who wrote defined.
+func pullFailureMessage(err error, pulled, defined string) string {
+	msg := err.Error()
+	var pe *runtime.PullError
+	if errors.As(err, &pe) {
+		msg = pe.Message
+	}
+	if pulled == defined {
+		return msg
+	}
+	from, to := registryHost(pulled), registryHost(defined)
+	if from == "" || to == "" {
+		return strings.ReplaceAll(msg, pulled, defined)
+	}
+	return strings.NewReplacer(pulled, defined, "http://"+from+"/", "https://"+to+"/", from+"/", to+"/").Replace(msg)
+}
+
+// registryHost is the registry of an image reference ("" if it does not
+// parse).
+func registryHost(ref string) string {
+	named, err := reference.ParseNormalizedNamed(ref)
+	if err != nil {
+		return ""
+	}
+	return reference.Domain(named)
+}
+
 // recordPulls notes the pulled images and digests, and the first failed
 // pull unless another step failed first.
 func (r *runner) recordPulls(ctx context.Context, plan *taskPlan, pulls []action, results []pullResult) {
@@ -491,7 +524,8 @@ func (r *runner) recordPulls(ctx context.Context, plan *taskPlan, pulls []action
 		res, i := results[k], ac.Index
 		if res.err != nil {
 			if f.Failure == nil {
-				r.fail(ctx, "", failPull, plan.Containers[i].Name, res.err)
+				cp := plan.Containers[i]
+				r.fail(ctx, "", failPull, cp.Name, errors.New(pullFailureMessage(res.err, cp.Image, cp.DefinitionImage)))
 			}
 			continue
 		}

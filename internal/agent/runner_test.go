@@ -538,3 +538,36 @@ type fakeErr string
 func (e fakeErr) Error() string { return string(e) }
 
 func errFakef(s string) error { return fakeErr(s) }
+
+// A failed pull reads as ECS shows it: Docker's words about the image as
+// the task definition names it, never the address berth pulled it from.
+func TestPullFailureMessage(t *testing.T) {
+	const (
+		internal = "127.0.0.1:47001/there:v1"
+		defined  = "000000000000.dkr.ecr.us-east-1.amazonaws.com/there:v1"
+	)
+	tests := []struct {
+		name, pulled, defined string
+		err                   error
+		want                  string
+	}{
+		{"repository missing", "127.0.0.1:47001/nothere:v1", "000000000000.dkr.ecr.us-east-1.amazonaws.com/nothere:v1",
+			&runtime.PullError{Ref: "127.0.0.1:47001/nothere:v1", Message: "Error response from daemon: repository 127.0.0.1:47001/nothere not found: name unknown: The repository with name 'nothere' does not exist in the registry with id '000000000000'"},
+			"Error response from daemon: repository 000000000000.dkr.ecr.us-east-1.amazonaws.com/nothere not found: name unknown: The repository with name 'nothere' does not exist in the registry with id '000000000000'"},
+		{"tag missing", internal, defined,
+			&runtime.PullError{Ref: internal, Message: "Error response from daemon: manifest for 127.0.0.1:47001/there:v1 not found: manifest unknown: Requested image not found"},
+			"Error response from daemon: manifest for " + defined + " not found: manifest unknown: Requested image not found"},
+		{"access denied", internal, defined,
+			&runtime.PullError{Ref: internal, Message: `Error response from daemon: Head "http://127.0.0.1:47001/v2/there/manifests/v1": no basic auth credentials`},
+			`Error response from daemon: Head "https://000000000000.dkr.ecr.us-east-1.amazonaws.com/v2/there/manifests/v1": no basic auth credentials`},
+		{"pulled as written", "busybox:1", "busybox:1",
+			&runtime.PullError{Ref: "busybox:1", Message: "Error response from daemon: pull access denied for busybox"},
+			"Error response from daemon: pull access denied for busybox"},
+		{"not a pull error", internal, defined, errFakef("context deadline exceeded"), "context deadline exceeded"},
+	}
+	for _, tc := range tests {
+		if got := pullFailureMessage(tc.err, tc.pulled, tc.defined); got != tc.want {
+			t.Errorf("%s:\n got %q\nwant %q", tc.name, got, tc.want)
+		}
+	}
+}

@@ -25,6 +25,7 @@ var (
 	errUploadNotFound           = errors.New("upload not found")
 	errRepositoryPolicyNotFound = errors.New("repository policy not found")
 	errLifecyclePolicyNotFound  = errors.New("lifecycle policy not found")
+	errRegistryPolicyNotFound   = errors.New("registry policy not found")
 	errPreviewNotFound          = errors.New("lifecycle policy preview not found")
 	errPreviewInProgress        = errors.New("lifecycle policy preview in progress")
 	errScanNotFound             = errors.New("image scan not found")
@@ -189,6 +190,10 @@ func newErrorTable(log *slog.Logger, account string) *awsapi.ErrorTable {
 		}),
 		about(errRepositoryPolicyNotFound, func(s subject) *awsapi.Error {
 			return awsapi.Errorf("RepositoryPolicyNotFoundException", "Repository policy does not exist for the repository with name '%s' in the registry with id '%s'", s.repo, s.registry)
+		}),
+		about(errRegistryPolicyNotFound, func(s subject) *awsapi.Error {
+			// UNVERIFIED wording, in the style of the repository policy's.
+			return awsapi.Errorf("RegistryPolicyNotFoundException", "Registry policy does not exist in the registry with id '%s'", s.registry)
 		}),
 		about(errLifecyclePolicyNotFound, func(s subject) *awsapi.Error {
 			return awsapi.Errorf("LifecyclePolicyNotFoundException", "Lifecycle policy does not exist for the repository with name '%s' in the registry with id '%s'", s.repo, s.registry)

@@ -3,6 +3,7 @@ package ecr
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -10,10 +11,11 @@ import (
 	"github.com/berth/berth/internal/awsapi"
 	"github.com/berth/berth/internal/ecr/ecrstate"
 	"github.com/berth/berth/internal/ecr/ecrtypes"
+	"github.com/berth/berth/internal/store"
 )
 
-// Registry-level operations: authorization, the registry description and
-// the registry scanning configuration.
+// Registry-level operations: authorization, the registry description, the
+// registry scanning configuration and the registry policy.
 
 func (s *service) getAuthorizationToken(ctx context.Context, in *ecrtypes.GetAuthorizationTokenRequest) (*ecrtypes.GetAuthorizationTokenResponse, error) {
 	for _, id := range in.RegistryIds {
@@ -136,4 +138,56 @@ func (s *service) getRegistryScanningConfiguration(ctx context.Context, _ *ecrty
 		return nil, err
 	}
 	return &ecrtypes.GetRegistryScanningConfigurationResponse{RegistryId: awsapi.String(s.account), ScanningConfiguration: scanningConfigOutput(cfg)}, nil
+}
+
+// The registry policy grants other accounts replication and pull-through
+// cache rights; berth serves one account and replicates nothing, so the
+// policy is kept and answered for the tools that manage it, and grants
+// nothing.
+
+func (s *service) putRegistryPolicy(ctx context.Context, in *ecrtypes.PutRegistryPolicyRequest) (*ecrtypes.PutRegistryPolicyResponse, error) {
+	text := awsapi.Deref(in.PolicyText)
+	// UNVERIFIED wording, as ECR words an invalid repository policy.
+	if err := checkPolicyDocument(text, invalidParameter("PolicyText", "Invalid registry policy provided")); err != nil {
+		return nil, err
+	}
+	region := awsapi.RequestFrom(ctx).Region
+	if err := s.storeJSON(ctx, ecrstate.RegistryPolicyKey(region), ecrstate.RegistryPolicy{Text: text, UpdatedAt: s.now()}); err != nil {
+		return nil, err
+	}
+	s.log.InfoContext(ctx, "ecr: registry policy set", "region", region)
+	return &ecrtypes.PutRegistryPolicyResponse{RegistryId: awsapi.String(s.account), PolicyText: awsapi.String(text)}, nil
+}
+
+func (s *service) getRegistryPolicy(ctx context.Context, _ *ecrtypes.GetRegistryPolicyRequest) (*ecrtypes.GetRegistryPolicyResponse, error) {
+	v, err := store.Get[ecrstate.RegistryPolicy](ctx, s.store, ecrstate.RegistryPolicyKey(awsapi.RequestFrom(ctx).Region))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, subject{}.wrap(errRegistryPolicyNotFound)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &ecrtypes.GetRegistryPolicyResponse{RegistryId: awsapi.String(s.account), PolicyText: awsapi.String(v.Value.Text)}, nil
+}
+
+func (s *service) deleteRegistryPolicy(ctx context.Context, _ *ecrtypes.DeleteRegistryPolicyRequest) (*ecrtypes.DeleteRegistryPolicyResponse, error) {
+	key := ecrstate.RegistryPolicyKey(awsapi.RequestFrom(ctx).Region)
+	var deleted string
+	err := store.Retry(ctx, func() error {
+		v, err := store.Get[ecrstate.RegistryPolicy](ctx, s.store, key)
+		if errors.Is(err, store.ErrNotFound) {
+			return subject{}.wrap(errRegistryPolicyNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		deleted = v.Value.Text
+		_, err = s.store.Txn(ctx, store.Txn{If: []store.Compare{{Key: key, ModRevision: v.ModRevision}}, Then: []store.Op{store.Delete(key)}})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.log.InfoContext(ctx, "ecr: registry policy deleted", "region", awsapi.RequestFrom(ctx).Region)
+	return &ecrtypes.DeleteRegistryPolicyResponse{RegistryId: awsapi.String(s.account), PolicyText: awsapi.String(deleted)}, nil
 }

@@ -389,7 +389,12 @@ func (s *service) putImageScanningConfiguration(ctx context.Context, in *ecrtype
 // Statement holds one or more statements, each with an Effect, a principal
 // and actions.
 func checkRepositoryPolicy(text string) error {
-	invalid := invalidParameter("PolicyText", "Invalid repository policy provided")
+	return checkPolicyDocument(text, invalidParameter("PolicyText", "Invalid repository policy provided"))
+}
+
+// checkPolicyDocument answers invalid unless text is a resource policy:
+// statements each with an effect, a principal and an action.
+func checkPolicyDocument(text string, invalid error) error {
 	var doc map[string]json.RawMessage
 	if err := json.Unmarshal([]byte(text), &doc); err != nil || doc == nil {
 		return invalid

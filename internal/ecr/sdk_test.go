@@ -236,3 +236,32 @@ func TestSDKWalkthrough(t *testing.T) {
 		t.Fatalf("after delete: %+v %v", repos, err)
 	}
 }
+
+// The registry policy is kept and answered as ECR does; an
+// invalid one is refused and changes nothing.
+func TestRegistryPolicy(t *testing.T) {
+	client, _ := newSDKClient(t)
+	ctx := context.Background()
+	_, err := client.GetRegistryPolicy(ctx, &sdk.GetRegistryPolicyInput{})
+	wantSDKErr[*types.RegistryPolicyNotFoundException](t, err, "Registry policy does not exist in the registry with id '123456789012'")
+	_, err = client.DeleteRegistryPolicy(ctx, &sdk.DeleteRegistryPolicyInput{})
+	wantSDKErr[*types.RegistryPolicyNotFoundException](t, err, "")
+
+	policy := `{"Version":"2012-10-17","Statement":[{"Sid":"Replicate","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::210987654321:root"},"Action":["ecr:CreateRepository","ecr:ReplicateImage"],"Resource":"arn:aws:ecr:us-east-1:123456789012:repository/*"}]}`
+	put, err := client.PutRegistryPolicy(ctx, &sdk.PutRegistryPolicyInput{PolicyText: aws.String(policy)})
+	if err != nil || aws.ToString(put.PolicyText) != policy || aws.ToString(put.RegistryId) != testAccount {
+		t.Fatalf("put: %+v %v", put, err)
+	}
+	_, err = client.PutRegistryPolicy(ctx, &sdk.PutRegistryPolicyInput{PolicyText: aws.String(`{"Statement":[{"Effect":"Allow"}]}`)})
+	wantSDKErr[*types.InvalidParameterException](t, err, "Invalid parameter at 'PolicyText' failed to satisfy constraint: 'Invalid registry policy provided'")
+	got, err := client.GetRegistryPolicy(ctx, &sdk.GetRegistryPolicyInput{})
+	if err != nil || aws.ToString(got.PolicyText) != policy {
+		t.Fatalf("get after a refused put: %+v %v", got, err)
+	}
+	del, err := client.DeleteRegistryPolicy(ctx, &sdk.DeleteRegistryPolicyInput{})
+	if err != nil || aws.ToString(del.PolicyText) != policy {
+		t.Fatalf("delete: %+v %v", del, err)
+	}
+	_, err = client.GetRegistryPolicy(ctx, &sdk.GetRegistryPolicyInput{})
+	wantSDKErr[*types.RegistryPolicyNotFoundException](t, err, "")
+}

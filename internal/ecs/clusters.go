@@ -419,9 +419,11 @@ func (s *service) describeClusterWith(ctx context.Context, c ecsstate.Cluster, i
 		}
 		snap.read = true
 	}
+	// A deleted (INACTIVE) cluster has no container instances: the hosts
+	// that serve every cluster serve only the ACTIVE ones.
 	var instances int32
 	for _, n := range snap.nodes {
-		if isContainerInstanceOf(&n.Value, c.Name) {
+		if c.Status == ecsstate.ClusterActive && isContainerInstanceOf(&n.Value, c.Name) {
 			instances++
 		}
 	}

@@ -372,13 +372,15 @@ func TestClusterLifecycle(t *testing.T) {
 	wantAPIErr(t, err, "ClusterContainsContainerInstancesException", "The Cluster cannot be deleted while Container Instances are active or draining.")
 
 	del, err := e.client.DeleteCluster(ctx, &sdk.DeleteClusterInput{Cluster: aws.String("arn:aws:ecs:us-east-1:123456789012:cluster/c-cluster")})
-	if err != nil || aws.ToString(del.Cluster.Status) != "INACTIVE" {
+	if err != nil || aws.ToString(del.Cluster.Status) != "INACTIVE" || del.Cluster.RegisteredContainerInstancesCount != 0 {
 		t.Fatalf("delete: %+v %v", del, err)
 	}
-	// An INACTIVE cluster stays describable but is not listed, and most
-	// calls treat it as missing.
+	// An INACTIVE cluster stays describable, with no container instance
+	// (the all-clusters node serves ACTIVE clusters), but is not listed,
+	// and most calls treat it as missing.
 	desc, err := e.client.DescribeClusters(ctx, &sdk.DescribeClustersInput{Clusters: []string{"c-cluster"}})
-	if err != nil || len(desc.Clusters) != 1 || aws.ToString(desc.Clusters[0].Status) != "INACTIVE" {
+	if err != nil || len(desc.Clusters) != 1 || aws.ToString(desc.Clusters[0].Status) != "INACTIVE" ||
+		desc.Clusters[0].RegisteredContainerInstancesCount != 0 || desc.Clusters[0].RunningTasksCount != 0 || desc.Clusters[0].ActiveServicesCount != 0 {
 		t.Fatalf("describe inactive: %+v %v", desc, err)
 	}
 	all, err := e.client.ListClusters(ctx, &sdk.ListClustersInput{})

@@ -13,9 +13,12 @@ import (
 
 // Defaults ECS reports for what is not known or not set.
 const (
-	healthUnknown        = "UNKNOWN"
-	containerPending     = "PENDING"
-	attachmentENI        = "ElasticNetworkInterface"
+	healthUnknown    = "UNKNOWN"
+	containerPending = "PENDING"
+	attachmentENI    = "ElasticNetworkInterface"
+	// attachmentDeletedENI is the type ECS reports for the interface of a
+	// stopped task, once it is DELETED (OBSERVED in recorded responses).
+	attachmentDeletedENI = "eni"
 	fargateEphemeralGiB  = 20
 	attributeCPUArch     = "ecs.cpu-architecture"
 	attachmentPrecreated = "PRECREATED"
@@ -266,9 +269,13 @@ func (s *service) taskAttachments(t ecsstate.Task, lastStatus string) []ecstypes
 	if details == nil {
 		details = []ecstypes.KeyValuePair{}
 	}
+	typ := attachmentENI
+	if status == attachmentDeleted {
+		typ = attachmentDeletedENI
+	}
 	return []ecstypes.Attachment{{
 		Id:      awsapi.String(attachmentID(t)),
-		Type:    awsapi.String(attachmentENI),
+		Type:    awsapi.String(typ),
 		Status:  awsapi.String(status),
 		Details: details,
 	}}

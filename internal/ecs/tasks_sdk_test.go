@@ -577,7 +577,8 @@ func TestDescribeTasks(t *testing.T) {
 		t.Fatalf("%+v", out)
 	}
 
-	// Stopped: the attachment is DELETED.
+	// Stopped: the attachment is DELETED, and its type "eni", as ECS
+	// reports a stopped task's.
 	e.observe("prod-cluster", first, func(s *ecsstate.TaskStatus) {
 		s.LastStatus = ecsstate.StatusStopped
 		s.Containers[0].ExitCode = &exit
@@ -587,7 +588,7 @@ func TestDescribeTasks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if aws.ToString(out.Tasks[0].Attachments[0].Status) != "DELETED" || aws.ToInt32(out.Tasks[0].Containers[0].ExitCode) != 0 ||
+	if aws.ToString(out.Tasks[0].Attachments[0].Status) != "DELETED" || aws.ToString(out.Tasks[0].Attachments[0].Type) != "eni" || aws.ToInt32(out.Tasks[0].Containers[0].ExitCode) != 0 ||
 		out.Tasks[0].Containers[0].ExitCode == nil {
 		t.Fatalf("stopped %+v", out.Tasks[0])
 	}

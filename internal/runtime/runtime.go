@@ -13,6 +13,20 @@ import (
 // ErrNotFound is returned for a container or image that does not exist.
 var ErrNotFound = errors.New("runtime: not found")
 
+// PullError is a failed pull of Ref. Message is the runtime's own account
+// of the failure, which ECS shows its users as it is (after
+// "CannotPullContainerError: ").
+type PullError struct {
+	Ref     string
+	Message string
+	// Err is the failure, wrapping ErrNotFound when the registry has no
+	// such repository or image.
+	Err error
+}
+
+func (e *PullError) Error() string { return "pull " + e.Ref + ": " + e.Message }
+func (e *PullError) Unwrap() error { return e.Err }
+
 // Runtime runs containers for the agent.
 type Runtime interface {
 	// Ping checks the runtime answers.

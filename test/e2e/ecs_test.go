@@ -326,9 +326,15 @@ func TestECSTaskEndings(t *testing.T) {
 		t.Errorf("stoppedReason %q, want the stop-task reason", aws.ToString(task.StoppedReason))
 	}
 
+	// The reason is Docker's, as ECS on EC2 shows it, about the image as the
+	// task definition names it: never berth's own registry address.
 	task = waitTaskStatus(t, s, "endings", missing, "STOPPED", 60*time.Second)
-	if !strings.HasPrefix(aws.ToString(task.StoppedReason), "CannotPullContainerError") || task.StopCode != ecstypes.TaskStopCodeTaskFailedToStart {
-		t.Errorf("missing image: stopCode %s, reason %q", task.StopCode, aws.ToString(task.StoppedReason))
+	wantReason := "CannotPullContainerError: Error response from daemon: manifest for " + s.ECRImageRef("endings", "no-such-tag") + " not found: manifest unknown: Requested image not found"
+	if aws.ToString(task.StoppedReason) != wantReason || task.StopCode != ecstypes.TaskStopCodeTaskFailedToStart {
+		t.Errorf("missing image: stopCode %s, reason %q; want TaskFailedToStart, %q", task.StopCode, aws.ToString(task.StoppedReason), wantReason)
+	}
+	if c := container(t, task, "app"); aws.ToString(c.Reason) != wantReason || c.LastStatus == nil || *c.LastStatus != "STOPPED" {
+		t.Errorf("missing image: container reason %q, status %v; want the task's reason, STOPPED", aws.ToString(c.Reason), c.LastStatus)
 	}
 
 	task = waitTask(t, s, "endings", unhealthy, 60*time.Second, "UNHEALTHY", func(task ecstypes.Task) bool {

@@ -24,6 +24,7 @@ import (
 //	ecr/scan/<region>|<repo>|<digest>               ScanRecord: the image's scan state
 //	ecr/lifecycle-preview/<region>|<repo>           LifecyclePreview: the repository's latest preview
 //	ecr/registry/<region>/scanning                  ScanningConfig: the region's registry scanning configuration
+//	ecr/registry/<region>/policy                    RegistryPolicy: the region's registry permissions policy
 //	ecr/upload/<upload id>                          UploadSession: an ECR layer upload's blob session
 //
 // Blob content itself (the blob store's files) is shared by all regions.
@@ -91,6 +92,7 @@ func ScanKey(repo RepositoryID, d digest.Digest) string {
 func UploadKey(uploadID string) string              { return UploadPrefix + uploadID }
 func LifecyclePreviewKey(repo RepositoryID) string  { return LifecyclePreviewPrefix + repo.String() }
 func ScanningKey(region string) string              { return RegistryPrefix + region + "/scanning" }
+func RegistryPolicyKey(region string) string        { return RegistryPrefix + region + "/policy" }
 func RegionRepositoriesPrefix(region string) string { return RepositoryPrefix + region + "|" }
 
 // RepositoryScoped is the prefix under which one of the per-repository

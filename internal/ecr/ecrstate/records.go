@@ -176,3 +176,10 @@ func (p *LifecyclePreview) StatusAt(now time.Time) string {
 	}
 	return p.Status
 }
+
+// RegistryPolicy is a region's registry permissions policy
+// (PutRegistryPolicy), verbatim.
+type RegistryPolicy struct {
+	Text      string    `json:"text"`
+	UpdatedAt time.Time `json:"updatedAt"`
+}

@@ -52,13 +52,12 @@ func (d *Driver) PullImage(ctx context.Context, ref string, auth *runtime.Auth, 
 	}
 	d.log.DebugContext(ctx, "pulling image", "ref", ref)
 	progress, err := d.client.ImagePull(ctx, ref, opts)
-	if err != nil {
-		return runtime.Image{}, fmt.Errorf("docker: pull %s: %w", ref, mapErr(err))
+	if err == nil {
+		err = drainProgress(progress)
+		progress.Close()
 	}
-	err = drainProgress(progress)
-	progress.Close()
 	if err != nil {
-		return runtime.Image{}, fmt.Errorf("docker: pull %s: %w", ref, err)
+		return runtime.Image{}, &runtime.PullError{Ref: ref, Message: err.Error(), Err: mapErr(err)}
 	}
 	inspect, err := d.client.ImageInspect(ctx, ref)
 	if err != nil {
