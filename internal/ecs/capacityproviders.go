@@ -332,6 +332,10 @@ func (s *service) updateCapacityProvider(ctx context.Context, in *ecstypes.Updat
 	if err != nil {
 		return nil, err
 	}
+	// ECS answers the update as it begins (UPDATE_IN_PROGRESS) and
+	// finishes it in the background; berth's is already done, which
+	// DescribeCapacityProviders shows.
+	p.UpdateStatus = ecstypes.CapacityProviderUpdateStatusUpdateInProgress
 	out := s.capacityProviderOutput(s.requestARNs(ctx), p, true)
 	return &ecstypes.UpdateCapacityProviderResponse{CapacityProvider: &out}, nil
 }
@@ -422,8 +426,11 @@ func (s *service) deleteCapacityProvider(ctx context.Context, in *ecstypes.Delet
 			// A cluster associating the provider between the check and
 			// this delete would keep a dangling name; the store cannot
 			// guard the cluster prefix, and ECS has the same window.
-			p.Status = ecstypes.CapacityProviderStatusInactive
-			p.UpdateStatus = ecstypes.CapacityProviderUpdateStatusDeleteComplete
+			// ECS answers the deletion as it begins (still ACTIVE,
+			// DELETE_IN_PROGRESS) and finishes it in the background;
+			// berth's is done at once, and the provider is gone for
+			// DescribeCapacityProviders.
+			p.UpdateStatus = ecstypes.CapacityProviderUpdateStatusDeleteInProgress
 			p.UpdateStatusReason = ""
 			op = store.Delete(key)
 		}

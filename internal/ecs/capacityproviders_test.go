@@ -155,10 +155,16 @@ func TestCapacityProviderLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	ms = up.CapacityProvider.AutoScalingGroupProvider.ManagedScaling
-	if up.CapacityProvider.UpdateStatus != types.CapacityProviderUpdateStatusUpdateComplete || aws.ToInt32(ms.TargetCapacity) != 50 ||
+	if up.CapacityProvider.UpdateStatus != types.CapacityProviderUpdateStatusUpdateInProgress || aws.ToInt32(ms.TargetCapacity) != 50 ||
 		aws.ToInt32(ms.MaximumScalingStepSize) != 20 || ms.Status != types.ManagedScalingStatusEnabled ||
 		up.CapacityProvider.AutoScalingGroupProvider.ManagedDraining != types.ManagedDrainingDisabled {
 		t.Fatalf("updated %+v", up.CapacityProvider)
+	}
+	// Answered as it begins, as ECS answers it; done by the time anyone
+	// looks.
+	if d, err := e.client.DescribeCapacityProviders(e.ctx, &sdk.DescribeCapacityProvidersInput{CapacityProviders: []string{"my-asg-cp"}}); err != nil ||
+		len(d.CapacityProviders) != 1 || d.CapacityProviders[0].UpdateStatus != types.CapacityProviderUpdateStatusUpdateComplete {
+		t.Fatalf("described after the update: %+v %v", d, err)
 	}
 	_, err = e.client.UpdateCapacityProvider(e.ctx, &sdk.UpdateCapacityProviderInput{Name: aws.String("my-asg-cp"),
 		AutoScalingGroupProvider: &types.AutoScalingGroupProviderUpdate{ManagedScaling: &types.ManagedScaling{TargetCapacity: aws.Int32(101)}}})
@@ -211,7 +217,9 @@ func TestCapacityProviderLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if del.CapacityProvider.Status != "INACTIVE" || del.CapacityProvider.UpdateStatus != types.CapacityProviderUpdateStatusDeleteComplete ||
+	// Answered as the deletion begins, as ECS answers it; it is over by
+	// the time anyone looks.
+	if del.CapacityProvider.Status != "ACTIVE" || del.CapacityProvider.UpdateStatus != types.CapacityProviderUpdateStatusDeleteInProgress ||
 		del.CapacityProvider.UpdateStatusReason != nil {
 		t.Fatalf("deleted %+v", del.CapacityProvider)
 	}

@@ -177,7 +177,7 @@ func (s *service) createService(ctx context.Context, in *ecstypes.CreateServiceR
 	if err != nil {
 		return nil, err
 	}
-	o := s.serviceOutput(&out, true)
+	o := s.serviceOutput(&out, len(out.Tags) > 0)
 	return &ecstypes.CreateServiceResponse{Service: &o}, nil
 }
 
@@ -431,7 +431,7 @@ func (s *service) updateService(ctx context.Context, in *ecstypes.UpdateServiceR
 		if err != nil {
 			return nil, err
 		}
-		o := s.serviceOutput(&out, true)
+		o := s.serviceOutput(&out, len(out.Tags) > 0)
 		return &ecstypes.UpdateServiceResponse{Service: &o}, nil
 	}
 	return nil, fmt.Errorf("ecs: update service %s: its task definition kept changing", key)
@@ -633,6 +633,6 @@ func (s *service) deleteService(ctx context.Context, in *ecstypes.DeleteServiceR
 	if err != nil {
 		return nil, err
 	}
-	o := s.serviceOutput(&out, true)
+	o := s.serviceOutput(&out, len(out.Tags) > 0)
 	return &ecstypes.DeleteServiceResponse{Service: &o}, nil
 }

@@ -109,8 +109,11 @@ func serviceDeploymentStatus(svc *ecsstate.Service, d *ecsstate.Deployment) (sta
 // reason, except the "in progress" one of a deployment that was replaced
 // before it finished.
 func statusReason(d *ecsstate.Deployment, status string) string {
-	if d.RolloutState == scheduler.RolloutInProgress && status == ecstypes.ServiceDeploymentStatusStopped {
+	switch {
+	case d.RolloutState == scheduler.RolloutInProgress && status == ecstypes.ServiceDeploymentStatusStopped:
 		return ""
+	case status == ecstypes.ServiceDeploymentStatusSuccessful:
+		return "" // ECS gives no reason for a success (the CLI's documented outputs)
 	}
 	return d.RolloutStateReason
 }
@@ -201,9 +204,10 @@ func (s *service) serviceDeploymentOutput(svc *ecsstate.Service, d *ecsstate.Dep
 		}
 	}
 	out.DeploymentCircuitBreaker = &breaker
-	alarms := ecstypes.ServiceDeploymentAlarms{Status: awsapi.String(ecstypes.ServiceDeploymentRollbackMonitorsStatusDisabled), AlarmNames: []string{}, TriggeredAlarmNames: []string{}}
+	// Disabled alarms are their status alone, as ECS answers them.
+	alarms := ecstypes.ServiceDeploymentAlarms{Status: awsapi.String(ecstypes.ServiceDeploymentRollbackMonitorsStatusDisabled)}
 	if a := dc.Alarms; a != nil && awsapi.Deref(a.Enable) {
-		alarms.AlarmNames = nonNil(a.AlarmNames)
+		alarms.AlarmNames, alarms.TriggeredAlarmNames = nonNil(a.AlarmNames), []string{}
 		alarms.Status = awsapi.String(ecstypes.ServiceDeploymentRollbackMonitorsStatusMonitoring)
 		if !final.IsZero() {
 			alarms.Status = awsapi.String(ecstypes.ServiceDeploymentRollbackMonitorsStatusMonitoringComplete)

@@ -17,7 +17,9 @@ import (
 const defaultServicesPage = 10
 
 // serviceOutput renders a service as DescribeServices and the calls that
-// change services return it. Tags come only with withTags.
+// change services return it. Tags come only with withTags: DescribeServices
+// answers them when include names TAGS; the calls that change a service
+// when it has some, as the CLI's documented outputs show.
 func (s *service) serviceOutput(svc *ecsstate.Service, withTags bool) ecstypes.Service {
 	dc := svc.DeploymentConfiguration
 	out := ecstypes.Service{
@@ -48,7 +50,7 @@ func (s *service) serviceOutput(svc *ecsstate.Service, withTags bool) ecstypes.S
 		LaunchType:                  awsapi.OptionalString(svc.LaunchType),
 		PlatformVersion:             awsapi.OptionalString(svc.PlatformVersion),
 		PlatformFamily:              awsapi.OptionalString(svc.PlatformFamily),
-		RoleArn:                     awsapi.OptionalString(svc.RoleARN),
+		RoleArn:                     awsapi.String(cmp.Or(svc.RoleARN, s.serviceLinkedRole())),
 		CreatedBy:                   awsapi.OptionalString(svc.CreatedBy),
 		AvailabilityZoneRebalancing: awsapi.OptionalString(svc.AvailabilityZoneRebalancing),
 	}
@@ -75,6 +77,12 @@ func (s *service) serviceOutput(svc *ecsstate.Service, withTags bool) ecstypes.S
 		out.Tags = tagsOrEmpty(svc.Tags)
 	}
 	return out
+}
+
+// serviceLinkedRole is the role ECS acts as for a service given none: its
+// service-linked role, which every account using ECS has.
+func (s *service) serviceLinkedRole() string {
+	return "arn:aws:iam::" + s.account + ":role/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS"
 }
 
 func deploymentOutput(d *ecsstate.Deployment) ecstypes.Deployment {

@@ -453,6 +453,15 @@ func TestServiceDeploymentsAPI(t *testing.T) {
 		len(sd.SourceServiceRevisions) != 1 || aws.ToString(sd.StatusReason) != scheduler.ReasonBreakerFailed {
 		t.Fatalf("service deployment %+v", sd)
 	}
+	// Disabled alarms are their status alone; a success has no reason.
+	if a := sd.Alarms; a == nil || a.Status != types.ServiceDeploymentRollbackMonitorsStatusDisabled || a.AlarmNames != nil || a.TriggeredAlarmNames != nil {
+		t.Fatalf("alarms %+v", sd.Alarms)
+	}
+	okARN := aws.ToString(page.ServiceDeployments[0].ServiceDeploymentArn)
+	if ok, err := e.client.DescribeServiceDeployments(e.ctx, &sdk.DescribeServiceDeploymentsInput{ServiceDeploymentArns: []string{okARN}}); err != nil ||
+		len(ok.ServiceDeployments) != 1 || ok.ServiceDeployments[0].Status != types.ServiceDeploymentStatusSuccessful || ok.ServiceDeployments[0].StatusReason != nil {
+		t.Fatalf("the successful deployment: %+v %v", ok, err)
+	}
 	_, err = e.client.ListServiceDeployments(e.ctx, &sdk.ListServiceDeploymentsInput{Cluster: aws.String("prod-cluster"), Service: aws.String("nope")})
 	wantAPIErr(t, err, "ServiceNotFoundException", "Service not found.")
 }
@@ -483,5 +492,35 @@ func TestServiceGracePeriodAndZoneRebalancing(t *testing.T) {
 	}
 	if s := up.Service; s.AvailabilityZoneRebalancing != types.AvailabilityZoneRebalancingEnabled || len(s.Deployments) != 1 {
 		t.Fatalf("after the update: zone rebalancing %q, %d deployments", s.AvailabilityZoneRebalancing, len(s.Deployments))
+	}
+	if len(up.Service.Tags) != 1 {
+		t.Fatalf("a service with tags is answered with them: %+v", up.Service.Tags)
+	}
+}
+
+// The calls that change a service answer its tags when it has some, and
+// leave the member out when it has none, as the CLI's documented outputs
+// show.
+func TestServiceChangesAnswerTagsWhenThereAreSome(t *testing.T) {
+	e := newAPITestEnv(t)
+	e.articleCluster()
+	e.registerAPIService()
+	in := articleServiceInput(1)
+	in.Tags = nil
+	svc := e.createArticleServiceWith(in)
+	if svc.Tags != nil {
+		t.Fatalf("created without tags, answered %+v", svc.Tags)
+	}
+	// Given no role, ECS acts as its service-linked role, and says so.
+	if got := aws.ToString(svc.RoleArn); got != "arn:aws:iam::123456789012:role/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS" {
+		t.Fatalf("roleArn %q", got)
+	}
+	up, err := e.client.UpdateService(e.ctx, &sdk.UpdateServiceInput{Cluster: aws.String("prod-cluster"), Service: aws.String("api-service"), DesiredCount: aws.Int32(2)})
+	if err != nil || up.Service.Tags != nil {
+		t.Fatalf("updated without tags: %+v %v", up, err)
+	}
+	desc, err := e.client.DescribeServices(e.ctx, &sdk.DescribeServicesInput{Cluster: aws.String("prod-cluster"), Services: []string{"api-service"}, Include: []types.ServiceField{types.ServiceFieldTags}})
+	if err != nil || desc.Services[0].Tags == nil || len(desc.Services[0].Tags) != 0 {
+		t.Fatalf("described with include=TAGS: %+v %v", desc, err)
 	}
 }
