@@ -28,6 +28,33 @@ const (
 	failureReasonMissing = "MISSING"
 )
 
+// taskVersion is the task's version counter, which ECS increments with
+// every change that sends a task state change event: each intent change
+// after the first (Generation, a StopTask say) and each status of the
+// lifecycle it reached that ECS reports an event for. Those are PENDING,
+// RUNNING and STOPPED, and for a task with a network interface (awsvpc)
+// PROVISIONING and DEPROVISIONING too: versions 1, 2 for an EC2 task
+// PENDING then RUNNING and 1, 2, 3 for a Fargate task PROVISIONING,
+// PENDING, RUNNING, as the CLI's documented outputs show. A task that
+// stopped before it ran never reached RUNNING. Both parts only grow.
+func taskVersion(t *ecsstate.Task, lastStatus string) int64 {
+	counted := []string{ecsstate.StatusPending, ecsstate.StatusRunning, ecsstate.StatusStopped}
+	if t.Spec.Network != nil {
+		counted = []string{ecsstate.StatusProvisioning, ecsstate.StatusPending, ecsstate.StatusRunning, ecsstate.StatusDeprovisioning, ecsstate.StatusStopped}
+	}
+	var reached int64
+	for _, st := range counted {
+		if statusRank[st] > statusRank[lastStatus] {
+			break
+		}
+		if st == ecsstate.StatusRunning && t.Observed.StartedAt.IsZero() {
+			continue
+		}
+		reached++
+	}
+	return max(reached, 1) + max(t.Generation-1, 0)
+}
+
 // statusRank orders lastStatus values along the lifecycle.
 var statusRank = map[string]int64{
 	ecsstate.StatusProvisioning:   0,
@@ -76,11 +103,9 @@ func (s *service) taskOutput(t ecsstate.Task, withTags bool) ecstypes.Task {
 		StoppedAt:            awsapi.OptionalTime(obs.StoppedAt),
 		HealthStatus:         awsapi.String(orDefault(obs.HealthStatus, healthUnknown)),
 		EnableExecuteCommand: awsapi.Bool(spec.EnableExecuteCommand),
-		// version counts changes: of intent (Generation) and along the
-		// lifecycle the agent reports; both only grow.
-		Version:     awsapi.Int64(t.Generation + statusRank[lastStatus]),
-		Attachments: s.taskAttachments(t, lastStatus),
-		Containers:  s.containersOutput(t, taskARN),
+		Version:              awsapi.Int64(taskVersion(&t, lastStatus)),
+		Attachments:          s.taskAttachments(t, lastStatus),
+		Containers:           s.containersOutput(t, taskARN),
 	}
 	// The stop decided first (a StopTask, or the agent's own) is the one
 	// ECS reports.

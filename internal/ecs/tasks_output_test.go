@@ -3,6 +3,7 @@ package ecs
 import (
 	"encoding/json"
 	"testing"
+	"time"
 
 	"github.com/berth/berth/internal/awsapi"
 	"github.com/berth/berth/internal/ecs/ecsstate"
@@ -82,6 +83,37 @@ func TestContainersSize(t *testing.T) {
 		cpu, memory := containersSize(tc.containers)
 		if *cpu != tc.cpu || *memory != tc.memory {
 			t.Errorf("%s: cpu %s memory %s, want %s and %s", tc.name, *cpu, *memory, tc.cpu, tc.memory)
+		}
+	}
+}
+
+// The version counter counts the changes ECS sends events for, as its
+// documented outputs number them.
+func TestTaskVersion(t *testing.T) {
+	started := time.Date(2026, 3, 1, 10, 0, 5, 0, time.UTC)
+	awsvpc := &ecstypes.AwsVpcConfiguration{}
+	tests := []struct {
+		name       string
+		network    *ecstypes.AwsVpcConfiguration
+		generation int64
+		lastStatus string
+		startedAt  time.Time
+		want       int64
+	}{
+		{"EC2 pending", nil, 1, ecsstate.StatusPending, time.Time{}, 1},
+		{"EC2 running", nil, 1, ecsstate.StatusRunning, started, 2},
+		{"EC2 stopped after running", nil, 2, ecsstate.StatusStopped, started, 4},
+		{"EC2 failed to start", nil, 1, ecsstate.StatusStopped, time.Time{}, 2},
+		{"Fargate provisioning", awsvpc, 1, ecsstate.StatusProvisioning, time.Time{}, 1},
+		{"Fargate activating", awsvpc, 1, ecsstate.StatusActivating, time.Time{}, 2},
+		{"Fargate running", awsvpc, 1, ecsstate.StatusRunning, started, 3},
+		{"Fargate stopped by StopTask", awsvpc, 2, ecsstate.StatusStopped, started, 6},
+		{"Fargate stop asked while provisioning", awsvpc, 2, ecsstate.StatusProvisioning, time.Time{}, 2},
+	}
+	for _, tc := range tests {
+		task := ecsstate.Task{Generation: tc.generation, Spec: ecsstate.TaskSpec{Network: tc.network}, Observed: ecsstate.TaskStatus{LastStatus: tc.lastStatus, StartedAt: tc.startedAt}}
+		if got := taskVersion(&task, tc.lastStatus); got != tc.want {
+			t.Errorf("%s: version %d, want %d", tc.name, got, tc.want)
 		}
 	}
 }

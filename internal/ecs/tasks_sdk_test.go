@@ -545,7 +545,7 @@ func TestDescribeTasks(t *testing.T) {
 	}
 	running := out.Tasks[1]
 	if aws.ToString(running.LastStatus) != "RUNNING" || running.StartedAt == nil || !running.StartedAt.Equal(started) ||
-		running.HealthStatus != types.HealthStatusHealthy || len(running.Tags) != 1 || running.Version != 4 {
+		running.HealthStatus != types.HealthStatusHealthy || len(running.Tags) != 1 || running.Version != 3 {
 		t.Fatalf("running %+v", running)
 	}
 	att := running.Attachments[0]
