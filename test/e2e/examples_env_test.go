@@ -17,6 +17,7 @@ import (
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
@@ -161,13 +162,38 @@ func (e *exampleEnv) repository(name string) {
 // empty) in the example's region.
 func (e *exampleEnv) pushImage(repo, tag string) imagePushed {
 	e.t.Helper()
-	tok, err := e.ecr.GetAuthorizationToken(e.ctx(), &ecr.GetAuthorizationTokenInput{})
+	img, err := random.Image(512, 1)
+	e.must(err)
+	return e.push(repo, tag, img)
+}
+
+// pushToolbox pushes a copy of the toolbox image (an image berth's scanner
+// reads: busybox and a Go program) to repo in the example's region.
+func (e *exampleEnv) pushToolbox(repo, tag string) imagePushed {
+	e.t.Helper()
+	ref, err := name.ParseReference(e.s.ImageRef(toolboxExampleRepo, "latest"), name.Insecure)
+	e.must(err)
+	img, err := remote.Image(ref, remote.WithAuth(e.registryAuth(e.s.Region)))
+	e.must(err)
+	return e.push(repo, tag, img)
+}
+
+// registryAuth is the registry login of region, from
+// GetAuthorizationToken.
+func (e *exampleEnv) registryAuth(region string) authn.Authenticator {
+	e.t.Helper()
+	tok, err := e.ecr.GetAuthorizationToken(e.ctx(), &ecr.GetAuthorizationTokenInput{}, func(o *ecr.Options) { o.Region = region })
 	e.must(err)
 	basic, err := base64.StdEncoding.DecodeString(aws.ToString(tok.AuthorizationData[0].AuthorizationToken))
 	e.must(err)
 	user, password, _ := strings.Cut(string(basic), ":")
-	img, err := random.Image(512, 1)
-	e.must(err)
+	return &authn.Basic{Username: user, Password: password}
+}
+
+// push pushes img to repo (under tag unless it is empty) in the example's
+// region.
+func (e *exampleEnv) push(repo, tag string, img v1.Image) imagePushed {
+	e.t.Helper()
 	d, err := img.Digest()
 	e.must(err)
 	config, err := img.ConfigName()
@@ -189,7 +215,7 @@ func (e *exampleEnv) pushImage(repo, tag string) imagePushed {
 	// The password names the region the push goes to.
 	r, err := name.ParseReference(ref, name.Insecure)
 	e.must(err)
-	e.must(remote.Write(r, img, remote.WithAuth(&authn.Basic{Username: user, Password: password})))
+	e.must(remote.Write(r, img, remote.WithAuth(e.registryAuth(e.region))))
 	return pushed
 }
 

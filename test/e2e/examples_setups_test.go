@@ -73,7 +73,7 @@ var exampleSetups = map[string]func(e *exampleEnv){
 	"ecr/delete-repository-policy#1": func(e *exampleEnv) { e.repositoryPolicy("cluster-autoscaler") },
 	"ecr/get-repository-policy#1":    func(e *exampleEnv) { e.repositoryPolicy("cluster-autoscaler") },
 	"ecr/describe-image-scan-findings#1": func(e *exampleEnv) {
-		img := e.pushImage("sample-repo", "")
+		img := e.pushToolbox("sample-repo", "")
 		_, err := e.ecr.StartImageScan(e.ctx(), &ecr.StartImageScanInput{RepositoryName: aws.String("sample-repo"), ImageId: &ecrtypes.ImageIdentifier{ImageDigest: aws.String(img.digest)}})
 		e.must(err)
 		e.sub("sha256:74b2c688c700ec95a93e478cdb959737c148df3fbf5ea706abe0318726e885e6", img.digest)

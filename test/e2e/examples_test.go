@@ -15,11 +15,16 @@ import (
 	"testing"
 
 	"github.com/berth/berth/internal/awsapi/model"
+	"github.com/berth/berth/internal/vulndb/vulndbtest"
 )
 
 // exampleRulesFile lists how berth's answers may differ from the documented
 // ones and which examples are skipped, each with its reason.
 const exampleRulesFile = "testdata/examples/rules.txt"
+
+// toolboxExampleRepo is the repository of the server's home region that
+// holds the image the examples' tasks run.
+const toolboxExampleRepo = "examples/toolbox"
 
 // replayWorkers is how many examples replay at once against the server.
 const replayWorkers = 6
@@ -34,7 +39,10 @@ func TestAWSCLIExamples(t *testing.T) {
 	t.Logf("replaying the examples in %s", dir)
 	rules := readExampleRules(t, exampleRulesFile)
 	s := StartECSServer(t, ServerOptions{})
-	image := pushToolbox(t, s, "examples/toolbox", "latest")
+	image := pushToolbox(t, s, toolboxExampleRepo, "latest")
+	// A vulnerability database, without which scans fail as berth's do.
+	vulndbImport(t, s, "testdata/scan/osv")
+	vulndbImport(t, s, vulndbtest.GoVulnDBZip(t))
 
 	var examples []cliExample
 	for _, service := range servedServices(t, s) {
