@@ -50,7 +50,7 @@ func (s *service) serviceOutput(svc *ecsstate.Service, withTags bool) ecstypes.S
 		LaunchType:                  awsapi.OptionalString(svc.LaunchType),
 		PlatformVersion:             awsapi.OptionalString(svc.PlatformVersion),
 		PlatformFamily:              awsapi.OptionalString(svc.PlatformFamily),
-		RoleArn:                     awsapi.String(cmp.Or(svc.RoleARN, s.serviceLinkedRole())),
+		RoleArn:                     awsapi.OptionalString(s.serviceRole(svc)),
 		CreatedBy:                   awsapi.OptionalString(svc.CreatedBy),
 		AvailabilityZoneRebalancing: awsapi.OptionalString(svc.AvailabilityZoneRebalancing),
 	}
@@ -79,9 +79,15 @@ func (s *service) serviceOutput(svc *ecsstate.Service, withTags bool) ecstypes.S
 	return out
 }
 
-// serviceLinkedRole is the role ECS acts as for a service given none: its
-// service-linked role, which every account using ECS has.
-func (s *service) serviceLinkedRole() string {
+// serviceRole is the role ECS names for a service: the one it was given,
+// else, for a service whose tasks get network interfaces (awsvpc) or that
+// registers them with load balancers, ECS's service-linked role, which
+// every account using ECS has and which does that work; else none (the
+// CLI's documented outputs answer it for such services alone).
+func (s *service) serviceRole(svc *ecsstate.Service) string {
+	if svc.RoleARN != "" || (svc.NetworkConfiguration == nil && len(svc.LoadBalancers) == 0) {
+		return svc.RoleARN
+	}
 	return "arn:aws:iam::" + s.account + ":role/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS"
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/berth/berth/internal/ecs/ecsstate"
+	"github.com/berth/berth/internal/ecs/ecstypes"
 	"github.com/berth/berth/internal/scheduler"
 	"github.com/berth/berth/internal/store"
 )
@@ -511,7 +512,8 @@ func TestServiceChangesAnswerTagsWhenThereAreSome(t *testing.T) {
 	if svc.Tags != nil {
 		t.Fatalf("created without tags, answered %+v", svc.Tags)
 	}
-	// Given no role, ECS acts as its service-linked role, and says so.
+	// Given no role, an awsvpc service's interfaces are ECS's
+	// service-linked role's work, and ECS says so.
 	if got := aws.ToString(svc.RoleArn); got != "arn:aws:iam::123456789012:role/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS" {
 		t.Fatalf("roleArn %q", got)
 	}
@@ -522,5 +524,26 @@ func TestServiceChangesAnswerTagsWhenThereAreSome(t *testing.T) {
 	desc, err := e.client.DescribeServices(e.ctx, &sdk.DescribeServicesInput{Cluster: aws.String("prod-cluster"), Services: []string{"api-service"}, Include: []types.ServiceField{types.ServiceFieldTags}})
 	if err != nil || desc.Services[0].Tags == nil || len(desc.Services[0].Tags) != 0 {
 		t.Fatalf("described with include=TAGS: %+v %v", desc, err)
+	}
+}
+
+// ECS names its service-linked role for the services it does network work
+// for, the role given when there is one, and none otherwise.
+func TestServiceRole(t *testing.T) {
+	s := &service{account: apiTestAccount}
+	slr := "arn:aws:iam::123456789012:role/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS"
+	for _, tc := range []struct {
+		name string
+		svc  ecsstate.Service
+		want string
+	}{
+		{"bridge", ecsstate.Service{}, ""},
+		{"awsvpc", ecsstate.Service{NetworkConfiguration: &ecstypes.NetworkConfiguration{}}, slr},
+		{"load balancer", ecsstate.Service{LoadBalancers: []ecstypes.LoadBalancer{{}}}, slr},
+		{"given", ecsstate.Service{RoleARN: "arn:aws:iam::123456789012:role/ecsService", LoadBalancers: []ecstypes.LoadBalancer{{}}}, "arn:aws:iam::123456789012:role/ecsService"},
+	} {
+		if got := s.serviceRole(&tc.svc); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
+		}
 	}
 }
