@@ -137,6 +137,46 @@ func defaultClusterSettings(insights string) []ecstypes.ClusterSetting {
 	return []ecstypes.ClusterSetting{{Name: awsapi.String(ecstypes.ClusterSettingNameContainerInsights), Value: awsapi.String(insights)}}
 }
 
+// fargateProvidersOnly reports whether a cluster's capacity providers are
+// Fargate's alone (and there are some): a Fargate-only cluster.
+func fargateProvidersOnly(providers []string) bool {
+	for _, p := range providers {
+		if p != providerFargate && p != providerFargateSpot {
+			return false
+		}
+	}
+	return len(providers) > 0
+}
+
+// runsOnEC2 reports whether the cluster has a task on EC2 that is not
+// STOPPED, or a live service on EC2.
+func (s *service) runsOnEC2(ctx context.Context, region, cluster string) (bool, error) {
+	tasks, _, err := store.List[ecsstate.Task](ctx, s.store, ecsstate.ClusterTasksPrefix(region, cluster), store.ListOptions{})
+	if err != nil {
+		return false, err
+	}
+	for _, t := range tasks {
+		if t.Value.Spec.LaunchType == ecstypes.LaunchTypeEc2 && !taskIsStopped(&t.Value) {
+			return true, nil
+		}
+	}
+	services, _, err := store.List[ecsstate.Service](ctx, s.store, ecsstate.ClusterServicesPrefix(region, cluster), store.ListOptions{})
+	if err != nil {
+		return false, err
+	}
+	for _, svc := range services {
+		live := svc.Value.Status == ecsstate.ServiceActive || svc.Value.Status == ecsstate.ServiceDraining
+		lt := svc.Value.LaunchType
+		if len(svc.Value.CapacityProviderStrategy) > 0 {
+			lt = strategyTasksLaunchType(svc.Value.CapacityProviderStrategy)
+		}
+		if live && (lt == ecstypes.LaunchTypeEc2 || lt == "") {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
 func serviceConnectDefaults(in *ecstypes.ClusterServiceConnectDefaultsRequest) *ecstypes.ClusterServiceConnectDefaults {
 	if in == nil {
 		return nil
@@ -183,6 +223,7 @@ func (s *service) createCluster(ctx context.Context, in *ecstypes.CreateClusterR
 		Configuration:     in.Configuration,
 		ServiceConnect:    serviceConnectDefaults(in.ServiceConnectDefaults),
 		Tags:              mergeTags(nil, in.Tags),
+		FargateOnly:       fargateProvidersOnly(in.CapacityProviders),
 	}
 	// Creating an ACTIVE cluster's name again returns it unchanged, as
 	// ECS does; an INACTIVE one is created afresh.
@@ -283,6 +324,19 @@ func (s *service) putClusterCapacityProviders(ctx context.Context, in *ecstypes.
 		}
 		c.CapacityProviders = slices.Clone(in.CapacityProviders)
 		c.DefaultStrategy = strategy
+		// Safe side: a cluster that runs anything on EC2 keeps its hosts,
+		// so that its tasks and services are not stranded. A RunTask on EC2
+		// racing this call can still land on the host of a cluster it makes
+		// Fargate-only; that task runs on, listed with its instance.
+		fargateOnly := fargateProvidersOnly(c.CapacityProviders)
+		if fargateOnly && !c.FargateOnly {
+			ec2, err := s.runsOnEC2(ctx, c.Region, c.Name)
+			if err != nil {
+				return err
+			}
+			fargateOnly = !ec2
+		}
+		c.FargateOnly = fargateOnly
 		return nil
 	})
 	if err != nil {
@@ -423,7 +477,7 @@ func (s *service) describeClusterWith(ctx context.Context, c ecsstate.Cluster, i
 	// that serve every cluster serve only the ACTIVE ones.
 	var instances int32
 	for _, n := range snap.nodes {
-		if c.Status == ecsstate.ClusterActive && isContainerInstanceOf(&n.Value, c.Name) {
+		if c.Status == ecsstate.ClusterActive && isContainerInstanceOf(&n.Value, &c) {
 			instances++
 		}
 	}

@@ -467,3 +467,56 @@ func TestCheckStrategy(t *testing.T) {
 		}
 	}
 }
+
+// A Fargate-only cluster has no container instance from the hosts that
+// serve every cluster, as a Fargate-only cluster has none at ECS: they run
+// its Fargate tasks, and EC2 tasks there are refused. A cluster that runs
+// something on EC2 keeps its hosts when its providers become Fargate's.
+func TestFargateOnlyCluster(t *testing.T) {
+	e := newAPITestEnv(t)
+	// berth's own host: both launch types, every cluster.
+	e.putNodeActive(ecsstate.Node{ID: fargateNodeID, Hostname: "server", Clusters: []string{ecsstate.AllClusters},
+		LaunchTypes: []string{"FARGATE", "EC2"}, CPU: 8192, MemoryMiB: 16384, Connected: true})
+	e.articleCluster()
+	e.registerAPIService()
+	e.registerBridge("worker", 64, 0)
+	if _, err := e.client.CreateCluster(e.ctx, &sdk.CreateClusterInput{ClusterName: aws.String("mixed")}); err != nil {
+		t.Fatal(err)
+	}
+	instances := func(cluster string) (int32, int) {
+		t.Helper()
+		d, err := e.client.DescribeClusters(e.ctx, &sdk.DescribeClustersInput{Clusters: []string{cluster}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, err := e.client.ListContainerInstances(e.ctx, &sdk.ListContainerInstancesInput{Cluster: aws.String(cluster)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d.Clusters[0].RegisteredContainerInstancesCount, len(l.ContainerInstanceArns)
+	}
+	if n, listed := instances("prod-cluster"); n != 0 || listed != 0 {
+		t.Fatalf("Fargate-only cluster: %d registered, %d listed; want none", n, listed)
+	}
+	if n, listed := instances("mixed"); n != 1 || listed != 1 {
+		t.Fatalf("cluster without providers: %d registered, %d listed; want the host", n, listed)
+	}
+	if out, err := e.client.RunTask(e.ctx, &sdk.RunTaskInput{Cluster: aws.String("prod-cluster"), TaskDefinition: aws.String("api-service"), NetworkConfiguration: awsvpcNetwork}); err != nil || len(out.Tasks) != 1 {
+		t.Fatalf("a Fargate task in the Fargate-only cluster: %+v %v", out, err)
+	}
+	_, err := e.client.RunTask(e.ctx, &sdk.RunTaskInput{Cluster: aws.String("prod-cluster"), TaskDefinition: aws.String("worker"), LaunchType: types.LaunchTypeEc2})
+	wantAPIErr(t, err, "InvalidParameterException", "No Container Instances were found in your cluster.")
+
+	// An EC2 task in "mixed" keeps the host when its providers become
+	// Fargate's alone.
+	if out, err := e.client.RunTask(e.ctx, &sdk.RunTaskInput{Cluster: aws.String("mixed"), TaskDefinition: aws.String("worker"), LaunchType: types.LaunchTypeEc2}); err != nil || len(out.Tasks) != 1 {
+		t.Fatalf("an EC2 task: %+v %v", out, err)
+	}
+	if _, err := e.client.PutClusterCapacityProviders(e.ctx, &sdk.PutClusterCapacityProvidersInput{Cluster: aws.String("mixed"),
+		CapacityProviders: []string{"FARGATE"}, DefaultCapacityProviderStrategy: []types.CapacityProviderStrategyItem{}}); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := instances("mixed"); n != 1 {
+		t.Fatalf("a cluster running an EC2 task lost its host: %d registered", n)
+	}
+}

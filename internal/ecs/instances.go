@@ -26,8 +26,8 @@ func (s *service) containerInstanceOperations() map[string]awsapi.Operation {
 
 // isContainerInstanceOf reports whether a node appears in cluster as a
 // container instance: it serves the cluster and takes EC2 tasks.
-func isContainerInstanceOf(n *ecsstate.Node, cluster string) bool {
-	return n.Serves(cluster) && slices.Contains(n.LaunchTypes, "EC2")
+func isContainerInstanceOf(n *ecsstate.Node, cluster *ecsstate.Cluster) bool {
+	return n.ServesCluster(cluster) && slices.Contains(n.LaunchTypes, "EC2")
 }
 
 // reservedHostPorts are the ports ECS registers as taken on every
@@ -267,7 +267,7 @@ func (s *service) listContainerInstances(ctx context.Context, in *ecstypes.ListC
 	status := awsapi.Deref(in.Status)
 	page, next, err := listPage(ctx, s.store, ecsstate.NodePrefix, after, limit,
 		func(n *ecsstate.Node) bool {
-			if !isContainerInstanceOf(n, cluster) {
+			if !isContainerInstanceOf(n, &c.Value) {
 				return false
 			}
 			st := n.Status
@@ -321,7 +321,7 @@ func (s *service) describeContainerInstances(ctx context.Context, in *ecstypes.D
 			if err != nil && !errors.Is(err, store.ErrNotFound) {
 				return nil, err
 			}
-			ok = err == nil && isContainerInstanceOf(&node.Value, cluster)
+			ok = err == nil && isContainerInstanceOf(&node.Value, &c.Value)
 		} else {
 			ok = false
 		}

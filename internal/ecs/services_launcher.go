@@ -10,6 +10,7 @@ import (
 	"github.com/berth/berth/internal/ecs/ecstypes"
 	"github.com/berth/berth/internal/ecs/placement"
 	"github.com/berth/berth/internal/scheduler"
+	"github.com/berth/berth/internal/store"
 )
 
 // ErrTaskDefinitionDeleted is LaunchServiceTasks' error when the
@@ -85,8 +86,14 @@ func (l *Launcher) LaunchServiceTasks(ctx context.Context, svc *ecsstate.Service
 		Strategies:  strategies,
 	}
 
+	// Whether the cluster's all-clusters hosts take EC2 tasks.
+	cluster, err := store.Get[ecsstate.Cluster](ctx, s.store, ecsstate.ClusterKey(svc.Region, svc.Cluster))
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, nil, err
+	}
 	var failures []scheduler.Failure
 	tasks, err := s.placer.Place(ctx, svc.Region, svc.Cluster, launch.group, func(snap *placement.Snapshot) ([]ecsstate.Task, error) {
+		snap.SetFargateOnly(cluster.Value.FargateOnly)
 		placed, f, noInstances := snap.Place(launchType, req)
 		if noInstances {
 			failures = []scheduler.Failure{{Reason: errNoContainerInstances().Message}}

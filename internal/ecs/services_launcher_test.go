@@ -27,12 +27,14 @@ func (e *apiTestEnv) launcher() *Launcher {
 		Now: func() time.Time { return e.clock }, Logger: slog.New(slog.DiscardHandler)})
 }
 
-// ec2Nodes registers n EC2 container instances of every cluster.
+// ec2Nodes registers n EC2 container instances of every cluster, and of
+// the article's Fargate-only prod-cluster by name (the hosts of every
+// cluster are not its instances).
 func (e *apiTestEnv) ec2Nodes(n int, memoryMiB int32) []string {
 	var ids []string
 	for i := range n {
 		id := fmt.Sprintf("%032x", i+1)
-		e.putNodeActive(ecsstate.Node{ID: id, Hostname: id, Clusters: []string{ecsstate.AllClusters},
+		e.putNodeActive(ecsstate.Node{ID: id, Hostname: id, Clusters: []string{ecsstate.AllClusters, "prod-cluster"},
 			LaunchTypes: []string{"EC2"}, CPU: 4096, MemoryMiB: memoryMiB, Connected: true})
 		ids = append(ids, id)
 	}

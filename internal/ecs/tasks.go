@@ -149,6 +149,7 @@ func (s *service) runTask(ctx context.Context, in *ecstypes.RunTaskRequest) (*ec
 
 	var failures []scheduler.Failure
 	tasks, err := s.placer.Place(ctx, cluster.Region, cluster.Name, launch.group, func(snap *placement.Snapshot) ([]ecsstate.Task, error) {
+		snap.SetFargateOnly(cluster.FargateOnly)
 		var placed scheduler.Placement
 		var noInstances bool
 		placed, failures, noInstances = snap.Place(launchType, req)
@@ -205,6 +206,7 @@ func (s *service) startTask(ctx context.Context, in *ecstypes.StartTaskRequest) 
 	// (counting the tasks of this call placed before it).
 	var out *ecstypes.StartTaskResponse
 	tasks, err := s.placer.Place(ctx, cluster.Region, cluster.Name, launch.group, func(snap *placement.Snapshot) ([]ecsstate.Task, error) {
+		snap.SetFargateOnly(cluster.FargateOnly)
 		out = &ecstypes.StartTaskResponse{Tasks: []ecstypes.Task{}, Failures: []ecstypes.Failure{}}
 		var tasks []ecsstate.Task
 		for _, ref := range in.ContainerInstances {

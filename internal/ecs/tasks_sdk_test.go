@@ -37,9 +37,10 @@ func (e *apiTestEnv) fargateNode(connected bool) {
 		LaunchTypes: []string{"FARGATE"}, CPU: 8192, MemoryMiB: 16384, Connected: connected})
 }
 
-// ec2Node registers a node taking EC2 tasks of every cluster.
+// ec2Node registers a node taking EC2 tasks of every cluster, and of the
+// article's Fargate-only prod-cluster by name.
 func (e *apiTestEnv) ec2Node(memoryMiB int32) {
-	e.putNodeActive(ecsstate.Node{ID: ec2NodeID, Hostname: "worker", Clusters: []string{ecsstate.AllClusters},
+	e.putNodeActive(ecsstate.Node{ID: ec2NodeID, Hostname: "worker", Clusters: []string{ecsstate.AllClusters, "prod-cluster"},
 		LaunchTypes: []string{"EC2"}, CPU: 4096, MemoryMiB: memoryMiB, Connected: true})
 }
 

@@ -8,6 +8,7 @@
 package ecsstate
 
 import (
+	"slices"
 	"time"
 
 	"github.com/berth/berth/internal/ecs/ecstypes"
@@ -37,6 +38,13 @@ type Cluster struct {
 	Tags              []ecstypes.Tag                          `json:"tags,omitempty"`
 	// DeletedAt is set when DeleteCluster made it INACTIVE.
 	DeletedAt time.Time `json:"deletedAt,omitzero"`
+	// FargateOnly clusters have Fargate's capacity providers alone, and
+	// the hosts that serve every cluster are not container instances of
+	// theirs, as a Fargate-only cluster has none at ECS: EC2 tasks there
+	// need a host registered to the cluster by name. A cluster is made
+	// FargateOnly only while it runs nothing on EC2, so that no EC2 task
+	// or service loses its host (clusters from before the flag keep it).
+	FargateOnly bool `json:"fargateOnly,omitempty"`
 }
 
 // TaskDefinition is one registered revision: the API shape as ECS returns
@@ -239,6 +247,15 @@ type Placers struct {
 
 // AllClusters in Node.Clusters makes a node serve every cluster.
 const AllClusters = "*"
+
+// ServesCluster reports whether the node serves c as a container instance
+// (its EC2 tasks): a FargateOnly cluster only by name.
+func (n *Node) ServesCluster(c *Cluster) bool {
+	if c.FargateOnly {
+		return slices.Contains(n.Clusters, c.Name)
+	}
+	return n.Serves(c.Name)
+}
 
 // Serves reports whether the node takes tasks of cluster.
 func (n *Node) Serves(cluster string) bool {

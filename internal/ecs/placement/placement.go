@@ -289,8 +289,10 @@ type Snapshot struct {
 	// region and cluster name the cluster: nodes serve a cluster name in
 	// every region, but a group's tasks are those of one region's cluster.
 	region, cluster, group string
-	list                   []*Node
-	byID                   map[string]*Node
+	// fargateOnly is the cluster's ecsstate.Cluster.FargateOnly.
+	fargateOnly bool
+	list        []*Node
+	byID        map[string]*Node
 	// placersRevision is the revision of the Placers record read, and
 	// otherPlacers the placers in it besides this one.
 	placersRevision int64
@@ -444,8 +446,17 @@ func (s *Snapshot) Place(launchType string, req scheduler.Request) (placement sc
 // agent as a failure).
 func (s *Snapshot) Eligible(n ecsstate.Node, launchType string) bool {
 	active := n.Status == "" || n.Status == ecstypes.ContainerInstanceStatusActive
-	return active && n.Serves(s.cluster) && slices.Contains(n.LaunchTypes, launchType)
+	serves := n.Serves(s.cluster)
+	if launchType == ecstypes.LaunchTypeEc2 {
+		serves = n.ServesCluster(&ecsstate.Cluster{Name: s.cluster, FargateOnly: s.fargateOnly})
+	}
+	return active && serves && slices.Contains(n.LaunchTypes, launchType)
 }
+
+// SetFargateOnly tells the snapshot its cluster is Fargate-only: the
+// hosts that serve every cluster take none of its EC2 tasks. Placements
+// set it from the cluster record before deciding.
+func (s *Snapshot) SetFargateOnly(fargateOnly bool) { s.fargateOnly = fargateOnly }
 
 // nodes returns the placement view of the nodes that take launchType
 // tasks in the cluster.
