@@ -91,8 +91,7 @@ func (s *service) checkAccountSetting(name, value, principal string) error {
 	setting := accountSettings[name]
 	switch {
 	case setting.awsManaged:
-		// UNVERIFIED wording.
-		return invalidParameter("The %s account setting is managed by AWS and can't be changed.", name)
+		return errAWSManagedSetting(name)
 	case setting.rootOnly && principal != s.rootPrincipal():
 		// UNVERIFIED wording.
 		return invalidParameter("The %s account setting can be set only for the root user.", name)
@@ -103,6 +102,11 @@ func (s *service) checkAccountSetting(name, value, principal string) error {
 		return invalidParameter("Invalid value %q for %s. Valid values are %s.", value, name, strings.Join(setting.values, ", "))
 	}
 	return nil
+}
+
+func errAWSManagedSetting(name string) error {
+	// UNVERIFIED wording.
+	return invalidParameter("The %s account setting is managed by AWS and can't be changed.", name)
 }
 
 func (s *service) putAccountSetting(ctx context.Context, in *ecstypes.PutAccountSettingRequest) (*ecstypes.PutAccountSettingResponse, error) {
@@ -152,7 +156,7 @@ func (s *service) deleteAccountSetting(ctx context.Context, in *ecstypes.DeleteA
 	}
 	name := awsapi.Deref(in.Name)
 	if accountSettings[name].awsManaged {
-		return nil, s.checkAccountSetting(name, "", principal)
+		return nil, errAWSManagedSetting(name)
 	}
 	var deleted string
 	_, err = store.Update(ctx, s.store, ecsstate.AccountSettingsKey(requestRegion(ctx)), func(rec *ecsstate.AccountSettings, _ bool) error {
@@ -218,43 +222,56 @@ func (s *service) listAccountSettings(ctx context.Context, in *ecstypes.ListAcco
 }
 
 // principalSettings are the settings the principal set, by name; or, when
-// effective, every setting as it applies to the principal: its own value,
-// else the account's (the root's), else ECS's default.
+// effective, every setting as it applies to the principal (effective).
 func (s *service) principalSettings(ctx context.Context, region, principal string, effective bool) ([]ecstypes.Setting, error) {
-	rec, err := store.Get[ecsstate.AccountSettings](ctx, s.store, ecsstate.AccountSettingsKey(region))
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
+	rec, err := s.loadAccountSettings(ctx, region)
+	if err != nil {
 		return nil, err
 	}
-	own, root := rec.Value.Principals[principal], rec.Value.Principals[s.rootPrincipal()]
 	var out []ecstypes.Setting
-	for name, setting := range accountSettings {
-		switch value, set := own[name]; {
+	for name := range accountSettings {
+		value, set := rec.Principals[principal][name]
+		switch {
 		case set:
 			out = append(out, *settingOutput(name, value, principal))
-		case !effective:
-		case root[name] != "":
-			out = append(out, *settingOutput(name, root[name], s.rootPrincipal()))
-		default:
-			out = append(out, *settingOutput(name, setting.byDefault, s.rootPrincipal()))
+		case effective:
+			value, from := s.effective(rec, principal, name)
+			out = append(out, *settingOutput(name, value, from))
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return awsapi.Deref(out[i].Name) < awsapi.Deref(out[j].Name) })
 	return out, nil
 }
 
+// effective is a setting's value for principal and the principal it comes
+// from: its own, else the account's (the root's), else ECS's default.
+func (s *service) effective(rec ecsstate.AccountSettings, principal, name string) (value, from string) {
+	if v, ok := rec.Principals[principal][name]; ok {
+		return v, principal
+	}
+	if v, ok := rec.Principals[s.rootPrincipal()][name]; ok {
+		return v, s.rootPrincipal()
+	}
+	return accountSettings[name].byDefault, s.rootPrincipal()
+}
+
+func (s *service) loadAccountSettings(ctx context.Context, region string) (ecsstate.AccountSettings, error) {
+	rec, err := store.Get[ecsstate.AccountSettings](ctx, s.store, ecsstate.AccountSettingsKey(region))
+	if errors.Is(err, store.ErrNotFound) {
+		return ecsstate.AccountSettings{}, nil
+	}
+	return rec.Value, err
+}
+
 // effectiveAccountSetting is the value of a setting for the caller (the
 // root user) in region.
 func (s *service) effectiveAccountSetting(ctx context.Context, region, name string) (string, error) {
-	settings, err := s.principalSettings(ctx, region, s.rootPrincipal(), true)
+	rec, err := s.loadAccountSettings(ctx, region)
 	if err != nil {
 		return "", err
 	}
-	for _, st := range settings {
-		if awsapi.Deref(st.Name) == name {
-			return awsapi.Deref(st.Value), nil
-		}
-	}
-	return accountSettings[name].byDefault, nil
+	value, _ := s.effective(rec, s.rootPrincipal(), name)
+	return value, nil
 }
 
 func settingOutput(name, value, principal string) *ecstypes.Setting {

@@ -166,11 +166,7 @@ func (s *service) runsOnEC2(ctx context.Context, region, cluster string) (bool, 
 	}
 	for _, svc := range services {
 		live := svc.Value.Status == ecsstate.ServiceActive || svc.Value.Status == ecsstate.ServiceDraining
-		lt := svc.Value.LaunchType
-		if len(svc.Value.CapacityProviderStrategy) > 0 {
-			lt = strategyTasksLaunchType(svc.Value.CapacityProviderStrategy)
-		}
-		if live && (lt == ecstypes.LaunchTypeEc2 || lt == "") {
+		if lt := serviceTasksLaunchType(&svc.Value); live && (lt == ecstypes.LaunchTypeEc2 || lt == "") {
 			return true, nil
 		}
 	}
@@ -495,10 +491,7 @@ func (s *service) describeClusterWith(ctx context.Context, c ecsstate.Cluster, i
 		if !ok {
 			continue
 		}
-		lt := svc.Value.LaunchType
-		if len(svc.Value.CapacityProviderStrategy) > 0 {
-			lt = strategyTasksLaunchType(svc.Value.CapacityProviderStrategy)
-		}
+		lt := serviceTasksLaunchType(&svc.Value)
 		if lt != ecstypes.LaunchTypeEc2 {
 			lt = ecstypes.LaunchTypeFargate
 		}

@@ -27,7 +27,7 @@ func (s *service) containerInstanceOperations() map[string]awsapi.Operation {
 // isContainerInstanceOf reports whether a node appears in cluster as a
 // container instance: it serves the cluster and takes EC2 tasks.
 func isContainerInstanceOf(n *ecsstate.Node, cluster *ecsstate.Cluster) bool {
-	return n.ServesCluster(cluster) && slices.Contains(n.LaunchTypes, "EC2")
+	return n.ServesAsInstance(cluster.Name, cluster.FargateOnly) && slices.Contains(n.LaunchTypes, "EC2")
 }
 
 // reservedHostPorts are the ports ECS registers as taken on every

@@ -202,10 +202,7 @@ func checkServiceRole(role string, def ecstypes.TaskDefinition, lbs []ecstypes.L
 // validated (RunTask's checks), and returns the network configuration in
 // effect.
 func (s *service) checkServiceLaunch(cluster ecsstate.Cluster, td ecsstate.TaskDefinition, svc *ecsstate.Service, network *ecstypes.NetworkConfiguration) (*ecstypes.NetworkConfiguration, error) {
-	launchType := svc.LaunchType
-	if len(svc.CapacityProviderStrategy) > 0 {
-		launchType = strategyTasksLaunchType(svc.CapacityProviderStrategy)
-	}
+	launchType := serviceTasksLaunchType(svc)
 	var pv *string
 	if svc.PlatformVersion != "" {
 		pv = &svc.PlatformVersion
@@ -464,10 +461,7 @@ func (s *service) applyServiceUpdate(cluster ecsstate.Cluster, def ecsstate.Task
 		redeploy = true
 	}
 
-	oldLaunchType := v.LaunchType
-	if len(v.CapacityProviderStrategy) > 0 {
-		oldLaunchType = strategyTasksLaunchType(v.CapacityProviderStrategy)
-	}
+	oldLaunchType := serviceTasksLaunchType(v)
 	if in.CapacityProviderStrategy != nil {
 		if len(in.CapacityProviderStrategy) == 0 {
 			// An empty strategy goes back to the launch type.
@@ -488,10 +482,7 @@ func (s *service) applyServiceUpdate(cluster ecsstate.Cluster, def ecsstate.Task
 			}
 		}
 	}
-	launchType := v.LaunchType
-	if len(v.CapacityProviderStrategy) > 0 {
-		launchType = strategyTasksLaunchType(v.CapacityProviderStrategy)
-	}
+	launchType := serviceTasksLaunchType(v)
 	if in.PlatformVersion != nil || launchType != oldLaunchType {
 		pv := in.PlatformVersion
 		if pv == nil && launchType == ecstypes.LaunchTypeFargate && v.PlatformVersion != "" {

@@ -60,7 +60,15 @@ func (l *Launcher) LaunchServiceTasks(ctx context.Context, svc *ecsstate.Service
 	if dep.PlatformVersion != "" {
 		platformVersion = &dep.PlatformVersion
 	}
-	launch, err := s.validateLaunch(ecsstate.Cluster{Region: svc.Region, Name: svc.Cluster}, td, launchType, platformVersion, serviceLaunchInput(svc, dep.ID, dep.NetworkConfiguration))
+	// The cluster's record says whether the hosts that serve every cluster
+	// take its EC2 tasks (FargateOnly); one gone meanwhile is its name.
+	cluster := ecsstate.Cluster{Region: svc.Region, Name: svc.Cluster}
+	if rec, err := store.Get[ecsstate.Cluster](ctx, s.store, ecsstate.ClusterKey(svc.Region, svc.Cluster)); err == nil {
+		cluster = rec.Value
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return nil, nil, err
+	}
+	launch, err := s.validateLaunch(cluster, td, launchType, platformVersion, serviceLaunchInput(svc, dep.ID, dep.NetworkConfiguration))
 	if err != nil {
 		return nil, nil, fmt.Errorf("ecs: launch tasks of %s: %w", dep.ID, err)
 	}
@@ -86,14 +94,8 @@ func (l *Launcher) LaunchServiceTasks(ctx context.Context, svc *ecsstate.Service
 		Strategies:  strategies,
 	}
 
-	// Whether the cluster's all-clusters hosts take EC2 tasks.
-	cluster, err := store.Get[ecsstate.Cluster](ctx, s.store, ecsstate.ClusterKey(svc.Region, svc.Cluster))
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return nil, nil, err
-	}
 	var failures []scheduler.Failure
-	tasks, err := s.placer.Place(ctx, svc.Region, svc.Cluster, launch.group, func(snap *placement.Snapshot) ([]ecsstate.Task, error) {
-		snap.SetFargateOnly(cluster.Value.FargateOnly)
+	tasks, err := s.placer.Place(ctx, cluster, launch.group, func(snap *placement.Snapshot) ([]ecsstate.Task, error) {
 		placed, f, noInstances := snap.Place(launchType, req)
 		if noInstances {
 			failures = []scheduler.Failure{{Reason: errNoContainerInstances().Message}}
@@ -125,6 +127,15 @@ func serviceLaunchInput(svc *ecsstate.Service, deploymentID string, network *ecs
 		in.propagateTags = awsapi.String(svc.PropagateTags)
 	}
 	return in
+}
+
+// serviceTasksLaunchType is the launch type of a service's tasks: its
+// strategy's, else its own.
+func serviceTasksLaunchType(svc *ecsstate.Service) string {
+	if len(svc.CapacityProviderStrategy) > 0 {
+		return strategyTasksLaunchType(svc.CapacityProviderStrategy)
+	}
+	return svc.LaunchType
 }
 
 // strategyTasksLaunchType is the launch type of tasks a capacity provider

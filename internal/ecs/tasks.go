@@ -148,8 +148,7 @@ func (s *service) runTask(ctx context.Context, in *ecstypes.RunTaskRequest) (*ec
 	}
 
 	var failures []scheduler.Failure
-	tasks, err := s.placer.Place(ctx, cluster.Region, cluster.Name, launch.group, func(snap *placement.Snapshot) ([]ecsstate.Task, error) {
-		snap.SetFargateOnly(cluster.FargateOnly)
+	tasks, err := s.placer.Place(ctx, cluster, launch.group, func(snap *placement.Snapshot) ([]ecsstate.Task, error) {
 		var placed scheduler.Placement
 		var noInstances bool
 		placed, failures, noInstances = snap.Place(launchType, req)
@@ -205,8 +204,7 @@ func (s *service) startTask(ctx context.Context, in *ecstypes.StartTaskRequest) 
 	// No placement decisions: one task on each instance named, if it fits
 	// (counting the tasks of this call placed before it).
 	var out *ecstypes.StartTaskResponse
-	tasks, err := s.placer.Place(ctx, cluster.Region, cluster.Name, launch.group, func(snap *placement.Snapshot) ([]ecsstate.Task, error) {
-		snap.SetFargateOnly(cluster.FargateOnly)
+	tasks, err := s.placer.Place(ctx, cluster, launch.group, func(snap *placement.Snapshot) ([]ecsstate.Task, error) {
 		out = &ecstypes.StartTaskResponse{Tasks: []ecstypes.Task{}, Failures: []ecstypes.Failure{}}
 		var tasks []ecsstate.Task
 		for _, ref := range in.ContainerInstances {

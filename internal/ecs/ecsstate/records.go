@@ -248,13 +248,13 @@ type Placers struct {
 // AllClusters in Node.Clusters makes a node serve every cluster.
 const AllClusters = "*"
 
-// ServesCluster reports whether the node serves c as a container instance
-// (its EC2 tasks): a FargateOnly cluster only by name.
-func (n *Node) ServesCluster(c *Cluster) bool {
-	if c.FargateOnly {
-		return slices.Contains(n.Clusters, c.Name)
+// ServesAsInstance reports whether the node is a container instance of
+// cluster (takes its EC2 tasks): of a FargateOnly one only by name.
+func (n *Node) ServesAsInstance(cluster string, fargateOnly bool) bool {
+	if fargateOnly {
+		return slices.Contains(n.Clusters, cluster)
 	}
-	return n.Serves(c.Name)
+	return n.Serves(cluster)
 }
 
 // Serves reports whether the node takes tasks of cluster.

@@ -37,13 +37,13 @@ func TestCacheForgetsDeletedTasks(t *testing.T) {
 		}
 		keys = append(keys, task.Key())
 	}
-	if _, err := p.snapshot(ctx, "us-east-1", "default", ""); err != nil || len(p.cache) != 3 {
+	if _, err := p.snapshot(ctx, ecsstate.Cluster{Region: "us-east-1", Name: "default"}, ""); err != nil || len(p.cache) != 3 {
 		t.Fatalf("after the first snapshot: %d cached, %v", len(p.cache), err)
 	}
 	if _, err := s.Txn(ctx, store.Txn{Then: []store.Op{store.Delete(keys[1])}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := p.snapshot(ctx, "us-east-1", "default", ""); err != nil {
+	if _, err := p.snapshot(ctx, ecsstate.Cluster{Region: "us-east-1", Name: "default"}, ""); err != nil {
 		t.Fatal(err)
 	}
 	if _, kept := p.cache[keys[1]]; kept || len(p.cache) != 2 {

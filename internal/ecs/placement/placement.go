@@ -110,18 +110,19 @@ func New(cfg Config) *Placer {
 // earlier call). An error ends Place with that error.
 type Decide func(*Snapshot) ([]ecsstate.Task, error)
 
-// Place decides and commits new tasks of a region's cluster in group: it
+// Place decides and commits new tasks of a region's cluster (its record, or
+// one naming the region and cluster) in group: it
 // reads a snapshot, calls decide, and writes the tasks in one transaction
 // guarded by the revisions of the chosen nodes' records and of the other
 // placers' ledgers on them, deciding again over a fresh snapshot while
 // another placement gets there first. It returns the tasks written.
-func (p *Placer) Place(ctx context.Context, region, cluster, group string, decide Decide) ([]ecsstate.Task, error) {
+func (p *Placer) Place(ctx context.Context, cluster ecsstate.Cluster, group string, decide Decide) ([]ecsstate.Task, error) {
 	if err := p.register(ctx); err != nil {
 		return nil, err
 	}
 	var tasks []ecsstate.Task
 	err := store.Retry(ctx, func() error {
-		snap, err := p.snapshot(ctx, region, cluster, group)
+		snap, err := p.snapshot(ctx, cluster, group)
 		if err != nil {
 			return err
 		}
@@ -315,10 +316,11 @@ func (s *Snapshot) Node(id string) (*Node, bool) {
 // placements the task read did not see. A node's reservations come from
 // all its tasks not yet STOPPED, in any cluster: they share the host,
 // whatever the region.
-func (p *Placer) snapshot(ctx context.Context, region, cluster, group string) (*Snapshot, error) {
+func (p *Placer) snapshot(ctx context.Context, cluster ecsstate.Cluster, group string) (*Snapshot, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	snap := &Snapshot{region: region, cluster: cluster, group: group, byID: make(map[string]*Node, len(p.nodes)), sequence: p.sequence}
+	snap := &Snapshot{region: cluster.Region, cluster: cluster.Name, fargateOnly: cluster.FargateOnly, group: group,
+		byID: make(map[string]*Node, len(p.nodes)), sequence: p.sequence}
 	placers, err := store.Get[ecsstate.Placers](ctx, p.store, ecsstate.PlacersKey)
 	if err != nil {
 		return nil, err
@@ -448,15 +450,10 @@ func (s *Snapshot) Eligible(n ecsstate.Node, launchType string) bool {
 	active := n.Status == "" || n.Status == ecstypes.ContainerInstanceStatusActive
 	serves := n.Serves(s.cluster)
 	if launchType == ecstypes.LaunchTypeEc2 {
-		serves = n.ServesCluster(&ecsstate.Cluster{Name: s.cluster, FargateOnly: s.fargateOnly})
+		serves = n.ServesAsInstance(s.cluster, s.fargateOnly)
 	}
 	return active && serves && slices.Contains(n.LaunchTypes, launchType)
 }
-
-// SetFargateOnly tells the snapshot its cluster is Fargate-only: the
-// hosts that serve every cluster take none of its EC2 tasks. Placements
-// set it from the cluster record before deciding.
-func (s *Snapshot) SetFargateOnly(fargateOnly bool) { s.fargateOnly = fargateOnly }
 
 // nodes returns the placement view of the nodes that take launchType
 // tasks in the cluster.

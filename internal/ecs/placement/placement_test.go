@@ -161,7 +161,7 @@ func TestTwoPlacersPlaceEveryTaskExactlyOnce(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				for range callsEach {
-					tasks, err := p.Place(ctx, region, cluster, group, spread(perCall, nil))
+					tasks, err := p.Place(ctx, ecsstate.Cluster{Region: region, Name: cluster}, group, spread(perCall, nil))
 					if err != nil {
 						errs <- err
 						return
@@ -243,18 +243,18 @@ func TestConflictDecidesAgain(t *testing.T) {
 	id := putNodes(t, s, 1)[0]
 	first, reg := newPlacer(s)
 	other, _ := newPlacer(s)
-	if _, err := other.Place(ctx, region, cluster, group, spread(tasksPerNode-1, nil)); err != nil {
+	if _, err := other.Place(ctx, ecsstate.Cluster{Region: region, Name: cluster}, group, spread(tasksPerNode-1, nil)); err != nil {
 		t.Fatal(err)
 	}
 
 	decisions := 0
 	var failed int
-	tasks, err := first.Place(ctx, region, cluster, group, func(snap *placement.Snapshot) ([]ecsstate.Task, error) {
+	tasks, err := first.Place(ctx, ecsstate.Cluster{Region: region, Name: cluster}, group, func(snap *placement.Snapshot) ([]ecsstate.Task, error) {
 		decisions++
 		if decisions == 1 {
 			// Another server takes the last slot between this read and
 			// this write.
-			if got, err := other.Place(ctx, region, cluster, group, spread(1, nil)); err != nil || len(got) != 1 {
+			if got, err := other.Place(ctx, ecsstate.Cluster{Region: region, Name: cluster}, group, spread(1, nil)); err != nil || len(got) != 1 {
 				t.Fatalf("the other placer: %v, %v", got, err)
 			}
 		}
@@ -289,7 +289,7 @@ func TestWhatConflicts(t *testing.T) {
 			putJSON(t, s, running.Key(), running)
 		}, false},
 		{"a placement on another node", func(t *testing.T, s store.Store, other *placement.Placer, ids []string, _ ecsstate.Task) {
-			if _, err := other.Place(ctx, region, cluster, group, func(*placement.Snapshot) ([]ecsstate.Task, error) {
+			if _, err := other.Place(ctx, ecsstate.Cluster{Region: region, Name: cluster}, group, func(*placement.Snapshot) ([]ecsstate.Task, error) {
 				return []ecsstate.Task{newTask(ids[1])}, nil
 			}); err != nil {
 				t.Fatal(err)
@@ -309,14 +309,14 @@ func TestWhatConflicts(t *testing.T) {
 			ids := putNodes(t, s, 2)
 			p, _ := newPlacer(s)
 			other, _ := newPlacer(s)
-			running, err := other.Place(ctx, region, cluster, group, func(*placement.Snapshot) ([]ecsstate.Task, error) {
+			running, err := other.Place(ctx, ecsstate.Cluster{Region: region, Name: cluster}, group, func(*placement.Snapshot) ([]ecsstate.Task, error) {
 				return []ecsstate.Task{newTask(ids[0])}, nil
 			})
 			if err != nil {
 				t.Fatal(err)
 			}
 			decisions := 0
-			tasks, err := p.Place(ctx, region, cluster, group, func(snap *placement.Snapshot) ([]ecsstate.Task, error) {
+			tasks, err := p.Place(ctx, ecsstate.Cluster{Region: region, Name: cluster}, group, func(snap *placement.Snapshot) ([]ecsstate.Task, error) {
 				decisions++
 				if decisions == 1 {
 					tc.meanwhile(t, s, other, ids, running[0])
@@ -350,7 +350,7 @@ func TestGroupsAreRegional(t *testing.T) {
 	p, _ := newPlacer(s)
 	elsewhere := newTask(ids[0])
 	elsewhere.Region = "eu-central-1"
-	if _, err := p.Place(ctx, elsewhere.Region, cluster, group, func(*placement.Snapshot) ([]ecsstate.Task, error) {
+	if _, err := p.Place(ctx, ecsstate.Cluster{Region: elsewhere.Region, Name: cluster}, group, func(*placement.Snapshot) ([]ecsstate.Task, error) {
 		return []ecsstate.Task{elsewhere}, nil
 	}); err != nil {
 		t.Fatal(err)
@@ -359,7 +359,7 @@ func TestGroupsAreRegional(t *testing.T) {
 	// decodes the record.
 	fresh, _ := newPlacer(s)
 	for _, placer := range []*placement.Placer{p, fresh} {
-		_, err := placer.Place(ctx, region, cluster, group, func(snap *placement.Snapshot) ([]ecsstate.Task, error) {
+		_, err := placer.Place(ctx, ecsstate.Cluster{Region: region, Name: cluster}, group, func(snap *placement.Snapshot) ([]ecsstate.Task, error) {
 			n, _ := snap.Node(ids[0])
 			if n.View.Tasks != 1 || n.View.Used.CPU != taskCPU || n.View.GroupTasks != 0 {
 				t.Errorf("node with another region's task: %d tasks, %d cpu used, %d of the group; want 1, %d, 0",
@@ -392,7 +392,7 @@ func (h *txnHook) Txn(ctx context.Context, txn store.Txn) (int64, error) {
 // so that a test's next Txn is a placement.
 func register(t *testing.T, p *placement.Placer) {
 	t.Helper()
-	if _, err := p.Place(context.Background(), region, cluster, group, func(*placement.Snapshot) ([]ecsstate.Task, error) { return nil, nil }); err != nil {
+	if _, err := p.Place(context.Background(), ecsstate.Cluster{Region: region, Name: cluster}, group, func(*placement.Snapshot) ([]ecsstate.Task, error) { return nil, nil }); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -405,19 +405,19 @@ func TestWriteComparesLedgers(t *testing.T) {
 	s := openStore(t)
 	id := putNodes(t, s, 1)[0]
 	other, _ := newPlacer(s)
-	if _, err := other.Place(ctx, region, cluster, group, spread(tasksPerNode-1, nil)); err != nil {
+	if _, err := other.Place(ctx, ecsstate.Cluster{Region: region, Name: cluster}, group, spread(tasksPerNode-1, nil)); err != nil {
 		t.Fatal(err)
 	}
 	hooked := &txnHook{Store: s}
 	first, _ := newPlacer(hooked)
 	register(t, first)
 	hooked.before = func() {
-		if got, err := other.Place(ctx, region, cluster, group, spread(1, nil)); err != nil || len(got) != 1 {
+		if got, err := other.Place(ctx, ecsstate.Cluster{Region: region, Name: cluster}, group, spread(1, nil)); err != nil || len(got) != 1 {
 			t.Errorf("the other placer: %v, %v", got, err)
 		}
 	}
 	decisions := 0
-	tasks, err := first.Place(ctx, region, cluster, group, func(snap *placement.Snapshot) ([]ecsstate.Task, error) {
+	tasks, err := first.Place(ctx, ecsstate.Cluster{Region: region, Name: cluster}, group, func(snap *placement.Snapshot) ([]ecsstate.Task, error) {
 		decisions++
 		return spread(1, nil)(snap)
 	})
@@ -436,7 +436,7 @@ func TestDeletedTasksLeaveTheSnapshot(t *testing.T) {
 	s := openStore(t)
 	id := putNodes(t, s, 1)[0]
 	p, _ := newPlacer(s)
-	placed, err := p.Place(ctx, region, cluster, group, spread(tasksPerNode, nil))
+	placed, err := p.Place(ctx, ecsstate.Cluster{Region: region, Name: cluster}, group, spread(tasksPerNode, nil))
 	if err != nil || len(placed) != tasksPerNode {
 		t.Fatalf("placed %d, %v", len(placed), err)
 	}
@@ -444,7 +444,7 @@ func TestDeletedTasksLeaveTheSnapshot(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range 2 { // the snapshot that drops the record, and the one after
-		if _, err := p.Place(ctx, region, cluster, group, func(snap *placement.Snapshot) ([]ecsstate.Task, error) {
+		if _, err := p.Place(ctx, ecsstate.Cluster{Region: region, Name: cluster}, group, func(snap *placement.Snapshot) ([]ecsstate.Task, error) {
 			n, _ := snap.Node(id)
 			if n.View.Tasks != tasksPerNode-1 || n.View.Used.CPU != (tasksPerNode-1)*taskCPU {
 				t.Errorf("after a delete: %d tasks, %d cpu used; want %d, %d", n.View.Tasks, n.View.Used.CPU, tasksPerNode-1, (tasksPerNode-1)*taskCPU)
@@ -500,12 +500,12 @@ func TestPendingPlacementCountsWithoutWaiting(t *testing.T) {
 
 	firstDone := make(chan error, 1)
 	go func() {
-		_, err := p.Place(ctx, region, cluster, group, spread(tasksPerNode-1, nil))
+		_, err := p.Place(ctx, ecsstate.Cluster{Region: region, Name: cluster}, group, spread(tasksPerNode-1, nil))
 		firstDone <- err
 	}()
 	<-gate.held
 	var failed int
-	second, err := p.Place(ctx, region, cluster, group, spread(2, &failed))
+	second, err := p.Place(ctx, ecsstate.Cluster{Region: region, Name: cluster}, group, spread(2, &failed))
 	if err != nil || len(second) != 1 || failed != 1 {
 		t.Fatalf("beside a pending placement: %d placed, %d failed, err %v; want 1 and 1", len(second), failed, err)
 	}
@@ -536,12 +536,12 @@ func TestWrittenPlacementCountsOnce(t *testing.T) {
 
 	firstDone := make(chan error, 1)
 	go func() {
-		_, err := p.Place(ctx, region, cluster, group, spread(1, nil))
+		_, err := p.Place(ctx, ecsstate.Cluster{Region: region, Name: cluster}, group, spread(1, nil))
 		firstDone <- err
 	}()
 	<-gate.written
 	var failed int
-	second, err := p.Place(ctx, region, cluster, group, spread(tasksPerNode-1, &failed))
+	second, err := p.Place(ctx, ecsstate.Cluster{Region: region, Name: cluster}, group, spread(tasksPerNode-1, &failed))
 	if err != nil || len(second) != tasksPerNode-1 || failed != 0 {
 		t.Fatalf("after a written placement: %d placed, %d failed, err %v; want %d and 0", len(second), failed, err, tasksPerNode-1)
 	}
@@ -563,10 +563,10 @@ func TestOvertakenDecisionDecidesAgain(t *testing.T) {
 	id := putNodes(t, s, 1)[0]
 	p, reg := newPlacer(s)
 	decisions, failed := 0, 0
-	tasks, err := p.Place(ctx, region, cluster, group, func(snap *placement.Snapshot) ([]ecsstate.Task, error) {
+	tasks, err := p.Place(ctx, ecsstate.Cluster{Region: region, Name: cluster}, group, func(snap *placement.Snapshot) ([]ecsstate.Task, error) {
 		decisions++
 		if decisions == 1 {
-			if got, err := p.Place(ctx, region, cluster, group, spread(tasksPerNode-1, nil)); err != nil || len(got) != tasksPerNode-1 {
+			if got, err := p.Place(ctx, ecsstate.Cluster{Region: region, Name: cluster}, group, spread(tasksPerNode-1, nil)); err != nil || len(got) != tasksPerNode-1 {
 				t.Fatalf("the placement in between: %v, %v", got, err)
 			}
 		}
@@ -591,15 +591,15 @@ func TestAPlacerJoiningConflicts(t *testing.T) {
 	s := openStore(t)
 	putNodes(t, s, 1)
 	p, _ := newPlacer(s)
-	if _, err := p.Place(ctx, region, cluster, group, spread(tasksPerNode-1, nil)); err != nil {
+	if _, err := p.Place(ctx, ecsstate.Cluster{Region: region, Name: cluster}, group, spread(tasksPerNode-1, nil)); err != nil {
 		t.Fatal(err)
 	}
 	decisions, failed := 0, 0
-	tasks, err := p.Place(ctx, region, cluster, group, func(snap *placement.Snapshot) ([]ecsstate.Task, error) {
+	tasks, err := p.Place(ctx, ecsstate.Cluster{Region: region, Name: cluster}, group, func(snap *placement.Snapshot) ([]ecsstate.Task, error) {
 		decisions++
 		if decisions == 1 {
 			joined, _ := newPlacer(s)
-			if got, err := joined.Place(ctx, region, cluster, group, spread(1, nil)); err != nil || len(got) != 1 {
+			if got, err := joined.Place(ctx, ecsstate.Cluster{Region: region, Name: cluster}, group, spread(1, nil)); err != nil || len(got) != 1 {
 				t.Fatalf("the new placer: %v, %v", got, err)
 			}
 		}
@@ -620,7 +620,7 @@ func TestLedgersOnlyBesideAnotherPlacer(t *testing.T) {
 	alone, _ := newPlacer(s)
 	place := func(p *placement.Placer, node string) {
 		t.Helper()
-		if _, err := p.Place(ctx, region, cluster, group, func(*placement.Snapshot) ([]ecsstate.Task, error) {
+		if _, err := p.Place(ctx, ecsstate.Cluster{Region: region, Name: cluster}, group, func(*placement.Snapshot) ([]ecsstate.Task, error) {
 			return []ecsstate.Task{newTask(node)}, nil
 		}); err != nil {
 			t.Fatal(err)
