@@ -19,10 +19,12 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/berth/berth/internal/iam"
-	"github.com/berth/berth/internal/registry"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/berth/berth/internal/iam"
+	"github.com/berth/berth/internal/logs"
+	"github.com/berth/berth/internal/registry"
 )
 
 // serverConfig holds the values of the server's flags. env and aws use the
@@ -57,6 +59,9 @@ type serverConfig struct {
 	// in the background); GCGracePeriod and GCUploadMaxAge are its limits
 	// (registry.DefaultGC*).
 	GCInterval, GCGracePeriod, GCUploadMaxAge time.Duration
+	// LogsRetentionInterval is how often log events past their group's
+	// retention are removed from the disk (reads hide them at once).
+	LogsRetentionInterval time.Duration
 }
 
 // shutdownTimeout bounds how long in-flight requests (a docker push, say)
@@ -80,10 +85,11 @@ func defaultConfig(getenv func(string) string) serverConfig {
 		TaskSubnet:   "169.254.172.0/22",
 		MetadataPort: 80,
 		// BERTH_LIFECYCLE_INTERVAL lets tests shorten lifecycle rounds.
-		LifecycleInterval: envDuration(getenv("BERTH_LIFECYCLE_INTERVAL"), time.Hour),
-		GCInterval:        registry.DefaultGCInterval,
-		GCGracePeriod:     registry.DefaultGCGracePeriod,
-		GCUploadMaxAge:    registry.DefaultUploadMaxAge,
+		LifecycleInterval:     envDuration(getenv("BERTH_LIFECYCLE_INTERVAL"), time.Hour),
+		GCInterval:            registry.DefaultGCInterval,
+		GCGracePeriod:         registry.DefaultGCGracePeriod,
+		GCUploadMaxAge:        registry.DefaultUploadMaxAge,
+		LogsRetentionInterval: envDuration(getenv("BERTH_LOGS_RETENTION_INTERVAL"), logs.DefaultRetentionInterval),
 	}
 }
 
@@ -152,6 +158,7 @@ func newServerCmd(getenv func(string) string) *cobra.Command {
 	fs.DurationVar(&cfg.GCInterval, "gc-interval", def.GCInterval, "how often registry garbage collection deletes unreferenced blobs and idle upload sessions in the background; 0 disables it (berth registry gc still sweeps on demand)")
 	fs.DurationVar(&cfg.GCGracePeriod, "gc-grace-period", def.GCGracePeriod, "garbage collection keeps blobs and blob links younger than this: longer than a push takes from its first layer to its manifest (0: the default)")
 	fs.DurationVar(&cfg.GCUploadMaxAge, "gc-upload-max-age", def.GCUploadMaxAge, "garbage collection ends upload sessions idle for longer than this (0: the default)")
+	fs.DurationVar(&cfg.LogsRetentionInterval, "logs-retention-interval", def.LogsRetentionInterval, "how often CloudWatch Logs events older than their group's retention are removed from the disk; reads hide them as soon as they expire (env BERTH_LOGS_RETENTION_INTERVAL)")
 	fs.StringVar(&cfg.PprofListen, "pprof-listen", getenv("BERTH_PPROF_LISTEN"), "serve Go's /debug/pprof profiles on this address, for profiling (env BERTH_PPROF_LISTEN; default off)")
 	// Hidden, with no environment variable, so it is only ever on when
 	// given on the command line.
@@ -191,6 +198,9 @@ func (c *serverConfig) validate() error {
 	}
 	if c.GCGracePeriod < 0 || c.GCUploadMaxAge < 0 {
 		return errors.New("--gc-grace-period and --gc-upload-max-age must not be negative")
+	}
+	if c.LogsRetentionInterval < 0 {
+		return errors.New("--logs-retention-interval must be a positive duration such as 15m (check BERTH_LOGS_RETENTION_INTERVAL)")
 	}
 	if c.LifecycleInterval < 0 {
 		return errors.New("--lifecycle-interval must be a positive duration such as 1h or 30s (check BERTH_LIFECYCLE_INTERVAL)")

@@ -29,6 +29,8 @@ import (
 	"github.com/berth/berth/internal/ecs/ecsstate"
 	"github.com/berth/berth/internal/gateway"
 	"github.com/berth/berth/internal/iam"
+	"github.com/berth/berth/internal/logs"
+	"github.com/berth/berth/internal/logs/logdata"
 	"github.com/berth/berth/internal/registry"
 	"github.com/berth/berth/internal/scan"
 	"github.com/berth/berth/internal/secretfile"
@@ -43,6 +45,7 @@ const (
 	blobKeyFile     = "blob.key"
 	registryKeyFile = "registry-token.key"
 	vulnDBFile      = "vulndb.db"
+	logsDir         = "logs"
 	// placerIDFile names this server's placements in a store it may share.
 	placerIDFile = "placer.id"
 )
@@ -90,6 +93,7 @@ func runAll(ctx context.Context, runnables []runnable, logger *slog.Logger) {
 // storage is what the server keeps its state in.
 type storage struct {
 	store   *bolt.Store
+	logData *logdata.Store
 	vulnDB  *vulndb.DB
 	blobs   blob.Store
 	tokens  *registry.Tokens
@@ -156,6 +160,8 @@ func wire(cfg serverConfig, serverURL string, logger *slog.Logger) (c *component
 	}
 	ecsConfig := ecs.Config{Store: s.store, AccountID: cfg.AccountID, Logger: logger, Placer: ecs.NewPlacer(s.store, placerID, metrics)}
 
+	cloudwatchLogs := logs.New(logs.Config{Store: s.store, Data: s.logData, AccountID: cfg.AccountID, Logger: logger, Registerer: metrics})
+
 	// The AWS APIs.
 	apis := []*awsapi.Service{
 		ecr.NewService(ecr.Config{
@@ -172,6 +178,7 @@ func wire(cfg serverConfig, serverURL string, logger *slog.Logger) (c *component
 			VulnerabilityDatabase: s.vulnDB,
 		}),
 		ecs.NewService(ecsConfig),
+		cloudwatchLogs.Service(),
 	}
 
 	// The controllers and the rest of the background work.
@@ -235,6 +242,9 @@ func wire(cfg serverConfig, serverURL string, logger *slog.Logger) (c *component
 			Registerer: metrics,
 		}).Run},
 		{name: "scan controller", run: scans.Run},
+		{name: "log retention", run: func(ctx context.Context) error {
+			return cloudwatchLogs.RunRetention(ctx, cfg.LogsRetentionInterval)
+		}, consequence: "expired log events stay on disk (reads still hide them)"},
 	}
 	if cfg.Agent {
 		background = append(background, runnable{
@@ -248,11 +258,15 @@ func wire(cfg serverConfig, serverURL string, logger *slog.Logger) (c *component
 
 	// The endpoints of the agents and of berth's own commands.
 	vulnDBAdmin := vulndb.HandlerConfig{AdminSecret: adminKey.SecretAccessKey, TempDir: cfg.DataDir}
+	agentLogs := cloudwatchLogs.AgentHandler(agentToken)
 	internal := map[string]http.Handler{
-		agentproto.Path:   hub,
-		vulndb.ImportPath: afterImport(s.vulnDB.ImportHandler(vulnDBAdmin), scans.DatabaseChanged),
-		vulndb.StatusPath: s.vulnDB.StatusHandler(vulnDBAdmin),
-		registry.GCPath:   collector.Handler(adminKey.SecretAccessKey),
+		agentproto.Path: hub,
+		// Containers' awslogs output, from the agents.
+		agentproto.LogStreamPath: agentLogs,
+		agentproto.LogBatchPath:  agentLogs,
+		vulndb.ImportPath:        afterImport(s.vulnDB.ImportHandler(vulnDBAdmin), scans.DatabaseChanged),
+		vulndb.StatusPath:        s.vulnDB.StatusHandler(vulnDBAdmin),
+		registry.GCPath:          collector.Handler(adminKey.SecretAccessKey),
 		ecs.SpotInterruptPath: ecs.NewSpotHandler(ecs.SpotConfig{
 			Config:        ecsConfig,
 			DefaultRegion: cfg.Region,
@@ -303,6 +317,13 @@ func openStorage(cfg serverConfig, logger *slog.Logger, metrics prometheus.Regis
 	}
 	*closers = append(*closers, vulnDB.Close)
 
+	// Log events live in files of their own, apart from the records.
+	logData, err := logdata.Open(logdata.Options{Dir: filepath.Join(cfg.DataDir, logsDir), Logger: logger})
+	if err != nil {
+		return nil, fmt.Errorf("open log data: %w", err)
+	}
+	*closers = append(*closers, logData.Close)
+
 	// A nil key stores plaintext: only with --unencrypted-blobs, which
 	// exists to measure encryption's cost.
 	var blobKey []byte
@@ -326,6 +347,7 @@ func openStorage(cfg serverConfig, logger *slog.Logger, metrics prometheus.Regis
 	}
 	return &storage{
 		store:   st,
+		logData: logData,
 		vulnDB:  vulnDB,
 		blobs:   blobs,
 		tokens:  registry.NewTokens(tokenKey, cfg.Region, nil),

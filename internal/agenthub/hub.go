@@ -8,14 +8,12 @@ package agenthub
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"regexp"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -152,13 +150,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.serve(r.Context(), conn, host, r.RemoteAddr)
 }
 
-func (h *Hub) authorized(r *http.Request) bool {
-	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok || h.cfg.AgentToken == "" {
-		return false
-	}
-	return subtle.ConstantTimeCompare([]byte(token), []byte(h.cfg.AgentToken)) == 1
-}
+func (h *Hub) authorized(r *http.Request) bool { return agentproto.Authorized(r, h.cfg.AgentToken) }
 
 // serve runs one connection: handshake, registration, then a reader (this
 // goroutine) applying reports and a writer streaming desired tasks.

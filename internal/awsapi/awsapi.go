@@ -8,6 +8,7 @@ package awsapi
 
 import (
 	"context"
+	"net/http"
 	"strings"
 	"time"
 
@@ -55,6 +56,13 @@ type Operation struct {
 	// Call runs the handler with the decoded input; the result is a
 	// pointer to the output struct (or nil for an empty output).
 	Call func(ctx context.Context, input any) (any, error)
+}
+
+// A StreamingOutput is an operation's output sent as an event stream
+// (CloudWatch Logs' StartLiveTail): once the call has succeeded the gateway
+// answers 200 and hands it the response, which it writes until ctx ends.
+type StreamingOutput interface {
+	WriteStream(ctx context.Context, w http.ResponseWriter)
 }
 
 // Op wraps a typed handler.

@@ -15,6 +15,10 @@ type Error struct {
 	Message string
 	// Status is the HTTP status; 0 means 400.
 	Status int
+	// Members are the exception's other modelled members, by their wire
+	// names (CloudWatch Logs' MalformedQueryException carries a
+	// queryCompileError, say); awsJson1_1 sends them beside the message.
+	Members map[string]any
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }

@@ -62,10 +62,11 @@ func (t *Timestamp) setEpoch(f float64) error {
 }
 
 // String, Int32, Int64 and Bool return pointers, for optional model members.
-func String(s string) *string { return &s }
-func Int32(v int32) *int32    { return &v }
-func Int64(v int64) *int64    { return &v }
-func Bool(v bool) *bool       { return &v }
+func String(s string) *string    { return &s }
+func Int32(v int32) *int32       { return &v }
+func Int64(v int64) *int64       { return &v }
+func Bool(v bool) *bool          { return &v }
+func Float64(v float64) *float64 { return &v }
 
 // OptionalString is s, or nil (a member left out) when s is empty.
 func OptionalString(s string) *string {

@@ -14,10 +14,12 @@ const jsonContentType = "application/x-amz-json-1.1"
 // writeJSONError writes the awsJson1_1 error body. Clients read the code
 // from __type (text after '#', before ':') and the text from message.
 func writeJSONError(w http.ResponseWriter, e *awsapi.Error) {
-	body, _ := json.Marshal(struct {
-		Type    string `json:"__type"`
-		Message string `json:"message"`
-	}{e.Code, e.Message})
+	fields := make(map[string]any, len(e.Members)+2)
+	for k, v := range e.Members {
+		fields[k] = v
+	}
+	fields["__type"], fields["message"] = e.Code, e.Message
+	body, _ := json.Marshal(fields)
 	w.Header().Set("Content-Type", jsonContentType)
 	w.WriteHeader(e.HTTPStatus())
 	_, _ = w.Write(body)

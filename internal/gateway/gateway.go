@@ -446,6 +446,12 @@ func (s *service) unsupported(op string) *awsapi.Error {
 }
 
 func writeJSONOutput(x *exchange, out any) error {
+	if stream, ok := out.(awsapi.StreamingOutput); ok {
+		x.status = http.StatusOK
+		x.w.Header().Set("Content-Type", "application/vnd.amazon.eventstream")
+		stream.WriteStream(x.r.Context(), x.w)
+		return nil
+	}
 	body := []byte("{}")
 	if !isNil(out) {
 		b, err := json.Marshal(out)

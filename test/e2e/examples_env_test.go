@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
@@ -37,6 +38,7 @@ type exampleEnv struct {
 	subs []string
 	ecs  *ecs.Client
 	ecr  *ecr.Client
+	logs *cloudwatchlogs.Client
 }
 
 func newExampleEnv(t *testing.T, s *Server, ex cliExample, region, image string) *exampleEnv {
@@ -44,7 +46,7 @@ func newExampleEnv(t *testing.T, s *Server, ex cliExample, region, image string)
 	cfg.Region = region
 	return &exampleEnv{
 		t: t, s: s, ex: ex, region: region, image: image, dir: t.TempDir(),
-		ecs: ecs.NewFromConfig(cfg), ecr: ecr.NewFromConfig(cfg),
+		ecs: ecs.NewFromConfig(cfg), ecr: ecr.NewFromConfig(cfg), logs: cloudwatchlogs.NewFromConfig(cfg),
 	}
 }
 
@@ -126,6 +128,18 @@ func prepareExample(e *exampleEnv) {
 				e.repository(e.rewrite(r))
 			}
 		}
+	case "logs":
+		groups := e.flagValues("--log-group-name")
+		if command != "create-log-group" {
+			for _, g := range groups {
+				e.logGroup(e.rewrite(g))
+			}
+		}
+		if command != "create-log-stream" && len(groups) == 1 {
+			for _, st := range e.flagValues("--log-stream-name") {
+				e.logStream(e.rewrite(groups[0]), e.rewrite(st))
+			}
+		}
 	}
 	if setup := exampleSetups[e.ex.ID]; setup != nil {
 		setup(e)
@@ -148,6 +162,22 @@ func (e *exampleEnv) cluster(name string) string {
 	out, err := e.ecs.CreateCluster(e.ctx(), &ecs.CreateClusterInput{ClusterName: aws.String(name)})
 	e.must(err)
 	return aws.ToString(out.Cluster.ClusterArn)
+}
+
+func (e *exampleEnv) logGroup(name string) {
+	e.t.Helper()
+	_, err := e.logs.CreateLogGroup(e.ctx(), &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String(name)})
+	if err != nil && !strings.Contains(err.Error(), "ResourceAlreadyExists") {
+		e.must(err)
+	}
+}
+
+func (e *exampleEnv) logStream(group, name string) {
+	e.t.Helper()
+	_, err := e.logs.CreateLogStream(e.ctx(), &cloudwatchlogs.CreateLogStreamInput{LogGroupName: aws.String(group), LogStreamName: aws.String(name)})
+	if err != nil && !strings.Contains(err.Error(), "ResourceAlreadyExists") {
+		e.must(err)
+	}
 }
 
 func (e *exampleEnv) repository(name string) {

@@ -4,10 +4,13 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	logstypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -33,6 +36,23 @@ const (
 // task definitions, tasks, services and images, and the substitutions of
 // the documented identifiers by berth's.
 var exampleSetups = map[string]func(e *exampleEnv){
+	"logs/describe-log-groups#1": func(e *exampleEnv) {
+		e.logGroup("my-logs")
+		_, err := e.logs.PutRetentionPolicy(e.ctx(), &cloudwatchlogs.PutRetentionPolicyInput{LogGroupName: aws.String("my-logs"), RetentionInDays: aws.Int32(5)})
+		e.must(err)
+	},
+	"logs/describe-log-streams#1": func(e *exampleEnv) {
+		e.logGroup("my-logs")
+		e.logStream("my-logs", "20150531")
+		e.logStream("my-logs", "20150601")
+	},
+	"logs/get-log-events#1": func(e *exampleEnv) {
+		e.logEvents("my-logs", "20150601", "Example Event 1", "Example Event 1", "Example Event 2")
+	},
+	// The documented events are from 2015, older than the 14 days
+	// CloudWatch Logs accepts: the files hold the same messages, now.
+	"logs/put-log-events#1": func(e *exampleEnv) { e.eventsFile("events", 3) },
+	"logs/put-log-events#2": func(e *exampleEnv) { e.eventsFile("events2", 2) },
 	"ecr/batch-check-layer-availability#1": func(e *exampleEnv) {
 		img := e.pushImage("cluster-autoscaler", "v1")
 		e.sub("sha256:6171c7451a50945f8ddd72f7732cc04d7a0d1f48138a426b2e64387fdeb834ed", img.config)
@@ -406,4 +426,31 @@ func (e *exampleEnv) documentedService(cluster string) {
 	in.Cluster, in.DesiredCount = aws.String(cluster), aws.Int32(1)
 	in.TaskDefinition = aws.String(e.taskDefinition(family, 1, taskDefinitionOptions{fargate: true}))
 	e.createService(&in, true)
+}
+
+// logEvents puts one event per message in a stream, a millisecond apart.
+func (e *exampleEnv) logEvents(group, stream string, messages ...string) {
+	e.t.Helper()
+	now := time.Now().UnixMilli()
+	events := make([]logstypes.InputLogEvent, len(messages))
+	for i, m := range messages {
+		events[i] = logstypes.InputLogEvent{Timestamp: aws.Int64(now + int64(i)), Message: aws.String(m)}
+	}
+	_, err := e.logs.PutLogEvents(e.ctx(), &cloudwatchlogs.PutLogEventsInput{LogGroupName: aws.String(group), LogStreamName: aws.String(stream), LogEvents: events})
+	e.must(err)
+}
+
+// eventsFile writes n events of now as the JSON file the command reads.
+func (e *exampleEnv) eventsFile(name string, n int) {
+	e.t.Helper()
+	now := time.Now().UnixMilli()
+	var events []map[string]any
+	for i := range n {
+		events = append(events, map[string]any{"timestamp": now + int64(i), "message": "Example Event " + strconv.Itoa(i+1)})
+	}
+	b, err := json.Marshal(events)
+	e.must(err)
+	path := filepath.Join(e.dir, name)
+	e.must(os.WriteFile(path, b, 0o644))
+	e.sub("file://"+name, "file://"+path)
 }

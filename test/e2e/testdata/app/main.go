@@ -10,10 +10,12 @@
 // health check runs in the toolbox image.
 //
 // The remaining flags make it misbehave on purpose, for the ECS tests:
-// exit after a while, use too much memory, ignore SIGTERM.
+// exit after a while, use too much memory, ignore SIGTERM. -print-lines
+// and -tick make it print, for the log tests.
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -38,9 +40,18 @@ func main() {
 	exitCode := flag.Int("exit-code", 0, "exit code for -exit-after")
 	allocMiB := flag.Int("alloc-mib", 0, "allocate and touch this many MiB, 1 MiB at a time, after starting")
 	ignoreTerm := flag.Bool("ignore-sigterm", false, "ignore SIGTERM (only SIGKILL ends it)")
+	printLines := flag.Int("print-lines", 0, "print this many numbered lines to stdout as fast as it can, then exit")
+	tick := flag.Duration("tick", 0, "print a numbered line every tick, to stdout and stderr in turn")
+	ticks := flag.Int("ticks", 0, "with -tick, exit after this many lines")
 	flag.Parse()
 	if *check != "" {
 		os.Exit(runCheck(*check))
+	}
+	if *printLines > 0 {
+		os.Exit(print(*printLines))
+	}
+	if *tick > 0 {
+		os.Exit(tickLines(*tick, *ticks))
 	}
 
 	hostname, err := os.Hostname()
@@ -117,6 +128,32 @@ func runCheck(url string) int {
 	if resp.StatusCode != http.StatusOK {
 		fmt.Fprintln(os.Stderr, url, resp.Status)
 		return 1
+	}
+	return 0
+}
+
+// print writes n numbered lines ("line 0000001") to stdout.
+func print(n int) int {
+	w := bufio.NewWriterSize(os.Stdout, 64<<10)
+	for i := 1; i <= n; i++ {
+		fmt.Fprintf(w, "line %07d\n", i)
+	}
+	if err := w.Flush(); err != nil {
+		return 1
+	}
+	return 0
+}
+
+// tickLines writes "out <n>" to stdout and "err <n>" to stderr in turn,
+// one every interval, n lines in all (0: until stopped).
+func tickLines(interval time.Duration, n int) int {
+	for i := 1; n == 0 || i <= n; i++ {
+		if i%2 == 1 {
+			fmt.Fprintf(os.Stdout, "out %d\n", i)
+		} else {
+			fmt.Fprintf(os.Stderr, "err %d\n", i)
+		}
+		time.Sleep(interval)
 	}
 	return 0
 }
