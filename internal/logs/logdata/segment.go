@@ -279,8 +279,8 @@ func readErr(err error) error {
 
 // scanSegment reads a whole segment file, which recovery needs for the active
 // segment and for a sealed one whose index is missing or bad. With truncate,
-// a torn tail is cut off the file. It returns the segment and the producer
-// cursors as of its end.
+// a torn tail is cut off the file. The segment's endCursors are the
+// producer cursors as of its end.
 func (s *Store) scanSegment(dir string, base int64, truncate bool) (*segment, error) {
 	path := filepath.Join(dir, segmentName(base))
 	flag := os.O_RDONLY
