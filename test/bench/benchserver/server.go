@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -173,4 +174,26 @@ func GoBuild(ctx context.Context, out, pkg string) error {
 		return fmt.Errorf("go build %s: %w", pkg, err)
 	}
 	return nil
+}
+
+// BerthBinary returns the berth binary a benchmark runs: bin made absolute
+// (the servers run in directories of their own), or, when bin is empty,
+// one built from this module into dir.
+func BerthBinary(ctx context.Context, bin, dir string) (string, error) {
+	if bin != "" {
+		return filepath.Abs(bin)
+	}
+	bin = filepath.Join(dir, "berth")
+	return bin, GoBuild(ctx, bin, "./cmd/berth")
+}
+
+// Median is the median of xs (which it leaves unsorted).
+func Median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
 }

@@ -129,16 +129,8 @@ func run() error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	if cfg.berthBin != "" {
-		// The server runs in a directory of its own.
-		if cfg.berthBin, err = filepath.Abs(cfg.berthBin); err != nil {
-			return err
-		}
-	} else {
-		cfg.berthBin = filepath.Join(dir, "berth")
-		if err := benchserver.GoBuild(ctx, cfg.berthBin, "./cmd/berth"); err != nil {
-			return err
-		}
+	if cfg.berthBin, err = benchserver.BerthBinary(ctx, cfg.berthBin, dir); err != nil {
+		return err
 	}
 
 	var r report

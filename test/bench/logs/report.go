@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/berth/berth/test/bench/benchserver"
 )
 
 // latency is the p50 and p99 of a run's calls.
@@ -28,16 +30,6 @@ func collect[T any](runs []T, f func(T) float64) []float64 {
 		out[i] = f(r)
 	}
 	return out
-}
-
-func median(xs []float64) float64 {
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	n := len(s)
-	if n%2 == 1 {
-		return s[n/2]
-	}
-	return (s[n/2-1] + s[n/2]) / 2
 }
 
 // goalCheck is a goal as printed, and whether a median meets it.
@@ -66,7 +58,7 @@ func (t *table) row(label string, runs []float64, format func(float64) string, g
 		t.note(label + ": no runs")
 		return
 	}
-	m := median(runs)
+	m := benchserver.Median(runs)
 	verdict := ""
 	if g != nil {
 		verdict = g.text + ": MISSED"

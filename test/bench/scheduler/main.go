@@ -31,7 +31,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
-	"slices"
 	"syscall"
 	"time"
 
@@ -114,16 +113,8 @@ func run() error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	if cfg.berthBin != "" {
-		// The server runs in a directory of its own.
-		if cfg.berthBin, err = filepath.Abs(cfg.berthBin); err != nil {
-			return err
-		}
-	} else {
-		cfg.berthBin = filepath.Join(dir, "berth")
-		if err := benchserver.GoBuild(ctx, cfg.berthBin, "./cmd/berth"); err != nil {
-			return err
-		}
+	if cfg.berthBin, err = benchserver.BerthBinary(ctx, cfg.berthBin, dir); err != nil {
+		return err
 	}
 
 	var placements []placementResult
@@ -185,7 +176,7 @@ func printPlacements(w io.Writer, cfg config, placements []placementResult, runT
 	for i, r := range placements {
 		rates[i] = r.perSecond()
 	}
-	m := median(rates)
+	m := benchserver.Median(rates)
 	verdict := "meets the goal"
 	if m < goalPlacementsPerSecond {
 		verdict = "BELOW the goal"
@@ -206,17 +197,7 @@ func printRollout(w io.Writer, cfg config, rollout *rolloutResult) {
 		secs[i] = d.Seconds()
 		fmt.Fprintf(w, "  run %d: UpdateService (new revision) -> steady: %.1f s\n", i+1, secs[i])
 	}
-	fmt.Fprintf(w, "\n  median UpdateService -> steady: %.1f s\n", median(secs))
+	fmt.Fprintf(w, "\n  median UpdateService -> steady: %.1f s\n", benchserver.Median(secs))
 	fmt.Fprintf(w, "  (steady: one deployment, COMPLETED, runningCount == desiredCount; a task counts healthy once its\n"+
 		"   health check passes, the first check %s after the container starts)\n", healthCheckInterval)
-}
-
-func median(xs []float64) float64 {
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	n := len(s)
-	if n%2 == 1 {
-		return s[n/2]
-	}
-	return (s[n/2-1] + s[n/2]) / 2
 }

@@ -70,11 +70,8 @@ func run() error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	if cfg.berthBin == "" {
-		cfg.berthBin = filepath.Join(dir, "berth")
-		if err := benchserver.GoBuild(ctx, cfg.berthBin, "./cmd/berth"); err != nil {
-			return err
-		}
+	if cfg.berthBin, err = benchserver.BerthBinary(ctx, cfg.berthBin, dir); err != nil {
+		return err
 	}
 	appBin := filepath.Join(dir, "app")
 	if err := benchserver.GoBuild(ctx, appBin, "./test/e2e/testdata/app"); err != nil {
