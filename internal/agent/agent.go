@@ -10,6 +10,10 @@
 // timer. Because decisions come from what exists, an agent that restarts in
 // the middle of anything continues where it was, and tasks keep running
 // while the agent or the server is away.
+//
+// The output of containers with the awslogs log driver is kept by the
+// runtime (Docker's json-file) and shipped by the agent to the server's
+// CloudWatch Logs (awslogs.go, logship.go, logsink.go).
 package agent
 
 import (
@@ -55,9 +59,12 @@ type Config struct {
 	// address is added to the task bridge.
 	MetadataAddress string
 	MetadataPort    int
-	Now             func() time.Time
-	Logger          *slog.Logger
-	Registerer      prometheus.Registerer
+	// LogSink stores the logs of containers with the awslogs driver; nil:
+	// the server's log endpoints, at ServerURL with Token.
+	LogSink    LogSink
+	Now        func() time.Time
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer
 }
 
 // Defaults of Config.
@@ -91,6 +98,7 @@ type Agent struct {
 	now          func() time.Time
 	nodeID       string
 	metrics      *metrics
+	sink         LogSink
 	metadataBase string
 	started      atomic.Bool
 
@@ -158,6 +166,14 @@ func New(cfg Config) (*Agent, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("agent: data directory: %w", err)
 	}
+	sink := cfg.LogSink
+	if sink == nil {
+		hs, err := newHTTPLogSink(cfg.ServerURL, cfg.Token)
+		if err != nil {
+			return nil, err
+		}
+		sink = hs
+	}
 	nodeID, err := loadNodeID(cfg.DataDir)
 	if err != nil {
 		return nil, err
@@ -168,6 +184,7 @@ func New(cfg Config) (*Agent, error) {
 		now:            cfg.Now,
 		nodeID:         nodeID,
 		metrics:        newMetrics(cfg.Registerer),
+		sink:           sink,
 		runners:        map[string]*runner{},
 		endpoints:      map[string]*runner{},
 		reports:        map[string]agentproto.TaskReport{},

@@ -126,6 +126,9 @@ type facts struct {
 	// container) and kept once it is gone.
 	ConnectivityAt time.Time                 `json:"connectivityAt,omitzero"`
 	Network        *agentproto.NetworkStatus `json:"network,omitempty"`
+	// LogsDrained holds the runtime ids of the containers whose shipped
+	// output is all stored.
+	LogsDrained map[string]bool `json:"logsDrained,omitempty"`
 
 	// Pulled says which images were pulled in this agent's life: after a
 	// restart a missing container's image is pulled again.
@@ -141,6 +144,9 @@ type facts struct {
 	OOM map[string]bool `json:"-"`
 	// ObserveFailures counts consecutive failed observations.
 	ObserveFailures int `json:"-"`
+	// LogsFailingSince holds, by runtime id, since when shipping a
+	// container's output has failed.
+	LogsFailingSince map[string]time.Time `json:"-"`
 }
 
 func (f *facts) pulled(i int) bool { return i < len(f.Pulled) && f.Pulled[i] }
@@ -167,6 +173,7 @@ const (
 	failStart
 	failHolder
 	failRuntime // the runtime is unreachable or failed outside a container
+	failLogger  // the log stream cannot be made; Message is the whole reason
 )
 
 // reason is the stoppedReason of a failure, with ECS's error prefix.
@@ -180,6 +187,8 @@ func (f *failure) reason() string {
 		return "CannotStartContainerError: " + f.Message
 	case failHolder:
 		return "ResourceInitializationError: failed to configure the task network: " + f.Message
+	case failLogger:
+		return f.Message
 	default:
 		return "ResourceInitializationError: " + f.Message
 	}
@@ -268,7 +277,7 @@ type decision struct {
 	// Stop is a stop the agent decided now (the runner keeps it).
 	Stop *stopDecision
 	// WakeAt, when set, is when to decide again even if nothing happens
-	// (a dependency's start timeout).
+	// (a dependency's start timeout, the end of a wait for logs).
 	WakeAt time.Time
 	// Done: the task is forgotten and nothing of it is left.
 	Done bool
@@ -285,7 +294,7 @@ func decide(in decideInput) decision {
 		}
 	}
 	if stopping {
-		d.Status.LastStatus, d.Actions, d.Done = stopPath(in)
+		d.Status.LastStatus, d.Actions, d.Done, d.WakeAt = stopPath(in)
 	} else {
 		d.Status.LastStatus, d.Actions, d.WakeAt = startPath(in)
 	}
@@ -486,8 +495,9 @@ func startPath(in decideInput) (string, []action, time.Time) {
 	return agentproto.StatusActivating, acts, wake
 }
 
-// stopPath decides the next steps of a task that should stop.
-func stopPath(in decideInput) (string, []action, bool) {
+// stopPath decides the next steps of a task that should stop, and when to
+// decide again if nothing happens.
+func stopPath(in decideInput) (string, []action, bool, time.Time) {
 	p, o, f := in.Plan, in.Obs, in.Facts
 	var running []int
 	for i, c := range o.Containers {
@@ -501,21 +511,25 @@ func stopPath(in decideInput) (string, []action, bool) {
 		// Stopped for good; a container someone started again is stopped
 		// quietly.
 		if len(stops) > 0 {
-			return agentproto.StatusStopped, stops, false
+			return agentproto.StatusStopped, stops, false, time.Time{}
 		}
 		if in.Desired.Forget {
-			if o.exists() {
-				return agentproto.StatusStopped, []action{{Kind: actRemoveAll}}, false
+			if !o.exists() {
+				return agentproto.StatusStopped, nil, true, time.Time{}
 			}
-			return agentproto.StatusStopped, nil, true
+			// Removing a container deletes its log file.
+			if wait, until := removalWait(in); wait {
+				return agentproto.StatusStopped, nil, false, until
+			}
+			return agentproto.StatusStopped, []action{{Kind: actRemoveAll}}, false, time.Time{}
 		}
-		return agentproto.StatusStopped, nil, false
+		return agentproto.StatusStopped, nil, false, time.Time{}
 	}
 	if f.DeactivatingAt.IsZero() {
-		return agentproto.StatusDeactivating, []action{{Kind: actMarkDeactivating, At: in.Now}}, false
+		return agentproto.StatusDeactivating, []action{{Kind: actMarkDeactivating, At: in.Now}}, false, time.Time{}
 	}
 	if len(stops) > 0 {
-		return agentproto.StatusStopping, stops, false
+		return agentproto.StatusStopping, stops, false, time.Time{}
 	}
 	if o.Holder != nil || !f.Released {
 		var acts []action
@@ -525,9 +539,70 @@ func stopPath(in decideInput) (string, []action, bool) {
 		if !f.Released {
 			acts = append(acts, action{Kind: actRelease})
 		}
-		return agentproto.StatusDeprovisioning, acts, false
+		return agentproto.StatusDeprovisioning, acts, false, time.Time{}
 	}
-	return agentproto.StatusStopped, []action{{Kind: actMarkStopped, At: in.Now}}, false
+	// A user who waits for STOPPED finds every line in the log stream.
+	if until := stoppedReportWait(in); !until.IsZero() {
+		return agentproto.StatusDeprovisioning, nil, false, until
+	}
+	return agentproto.StatusStopped, []action{{Kind: actMarkStopped, At: in.Now}}, false, time.Time{}
+}
+
+// Bounds of the waits for a stopped task's shipped logs.
+const (
+	// drainReportWait: a task is reported STOPPED at the latest this long
+	// after its shipped containers exited, their output stored or not
+	// (the agent ships on).
+	drainReportWait = 30 * time.Second
+	// drainGiveUp: a container whose output could not be shipped for this
+	// long is removed anyway.
+	drainGiveUp = 10 * time.Minute
+)
+
+// undrained returns the containers that have run and whose shipped output
+// is not all stored yet.
+func undrained(in decideInput) []*runtime.Container {
+	var out []*runtime.Container
+	for i, c := range in.Obs.Containers {
+		if started(c) && in.Plan.Containers[i].Logs != nil && !in.Facts.LogsDrained[c.ID] {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// stoppedReportWait returns until when the STOPPED report waits for the
+// task's output to be stored (zero: it does not wait).
+func stoppedReportWait(in decideInput) time.Time {
+	var until time.Time
+	for _, c := range undrained(in) {
+		end := firstNonZero(c.FinishedAt, in.Now).Add(drainReportWait)
+		if in.Now.Before(end) && end.After(until) {
+			until = end
+		}
+	}
+	return until
+}
+
+// removalWait says whether removing the task's containers waits for their
+// output to be stored, and until when at most (zero: until it is, or until
+// shipping starts failing).
+func removalWait(in decideInput) (bool, time.Time) {
+	wait, until := false, time.Time{}
+	for _, c := range undrained(in) {
+		since := in.Facts.LogsFailingSince[c.ID]
+		if since.IsZero() {
+			wait = true
+			continue
+		}
+		if end := since.Add(drainGiveUp); in.Now.Before(end) {
+			wait = true
+			if until.IsZero() || end.Before(until) {
+				until = end
+			}
+		}
+	}
+	return wait, until
 }
 
 // stopOrder returns the stops to issue now: the running containers no other

@@ -51,6 +51,18 @@ func stopTimeout(s int32) cdOpt {
 	return func(cd *ecstypes.ContainerDefinition) { cd.StopTimeout = awsapi.Int32(s) }
 }
 
+// awslogs gives a container the awslogs driver, to group "g" in
+// us-east-1 with prefix "web" and extra options.
+func awslogs(extra ...string) cdOpt {
+	return func(cd *ecstypes.ContainerDefinition) {
+		opts := map[string]string{"awslogs-group": "g", "awslogs-region": "us-east-1", "awslogs-stream-prefix": "web"}
+		for i := 0; i+1 < len(extra); i += 2 {
+			opts[extra[i]] = extra[i+1]
+		}
+		cd.LogConfiguration = &ecstypes.LogConfiguration{LogDriver: awsapi.String("awslogs"), Options: opts}
+	}
+}
+
 func logDriver(d string) cdOpt {
 	return func(cd *ecstypes.ContainerDefinition) {
 		cd.LogConfiguration = &ecstypes.LogConfiguration{LogDriver: awsapi.String(d)}
@@ -307,9 +319,10 @@ func TestDecideFailures(t *testing.T) {
 			return f
 		}(), wantStatus: "DEACTIVATING", wantActions: []string{"markDeactivating"},
 			wantCode: "TaskFailedToStart", wantReason: "ResourceInitializationError: cannot connect to the Docker daemon"},
-		{name: "awslogs is refused before anything is pulled", dt: desiredTask("", cdef("app", logDriver("awslogs"))),
+		{name: "awslogs options Docker refuses stop the task before anything is pulled",
+			dt:         desiredTask("", cdef("app", awslogs("awslogs-datetime-format", "%Y", "awslogs-multiline-pattern", "^x"))),
 			wantStatus: "DEACTIVATING", wantActions: []string{"markDeactivating"}, wantCode: "TaskFailedToStart",
-			wantReason: "ResourceInitializationError: failed to validate logger args: berth has no CloudWatch Logs service yet (log driver awslogs of container app)"},
+			wantReason: "ResourceInitializationError: failed to validate logger args: you cannot configure log opt 'awslogs-datetime-format' and 'awslogs-multiline-pattern' at the same time"},
 		{name: "containers whose holder is gone cannot run", dt: two, facts: ready(2),
 			obs: obsOf(nil, cRunning("a"), cRunning("s")), wantStatus: "DEACTIVATING", wantActions: []string{"markDeactivating"},
 			wantCode: "EssentialContainerExited", wantReason: "network holder container exited"},
@@ -706,4 +719,62 @@ func TestObserveFailureStop(t *testing.T) {
 	if s := observeFailureStop(facts{ObserveFailures: 10}, run, "RUNNING", err, t0); s != nil {
 		t.Errorf("a running task was stopped for an unreachable runtime: %+v", s)
 	}
+}
+
+// TestDecideLogsDrain: a task is reported STOPPED once the output of its
+// shipped containers is stored, or 30 s after they exited; its containers
+// are removed (with their log files) once the output is stored, or after
+// 10 minutes of failing to ship it.
+func TestDecideLogsDrain(t *testing.T) {
+	dt := desiredTask("", cdef("app", awslogs()), cdef("side", essential(false)))
+	released := func(mod func(f *facts)) facts {
+		f := ready(2)
+		f.DeactivatingAt, f.Released = t0, true
+		if mod != nil {
+			mod(&f)
+		}
+		return f
+	}
+	stopped := func(mod func(f *facts)) facts {
+		return released(func(f *facts) {
+			f.StoppedAt = t0.Add(time.Minute)
+			if mod != nil {
+				mod(f)
+			}
+		})
+	}
+	drained := func(f *facts) { f.LogsDrained = map[string]bool{"a": true} }
+	failingSince := func(at time.Time) func(f *facts) {
+		return func(f *facts) { f.LogsFailingSince = map[string]time.Time{"a": at} }
+	}
+	exited := obsOf(nil, cExited("a", 0), cExited("s", 0)) // both finished at t0+1m
+	runDecideCases(t, []decideCase{
+		{name: "STOPPED waits for the shipped output", dt: dt, desired: "STOPPED", facts: released(nil), obs: exited,
+			wantStatus: "DEPROVISIONING", wantWake: t0.Add(time.Minute + drainReportWait)},
+		{name: "STOPPED once it is stored", dt: dt, desired: "STOPPED", facts: released(drained), obs: exited,
+			wantStatus: "STOPPED", wantActions: []string{"markStopped"}},
+		{name: "STOPPED 30s after the exit even if it is not", dt: dt, desired: "STOPPED", facts: released(nil), obs: exited,
+			now: t0.Add(time.Minute + drainReportWait), wantStatus: "STOPPED", wantActions: []string{"markStopped"}},
+		{name: "a container that never ran has no output", dt: dt, desired: "STOPPED", facts: released(nil),
+			obs: obsOf(nil, cCreated("a"), cExited("s", 0)), wantStatus: "STOPPED", wantActions: []string{"markStopped"}},
+		{name: "containers without awslogs are not waited for", dt: desiredTask("", cdef("app"), cdef("side")), desired: "STOPPED",
+			facts: released(nil), obs: exited, wantStatus: "STOPPED", wantActions: []string{"markStopped"}},
+		{name: "an essential exit waits as well", dt: dt, facts: released(func(f *facts) {
+			f.Stop = &stopDecision{Code: "EssentialContainerExited", Reason: "Essential container in task exited", At: t0, Container: "app"}
+		}), obs: exited, wantStatus: "DEPROVISIONING", wantCode: "EssentialContainerExited", wantReason: "Essential container in task exited",
+			wantWake: t0.Add(time.Minute + drainReportWait)},
+		{name: "once STOPPED nothing waits", dt: dt, desired: "STOPPED", facts: stopped(nil), obs: exited, wantStatus: "STOPPED"},
+
+		{name: "removal waits while the output is being shipped", dt: dt, desired: "STOPPED", forget: true, facts: stopped(nil), obs: exited,
+			wantStatus: "STOPPED"},
+		{name: "removal waits for failing shipping up to 10 minutes", dt: dt, desired: "STOPPED", forget: true,
+			facts: stopped(failingSince(t0)), obs: exited, wantStatus: "STOPPED", wantWake: t0.Add(drainGiveUp)},
+		{name: "removal after 10 minutes of failing", dt: dt, desired: "STOPPED", forget: true,
+			facts: stopped(failingSince(t0)), obs: exited, now: t0.Add(drainGiveUp),
+			wantStatus: "STOPPED", wantActions: []string{"removeAll"}},
+		{name: "removal once the output is stored", dt: dt, desired: "STOPPED", forget: true, facts: stopped(drained), obs: exited,
+			wantStatus: "STOPPED", wantActions: []string{"removeAll"}},
+		{name: "a running task does not wait", dt: dt, facts: ready(2), obs: obsOf(cHolder(), cRunning("a"), cRunning("s")),
+			wantStatus: "RUNNING"},
+	})
 }

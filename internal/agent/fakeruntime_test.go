@@ -37,6 +37,11 @@ type fakeRuntime struct {
 	// ignoreTerm: containers (by ECS name) that die only by the kill.
 	ignoreTerm map[string]bool
 
+	// logs holds each container's output; logsErr fails Logs.
+	logs    map[string]*fakeLog
+	logsErr error
+	logTime time.Time
+
 	calls    []string
 	subs     map[int]chan runtime.Event
 	subSeq   int
@@ -59,6 +64,92 @@ func newFakeRuntime() *fakeRuntime {
 		subs:          map[int]chan runtime.Event{},
 		released:      map[string]int{},
 		pullGate:      map[string]chan struct{}{},
+		logs:          map[string]*fakeLog{},
+	}
+}
+
+// fakeLog is a container's output; changed is closed (and replaced) when
+// a line is written or the container stops.
+type fakeLog struct {
+	lines   []runtime.LogLine
+	changed chan struct{}
+}
+
+func (f *fakeRuntime) logOf(id string) *fakeLog {
+	l := f.logs[id]
+	if l == nil {
+		l = &fakeLog{changed: make(chan struct{})}
+		f.logs[id] = l
+	}
+	return l
+}
+
+func (f *fakeRuntime) logChangedLocked(id string) {
+	l := f.logOf(id)
+	close(l.changed)
+	l.changed = make(chan struct{})
+}
+
+// writeLog writes lines to a container's output, each stamped later than
+// the one before.
+func (f *fakeRuntime) writeLog(id string, texts ...string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	l := f.logOf(id)
+	for _, t := range texts {
+		at := time.Now().UTC()
+		if !at.After(f.logTime) {
+			at = f.logTime.Add(time.Nanosecond)
+		}
+		f.logTime = at
+		l.lines = append(l.lines, runtime.LogLine{Time: at, Text: []byte(t)})
+	}
+	f.logChangedLocked(id)
+}
+
+// Logs reads as Docker 23 does: from the first line stamped at or after
+// Since; following ends once the container does not run.
+func (f *fakeRuntime) Logs(ctx context.Context, id string, opts runtime.LogsOptions, fn func(runtime.LogLine) error) error {
+	f.mu.Lock()
+	if _, ok := f.containers[id]; !ok {
+		f.mu.Unlock()
+		return fmt.Errorf("logs %s: %w", id, runtime.ErrNotFound)
+	}
+	f.record("logs %s", f.containers[id].Labels[LabelECSContainer])
+	if err := f.logsErr; err != nil {
+		f.mu.Unlock()
+		return err
+	}
+	lines := f.logOf(id).lines
+	i := 0
+	for i < len(lines) && !opts.Since.IsZero() && lines[i].Time.Before(opts.Since) {
+		i++
+	}
+	f.mu.Unlock()
+	for {
+		f.mu.Lock()
+		c, ok := f.containers[id]
+		l := f.logOf(id)
+		batch, changed := l.lines[i:], l.changed
+		i = len(l.lines)
+		running := ok && c.Running
+		f.mu.Unlock()
+		for _, line := range batch {
+			if err := fn(runtime.LogLine{Time: line.Time, Text: slices.Clone(line.Text)}); err != nil {
+				return err
+			}
+		}
+		if len(batch) > 0 {
+			continue
+		}
+		if !opts.Follow || !running {
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 }
 
@@ -222,6 +313,7 @@ func (f *fakeRuntime) Start(ctx context.Context, id string) error {
 func (f *fakeRuntime) exitLocked(c *runtime.Container, code int, oom bool) {
 	c.Running, c.Exited, c.ExitCode, c.OOMKilled = false, true, code, oom
 	c.FinishedAt = time.Now()
+	f.logChangedLocked(c.ID)
 	if oom {
 		f.emit(c, "oom")
 	}
@@ -275,6 +367,8 @@ func (f *fakeRuntime) Remove(ctx context.Context, id string) error {
 	}
 	f.record("remove %s", c.Labels[LabelECSContainer])
 	delete(f.containers, id)
+	f.logChangedLocked(id)
+	delete(f.logs, id)
 	delete(f.names, c.Name)
 	f.emit(c, "destroy")
 	return nil

@@ -306,8 +306,8 @@ func containerMetadata(v taskView, i int) containerResponse {
 		DesiredStatus: containerDesiredStatus(v),
 		KnownStatus:   containerKnownStatus(v, i),
 		Type:          "NORMAL",
-		LogDriver:     cp.Spec.LogDriver,
-		LogOptions:    cp.Spec.LogOptions,
+		LogDriver:     cp.LogDriver,
+		LogOptions:    cp.LogOptions,
 		ContainerARN:  cp.ARN,
 	}
 	cpu := float64(cp.CPU)

@@ -135,6 +135,14 @@ type containerPlan struct {
 	// Ports are the container's port mappings, as the metadata endpoint
 	// shows them for awsvpc and host tasks.
 	Ports []runtime.PortBinding
+	// LogDriver and LogOptions are the logConfiguration as the task
+	// definition has it (what the metadata endpoint shows); Spec's are
+	// what the runtime gets.
+	LogDriver  string
+	LogOptions map[string]string
+	// Logs, for a container with the awslogs driver, says where the agent
+	// ships its output.
+	Logs *awslogsConfig
 }
 
 // dependency is one entry of a container's dependsOn.
@@ -389,8 +397,22 @@ func (p *taskPlan) buildSpec(cp *containerPlan, cd ecstypes.ContainerDefinition,
 	s.StopTimeout = cp.StopTimeout
 	s.HealthCheck = healthCheck(cd.HealthCheck)
 	if lc := cd.LogConfiguration; lc != nil {
-		s.LogDriver = awsapi.Deref(lc.LogDriver)
-		s.LogOptions = maps.Clone(lc.Options)
+		cp.LogDriver, cp.LogOptions = awsapi.Deref(lc.LogDriver), maps.Clone(lc.Options)
+		s.LogDriver, s.LogOptions = cp.LogDriver, maps.Clone(lc.Options)
+		if cp.LogDriver == "awslogs" {
+			cp.Logs, _ = parseAwslogs(lc.Options, p.Region) // refused if invalid
+			s.LogDriver, s.LogOptions = "json-file", maps.Clone(jsonFileOptions)
+			// Docker applies mode and max-buffer-size to every driver.
+			// Without a mode Docker's default stays, blocking: the
+			// non-blocking ring buffer drops lines when it is full,
+			// which a task definition that does not ask for it must not
+			// get.
+			for _, k := range []string{optMode, optMaxBufferSize} {
+				if v, ok := lc.Options[k]; ok {
+					s.LogOptions[k] = v
+				}
+			}
+		}
 	}
 	s.Mounts = mounts(env.VolumeRoot, p.TaskID, cd, volumes, defs, byName)
 }
@@ -521,7 +543,9 @@ func refusal(cd ecstypes.ContainerDefinition, ov *ecstypes.ContainerOverride, vo
 	if lc := cd.LogConfiguration; lc != nil {
 		switch d := awsapi.Deref(lc.LogDriver); d {
 		case "awslogs":
-			return fmt.Sprintf("ResourceInitializationError: failed to validate logger args: berth has no CloudWatch Logs service yet (log driver %s of container %s)", d, name)
+			if _, why := parseAwslogs(lc.Options, ""); why != "" {
+				return why
+			}
 		case "awsfirelens":
 			return fmt.Sprintf("ResourceInitializationError: failed to validate logger args: berth has no FireLens log router yet (log driver %s of container %s)", d, name)
 		}

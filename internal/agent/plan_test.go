@@ -184,8 +184,15 @@ func TestPlanRefusals(t *testing.T) {
 		cd   ecstypes.ContainerDefinition
 		want string
 	}{
-		{"awslogs", cdef("app", logDriver("awslogs")),
-			"ResourceInitializationError: failed to validate logger args: berth has no CloudWatch Logs service yet (log driver awslogs of container app)"},
+		{"awslogs without a group", cdef("app", logDriver("awslogs")),
+			"ResourceInitializationError: failed to validate logger args: must specify a value for log opt 'awslogs-group'"},
+		{"awslogs with both multi-line options", cdef("app", awslogs("awslogs-datetime-format", "%Y", "awslogs-multiline-pattern", "^x")),
+			"ResourceInitializationError: failed to validate logger args: you cannot configure log opt 'awslogs-datetime-format' and 'awslogs-multiline-pattern' at the same time"},
+		{"awslogs with a bad pattern", cdef("app", awslogs("awslogs-multiline-pattern", "(")),
+			"ResourceInitializationError: failed to validate logger args: awslogs could not parse multiline pattern key \"(\": error parsing regexp: missing closing ): `(`"},
+		{"awslogs with a bad awslogs-create-group", cdef("app", awslogs("awslogs-create-group", "yes")),
+			"ResourceInitializationError: failed to validate logger args: must specify valid value for log opt 'awslogs-create-group': strconv.ParseBool: parsing \"yes\": invalid syntax"},
+		{"awslogs is fine", cdef("app", awslogs("awslogs-create-group", "true", "awslogs-datetime-format", "%Y-%m-%d")), ""},
 		{"awsfirelens", cdef("app", logDriver("awsfirelens")),
 			"ResourceInitializationError: failed to validate logger args: berth has no FireLens log router yet (log driver awsfirelens of container app)"},
 		{"secrets", cdef("app", secret),

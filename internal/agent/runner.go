@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"maps"
 	"os"
@@ -44,6 +45,11 @@ type runner struct {
 	unknown bool
 	oom     map[string]bool
 	view    taskView
+	// Log shippers, by runtime id: those running, and what they report
+	// (merged into the facts each round).
+	shipping    map[string]bool
+	logsDrained map[string]bool
+	logsFailing map[string]time.Time
 
 	// Owned by the runner's goroutine.
 	facts       facts
@@ -76,6 +82,9 @@ func newRunner(a *Agent, dt agentproto.DesiredTask, f facts, forget bool) *runne
 		desired:       dt,
 		forget:        forget,
 		oom:           map[string]bool{},
+		shipping:      map[string]bool{},
+		logsDrained:   map[string]bool{},
+		logsFailing:   map[string]time.Time{},
 		facts:         f,
 	}
 	r.plan = newTaskPlan(dt, a.planEnv())
@@ -185,6 +194,7 @@ func (r *runner) run(ctx context.Context) {
 		r.facts.ObserveFailures = 0
 		r.facts.OOM = oom
 		obs := observeTask(plan, list)
+		r.shipLogs(ctx, plan, obs)
 		r.facts = learn(plan, r.facts, obs)
 		d := decide(decideInput{Plan: plan, Desired: ds, Obs: obs, Facts: r.facts, Now: r.a.now()})
 		if d.Stop != nil {
@@ -429,6 +439,9 @@ func (r *runner) actInOrder(ctx context.Context, plan *taskPlan, obs observation
 			}
 		case actStart:
 			cp := plan.Containers[ac.Index]
+			if !r.prepareLogStream(ctx, plan, ac.Index, obs.Containers[ac.Index].ID) {
+				return nil
+			}
 			if err := rt.Start(ctx, obs.Containers[ac.Index].ID); err != nil {
 				r.fail(ctx, "start", failStart, cp.Name, err)
 				return nil
@@ -447,6 +460,10 @@ func (r *runner) actInOrder(ctx context.Context, plan *taskPlan, obs observation
 			}
 			f.Released, f.ResourcesSet, f.CgroupParent = true, false, ""
 		case actRemoveAll:
+			for _, c := range undrained(decideInput{Plan: plan, Obs: obs, Facts: *f}) {
+				r.log.Warn("removing a container whose output is not all shipped: shipping has failed too long", "runtimeId", c.ID,
+					"failingSince", f.LogsFailingSince[c.ID])
+			}
 			if err := r.removeAll(ctx, obs); err != nil {
 				return err
 			}
@@ -563,6 +580,9 @@ func (r *runner) create(ctx context.Context, plan *taskPlan, obs observation, ac
 	if !ac.Start {
 		return true
 	}
+	if !r.prepareLogStream(ctx, plan, ac.Index, c.ID) {
+		return false
+	}
 	if err := rt.Start(ctx, c.ID); err != nil {
 		r.fail(ctx, "start", failStart, cp.Name, err)
 		return false
@@ -631,4 +651,116 @@ func (r *runner) currentView() taskView {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.view
+}
+
+// missingLogGroupReason is ECS's stoppedReason for a task whose awslogs
+// group does not exist (and is not to be created). UNVERIFIED wording:
+// users report this prefix; newer Fargate platforms name the API call
+// ("operation error CloudWatch Logs: CreateLogStream, ...") before the
+// exception.
+const missingLogGroupReason = "ResourceInitializationError: failed to validate logger args: create stream has been retried 1 times: " +
+	"failed to create Cloudwatch log stream: ResourceNotFoundException: The specified log group does not exist. : exit status 1"
+
+// logStreamRequest is the request preparing container i's log stream.
+func logStreamRequest(plan *taskPlan, i int, runtimeID string) agentproto.LogStreamRequest {
+	cp := plan.Containers[i]
+	return agentproto.LogStreamRequest{
+		LogStreamRef: agentproto.LogStreamRef{Region: cp.Logs.Region, Group: cp.Logs.Group,
+			Stream: cp.Logs.streamName(cp.Name, plan.TaskID, runtimeID)},
+		CreateGroup: cp.Logs.CreateGroup,
+		Producer:    runtimeID,
+	}
+}
+
+// prepareLogStream makes container i's log stream before the container
+// starts, when its output is shipped. A missing group or a name the server
+// refuses fails the task, as at ECS; other failures (the server away) are
+// retried until the task is to stop.
+func (r *runner) prepareLogStream(ctx context.Context, plan *taskPlan, i int, runtimeID string) bool {
+	cp := plan.Containers[i]
+	if cp.Logs == nil {
+		return true
+	}
+	req := logStreamRequest(plan, i, runtimeID)
+	bo := backoff{}
+	for {
+		_, err := r.a.sink.PrepareStream(ctx, req)
+		switch {
+		case err == nil:
+			return true
+		case ctx.Err() != nil:
+			return false
+		case logErrorCode(err) == "ResourceNotFoundException":
+			r.fail(ctx, "", failLogger, cp.Name, errors.New(missingLogGroupReason))
+			return false
+		case logErrorCode(err) == "InvalidParameterException":
+			// UNVERIFIED wording: the missing group's reason, with the
+			// server's exception.
+			var le *LogSinkError
+			errors.As(err, &le)
+			r.fail(ctx, "", failLogger, cp.Name, fmt.Errorf("ResourceInitializationError: failed to validate logger args: create stream has been retried 1 times: "+
+				"failed to create Cloudwatch log stream: %s: %s : exit status 1", le.Code, le.Message))
+			return false
+		}
+		r.log.Warn("preparing the log stream failed; retrying", "container", cp.Name, "group", req.Group, "stream", req.Stream, "err", err)
+		if !sleepCtx(ctx, bo.next()) {
+			return false
+		}
+	}
+}
+
+// shipLogs starts a shipper for each container that has run and whose
+// shipped output is not all stored, and brings what the shippers report
+// into the facts.
+func (r *runner) shipLogs(ctx context.Context, plan *taskPlan, obs observation) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for id := range r.logsDrained {
+		if r.facts.LogsDrained == nil {
+			r.facts.LogsDrained = map[string]bool{}
+		}
+		r.facts.LogsDrained[id] = true
+	}
+	r.facts.LogsFailingSince = maps.Clone(r.logsFailing)
+	for i, c := range obs.Containers {
+		if !started(c) || plan.Containers[i].Logs == nil || r.facts.LogsDrained[c.ID] || r.shipping[c.ID] {
+			continue
+		}
+		cp, id := plan.Containers[i], c.ID
+		r.shipping[id] = true
+		s := &shipper{
+			rt: r.a.rt, sink: r.a.sink, metrics: r.a.metrics,
+			log:     r.log.With("container", cp.Name, "runtimeId", id),
+			stream:  logStreamRequest(plan, i, id),
+			pattern: cp.Logs.Multiline, flush: cp.Logs.FlushInterval,
+			failing: func(since time.Time) { r.noteLogsFailing(id, since) },
+			now:     r.a.now,
+		}
+		r.a.wg.Add(1)
+		go func() {
+			defer r.a.wg.Done()
+			res := s.run(ctx)
+			r.mu.Lock()
+			delete(r.shipping, id)
+			delete(r.logsFailing, id)
+			if res == shipDrained {
+				r.logsDrained[id] = true
+			}
+			r.mu.Unlock()
+			r.poke()
+		}()
+	}
+}
+
+// noteLogsFailing records since when shipping a container's output fails
+// (zero: it works).
+func (r *runner) noteLogsFailing(runtimeID string, since time.Time) {
+	r.mu.Lock()
+	if since.IsZero() {
+		delete(r.logsFailing, runtimeID)
+	} else {
+		r.logsFailing[runtimeID] = since
+	}
+	r.mu.Unlock()
+	r.poke()
 }

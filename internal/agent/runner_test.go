@@ -330,14 +330,14 @@ func TestRunnerStopDuringPull(t *testing.T) {
 	}
 }
 
-func TestRunnerRefusesAwslogs(t *testing.T) {
+func TestRunnerRefusesBadAwslogsOptions(t *testing.T) {
 	dt := desiredTask("", cdef("app", logDriver("awslogs")))
 	fr := runnable(dt)
 	h := newHarness(t, fr, t.TempDir(), "")
 	h.start(nil)
 	h.a.applyDesired(dt, false)
 	st := h.waitLast(testTaskID, "STOPPED")
-	if st.StopCode != "TaskFailedToStart" || !strings.HasPrefix(st.StoppedReason, "ResourceInitializationError: failed to validate logger args: berth has no CloudWatch Logs service yet") {
+	if st.StopCode != "TaskFailedToStart" || st.StoppedReason != "ResourceInitializationError: failed to validate logger args: must specify a value for log opt 'awslogs-group'" {
 		t.Errorf("stop %q %q", st.StopCode, st.StoppedReason)
 	}
 	if n := fr.callCount("pull"); n != 0 {

@@ -64,6 +64,32 @@ type Runtime interface {
 	SetTaskResources(ctx context.Context, taskID string, res TaskResources) (cgroupParent string, err error)
 	// ReleaseTaskResources removes what SetTaskResources created.
 	ReleaseTaskResources(ctx context.Context, taskID string) error
+	// Logs reads a container's stored output (stdout and stderr, in the
+	// order the runtime stored it) and calls fn with each line. It
+	// returns nil once it has read everything (with Follow: once the
+	// container has stopped), else the first error, fn's included.
+	Logs(ctx context.Context, id string, opts LogsOptions, fn func(LogLine) error) error
+}
+
+// LogsOptions selects the lines Logs reads.
+type LogsOptions struct {
+	// Since skips the lines stamped before it, up to the first line
+	// stamped at or after it (zero: from the first line). Later lines
+	// stamped before it may or may not be read: stdout's and stderr's
+	// stamps interleave, and Docker filters them only before 23.0.
+	Since time.Time
+	// Follow reads on as the container writes, until it stops.
+	Follow bool
+}
+
+// LogLine is one line of a container's output.
+type LogLine struct {
+	// Time is when the runtime read the line from the container.
+	Time time.Time
+	// Text is the line without its newline. A line the runtime stored in
+	// parts (Docker splits lines at 16 KiB) is whole, stamped with its
+	// first part's time.
+	Text []byte
 }
 
 // Auth is a registry credential.

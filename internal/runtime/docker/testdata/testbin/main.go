@@ -15,9 +15,14 @@
 //	pid1                       print /proc/1/cmdline (NULs as spaces)
 //	cat FILE...                print files
 //	resolve -name NAME         print NAME's addresses; exit 1 if none
+//	lines -n N [-long BYTES] [-stderr-every K] [-wait D] [-tail TEXT]
+//	                           print "line <i>" for i in 1..N (every K-th on
+//	                           stderr), after one line of BYTES x's, then
+//	                           TEXT without a newline; wait D first
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -137,6 +142,28 @@ func main() {
 			}
 			os.Stdout.Write(b)
 		}
+	case "lines":
+		n := fs.Int("n", 10, "numbered lines")
+		long := fs.Int("long", 0, "bytes of a long line printed first (0: none)")
+		stderrEvery := fs.Int("stderr-every", 0, "print every K-th line on stderr (0: none)")
+		wait := fs.Duration("wait", 0, "wait this long before printing")
+		tail := fs.String("tail", "", "text printed last, without a newline")
+		fs.Parse(args)
+		time.Sleep(*wait)
+		out, errOut := bufio.NewWriter(os.Stdout), bufio.NewWriter(os.Stderr)
+		if *long > 0 {
+			fmt.Fprintln(out, strings.Repeat("x", *long))
+		}
+		for i := 1; i <= *n; i++ {
+			w := out
+			if *stderrEvery > 0 && i%*stderrEvery == 0 {
+				w = errOut
+			}
+			fmt.Fprintf(w, "line %d\n", i)
+		}
+		fmt.Fprint(out, *tail)
+		out.Flush()
+		errOut.Flush()
 	default:
 		fmt.Fprintf(os.Stderr, "testbin: unknown mode %q\n", mode)
 		os.Exit(2)
