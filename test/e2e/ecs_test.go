@@ -49,9 +49,9 @@ func containerDefs(td map[string]any) []map[string]any {
 
 // TestECSArticleTaskDefinitions is the article's ECS section up to running a
 // task: its create-cluster command, both task definitions registered
-// verbatim, and a task of the first. That task needs Secrets Manager and
-// CloudWatch Logs, which berth does not have yet, so it must stop with
-// ECS's ResourceInitializationError naming them, never run half-configured.
+// verbatim, and a task of the first. That task needs Secrets Manager, which
+// berth does not have yet, so it must stop with ECS's
+// ResourceInitializationError naming it, never run half-configured.
 // The same definition without those parts runs, passes the article's
 // `curl -f http://localhost:8080/health` check and answers on its IP.
 func TestECSArticleTaskDefinitions(t *testing.T) {
