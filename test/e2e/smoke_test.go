@@ -28,8 +28,8 @@ func TestServerStartsAndEnv(t *testing.T) {
 	if err := json.NewDecoder(resp.Body).Decode(&health); err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("health: %s, %v", resp.Status, err)
 	}
-	if health.Status != "ok" || !slices.Equal(health.Services, []string{"ecr", "ecs"}) {
-		t.Errorf("health = %+v, want status ok and services ecr, ecs", health)
+	if health.Status != "ok" || !slices.Equal(health.Services, []string{"ecr", "ecs", "logs"}) {
+		t.Errorf("health = %+v, want status ok and services ecr, ecs, logs", health)
 	}
 
 	for path, want := range map[string]os.FileMode{s.DataDir: 0o700, s.DataDir + "/" + iam.KeyFile: 0o600} {
