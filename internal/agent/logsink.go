@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -65,23 +64,10 @@ type httpLogSink struct {
 // newHTTPLogSink returns the log endpoints of the server at serverURL
 // (http or https; ws and wss name the same server).
 func newHTTPLogSink(serverURL, token string) (*httpLogSink, error) {
-	u, err := url.Parse(serverURL)
+	u, err := agentproto.ServerBase(serverURL)
 	if err != nil {
-		return nil, fmt.Errorf("agent: server URL: %w", err)
+		return nil, err
 	}
-	switch u.Scheme {
-	case "http", "ws":
-		u.Scheme = "http"
-	case "https", "wss":
-		u.Scheme = "https"
-	default:
-		return nil, fmt.Errorf("agent: server URL %q: scheme must be http or https", serverURL)
-	}
-	if u.Host == "" {
-		return nil, fmt.Errorf("agent: server URL %q has no host", serverURL)
-	}
-	u.Path = strings.TrimSuffix(u.Path, "/")
-	u.RawPath, u.RawQuery, u.Fragment, u.User = "", "", "", nil
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	// Every shipping container keeps a connection.
 	transport.MaxIdleConnsPerHost = 64

@@ -62,26 +62,39 @@ type Conn struct {
 	cause error // why this side ended the connection, if it did
 }
 
-// Dial connects to the server at serverURL ("http(s)://host:port", an
-// optional path prefix kept) and authenticates with token.
-func Dial(ctx context.Context, serverURL, token string) (*Conn, error) {
+// ServerBase parses the URL of a server ("http(s)://host:port", or ws(s)
+// for the same server, an optional path prefix kept) into its http(s) base,
+// without a trailing slash.
+func ServerBase(serverURL string) (*url.URL, error) {
 	u, err := url.Parse(serverURL)
 	if err != nil {
 		return nil, fmt.Errorf("agentproto: server URL: %w", err)
 	}
 	switch u.Scheme {
 	case "http", "ws":
-		u.Scheme = "ws"
+		u.Scheme = "http"
 	case "https", "wss":
-		u.Scheme = "wss"
+		u.Scheme = "https"
 	default:
 		return nil, fmt.Errorf("agentproto: server URL %q: scheme must be http or https", serverURL)
 	}
 	if u.Host == "" {
 		return nil, fmt.Errorf("agentproto: server URL %q has no host", serverURL)
 	}
-	u.Path = strings.TrimSuffix(u.Path, "/") + Path
+	u.Path = strings.TrimSuffix(u.Path, "/")
 	u.RawPath, u.RawQuery, u.Fragment, u.User = "", "", "", nil
+	return u, nil
+}
+
+// Dial connects to the server at serverURL ("http(s)://host:port", an
+// optional path prefix kept) and authenticates with token.
+func Dial(ctx context.Context, serverURL, token string) (*Conn, error) {
+	u, err := ServerBase(serverURL)
+	if err != nil {
+		return nil, err
+	}
+	u.Scheme = map[string]string{"http": "ws", "https": "wss"}[u.Scheme]
+	u.Path += Path
 
 	ws, resp, err := websocket.Dial(ctx, u.String(), &websocket.DialOptions{
 		HTTPHeader: http.Header{"Authorization": {"Bearer " + token}},
