@@ -299,3 +299,38 @@ func (p *tailProcess) waitFor(t *testing.T, text string, timeout time.Duration) 
 		return false
 	})
 }
+
+// TestLogsMultilineAndDatetime: awslogs-multiline-pattern and
+// awslogs-datetime-format group a message's lines into one event, as
+// Docker's awslogs driver does (each line ending in a newline).
+func TestLogsMultilineAndDatetime(t *testing.T) {
+	s := StartECSServer(t, ServerOptions{})
+	image := pushToolbox(t, s, "multi", "v1")
+	s.AWS(t, "ecs", "create-cluster", "--cluster-name", "logs").OK(t)
+	s.AWS(t, "logs", "create-log-group", "--log-group-name", "multi").OK(t)
+	script := `printf 'INFO start\nERROR boom\n  at a\n  at b\nINFO end\n'; sleep 1; printf '2026-12-06 10:00:00 first\n  more\n2026-12-06 10:00:01 second\n' >&2`
+	for i, opt := range []map[string]string{
+		{"awslogs-multiline-pattern": "^(INFO|ERROR)"},
+		{"awslogs-datetime-format": "%Y-%m-%d %H:%M:%S"},
+	} {
+		family := fmt.Sprintf("multi%d", i)
+		opt["awslogs-group"], opt["awslogs-region"], opt["awslogs-stream-prefix"] = "multi", s.Region, family
+		td := logTask(family, image, []string{script}, opt)
+		td["containerDefinitions"].([]map[string]any)[0]["entryPoint"] = []string{"sh", "-c"}
+		s.AWS(t, "ecs", "register-task-definition", "--cli-input-json", writeJSON(t, family+".json", td)).OK(t)
+		arn := runTask(t, s, "--cluster", "logs", "--task-definition", family, "--network-configuration", awsvpc)
+		waitTaskStatus(t, s, "logs", arn, "STOPPED", time.Minute)
+		got := streamMessages(t, s, "multi", family+"/app/"+taskID(arn))
+		var want []string
+		if i == 0 {
+			// The pattern starts events on stdout's lines; stderr's lines
+			// match neither form, so they join the event before them.
+			want = []string{"INFO start\n", "ERROR boom\n  at a\n  at b\n", "INFO end\n2026-12-06 10:00:00 first\n  more\n2026-12-06 10:00:01 second\n"}
+		} else {
+			want = []string{"INFO start\nERROR boom\n  at a\n  at b\nINFO end\n", "2026-12-06 10:00:00 first\n  more\n", "2026-12-06 10:00:01 second\n"}
+		}
+		if strings.Join(got, "|") != strings.Join(want, "|") {
+			t.Errorf("%v:\n got %q\nwant %q", opt, got, want)
+		}
+	}
+}
