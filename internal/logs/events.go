@@ -375,23 +375,35 @@ func (m *mergeQueue) Pop() any {
 	return x
 }
 
-// logRecordPointer is what Insights' @ptr names: one event.
+// A log record pointer (Insights' @ptr, GetLogRecord's logRecordPointer)
+// names one event: "<stream's pointer prefix><sequence number>". The prefix
+// is computed once per stream, since a query makes a pointer for every
+// event it reads.
 type logRecordPointer struct {
-	Region string `json:"r"`
-	Group  string `json:"g"`
-	Stream string `json:"s"`
-	Seq    int64  `json:"q"`
+	Region, Group, Stream string
+	Seq                   int64
 }
 
-func (p logRecordPointer) String() string {
-	b, _ := json.Marshal(p)
-	return base64.RawURLEncoding.EncodeToString(b)
+// pointerPrefix is the part of st's events' pointers before the sequence
+// number: the stream's region, group and name, base64url-encoded, then ".".
+func pointerPrefix(st logsstate.LogStream) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(st.Region+"|"+st.Group+"|"+st.Name)) + "."
+}
+
+func parsePointer(ptr string) (logRecordPointer, bool) {
+	enc, seq, ok := strings.Cut(ptr, ".")
+	b, err := base64.RawURLEncoding.DecodeString(enc)
+	n, nerr := strconv.ParseInt(seq, 10, 64)
+	parts := strings.SplitN(string(b), "|", 3)
+	if !ok || err != nil || nerr != nil || n < 1 || len(parts) != 3 {
+		return logRecordPointer{}, false
+	}
+	return logRecordPointer{Region: parts[0], Group: parts[1], Stream: parts[2], Seq: n}, true
 }
 
 func (s *service) getLogRecord(ctx context.Context, in *logstypes.GetLogRecordRequest) (*logstypes.GetLogRecordResponse, error) {
-	var p logRecordPointer
-	b, err := base64.RawURLEncoding.DecodeString(awsapi.Deref(in.LogRecordPointer))
-	if err != nil || json.Unmarshal(b, &p) != nil || p.Seq < 1 {
+	p, ok := parsePointer(awsapi.Deref(in.LogRecordPointer))
+	if !ok {
 		return nil, invalidParameter("The specified log record pointer is invalid.") // UNVERIFIED wording
 	}
 	id := logsstate.GroupID{Region: p.Region, Name: p.Group}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"sort"
+	"strconv"
 	"sync"
 	"time"
 
@@ -165,11 +166,11 @@ func (b *queryBook) run(ctx context.Context, q *query, parsed *insights.Query, s
 			}
 			notBefore := retentionCutoff(g.Value, millis(s.now()))
 			for _, st := range streams {
-				log := s.account + ":" + st.Group
+				log, ptr := s.account+":"+st.Group, pointerPrefix(st)
 				err := s.data.Scan(ctx, logdata.StreamID(st.DataID), 1, start, end+1, notBefore, func(e logdata.StoredEvent) bool {
 					x.Add(insights.Event{Timestamp: e.Timestamp, IngestionTime: e.IngestionTime, Message: e.Message,
 						LogStream: st.Name, Log: log,
-						Ptr: logRecordPointer{Region: st.Region, Group: st.Group, Stream: st.Name, Seq: e.Seq}.String()})
+						Ptr: ptr + strconv.FormatInt(e.Seq, 10)})
 					return ctx.Err() == nil
 				})
 				if err != nil {

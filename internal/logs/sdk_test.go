@@ -455,6 +455,32 @@ func TestInsightsQuery(t *testing.T) {
 	if err != nil || len(qs.Queries) != 1 || qs.Queries[0].Status != types.QueryStatusComplete {
 		t.Fatalf("describe queries: %v %+v", err, qs)
 	}
+
+	// A row's @ptr opens its event with GetLogRecord.
+	start, err = c.StartQuery(ctx, &sdk.StartQueryInput{LogGroupName: g, StartTime: aws.Int64(now - 60), EndTime: aws.Int64(now + 60),
+		QueryString: aws.String(`filter @message like "500" | fields @message`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if res, err = c.GetQueryResults(ctx, &sdk.GetQueryResultsInput{QueryId: start.QueryId}); err != nil || res.Status == types.QueryStatusComplete || time.Now().After(deadline) {
+			break
+		}
+	}
+	if err != nil || len(res.Results) != 1 {
+		t.Fatalf("fields query: %v %+v", err, res)
+	}
+	row := res.Results[0]
+	last := row[len(row)-1]
+	if aws.ToString(last.Field) != "@ptr" {
+		t.Fatalf("row %+v has no @ptr last", row)
+	}
+	rec, err := c.GetLogRecord(ctx, &sdk.GetLogRecordInput{LogRecordPointer: last.Value})
+	if err != nil || rec.LogRecord["@message"] != "status=500" || rec.LogRecord["@logStream"] != "s" {
+		t.Fatalf("get-log-record: %v %+v", err, rec)
+	}
+	_, err = c.GetLogRecord(ctx, &sdk.GetLogRecordInput{LogRecordPointer: aws.String("nope")})
+	wantCode(t, err, "InvalidParameterException", "")
 }
 
 // noHostPrefix keeps the SDK from calling StartLiveTail at
