@@ -532,3 +532,67 @@ func TestLiveTail(t *testing.T) {
 	}
 	t.Fatalf("stream ended: %v", stream.Err())
 }
+
+func TestListLogGroupsDeletionProtectionAndStopQuery(t *testing.T) {
+	e := newTestEnv(t)
+	ctx := context.Background()
+	c := e.client
+	for _, g := range []string{"/aws/x", "/app/one", "/app/two", "other"} {
+		name := strings.Replace(g, "/aws/", "/awsish/", 1)
+		if _, err := c.CreateLogGroup(ctx, &sdk.CreateLogGroupInput{LogGroupName: aws.String(name), Tags: map[string]string{"team": name[1:4]}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := c.CreateLogGroup(ctx, &sdk.CreateLogGroupInput{LogGroupName: aws.String("aws/reserved")})
+	wantCode(t, err, "InvalidParameterException", "")
+	list, err := c.ListLogGroups(ctx, &sdk.ListLogGroupsInput{LogGroupNamePattern: aws.String("^/app|other")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, g := range list.LogGroups {
+		names = append(names, aws.ToString(g.LogGroupName))
+	}
+	if strings.Join(names, ",") != "/app/one,/app/two,other" {
+		t.Fatalf("list-log-groups: %v", names)
+	}
+	tagged, err := c.ListLogGroups(ctx, &sdk.ListLogGroupsInput{LogGroupTags: []types.TagFilter{{Key: aws.String("team"), Values: []string{"app"}}}})
+	if err != nil || len(tagged.LogGroups) != 2 {
+		t.Fatalf("by tag: %v %+v", err, tagged)
+	}
+
+	// A protected group is not deleted until its protection is off.
+	if _, err := c.PutLogGroupDeletionProtection(ctx, &sdk.PutLogGroupDeletionProtectionInput{LogGroupIdentifier: aws.String("/app/one"), DeletionProtectionEnabled: aws.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.DeleteLogGroup(ctx, &sdk.DeleteLogGroupInput{LogGroupName: aws.String("/app/one")})
+	wantCode(t, err, "InvalidOperationException", "")
+	if _, err := c.PutLogGroupDeletionProtection(ctx, &sdk.PutLogGroupDeletionProtectionInput{LogGroupIdentifier: aws.String("/app/one"), DeletionProtectionEnabled: aws.Bool(false)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.DeleteLogGroup(ctx, &sdk.DeleteLogGroupInput{LogGroupName: aws.String("/app/one")}); err != nil {
+		t.Fatal(err)
+	}
+
+	// A finished query cannot be stopped; an unknown one does not exist.
+	now := e.clock.Unix()
+	q, err := c.StartQuery(ctx, &sdk.StartQueryInput{LogGroupName: aws.String("other"), StartTime: aws.Int64(now - 60), EndTime: aws.Int64(now), QueryString: aws.String("stats count(*)")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		res, err := c.GetQueryResults(ctx, &sdk.GetQueryResultsInput{QueryId: q.QueryId})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Status == types.QueryStatusComplete {
+			break
+		}
+	}
+	stop, err := c.StopQuery(ctx, &sdk.StopQueryInput{QueryId: q.QueryId})
+	if err != nil || stop.Success {
+		t.Fatalf("stop a finished query: %v %+v", err, stop)
+	}
+	_, err = c.StopQuery(ctx, &sdk.StopQueryInput{QueryId: aws.String("nope")})
+	wantCode(t, err, "ResourceNotFoundException", "")
+}
