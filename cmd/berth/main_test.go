@@ -106,11 +106,26 @@ func TestValidate(t *testing.T) {
 		"region":              func(c *serverConfig) { c.Region = "US East" },
 		"account id":          func(c *serverConfig) { c.AccountID = "12345" },
 		"log level":           func(c *serverConfig) { c.LogLevel = "loud" },
+		"BERTH_IAM_ENFORCE":   func(c *serverConfig) { c.iamEnforceEnv = "maybe" },
 	} {
 		cfg := good
 		mutate(&cfg)
 		if err := cfg.validate(); err == nil {
 			t.Errorf("%s: no error for %+v", name, cfg)
+		}
+	}
+}
+
+func TestIAMEnforceDefault(t *testing.T) {
+	for env, want := range map[string]bool{"": true, "true": true, "1": true, "false": false, "0": false} {
+		cfg := defaultConfig(func(k string) string {
+			if k == "BERTH_IAM_ENFORCE" {
+				return env
+			}
+			return ""
+		})
+		if cfg.IAMEnforce != want {
+			t.Errorf("BERTH_IAM_ENFORCE=%q: enforce %v, want %v", env, cfg.IAMEnforce, want)
 		}
 	}
 }

@@ -62,6 +62,11 @@ type serverConfig struct {
 	// LogsRetentionInterval is how often log events past their group's
 	// retention are removed from the disk (reads hide them at once).
 	LogsRetentionInterval time.Duration
+	// IAMEnforce authorizes every call but the admin key's with IAM's
+	// policies; off, any valid key may do anything. iamEnforceEnv is
+	// BERTH_IAM_ENFORCE as given, checked by validate.
+	IAMEnforce    bool
+	iamEnforceEnv string
 }
 
 // shutdownTimeout bounds how long in-flight requests (a docker push, say)
@@ -90,7 +95,16 @@ func defaultConfig(getenv func(string) string) serverConfig {
 		GCGracePeriod:         registry.DefaultGCGracePeriod,
 		GCUploadMaxAge:        registry.DefaultUploadMaxAge,
 		LogsRetentionInterval: envDuration(getenv("BERTH_LOGS_RETENTION_INTERVAL"), logs.DefaultRetentionInterval),
+		IAMEnforce:            getenv("BERTH_IAM_ENFORCE") == "" || envTrue(getenv("BERTH_IAM_ENFORCE")),
+		iamEnforceEnv:         getenv("BERTH_IAM_ENFORCE"),
 	}
+}
+
+// envTrue reads a boolean from the environment as strconv.ParseBool does;
+// anything else is false (validate reports it).
+func envTrue(value string) bool {
+	b, err := strconv.ParseBool(value)
+	return err == nil && b
 }
 
 // envDuration parses a duration from the environment: def if unset, -1 if
@@ -159,6 +173,7 @@ func newServerCmd(getenv func(string) string) *cobra.Command {
 	fs.DurationVar(&cfg.GCGracePeriod, "gc-grace-period", def.GCGracePeriod, "garbage collection keeps blobs and blob links younger than this: longer than a push takes from its first layer to its manifest (0: the default)")
 	fs.DurationVar(&cfg.GCUploadMaxAge, "gc-upload-max-age", def.GCUploadMaxAge, "garbage collection ends upload sessions idle for longer than this (0: the default)")
 	fs.DurationVar(&cfg.LogsRetentionInterval, "logs-retention-interval", def.LogsRetentionInterval, "how often CloudWatch Logs events older than their group's retention are removed from the disk; reads hide them as soon as they expire (env BERTH_LOGS_RETENTION_INTERVAL)")
+	fs.BoolVar(&cfg.IAMEnforce, "iam-enforce", def.IAMEnforce, "authorize every AWS API call and registry request with IAM policies, as AWS does (the admin key may do everything); false lets any valid key do anything, for quick local use (env BERTH_IAM_ENFORCE)")
 	fs.StringVar(&cfg.PprofListen, "pprof-listen", getenv("BERTH_PPROF_LISTEN"), "serve Go's /debug/pprof profiles on this address, for profiling (env BERTH_PPROF_LISTEN; default off)")
 	// Hidden, with no environment variable, so it is only ever on when
 	// given on the command line.
@@ -201,6 +216,11 @@ func (c *serverConfig) validate() error {
 	}
 	if c.LogsRetentionInterval < 0 {
 		return errors.New("--logs-retention-interval must be a positive duration such as 15m (check BERTH_LOGS_RETENTION_INTERVAL)")
+	}
+	if c.iamEnforceEnv != "" {
+		if _, err := strconv.ParseBool(c.iamEnforceEnv); err != nil {
+			return fmt.Errorf("BERTH_IAM_ENFORCE must be true or false, not %q", c.iamEnforceEnv)
+		}
 	}
 	if c.LifecycleInterval < 0 {
 		return errors.New("--lifecycle-interval must be a positive duration such as 1h or 30s (check BERTH_LIFECYCLE_INTERVAL)")

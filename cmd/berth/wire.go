@@ -33,7 +33,10 @@ import (
 	"github.com/berth/berth/internal/logs/logdata"
 	"github.com/berth/berth/internal/registry"
 	"github.com/berth/berth/internal/scan"
+	"github.com/berth/berth/internal/secretbox"
 	"github.com/berth/berth/internal/secretfile"
+	"github.com/berth/berth/internal/secretsmanager"
+	"github.com/berth/berth/internal/ssm"
 	"github.com/berth/berth/internal/store/bolt"
 	"github.com/berth/berth/internal/vulndb"
 )
@@ -48,6 +51,14 @@ const (
 	logsDir         = "logs"
 	// placerIDFile names this server's placements in a store it may share.
 	placerIDFile = "placer.id"
+)
+
+// How often expired temporary credentials and secrets past their recovery
+// window are removed from the store; both are refused as soon as they
+// expire, so this only frees the space.
+const (
+	sessionSweepInterval = 15 * time.Minute
+	secretSweepInterval  = 15 * time.Minute
 )
 
 // components is what wire built: the handler for the one port, the
@@ -158,7 +169,23 @@ func wire(cfg serverConfig, serverURL string, logger *slog.Logger) (c *component
 	if err != nil {
 		return nil, fmt.Errorf("placer id: %w", err)
 	}
+	// Secrets, parameters and IAM's keys are sealed with a key of their
+	// own, so a copy of the state file alone reveals none of them.
+	box, err := secretbox.Load(cfg.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("secret key: %w", err)
+	}
+	// Who each access key is, and what IAM's policies allow it.
+	directory := iam.NewDirectory(iam.DirectoryConfig{Store: s.store, Box: box, AccountID: cfg.AccountID,
+		AdminKeys: []iam.AccessKey{adminKey}, Logger: logger})
+	roles := taskRoles{dir: directory, account: cfg.AccountID, enforce: cfg.IAMEnforce}
 	ecsConfig := ecs.Config{Store: s.store, AccountID: cfg.AccountID, Logger: logger, Placer: ecs.NewPlacer(s.store, placerID, metrics)}
+	if cfg.IAMEnforce {
+		// Without enforcement any role ARN goes, for quick local use.
+		ecsConfig.Roles = roles
+	}
+	secretsManager := secretsmanager.New(secretsmanager.Config{Store: s.store, Box: box, AccountID: cfg.AccountID, Logger: logger})
+	parameterStore := ssm.New(ssm.Config{Store: s.store, Box: box, AccountID: cfg.AccountID, Logger: logger})
 
 	cloudwatchLogs := logs.New(logs.Config{Store: s.store, Data: s.logData, AccountID: cfg.AccountID, Logger: logger, Registerer: metrics})
 
@@ -179,6 +206,10 @@ func wire(cfg serverConfig, serverURL string, logger *slog.Logger) (c *component
 		}),
 		ecs.NewService(ecsConfig),
 		cloudwatchLogs.Service(),
+		iam.NewService(iam.Config{Store: s.store, Box: box, AccountID: cfg.AccountID, Logger: logger}),
+		iam.NewSTSService(directory),
+		secretsManager.Service(),
+		parameterStore.Service(),
 	}
 
 	// The controllers and the rest of the background work.
@@ -214,8 +245,13 @@ func wire(cfg serverConfig, serverURL string, logger *slog.Logger) (c *component
 		RegistryHost: cfg.RegistryHost,
 		Tokens:       s.tokens,
 		AgentToken:   agentToken,
-		Logger:       logger,
-		Registerer:   metrics,
+		// Tasks pull as their execution role, and get their roles'
+		// credentials, through the directory; without an execution role
+		// they pull as the container instance, which may pull anything.
+		Sessions:            roles,
+		InstanceAccessKeyID: adminKey.AccessKeyID,
+		Logger:              logger,
+		Registerer:          metrics,
 	})
 	background := []runnable{
 		{name: "agent hub", run: hub.Run},
@@ -242,6 +278,14 @@ func wire(cfg serverConfig, serverURL string, logger *slog.Logger) (c *component
 			Registerer: metrics,
 		}).Run},
 		{name: "scan controller", run: scans.Run},
+		{name: "iam directory", run: directory.Run,
+			consequence: "every call reads its caller's keys and policies from the store (correct, slower)"},
+		{name: "iam session sweep", run: func(ctx context.Context) error {
+			return directory.RunSessionSweep(ctx, sessionSweepInterval)
+		}, consequence: "expired temporary credentials stay in the store (they are refused all the same)"},
+		{name: "secret deletion", run: func(ctx context.Context) error {
+			return secretsManager.RunDeletionSweep(ctx, secretSweepInterval)
+		}, consequence: "secrets past their recovery window stay in the store (they answer as deleted all the same)"},
 		{name: "log retention", run: func(ctx context.Context) error {
 			return cloudwatchLogs.RunRetention(ctx, cfg.LogsRetentionInterval)
 		}, consequence: "expired log events stay on disk (reads still hide them)"},
@@ -258,15 +302,23 @@ func wire(cfg serverConfig, serverURL string, logger *slog.Logger) (c *component
 
 	// The endpoints of the agents and of berth's own commands.
 	vulnDBAdmin := vulndb.HandlerConfig{AdminSecret: adminKey.SecretAccessKey, TempDir: cfg.DataDir}
-	agentLogs := cloudwatchLogs.AgentHandler(agentToken)
+	// Containers' output is delivered as their task's execution role when
+	// IAM is enforced.
+	var logRoles logs.ExecutionRoles
+	if cfg.IAMEnforce {
+		logRoles = executionRoles{hub: hub, dir: directory}
+	}
+	agentLogs := cloudwatchLogs.AgentHandler(agentToken, logRoles)
 	internal := map[string]http.Handler{
 		agentproto.Path: hub,
 		// Containers' awslogs output, from the agents.
 		agentproto.LogStreamPath: agentLogs,
 		agentproto.LogBatchPath:  agentLogs,
-		vulndb.ImportPath:        afterImport(s.vulnDB.ImportHandler(vulnDBAdmin), scans.DatabaseChanged),
-		vulndb.StatusPath:        s.vulnDB.StatusHandler(vulnDBAdmin),
-		registry.GCPath:          collector.Handler(adminKey.SecretAccessKey),
+		// Tasks' role credentials, for the agents.
+		agentproto.CredentialsPath: hub.CredentialsHandler(),
+		vulndb.ImportPath:          afterImport(s.vulnDB.ImportHandler(vulnDBAdmin), scans.DatabaseChanged),
+		vulndb.StatusPath:          s.vulnDB.StatusHandler(vulnDBAdmin),
+		registry.GCPath:            collector.Handler(adminKey.SecretAccessKey),
 		ecs.SpotInterruptPath: ecs.NewSpotHandler(ecs.SpotConfig{
 			Config:        ecsConfig,
 			DefaultRegion: cfg.Region,
@@ -274,10 +326,18 @@ func wire(cfg serverConfig, serverURL string, logger *slog.Logger) (c *component
 		}),
 	}
 
+	// IAM's policies decide every call but the admin key's, unless turned
+	// off; a nil authorizer lets every valid key do everything.
+	var authorizer gateway.Authorizer
+	var registryAuthorizer registry.Authorizer
+	if cfg.IAMEnforce {
+		authorizer, registryAuthorizer = directory, directory
+	}
 	gw, err := gateway.New(gateway.Config{
 		Region:      cfg.Region,
 		AccountID:   cfg.AccountID,
-		Credentials: &iam.Keyring{AccountID: cfg.AccountID, Keys: []iam.AccessKey{adminKey}},
+		Credentials: directory,
+		Authorizer:  authorizer,
 		Services:    apis,
 		Registry: registry.NewHandler(registry.HandlerConfig{
 			Catalog:    s.catalog,
@@ -287,6 +347,7 @@ func wire(cfg serverConfig, serverURL string, logger *slog.Logger) (c *component
 			Region:     cfg.Region,
 			Logger:     logger,
 			Registerer: metrics,
+			Authorizer: registryAuthorizer,
 		}),
 		Internal:   internal,
 		Logger:     logger,

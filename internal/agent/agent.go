@@ -25,6 +25,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -99,8 +100,14 @@ type Agent struct {
 	nodeID       string
 	metrics      *metrics
 	sink         LogSink
-	metadataBase string
-	started      atomic.Bool
+	server       *serverClient
+	// proxy passes tasks' AWS API calls on to the server.
+	proxy http.Handler
+	// secretReaderFor reads secrets with a role's credentials (tests
+	// replace it).
+	secretReaderFor func(agentproto.RoleCredentials) secretReader
+	metadataBase    string
+	started         atomic.Bool
 
 	mu sync.Mutex
 	// runners by task id; endpoints maps ECS container ids to runners for
@@ -166,13 +173,17 @@ func New(cfg Config) (*Agent, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("agent: data directory: %w", err)
 	}
+	server, err := newServerClient(cfg.ServerURL, cfg.Token)
+	if err != nil {
+		return nil, err
+	}
 	sink := cfg.LogSink
 	if sink == nil {
-		hs, err := newHTTPLogSink(cfg.ServerURL, cfg.Token)
-		if err != nil {
-			return nil, err
-		}
-		sink = hs
+		sink = &httpLogSink{server: server}
+	}
+	proxy, err := apiProxy(server.base)
+	if err != nil {
+		return nil, err
 	}
 	nodeID, err := loadNodeID(cfg.DataDir)
 	if err != nil {
@@ -185,6 +196,8 @@ func New(cfg Config) (*Agent, error) {
 		nodeID:         nodeID,
 		metrics:        newMetrics(cfg.Registerer),
 		sink:           sink,
+		server:         server,
+		proxy:          proxy,
 		runners:        map[string]*runner{},
 		endpoints:      map[string]*runner{},
 		reports:        map[string]agentproto.TaskReport{},
@@ -192,6 +205,7 @@ func New(cfg Config) (*Agent, error) {
 		orphans:        map[string]bool{},
 		reportsChanged: make(chan struct{}, 1),
 	}
+	a.secretReaderFor = a.newSecretReader
 	a.log = cfg.Logger.With("component", "agent", "node", nodeID)
 	host := cfg.MetadataAddress
 	if strings.Contains(host, ":") {
@@ -404,10 +418,11 @@ func (a *Agent) planEnv() planEnv {
 	region := a.region
 	a.mu.Unlock()
 	return planEnv{
-		NodeID:       a.nodeID,
-		MetadataBase: a.metadataBase,
-		Region:       region,
-		VolumeRoot:   filepath.Join(a.cfg.DataDir, "volumes"),
+		NodeID:         a.nodeID,
+		MetadataBase:   a.metadataBase,
+		Region:         region,
+		VolumeRoot:     filepath.Join(a.cfg.DataDir, "volumes"),
+		CredentialsKey: a.cfg.Token,
 	}
 }
 
@@ -520,6 +535,11 @@ func (a *Agent) registerEndpoints(r *runner, p *taskPlan) {
 func (a *Agent) registerEndpointsLocked(r *runner, p *taskPlan) {
 	for _, cp := range p.Containers {
 		a.endpoints[cp.ID] = r
+	}
+	// The credentials id shares the map: it is as unguessable as the
+	// container ids and never equal to one.
+	if p.CredentialsID != "" {
+		a.endpoints[p.CredentialsID] = r
 	}
 }
 

@@ -174,6 +174,7 @@ const (
 	failHolder
 	failRuntime // the runtime is unreachable or failed outside a container
 	failLogger  // the log stream cannot be made; Message is the whole reason
+	failSecrets // a secret cannot be read; Message is the whole reason
 )
 
 // reason is the stoppedReason of a failure, with ECS's error prefix.
@@ -187,7 +188,7 @@ func (f *failure) reason() string {
 		return "CannotStartContainerError: " + f.Message
 	case failHolder:
 		return "ResourceInitializationError: failed to configure the task network: " + f.Message
-	case failLogger:
+	case failLogger, failSecrets:
 		return f.Message
 	default:
 		return "ResourceInitializationError: " + f.Message

@@ -97,7 +97,7 @@ func desiredTask(mode string, cds ...ecstypes.ContainerDefinition) agentproto.De
 }
 
 func testEnv() planEnv {
-	return planEnv{NodeID: "node1", MetadataBase: "http://169.254.170.2", Region: "us-east-1", VolumeRoot: "/var/lib/berth/volumes"}
+	return planEnv{NodeID: "node1", MetadataBase: "http://169.254.170.2", Region: "us-east-1", VolumeRoot: "/var/lib/berth/volumes", CredentialsKey: "agent-token"}
 }
 
 func planOf(dt agentproto.DesiredTask) *taskPlan { return newTaskPlan(dt, testEnv()) }

@@ -47,6 +47,8 @@ type fakeRuntime struct {
 	subSeq   int
 	holderIP int
 	released map[string]int
+	// specs are the specs containers were created with, by ECS name.
+	specs map[string]runtime.ContainerSpec
 }
 
 func newFakeRuntime() *fakeRuntime {
@@ -65,6 +67,7 @@ func newFakeRuntime() *fakeRuntime {
 		released:      map[string]int{},
 		pullGate:      map[string]chan struct{}{},
 		logs:          map[string]*fakeLog{},
+		specs:         map[string]runtime.ContainerSpec{},
 	}
 }
 
@@ -274,6 +277,7 @@ func (f *fakeRuntime) Create(ctx context.Context, spec runtime.ContainerSpec) (r
 		return runtime.Container{}, fmt.Errorf("No such image: %s", spec.Image)
 	}
 	c := f.newContainer(spec.Name, spec.Image, spec.Labels)
+	f.specs[ecsName] = spec
 	for _, b := range spec.PortBindings {
 		hp := b.HostPort
 		if hp == 0 {
@@ -484,4 +488,12 @@ func (f *fakeRuntime) containerCount() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return len(f.containers)
+}
+
+// createdSpec is the spec the task's container name was created with.
+func (f *fakeRuntime) createdSpec(name string) (runtime.ContainerSpec, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	spec, ok := f.specs[name]
+	return spec, ok
 }

@@ -1,15 +1,11 @@
 package agent
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"strings"
-	"time"
 
 	"github.com/berth/berth/internal/agentproto"
 )
@@ -51,27 +47,19 @@ func logErrorCode(err error) string {
 	return ""
 }
 
-// logRequestTimeout bounds one log request: a batch is at most 1 MiB.
-const logRequestTimeout = 30 * time.Second
-
 // httpLogSink is the server's log endpoints (agentproto/logs.go).
 type httpLogSink struct {
-	base   string
-	token  string
-	client *http.Client
+	server *serverClient
 }
 
 // newHTTPLogSink returns the log endpoints of the server at serverURL
 // (http or https; ws and wss name the same server).
 func newHTTPLogSink(serverURL, token string) (*httpLogSink, error) {
-	u, err := agentproto.ServerBase(serverURL)
+	c, err := newServerClient(serverURL, token)
 	if err != nil {
 		return nil, err
 	}
-	transport := http.DefaultTransport.(*http.Transport).Clone()
-	// Every shipping container keeps a connection.
-	transport.MaxIdleConnsPerHost = 64
-	return &httpLogSink{base: u.String(), token: token, client: &http.Client{Transport: transport}}, nil
+	return &httpLogSink{server: c}, nil
 }
 
 func (s *httpLogSink) PrepareStream(ctx context.Context, req agentproto.LogStreamRequest) (agentproto.LogStreamResponse, error) {
@@ -89,33 +77,13 @@ func (s *httpLogSink) PutBatch(ctx context.Context, b *agentproto.LogBatch) (age
 // post sends in as JSON and decodes the answer into out; a refusal is a
 // *LogSinkError.
 func (s *httpLogSink) post(ctx context.Context, path string, in, out any) error {
-	body, err := json.Marshal(in)
-	if err != nil {
+	refused, err := s.server.post(ctx, path, in, out)
+	if err != nil || refused == nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, logRequestTimeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.base+path, bytes.NewReader(body))
-	if err != nil {
-		return err
+	le := &LogSinkError{Status: refused.status}
+	if json.Unmarshal(refused.body, &le.LogError) != nil || le.Code == "" && le.Message == "" {
+		le.LogError = agentproto.LogError{Message: strings.TrimSpace(string(refused.body))}
 	}
-	req.Header.Set("Authorization", "Bearer "+s.token)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := s.client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-		le := &LogSinkError{Status: resp.StatusCode}
-		if json.Unmarshal(b, &le.LogError) != nil || le.Code == "" && le.Message == "" {
-			le.LogError = agentproto.LogError{Message: strings.TrimSpace(string(b))}
-		}
-		return le
-	}
-	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-		return fmt.Errorf("log server: %s answer: %w", path, err)
-	}
-	return nil
+	return le
 }

@@ -64,7 +64,7 @@ func TestHTTPLogSinkURL(t *testing.T) {
 		{"wss://berth.example/base/", "https://berth.example/base"},
 	} {
 		s, err := newHTTPLogSink(tc.in, "t")
-		if err != nil || s.base != tc.want {
+		if err != nil || s.server.base != tc.want {
 			t.Errorf("%s: %v %v", tc.in, s, err)
 		}
 	}

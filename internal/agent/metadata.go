@@ -131,6 +131,8 @@ func (a *Agent) MetadataHandler() http.Handler {
 			a.serveTaskStats(w, r, r.PathValue("id"), prefix)
 		})
 	}
+	mux.HandleFunc("GET "+credentialsPathPrefix+"{id}", a.serveCredentials)
+	mux.Handle("/", a.proxy)
 	return mux
 }
 

@@ -82,6 +82,9 @@ type planEnv struct {
 	// VolumeRoot is the host directory under which task-scoped volumes
 	// live (<root>/<task id>/<volume name>).
 	VolumeRoot string
+	// CredentialsKey keys the tasks' credentials ids (the agent's token:
+	// secret, and the same after a restart, so a task's id is too).
+	CredentialsKey string
 }
 
 // taskPlan is everything the runner needs to run one task, derived once
@@ -108,6 +111,12 @@ type taskPlan struct {
 	// Invalid, when set, is the stoppedReason of a task berth refuses to
 	// start (an unsupported feature); nothing is pulled.
 	Invalid string
+	// CredentialsID names the task role's credentials at the credentials
+	// endpoint (/v2/credentials/<id>); "" for a task without a task role.
+	CredentialsID string
+	// HasExecutionRole says whether the task has an execution role, which
+	// reads its secrets.
+	HasExecutionRole bool
 }
 
 // containerPlan is one container of a task.
@@ -143,6 +152,12 @@ type containerPlan struct {
 	// Logs, for a container with the awslogs driver, says where the agent
 	// ships its output.
 	Logs *awslogsConfig
+	// Secrets are the container's secrets, read as the execution role
+	// when it is created and added to its environment; LogSecrets its
+	// log configuration's secretOptions, added to its log driver's
+	// options. Their values are never part of the plan.
+	Secrets    []ecstypes.Secret
+	LogSecrets []ecstypes.Secret
 }
 
 // dependency is one entry of a container's dependsOn.
@@ -181,6 +196,10 @@ func newTaskPlan(dt agentproto.DesiredTask, env planEnv) *taskPlan {
 		p.NetworkMode = modeBridge // ECS's default
 	}
 	p.Resources = runtime.TaskResources{CPUUnits: atoi64(spec.Cpu), MemoryMiB: atoi64(spec.Memory)}
+	if taskRole(spec) != "" {
+		p.CredentialsID = credentialsID(env.CredentialsKey, dt.ARN)
+	}
+	p.HasExecutionRole = executionRole(spec) != ""
 
 	suffix := nameSuffix(dt.ID)
 	family := dockerNamePart(p.Family)
@@ -248,6 +267,10 @@ func newTaskPlan(dt agentproto.DesiredTask, env planEnv) *taskPlan {
 		}
 		if p.Fargate && cp.StopTimeout > fargateMaxStopTimeout {
 			cp.StopTimeout = fargateMaxStopTimeout
+		}
+		cp.Secrets = cd.Secrets
+		if lc := cd.LogConfiguration; lc != nil {
+			cp.LogSecrets = lc.SecretOptions
 		}
 		p.buildSpec(&cp, cd, overrides[name], env, suffix, volumes, defs, byName)
 		if p.Invalid == "" {
@@ -444,6 +467,22 @@ func (p *taskPlan) environment(cp *containerPlan, cd ecstypes.ContainerDefinitio
 	if _, ok := values["AWS_DEFAULT_REGION"]; !ok && p.Region != "" {
 		set("AWS_DEFAULT_REGION", p.Region)
 	}
+	// An AWS SDK in the task finds berth through the agent, which passes
+	// AWS API calls on to the server (the task network does not reach
+	// the server's own address).
+	if _, ok := values["AWS_ENDPOINT_URL"]; !ok {
+		set("AWS_ENDPOINT_URL", env.MetadataBase)
+	}
+	if p.CredentialsID != "" {
+		// SDKs put a relative URI after http://169.254.170.2, port 80; an
+		// endpoint served elsewhere (another --metadata-port) is named
+		// whole, which the SDKs allow for that address.
+		if env.MetadataBase == "http://"+DefaultMetadataAddress {
+			set("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", credentialsPathPrefix+p.CredentialsID)
+		} else {
+			set("AWS_CONTAINER_CREDENTIALS_FULL_URI", env.MetadataBase+credentialsPathPrefix+p.CredentialsID)
+		}
+	}
 	set("ECS_CONTAINER_METADATA_URI_V4", env.MetadataBase+"/v4/"+cp.ID)
 	set("ECS_CONTAINER_METADATA_URI", env.MetadataBase+"/v3/"+cp.ID)
 	set("ECS_AGENT_URI", env.MetadataBase+"/api/"+cp.ID)
@@ -553,17 +592,11 @@ func refusal(cd ecstypes.ContainerDefinition, ov *ecstypes.ContainerOverride, vo
 	if cd.FirelensConfiguration != nil {
 		return fmt.Sprintf("ResourceInitializationError: failed to validate logger args: berth has no FireLens log router yet (firelensConfiguration of container %s)", name)
 	}
-	const secretsPrefix = "ResourceInitializationError: unable to pull secrets or registry auth: berth has no Secrets Manager or SSM Parameter Store yet"
-	for _, s := range cd.Secrets {
-		return fmt.Sprintf("%s (secret %s of container %s, from %s)", secretsPrefix, awsapi.Deref(s.Name), name, awsapi.Deref(s.ValueFrom))
-	}
-	if lc := cd.LogConfiguration; lc != nil {
-		for _, s := range lc.SecretOptions {
-			return fmt.Sprintf("%s (log secret option %s of container %s, from %s)", secretsPrefix, awsapi.Deref(s.Name), name, awsapi.Deref(s.ValueFrom))
-		}
-	}
 	if rc := cd.RepositoryCredentials; rc != nil {
-		return fmt.Sprintf("%s (repository credentials of container %s, from %s)", secretsPrefix, name, awsapi.Deref(rc.CredentialsParameter))
+		// Private registries are outside berth's reach; only its own
+		// registry serves images.
+		return fmt.Sprintf("ResourceInitializationError: unable to pull secrets or registry auth: berth does not pull from private registries with repositoryCredentials (container %s, from %s)",
+			name, awsapi.Deref(rc.CredentialsParameter))
 	}
 	for _, mp := range cd.MountPoints {
 		v, ok := volumes[awsapi.Deref(mp.SourceVolume)]

@@ -64,6 +64,7 @@ func TestPlanContainerSpec(t *testing.T) {
 		t.Errorf("process = %v %v %s %s", s.Entrypoint, s.Cmd, s.WorkingDir, s.User)
 	}
 	wantEnv := []string{"A=1", "B=override", "AWS_REGION=eu-west-3", "C=3", "AWS_DEFAULT_REGION=us-east-1",
+		"AWS_ENDPOINT_URL=http://169.254.170.2",
 		"ECS_CONTAINER_METADATA_URI_V4=http://169.254.170.2/v4/" + cp.ID,
 		"ECS_CONTAINER_METADATA_URI=http://169.254.170.2/v3/" + cp.ID,
 		"ECS_AGENT_URI=http://169.254.170.2/api/" + cp.ID,
@@ -195,11 +196,10 @@ func TestPlanRefusals(t *testing.T) {
 		{"awslogs is fine", cdef("app", awslogs("awslogs-create-group", "true", "awslogs-datetime-format", "%Y-%m-%d")), ""},
 		{"awsfirelens", cdef("app", logDriver("awsfirelens")),
 			"ResourceInitializationError: failed to validate logger args: berth has no FireLens log router yet (log driver awsfirelens of container app)"},
-		{"secrets", cdef("app", secret),
-			"ResourceInitializationError: unable to pull secrets or registry auth: berth has no Secrets Manager or SSM Parameter Store yet (secret DB_PASSWORD of container app, from arn:aws:secretsmanager:us-east-1:1:secret:db)"},
+		{"secrets are read when the container is created", cdef("app", secret), ""},
 		{"repositoryCredentials", cdef("app", func(cd *ecstypes.ContainerDefinition) {
 			cd.RepositoryCredentials = &ecstypes.RepositoryCredentials{CredentialsParameter: awsapi.String("arn:aws:secretsmanager:us-east-1:1:secret:reg")}
-		}), "ResourceInitializationError: unable to pull secrets or registry auth: berth has no Secrets Manager or SSM Parameter Store yet (repository credentials of container app, from arn:aws:secretsmanager:us-east-1:1:secret:reg)"},
+		}), "ResourceInitializationError: unable to pull secrets or registry auth: berth does not pull from private registries with repositoryCredentials (container app, from arn:aws:secretsmanager:us-east-1:1:secret:reg)"},
 		{"environmentFiles", cdef("app", func(cd *ecstypes.ContainerDefinition) {
 			cd.EnvironmentFiles = []ecstypes.EnvironmentFile{{Type: awsapi.String("s3"), Value: awsapi.String("arn:aws:s3:::bucket/app.env")}}
 		}), "ResourceInitializationError: failed to download env files: berth has no S3 yet (environment file arn:aws:s3:::bucket/app.env of container app)"},
@@ -210,7 +210,7 @@ func TestPlanRefusals(t *testing.T) {
 			t.Errorf("%s: invalid = %q\nwant %q", tc.name, p.Invalid, tc.want)
 		}
 	}
-	// Roles are accepted and ignored.
+	// Roles never make a plan invalid: they are used when the task runs.
 	dt := desiredTask("", cdef("app"))
 	dt.Spec.Definition.TaskRoleArn = awsapi.String("arn:aws:iam::1:role/task")
 	dt.Spec.Definition.ExecutionRoleArn = awsapi.String("arn:aws:iam::1:role/exec")
@@ -261,5 +261,64 @@ func TestPlanContainerIDFallback(t *testing.T) {
 	empty.ID, empty.Cluster = testTaskID, "default"
 	if p := newTaskPlan(empty, testEnv()); p.Invalid == "" {
 		t.Error("a task without containers is accepted")
+	}
+}
+
+func TestPlanTaskRoleCredentials(t *testing.T) {
+	env := func(p *taskPlan) map[string]string {
+		out := map[string]string{}
+		for _, kv := range p.Containers[0].Spec.Env {
+			k, v, _ := strings.Cut(kv, "=")
+			out[k] = v
+		}
+		return out
+	}
+	dt := desiredTask("", cdef("app", func(cd *ecstypes.ContainerDefinition) {
+		cd.Environment = []ecstypes.KeyValuePair{kv("AWS_ENDPOINT_URL", "http://example.test")}
+	}))
+	dt.Spec.Definition.TaskRoleArn = awsapi.String("arn:aws:iam::123456789012:role/app")
+	p := planOf(dt)
+	uri := env(p)["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"]
+	if p.CredentialsID == "" || uri != "/v2/credentials/"+p.CredentialsID {
+		t.Fatalf("credentials URI %q for id %q", uri, p.CredentialsID)
+	}
+	if got := env(p)["AWS_ENDPOINT_URL"]; got != "http://example.test" {
+		t.Fatalf("the task's own AWS_ENDPOINT_URL replaced by %q", got)
+	}
+	// The id is the same for the task after a restart, and another
+	// agent's or task's is different.
+	if again := planOf(dt); again.CredentialsID != p.CredentialsID {
+		t.Fatal("credentials id not stable")
+	}
+	other := testEnv()
+	other.CredentialsKey = "another token"
+	if newTaskPlan(dt, other).CredentialsID == p.CredentialsID {
+		t.Fatal("credentials id does not depend on the agent's key")
+	}
+	dt2 := dt
+	dt2.ARN += "x"
+	if planOf(dt2).CredentialsID == p.CredentialsID {
+		t.Fatal("two tasks share a credentials id")
+	}
+	// An override's task role counts; without any, no credentials.
+	bare := desiredTask("", cdef("app"))
+	if p := planOf(bare); p.CredentialsID != "" || env(p)["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"] != "" {
+		t.Fatal("credentials for a task without a task role")
+	}
+	bare.Spec.Overrides = &ecstypes.TaskOverride{TaskRoleArn: awsapi.String("arn:aws:iam::123456789012:role/app")}
+	if planOf(bare).CredentialsID == "" {
+		t.Fatal("an override's task role has no credentials")
+	}
+}
+
+func TestPlanCredentialsFullURIOnAnotherPort(t *testing.T) {
+	dt := desiredTask("", cdef("app"))
+	dt.Spec.Definition.TaskRoleArn = awsapi.String("arn:aws:iam::123456789012:role/app")
+	env := testEnv()
+	env.MetadataBase = "http://169.254.170.2:8080"
+	p := newTaskPlan(dt, env)
+	want := "AWS_CONTAINER_CREDENTIALS_FULL_URI=http://169.254.170.2:8080/v2/credentials/" + p.CredentialsID
+	if !slices.Contains(p.Containers[0].Spec.Env, want) {
+		t.Fatalf("env %v lacks %s", p.Containers[0].Spec.Env, want)
 	}
 }

@@ -572,6 +572,16 @@ func (r *runner) create(ctx context.Context, plan *taskPlan, obs observation, ac
 			return false
 		}
 	}
+	env, logOptions, err := r.containerSecrets(ctx, plan, cp)
+	if err != nil {
+		r.fail(ctx, "", failSecrets, cp.Name, err)
+		return false
+	}
+	spec.Env = withSecrets(spec.Env, env)
+	if len(logOptions) > 0 && cp.Logs == nil {
+		spec.LogOptions = maps.Clone(spec.LogOptions)
+		maps.Copy(spec.LogOptions, logOptions)
+	}
 	c, err := rt.Create(ctx, spec)
 	if err != nil {
 		r.fail(ctx, "create", failCreate, cp.Name, err)
@@ -669,6 +679,7 @@ func logStreamRequest(plan *taskPlan, i int, runtimeID string) agentproto.LogStr
 			Stream: cp.Logs.streamName(cp.Name, plan.TaskID, runtimeID)},
 		CreateGroup: cp.Logs.CreateGroup,
 		Producer:    runtimeID,
+		TaskARN:     plan.TaskARN,
 	}
 }
 
@@ -693,7 +704,7 @@ func (r *runner) prepareLogStream(ctx context.Context, plan *taskPlan, i int, ru
 		case logErrorCode(err) == "ResourceNotFoundException":
 			r.fail(ctx, "", failLogger, cp.Name, errors.New(missingLogGroupReason))
 			return false
-		case logErrorCode(err) == "InvalidParameterException":
+		case logErrorCode(err) == "InvalidParameterException", logErrorCode(err) == "AccessDeniedException":
 			// UNVERIFIED wording: the missing group's reason, with the
 			// server's exception.
 			var le *LogSinkError

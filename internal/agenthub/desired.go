@@ -79,7 +79,7 @@ func (h *Hub) sendAll(ctx context.Context, s *session, sent map[string]intent, w
 	tasks := []agentproto.DesiredTask{}
 	current := map[string]intent{}
 	for _, t := range snapshot {
-		tasks = append(tasks, h.desiredTask(t, s.host))
+		tasks = append(tasks, h.desiredTask(ctx, t, s.host))
 		current[t.Key()] = intentOf(t)
 	}
 	fail := func(err error) (*subscription, error) {
@@ -134,7 +134,7 @@ func (h *Hub) follow(ctx context.Context, s *session, sent map[string]intent, su
 			if !ok {
 				return nil
 			}
-			m, ok := h.change(s, sent, c)
+			m, ok := h.change(ctx, s, sent, c)
 			if !ok {
 				continue
 			}
@@ -147,7 +147,7 @@ func (h *Hub) follow(ctx context.Context, s *session, sent map[string]intent, su
 
 // change turns a change of one of the node's tasks into the message the
 // agent needs, if any, and notes it as sent.
-func (h *Hub) change(s *session, sent map[string]intent, c taskChange) (agentproto.Message, bool) {
+func (h *Hub) change(ctx context.Context, s *session, sent map[string]intent, c taskChange) (agentproto.Message, bool) {
 	prev, known := sent[c.key]
 	if c.task == nil {
 		// Deleted, or moved to another node: this node lets go.
@@ -166,13 +166,13 @@ func (h *Hub) change(s *session, sent map[string]intent, c taskChange) (agentpro
 		return agentproto.Message{}, false // only the agent's own report changed
 	}
 	sent[c.key] = cur
-	d := h.desiredTask(c.task, s.host)
+	d := h.desiredTask(ctx, c.task, s.host)
 	return agentproto.Message{Task: &d}, true
 }
 
 // desiredTask is the server's intent for t as its agent needs it. host is
 // the address the agent reached this server at.
-func (h *Hub) desiredTask(t *ecsstate.Task, host string) agentproto.DesiredTask {
+func (h *Hub) desiredTask(ctx context.Context, t *ecsstate.Task, host string) agentproto.DesiredTask {
 	// The ARNs name the task's region: the agent takes the region of the
 	// task's metadata and AWS_REGION from them.
 	arns := ecsstate.ARNs{Region: t.Region, Account: h.cfg.AccountID}
@@ -193,6 +193,7 @@ func (h *Hub) desiredTask(t *ecsstate.Task, host string) agentproto.DesiredTask 
 		d.ContainerARNs = append(d.ContainerARNs, arns.Container(t.Cluster, t.ID, c.ID))
 	}
 	auths := map[string]*agentproto.RegistryAuth{} // one password per region the task's images are in
+	pullAs, pullOK := h.pullAccessKey(ctx, t, d.ARN)
 	for _, def := range t.Spec.Definition.ContainerDefinitions {
 		image := awsapi.Deref(def.Image)
 		local, ok := registry.ResolveImage(image, h.cfg.RegistryHost, h.cfg.AccountID)
@@ -209,12 +210,31 @@ func (h *Hub) desiredTask(t *ecsstate.Task, host string) agentproto.DesiredTask 
 		// region, is in the task's.
 		region := cmp.Or(local.Region, t.Region, h.cfg.Region)
 		auth := auths[region]
-		if auth == nil && h.cfg.Tokens != nil {
-			password, _ := h.cfg.Tokens.Issue("agent", region)
+		if auth == nil && h.cfg.Tokens != nil && pullOK {
+			password, _ := h.cfg.Tokens.Issue(pullAs, region)
 			auth = &agentproto.RegistryAuth{Username: "AWS", Password: password, ServerAddress: host}
 			auths[region] = auth
 		}
 		d.Images = append(d.Images, agentproto.Image{Ref: host + "/" + local.Repository + sep + local.Reference, Auth: auth})
 	}
 	return d
+}
+
+// pullAccessKey is the access key the task's images are pulled as: its
+// execution role's session when IAM is enforced and it has one, as Fargate
+// and the ECS agent pull with the execution role; else the container
+// instance's. ok is false when the execution role cannot be assumed: the
+// images then go without a password, and the pull fails as ECS's does
+// with an execution role it cannot use.
+func (h *Hub) pullAccessKey(ctx context.Context, t *ecsstate.Task, taskARN string) (accessKeyID string, ok bool) {
+	instance := cmp.Or(h.cfg.InstanceAccessKeyID, "agent")
+	if h.cfg.Sessions == nil || t.DesiredStatus != ecsstate.StatusRunning || taskRoleARN(t, agentproto.ExecutionRole) == "" {
+		return instance, true
+	}
+	creds, err := h.roleCredentials(ctx, t, taskARN, agentproto.ExecutionRole)
+	if err != nil {
+		h.log.Warn("no execution role credentials for the task's image pulls", "task", taskARN, "err", err)
+		return "", false
+	}
+	return creds.AccessKeyID, true
 }

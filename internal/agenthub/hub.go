@@ -37,6 +37,15 @@ type Config struct {
 	// Tokens issues registry passwords for image pulls. Nil: berth images
 	// are sent without credentials.
 	Tokens *registry.Tokens
+	// Sessions, if set, issues tasks' role credentials: a task with an
+	// execution role pulls berth's images as that role, and its agent may
+	// ask for its roles' credentials (CredentialsHandler). Nil (IAM not
+	// enforced): every pull is the container instance's.
+	Sessions RoleSessions
+	// InstanceAccessKeyID is the access key a task without an execution
+	// role pulls as: the container instance's identity, which may pull
+	// every image, as an instance role with ECS's managed policy may.
+	InstanceAccessKeyID string
 	// AgentToken is the shared secret agents present as
 	// "Authorization: Bearer <token>". Empty refuses every agent.
 	AgentToken string
@@ -89,6 +98,9 @@ type Hub struct {
 
 	// intents feeds every session its node's tasks from one watch.
 	intents *intents
+
+	// roleCreds are the tasks' current role credentials.
+	roleCreds roleCredentialCache
 }
 
 // New returns a hub. Mount it at agentproto.Path and run Run beside it.

@@ -959,7 +959,7 @@ func TestWatchLossResendsFullSet(t *testing.T) {
 func TestDesiredTaskWithoutTokens(t *testing.T) {
 	h := New(Config{AccountID: account, Region: region, RegistryHost: regHost, Logger: slog.New(slog.DiscardHandler)})
 	tk := newTask("default", taskID(1), nodeA, regHost+"/web", "public.ecr.aws/nginx/nginx:1")
-	d := h.desiredTask(&tk, "10.0.0.1:4566")
+	d := h.desiredTask(context.Background(), &tk, "10.0.0.1:4566")
 	if d.Images[0].Ref != "10.0.0.1:4566/web:latest" || d.Images[0].Auth != nil || d.Images[1].Ref != "public.ecr.aws/nginx/nginx:1" {
 		t.Fatalf("images %+v", d.Images)
 	}

@@ -36,6 +36,10 @@ type LogStreamRequest struct {
 	// Producer names what writes the stream's events (the container's
 	// runtime id); positions are kept per producer.
 	Producer string `json:"producer"`
+	// TaskARN is the task whose container writes the stream: the server
+	// prepares the stream as the task's execution role. Empty from agents
+	// that predate roles, whose streams are prepared unchecked.
+	TaskARN string `json:"taskArn,omitempty"`
 }
 
 // LogStreamResponse answers a LogStreamRequest.

@@ -47,6 +47,44 @@ type Service struct {
 	// Unsupported is the error for a modelled operation berth does not
 	// implement.
 	Unsupported func(operation string) *Error
+	// Access lists what a call asks to do in IAM's terms, for the gateway
+	// to authorize before the handler runs: one Access per action and
+	// resource. nil, or an operation it returns nil for, needs
+	// "<signing name>:<operation>" on "*". An error (a resource that
+	// cannot be read) fails the call.
+	Access func(ctx context.Context, operation string, input any) ([]Access, error)
+}
+
+// Access is one permission a call needs.
+type Access struct {
+	Action   string // "ecs:RunTask"
+	Resource string // an ARN, or "*"
+	// Context holds the condition keys the call sets (ecs:cluster,
+	// aws:RequestTag/<key>, aws:ResourceTag/<key>, aws:TagKeys).
+	Context map[string][]string
+	// ResourcePolicy is the resource's own policy document, "" for none
+	// (an ECR repository policy, a secret's resource policy).
+	ResourcePolicy string
+	// ResourceTags, if set, reads the resource's tags as condition keys
+	// (aws:ResourceTag/<key> and the service's own <svc>:ResourceTag/<key>).
+	// The authorizer calls it only when a policy that applies tests such
+	// a key: reading them costs a store read per resource.
+	ResourceTags func(ctx context.Context) (map[string][]string, error)
+}
+
+// Caller is who signed a request.
+type Caller struct {
+	// ARN is arn:aws:iam::<account>:root for berth's admin key,
+	// arn:aws:iam::<account>:user/<path><name> for an IAM user, and
+	// arn:aws:sts::<account>:assumed-role/<role>/<session> for a role
+	// session.
+	ARN string
+	// UserID is GetCallerIdentity's UserId: the account id for the root,
+	// the user's id (AIDA...), or "<role id>:<session name>".
+	UserID string
+	// Admin marks berth's admin key, which may do everything, as the
+	// account's root user may.
+	Admin bool
 }
 
 // Operation is one typed handler, wrapped for the gateway.
@@ -86,6 +124,7 @@ type RequestInfo struct {
 	AccountID   string
 	Region      string
 	AccessKeyID string
+	Caller      Caller
 	Service     string
 	Operation   string
 	// Received is when the gateway received the request (UTC).

@@ -44,6 +44,23 @@ func InternalFailure() *Error {
 		Message: "The request processing has failed because of an unknown error, exception or failure."}
 }
 
+// AccessDenied is a call IAM's policies refuse. Message is AWS's sentence
+// ("User: <arn> is not authorized to perform: <action> on resource: <arn>
+// because ...").
+type AccessDenied struct{ Message string }
+
+func (e *AccessDenied) Error() string { return e.Message }
+
+// APIError is the denial in protocol p's words: the JSON services answer
+// AccessDeniedException with 400, the query services (IAM, STS)
+// AccessDenied with 403.
+func (e *AccessDenied) APIError(p Protocol) *Error {
+	if p == JSON11 {
+		return &Error{Code: "AccessDeniedException", Message: e.Message}
+	}
+	return &Error{Code: "AccessDenied", Message: e.Message, Status: http.StatusForbidden}
+}
+
 // An ErrorTable maps the errors a service's operations return to the AWS
 // errors its clients see, in one place per service. It follows
 // docker/distribution's errcode registry: each error of the service is

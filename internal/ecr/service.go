@@ -77,6 +77,7 @@ func NewService(cfg Config) *awsapi.Service {
 			return errs.Map(context.Background(), validationError(path, value, constraint))
 		},
 		Unsupported: unsupported,
+		Access:      s.access,
 	}
 }
 

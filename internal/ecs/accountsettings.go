@@ -66,13 +66,31 @@ var principalPattern = regexp.MustCompile(`^arn:aws[a-z-]*:iam::(\d{12}):(root|u
 // account's defaults.
 func (s *service) rootPrincipal() string { return "arn:aws:iam::" + s.account + ":root" }
 
+// callerPrincipal is the IAM principal ECS records as having made a call
+// (registeredBy, createdBy, the account settings a call without a
+// principalArn is about): the user or the root, or, for a role session, its
+// role.
+func (s *service) callerPrincipal(ctx context.Context) string {
+	caller := awsapi.RequestFrom(ctx).Caller.ARN
+	if caller == "" {
+		return s.rootPrincipal()
+	}
+	// arn:aws:sts::<account>:assumed-role/<role>/<session> is a session of
+	// arn:aws:iam::<account>:role/<role>; the session ARN does not name
+	// the role's path. UNVERIFIED: whether ECS shows the path.
+	if rest, ok := strings.CutPrefix(caller, "arn:aws:sts::"+s.account+":assumed-role/"); ok {
+		role, _, _ := strings.Cut(rest, "/")
+		return "arn:aws:iam::" + s.account + ":role/" + role
+	}
+	return caller
+}
+
 // principal is the principal a request's settings are for: the one it
-// names, else the caller (berth's callers sign with the account's key, the
-// root user's).
-func (s *service) principal(arn *string) (string, error) {
+// names, else the caller's.
+func (s *service) principal(ctx context.Context, arn *string) (string, error) {
 	p := awsapi.Deref(arn)
 	if p == "" {
-		return s.rootPrincipal(), nil
+		return s.callerPrincipal(ctx), nil
 	}
 	m := principalPattern.FindStringSubmatch(p)
 	if m == nil || m[1] != s.account {
@@ -110,7 +128,7 @@ func errAWSManagedSetting(name string) error {
 }
 
 func (s *service) putAccountSetting(ctx context.Context, in *ecstypes.PutAccountSettingRequest) (*ecstypes.PutAccountSettingResponse, error) {
-	principal, err := s.principal(in.PrincipalArn)
+	principal, err := s.principal(ctx, in.PrincipalArn)
 	if err != nil {
 		return nil, err
 	}
@@ -150,7 +168,7 @@ func (s *service) setAccountSetting(ctx context.Context, name, value, principal 
 }
 
 func (s *service) deleteAccountSetting(ctx context.Context, in *ecstypes.DeleteAccountSettingRequest) (*ecstypes.DeleteAccountSettingResponse, error) {
-	principal, err := s.principal(in.PrincipalArn)
+	principal, err := s.principal(ctx, in.PrincipalArn)
 	if err != nil {
 		return nil, err
 	}
@@ -183,7 +201,7 @@ func (s *service) deleteAccountSetting(ctx context.Context, in *ecstypes.DeleteA
 const accountSettingsPageLimit = 10
 
 func (s *service) listAccountSettings(ctx context.Context, in *ecstypes.ListAccountSettingsRequest) (*ecstypes.ListAccountSettingsResponse, error) {
-	principal, err := s.principal(in.PrincipalArn)
+	principal, err := s.principal(ctx, in.PrincipalArn)
 	if err != nil {
 		return nil, err
 	}

@@ -85,6 +85,13 @@ func (w *wireRecorder) lastBody() []byte {
 
 func newAPITestEnv(t *testing.T) *apiTestEnv {
 	t.Helper()
+	return newConfiguredAPITestEnv(t, nil)
+}
+
+// newConfiguredAPITestEnv is newAPITestEnv with configure applied to the
+// service's Config.
+func newConfiguredAPITestEnv(t *testing.T, configure func(*Config)) *apiTestEnv {
+	t.Helper()
 	st, err := bolt.Open(filepath.Join(t.TempDir(), "state.db"), bolt.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -93,12 +100,16 @@ func newAPITestEnv(t *testing.T) *apiTestEnv {
 	e := &apiTestEnv{t: t, ctx: awsapi.WithRequest(context.Background(), &awsapi.RequestInfo{Region: apiTestRegion}), store: st,
 		arns:  ecsstate.ARNs{Region: apiTestRegion, Account: apiTestAccount},
 		clock: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC), wire: &wireRecorder{}}
-	e.svc = NewService(Config{
+	cfg := Config{
 		Store:     st,
 		AccountID: apiTestAccount,
 		Now:       func() time.Time { return e.clock },
 		Logger:    slog.New(slog.DiscardHandler),
-	})
+	}
+	if configure != nil {
+		configure(&cfg)
+	}
+	e.svc = NewService(cfg)
 	gw, err := gateway.New(gateway.Config{
 		Region:      apiTestRegion,
 		AccountID:   apiTestAccount,

@@ -38,6 +38,9 @@ type Config struct {
 	// server's would be: correct, only with caches of its own, and its
 	// placements compared with the others' in the store).
 	Placer *placement.Placer
+	// Roles, if set, refuses launches with a task or execution role ECS
+	// could not assume; nil accepts any role ARN (IAM not enforced).
+	Roles RoleTrust
 }
 
 // NewPlacer returns a placer over st named id, counting tasks'
@@ -71,6 +74,8 @@ func newService(cfg Config, component string) *service {
 	return &service{
 		store:   cfg.Store,
 		placer:  cfg.Placer,
+		roles:   cfg.Roles,
+		tags:    &resourceTagCache{},
 		account: cfg.AccountID,
 		now:     func() time.Time { return cfg.Now().UTC() },
 		log:     log,
@@ -102,12 +107,16 @@ func NewService(cfg Config) *awsapi.Service {
 			return errs.Map(context.Background(), validationError(path, value, constraint))
 		},
 		Unsupported: func(op string) *awsapi.Error { return errs.Map(context.Background(), unsupported(op)) },
+		Access:      s.access,
 	}
 }
 
 type service struct {
-	store   store.Store
-	placer  *placement.Placer
+	store  store.Store
+	placer *placement.Placer
+	roles  RoleTrust
+	// tags caches resources' tags for authorization.
+	tags    *resourceTagCache
 	account string
 	now     func() time.Time
 	log     *slog.Logger

@@ -127,7 +127,7 @@ func (s *service) createService(ctx context.Context, in *ecstypes.CreateServiceR
 		Cluster:                       cluster.Name,
 		Status:                        ecsstate.ServiceActive,
 		CreatedAt:                     now,
-		CreatedBy:                     "arn:aws:iam::" + s.account + ":root", // UNVERIFIED: berth has no IAM principals yet
+		CreatedBy:                     s.callerPrincipal(ctx),
 		DesiredCount:                  *in.DesiredCount,
 		TaskDefinition:                awsapi.Deref(def.Definition.TaskDefinitionArn),
 		CapacityProviderStrategy:      normalizeStrategy(strategy),
@@ -151,7 +151,7 @@ func (s *service) createService(ctx context.Context, in *ecstypes.CreateServiceR
 	if launchType == ecstypes.LaunchTypeFargate {
 		svc.PlatformFamily = fargatePlatformOS
 	}
-	network, err := s.checkServiceLaunch(cluster, def, &svc, in.NetworkConfiguration)
+	network, err := s.checkServiceLaunch(ctx, cluster, def, &svc, in.NetworkConfiguration)
 	if err != nil {
 		return nil, err
 	}
@@ -201,7 +201,7 @@ func checkServiceRole(role string, def ecstypes.TaskDefinition, lbs []ecstypes.L
 // task definition, as each task the controller launches will be
 // validated (RunTask's checks), and returns the network configuration in
 // effect.
-func (s *service) checkServiceLaunch(cluster ecsstate.Cluster, td ecsstate.TaskDefinition, svc *ecsstate.Service, network *ecstypes.NetworkConfiguration) (*ecstypes.NetworkConfiguration, error) {
+func (s *service) checkServiceLaunch(ctx context.Context, cluster ecsstate.Cluster, td ecsstate.TaskDefinition, svc *ecsstate.Service, network *ecstypes.NetworkConfiguration) (*ecstypes.NetworkConfiguration, error) {
 	launchType := serviceTasksLaunchType(svc)
 	var pv *string
 	if svc.PlatformVersion != "" {
@@ -209,6 +209,9 @@ func (s *service) checkServiceLaunch(cluster ecsstate.Cluster, td ecsstate.TaskD
 	}
 	launch, err := s.validateLaunch(cluster, td, launchType, pv, serviceLaunchInput(svc, placeholderDeploymentID, network))
 	if err != nil {
+		return nil, err
+	}
+	if err := s.checkTaskRoles(ctx, cluster, &td.Definition, nil); err != nil {
 		return nil, err
 	}
 	if _, _, err := placementRules(td.Definition, svc.PlacementConstraints, svc.PlacementStrategy); err != nil {
@@ -411,7 +414,7 @@ func (s *service) updateService(ctx context.Context, in *ecstypes.UpdateServiceR
 			if newDef == nil && v.TaskDefinition != awsapi.Deref(def.Definition.TaskDefinitionArn) {
 				return errStaleDefinition
 			}
-			return s.applyServiceUpdate(cluster, *def, v, in)
+			return s.applyServiceUpdate(ctx, cluster, *def, v, in)
 		})
 		if errors.Is(err, errStaleDefinition) {
 			cur, err := store.Get[ecsstate.Service](ctx, s.store, key)
@@ -450,7 +453,7 @@ func (s *service) currentServiceDefinition(ctx context.Context, arn string) (ecs
 // configuration, load balancers, service registries) start a new PRIMARY
 // deployment; desiredCount alone changes the PRIMARY deployment's; the
 // rest are settings of the service.
-func (s *service) applyServiceUpdate(cluster ecsstate.Cluster, def ecsstate.TaskDefinition, v *ecsstate.Service, in *ecstypes.UpdateServiceRequest) error {
+func (s *service) applyServiceUpdate(ctx context.Context, cluster ecsstate.Cluster, def ecsstate.TaskDefinition, v *ecsstate.Service, in *ecstypes.UpdateServiceRequest) error {
 	now := s.now()
 	redeploy := awsapi.Deref(in.ForceNewDeployment)
 	if in.DesiredCount != nil {
@@ -550,7 +553,7 @@ func (s *service) applyServiceUpdate(cluster ecsstate.Cluster, def ecsstate.Task
 	if in.NetworkConfiguration != nil {
 		network = in.NetworkConfiguration
 	}
-	checked, err := s.checkServiceLaunch(cluster, def, v, network)
+	checked, err := s.checkServiceLaunch(ctx, cluster, def, v, network)
 	if err != nil {
 		return err
 	}

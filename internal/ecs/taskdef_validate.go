@@ -53,7 +53,35 @@ func containerIsEssential(c *ecstypes.ContainerDefinition) bool {
 // validateTaskDefinition checks a registration against ECS's rules, for
 // Fargate as well when it requires Fargate.
 func validateTaskDefinition(in *ecstypes.RegisterTaskDefinitionRequest) error {
-	return checkTaskDefinition(in, requiresFargate(in))
+	fargate := requiresFargate(in)
+	if err := checkTaskDefinition(in, fargate); err != nil {
+		return err
+	}
+	if fargate && awsapi.Deref(in.ExecutionRoleArn) == "" {
+		return checkFargateExecutionRole(in.ContainerDefinitions)
+	}
+	return nil
+}
+
+// checkFargateExecutionRole refuses, as ECS does at registration, a task
+// definition that requires Fargate and has no execution role while a
+// container needs one: Fargate pulls ECR images, ships awslogs output and
+// reads secrets as the execution role, with no instance role to fall back
+// on.
+func checkFargateExecutionRole(defs []ecstypes.ContainerDefinition) error {
+	for _, c := range defs {
+		if ecrImagePattern.MatchString(awsapi.Deref(c.Image)) {
+			return clientError("Fargate requires task definition to have execution role ARN to support ECR images.")
+		}
+		if lc := c.LogConfiguration; lc != nil && awsapi.Deref(lc.LogDriver) == "awslogs" {
+			return clientError("Fargate requires task definition to have execution role ARN to support log driver awslogs.")
+		}
+		if len(c.Secrets) > 0 || (c.LogConfiguration != nil && len(c.LogConfiguration.SecretOptions) > 0) {
+			// UNVERIFIED wording, in the form of the two above.
+			return clientError("Fargate requires task definition to have execution role ARN to support secrets.")
+		}
+	}
+	return nil
 }
 
 // checkTaskDefinition checks a registration; fargate adds Fargate's rules.

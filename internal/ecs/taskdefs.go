@@ -54,7 +54,7 @@ func (s *service) registerTaskDefinition(ctx context.Context, in *ecstypes.Regis
 		td.TaskDefinitionArn = awsapi.String(s.requestARNs(ctx).TaskDefinition(family, revision))
 		td.Status = awsapi.String(ecstypes.TaskDefinitionStatusActive)
 		td.RegisteredAt = awsapi.Time(now)
-		td.RegisteredBy = awsapi.String("arn:aws:iam::" + s.account + ":root")
+		td.RegisteredBy = awsapi.String(s.callerPrincipal(ctx))
 		putDef, err := store.PutJSON(ecsstate.TaskDefinitionKey(requestRegion(ctx), family, revision), ecsstate.TaskDefinition{Definition: td, Tags: tags})
 		if err != nil {
 			return nil, err

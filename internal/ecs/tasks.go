@@ -134,6 +134,9 @@ func (s *service) runTask(ctx context.Context, in *ecstypes.RunTaskRequest) (*ec
 	if err != nil {
 		return nil, err
 	}
+	if err := s.checkTaskRoles(ctx, cluster, &def.Definition, in.Overrides); err != nil {
+		return nil, err
+	}
 
 	constraints, strategies, err := placementRules(def.Definition, in.PlacementConstraints, in.PlacementStrategy)
 	if err != nil {
@@ -197,6 +200,9 @@ func (s *service) startTask(ctx context.Context, in *ecstypes.StartTaskRequest) 
 		volumes:       in.VolumeConfigurations,
 	})
 	if err != nil {
+		return nil, err
+	}
+	if err := s.checkTaskRoles(ctx, cluster, &def.Definition, in.Overrides); err != nil {
 		return nil, err
 	}
 	reservation := schedulerResources(taskReservation(launch.spec("", nil)))

@@ -69,6 +69,7 @@ func (e *apiTestEnv) registerAPIService() string {
 		RequiresCompatibilities: []types.Compatibility{types.CompatibilityFargate},
 		Cpu:                     aws.String("512"),
 		Memory:                  aws.String("1024"),
+		ExecutionRoleArn:        aws.String("arn:aws:iam::123456789012:role/ecsTaskExecutionRole"),
 		ContainerDefinitions: []types.ContainerDefinition{{
 			Name:         aws.String("api"),
 			Image:        aws.String("123456789012.dkr.ecr.us-east-1.amazonaws.com/api-service:v1.2.3"),

@@ -32,7 +32,7 @@ import (
 // get a 413 before anything is handled.
 const MaxBodySize = 32 << 20
 
-// Credentials resolves access keys. iam.Keyring implements it.
+// Credentials resolves access keys. iam.Directory implements it.
 type Credentials interface {
 	// Secret returns the secret key and account of an access key id.
 	Secret(accessKeyID string) (secret, accountID string, ok bool)
@@ -46,6 +46,20 @@ type SessionCredentials interface {
 	Session(accessKeyID string) (token string, expires time.Time, ok bool)
 }
 
+// Callers is implemented by Credentials that know whose an access key is.
+// For Credentials that do not, every key is the account's admin.
+type Callers interface {
+	Caller(accessKeyID string) (awsapi.Caller, bool)
+}
+
+// Authorizer decides whether a caller may do what a call asks
+// (awsapi.Service.Access). A denial is an *awsapi.AccessDenied, which the
+// gateway answers in the service's protocol; any other error is a failure
+// to decide.
+type Authorizer interface {
+	Authorize(ctx context.Context, caller awsapi.Caller, accesses []awsapi.Access) error
+}
+
 // Config configures a Gateway.
 type Config struct {
 	// Region is berth's home region: RequestInfo.Region for requests whose
@@ -54,6 +68,9 @@ type Config struct {
 	// AccountID is the account for keys whose Credentials report none.
 	AccountID   string
 	Credentials Credentials
+	// Authorizer, if set, authorizes every AWS API call but the admin
+	// key's; nil lets every signed call through.
+	Authorizer Authorizer
 	// Services are the AWS API services the gateway routes to.
 	Services []*awsapi.Service
 	// Registry serves the OCI distribution API at /v2 and /v2/.
@@ -367,6 +384,7 @@ func (g *Gateway) handleAWS(x *exchange) error {
 		AccountID:   id.account,
 		Region:      id.region,
 		AccessKeyID: id.accessKeyID,
+		Caller:      id.caller,
 		Service:     x.svc.SigningName,
 		Operation:   x.op,
 		Received:    x.start.UTC(),
@@ -377,7 +395,11 @@ func (g *Gateway) handleAWS(x *exchange) error {
 	if info.Region == "" {
 		info.Region = g.cfg.Region
 	}
-	out, err := g.call(awsapi.WithRequest(r.Context(), info), handler, in)
+	ctx := awsapi.WithRequest(r.Context(), info)
+	if err := g.authorize(ctx, x.svc, info, in); err != nil {
+		return err
+	}
+	out, err := g.call(ctx, handler, in)
 	if err != nil {
 		return err
 	}
@@ -385,6 +407,30 @@ func (g *Gateway) handleAWS(x *exchange) error {
 		return writeJSONOutput(x, out)
 	}
 	return writeQueryOutput(x, op, out)
+}
+
+// authorize asks the Authorizer whether the caller may make the call, in
+// the terms the service's Access gives for it.
+func (g *Gateway) authorize(ctx context.Context, svc *service, info *awsapi.RequestInfo, in any) error {
+	if g.cfg.Authorizer == nil || info.Caller.Admin {
+		return nil
+	}
+	var accesses []awsapi.Access
+	if svc.Access != nil {
+		var err error
+		if accesses, err = svc.Access(ctx, info.Operation, in); err != nil {
+			return err
+		}
+	}
+	if accesses == nil {
+		accesses = []awsapi.Access{{Action: svc.SigningName + ":" + info.Operation, Resource: "*"}}
+	}
+	err := g.cfg.Authorizer.Authorize(ctx, info.Caller, accesses)
+	var denied *awsapi.AccessDenied
+	if errors.As(err, &denied) {
+		return denied.APIError(svc.Protocol)
+	}
+	return err
 }
 
 // routeQuery picks the awsQuery service for a credential scope service and

@@ -262,6 +262,7 @@ func parseSigningTime(v string, amz bool) (time.Time, string, *authError) {
 // credential parses, so errors can be written in that service's flavour.
 type identity struct {
 	accessKeyID, account, region, service string
+	caller                                awsapi.Caller
 }
 
 // authenticate verifies the request's SigV4 signature. wantService is the
@@ -319,6 +320,9 @@ func (g *Gateway) authenticate(r *http.Request, body []byte, query []param, want
 	if !ok {
 		return id, &authError{authUnknownKey, msgInvalidToken}
 	}
+	if account == "" {
+		account = g.cfg.AccountID
+	}
 
 	payloads, aerr := payloadHashes(r, body, sig.presigned)
 	if aerr != nil {
@@ -351,6 +355,12 @@ func (g *Gateway) authenticate(r *http.Request, body []byte, query []param, want
 		}
 	}
 	id.accessKeyID, id.account, id.region = sc.accessKeyID, account, sc.region
+	id.caller = awsapi.Caller{ARN: "arn:aws:iam::" + account + ":root", UserID: account, Admin: true}
+	if callers, ok := g.cfg.Credentials.(Callers); ok {
+		if id.caller, ok = callers.Caller(sc.accessKeyID); !ok {
+			return id, &authError{authUnknownKey, msgInvalidToken}
+		}
+	}
 	return id, nil
 }
 

@@ -1,6 +1,9 @@
-// Package iam owns berth's identities and credentials. For now that is the
-// admin access key pair the server writes into its data dir on first start;
-// `berth env` and `berth aws` read the same file.
+// Package iam is berth's AWS Identity and Access Management: the IAM API
+// (roles, users, groups, access keys, managed policies), STS, and the
+// Directory that tells the gateway who an access key is and what it may
+// do. The admin access key pair the server writes into its data dir on
+// first start (`berth env` and `berth aws` read the same file) is the
+// account's root.
 package iam
 
 import (
@@ -63,22 +66,6 @@ func LoadOrCreateAdminKey(dataDir string) (AccessKey, error) {
 		return AccessKey{}, err
 	}
 	return parseKey(raw)
-}
-
-// Keyring answers the gateway's credential look-ups.
-type Keyring struct {
-	AccountID string
-	Keys      []AccessKey
-}
-
-// Secret returns the secret and account of an access key id.
-func (k *Keyring) Secret(accessKeyID string) (secret, accountID string, ok bool) {
-	for _, key := range k.Keys {
-		if key.AccessKeyID == accessKeyID {
-			return key.SecretAccessKey, k.AccountID, true
-		}
-	}
-	return "", "", false
 }
 
 func randomString(n int, alphabet string) string {

@@ -9,6 +9,7 @@ import (
 	"regexp"
 
 	"github.com/berth/berth/internal/agentproto"
+	"github.com/berth/berth/internal/awsapi"
 	"github.com/berth/berth/internal/logs/logdata"
 	"github.com/berth/berth/internal/logs/logsstate"
 )
@@ -29,11 +30,22 @@ const maxAgentBody = 4 << 20
 type agentHandler struct {
 	s     *service
 	token string
+	roles ExecutionRoles
 	mux   *http.ServeMux
 }
 
-func newAgentHandler(s *service, token string) http.Handler {
-	h := &agentHandler{s: s, token: token, mux: http.NewServeMux()}
+// ExecutionRoles authorizes what an agent does for a task as the task's
+// execution role, as the ECS agent writes a task's logs with that role's
+// credentials. The agent hub and the IAM directory answer it.
+type ExecutionRoles interface {
+	// AuthorizeExecutionRole decides accesses for the task's execution
+	// role (a task without one acts as its container instance, which may);
+	// a denial is an *awsapi.AccessDenied.
+	AuthorizeExecutionRole(ctx context.Context, taskARN string, accesses []awsapi.Access) error
+}
+
+func newAgentHandler(s *service, token string, roles ExecutionRoles) http.Handler {
+	h := &agentHandler{s: s, token: token, roles: roles, mux: http.NewServeMux()}
 	h.mux.HandleFunc("POST "+agentproto.LogStreamPath, h.prepare)
 	h.mux.HandleFunc("POST "+agentproto.LogBatchPath, h.batch)
 	return h
@@ -62,6 +74,25 @@ func (h *agentHandler) prepare(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	id := logsstate.GroupID{Region: req.Region, Name: req.Group}
+	if h.roles != nil && req.TaskARN != "" {
+		// The stream is the task's to write only if its execution role
+		// may create it (and the group, when asked to); the batches that
+		// follow go to the stream so prepared.
+		accesses := []awsapi.Access{{Action: "logs:CreateLogStream", Resource: h.s.streamARN(id, req.Stream)}}
+		if req.CreateGroup {
+			accesses = append(accesses, awsapi.Access{Action: "logs:CreateLogGroup", Resource: h.s.groupARN(id) + ":log-stream:"})
+		}
+		err := h.roles.AuthorizeExecutionRole(ctx, req.TaskARN, accesses)
+		var denied *awsapi.AccessDenied
+		switch {
+		case errors.As(err, &denied):
+			writeAgentError(w, http.StatusForbidden, agentproto.LogError{Code: "AccessDeniedException", Message: denied.Message})
+			return
+		case err != nil:
+			h.fail(w, r, err)
+			return
+		}
+	}
 	if req.CreateGroup {
 		err := h.s.putNewGroup(ctx, logsstate.LogGroup{Region: id.Region, Name: id.Name, CreationTime: millis(h.s.now()), LogGroupClass: defaultGroupClass})
 		if err != nil && !errors.Is(err, errGroupExists) {

@@ -90,13 +90,16 @@ func (l *Logs) Service() *awsapi.Service {
 		Operations:      errs.Bind(s.operations()),
 		ValidationError: validationError,
 		Unsupported:     unsupported,
+		Access:          s.access,
 	}
 }
 
 // AgentHandler returns the endpoint agents deliver container logs to
 // (agentproto.LogStreamPath and LogBatchPath), for agents presenting
 // token.
-func (l *Logs) AgentHandler(token string) http.Handler { return newAgentHandler(l.s, token) }
+func (l *Logs) AgentHandler(token string, roles ExecutionRoles) http.Handler {
+	return newAgentHandler(l.s, token, roles)
+}
 
 func (s *service) operations() map[string]awsapi.Operation {
 	return map[string]awsapi.Operation{

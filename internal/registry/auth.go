@@ -15,22 +15,23 @@ const registryUser = "AWS"
 const notAuthorized = "Not Authorized\n"
 
 // authenticate checks HTTP Basic credentials, AWS and a password Tokens
-// issued, and returns the region the password was issued for; it answers
+// issued, and returns the access key and region the password was issued
+// for; it answers
 // the request itself when they don't pass. Repository URIs name no
 // region, so the password is what puts a docker request in one. The raw
 // authorizationToken is base64("AWS:<password>"), so `Authorization: Basic
 // <authorizationToken>` is the same thing.
-func (h *handler) authenticate(w http.ResponseWriter, r *http.Request) (region string, ok bool) {
+func (h *handler) authenticate(w http.ResponseWriter, r *http.Request) (accessKeyID, region string, ok bool) {
 	user, password, ok := r.BasicAuth()
 	if ok && user == registryUser {
-		_, region, err := h.tokens.Verify(password)
+		accessKeyID, region, err := h.tokens.Verify(password)
 		if err == nil {
-			return region, true
+			return accessKeyID, region, true
 		}
 		if errors.Is(err, ErrTokenExpired) {
 			// Docker shows "denied: <message>", as it does for ECR.
 			h.fail(w, r, errorf(http.StatusForbidden, codeDenied, msgTokenExpired))
-			return "", false
+			return "", "", false
 		}
 	}
 	hd := w.Header()
@@ -39,5 +40,5 @@ func (h *handler) authenticate(w http.ResponseWriter, r *http.Request) (region s
 	hd.Set("Content-Length", strconv.Itoa(len(notAuthorized)))
 	w.WriteHeader(http.StatusUnauthorized)
 	w.Write([]byte(notAuthorized))
-	return "", false
+	return "", "", false
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/opencontainers/go-digest"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/berth/berth/internal/awsapi"
 	"github.com/berth/berth/internal/blob"
 	"github.com/berth/berth/internal/ecr/ecrstate"
 )
@@ -32,6 +33,9 @@ type HandlerConfig struct {
 	Logger *slog.Logger
 	// Registerer, if set, receives the handler's metrics.
 	Registerer prometheus.Registerer
+	// Authorizer, if set, decides each request as the caller the password
+	// was issued to; nil lets every valid password do everything.
+	Authorizer Authorizer
 }
 
 // Limits ECR applies.
@@ -51,6 +55,8 @@ type handler struct {
 	log     *slog.Logger
 	m       *metrics
 	uploads *sessions
+	// authorizer is nil when every password may do everything.
+	authorizer Authorizer
 }
 
 // NewHandler returns the OCI distribution API (v1.1) with ECR's rules and
@@ -61,13 +67,14 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 		log = slog.Default()
 	}
 	return &handler{
-		cat:     cfg.Catalog,
-		blobs:   cfg.Blobs,
-		tokens:  cfg.Tokens,
-		account: cfg.AccountID,
-		log:     log.With("component", "registry", "account", cfg.AccountID, "region", cfg.Region),
-		m:       newMetrics(cfg.Registerer),
-		uploads: newSessions(),
+		cat:        cfg.Catalog,
+		blobs:      cfg.Blobs,
+		tokens:     cfg.Tokens,
+		account:    cfg.AccountID,
+		log:        log.With("component", "registry", "account", cfg.AccountID, "region", cfg.Region),
+		m:          newMetrics(cfg.Registerer),
+		uploads:    newSessions(),
+		authorizer: cfg.Authorizer,
 	}
 }
 
@@ -187,7 +194,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rt := parseRoute(r.URL.Path)
 	defer func() { h.m.observe(r.Method, rt.ep, sw.status, time.Since(start)) }()
 
-	region, ok := h.authenticate(sw, r)
+	accessKeyID, region, ok := h.authenticate(sw, r)
 	if !ok {
 		return
 	}
@@ -199,6 +206,24 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if rt.ep != epBase && !ValidRepositoryName(rt.name) {
 		h.fail(sw, r, errorf(http.StatusBadRequest, codeNameInvalid, "invalid repository name '%s'", rt.name))
 		return
+	}
+	if h.authorizer != nil {
+		caller, known := h.authorizer.Caller(accessKeyID)
+		if !known {
+			// The key the password was issued to is gone (deleted, made
+			// inactive, or its session expired): the password goes with it.
+			// UNVERIFIED: ECR's wording for this case.
+			h.fail(sw, r, errorf(http.StatusForbidden, codeDenied, msgTokenExpired))
+			return
+		}
+		// The directory reads a session's own policies and condition keys
+		// by the request's access key.
+		r = r.WithContext(awsapi.WithRequest(r.Context(), &awsapi.RequestInfo{
+			AccessKeyID: accessKeyID, Caller: caller, Region: region, Service: "ecr", Received: start.UTC()}))
+		if e := h.authorize(r.Context(), rt.repo, registryAction(rt.ep, r.Method)); e != nil {
+			h.fail(sw, r, e)
+			return
+		}
 	}
 	switch {
 	case rt.ep == epBase && isRead(r.Method):

@@ -67,6 +67,13 @@ func (c *testClock) Add(d time.Duration) {
 
 func newTestRegistry(t testing.TB, repos ...ecrstate.Repository) *testRegistry {
 	t.Helper()
+	return newConfiguredRegistry(t, nil, repos...)
+}
+
+// newConfiguredRegistry is newTestRegistry with configure applied to the
+// handler's config.
+func newConfiguredRegistry(t testing.TB, configure func(*HandlerConfig), repos ...ecrstate.Repository) *testRegistry {
+	t.Helper()
 	dir := t.TempDir()
 	st, err := bolt.Open(filepath.Join(dir, "state.db"), bolt.Options{})
 	if err != nil {
@@ -91,10 +98,14 @@ func newTestRegistry(t testing.TB, repos ...ecrstate.Repository) *testRegistry {
 	tokens := NewTokens([]byte("test key"), testRegion, clock.Now)
 	password, _ := tokens.Issue("AKIATEST", testRegion)
 	reg := prometheus.NewRegistry()
-	h := NewHandler(HandlerConfig{
+	cfg := HandlerConfig{
 		Catalog: cat, Blobs: blobs, Tokens: tokens,
 		AccountID: testAccount, Region: "us-east-1", Registerer: reg,
-	})
+	}
+	if configure != nil {
+		configure(&cfg)
+	}
+	h := NewHandler(cfg)
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return &testRegistry{t: t, cat: cat, tokens: tokens, password: password, srv: srv, reg: reg, clock: clock}

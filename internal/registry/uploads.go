@@ -157,9 +157,9 @@ func (h *handler) mount(ctx context.Context, repo ecrstate.RepositoryID, d diges
 	var link ecrstate.BlobLink
 	var err error
 	switch {
-	case from == "":
+	case from == "" && h.mayReadAnyRepository(ctx):
 		link, err = h.cat.BlobInAnyRepository(ctx, repo.Region, d)
-	case ValidRepositoryName(from):
+	case ValidRepositoryName(from) && h.authorize(ctx, ecrstate.RepositoryID{Region: repo.Region, Name: from}, "ecr:GetDownloadUrlForLayer") == nil:
 		link, err = h.cat.Blob(ctx, ecrstate.RepositoryID{Region: repo.Region, Name: from}, d)
 	default:
 		return false, nil

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -274,4 +275,44 @@ func waitHTTPOK(t testing.TB, url string, timeout time.Duration) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// executionRoles remembers, per server, that taskExecutionRole made its
+// role.
+var executionRoles sync.Map
+
+// taskExecutionRole makes, once per server, the execution role the
+// article makes (trusting ecs-tasks.amazonaws.com, with
+// AmazonECSTaskExecutionRolePolicy) and returns its ARN: Fargate task
+// definitions with ECR images or the awslogs driver need one, as in AWS.
+// IAM is global, so the role serves every region. A berth from before IAM
+// (the upgrade tests') has none to make: "".
+func taskExecutionRole(t testing.TB, s *Server) string {
+	t.Helper()
+	arn := "arn:aws:iam::" + s.AccountID + ":role/ecsTaskExecutionRole"
+	if made, known := executionRoles.Load(s.URL); known {
+		if made.(bool) {
+			return arn
+		}
+		return ""
+	}
+	serves := servesAPI(t, s, "iam")
+	executionRoles.Store(s.URL, serves)
+	if !serves {
+		return ""
+	}
+	s.AWS(t, "iam", "create-role", "--role-name", "ecsTaskExecutionRole", "--assume-role-policy-document", ecsTasksTrust).OK(t)
+	s.AWS(t, "iam", "attach-role-policy", "--role-name", "ecsTaskExecutionRole",
+		"--policy-arn", "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy").OK(t)
+	return arn
+}
+
+// servesAPI reports whether the server's health endpoint lists the API.
+func servesAPI(t testing.TB, s *Server, name string) bool {
+	t.Helper()
+	var health struct{ Services []string }
+	if err := json.Unmarshal([]byte(httpBody(t, s.URL+"/_berth/health")), &health); err != nil {
+		t.Fatal(err)
+	}
+	return slices.Contains(health.Services, name)
 }

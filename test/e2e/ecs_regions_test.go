@@ -13,9 +13,10 @@ import (
 // regionTask is a Fargate task definition whose essential container runs
 // the toolbox app and whose "metadata" container prints the task metadata
 // and its AWS_* variables, then exits.
-func regionTask(family, image string) map[string]any {
+func regionTask(family, image, executionRole string) map[string]any {
 	return map[string]any{
 		"family":                  family,
+		"executionRoleArn":        executionRole,
 		"networkMode":             "awsvpc",
 		"requiresCompatibilities": []string{"FARGATE"},
 		"cpu":                     "256",
@@ -99,7 +100,7 @@ func TestECSTwoRegions(t *testing.T) {
 
 	// Task definitions: eu-central-1 gets two revisions, us-east-1 none
 	// until its own first.
-	td := writeJSON(t, "td.json", regionTask("regional", image))
+	td := writeJSON(t, "td.json", regionTask("regional", image, taskExecutionRole(t, s)))
 	for range 2 {
 		s.AWS(t, "--region", eu, "ecs", "register-task-definition", "--cli-input-json", td).OK(t)
 	}

@@ -48,12 +48,13 @@ func containerDefs(td map[string]any) []map[string]any {
 }
 
 // TestECSArticleTaskDefinitions is the article's ECS section up to running a
-// task: its create-cluster command, both task definitions registered
-// verbatim, and a task of the first. That task needs Secrets Manager, which
-// berth does not have yet, so it must stop with ECS's
-// ResourceInitializationError naming it, never run half-configured.
-// The same definition without those parts runs, passes the article's
-// `curl -f http://localhost:8080/health` check and answers on its IP.
+// task: its create-cluster command, its IAM roles (articleRoles), both
+// task definitions registered verbatim and a task of the first, which
+// reaches RUNNING with its secrets in its environment, its logs in
+// CloudWatch Logs and its task role's credentials within reach of an AWS
+// SDK inside it. The same definition with the article's health check on a
+// short interval passes `curl -f http://localhost:8080/health` and answers
+// on its IP.
 func TestECSArticleTaskDefinitions(t *testing.T) {
 	s := StartECSServer(t, ServerOptions{AccountID: articleAccount, Region: "us-east-1"})
 	image := pushToolbox(t, s, "api-service", "v1.2.3")
@@ -84,29 +85,66 @@ func TestECSArticleTaskDefinitions(t *testing.T) {
 		}
 	}
 
-	// The article's task, verbatim: it needs secrets and awslogs.
-	arn := runTask(t, s, "--cluster", "prod-cluster", "--task-definition", "api-service", "--network-configuration", awsvpc)
-	stopped := waitTaskStatus(t, s, "prod-cluster", arn, "STOPPED", 60*time.Second)
-	reason := aws.ToString(stopped.StoppedReason)
-	if stopped.StopCode != ecstypes.TaskStopCodeTaskFailedToStart || !strings.HasPrefix(reason, "ResourceInitializationError:") {
-		t.Fatalf("article task: stopCode %s, reason %q; want TaskFailedToStart with ResourceInitializationError", stopped.StopCode, reason)
-	}
-	if !strings.Contains(reason, "Secrets Manager") && !strings.Contains(reason, "CloudWatch Logs") {
-		t.Errorf("stoppedReason %q does not name what berth is missing", reason)
-	}
+	// ECS assumes only roles that exist and trust it.
+	s.AWS(t, "ecs", "run-task", "--cluster", "prod-cluster", "--task-definition", "api-service", "--network-configuration", awsvpc).
+		Fails(t, "ECS was unable to assume the role 'arn:aws:iam::123456789012:role/api-service-task-role' that was provided for this task.")
 
-	// The same definition without the parts berth lacks, health check as
-	// written but on a short interval.
+	// The article's roles, the secret and parameter its task definition
+	// names, and its log group; then its task, verbatim.
+	articleRoles(t, s)
+	s.AWS(t, "secretsmanager", "create-secret", "--name", "db-password", "--secret-string", articleDBPassword).OK(t)
+	s.AWS(t, "ssm", "put-parameter", "--name", "/api/key", "--type", "SecureString", "--value", articleAPIKey).OK(t)
+	s.AWS(t, "logs", "create-log-group", "--log-group-name", "/ecs/api-service").OK(t)
+	arn := runTask(t, s, "--cluster", "prod-cluster", "--task-definition", "api-service", "--network-configuration", awsvpc)
+	s.AWSv2(t, "ecs", "wait", "tasks-running", "--cluster", "prod-cluster", "--tasks", arn).OK(t)
+	task := describeTask(t, s, "prod-cluster", arn)
+	base := "http://" + taskIP(t, task) + ":8080"
+	waitHTTPOK(t, base+"/health", 10*time.Second)
+	for name, want := range map[string]string{"DB_PASSWORD": articleDBPassword, "API_KEY": articleAPIKey, "APP_ENV": "production"} {
+		if got := httpBody(t, base+"/env/"+name); got != want {
+			t.Errorf("the task's %s is %q, want %q", name, got, want)
+		}
+	}
+	if described := s.AWS(t, "ecs", "describe-tasks", "--cluster", "prod-cluster", "--tasks", arn).OK(t).Stdout; strings.Contains(described, articleDBPassword) || strings.Contains(described, articleAPIKey) {
+		t.Errorf("describe-tasks shows a secret's value")
+	}
+	// Its output is in the article's log group, in the stream the
+	// article's prefix names.
+	taskID := arn[strings.LastIndex(arn, "/")+1:]
+	waitFor(t, 20*time.Second, "the task's output in CloudWatch Logs", func() bool {
+		out := s.AWS(t, "logs", "get-log-events", "--log-group-name", "/ecs/api-service", "--log-stream-name", "api/api/"+taskID)
+		return out.ExitCode == 0 && strings.Contains(out.Stdout, "app listening on :8080")
+	})
+	// An SDK inside the task finds berth and the task role's credentials
+	// with no setup: it is the task role's session, named after the task.
+	var who map[string]string
+	json.Unmarshal([]byte(httpBody(t, base+"/aws/whoami")), &who)
+	if who["Arn"] != "arn:aws:sts::123456789012:assumed-role/api-service-task-role/"+taskID || who["Account"] != articleAccount {
+		t.Fatalf("GetCallerIdentity inside the task: %v", who)
+	}
+	// The task role has no policy yet: ECR refuses it, in IAM's words.
+	denied := httpJSON(t, base+"/aws/ecr/repositories", http.StatusBadGateway)
+	if denied["code"] != "AccessDeniedException" || !strings.Contains(denied["message"].(string),
+		"User: arn:aws:sts::123456789012:assumed-role/api-service-task-role/"+taskID+" is not authorized to perform: ecr:DescribeRepositories") {
+		t.Fatalf("ECR call without a policy: %v", denied)
+	}
+	s.AWS(t, "iam", "attach-role-policy", "--role-name", "api-service-task-role",
+		"--policy-arn", "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly").OK(t)
+	if repos := httpBody(t, base+"/aws/ecr/repositories"); !strings.Contains(repos, `"api-service"`) {
+		t.Fatalf("ECR call once the policy is attached: %s", repos)
+	}
+	s.AWS(t, "ecs", "stop-task", "--cluster", "prod-cluster", "--task", arn).OK(t)
+
+	// The same definition, health check as written but on a short
+	// interval.
 	runnable := articleTaskDefinition(t, "task-def.json")
 	api := containerDefs(runnable)[0]
-	delete(api, "secrets")
-	delete(api, "logConfiguration")
 	hc := api["healthCheck"].(map[string]any)
 	hc["interval"], hc["startPeriod"] = 5, 0
 	s.AWS(t, "ecs", "register-task-definition", "--cli-input-json", writeJSON(t, "runnable.json", runnable)).OK(t)
 	arn = runTask(t, s, "--cluster", "prod-cluster", "--task-definition", "api-service:2", "--network-configuration", awsvpc)
 	s.AWSv2(t, "ecs", "wait", "tasks-running", "--cluster", "prod-cluster", "--tasks", arn).OK(t)
-	task := describeTask(t, s, "prod-cluster", arn)
+	task = describeTask(t, s, "prod-cluster", arn)
 	if aws.ToString(task.CapacityProviderName) != "FARGATE" || task.LaunchType != ecstypes.LaunchTypeFargate {
 		t.Errorf("first task of the cluster's strategy: capacity provider %q, launch type %q; want FARGATE (base 1)", aws.ToString(task.CapacityProviderName), task.LaunchType)
 	}
@@ -143,9 +181,10 @@ func TestECSArticleTaskDefinitions(t *testing.T) {
 // sidecarTask is a Fargate task definition in the article's sidecar shape:
 // the app, a sidecar that reaches it on localhost once it is healthy, and a
 // container that reads the task metadata endpoint.
-func sidecarTask(family, image string) map[string]any {
+func sidecarTask(family, image, executionRole string) map[string]any {
 	return map[string]any{
 		"family":                  family,
+		"executionRoleArn":        executionRole,
 		"networkMode":             "awsvpc",
 		"requiresCompatibilities": []string{"FARGATE"},
 		"cpu":                     "512",
@@ -183,7 +222,7 @@ func TestECSSidecarAndMetadata(t *testing.T) {
 	s := StartECSServer(t, ServerOptions{})
 	image := pushToolbox(t, s, "sidecar-app", "v1")
 	s.AWS(t, "ecs", "create-cluster", "--cluster-name", "side").OK(t)
-	s.AWS(t, "ecs", "register-task-definition", "--cli-input-json", writeJSON(t, "td.json", sidecarTask("with-sidecar", image))).OK(t)
+	s.AWS(t, "ecs", "register-task-definition", "--cli-input-json", writeJSON(t, "td.json", sidecarTask("with-sidecar", image, taskExecutionRole(t, s)))).OK(t)
 	arn := runTask(t, s, "--cluster", "side", "--task-definition", "with-sidecar", "--launch-type", "FARGATE", "--network-configuration", awsvpc)
 
 	task := waitTask(t, s, "side", arn, 60*time.Second, "with both helpers exited", func(task ecstypes.Task) bool {
@@ -245,6 +284,7 @@ func simpleTask(t testing.TB, s *Server, family, image string, args []string, fi
 	td := map[string]any{
 		"family": family, "networkMode": "awsvpc", "requiresCompatibilities": []string{"FARGATE"},
 		"cpu": "256", "memory": "512", "containerDefinitions": []map[string]any{c},
+		"executionRoleArn": taskExecutionRole(t, s),
 	}
 	s.AWS(t, "ecs", "register-task-definition", "--cli-input-json", writeJSON(t, family+".json", td)).OK(t)
 	return family
@@ -277,6 +317,7 @@ func TestECSTaskEndings(t *testing.T) {
 	registerInit := func(family, initCode string) {
 		s.AWS(t, "ecs", "register-task-definition", "--cli-input-json", writeJSON(t, family+".json", map[string]any{
 			"family": family, "networkMode": "awsvpc", "requiresCompatibilities": []string{"FARGATE"}, "cpu": "256", "memory": "512",
+			"executionRoleArn": taskExecutionRole(t, s),
 			"containerDefinitions": []map[string]any{
 				{"name": "init", "image": image, "essential": false, "command": []string{"-exit-after", "500ms", "-exit-code", initCode}},
 				{"name": "app", "image": image, "essential": true, "dependsOn": []map[string]any{{"containerName": "init", "condition": "SUCCESS"}}},
@@ -603,6 +644,7 @@ func TestECSKillDuringStart(t *testing.T) {
 	})
 	s.AWS(t, "ecs", "register-task-definition", "--cli-input-json", writeJSON(t, "two.json", map[string]any{
 		"family": "midstart-two", "networkMode": "awsvpc", "requiresCompatibilities": []string{"FARGATE"}, "cpu": "256", "memory": "512",
+		"executionRoleArn": taskExecutionRole(t, s),
 		"containerDefinitions": []map[string]any{
 			{"name": "app", "image": image, "essential": true, "healthCheck": map[string]any{"command": []string{"CMD", "/app", "-check", "http://localhost:8080/health"}, "interval": 5}},
 			{"name": "after", "image": image, "essential": false, "command": []string{"-port", "9090"}, "dependsOn": []map[string]any{{"containerName": "app", "condition": "HEALTHY"}}},

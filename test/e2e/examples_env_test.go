@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +17,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -36,9 +40,15 @@ type exampleEnv struct {
 	// subs are old, new pairs replaced in the command and its files: an
 	// identifier the documentation shows becomes the one berth gave.
 	subs []string
-	ecs  *ecs.Client
-	ecr  *ecr.Client
-	logs *cloudwatchlogs.Client
+	// env is added to the command's environment: the key of the IAM user
+	// it runs as (runAs), when not the account's root.
+	env     []string
+	ecs     *ecs.Client
+	ecr     *ecr.Client
+	logs    *cloudwatchlogs.Client
+	iam     *iam.Client
+	secrets *secretsmanager.Client
+	ssm     *ssm.Client
 }
 
 func newExampleEnv(t *testing.T, s *Server, ex cliExample, region, image string) *exampleEnv {
@@ -47,7 +57,18 @@ func newExampleEnv(t *testing.T, s *Server, ex cliExample, region, image string)
 	return &exampleEnv{
 		t: t, s: s, ex: ex, region: region, image: image, dir: t.TempDir(),
 		ecs: ecs.NewFromConfig(cfg), ecr: ecr.NewFromConfig(cfg), logs: cloudwatchlogs.NewFromConfig(cfg),
+		iam: iam.NewFromConfig(cfg), secrets: secretsmanager.NewFromConfig(cfg), ssm: ssm.NewFromConfig(cfg),
 	}
+}
+
+// aws runs the aws CLI against the server, with the environment's
+// additions.
+func (e *exampleEnv) aws(args ...string) Result {
+	e.t.Helper()
+	if len(e.env) == 0 {
+		return e.s.AWS(e.t, args...)
+	}
+	return Run(e.t, Command{Name: "aws", Args: append([]string{"--endpoint-url", e.s.URL}, args...), Env: append(e.s.awsEnv(), e.env...)})
 }
 
 // documentedARN is an ARN of the documentation's accounts and regions.
@@ -89,6 +110,16 @@ func (e *exampleEnv) commandArgs() []string {
 		args = append(args, a)
 	}
 	return args
+}
+
+// setFlag makes the command say value after flag, where the
+// documentation has a placeholder no substitution could replace alone.
+func (e *exampleEnv) setFlag(flag, value string) {
+	args := slices.Clone(e.ex.Args)
+	if i := slices.Index(args, flag); i >= 0 && i+1 < len(args) {
+		args[i+1] = value
+	}
+	e.ex.Args = args
 }
 
 // flagValues returns the values after flag in the example's command, up to
@@ -140,9 +171,54 @@ func prepareExample(e *exampleEnv) {
 				e.logStream(e.rewrite(groups[0]), e.rewrite(st))
 			}
 		}
+	case "iam":
+		prepareIAMExample(e, command)
+	case "sts":
+		for _, r := range e.flagValues("--role-arn") {
+			_, resource, _ := strings.Cut(e.rewrite(r), ":role/")
+			e.role(resource, exampleTrustPolicy)
+		}
+	case "secretsmanager":
+		if command != "create-secret" {
+			for _, id := range e.flagValues("--secret-id") {
+				e.secret(e.rewrite(id), exampleSecretString)
+			}
+		}
 	}
 	if setup := exampleSetups[e.ex.ID]; setup != nil {
 		setup(e)
+	}
+}
+
+// prepareIAMExample makes the IAM users, groups, roles and customer
+// managed policies the command names, but the one it creates.
+func prepareIAMExample(e *exampleEnv, command string) {
+	if command != "create-user" {
+		for _, u := range e.flagValues("--user-name") {
+			e.user(e.rewrite(u))
+		}
+	}
+	if command != "create-group" {
+		for _, g := range e.flagValues("--group-name") {
+			e.group(e.rewrite(g))
+		}
+	}
+	if command != "create-role" {
+		for _, r := range e.flagValues("--role-name") {
+			e.role(e.rewrite(r), exampleTrustPolicy)
+		}
+	}
+	for _, arn := range append(e.flagValues("--policy-arn"), e.flagValues("--permissions-boundary")...) {
+		// The account's policies; AWS's (arn:aws:iam::aws:policy/...)
+		// exist.
+		if resource, ok := strings.CutPrefix(e.rewrite(arn), "arn:aws:iam::"+e.s.AccountID+":"); ok {
+			e.customerPolicy(strings.TrimPrefix(resource, "policy/"), examplePolicy)
+		}
+	}
+	for _, arn := range e.flagValues("--policy-source-arn") {
+		if _, resource, ok := strings.Cut(e.rewrite(arn), ":user/"); ok {
+			e.user(resource)
+		}
 	}
 }
 
@@ -276,6 +352,8 @@ func (e *exampleEnv) taskDefinition(family string, rev int32, o taskDefinitionOp
 		in.ContainerDefinitions[0].PortMappings = []ecstypes.PortMapping{{ContainerPort: aws.Int32(o.port)}}
 	}
 	if o.fargate {
+		// Fargate pulls the image from ECR as the execution role.
+		in.ExecutionRoleArn = aws.String(e.executionRole())
 		in.RequiresCompatibilities = []ecstypes.Compatibility{ecstypes.CompatibilityFargate}
 		in.NetworkMode = ecstypes.NetworkModeAwsvpc
 		in.Cpu, in.Memory = aws.String("256"), aws.String("512")

@@ -70,4 +70,13 @@ func TestExamplesOfRST(t *testing.T) {
 	if got[1].Unrunnable == "" {
 		t.Errorf("a pipeline is runnable: %+v", got[1])
 	}
+	var out any
+	if !documentedJSON("{\n    \"a\": \"x\"\n    \"b\": [{}\n {}]\n}", &out) || documentedJSON("{\"a\": }", &out) {
+		t.Errorf("documentedJSON does not put back the missing commas alone")
+	}
+	for intro, want := range map[string]string{"Contents of ``svc.json``::": "svc.json", "Contents of policy.json::": "policy.json", "The content of a document. ::": ""} {
+		if name := fileShown(intro); name != want {
+			t.Errorf("fileShown(%q) = %q, want %q", intro, name, want)
+		}
+	}
 }

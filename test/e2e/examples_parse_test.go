@@ -38,7 +38,18 @@ type rstBlock struct {
 	text  string
 }
 
-var contentsOf = regexp.MustCompile("(?i)contents? of ``([^`]+)``")
+// contentsOf finds the file a block shows, named in double backquotes
+// or, in some files, bare ("Contents of policy.json::").
+var contentsOf = regexp.MustCompile("(?i)contents? of (?:``([^`]+)``|([\\w.-]+)::)")
+
+// fileShown is the name of the file the block's intro says it shows, or "".
+func fileShown(intro string) string {
+	m := contentsOf.FindStringSubmatch(intro)
+	if m == nil {
+		return ""
+	}
+	return m[1] + m[2]
+}
 
 // parseExamples reads the examples of one service from dir.
 func parseExamples(dir, service string) ([]cliExample, error) {
@@ -69,8 +80,8 @@ func examplesOf(service, name string, blocks []rstBlock) []cliExample {
 	var out []cliExample
 	files := map[string]string{}
 	for _, b := range blocks {
-		if m := contentsOf.FindStringSubmatch(b.intro); m != nil {
-			files[m[1]] = b.text
+		if name := fileShown(b.intro); name != "" {
+			files[name] = b.text
 		}
 	}
 	var cur *cliExample
@@ -90,8 +101,8 @@ func examplesOf(service, name string, blocks []rstBlock) []cliExample {
 		if cur == nil {
 			continue
 		}
-		if m := contentsOf.FindStringSubmatch(b.intro); m != nil {
-			cur.Files[m[1]] = b.text
+		if name := fileShown(b.intro); name != "" {
+			cur.Files[name] = b.text
 			continue
 		}
 		if cur.Output == "" {

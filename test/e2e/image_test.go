@@ -11,14 +11,14 @@ import (
 	"testing"
 )
 
-// appBinary builds testdata/app once per run: static, so it runs FROM scratch.
+// appBinary builds ./app once per run: static, so it runs FROM scratch.
 var appBinary = sync.OnceValues(func() (string, error) {
 	bin := filepath.Join(workDir, "app")
 	// -buildvcs=false: a checkout git refuses to read (another owner) must not fail the build.
-	cmd := exec.Command("go", "build", "-buildvcs=false", "-ldflags=-s -w", "-o", bin, "./testdata/app")
+	cmd := exec.Command("go", "build", "-buildvcs=false", "-ldflags=-s -w", "-o", bin, "./app")
 	cmd.Env = append(baseEnv(), "CGO_ENABLED=0", "GOOS=linux")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./testdata/app: %w\n%s", err, out)
+		return "", fmt.Errorf("go build ./app: %w\n%s", err, out)
 	}
 	return bin, nil
 })
@@ -46,14 +46,14 @@ ENTRYPOINT ["/app"]
 const busyboxPath = "/bin/busybox"
 
 // BuildToolboxImage builds the app image plus busybox's shell and the app
-// as curl (testdata/app/curl.go), tagged tag; it removes the tag when the
+// as curl (app/curl.go), tagged tag; it removes the tag when the
 // test ends and returns the image id.
 func BuildToolboxImage(t testing.TB, tag string) string {
 	t.Helper()
 	return buildImage(t, tag, toolboxDockerfile, map[string]string{"busybox": busyboxPath}, nil)
 }
 
-// BuildAppImage builds the test app (testdata/app: /health -> "ok", / -> the
+// BuildAppImage builds the test app (app: /health -> "ok", / -> the
 // hostname, port 8080, `-check URL` as a health-check command) into a
 // FROM scratch image tagged tag, removes the tag when the test ends, and
 // returns the image id.

@@ -73,9 +73,10 @@ func checkTicks(t testing.TB, events []logstypes.OutputLogEvent, n int) {
 
 // logTask is a Fargate task definition whose one container (the toolbox
 // image) runs command and logs with the awslogs options given.
-func logTask(family, image string, command []string, options map[string]string) map[string]any {
+func logTask(family, image, executionRole string, command []string, options map[string]string) map[string]any {
 	return map[string]any{
 		"family":                  family,
+		"executionRoleArn":        executionRole,
 		"networkMode":             "awsvpc",
 		"requiresCompatibilities": []string{"FARGATE"},
 		"cpu":                     "256",
@@ -124,6 +125,7 @@ func TestLogsArticle(t *testing.T) {
 		t.Fatalf("retention of 2 days: exit %d, %s", r.ExitCode, r.Stderr)
 	}
 
+	articleRoles(t, s)
 	td := articleTaskDefinition(t, "task-def.json")
 	api := containerDefs(td)[0]
 	delete(api, "secrets")
@@ -160,14 +162,15 @@ func TestLogsArticle(t *testing.T) {
 }
 
 // TestLogsMissingGroup: a task logging to a group that does not exist
-// stops with ECS's error, and awslogs-create-group creates the group.
+// stops with ECS's error, and awslogs-create-group creates the group once
+// the execution role may.
 func TestLogsMissingGroup(t *testing.T) {
 	s := StartECSServer(t, ServerOptions{})
 	image := pushToolbox(t, s, "logged", "v1")
 	s.AWS(t, "ecs", "create-cluster", "--cluster-name", "logs").OK(t)
 	opts := map[string]string{"awslogs-group": "/ecs/missing", "awslogs-region": s.Region, "awslogs-stream-prefix": "p"}
 	s.AWS(t, "ecs", "register-task-definition", "--cli-input-json", writeJSON(t, "missing.json",
-		logTask("missing", image, []string{"-tick", "10ms", "-ticks", "3"}, opts))).OK(t)
+		logTask("missing", image, taskExecutionRole(t, s), []string{"-tick", "10ms", "-ticks", "3"}, opts))).OK(t)
 	arn := runTask(t, s, "--cluster", "logs", "--task-definition", "missing", "--network-configuration", awsvpc)
 	stopped := waitTaskStatus(t, s, "logs", arn, "STOPPED", 60*time.Second)
 	const want = "ResourceInitializationError: failed to validate logger args: create stream has been retried 1 times: failed to create Cloudwatch log stream: ResourceNotFoundException: The specified log group does not exist. : exit status 1"
@@ -175,9 +178,19 @@ func TestLogsMissingGroup(t *testing.T) {
 		t.Fatalf("stopped: %s %q", stopped.StopCode, aws.ToString(stopped.StoppedReason))
 	}
 
+	// awslogs-create-group needs logs:CreateLogGroup, which
+	// AmazonECSTaskExecutionRolePolicy does not grant, as AWS documents.
 	opts["awslogs-create-group"] = "true"
 	s.AWS(t, "ecs", "register-task-definition", "--cli-input-json", writeJSON(t, "create.json",
-		logTask("missing", image, []string{"-tick", "10ms", "-ticks", "6"}, opts))).OK(t)
+		logTask("missing", image, taskExecutionRole(t, s), []string{"-tick", "10ms", "-ticks", "6"}, opts))).OK(t)
+	arn = runTask(t, s, "--cluster", "logs", "--task-definition", "missing:2", "--network-configuration", awsvpc)
+	stopped = waitTaskStatus(t, s, "logs", arn, "STOPPED", 60*time.Second)
+	if reason := aws.ToString(stopped.StoppedReason); !strings.HasPrefix(reason, "ResourceInitializationError: failed to validate logger args: ") ||
+		!strings.Contains(reason, "AccessDeniedException") || !strings.Contains(reason, "logs:CreateLogGroup") {
+		t.Fatalf("create-group without logs:CreateLogGroup: %q", reason)
+	}
+	s.AWS(t, "iam", "put-role-policy", "--role-name", "ecsTaskExecutionRole", "--policy-name", "create-groups", "--policy-document",
+		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"logs:CreateLogGroup","Resource":"*"}]}`).OK(t)
 	arn = runTask(t, s, "--cluster", "logs", "--task-definition", "missing:2", "--network-configuration", awsvpc)
 	waitTaskStatus(t, s, "logs", arn, "STOPPED", 60*time.Second)
 	checkTicks(t, streamEvents(t, s, "/ecs/missing", "p/app/"+taskID(arn)), 6)
@@ -193,7 +206,7 @@ func TestLogsMillionLines(t *testing.T) {
 	s.AWS(t, "logs", "create-log-group", "--log-group-name", "chatty").OK(t)
 	const n = 1_000_000
 	s.AWS(t, "ecs", "register-task-definition", "--cli-input-json", writeJSON(t, "chatty.json",
-		logTask("chatty", image, []string{"-print-lines", fmt.Sprint(n)},
+		logTask("chatty", image, taskExecutionRole(t, s), []string{"-print-lines", fmt.Sprint(n)},
 			map[string]string{"awslogs-group": "chatty", "awslogs-region": s.Region, "awslogs-stream-prefix": "c"}))).OK(t)
 	arn := runTask(t, s, "--cluster", "logs", "--task-definition", "chatty", "--network-configuration", awsvpc)
 	task := waitTaskStatus(t, s, "logs", arn, "STOPPED", 3*time.Minute)
@@ -221,7 +234,7 @@ func TestLogsSurviveKill9(t *testing.T) {
 	s.AWS(t, "logs", "create-log-group", "--log-group-name", "ticker").OK(t)
 	const n = 600
 	s.AWS(t, "ecs", "register-task-definition", "--cli-input-json", writeJSON(t, "ticker.json",
-		logTask("ticker", image, []string{"-tick", "10ms", "-ticks", fmt.Sprint(n)},
+		logTask("ticker", image, taskExecutionRole(t, s), []string{"-tick", "10ms", "-ticks", fmt.Sprint(n)},
 			map[string]string{"awslogs-group": "ticker", "awslogs-region": s.Region, "awslogs-stream-prefix": "t"}))).OK(t)
 	arn := runTask(t, s, "--cluster", "logs", "--task-definition", "ticker", "--network-configuration", awsvpc)
 	stream := "t/app/" + taskID(arn)
@@ -315,7 +328,7 @@ func TestLogsMultilineAndDatetime(t *testing.T) {
 	} {
 		family := fmt.Sprintf("multi%d", i)
 		opt["awslogs-group"], opt["awslogs-region"], opt["awslogs-stream-prefix"] = "multi", s.Region, family
-		td := logTask(family, image, []string{script}, opt)
+		td := logTask(family, image, taskExecutionRole(t, s), []string{script}, opt)
 		td["containerDefinitions"].([]map[string]any)[0]["entryPoint"] = []string{"sh", "-c"}
 		s.AWS(t, "ecs", "register-task-definition", "--cli-input-json", writeJSON(t, family+".json", td)).OK(t)
 		arn := runTask(t, s, "--cluster", "logs", "--task-definition", family, "--network-configuration", awsvpc)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -223,6 +224,15 @@ func (s *Server) KillAndRestart(t testing.TB) {
 	t.Helper()
 	s.Kill(t)
 	s.Start(t)
+}
+
+// As is the server as seen with another access key: its AWS and AWSv2
+// run the CLI with that key, its DockerLogin logs docker in with it.
+func (s *Server) As(accessKeyID, secretAccessKey string) *Server {
+	other := *s
+	other.env = maps.Clone(s.env)
+	other.env["AWS_ACCESS_KEY_ID"], other.env["AWS_SECRET_ACCESS_KEY"] = accessKeyID, secretAccessKey
+	return &other
 }
 
 // Env is the AWS_* variables `berth env` exports for this server.

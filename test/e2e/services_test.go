@@ -100,6 +100,9 @@ func (e *svcEnv) registerApp(t *testing.T, family, version string, command ...st
 		"family": family, "networkMode": "awsvpc", "requiresCompatibilities": []string{"FARGATE"},
 		"cpu": "256", "memory": "512", "containerDefinitions": []map[string]any{c},
 	}
+	if role := taskExecutionRole(t, e.s); role != "" {
+		td["executionRoleArn"] = role
+	}
 	var out struct {
 		TaskDefinition struct {
 			TaskDefinitionArn string `json:"taskDefinitionArn"`
@@ -355,9 +358,10 @@ func TestServiceArticleCreate(t *testing.T) {
 		"capacityProvider=FARGATE,weight=1,base=1",
 		"capacityProvider=FARGATE_SPOT,weight=3",
 		"--settings", "name=containerInsights,value=enabled").OK(t)
-	// api-service:1 is the article's definition verbatim (it needs Secrets
-	// Manager and CloudWatch Logs); 2 and 3 run: no secrets, no awslogs,
-	// the article's health check on a short interval.
+	// The article's roles; api-service:1 is its definition verbatim; 2 and
+	// 3 leave out the secrets and log group this test does not make, and
+	// run the article's health check on a short interval.
+	articleRoles(t, s)
 	s.AWS(t, "ecs", "register-task-definition", "--cli-input-json", "file://testdata/article/task-def.json").OK(t)
 	runnable := articleTaskDefinition(t, "task-def.json")
 	api := containerDefs(runnable)[0]

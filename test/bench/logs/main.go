@@ -141,7 +141,7 @@ func run() error {
 	}
 	if cfg.docker {
 		appBin := filepath.Join(dir, "app")
-		if err := benchserver.GoBuild(ctx, appBin, "./test/e2e/testdata/app"); err != nil {
+		if err := benchserver.GoBuild(ctx, appBin, "./test/e2e/app"); err != nil {
 			return err
 		}
 		r.lines, err = measureContainerLines(ctx, cfg, appBin)

@@ -143,7 +143,7 @@ func run() error {
 	var rollout *rolloutResult
 	if cfg.docker {
 		appBin := filepath.Join(dir, "app")
-		if err := benchserver.GoBuild(ctx, appBin, "./test/e2e/testdata/app"); err != nil {
+		if err := benchserver.GoBuild(ctx, appBin, "./test/e2e/app"); err != nil {
 			return err
 		}
 		r, err := measureRollout(ctx, cfg, appBin)

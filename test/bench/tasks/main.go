@@ -74,7 +74,7 @@ func run() error {
 		return err
 	}
 	appBin := filepath.Join(dir, "app")
-	if err := benchserver.GoBuild(ctx, appBin, "./test/e2e/testdata/app"); err != nil {
+	if err := benchserver.GoBuild(ctx, appBin, "./test/e2e/app"); err != nil {
 		return err
 	}
 

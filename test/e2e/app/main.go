@@ -3,6 +3,7 @@
 //
 //	GET /health  200 "ok" (or -health-status)
 //	GET /        the hostname (a container's id or task's hostname)
+//	GET /env/..., /aws/...  what an AWS SDK in the task sees (aws.go)
 //
 // With -check URL it is its own health-check command (a scratch image has no
 // curl): it exits 0 when URL answers 200, else 1. Installed as "curl" it is a
@@ -66,6 +67,7 @@ func main() {
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, hostname)
 	})
+	awsRoutes(mux)
 	srv := &http.Server{Addr: fmt.Sprintf(":%d", *port), Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 
 	if *exitAfter > 0 {
