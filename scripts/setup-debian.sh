@@ -5,7 +5,8 @@
 #
 # Run as root, or as a user who may sudo (for apt-get and dockerd).
 # BERTH_LISTEN (default 127.0.0.1:4566) and BERTH_DATA_DIR (default
-# $XDG_DATA_HOME/berth or ~/.local/share/berth) move the server.
+# $XDG_DATA_HOME/berth or ~/.local/share/berth) move the server;
+# BERTH_ACCOUNT_ID (default 000000000000) is the account it acts as.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."

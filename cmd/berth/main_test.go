@@ -130,6 +130,21 @@ func TestIAMEnforceDefault(t *testing.T) {
 	}
 }
 
+func TestAccountIDFromEnvironment(t *testing.T) {
+	cfg := defaultConfig(func(k string) string {
+		if k == "BERTH_ACCOUNT_ID" {
+			return "123456789012"
+		}
+		return ""
+	})
+	if cfg.AccountID != "123456789012" {
+		t.Fatalf("account %q", cfg.AccountID)
+	}
+	if cfg := defaultConfig(func(string) string { return "" }); cfg.AccountID != "000000000000" {
+		t.Fatalf("default account %q", cfg.AccountID)
+	}
+}
+
 func TestShellQuote(t *testing.T) {
 	for in, want := range map[string]string{
 		"AKIAABCDEFGHIJKLMNOP":    "AKIAABCDEFGHIJKLMNOP",

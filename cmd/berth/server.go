@@ -80,7 +80,7 @@ func defaultConfig(getenv func(string) string) serverConfig {
 		Listen:    cmp.Or(getenv("BERTH_LISTEN"), "127.0.0.1:4566"),
 		DataDir:   defaultDataDir(getenv),
 		Region:    "us-east-1",
-		AccountID: "000000000000",
+		AccountID: cmp.Or(getenv("BERTH_ACCOUNT_ID"), "000000000000"),
 		LogLevel:  "info",
 		Agent:     true,
 		// ECS's own task bridge range: link-local, so it collides with no
@@ -160,7 +160,7 @@ func newServerCmd(getenv func(string) string) *cobra.Command {
 	}
 	fs := cmd.Flags()
 	addClientFlags(fs, &cfg, def)
-	fs.StringVar(&cfg.AccountID, "account-id", def.AccountID, "12-digit AWS account id the server acts as")
+	fs.StringVar(&cfg.AccountID, "account-id", def.AccountID, "12-digit AWS account id the server acts as (env BERTH_ACCOUNT_ID)")
 	fs.StringVar(&cfg.RegistryHost, "registry-host", "", "registry host repositoryUri advertises (default localhost:<listen port>)")
 	fs.StringVar(&cfg.LogLevel, "log-level", def.LogLevel, "debug, info, warn or error")
 	fs.BoolVar(&cfg.Agent, "agent", def.Agent, "run tasks on this host with Docker (the in-process agent)")
