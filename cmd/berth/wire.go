@@ -280,6 +280,8 @@ func wire(cfg serverConfig, serverURL string, logger *slog.Logger) (c *component
 		{name: "scan controller", run: scans.Run},
 		{name: "iam directory", run: directory.Run,
 			consequence: "every call reads its caller's keys and policies from the store (correct, slower)"},
+		{name: "iam last use", run: directory.RunLastUse,
+			consequence: "access keys and roles stop recording their last use"},
 		{name: "iam session sweep", run: func(ctx context.Context) error {
 			return directory.RunSessionSweep(ctx, sessionSweepInterval)
 		}, consequence: "expired temporary credentials stay in the store (they are refused all the same)"},

@@ -52,6 +52,13 @@ type Callers interface {
 	Caller(accessKeyID string) (awsapi.Caller, bool)
 }
 
+// UseRecorder is implemented by Credentials that remember each key's last
+// use (IAM's GetAccessKeyLastUsed and RoleLastUsed). RecordUse must not
+// block: it is called on every authenticated call.
+type UseRecorder interface {
+	RecordUse(accessKeyID, service, region string)
+}
+
 // Authorizer decides whether a caller may do what a call asks
 // (awsapi.Service.Access). A denial is an *awsapi.AccessDenied, which the
 // gateway answers in the service's protocol; any other error is a failure
@@ -394,6 +401,9 @@ func (g *Gateway) handleAWS(x *exchange) error {
 	}
 	if info.Region == "" {
 		info.Region = g.cfg.Region
+	}
+	if uses, ok := g.cfg.Credentials.(UseRecorder); ok {
+		uses.RecordUse(info.AccessKeyID, info.Service, info.Region)
 	}
 	ctx := awsapi.WithRequest(r.Context(), info)
 	if err := g.authorize(ctx, x.svc, info, in); err != nil {

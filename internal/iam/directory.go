@@ -76,6 +76,9 @@ type Directory struct {
 	advanced    chan struct{}
 	credentials map[string]*dirCredential
 	subjects    map[dirSubjectKey]*dirSubject
+
+	// uses are the keys' last uses still to be recorded.
+	uses *lastUses
 }
 
 const (
@@ -109,6 +112,7 @@ func NewDirectory(cfg DirectoryConfig) *Directory {
 		log:         cfg.Logger,
 		credentials: map[string]*dirCredential{},
 		subjects:    map[dirSubjectKey]*dirSubject{},
+		uses:        newLastUses(),
 	}
 	if d.now == nil {
 		d.now = time.Now
