@@ -8,12 +8,9 @@ import (
 	"github.com/berth/berth/internal/agenthub"
 	"github.com/berth/berth/internal/agentproto"
 	"github.com/berth/berth/internal/awsapi"
+	"github.com/berth/berth/internal/ecs"
 	"github.com/berth/berth/internal/iam"
 )
-
-// ecsTasksPrincipal is the service principal ECS assumes task and
-// execution roles as.
-const ecsTasksPrincipal = "ecs-tasks.amazonaws.com"
 
 // taskRoles is the IAM directory as ECS (whether it may assume a task's
 // roles) and the agent hub (the roles' credentials) ask it.
@@ -40,7 +37,7 @@ func (r taskRoles) TrustsService(ctx context.Context, roleARN, service, sourceAR
 func (r taskRoles) TaskSession(ctx context.Context, roleARN, taskARN, taskID string) (agentproto.RoleCredentials, error) {
 	creds, _, err := r.dir.IssueServiceSession(ctx, iam.ServiceSessionRequest{
 		RoleARN:     roleARN,
-		Service:     ecsTasksPrincipal,
+		Service:     ecs.TasksPrincipal,
 		SessionName: taskID,
 		Context:     map[string]string{"aws:SourceArn": taskARN, "aws:SourceAccount": r.account},
 		Unchecked:   !r.enforce,

@@ -53,14 +53,6 @@ const (
 	placerIDFile = "placer.id"
 )
 
-// How often expired temporary credentials and secrets past their recovery
-// window are removed from the store; both are refused as soon as they
-// expire, so this only frees the space.
-const (
-	sessionSweepInterval = 15 * time.Minute
-	secretSweepInterval  = 15 * time.Minute
-)
-
 // components is what wire built: the handler for the one port, the
 // background work to start once the port serves, and the closing of it all.
 type components struct {
@@ -282,11 +274,14 @@ func wire(cfg serverConfig, serverURL string, logger *slog.Logger) (c *component
 			consequence: "every call reads its caller's keys and policies from the store (correct, slower)"},
 		{name: "iam last use", run: directory.RunLastUse,
 			consequence: "access keys and roles stop recording their last use"},
+		// Expired credentials and secrets past their recovery window are
+		// refused at once; the sweeps, at their packages' intervals, only
+		// free the space.
 		{name: "iam session sweep", run: func(ctx context.Context) error {
-			return directory.RunSessionSweep(ctx, sessionSweepInterval)
+			return directory.RunSessionSweep(ctx, iam.DefaultSessionSweepInterval)
 		}, consequence: "expired temporary credentials stay in the store (they are refused all the same)"},
 		{name: "secret deletion", run: func(ctx context.Context) error {
-			return secretsManager.RunDeletionSweep(ctx, secretSweepInterval)
+			return secretsManager.RunDeletionSweep(ctx, secretsmanager.DefaultDeletionSweepInterval)
 		}, consequence: "secrets past their recovery window stay in the store (they answer as deleted all the same)"},
 		{name: "log retention", run: func(ctx context.Context) error {
 			return cloudwatchLogs.RunRetention(ctx, cfg.LogsRetentionInterval)

@@ -52,16 +52,6 @@ type httpLogSink struct {
 	server *serverClient
 }
 
-// newHTTPLogSink returns the log endpoints of the server at serverURL
-// (http or https; ws and wss name the same server).
-func newHTTPLogSink(serverURL, token string) (*httpLogSink, error) {
-	c, err := newServerClient(serverURL, token)
-	if err != nil {
-		return nil, err
-	}
-	return &httpLogSink{server: c}, nil
-}
-
 func (s *httpLogSink) PrepareStream(ctx context.Context, req agentproto.LogStreamRequest) (agentproto.LogStreamResponse, error) {
 	var resp agentproto.LogStreamResponse
 	err := s.post(ctx, agentproto.LogStreamPath, req, &resp)

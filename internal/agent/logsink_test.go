@@ -74,3 +74,13 @@ func TestHTTPLogSinkURL(t *testing.T) {
 		}
 	}
 }
+
+// newHTTPLogSink returns, as the agent makes them, the log endpoints of the server at serverURL
+// (http or https; ws and wss name the same server).
+func newHTTPLogSink(serverURL, token string) (*httpLogSink, error) {
+	c, err := newServerClient(serverURL, token)
+	if err != nil {
+		return nil, err
+	}
+	return &httpLogSink{server: c}, nil
+}

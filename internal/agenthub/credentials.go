@@ -120,7 +120,7 @@ func (h *Hub) CredentialsHandler() http.Handler {
 func (h *Hub) credentialsFor(ctx context.Context, req agentproto.CredentialsRequest) (agentproto.RoleCredentials, int, *agentproto.CredentialsError) {
 	if h.cfg.Sessions == nil {
 		return agentproto.RoleCredentials{}, http.StatusNotFound, &agentproto.CredentialsError{Code: agentproto.CredentialsNoRole,
-			Message: "berth runs without IAM enforcement: tasks get no role credentials"}
+			Message: "this server issues no role credentials"}
 	}
 	if req.Role != agentproto.TaskRole && req.Role != agentproto.ExecutionRole {
 		return agentproto.RoleCredentials{}, http.StatusBadRequest, &agentproto.CredentialsError{Code: "BadRequest", Message: "unknown role kind " + req.Role}

@@ -19,7 +19,7 @@ import (
 
 // ecsPrincipal is the service a service's load balancer role and
 // infrastructure roles are passed to (iam:PassedToService); task and
-// execution roles are passed to ecsTasksPrincipal.
+// execution roles are passed to TasksPrincipal.
 const ecsPrincipal = "ecs.amazonaws.com"
 
 // accessRule adds what a call with input needs to a.
@@ -211,7 +211,7 @@ var accessRules = map[string]accessRule{
 		arn := a.arn("daemon-task-definition/" + awsapi.Deref(in.Family) + ":*")
 		a.need(arn, conditions(nil).requestTags(in.Tags))
 		a.tagOnCreate(arn, in.Tags, nil)
-		a.passRole(ecsTasksPrincipal, awsapi.Deref(in.TaskRoleArn), awsapi.Deref(in.ExecutionRoleArn))
+		a.passRole(TasksPrincipal, awsapi.Deref(in.TaskRoleArn), awsapi.Deref(in.ExecutionRoleArn))
 	}),
 	"UpdateDaemon": forInput(func(a *accessRequest, in *ecstypes.UpdateDaemonRequest) {
 		arn, c := a.daemon(awsapi.Deref(in.DaemonArn))
@@ -298,7 +298,7 @@ var accessRules = map[string]accessRule{
 		arn := a.arns.Service(cluster, name)
 		a.need(arn, conditions(nil).set("ecs:cluster", clusterARN).requestTags(in.Tags))
 		a.tagOnCreate(arn, in.Tags, conditions(nil).set("ecs:cluster", clusterARN))
-		a.passRole(ecsTasksPrincipal, awsapi.Deref(in.ExecutionRoleArn), awsapi.Deref(in.TaskRoleArn))
+		a.passRole(TasksPrincipal, awsapi.Deref(in.ExecutionRoleArn), awsapi.Deref(in.TaskRoleArn))
 		a.passRole(ecsPrincipal, awsapi.Deref(in.InfrastructureRoleArn)) // UNVERIFIED: the service the role is passed to
 	}),
 	"DeleteExpressGatewayService": forInput(func(a *accessRequest, in *ecstypes.DeleteExpressGatewayServiceRequest) {
@@ -309,7 +309,7 @@ var accessRules = map[string]accessRule{
 	}),
 	"UpdateExpressGatewayService": forInput(func(a *accessRequest, in *ecstypes.UpdateExpressGatewayServiceRequest) {
 		a.needIn(a.service(nil, awsapi.Deref(in.ServiceArn)))
-		a.passRole(ecsTasksPrincipal, awsapi.Deref(in.ExecutionRoleArn), awsapi.Deref(in.TaskRoleArn))
+		a.passRole(TasksPrincipal, awsapi.Deref(in.ExecutionRoleArn), awsapi.Deref(in.TaskRoleArn))
 	}),
 
 	// Task sets, which berth does not store.
@@ -365,7 +365,7 @@ var accessRules = map[string]accessRule{
 		arn := a.arn("task-definition/" + awsapi.Deref(in.Family) + ":*") // UNVERIFIED: the family's ARN with ":*"
 		a.need(arn, conditions(nil).requestTags(in.Tags))
 		a.tagOnCreate(arn, in.Tags, nil)
-		a.passRole(ecsTasksPrincipal, awsapi.Deref(in.TaskRoleArn), awsapi.Deref(in.ExecutionRoleArn))
+		a.passRole(TasksPrincipal, awsapi.Deref(in.TaskRoleArn), awsapi.Deref(in.ExecutionRoleArn))
 	}),
 
 	// Tasks.
@@ -849,7 +849,7 @@ func (a *accessRequest) passTaskRoles(def *ecsstate.TaskDefinition, overrides *e
 		d = def.Definition
 	}
 	taskRole, executionRole := ecstypes.EffectiveRoles(&d, overrides)
-	a.passRole(ecsTasksPrincipal, taskRole, executionRole)
+	a.passRole(TasksPrincipal, taskRole, executionRole)
 }
 
 // conditions are the condition keys a call sets, nil for none.

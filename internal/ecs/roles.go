@@ -16,9 +16,9 @@ type RoleTrust interface {
 	TrustsService(ctx context.Context, roleARN, service, sourceARN string) (bool, error)
 }
 
-// ecsTasksPrincipal is the service principal task and execution roles
-// must trust.
-const ecsTasksPrincipal = "ecs-tasks.amazonaws.com"
+// TasksPrincipal is the service principal task and execution roles must
+// trust, and the one ECS assumes them as.
+const TasksPrincipal = "ecs-tasks.amazonaws.com"
 
 // checkTaskRoles refuses a launch whose task role or execution role (the
 // task definition's, or an override's) ECS could not assume, as RunTask,
@@ -34,7 +34,7 @@ func (s *service) checkTaskRoles(ctx context.Context, cluster ecsstate.Cluster, 
 		if role == "" {
 			continue
 		}
-		trusted, err := s.roles.TrustsService(ctx, role, ecsTasksPrincipal, tasks)
+		trusted, err := s.roles.TrustsService(ctx, role, TasksPrincipal, tasks)
 		if err != nil {
 			return err
 		}

@@ -15,7 +15,7 @@ import (
 type trustedRoles map[string]bool
 
 func (r trustedRoles) TrustsService(_ context.Context, roleARN, service, sourceARN string) (bool, error) {
-	return service == ecsTasksPrincipal && sourceARN == "arn:aws:ecs:us-east-1:123456789012:task/prod-cluster/*" && r[roleARN], nil
+	return service == TasksPrincipal && sourceARN == "arn:aws:ecs:us-east-1:123456789012:task/prod-cluster/*" && r[roleARN], nil
 }
 
 func TestTaskRolesMustBeAssumable(t *testing.T) {

@@ -651,3 +651,34 @@ func TestUncheckedServiceSession(t *testing.T) {
 		t.Fatalf("another account's role: %v", err)
 	}
 }
+
+// TestResourceTagsReadOnlyWhenTested: a resource's tags are read when a
+// policy that applies tests them, and decide; otherwise never read.
+func TestResourceTagsReadOnlyWhenTested(t *testing.T) {
+	f := newDirFixture(t)
+	f.user("plain", iamstate.Policies{Inline: map[string]string{"p": `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ecs:DescribeServices","Resource":"*"}]}`}})
+	f.accessKey("AKIAPLAIN", "plain", "secret", "Active")
+	f.user("tagged", iamstate.Policies{Inline: map[string]string{"p": `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ecs:DescribeServices","Resource":"*",
+		"Condition":{"StringEquals":{"aws:ResourceTag/team":"web"}}}]}`}})
+	f.accessKey("AKIATAGGED", "tagged", "secret", "Active")
+	reads := 0
+	team := "web"
+	access := awsapi.Access{Action: "ecs:DescribeServices", Resource: "arn:aws:ecs:us-east-1:123456789012:service/c/s",
+		Context: map[string][]string{"ecs:cluster": {"arn:aws:ecs:us-east-1:123456789012:cluster/c"}},
+		ResourceTags: func(context.Context) (map[string][]string, error) {
+			reads++
+			return map[string][]string{"aws:ResourceTag/team": {team}}, nil
+		}}
+	dirWantAllowed(t, f.authorize("AKIAPLAIN", access))
+	if reads != 0 {
+		t.Fatalf("tags read %d times for a policy that does not test them", reads)
+	}
+	dirWantAllowed(t, f.authorize("AKIATAGGED", access))
+	team = "api"
+	if err := f.authorize("AKIATAGGED", access); err == nil {
+		t.Fatal("allowed with another team's tag")
+	}
+	if reads != 2 || len(access.Context) != 1 {
+		t.Fatalf("tags read %d times; the access's own context became %v", reads, access.Context)
+	}
+}
