@@ -231,9 +231,8 @@ func (a *accessRequest) withRepository(access *awsapi.Access, id ecrstate.Reposi
 			a.err = err
 		}
 	default:
-		for _, t := range repo.Tags {
-			access.Context = with(access.Context, "aws:ResourceTag/"+t.Key, t.Value)
-			access.Context = with(access.Context, "ecr:ResourceTag/"+t.Key, t.Value)
+		for k, v := range repo.TagConditions() {
+			access.Context = with(access.Context, k, v[0])
 		}
 		access.ResourcePolicy = repo.Policy
 	}

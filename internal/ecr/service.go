@@ -164,9 +164,7 @@ func (s *service) ownRegistry(param string, registryID string) error {
 	return nil
 }
 
-func (s *service) repositoryARN(repo ecrstate.RepositoryID) string {
-	return "arn:aws:ecr:" + repo.Region + ":" + s.account + ":repository/" + repo.Name
-}
+func (s *service) repositoryARN(repo ecrstate.RepositoryID) string { return repo.ARN(s.account) }
 
 // parseRepositoryARN returns the repository an ARN of this registry names.
 // An ARN of another region names a repository that does not exist here,

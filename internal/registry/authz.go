@@ -59,19 +59,12 @@ func (h *handler) authorize(ctx context.Context, repo ecrstate.RepositoryID, act
 	if h.authorizer == nil || caller.Admin || action == "" {
 		return nil
 	}
-	access := awsapi.Access{Action: action, Resource: h.repositoryARN(repo)}
+	access := awsapi.Access{Action: action, Resource: repo.ARN(h.account)}
 	// The repository's policy may grant what the caller's own policies
 	// don't; a repository that does not exist has none, and the handler
 	// answers its not-found error once the caller may ask.
 	if record, err := h.cat.GetRepository(ctx, repo); err == nil {
-		access.ResourcePolicy = record.Policy
-		if len(record.Tags) > 0 {
-			access.Context = map[string][]string{}
-			for _, tag := range record.Tags {
-				access.Context["aws:ResourceTag/"+tag.Key] = []string{tag.Value}
-				access.Context["ecr:ResourceTag/"+tag.Key] = []string{tag.Value}
-			}
-		}
+		access.ResourcePolicy, access.Context = record.Policy, record.TagConditions()
 	} else if !errors.Is(err, ErrRepositoryNotFound) {
 		return internal(err)
 	}
@@ -84,10 +77,6 @@ func (h *handler) authorize(ctx context.Context, repo ecrstate.RepositoryID, act
 		return internal(err)
 	}
 	return nil
-}
-
-func (h *handler) repositoryARN(repo ecrstate.RepositoryID) string {
-	return "arn:aws:ecr:" + repo.Region + ":" + h.account + ":repository/" + repo.Name
 }
 
 // mayReadAnyRepository reports whether a mount naming no source may take

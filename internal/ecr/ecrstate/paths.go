@@ -55,6 +55,11 @@ type RepositoryID struct {
 // String is the id as it leads the repository's keys, "<region>|<name>".
 func (id RepositoryID) String() string { return id.Region + "|" + id.Name }
 
+// ARN is the repository's ARN in account.
+func (id RepositoryID) ARN(account string) string {
+	return "arn:aws:ecr:" + id.Region + ":" + account + ":repository/" + id.Name
+}
+
 // ParseRepositoryID reads an id from the front of a key's rest
 // ("<region>|<name>" or "<region>|<name>|..."), returning what follows.
 func ParseRepositoryID(s string) (id RepositoryID, rest string, ok bool) {

@@ -52,6 +52,21 @@ type ResourceTag struct {
 	Value string `json:"value"`
 }
 
+// TagConditions are the repository's tags as IAM condition keys, under
+// AWS's name and ECR's (aws:ResourceTag/<key>, ecr:ResourceTag/<key>);
+// nil for none.
+func (r *Repository) TagConditions() map[string][]string {
+	if len(r.Tags) == 0 {
+		return nil
+	}
+	c := make(map[string][]string, 2*len(r.Tags))
+	for _, t := range r.Tags {
+		c["aws:ResourceTag/"+t.Key] = []string{t.Value}
+		c["ecr:ResourceTag/"+t.Key] = []string{t.Value}
+	}
+	return c
+}
+
 // TagIsImmutable reports whether tag may not be moved once it exists.
 func (r *Repository) TagIsImmutable(tag string) bool {
 	switch r.TagMutability {
