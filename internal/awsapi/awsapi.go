@@ -21,6 +21,7 @@ type Protocol string
 const (
 	JSON11 Protocol = "json" // awsJson1_1: POST / with X-Amz-Target
 	Query  Protocol = "query"
+	EC2    Protocol = "ec2" // ec2Query: awsQuery's form in, EC2's own XML out
 )
 
 // Service describes one AWS API service to the gateway.

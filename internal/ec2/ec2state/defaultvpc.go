@@ -1,0 +1,163 @@
+package ec2state
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/berth/berth/internal/store"
+)
+
+// DefaultVPCCIDR is the range of every region's default VPC, as in AWS.
+const DefaultVPCCIDR = "172.31.0.0/16"
+
+// DefaultVPCSpec says how to make a region's default VPC.
+type DefaultVPCSpec struct {
+	Region, Account string
+	// CIDR is the VPC's range (DefaultVPCCIDR in use; tests that run
+	// several servers on one host give each its own).
+	CIDR string
+	Now  time.Time
+}
+
+// EnsureDefaultVPC returns the region's default VPC, making it first if the
+// region has none yet: the VPC, a default subnet per availability zone (the
+// VPC's range cut in sixteen: /20s of a /16, in zone order), and its
+// default security group, all in one transaction.
+func EnsureDefaultVPC(ctx context.Context, s store.Store, spec DefaultVPCSpec) (VPC, error) {
+	var out VPC
+	err := store.Retry(ctx, func() error {
+		marker, err := store.Get[DefaultVPC](ctx, s, DefaultVPCKey(spec.Region))
+		if err == nil {
+			vpc, err := store.Get[VPC](ctx, s, VPCKey(spec.Region, marker.Value.VPCID))
+			if err == nil {
+				out = vpc.Value
+				return nil
+			}
+			if !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+			// The default VPC was deleted, as a user may do in EC2: the
+			// region has none until it is made again.
+			return ErrNoDefaultVPC
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		vpc, ops, err := newDefaultVPC(spec)
+		if err != nil {
+			return err
+		}
+		if _, err := s.Txn(ctx, store.Txn{If: []store.Compare{{Key: DefaultVPCKey(spec.Region)}}, Then: ops}); err != nil {
+			return err
+		}
+		out = vpc
+		return nil
+	})
+	return out, err
+}
+
+// ErrNoDefaultVPC is returned when the region's default VPC was deleted.
+var ErrNoDefaultVPC = errors.New("ec2state: the region has no default VPC")
+
+func newDefaultVPC(spec DefaultVPCSpec) (VPC, []store.Op, error) {
+	prefix, err := netip.ParsePrefix(spec.CIDR)
+	if err != nil || !prefix.Addr().Is4() || prefix.Bits() > 24 {
+		return VPC{}, nil, fmt.Errorf("ec2state: default VPC range %q is not an IPv4 CIDR of /24 or larger", spec.CIDR)
+	}
+	prefix = prefix.Masked()
+	vpc := NewVPC(spec.Region, spec.Account, prefix.String(), spec.Now)
+	vpc.IsDefault = true
+	vpc.EnableDNSHostnames = true // on in the default VPC only, as in EC2
+	group := NewDefaultGroup(vpc, spec.Now)
+	vpc.DefaultGroupID = group.ID
+	ops := []store.Op{}
+	put := func(key string, v any) error {
+		op, err := store.PutJSON(key, v)
+		if err == nil {
+			ops = append(ops, op)
+		}
+		return err
+	}
+	if err := put(VPCKey(vpc.Region, vpc.ID), vpc); err != nil {
+		return VPC{}, nil, err
+	}
+	if err := put(GroupKey(group.Region, group.ID), group); err != nil {
+		return VPC{}, nil, err
+	}
+	bits := prefix.Bits() + 4
+	for i, zone := range Zones(spec.Region) {
+		cidr, ok := NthSubnet(prefix, bits, i)
+		if !ok {
+			break
+		}
+		subnet := Subnet{
+			Region: spec.Region, ID: NewID(SubnetIDPrefix), VPCID: vpc.ID, CIDR: cidr.String(),
+			AvailabilityZone: zone.Name, AvailabilityZoneID: zone.ID,
+			DefaultForAZ: true, MapPublicIPOnLaunch: true, OwnerID: spec.Account, Created: spec.Now,
+		}
+		if err := put(SubnetKey(subnet.Region, subnet.ID), subnet); err != nil {
+			return VPC{}, nil, err
+		}
+	}
+	if err := put(DefaultVPCKey(spec.Region), DefaultVPC{VPCID: vpc.ID}); err != nil {
+		return VPC{}, nil, err
+	}
+	return vpc, ops, nil
+}
+
+// NewVPC returns a new VPC record of cidr (masked) with its defaults; its
+// DefaultGroupID is for the caller to set, with NewDefaultGroup.
+func NewVPC(region, account, cidr string, now time.Time) VPC {
+	return VPC{
+		Region: region, ID: NewID(VPCIDPrefix), CIDR: cidr, CIDRAssociationID: NewID(CIDRAssocIDPrefix),
+		OwnerID: account, InstanceTenancy: "default", DHCPOptionsID: DefaultDHCPOptionsID(region),
+		EnableDNSSupport: true, EnableDNSHostnames: false, Created: now,
+	}
+}
+
+// NewDefaultGroup returns the default security group of vpc: it admits
+// all traffic from its own members and lets all traffic out, as EC2's.
+func NewDefaultGroup(vpc VPC, now time.Time) SecurityGroup {
+	id := NewID(GroupIDPrefix)
+	return SecurityGroup{
+		Region: vpc.Region, ID: id, Name: DefaultGroupName, Description: "default VPC security group",
+		VPCID: vpc.ID, OwnerID: vpc.OwnerID, Created: now,
+		Ingress: []Rule{{ID: NewID(RuleIDPrefix), Protocol: "-1", FromPort: -1, ToPort: -1, GroupID: id}},
+		Egress:  []Rule{AllTrafficOut()},
+	}
+}
+
+// AllTrafficOut is the egress rule every new group starts with.
+func AllTrafficOut() Rule {
+	return Rule{ID: NewID(RuleIDPrefix), Protocol: "-1", FromPort: -1, ToPort: -1, CIDRv4: "0.0.0.0/0"}
+}
+
+// DefaultDHCPOptionsID is the region's DHCP options set every VPC uses
+// (berth has one per region: EC2's default, domain <region>.compute.internal).
+func DefaultDHCPOptionsID(region string) string {
+	return DHCPOptionsIDPrefix + fmt.Sprintf("%08x", fnv32(region))
+}
+
+func fnv32(s string) uint32 {
+	h := uint32(2166136261)
+	for i := 0; i < len(s); i++ {
+		h ^= uint32(s[i])
+		h *= 16777619
+	}
+	return h
+}
+
+// NthSubnet returns the n-th (from 0) block of bits length in prefix.
+func NthSubnet(prefix netip.Prefix, bits, n int) (netip.Prefix, bool) {
+	if bits < prefix.Bits() || bits > 32 || n < 0 || n >= 1<<(bits-prefix.Bits()) {
+		return netip.Prefix{}, false
+	}
+	base := prefix.Masked().Addr().As4()
+	v := uint32(base[0])<<24 | uint32(base[1])<<16 | uint32(base[2])<<8 | uint32(base[3])
+	v += uint32(n) << (32 - bits)
+	addr := netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
+	return netip.PrefixFrom(addr, bits), true
+}
