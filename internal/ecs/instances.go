@@ -163,7 +163,7 @@ func (s *service) containerInstanceView(arns ecsstate.ARNs, n *ecsstate.Node, cl
 		status = ecstypes.ContainerInstanceStatusActive
 	}
 	id := n.ID
-	ec2ID := ec2InstanceID(id)
+	ec2ID := ecsstate.EC2InstanceID(id)
 	version := &ecstypes.VersionInfo{AgentVersion: awsapi.String(n.AgentVersion), AgentHash: awsapi.String("berth")}
 	for _, a := range n.Attributes {
 		if awsapi.Deref(a.Name) == dockerVersionAttribute && a.Value != nil {
@@ -455,9 +455,6 @@ func instanceQuerySubjects(ci *ecstypes.ContainerInstance) map[string]string {
 	}
 	return out
 }
-
-// ec2InstanceID is the EC2-style instance id berth shows for a node.
-func ec2InstanceID(nodeID string) string { return "i-" + nodeID[:min(17, len(nodeID))] }
 
 func errInvalidQuery(expr string) *awsapi.MessageError {
 	// UNVERIFIED wording.

@@ -689,7 +689,7 @@ func schedulerConstraint(kind, expr string) (scheduler.Constraint, error) {
 	}
 	c.Match = func(n scheduler.Node) bool {
 		subjects := map[string]string{
-			"ec2InstanceId":     ec2InstanceID(n.ID),
+			"ec2InstanceId":     ecsstate.EC2InstanceID(n.ID),
 			"agentConnected":    strconv.FormatBool(n.Connected),
 			"runningTasksCount": strconv.Itoa(n.Tasks),
 		}

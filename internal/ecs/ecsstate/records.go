@@ -245,6 +245,11 @@ type Placers struct {
 	IDs []string `json:"ids"`
 }
 
+// EC2InstanceID is the EC2-style instance id berth shows for a node (its
+// container instance's ec2InstanceId, and the id a load balancer's
+// instance targets name it by).
+func EC2InstanceID(nodeID string) string { return "i-" + nodeID[:min(17, len(nodeID))] }
+
 // AllClusters in Node.Clusters makes a node serve every cluster.
 const AllClusters = "*"
 
