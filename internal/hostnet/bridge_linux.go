@@ -1,0 +1,205 @@
+package hostnet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"strings"
+
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+)
+
+// unreachableMetric is the metric of the unreachable route berth holds for
+// each VPC's range: higher than the kernel's route of a subnet on the
+// bridge, so the subnets win and every other address of the range fails
+// at once, here, instead of leaving by the default route.
+const unreachableMetric = 4242
+
+// EnsureVPC makes the host carry a VPC: its bridge, up, with each
+// subnet's router address and the extra addresses, and the unreachable
+// route for its range. A range that overlaps a network of the host that
+// is not this VPC's is refused: its traffic would go to the wrong place.
+func EnsureVPC(v VPC, extra []netip.Prefix) error {
+	if !v.CIDR.Addr().Is4() {
+		return fmt.Errorf("hostnet: VPC %s: range %s is not IPv4", v.ID, v.CIDR)
+	}
+	name := BridgeName(v.ID)
+	if err := checkOverlap(v, name); err != nil {
+		return err
+	}
+	link, err := netlink.LinkByName(name)
+	if _, missing := err.(netlink.LinkNotFoundError); missing {
+		attrs := netlink.NewLinkAttrs()
+		attrs.Name = name
+		if err := netlink.LinkAdd(&netlink.Bridge{LinkAttrs: attrs}); err != nil && !errors.Is(err, unix.EEXIST) {
+			return fmt.Errorf("hostnet: create bridge %s for VPC %s: %w", name, v.ID, err)
+		}
+		link, err = netlink.LinkByName(name)
+	}
+	if err != nil {
+		return fmt.Errorf("hostnet: bridge %s of VPC %s: %w", name, v.ID, err)
+	}
+	if err := netlink.LinkSetUp(link); err != nil {
+		return fmt.Errorf("hostnet: bring up bridge %s: %w", name, err)
+	}
+	addrs := make([]netip.Prefix, 0, len(v.Subnets)+len(v.HostAddresses)+len(extra))
+	for _, s := range v.Subnets {
+		addrs = append(addrs, netip.PrefixFrom(Router(s), s.Bits()))
+	}
+	for _, a := range v.HostAddresses {
+		addrs = append(addrs, netip.PrefixFrom(a, 32))
+	}
+	addrs = append(addrs, extra...)
+	for _, p := range addrs {
+		addr := &netlink.Addr{IPNet: ipNet(p)}
+		if err := netlink.AddrReplace(link, addr); err != nil {
+			return fmt.Errorf("hostnet: add %s to bridge %s: %w", p, name, err)
+		}
+	}
+	route := &netlink.Route{Dst: ipNet(v.CIDR.Masked()), Type: unix.RTN_UNREACHABLE, Priority: unreachableMetric}
+	if err := netlink.RouteReplace(route); err != nil {
+		return fmt.Errorf("hostnet: hold the range %s of VPC %s on this host: %w", v.CIDR, v.ID, err)
+	}
+	return prepareForwarding()
+}
+
+// RemoveVPC removes a VPC's bridge and route; a VPC the host does not
+// carry is no error.
+func RemoveVPC(vpcID string, cidr netip.Prefix) error {
+	route := &netlink.Route{Dst: ipNet(cidr.Masked()), Type: unix.RTN_UNREACHABLE, Priority: unreachableMetric}
+	if err := netlink.RouteDel(route); err != nil && !errors.Is(err, unix.ESRCH) {
+		return fmt.Errorf("hostnet: remove the route of VPC %s: %w", vpcID, err)
+	}
+	link, err := netlink.LinkByName(BridgeName(vpcID))
+	if _, missing := err.(netlink.LinkNotFoundError); missing {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := netlink.LinkDel(link); err != nil {
+		return fmt.Errorf("hostnet: remove bridge %s: %w", link.Attrs().Name, err)
+	}
+	return nil
+}
+
+// Bridges lists the bridges berth made, by name.
+func Bridges() ([]string, error) {
+	links, err := netlink.LinkList()
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, l := range links {
+		if l.Type() == "bridge" && strings.HasPrefix(l.Attrs().Name, BridgePrefix) {
+			names = append(names, l.Attrs().Name)
+		}
+	}
+	return names, nil
+}
+
+// checkOverlap refuses a VPC range that overlaps a route of the host
+// other than the VPC's own (its bridge's subnets and its unreachable
+// route): another VPC's, Docker's, or the host's networks.
+func checkOverlap(v VPC, bridge string) error {
+	routes, err := netlink.RouteList(nil, netlink.FAMILY_V4)
+	if err != nil {
+		return fmt.Errorf("hostnet: list the host's routes: %w", err)
+	}
+	for _, r := range routes {
+		if r.Dst == nil {
+			continue // the default route: every VPC is more specific
+		}
+		dst, ok := netip.AddrFromSlice(r.Dst.IP)
+		if !ok {
+			continue
+		}
+		ones, _ := r.Dst.Mask.Size()
+		p := netip.PrefixFrom(dst.Unmap(), ones)
+		if ones == 0 || !p.Overlaps(v.CIDR) {
+			continue
+		}
+		if r.Type == unix.RTN_UNREACHABLE && r.Priority == unreachableMetric && p == v.CIDR.Masked() {
+			continue // this VPC's own
+		}
+		dev := ""
+		if link, err := netlink.LinkByIndex(r.LinkIndex); err == nil {
+			dev = link.Attrs().Name
+		}
+		if dev == bridge {
+			continue
+		}
+		where := "an unreachable route"
+		if dev != "" {
+			where = dev
+		}
+		if r.Type == unix.RTN_UNREACHABLE && r.Priority == unreachableMetric {
+			where = "another VPC of berth"
+		}
+		return &OverlapError{VPC: v.ID, CIDR: v.CIDR, Other: p, Where: where}
+	}
+	return nil
+}
+
+// prepareForwarding makes the kernel forward between the bridges and pass
+// bridged traffic through the IP hooks (where the security groups are),
+// and lets Docker's forward chain pass berth's bridges: Docker drops
+// forwarded traffic it does not know, and a drop in any chain is final, so
+// berth's own table cannot undo it.
+func prepareForwarding() error {
+	for path, value := range map[string]string{
+		"/proc/sys/net/ipv4/ip_forward":                 "1",
+		"/proc/sys/net/bridge/bridge-nf-call-iptables":  "1",
+		"/proc/sys/net/bridge/bridge-nf-call-ip6tables": "1",
+	} {
+		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) && strings.Contains(path, "/bridge/") {
+			// br_netfilter is a module on most kernels.
+			_ = exec.Command("modprobe", "br_netfilter").Run()
+		}
+		if err := os.WriteFile(path, []byte(value), 0o644); err != nil {
+			return fmt.Errorf("hostnet: set %s: %w", path, err)
+		}
+	}
+	return allowInDockerChain()
+}
+
+// allowInDockerChain adds, once, the rules that let berth's bridges
+// through Docker's DOCKER-USER chain (when Docker made one).
+func allowInDockerChain() error {
+	iptables, err := exec.LookPath("iptables")
+	if err != nil {
+		return nil // no iptables: no Docker chains to pass either
+	}
+	if exec.Command(iptables, "-w", "-n", "-L", "DOCKER-USER").Run() != nil {
+		return nil
+	}
+	for _, dir := range []string{"-i", "-o"} {
+		rule := []string{"DOCKER-USER", dir, BridgePrefix + "+", "-j", "ACCEPT"}
+		if exec.Command(iptables, append([]string{"-w", "-C"}, rule...)...).Run() == nil {
+			continue
+		}
+		if out, err := exec.Command(iptables, append([]string{"-w", "-I"}, rule...)...).CombinedOutput(); err != nil {
+			return fmt.Errorf("hostnet: let berth's bridges through Docker's chain: %v: %s", err, out)
+		}
+	}
+	return nil
+}
+
+// ApplyFirewall loads a ruleset Render made.
+func ApplyFirewall(ctx context.Context, ruleset string) error {
+	cmd := exec.CommandContext(ctx, "nft", "-f", "-")
+	cmd.Stdin = strings.NewReader(ruleset)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("hostnet: load the security group rules: %v: %s", err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}
+
+func ipNet(p netip.Prefix) *net.IPNet {
+	return &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}
+}

@@ -1,0 +1,17 @@
+//go:build !linux
+
+package hostnet
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+)
+
+var errNotLinux = errors.New("hostnet: VPC networking needs Linux")
+
+func EnsureVPC(VPC, []netip.Prefix) error         { return errNotLinux }
+func RemoveVPC(string, netip.Prefix) error        { return errNotLinux }
+func Bridges() ([]string, error)                  { return nil, errNotLinux }
+func Attach(int, Interface) error                 { return errNotLinux }
+func ApplyFirewall(context.Context, string) error { return errNotLinux }
