@@ -19,9 +19,9 @@ import (
 type Protocol string
 
 const (
-	JSON11 Protocol = "json" // awsJson1_1: POST / with X-Amz-Target
-	Query  Protocol = "query"
-	EC2    Protocol = "ec2" // ec2Query: awsQuery's form in, EC2's own XML out
+	JSON11 Protocol = "json"  // awsJson1_1: POST / with X-Amz-Target
+	Query  Protocol = "query" // awsQuery: a form with Action and Version, routed by credential scope
+	EC2    Protocol = "ec2"   // ec2Query: awsQuery's form in, EC2's own XML out
 )
 
 // Service describes one AWS API service to the gateway.
@@ -40,13 +40,15 @@ type Service struct {
 	Operations map[string]Operation
 	// ValidationError builds the service's own error for input that breaks a
 	// model constraint. path is the member path in AWS's form
-	// ("repositoryName", "imageIds.1.member.imageTag"); value is the value
+	// ("repositoryName", "imageIds.1.member.imageTag"; for ec2Query the
+	// parameter as sent, "Filter.1.Name"); value is the value
 	// as AWS's messages show it ("null" for a missing member, "" for a
 	// sensitive one); constraint is the AWS wording of the broken rule
 	// ("Member must have length less than or equal to 256").
 	ValidationError func(path, value, constraint string) *Error
 	// Unsupported is the error for a modelled operation berth does not
-	// implement.
+	// implement; nil answers UnsupportedOperation (UnsupportedOperationException
+	// for awsJson1_1).
 	Unsupported func(operation string) *Error
 	// Access lists what a call asks to do in IAM's terms, for the gateway
 	// to authorize before the handler runs: one Access per action and

@@ -53,10 +53,15 @@ func (e *AccessDenied) Error() string { return e.Message }
 
 // APIError is the denial in protocol p's words: the JSON services answer
 // AccessDeniedException with 400, the query services (IAM, STS)
-// AccessDenied with 403.
+// AccessDenied with 403, and EC2 UnauthorizedOperation with 403, its
+// sentence leading IAM's.
 func (e *AccessDenied) APIError(p Protocol) *Error {
-	if p == JSON11 {
+	switch p {
+	case JSON11:
 		return &Error{Code: "AccessDeniedException", Message: e.Message}
+	case EC2:
+		return &Error{Code: "UnauthorizedOperation", Status: http.StatusForbidden,
+			Message: "You are not authorized to perform this operation. " + e.Message}
 	}
 	return &Error{Code: "AccessDenied", Message: e.Message, Status: http.StatusForbidden}
 }

@@ -110,3 +110,22 @@ func TestErrorTableBind(t *testing.T) {
 		t.Fatalf("unbound operation: %v", err)
 	}
 }
+
+func TestAccessDeniedInEachProtocol(t *testing.T) {
+	denied := &awsapi.AccessDenied{Message: "User: arn:aws:iam::123456789012:user/dev is not authorized to perform: ec2:CreateVpc on resource: *"}
+	for _, c := range []struct {
+		protocol awsapi.Protocol
+		code     string
+		status   int
+		message  string
+	}{
+		{awsapi.JSON11, "AccessDeniedException", 400, denied.Message},
+		{awsapi.Query, "AccessDenied", 403, denied.Message},
+		{awsapi.EC2, "UnauthorizedOperation", 403, "You are not authorized to perform this operation. " + denied.Message},
+	} {
+		e := denied.APIError(c.protocol)
+		if e.Code != c.code || e.HTTPStatus() != c.status || e.Message != c.message {
+			t.Errorf("%s: got %d %s %q", c.protocol, e.HTTPStatus(), e.Code, e.Message)
+		}
+	}
+}

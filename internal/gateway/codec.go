@@ -11,16 +11,39 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/berth/berth/internal/awsapi"
 	"github.com/berth/berth/internal/awsapi/model"
 )
 
 // Every codec converts its wire form to one canonical tree: what
-// encoding/json decodes a JSON document to (with UseNumber), keyed by
-// model member names, timestamps as epoch seconds. The tree is validated
-// against the model and then unmarshalled into the handler's typed input,
-// whose json tags are the member names.
+// encoding/json decodes a JSON document to (with UseNumber), keyed by the
+// members' JSON names (jsonName), timestamps as epoch seconds. The tree is
+// validated against the model and then unmarshalled into the handler's
+// typed input, whose json tags are those names (apigen's rule).
+
+// jsonName is a member's key in the canonical tree: its locationName, else
+// its member name. awsJson1_1 bodies carry it as it is, and apigen tags the
+// typed shapes with it.
+func jsonName(member string, ref *model.ShapeRef) string {
+	if ref.LocationName != "" {
+		return ref.LocationName
+	}
+	return member
+}
+
+// ec2Key is a member's ec2Query parameter name: its queryName, else its
+// locationName or member name with the first letter upper-cased.
+func ec2Key(member string, ref *model.ShapeRef) string {
+	if ref.QueryName != "" {
+		return ref.QueryName
+	}
+	name := jsonName(member, ref)
+	r, n := utf8.DecodeRuneInString(name)
+	return string(unicode.ToUpper(r)) + name[n:]
+}
 
 // decodeJSON decodes an awsJson1_1 body into the operation's typed input.
 func decodeJSON(svc *service, op *model.Operation, body []byte) (any, error) {
@@ -28,7 +51,7 @@ func decodeJSON(svc *service, op *model.Operation, body []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return bindInput(svc, op, tree, true)
+	return bindInput(svc, op, tree)
 }
 
 // parseJSONObject parses a request body holding one JSON value; an empty
@@ -52,8 +75,8 @@ func parseJSONObject(body []byte) (any, *awsapi.Error) {
 
 // bindInput validates tree against the operation's input shape and
 // unmarshals the result into a fresh typed input.
-func bindInput(svc *service, op *model.Operation, tree any, jsonWire bool) (any, error) {
-	c := &checker{api: svc.Model, byLocation: jsonWire}
+func bindInput(svc *service, op *model.Operation, tree any) (any, error) {
+	c := &checker{api: svc.Model, ec2: svc.Protocol == awsapi.EC2}
 	clean := map[string]any{}
 	if s := c.shape(op.Input); s != nil {
 		out, err := c.structure("", s, tree)
@@ -84,8 +107,12 @@ func bindInput(svc *service, op *model.Operation, tree any, jsonWire bool) (any,
 }
 
 func serializationError(svc *service, te *typeError) *awsapi.Error {
-	if svc.Protocol == awsapi.Query {
+	switch svc.Protocol {
+	case awsapi.Query:
 		return awsapi.Errorf("InvalidParameterValue", "%s", te.Error())
+	case awsapi.EC2:
+		// EC2 names the parameter as sent, in its own sentence.
+		return awsapi.Errorf("InvalidParameterValue", "Value (%s) for parameter %s is invalid. Expected %s.", clip(te.value), te.path, te.want)
 	}
 	return awsapi.Errorf("SerializationException", "%s", te.Error())
 }
@@ -160,9 +187,10 @@ func positiveInt(s string) (int, bool) {
 	return n, true
 }
 
-// decodeQuery decodes awsQuery parameters into the operation's typed input.
+// decodeQuery decodes awsQuery or ec2Query parameters into the operation's
+// typed input.
 func decodeQuery(svc *service, op *model.Operation, params []param) (any, error) {
-	q := &queryDecoder{api: svc.Model}
+	q := &queryDecoder{api: svc.Model, ec2: svc.Protocol == awsapi.EC2}
 	tree := map[string]any{}
 	if s := svc.Model.Shapes[shapeName(op.Input)]; s != nil {
 		tree = q.structure(newForm(params), "", "", s)
@@ -170,7 +198,7 @@ func decodeQuery(svc *service, op *model.Operation, params []param) (any, error)
 	if q.err != nil {
 		return nil, serializationError(svc, q.err)
 	}
-	return bindInput(svc, op, tree, false)
+	return bindInput(svc, op, tree)
 }
 
 func shapeName(ref *model.ShapeRef) string {
@@ -184,9 +212,13 @@ func shapeName(ref *model.ShapeRef) string {
 // guided by the input shape. Keys the shape does not describe are ignored,
 // as AWS does. Scalars are converted to their JSON types; the checker
 // validates them afterwards. key is the wire key so far ("Tags.member.1"),
-// path the member path for messages ("tags.1.member").
+// path the member path for messages ("tags.1.member"; for ec2Query, whose
+// messages name parameters as sent, the key).
 type queryDecoder struct {
 	api *model.API
+	// ec2 applies ec2Query's rules: members named by ec2Key, every list
+	// flattened (Name.1, Name.2).
+	ec2 bool
 	err *typeError // the first unconvertible value
 }
 
@@ -198,17 +230,23 @@ func (q *queryDecoder) structure(f form, key, path string, s *model.Shape) map[s
 			continue
 		}
 		wire := name
-		if ref.LocationName != "" {
-			wire = ref.LocationName
-		}
-		if ms.Type == "list" && (ref.Flattened || ms.Flattened) && ms.Member != nil && ms.Member.LocationName != "" {
+		switch {
+		case q.ec2:
+			wire = ec2Key(name, ref)
+		case ms.Type == "list" && (ref.Flattened || ms.Flattened) && ms.Member != nil && ms.Member.LocationName != "":
 			wire = ms.Member.LocationName // a flattened list is named by its member
+		case ref.LocationName != "":
+			wire = ref.LocationName
 		}
 		if key != "" {
 			wire = key + "." + wire
 		}
-		if v, ok := q.value(f, wire, memberPath(path, name), ref, ms); ok {
-			out[name] = v
+		p := wire
+		if !q.ec2 {
+			p = memberPath(path, name)
+		}
+		if v, ok := q.value(f, wire, p, ref, ms); ok {
+			out[jsonName(name, ref)] = v
 		}
 	}
 	return out
@@ -235,17 +273,17 @@ func (q *queryDecoder) value(f form, key, path string, ref *model.ShapeRef, s *m
 	v, err := queryScalar(s, raw)
 	if err != nil {
 		if q.err == nil {
-			q.err = &typeError{path, quote(raw), err.Error()}
+			q.err = &typeError{path, raw, err.Error()}
 		}
 		return nil, false
 	}
 	return v, true
 }
 
-// list reads Name.member.N (Name.N when flattened); "Name=" alone is the
-// empty list.
+// list reads Name.member.N (Name.N when flattened, as every ec2Query list
+// is); "Name=" alone is the empty list.
 func (q *queryDecoder) list(f form, key, path string, ref *model.ShapeRef, s *model.Shape) []any {
-	if !ref.Flattened && !s.Flattened {
+	if !q.ec2 && !ref.Flattened && !s.Flattened {
 		name := "member"
 		if s.Member != nil && s.Member.LocationName != "" {
 			name = s.Member.LocationName
@@ -258,7 +296,11 @@ func (q *queryDecoder) list(f form, key, path string, ref *model.ShapeRef, s *mo
 		return out
 	}
 	for _, idx := range f.indices(key) {
-		if v, ok := q.value(f, key+"."+idx, path+"."+idx+".member", s.Member, ms); ok {
+		p := key + "." + idx
+		if !q.ec2 {
+			p = path + "." + idx + ".member"
+		}
+		if v, ok := q.value(f, key+"."+idx, p, s.Member, ms); ok {
 			out = append(out, v)
 		}
 	}

@@ -72,7 +72,7 @@ func TestDecodeJSONTraits(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]any{
-		"Name": "n", "Renamed": "renamed", "Doc": map[string]any{"any": []any{"thing", float64(1), nil}},
+		"Name": "n", "wire": "renamed", "Doc": map[string]any{"any": []any{"thing", float64(1), nil}},
 		"When": 1770091506.789, "Data": "aGk=", "Ratio": 1.5, "Big": float64(1000), "Labels": map[string]any{"a": "x"},
 	}
 	if got := *in.(*map[string]any); !reflect.DeepEqual(got, want) {

@@ -63,6 +63,26 @@ func writeQueryError(w http.ResponseWriter, svc *service, e *awsapi.Error, reque
 	return code, status
 }
 
+// ec2ContentType is what EC2 sends its XML as.
+const ec2ContentType = "text/xml;charset=UTF-8"
+
+// writeEC2Error writes EC2's error document, which has no namespace and no
+// Type, and spells RequestID so; the SDKs read Code and Message from it.
+func writeEC2Error(w http.ResponseWriter, e *awsapi.Error, requestID string) {
+	var b bytes.Buffer
+	b.WriteString(xml.Header)
+	b.WriteString("<Response><Errors><Error><Code>")
+	escapeXML(&b, e.Code)
+	b.WriteString("</Code><Message>")
+	escapeXML(&b, e.Message)
+	b.WriteString("</Message></Error></Errors><RequestID>")
+	escapeXML(&b, requestID)
+	b.WriteString("</RequestID></Response>")
+	w.Header().Set("Content-Type", ec2ContentType)
+	w.WriteHeader(e.HTTPStatus())
+	_, _ = w.Write(b.Bytes())
+}
+
 func writeXMLNS(b *bytes.Buffer, ns string) {
 	if ns == "" {
 		return

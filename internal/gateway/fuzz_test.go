@@ -61,7 +61,7 @@ func FuzzAuthenticate(f *testing.F) {
 			t.Fatal("nil identity")
 		}
 		if aerr != nil {
-			for _, p := range []awsapi.Protocol{awsapi.JSON11, awsapi.Query} {
+			for _, p := range []awsapi.Protocol{awsapi.JSON11, awsapi.Query, awsapi.EC2} {
 				if e := aerr.apiError(p); e.Code == "" || e.Message == "" {
 					t.Fatalf("empty error for %v", aerr)
 				}
@@ -93,13 +93,16 @@ func FuzzJSONInput(f *testing.F) {
 	})
 }
 
-// FuzzQueryInput decodes arbitrary awsQuery forms against the ELBv2 and
-// synthetic models and encodes the decoded input back as XML.
+// FuzzQueryInput decodes arbitrary awsQuery and ec2Query forms against the
+// ELBv2, synthetic and EC2 models and encodes the decoded input back as XML.
 func FuzzQueryInput(f *testing.F) {
 	f.Add("Action=CreateLoadBalancer&Name=lb&Subnets.member.1=a&Tags.member.1.Key=k&SecurityGroups=")
 	f.Add("Action=CreateListener&Port=80&DefaultActions.member.1.AuthenticateOidcConfig.AuthenticationRequestExtraParams.entry.1.key=k")
 	f.Add("Action=Echo&Flat.1=a&FlatMap.1.key=k&FlatMap.1.value=v&When=2026-02-03T04:05:06Z&Big=1&On=true&Nested.member.1.1=x")
+	f.Add("Action=AuthorizeSecurityGroupIngress&IpPermissions.1.IpRanges.1.CidrIp=0.0.0.0%2F0&IpPermissions.1.FromPort=80&DryRun=true")
+	f.Add("Action=DescribeVpcs&Filter.1.Name=vpc-id&Filter.1.Value.1=vpc-1&VpcId.1=vpc-1&MaxResults=5")
 	elb, _ := echoService(f, model.MustLoad("elbv2"), awsapi.Query, "elasticloadbalancing")
+	ec2, _ := echoService(f, model.MustLoad("ec2"), awsapi.EC2, "ec2")
 	var got map[string]any
 	synth, err := newService(syntheticService(f, &got))
 	if err != nil {
@@ -110,7 +113,7 @@ func FuzzQueryInput(f *testing.F) {
 		if err != nil {
 			return
 		}
-		for _, svc := range []*service{elb, synth} {
+		for _, svc := range []*service{elb, synth, ec2} {
 			op := svc.Model.Operations[paramValue(params, "Action")]
 			if op == nil {
 				continue
@@ -119,7 +122,11 @@ func FuzzQueryInput(f *testing.F) {
 			if err != nil {
 				continue
 			}
-			if _, err := encodeQueryResponse(svc, op, in, "id"); err != nil {
+			encode := encodeQueryResponse
+			if svc.Protocol == awsapi.EC2 {
+				encode = encodeEC2Response
+			}
+			if _, err := encode(svc, op, in, "id"); err != nil {
 				t.Fatalf("encode: %v", err)
 			}
 		}

@@ -2,9 +2,9 @@
 // registry under /v2/, health and metrics under /_berth/health and /metrics,
 // and treats every other request as an AWS API call: it verifies SigV4,
 // routes by X-Amz-Target (awsJson1_1) or by credential scope and Action
-// (awsQuery), decodes and validates the input against the service's API
-// model, calls the typed handler and encodes the reply or the AWS error the
-// way the real service does.
+// (awsQuery, ec2Query), decodes and validates the input against the
+// service's API model, calls the typed handler and encodes the reply or the
+// AWS error the way the real service does.
 package gateway
 
 import (
@@ -104,8 +104,9 @@ type Gateway struct {
 	log      *slog.Logger
 	now      func() time.Time
 	byTarget map[string]*service
-	// byScope holds the awsQuery services per SigV4 signing name; several
-	// API versions may share one (elasticloadbalancing: ELB and ELBv2).
+	// byScope holds the awsQuery and ec2Query services per SigV4 signing
+	// name; several API versions may share one (elasticloadbalancing: ELB
+	// and ELBv2).
 	byScope map[string][]*service
 	targets string // served target prefixes, for error messages
 	// serviceNames are the models' names of the AWS APIs served (the aws
@@ -162,7 +163,7 @@ func New(cfg Config) (*Gateway, error) {
 			}
 			g.byTarget[s.TargetPrefix] = svc
 			prefixes = append(prefixes, s.TargetPrefix)
-		case awsapi.Query:
+		case awsapi.Query, awsapi.EC2:
 			for _, other := range g.byScope[s.SigningName] {
 				if other.apiVersion == svc.apiVersion {
 					return nil, fmt.Errorf("gateway: two query services %s version %s", s.SigningName, svc.apiVersion)
@@ -230,6 +231,10 @@ func newService(s *awsapi.Service) (*service, error) {
 		apiVersion:  s.Model.Metadata.APIVersion,
 		namespace:   s.Model.Metadata.XMLNamespace,
 		queryErrors: map[string]queryError{},
+	}
+	if s.Protocol == awsapi.EC2 && svc.namespace != "" && !strings.HasSuffix(svc.namespace, "/") {
+		// EC2 sends its namespace with a trailing slash the model omits.
+		svc.namespace += "/"
 	}
 	for name, shape := range s.Model.Shapes {
 		if !shape.Exception || shape.Error == nil {
@@ -325,7 +330,8 @@ func (g *Gateway) handleAWS(x *exchange) error {
 		return &awsapi.Error{Code: code, Status: http.StatusRequestEntityTooLarge,
 			Message: fmt.Sprintf("Request body must not be larger than %d bytes", MaxBodySize)}
 	}
-	// awsQuery parameters come from the query string and the form body.
+	// awsQuery (and ec2Query) parameters come from the query string and the
+	// form body.
 	var params []param
 	if x.protocol == awsapi.Query {
 		params = query
@@ -345,7 +351,7 @@ func (g *Gateway) handleAWS(x *exchange) error {
 	id, aerr := g.authenticate(r, body, query, wantService)
 	if aerr != nil {
 		if x.protocol == awsapi.Query {
-			x.svc = g.guessQueryService(id.service, paramValue(params, "Version"))
+			x.route(g.guessQueryService(id.service, paramValue(params, "Version")))
 		}
 		return aerr.apiError(x.protocol)
 	}
@@ -360,15 +366,18 @@ func (g *Gateway) handleAWS(x *exchange) error {
 		x.op = paramValue(params, "Action")
 		svc, err := g.routeQuery(id.service, x.op, paramValue(params, "Version"))
 		if err != nil {
-			x.svc = g.guessQueryService(id.service, "")
+			x.route(g.guessQueryService(id.service, ""))
 			return err
 		}
-		x.svc = svc
+		x.route(svc)
 	}
 	op := x.svc.Model.Operations[x.op]
 	if op == nil {
-		if x.protocol == awsapi.JSON11 {
+		switch x.protocol {
+		case awsapi.JSON11:
 			return awsapi.Errorf("UnknownOperationException", "Unknown operation %s for %s", x.op, x.svc.TargetPrefix)
+		case awsapi.EC2:
+			return awsapi.Errorf("InvalidAction", "The action %s is not valid for this web service.", x.op)
 		}
 		return awsapi.Errorf("InvalidAction", "Could not find operation %s for version %s", x.op, x.svc.apiVersion)
 	}
@@ -409,14 +418,41 @@ func (g *Gateway) handleAWS(x *exchange) error {
 	if err := g.authorize(ctx, x.svc, info, in); err != nil {
 		return err
 	}
+	if x.protocol == awsapi.EC2 && dryRun(op, x.svc.Model, params) {
+		return &awsapi.Error{Code: "DryRunOperation", Status: http.StatusPreconditionFailed,
+			Message: "Request would have succeeded, but DryRun flag is set."}
+	}
 	out, err := g.call(ctx, handler, in)
 	if err != nil {
 		return err
 	}
-	if x.protocol == awsapi.JSON11 {
+	switch x.protocol {
+	case awsapi.JSON11:
 		return writeJSONOutput(x, out)
+	case awsapi.EC2:
+		return writeXMLOutput(x, encodeEC2Response, ec2ContentType, op, out)
 	}
-	return writeQueryOutput(x, op, out)
+	return writeXMLOutput(x, encodeQueryResponse, "text/xml", op, out)
+}
+
+// dryRun reports whether an ec2Query call asks only whether it would be
+// allowed: its input's DryRun member is true. EC2 answers such a call,
+// once authorized, without making it; so does berth, for every operation.
+func dryRun(op *model.Operation, api *model.API, params []param) bool {
+	in := api.Shapes[shapeName(op.Input)]
+	if in == nil {
+		return false
+	}
+	ref := in.Members["DryRun"]
+	if ref == nil {
+		return false
+	}
+	if s := api.Shapes[ref.Shape]; s == nil || s.Type != "boolean" {
+		return false
+	}
+	// The input decoded, so the value is a boolean; the first of repeated
+	// keys counts, as in decoding.
+	return strings.EqualFold(paramValue(params, ec2Key("DryRun", ref)), "true")
 }
 
 // authorize asks the Authorizer whether the caller may make the call, in
@@ -443,8 +479,8 @@ func (g *Gateway) authorize(ctx context.Context, svc *service, info *awsapi.Requ
 	return err
 }
 
-// routeQuery picks the awsQuery service for a credential scope service and
-// API version.
+// routeQuery picks the awsQuery or ec2Query service for a credential scope
+// service and API version.
 func (g *Gateway) routeQuery(scope, action, version string) (*service, error) {
 	candidates := g.byScope[scope]
 	if len(candidates) == 0 {
@@ -461,9 +497,10 @@ func (g *Gateway) routeQuery(scope, action, version string) (*service, error) {
 	return nil, awsapi.Errorf("InvalidAction", "Could not find operation %s for version %s", action, version)
 }
 
-// guessQueryService picks the service whose XML namespace an
-// authentication error should carry: by credential scope when it parsed,
-// else by the API version, or nil when neither is conclusive.
+// guessQueryService picks the service whose XML namespace (and, for EC2,
+// error document) an authentication error should carry: by credential
+// scope when it parsed, else by the API version, or nil when neither is
+// conclusive.
 func (g *Gateway) guessQueryService(scope, version string) *service {
 	var match *service
 	for name, svcs := range g.byScope {
@@ -522,13 +559,15 @@ func writeJSONOutput(x *exchange, out any) error {
 	return nil
 }
 
-func writeQueryOutput(x *exchange, op *model.Operation, out any) error {
-	body, err := encodeQueryResponse(x.svc, op, out, x.id)
+// writeXMLOutput writes the success response encode makes of out.
+func writeXMLOutput(x *exchange, encode func(*service, *model.Operation, any, string) ([]byte, error),
+	contentType string, op *model.Operation, out any) error {
+	body, err := encode(x.svc, op, out, x.id)
 	if err != nil {
 		return fmt.Errorf("encode %s output: %w", x.op, err)
 	}
 	x.status = http.StatusOK
-	x.w.Header().Set("Content-Type", "text/xml")
+	x.w.Header().Set("Content-Type", contentType)
 	_, _ = x.w.Write(body)
 	return nil
 }
@@ -544,12 +583,16 @@ func (g *Gateway) fail(x *exchange, err error) {
 			"service", x.serviceName(), "operation", x.op, "error", err)
 		aerr = awsapi.InternalFailure()
 	}
-	if x.protocol == awsapi.JSON11 {
+	switch x.protocol {
+	case awsapi.JSON11:
 		x.code, x.status = aerr.Code, aerr.HTTPStatus()
 		writeJSONError(x.w, aerr)
-		return
+	case awsapi.EC2:
+		x.code, x.status = aerr.Code, aerr.HTTPStatus()
+		writeEC2Error(x.w, aerr, x.id)
+	default:
+		x.code, x.status = writeQueryError(x.w, x.svc, aerr, x.id)
 	}
-	x.code, x.status = writeQueryError(x.w, x.svc, aerr, x.id)
 }
 
 func (g *Gateway) finish(x *exchange) {
@@ -561,6 +604,15 @@ func (g *Gateway) finish(x *exchange) {
 	g.metrics.observe(svc, op, x.code, elapsed)
 	g.log.DebugContext(x.r.Context(), "aws request", "request_id", x.id, "service", svc,
 		"operation", x.op, "status", x.status, "error_code", x.code, "duration", elapsed)
+}
+
+// route records the service a query-form request is for; an ec2Query
+// service's requests are answered in its protocol from then on.
+func (x *exchange) route(svc *service) {
+	x.svc = svc
+	if svc != nil {
+		x.protocol = svc.Protocol
+	}
 }
 
 func (x *exchange) serviceName() string {

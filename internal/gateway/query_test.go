@@ -297,7 +297,7 @@ func TestQuerySyntheticTraits(t *testing.T) {
 		t.Fatalf("%d %s", resp.StatusCode, body)
 	}
 	wantTree := map[string]any{
-		"Renamed": "renamed", "Flat": []any{"a", "b"}, "FlatNamed": []any{"x"},
+		"wireName": "renamed", "Flat": []any{"a", "b"}, "FlatNamed": []any{"x"},
 		"FlatMap": map[string]any{"k1": "v1"}, "Map": map[string]any{"n": "v"},
 		"When": 1770091506.789, "Epoch": float64(1770091506), "Data": "aGk=", "Ratio": 0.25,
 		"Big": float64(9007199254740993), "On": true, "Nested": []any{[]any{"deep"}},

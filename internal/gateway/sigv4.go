@@ -27,6 +27,10 @@ const (
 	msgBadSignature = "The request signature we calculated does not match the signature you provided. " +
 		"Check your AWS Secret Access Key and signing method. Consult the service documentation for details."
 	msgInvalidToken = "The security token included in the request is invalid."
+	// EC2's messages for what it reports as AuthFailure and
+	// MissingAuthenticationToken.
+	msgAuthFailure    = "AWS was not able to validate the provided access credentials"
+	msgEC2MissingAuth = "The request must contain either a valid (registered) AWS access key ID or X.509 certificate."
 )
 
 // authKind classifies SigV4 failures; each protocol names them differently.
@@ -48,14 +52,34 @@ type authError struct {
 
 // apiError is the error in the codes of the spec's SigV4 table: Coral's JSON
 // services answer 400 for all but an expired token, the query services 403
-// for missing, bad and unknown credentials.
+// for missing, bad and unknown credentials. EC2 has words of its own: an
+// unknown key or token and a signature that does not match are one
+// AuthFailure (401), and an expired token is RequestExpired like a stale
+// signature.
 func (e *authError) apiError(p awsapi.Protocol) *awsapi.Error {
 	type answer struct {
 		code   string
 		status int
 	}
 	var a answer
-	if p == awsapi.JSON11 {
+	msg := e.msg
+	switch p {
+	case awsapi.EC2:
+		a = [...]answer{
+			authMissing:      {"MissingAuthenticationToken", 401},
+			authIncomplete:   {"IncompleteSignature", 400},
+			authSignature:    {"AuthFailure", 401},
+			authUnknownKey:   {"AuthFailure", 401},
+			authExpired:      {"RequestExpired", 400},
+			authTokenExpired: {"RequestExpired", 400},
+		}[e.kind]
+		switch {
+		case e.kind == authMissing:
+			msg = msgEC2MissingAuth
+		case e.kind == authUnknownKey, e.msg == msgBadSignature:
+			msg = msgAuthFailure
+		}
+	case awsapi.JSON11:
 		a = [...]answer{
 			authMissing:      {"MissingAuthenticationTokenException", 400},
 			authIncomplete:   {"IncompleteSignatureException", 400},
@@ -64,7 +88,7 @@ func (e *authError) apiError(p awsapi.Protocol) *awsapi.Error {
 			authExpired:      {"InvalidSignatureException", 400},
 			authTokenExpired: {"ExpiredTokenException", 403},
 		}[e.kind]
-	} else {
+	default:
 		a = [...]answer{
 			authMissing:      {"MissingAuthenticationToken", 403},
 			authIncomplete:   {"IncompleteSignature", 400},
@@ -74,7 +98,7 @@ func (e *authError) apiError(p awsapi.Protocol) *awsapi.Error {
 			authTokenExpired: {"ExpiredToken", 403},
 		}[e.kind]
 	}
-	return &awsapi.Error{Code: a.code, Message: e.msg, Status: a.status}
+	return &awsapi.Error{Code: a.code, Message: msg, Status: a.status}
 }
 
 // param is one decoded query-string or form pair, in request order.

@@ -19,19 +19,20 @@ import (
 const maxReported = 10
 
 // checker validates a generic input tree (maps, slices, json.Number,
-// string, bool, nil) against a model shape and rebuilds it keyed by member
-// name with normalised scalars, ready to unmarshal into the typed input.
+// string, bool, nil) keyed by the members' JSON names against a model
+// shape and rebuilds it with normalised scalars, ready to unmarshal into
+// the typed input.
 type checker struct {
 	api *model.API
-	// byLocation looks members up by their wire name (locationName when
-	// set), as JSON bodies carry them; query trees are keyed by member name.
-	byLocation bool
+	// ec2 spells paths as ec2Query parameters, which EC2's messages name.
+	ec2        bool
 	violations []violation
 	count      int
 }
 
 // violation is one broken constraint. Paths use AWS's form: member names
-// with a lower-case first letter, list elements as "<list>.<n>.member".
+// with a lower-case first letter, list elements as "<list>.<n>.member";
+// for ec2Query the parameter as sent ("Filter.1.Name").
 type violation struct {
 	path       string
 	value      string
@@ -41,7 +42,8 @@ type violation struct {
 }
 
 // typeError is input of the wrong JSON type (or an unparsable query
-// value): a serialization error rather than a validation error.
+// value): a serialization error rather than a validation error. value is
+// the input as render shows it.
 type typeError struct {
 	path, value, want string
 }
@@ -50,7 +52,7 @@ func (e *typeError) Error() string {
 	if e.path == "" {
 		return "Start of structure or map expected"
 	}
-	return fmt.Sprintf("Value %s at '%s' can not be converted to %s", e.value, e.path, e.want)
+	return fmt.Sprintf("Value '%s' at '%s' can not be converted to %s", clip(e.value), e.path, e.want)
 }
 
 func (c *checker) add(v violation) {
@@ -73,6 +75,9 @@ func (c *checker) err(svc *service) *awsapi.Error {
 		}
 		return svc.ValidationError(v.path, value, v.constraint)
 	}
+	if svc.Protocol == awsapi.EC2 {
+		return ec2ValidationError(c.violations[0])
+	}
 	msgs := make([]string, len(c.violations))
 	for i, v := range c.violations {
 		switch {
@@ -93,6 +98,37 @@ func (c *checker) err(svc *service) *awsapi.Error {
 		code = "ValidationError" // the awsQuery services' name for it
 	}
 	return awsapi.Errorf(code, "%d validation %s detected: %s", c.count, noun, strings.Join(msgs, "; "))
+}
+
+// ec2ValidationError is EC2's answer to input that breaks the model: it
+// reports the first problem only, in its own codes.
+func ec2ValidationError(v violation) *awsapi.Error {
+	switch {
+	case v.null:
+		return awsapi.Errorf("MissingParameter", "The request must contain the parameter %s", v.path)
+	case v.hidden:
+		return awsapi.Errorf("InvalidParameterValue", "The value for parameter %s is invalid. %s", v.path, v.constraint)
+	}
+	return awsapi.Errorf("InvalidParameterValue", "Value (%s) for parameter %s is invalid. %s", v.value, v.path, v.constraint)
+}
+
+// memberPath is the path of a structure's member for messages.
+func (c *checker) memberPath(parent, name string, ref *model.ShapeRef) string {
+	if !c.ec2 {
+		return memberPath(parent, name)
+	}
+	if parent == "" {
+		return ec2Key(name, ref)
+	}
+	return parent + "." + ec2Key(name, ref)
+}
+
+// itemPath is the path of a list's i-th element (0-based) for messages.
+func (c *checker) itemPath(list string, i int) string {
+	if c.ec2 {
+		return list + "." + strconv.Itoa(i+1)
+	}
+	return list + "." + strconv.Itoa(i+1) + ".member"
 }
 
 func (c *checker) shape(ref *model.ShapeRef) *model.Shape {
@@ -117,7 +153,7 @@ func memberPath(parent, name string) string {
 func (c *checker) structure(path string, s *model.Shape, v any) (map[string]any, error) {
 	obj, ok := v.(map[string]any)
 	if !ok {
-		return nil, &typeError{path, quote(render(v)), "a structure"}
+		return nil, &typeError{path, render(v), "a structure"}
 	}
 	out := make(map[string]any, len(obj))
 	names := make([]string, 0, len(s.Members))
@@ -127,12 +163,9 @@ func (c *checker) structure(path string, s *model.Shape, v any) (map[string]any,
 	sort.Strings(names)
 	for _, name := range names {
 		ref := s.Members[name]
-		key := name
-		if c.byLocation && ref.LocationName != "" {
-			key = ref.LocationName
-		}
+		key := jsonName(name, ref)
 		mv := obj[key]
-		p := memberPath(path, name)
+		p := c.memberPath(path, name, ref)
 		if mv == nil {
 			if contains(s.Required, name) {
 				c.add(violation{path: p, null: true, constraint: "Member must not be null"})
@@ -143,7 +176,7 @@ func (c *checker) structure(path string, s *model.Shape, v any) (map[string]any,
 		if err != nil {
 			return nil, err
 		}
-		out[name] = clean
+		out[key] = clean
 	}
 	return out, nil
 }
@@ -173,7 +206,7 @@ func (c *checker) value(path string, s *model.Shape, v any) (any, error) {
 func (c *checker) list(path string, s *model.Shape, v any) (any, error) {
 	items, ok := v.([]any)
 	if !ok {
-		return nil, &typeError{path, quote(render(v)), "a list"}
+		return nil, &typeError{path, render(v), "a list"}
 	}
 	for _, f := range boundFailures(s, float64(len(items))) {
 		c.add(violation{path: path, value: render(v), hidden: s.Sensitive, constraint: f})
@@ -182,7 +215,7 @@ func (c *checker) list(path string, s *model.Shape, v any) (any, error) {
 	out := make([]any, len(items))
 	memberFailed := false
 	for i, item := range items {
-		p := path + "." + strconv.Itoa(i+1) + ".member"
+		p := c.itemPath(path, i)
 		if item == nil {
 			c.add(violation{path: p, null: true, constraint: "Member must not be null"})
 			continue
@@ -213,7 +246,7 @@ func (c *checker) list(path string, s *model.Shape, v any) (any, error) {
 func (c *checker) mapValue(path string, s *model.Shape, v any) (any, error) {
 	obj, ok := v.(map[string]any)
 	if !ok {
-		return nil, &typeError{path, quote(render(v)), "a map"}
+		return nil, &typeError{path, render(v), "a map"}
 	}
 	for _, f := range boundFailures(s, float64(len(obj))) {
 		c.add(violation{path: path, value: render(v), hidden: s.Sensitive, constraint: f})
@@ -274,7 +307,7 @@ func isScalar(s *model.Shape) bool {
 // it breaks.
 func (c *checker) scalar(path string, s *model.Shape, v any) (clean any, failed []string, err error) {
 	bad := func(want string) (any, []string, error) {
-		return nil, nil, &typeError{path, quote(render(v)), want}
+		return nil, nil, &typeError{path, render(v), want}
 	}
 	switch s.Type {
 	case "string":
@@ -449,12 +482,13 @@ func render(v any) string {
 	return fmt.Sprint(v)
 }
 
-func quote(s string) string {
-	const limit = 64 // type errors can carry whole documents
+// clip shortens a value a type error shows: it can be a whole document.
+func clip(s string) string {
+	const limit = 64
 	if utf8.RuneCountInString(s) > limit {
 		s = string([]rune(s)[:limit]) + "..."
 	}
-	return "'" + s + "'"
+	return s
 }
 
 func contains(list []string, s string) bool {

@@ -13,22 +13,32 @@ import (
 	"github.com/berth/berth/internal/awsapi/model"
 )
 
+// outputTree marshals a handler's output to the canonical JSON tree, which
+// the encoders walk with the output shape so that the XML follows the
+// model.
+func outputTree(out any) (map[string]any, error) {
+	if isNil(out) {
+		return nil, nil
+	}
+	raw, err := json.Marshal(out)
+	if err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var tree map[string]any
+	if err := dec.Decode(&tree); err != nil {
+		return nil, err
+	}
+	return tree, nil
+}
+
 // encodeQueryResponse writes an awsQuery success response:
 // <OpResponse xmlns=NS><OpResult>...</OpResult><ResponseMetadata>...
-// The output struct is marshalled to the canonical JSON tree first and
-// walked with the output shape, so the XML follows the model.
 func encodeQueryResponse(svc *service, op *model.Operation, out any, requestID string) ([]byte, error) {
-	var tree map[string]any
-	if !isNil(out) {
-		raw, err := json.Marshal(out)
-		if err != nil {
-			return nil, err
-		}
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.UseNumber()
-		if err := dec.Decode(&tree); err != nil {
-			return nil, err
-		}
+	tree, err := outputTree(out)
+	if err != nil {
+		return nil, err
 	}
 	e := &xmlEncoder{api: svc.Model}
 	e.b.WriteString(xml.Header)
@@ -54,18 +64,41 @@ func encodeQueryResponse(svc *service, op *model.Operation, out any, requestID s
 	return e.b.Bytes(), nil
 }
 
+// encodeEC2Response writes an ec2Query success response: the output's
+// members straight under <OpResponse xmlns=NS>, after a <requestId>, with
+// neither a result wrapper nor ResponseMetadata.
+func encodeEC2Response(svc *service, op *model.Operation, out any, requestID string) ([]byte, error) {
+	tree, err := outputTree(out)
+	if err != nil {
+		return nil, err
+	}
+	e := &xmlEncoder{api: svc.Model}
+	e.b.WriteString(xml.Header)
+	e.b.WriteString("<" + op.Name + "Response")
+	writeXMLNS(&e.b, svc.namespace)
+	e.b.WriteString("><requestId>")
+	escapeXML(&e.b, requestID)
+	e.b.WriteString("</requestId>")
+	if s := svc.Model.Shapes[shapeName(op.Output)]; s != nil {
+		e.members(s, tree)
+	}
+	e.b.WriteString("</" + op.Name + "Response>")
+	return e.b.Bytes(), nil
+}
+
 type xmlEncoder struct {
 	api *model.API
 	b   bytes.Buffer
 }
 
-// members writes a structure's members, sorted for a stable document.
-// Members the model does not know, and nulls, are left out.
+// members writes a structure's members, sorted by member name for a
+// stable document. Members the model does not know, and nulls, are left
+// out. A member's tag is its JSON name, the key it has in the tree.
 func (e *xmlEncoder) members(s *model.Shape, v any) {
 	obj, _ := v.(map[string]any)
 	names := make([]string, 0, len(obj))
-	for name := range obj {
-		if s.Members[name] != nil && obj[name] != nil {
+	for name, ref := range s.Members {
+		if obj[jsonName(name, ref)] != nil {
 			names = append(names, name)
 		}
 	}
@@ -76,24 +109,22 @@ func (e *xmlEncoder) members(s *model.Shape, v any) {
 		if ms == nil {
 			continue
 		}
-		tag := name
-		if ref.LocationName != "" {
-			tag = ref.LocationName
-		}
+		tag := jsonName(name, ref)
+		value := obj[tag]
 		flattened := ref.Flattened || ms.Flattened
 		switch {
 		case ms.Type == "list" && flattened:
 			if ms.Member != nil && ms.Member.LocationName != "" {
 				tag = ms.Member.LocationName
 			}
-			items, _ := obj[name].([]any)
+			items, _ := value.([]any)
 			for _, item := range items {
 				e.element(tag, e.api.Shapes[shapeName(ms.Member)], item)
 			}
 		case ms.Type == "map" && flattened:
-			e.entries(tag, ms, obj[name])
+			e.entries(tag, ms, value)
 		default:
-			e.element(tag, ms, obj[name])
+			e.element(tag, ms, value)
 		}
 	}
 }
@@ -166,7 +197,7 @@ func (e *xmlEncoder) scalar(s *model.Shape, v any) {
 }
 
 // queryTimestamp formats epoch seconds in the shape's timestamp format;
-// awsQuery's default is ISO-8601 with milliseconds.
+// awsQuery's and ec2Query's default is ISO-8601 with milliseconds.
 func queryTimestamp(s *model.Shape, n json.Number) string {
 	f, err := n.Float64()
 	if err != nil {
