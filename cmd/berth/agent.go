@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -13,7 +12,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/berth/berth/internal/agent"
-	"github.com/berth/berth/internal/runtime"
 	"github.com/berth/berth/internal/runtime/docker"
 )
 
@@ -24,19 +22,8 @@ const (
 )
 
 // metadataAddress is where ECS serves the task metadata endpoint; task
-// containers reach it through the task bridge.
+// containers reach it through their gateway, the host.
 const metadataAddress = "169.254.170.2"
-
-// taskSubnet parses --task-subnet and returns it with the host's address on
-// it (the first one), which is the tasks' gateway.
-func taskSubnet(cidr string) (netip.Prefix, netip.Addr, error) {
-	p, err := netip.ParsePrefix(cidr)
-	if err != nil || !p.Addr().Is4() || p.Bits() > 30 {
-		return netip.Prefix{}, netip.Addr{}, fmt.Errorf("--task-subnet %q must be an IPv4 CIDR of /30 or larger", cidr)
-	}
-	p = p.Masked()
-	return p, p.Addr().Next(), nil
-}
 
 // runAgent runs the in-process agent against this server until ctx ends. The
 // tasks it runs keep running after it returns: a server restart must not stop
@@ -51,25 +38,14 @@ func runAgent(ctx context.Context, cfg serverConfig, serverURL, token string, lo
 		return fmt.Errorf("agent: docker: %w", err)
 	}
 	defer rt.Close()
-	subnet, gateway, err := taskSubnet(cfg.TaskSubnet)
-	if err != nil {
-		return err
-	}
 	dockerVersion, _ := rt.Version(ctx) // an attribute only: the agent waits for Docker itself
 	node := agent.HostNode(cfg.Region, dockerVersion)
 	a, err := agent.New(agent.Config{
-		ServerURL: serverURL,
-		Token:     token,
-		DataDir:   filepath.Join(cfg.DataDir, agentDir),
-		Runtime:   rt,
-		Node:      node,
-		TaskNetwork: runtime.NetworkSpec{
-			Name:               cfg.TaskNetwork,
-			BridgeName:         cfg.TaskBridge,
-			Subnet:             subnet.String(),
-			Gateway:            gateway.String(),
-			ExtraHostAddresses: []string{metadataAddress + "/32"},
-		},
+		ServerURL:       serverURL,
+		Token:           token,
+		DataDir:         filepath.Join(cfg.DataDir, agentDir),
+		Runtime:         rt,
+		Node:            node,
 		MetadataAddress: metadataAddress,
 		MetadataPort:    cfg.MetadataPort,
 		Logger:          logger,

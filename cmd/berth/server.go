@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/netip"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -22,6 +23,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/berth/berth/internal/ec2/ec2state"
 	"github.com/berth/berth/internal/iam"
 	"github.com/berth/berth/internal/logs"
 	"github.com/berth/berth/internal/registry"
@@ -40,12 +42,11 @@ type serverConfig struct {
 	LogLevel     string
 	// Agent runs the in-process agent that runs tasks on this host.
 	Agent bool
-	// TaskNetwork, TaskBridge and TaskSubnet are the Docker network, its host
-	// bridge and the subnet awsvpc tasks get their addresses from;
+	// DefaultVPCCIDR is the range of every region's default VPC;
 	// MetadataPort is where the task metadata endpoint listens at
 	// 169.254.170.2.
-	TaskNetwork, TaskBridge, TaskSubnet string
-	MetadataPort                        int
+	DefaultVPCCIDR string
+	MetadataPort   int
 	// PprofListen, when set, is where the runtime profiles are served.
 	PprofListen string
 	// UnencryptedBlobs stores blobs in plaintext. It exists only so the
@@ -77,18 +78,14 @@ const shutdownTimeout = 20 * time.Second
 // BERTH_DATA_DIR let tests and scripts move a server without flags.
 func defaultConfig(getenv func(string) string) serverConfig {
 	return serverConfig{
-		Listen:    cmp.Or(getenv("BERTH_LISTEN"), "127.0.0.1:4566"),
-		DataDir:   defaultDataDir(getenv),
-		Region:    "us-east-1",
-		AccountID: cmp.Or(getenv("BERTH_ACCOUNT_ID"), "000000000000"),
-		LogLevel:  "info",
-		Agent:     true,
-		// ECS's own task bridge range: link-local, so it collides with no
-		// network the host routes to.
-		TaskNetwork:  "berth-tasks",
-		TaskBridge:   "berth0",
-		TaskSubnet:   "169.254.172.0/22",
-		MetadataPort: 80,
+		Listen:         cmp.Or(getenv("BERTH_LISTEN"), "127.0.0.1:4566"),
+		DataDir:        defaultDataDir(getenv),
+		Region:         "us-east-1",
+		AccountID:      cmp.Or(getenv("BERTH_ACCOUNT_ID"), "000000000000"),
+		LogLevel:       "info",
+		Agent:          true,
+		DefaultVPCCIDR: cmp.Or(getenv("BERTH_DEFAULT_VPC_CIDR"), ec2state.DefaultVPCCIDR),
+		MetadataPort:   80,
 		// BERTH_LIFECYCLE_INTERVAL lets tests shorten lifecycle rounds.
 		LifecycleInterval:     envDuration(getenv("BERTH_LIFECYCLE_INTERVAL"), time.Hour),
 		GCInterval:            registry.DefaultGCInterval,
@@ -164,9 +161,7 @@ func newServerCmd(getenv func(string) string) *cobra.Command {
 	fs.StringVar(&cfg.RegistryHost, "registry-host", "", "registry host repositoryUri advertises (default localhost:<listen port>)")
 	fs.StringVar(&cfg.LogLevel, "log-level", def.LogLevel, "debug, info, warn or error")
 	fs.BoolVar(&cfg.Agent, "agent", def.Agent, "run tasks on this host with Docker (the in-process agent)")
-	fs.StringVar(&cfg.TaskNetwork, "task-network", def.TaskNetwork, "Docker network awsvpc tasks attach to")
-	fs.StringVar(&cfg.TaskBridge, "task-bridge", def.TaskBridge, "host bridge interface of the task network (at most 15 characters)")
-	fs.StringVar(&cfg.TaskSubnet, "task-subnet", def.TaskSubnet, "IPv4 subnet awsvpc tasks get their addresses from")
+	fs.StringVar(&cfg.DefaultVPCCIDR, "default-vpc-cidr", def.DefaultVPCCIDR, "IPv4 range of each region's default VPC, made on first use: a /16 to /24 that no network of the host uses (env BERTH_DEFAULT_VPC_CIDR)")
 	fs.IntVar(&cfg.MetadataPort, "metadata-port", def.MetadataPort, "port of the task metadata endpoint at 169.254.170.2")
 	fs.DurationVar(&cfg.LifecycleInterval, "lifecycle-interval", def.LifecycleInterval, "how often lifecycle policies expire images in every repository; a policy also applies when put (env BERTH_LIFECYCLE_INTERVAL)")
 	fs.DurationVar(&cfg.GCInterval, "gc-interval", def.GCInterval, "how often registry garbage collection deletes unreferenced blobs and idle upload sessions in the background; 0 disables it (berth registry gc still sweeps on demand)")
@@ -230,13 +225,10 @@ func (c *serverConfig) validate() error {
 			return err
 		}
 	}
+	if p, err := netip.ParsePrefix(c.DefaultVPCCIDR); c.DefaultVPCCIDR != "" && (err != nil || !p.Addr().Is4() || p.Bits() < 16 || p.Bits() > 24 || p.Masked() != p) {
+		return fmt.Errorf("--default-vpc-cidr %q must be an IPv4 range of /16 to /24, such as 172.31.0.0/16 (check BERTH_DEFAULT_VPC_CIDR)", c.DefaultVPCCIDR)
+	}
 	if c.Agent {
-		if _, _, err := taskSubnet(c.TaskSubnet); err != nil {
-			return err
-		}
-		if c.TaskBridge == "" || len(c.TaskBridge) > 15 {
-			return fmt.Errorf("--task-bridge %q must be 1-15 characters", c.TaskBridge)
-		}
 		if c.MetadataPort < 1 || c.MetadataPort > 65535 {
 			return fmt.Errorf("--metadata-port %d is not a port", c.MetadataPort)
 		}

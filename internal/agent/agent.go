@@ -26,6 +26,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -51,13 +52,12 @@ type Config struct {
 	Runtime runtime.Runtime
 	// Node describes this node; the agent fills in its ID.
 	Node agentproto.Node
-	// TaskNetwork is the bridge awsvpc tasks attach to; empty fields take
-	// the defaults: network "berth-tasks", bridge "berth0", subnet
-	// 169.254.172.0/22, gateway 169.254.172.1.
-	TaskNetwork runtime.NetworkSpec
+	// HostNetwork carries the VPCs on the host and attaches awsvpc tasks'
+	// interfaces (nil: the host's kernel, through hostnet).
+	HostNetwork HostNetwork
 	// MetadataAddress is the IP the task metadata endpoint is served on
 	// (default 169.254.170.2) and MetadataPort its port (default 80). The
-	// address is added to the task bridge.
+	// host takes the address (on hostnet.LocalLink).
 	MetadataAddress string
 	MetadataPort    int
 	// LogSink stores the logs of containers with the awslogs driver; nil:
@@ -70,10 +70,6 @@ type Config struct {
 
 // Defaults of Config.
 const (
-	DefaultTaskNetwork     = "berth-tasks"
-	DefaultTaskBridge      = "berth0"
-	DefaultTaskSubnet      = "169.254.172.0/22"
-	DefaultTaskGateway     = "169.254.172.1"
 	DefaultMetadataAddress = "169.254.170.2"
 	DefaultMetadataPort    = 80
 )
@@ -91,16 +87,13 @@ type Agent struct {
 	cfg Config
 	rt  runtime.Runtime
 	log *slog.Logger
-	// networkMu guards networkReady: the task network is made once, when
-	// the runtime first answers, by the startup sweep or by the first task
-	// that needs it, whichever comes first.
-	networkMu    sync.Mutex
-	networkReady bool
-	now          func() time.Time
-	nodeID       string
-	metrics      *metrics
-	sink         LogSink
-	server       *serverClient
+	// networks carries the VPCs and enforces the security groups.
+	networks *vpcNetworks
+	now      func() time.Time
+	nodeID   string
+	metrics  *metrics
+	sink     LogSink
+	server   *serverClient
 	// proxy passes tasks' AWS API calls on to the server.
 	proxy http.Handler
 	// secretReaderFor reads secrets with a role's credentials (tests
@@ -147,11 +140,6 @@ func New(cfg Config) (*Agent, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	n := &cfg.TaskNetwork
-	n.Name = cmpOr(n.Name, DefaultTaskNetwork)
-	n.BridgeName = cmpOr(n.BridgeName, DefaultTaskBridge)
-	n.Subnet = cmpOr(n.Subnet, DefaultTaskSubnet)
-	n.Gateway = cmpOr(n.Gateway, DefaultTaskGateway)
 	cfg.MetadataAddress = cmpOr(cfg.MetadataAddress, DefaultMetadataAddress)
 	if cfg.MetadataPort == 0 {
 		cfg.MetadataPort = DefaultMetadataPort
@@ -162,12 +150,8 @@ func New(cfg Config) (*Agent, error) {
 	if cfg.MetadataPort < 0 || cfg.MetadataPort > 65535 {
 		return nil, fmt.Errorf("agent: metadata port %d out of range", cfg.MetadataPort)
 	}
-	hostAddr := cfg.MetadataAddress + "/32"
-	if strings.Contains(cfg.MetadataAddress, ":") {
-		hostAddr = cfg.MetadataAddress + "/128"
-	}
-	if !slices.Contains(n.ExtraHostAddresses, hostAddr) {
-		n.ExtraHostAddresses = append(slices.Clone(n.ExtraHostAddresses), hostAddr)
+	if cfg.HostNetwork == nil {
+		cfg.HostNetwork = kernelNetwork{}
 	}
 
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
@@ -207,6 +191,7 @@ func New(cfg Config) (*Agent, error) {
 	}
 	a.secretReaderFor = a.newSecretReader
 	a.log = cfg.Logger.With("component", "agent", "node", nodeID)
+	a.networks = newVPCNetworks(cfg.HostNetwork, firewallTable(nodeID), a.log)
 	host := cfg.MetadataAddress
 	if strings.Contains(host, ":") {
 		host = "[" + host + "]"
@@ -279,15 +264,18 @@ func (a *Agent) run(ctx context.Context, converse func(context.Context)) error {
 	// even while Docker is down, so that tasks placed here fail with a
 	// reason instead of never being picked up.
 	var bg sync.WaitGroup
-	bg.Add(2)
+	bg.Add(3)
 	go func() {
 		defer bg.Done()
-		// The metadata address lives on the task bridge: serve it once
-		// the bridge is there.
-		if a.retry(ctx, "preparing the task network", func() error { return a.ensureTaskNetwork(ctx) }) == nil {
+		// Serve the metadata endpoint once the host has its address.
+		addr, _ := netip.ParseAddr(a.cfg.MetadataAddress)
+		if a.retry(ctx, "taking the metadata endpoint's address", func() error {
+			return a.cfg.HostNetwork.EnsureLocalAddress(netip.PrefixFrom(addr, addr.BitLen()))
+		}) == nil {
 			a.serveMetadata(ctx)
 		}
 	}()
+	go func() { defer bg.Done(); a.networks.run(ctx) }()
 	go func() { defer bg.Done(); a.watchEvents(ctx) }()
 
 	list, err := a.listNode(ctx)
@@ -355,20 +343,6 @@ func (a *Agent) listNode(ctx context.Context) ([]runtime.Container, error) {
 			return nil, ctx.Err()
 		}
 	}
-}
-
-// ensureTaskNetwork makes the task network unless it has been made.
-func (a *Agent) ensureTaskNetwork(ctx context.Context) error {
-	a.networkMu.Lock()
-	defer a.networkMu.Unlock()
-	if a.networkReady {
-		return nil
-	}
-	if _, err := a.rt.EnsureTaskNetwork(ctx, a.cfg.TaskNetwork); err != nil {
-		return err
-	}
-	a.networkReady = true
-	return nil
 }
 
 // retry calls fn until it succeeds or ctx ends, backing off between

@@ -109,16 +109,17 @@ func (a *Agent) serveCredentials(w http.ResponseWriter, r *http.Request) {
 }
 
 // fromTask reports whether r comes from the task of v: from its network
-// holder's address for an awsvpc task; any source otherwise.
+// interface's address, while its holder runs, for an awsvpc task; any
+// source otherwise.
 func fromTask(r *http.Request, v taskView) bool {
 	if v.plan.NetworkMode != modeAwsvpc {
 		return true
 	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil || v.obs.Holder == nil || v.obs.Holder.IPAddress == "" {
+	if err != nil || v.obs.Holder == nil || !v.obs.Holder.Running || v.plan.Interface == nil {
 		return false
 	}
-	return host == v.obs.Holder.IPAddress
+	return host == v.plan.Interface.Address.Addr().String()
 }
 
 // apiProxy passes the AWS API calls of tasks' SDKs (AWS_ENDPOINT_URL is

@@ -2,7 +2,6 @@ package agent
 
 import (
 	"fmt"
-	"net/netip"
 	"strings"
 	"time"
 
@@ -784,8 +783,8 @@ func worseHealth(a, b string) string {
 // task's network (after the holder is gone) and when it connected.
 func learn(p *taskPlan, f facts, o observation) facts {
 	if p.NetworkMode == modeAwsvpc {
-		if h := o.Holder; h != nil && h.Running && h.IPAddress != "" {
-			n := networkStatus(p, h)
+		if h := o.Holder; h != nil && h.Running && p.Interface != nil {
+			n := networkStatus(p)
 			f.Network = &n
 			if f.ConnectivityAt.IsZero() {
 				f.ConnectivityAt = firstNonZero(h.StartedAt, h.Created)
@@ -803,36 +802,19 @@ func learn(p *taskPlan, f facts, o observation) facts {
 	return f
 }
 
-// networkStatus is a task's awsvpc interface as the holder shows it.
-func networkStatus(p *taskPlan, h *runtime.Container) agentproto.NetworkStatus {
-	n := agentproto.NetworkStatus{
-		AttachmentID:       uuidFormat(hexDigits(p.TaskID, 32)),
-		PrivateIPv4:        h.IPAddress,
-		MACAddress:         h.MACAddress,
-		SubnetID:           p.SubnetID,
-		SubnetCIDR:         h.SubnetCIDR,
-		GatewayIPv4:        h.Gateway,
-		PrivateDNSName:     privateDNSName(h.IPAddress, p.Region),
-		NetworkInterfaceID: "eni-" + hexDigits(p.TaskID, 17),
+// networkStatus is a task's awsvpc interface, once its holder has it.
+func networkStatus(p *taskPlan) agentproto.NetworkStatus {
+	i := p.InterfaceInfo
+	return agentproto.NetworkStatus{
+		AttachmentID:       i.AttachmentID,
+		PrivateIPv4:        i.Address,
+		MACAddress:         i.MAC,
+		SubnetID:           i.SubnetID,
+		SubnetCIDR:         i.SubnetCIDR,
+		GatewayIPv4:        p.Interface.Gateway().String(),
+		PrivateDNSName:     i.PrivateDNSName,
+		NetworkInterfaceID: i.ID,
 	}
-	return n
-}
-
-// privateDNSName is EC2's name for an address: ip-a-b-c-d.ec2.internal in
-// us-east-1, ip-a-b-c-d.<region>.compute.internal elsewhere.
-func privateDNSName(ip, region string) string {
-	a, err := netip.ParseAddr(ip)
-	if err != nil || !a.Is4() {
-		return ""
-	}
-	name := "ip-" + strings.ReplaceAll(a.String(), ".", "-")
-	switch region {
-	case "us-east-1":
-		return name + ".ec2.internal"
-	case "":
-		return name + ".compute.internal"
-	}
-	return name + "." + region + ".compute.internal"
 }
 
 // hexDigits returns the first n hex digits of s, padded with zeros.

@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"net/netip"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/berth/berth/internal/hostnet"
 	"github.com/berth/berth/internal/runtime"
 )
 
@@ -27,6 +29,8 @@ type fakeRuntime struct {
 	createErr map[string]error // by ECS container name
 	startErr  map[string]error // by ECS container name
 	listErr   error
+	// lists counts List calls.
+	lists int
 	// pullGate holds a pull of a ref until closed (or the pull's context
 	// ends).
 	pullGate map[string]chan struct{}
@@ -45,7 +49,6 @@ type fakeRuntime struct {
 	calls    []string
 	subs     map[int]chan runtime.Event
 	subSeq   int
-	holderIP int
 	released map[string]int
 	// specs are the specs containers were created with, by ECS name.
 	specs map[string]runtime.ContainerSpec
@@ -228,13 +231,6 @@ func (f *fakeRuntime) PullImage(ctx context.Context, ref string, auth *runtime.A
 	return img, nil
 }
 
-func (f *fakeRuntime) EnsureTaskNetwork(ctx context.Context, spec runtime.NetworkSpec) (runtime.Network, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.record("ensureNetwork %s %v", spec.Name, spec.ExtraHostAddresses)
-	return runtime.Network{ID: "net1", Name: spec.Name, BridgeName: spec.BridgeName, Subnet: spec.Subnet, Gateway: spec.Gateway}, nil
-}
-
 func (f *fakeRuntime) CreateNetworkHolder(ctx context.Context, spec runtime.HolderSpec) (runtime.Container, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -242,12 +238,8 @@ func (f *fakeRuntime) CreateNetworkHolder(ctx context.Context, spec runtime.Hold
 	if _, ok := f.names[spec.Name]; ok {
 		return runtime.Container{}, fmt.Errorf("conflict: name %s in use", spec.Name)
 	}
-	f.holderIP++
 	c := f.newContainer(spec.Name, "pause", spec.Labels)
-	c.Running, c.StartedAt = true, time.Now()
-	c.IPAddress = fmt.Sprintf("169.254.172.%d", f.holderIP+1)
-	c.MACAddress = fmt.Sprintf("02:42:a9:fe:ac:%02x", f.holderIP+1)
-	c.Gateway, c.SubnetCIDR = "169.254.172.1", "169.254.172.0/22"
+	c.Running, c.StartedAt, c.Pid = true, time.Now(), 1000+f.seq
 	f.emit(c, "start")
 	return *c, nil
 }
@@ -398,6 +390,7 @@ func copyContainer(c *runtime.Container) runtime.Container {
 func (f *fakeRuntime) List(ctx context.Context, labels map[string]string) ([]runtime.Container, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.lists++
 	if f.listErr != nil {
 		return nil, f.listErr
 	}
@@ -497,3 +490,63 @@ func (f *fakeRuntime) createdSpec(name string) (runtime.ContainerSpec, bool) {
 	spec, ok := f.specs[name]
 	return spec, ok
 }
+
+// fakeHostNetwork records what the agent asks of the host's network.
+type fakeHostNetwork struct {
+	mu        sync.Mutex
+	vpcs      map[string]hostnet.VPC
+	attached  map[int]hostnet.Interface
+	rulesets  []string
+	attachErr error
+}
+
+// listCount is how many times the runtime was listed.
+func (f *fakeRuntime) listCount() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.lists
+}
+
+func newFakeHostNetwork() *fakeHostNetwork {
+	return &fakeHostNetwork{vpcs: map[string]hostnet.VPC{}, attached: map[int]hostnet.Interface{}}
+}
+
+func (f *fakeHostNetwork) EnsureVPC(v hostnet.VPC) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.vpcs[v.ID] = v
+	return nil
+}
+
+func (f *fakeHostNetwork) RemoveVPC(id string, _ netip.Prefix) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.vpcs, id)
+	return nil
+}
+
+func (f *fakeHostNetwork) Attach(pid int, i hostnet.Interface) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.attachErr != nil {
+		return f.attachErr
+	}
+	f.attached[pid] = i
+	return nil
+}
+
+func (f *fakeHostNetwork) ApplyFirewall(_ context.Context, ruleset string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.rulesets = append(f.rulesets, ruleset)
+	return nil
+}
+
+// attachedTo returns the interfaces attached, in no order.
+func (f *fakeHostNetwork) attachedTo() []hostnet.Interface {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Collect(maps.Values(f.attached))
+}
+
+func (f *fakeHostNetwork) EnsureLocalAddress(netip.Prefix) error { return nil }

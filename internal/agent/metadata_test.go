@@ -152,9 +152,9 @@ func TestMetadataEndpoint(t *testing.T) {
 		}
 		n := c["Networks"].([]any)[0].(map[string]any)
 		requireKeys(t, "network", n, "NetworkMode", "IPv4Addresses", "AttachmentIndex", "MACAddress", "IPv4SubnetCIDRBlock", "PrivateDNSName", "SubnetGatewayIpv4Address")
-		if n["NetworkMode"] != "awsvpc" || n["IPv4Addresses"].([]any)[0] != "169.254.172.2" || n["AttachmentIndex"] != 0.0 ||
+		if n["NetworkMode"] != "awsvpc" || n["IPv4Addresses"].([]any)[0] != "169.254.172.5" || n["AttachmentIndex"] != 0.0 ||
 			n["IPv4SubnetCIDRBlock"] != "169.254.172.0/22" || n["SubnetGatewayIpv4Address"] != "169.254.172.1/22" ||
-			n["PrivateDNSName"] != "ip-169-254-172-2.ec2.internal" {
+			n["PrivateDNSName"] != "ip-169-254-172-5.ec2.internal" {
 			t.Errorf("network %v", n)
 		}
 		if side := cs[1].(map[string]any); side["Health"] != nil {

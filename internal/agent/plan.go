@@ -3,8 +3,10 @@ package agent
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"maps"
+	"net/netip"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -14,6 +16,7 @@ import (
 	"github.com/berth/berth/internal/agentproto"
 	"github.com/berth/berth/internal/awsapi"
 	"github.com/berth/berth/internal/ecs/ecstypes"
+	"github.com/berth/berth/internal/hostnet"
 	"github.com/berth/berth/internal/runtime"
 )
 
@@ -96,8 +99,13 @@ type taskPlan struct {
 	Family                               string
 	Revision                             string
 	NetworkMode                          string
-	// SubnetID is the first subnet of the awsvpc configuration.
-	SubnetID   string
+	// Interface is an awsvpc task's network interface, and InterfaceInfo
+	// what the server says of it.
+	Interface     *hostnet.Interface
+	InterfaceInfo *agentproto.TaskInterface
+	// VPC is the interface's VPC as far as the task needs it on the host:
+	// its range and the task's subnet.
+	VPC        hostnet.VPC
 	Fargate    bool
 	LaunchType string
 	Resources  runtime.TaskResources
@@ -205,17 +213,10 @@ func newTaskPlan(dt agentproto.DesiredTask, env planEnv) *taskPlan {
 	family := dockerNamePart(p.Family)
 	if p.NetworkMode == modeAwsvpc {
 		p.Holder = runtime.HolderSpec{
-			Name: fmt.Sprintf("ecs-%s-%s-internalecspause-%s", family, p.Revision, suffix),
-			// UNVERIFIED: Fargate's hostname is ip-<a>-<b>-<c>-<d>..., but
-			// the IP is only known once the holder exists and a hostname
-			// cannot change; the task id's first 12 digits stand in.
-			Hostname: hostnameFor(dt.ID),
-			Labels:   p.labels(env.NodeID, holderContainerName, "", RoleHolder),
+			Name:   fmt.Sprintf("ecs-%s-%s-internalecspause-%s", family, p.Revision, suffix),
+			Labels: p.labels(env.NodeID, holderContainerName, "", RoleHolder),
 		}
-	}
-
-	if spec.Network != nil && len(spec.Network.Subnets) > 0 {
-		p.SubnetID = spec.Network.Subnets[0]
+		p.Invalid = p.planInterface(dt)
 	}
 	defs := def.ContainerDefinitions
 	if len(defs) == 0 {
@@ -783,14 +784,6 @@ func nameSuffix(taskID string) string {
 	return s
 }
 
-func hostnameFor(taskID string) string {
-	s := dockerNamePart(taskID)
-	if len(s) > 12 {
-		s = s[:12]
-	}
-	return s
-}
-
 // dockerNamePart keeps the characters Docker allows in a container name.
 func dockerNamePart(s string) string {
 	return strings.Map(func(r rune) rune {
@@ -808,4 +801,31 @@ func atoi64(s string) int64 {
 		return 0
 	}
 	return n
+}
+
+// planInterface fills an awsvpc task's interface from what the server
+// made, and returns why the task cannot run when it cannot: the server
+// could not make one, or (a task that is to run) sent none.
+func (p *taskPlan) planInterface(dt agentproto.DesiredTask) string {
+	i := dt.Interface
+	switch {
+	case dt.InterfaceError != "":
+		return dt.InterfaceError
+	case i == nil && dt.DesiredStatus == agentproto.StatusRunning:
+		return "ResourceInitializationError: the server made no network interface for the task"
+	case i == nil:
+		return ""
+	}
+	addr, aerr := netip.ParseAddr(i.Address)
+	subnet, serr := netip.ParsePrefix(i.SubnetCIDR)
+	vpc, verr := netip.ParsePrefix(i.VPCCIDR)
+	if err := errors.Join(aerr, serr, verr); err != nil || !subnet.Contains(addr) {
+		return fmt.Sprintf("ResourceInitializationError: the task's network interface %s is malformed (address %q in subnet %q of VPC %q)", i.ID, i.Address, i.SubnetCIDR, i.VPCCIDR)
+	}
+	p.Interface = &hostnet.Interface{ID: i.ID, VPC: i.VPCID, Address: netip.PrefixFrom(addr, subnet.Bits()), MAC: i.MAC}
+	p.InterfaceInfo = i
+	p.VPC = hostnet.VPC{ID: i.VPCID, CIDR: vpc, Subnets: []netip.Prefix{subnet.Masked()}}
+	// The task's hostname is its interface's DNS name, as on Fargate.
+	p.Holder.Hostname = i.PrivateDNSName
+	return ""
 }

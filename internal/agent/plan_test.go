@@ -45,10 +45,10 @@ func TestPlanContainerSpec(t *testing.T) {
 	if p.Invalid != "" {
 		t.Fatalf("invalid: %s", p.Invalid)
 	}
-	if p.NetworkMode != "awsvpc" || !p.Fargate || p.SubnetID != "subnet-1" || p.Resources != (runtime.TaskResources{CPUUnits: 512, MemoryMiB: 1024}) {
+	if p.NetworkMode != "awsvpc" || !p.Fargate || p.Interface == nil || p.Interface.Address.String() != "169.254.172.5/22" || p.Resources != (runtime.TaskResources{CPUUnits: 512, MemoryMiB: 1024}) {
 		t.Errorf("plan = %+v", p)
 	}
-	if p.Holder.Name != "ecs-web-3-internalecspause-0123456789abcdef0123" || p.Holder.Labels[LabelRole] != RoleHolder ||
+	if p.Holder.Name != "ecs-web-3-internalecspause-0123456789abcdef0123" || p.Holder.Hostname != "ip-169-254-172-5.ec2.internal" || p.Holder.Labels[LabelRole] != RoleHolder ||
 		p.Holder.Labels[LabelECSContainer] != holderContainerName {
 		t.Errorf("holder = %+v", p.Holder)
 	}

@@ -52,6 +52,8 @@ type runner struct {
 	logsFailing map[string]time.Time
 
 	// Owned by the runner's goroutine.
+	// attached: the holder has the task's interface.
+	attached    bool
 	facts       facts
 	reported    *agentproto.TaskStatus // the last status reported
 	written     []byte                 // the task file's last content
@@ -194,6 +196,7 @@ func (r *runner) run(ctx context.Context) {
 		r.facts.ObserveFailures = 0
 		r.facts.OOM = oom
 		obs := observeTask(plan, list)
+		r.attachAdopted(ctx, plan, obs)
 		r.shipLogs(ctx, plan, obs)
 		r.facts = learn(plan, r.facts, obs)
 		d := decide(decideInput{Plan: plan, Desired: ds, Obs: obs, Facts: r.facts, Now: r.a.now()})
@@ -422,15 +425,15 @@ func (r *runner) actInOrder(ctx context.Context, plan *taskPlan, obs observation
 			}
 			f.ResourcesSet, f.CgroupParent = true, cgroup
 		case actCreateHolder:
-			if err := r.a.ensureTaskNetwork(ctx); err != nil {
+			spec := plan.Holder
+			spec.CgroupParent = f.CgroupParent
+			holder, err := rt.CreateNetworkHolder(ctx, spec)
+			if err != nil {
 				r.fail(ctx, "createNetworkHolder", failHolder, "", err)
 				return nil
 			}
-			spec := plan.Holder
-			spec.Network = r.a.cfg.TaskNetwork.Name
-			spec.CgroupParent = f.CgroupParent
-			if _, err := rt.CreateNetworkHolder(ctx, spec); err != nil {
-				r.fail(ctx, "createNetworkHolder", failHolder, "", err)
+			if err := r.attach(plan, holder.Pid); err != nil {
+				r.fail(ctx, "attachInterface", failHolder, "", err)
 				return nil
 			}
 		case actCreate:
@@ -774,4 +777,38 @@ func (r *runner) noteLogsFailing(runtimeID string, since time.Time) {
 	}
 	r.mu.Unlock()
 	r.poke()
+}
+
+// attach gives the holder (process pid) the task's interface, after making
+// the host carry its VPC.
+func (r *runner) attach(plan *taskPlan, pid int) error {
+	if plan.Interface == nil {
+		return errors.New("the task has no network interface")
+	}
+	if err := r.a.networks.carry(plan.VPC); err != nil {
+		return err
+	}
+	if err := r.a.cfg.HostNetwork.Attach(pid, *plan.Interface); err != nil {
+		return err
+	}
+	r.attached = true
+	return nil
+}
+
+// attachAdopted attaches the interface of a running holder this runner did
+// not create (the agent restarted), in case the previous agent stopped
+// between creating it and attaching: attaching is idempotent. A failure
+// is the task's, which the next decision stops.
+func (r *runner) attachAdopted(ctx context.Context, plan *taskPlan, obs observation) {
+	h := obs.Holder
+	if r.attached || plan.Interface == nil || h == nil || !h.Running {
+		return
+	}
+	c, err := r.a.rt.Inspect(ctx, h.ID)
+	if err == nil {
+		err = r.attach(plan, c.Pid)
+	}
+	if err != nil && ctx.Err() == nil {
+		r.fail(ctx, "attachInterface", failHolder, "", err)
+	}
 }

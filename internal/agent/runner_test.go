@@ -23,6 +23,7 @@ import (
 type harness struct {
 	t       *testing.T
 	fr      *fakeRuntime
+	hostNet *fakeHostNetwork
 	a       *Agent
 	cancel  context.CancelFunc
 	done    chan struct{}
@@ -54,16 +55,18 @@ func newHarness(t *testing.T, fr *fakeRuntime, dataDir, serverURL string) *harne
 	if serverURL == "" {
 		serverURL = "http://127.0.0.1:1"
 	}
+	hostNet := newFakeHostNetwork()
 	a, err := New(Config{
 		ServerURL: serverURL, Token: "tok", DataDir: dataDir, Runtime: fr,
 		Node:            agentproto.Node{Hostname: "node-a", Clusters: []string{"*"}, LaunchTypes: []string{"FARGATE"}, CPU: 4096, MemoryMiB: 8192},
 		MetadataAddress: "127.0.0.1", MetadataPort: freePort(t),
-		Logger: testLogger(t),
+		HostNetwork: hostNet,
+		Logger:      testLogger(t),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{t: t, fr: fr, a: a, history: map[string][]string{}, last: map[string]agentproto.TaskStatus{},
+	h := &harness{t: t, fr: fr, a: a, hostNet: hostNet, history: map[string][]string{}, last: map[string]agentproto.TaskStatus{},
 		changed: make(chan struct{}, 1)}
 	a.reportHook = h.onReport
 	return h
@@ -99,7 +102,7 @@ func (h *harness) start(converse func(context.Context)) {
 	}()
 	h.t.Cleanup(h.stop)
 	// The node is up once the runtime was listed.
-	h.waitUntil("agent started", func() bool { return h.fr.callCount("ensureNetwork") > 0 && h.a.runCtxSet() })
+	h.waitUntil("agent started", func() bool { return h.fr.listCount() > 0 && h.a.runCtxSet() })
 }
 
 func (h *harness) stop() {
@@ -199,7 +202,7 @@ func TestRunnerStartsAndStopsTask(t *testing.T) {
 	if st.PullStartedAt.IsZero() || st.PullStoppedAt.IsZero() || st.StartedAt.IsZero() || st.Connectivity != "CONNECTED" || st.ConnectivityAt.IsZero() {
 		t.Errorf("timestamps: %+v", st)
 	}
-	if st.Network == nil || st.Network.PrivateIPv4 != "169.254.172.2" || st.Network.SubnetID != "subnet-1" || st.Network.PrivateDNSName != "ip-169-254-172-2.ec2.internal" {
+	if st.Network == nil || st.Network.PrivateIPv4 != "169.254.172.5" || st.Network.SubnetID != "subnet-1" || st.Network.PrivateDNSName != "ip-169-254-172-5.ec2.internal" {
 		t.Errorf("network: %+v", st.Network)
 	}
 	for _, c := range st.Containers {
@@ -216,8 +219,10 @@ func TestRunnerStartsAndStopsTask(t *testing.T) {
 	at := func(prefix string) int {
 		return slices.IndexFunc(calls, func(c string) bool { return strings.HasPrefix(c, prefix) })
 	}
+	if got := h.hostNet.attachedTo(); len(got) != 1 || got[0] != *h.a.runnerFor(dt.Spec.Containers[0].ID).currentView().plan.Interface {
+		t.Errorf("interfaces attached: %+v", got)
+	}
 	for _, order := range [][2]string{
-		{"ensureNetwork", "createHolder"},
 		{"setResources " + testTaskID + " cpu=512 mem=1024", "createHolder"},
 		{"createHolder", "create app"},
 		{"pull registry.local/img-app", "create app"},

@@ -217,7 +217,7 @@ func TestCredentialsEndpointServesOnlyItsTask(t *testing.T) {
 	h.a.applyDesired(dt, false)
 	h.waitLast(testTaskID, "RUNNING")
 	plan := h.a.runnerFor(dt.Spec.Containers[0].ID).currentView()
-	id, holderIP := plan.plan.CredentialsID, plan.obs.Holder.IPAddress
+	id, holderIP := plan.plan.CredentialsID, plan.plan.Interface.Address.Addr().String()
 
 	get := func(path, from string) (int, map[string]any) {
 		req := httptest.NewRequest(http.MethodGet, path, nil)

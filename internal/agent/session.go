@@ -107,6 +107,8 @@ func (a *Agent) session(ctx context.Context, conn *agentproto.Conn) (welcomed bo
 			a.applyDesired(*m.Task, false)
 		case m.Forget != nil:
 			a.applyForget(*m.Forget)
+		case m.Network != nil:
+			a.networks.update(m.Network)
 		case m.Error != "":
 			err := fmt.Errorf("server ended the connection: %s", m.Error)
 			stop(err)

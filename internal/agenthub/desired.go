@@ -41,13 +41,14 @@ func intentOf(t *ecsstate.Task) intent {
 func (h *Hub) write(ctx context.Context, s *session) error {
 	sent := map[string]intent{} // by task key: what this connection was last told
 	welcomed := false
+	var networkSent int64 // the version of the network state last sent
 	pause := minResyncPause
 	for {
 		began := time.Now()
 		sub, err := h.sendAll(ctx, s, sent, !welcomed)
 		if err == nil {
 			welcomed = true
-			err = h.follow(ctx, s, sent, sub)
+			err = h.follow(ctx, s, sent, sub, &networkSent)
 		}
 		switch {
 		case ctx.Err() != nil:
@@ -121,15 +122,25 @@ func (h *Hub) sendAll(ctx context.Context, s *session, sent map[string]intent, w
 	return sub, nil
 }
 
-// follow sends what changes for the node from its feed. It returns nil
+// follow sends what changes for the node from its feed, and the network
+// state whenever it is newer than the one last sent. It returns nil
 // when the feed ends (the caller starts over), an error wrapping
 // errConnection when the agent cannot be written to.
-func (h *Hub) follow(ctx context.Context, s *session, sent map[string]intent, sub *subscription) error {
+func (h *Hub) follow(ctx context.Context, s *session, sent map[string]intent, sub *subscription, networkSent *int64) error {
 	defer h.intents.unsubscribe(sub)
 	for {
+		state, version, changed := h.network.current()
+		if state != nil && version != *networkSent {
+			if err := h.send(s, agentproto.Message{Network: state}); err != nil {
+				return fmt.Errorf("%w: %w", errConnection, err)
+			}
+			*networkSent = version
+		}
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-changed:
+			continue
 		case c, ok := <-sub.ch:
 			if !ok {
 				return nil
@@ -192,6 +203,7 @@ func (h *Hub) desiredTask(ctx context.Context, t *ecsstate.Task, host string) ag
 	for _, c := range t.Spec.Containers {
 		d.ContainerARNs = append(d.ContainerARNs, arns.Container(t.Cluster, t.ID, c.ID))
 	}
+	d.Interface, d.InterfaceError = h.taskInterface(ctx, t, d.ARN)
 	auths := map[string]*agentproto.RegistryAuth{} // one password per region the task's images are in
 	pullAs, pullOK := h.pullAccessKey(ctx, t, d.ARN)
 	for _, def := range t.Spec.Definition.ContainerDefinitions {

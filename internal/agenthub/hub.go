@@ -101,6 +101,9 @@ type Hub struct {
 
 	// roleCreds are the tasks' current role credentials.
 	roleCreds roleCredentialCache
+
+	// network is the VPCs and security groups every agent carries.
+	network *networkFeed
 }
 
 // New returns a hub. Mount it at agentproto.Path and run Run beside it.
@@ -124,6 +127,7 @@ func New(cfg Config) *Hub {
 		purgeInterval: defaultPurgeInterval,
 		sessions:      map[string]*session{},
 		intents:       newIntents(cfg.Store, log),
+		network:       newNetworkFeed(),
 	}
 }
 

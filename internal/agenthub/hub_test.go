@@ -891,7 +891,12 @@ func TestRunMarksNodesDisconnectedPurgesAndClosesOnExit(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.conn.Recv(ctxT(t)); err == nil || !strings.Contains(err.Error(), "shutting down") {
+	// Run also sent the network state; then the connection ends.
+	m, err := a.conn.Recv(ctxT(t))
+	for err == nil && m.Network != nil {
+		m, err = a.conn.Recv(ctxT(t))
+	}
+	if err == nil || !strings.Contains(err.Error(), "shutting down") {
 		t.Fatalf("agent connection after Run ended: %v", err)
 	}
 	<-f.served

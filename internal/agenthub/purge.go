@@ -31,6 +31,7 @@ type expiredTask struct {
 // closes every agent connection.
 func (h *Hub) Run(ctx context.Context) error {
 	defer h.closeAll()
+	go h.runNetworkFeed(ctx)
 	marked := false
 	tick := func() {
 		if !marked {
@@ -42,6 +43,9 @@ func (h *Hub) Run(ctx context.Context) error {
 		}
 		if err := h.purge(ctx); err != nil && ctx.Err() == nil {
 			h.log.Error("purging stopped tasks failed", "err", err)
+		}
+		if err := h.sweepInterfaces(ctx); err != nil && ctx.Err() == nil {
+			h.log.Error("removing stopped tasks' network interfaces failed", "err", err)
 		}
 	}
 	tick()

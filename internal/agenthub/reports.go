@@ -158,6 +158,13 @@ func (h *Hub) tryApplyReports(ctx context.Context, node string, reps []agentprot
 		return err
 	}
 	h.metrics.recorded.Add(float64(len(txn.Then)))
+	stopped := make([]ecsstate.Task, 0, len(order))
+	for _, key := range order {
+		if r := records[key]; r.changed {
+			stopped = append(stopped, r.task)
+		}
+	}
+	h.releaseInterfaces(ctx, stopped)
 	return nil
 }
 

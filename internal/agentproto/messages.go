@@ -43,6 +43,9 @@ type Message struct {
 	// Forget tells the agent a task's record is gone (purged an hour after
 	// it stopped); the agent drops what it still keeps of it.
 	Forget *TaskRef `json:"forget,omitempty"`
+	// Network is the VPCs and security groups every node carries, whole,
+	// sent after the Welcome and again whenever they change (version 2).
+	Network *NetworkState `json:"network,omitempty"`
 	// Error ends a connection with the reason the peer refused it.
 	Error string `json:"error,omitempty"`
 }
@@ -154,6 +157,76 @@ type DesiredTask struct {
 	// Images are the pull references of the containers, in definition
 	// order: ECR-form names resolved to the registry, others as written.
 	Images []Image `json:"images"`
+	// Interface is an awsvpc task's network interface, made by the server
+	// before the task is sent (version 2); InterfaceError says why it
+	// could not be made, and the agent stops the task with it.
+	Interface      *TaskInterface `json:"interface,omitempty"`
+	InterfaceError string         `json:"interfaceError,omitempty"`
+}
+
+// TaskInterface is an awsvpc task's network interface: its address in the
+// subnet it was placed in, on its VPC's bridge.
+type TaskInterface struct {
+	ID           string `json:"id"`
+	AttachmentID string `json:"attachmentId"`
+	VPCID        string `json:"vpcId"`
+	VPCCIDR      string `json:"vpcCidr"`
+	SubnetID     string `json:"subnetId"`
+	SubnetCIDR   string `json:"subnetCidr"`
+	// Address is the task's IPv4 address; the subnet's router (its base
+	// + 1) is the task's gateway.
+	Address        string   `json:"address"`
+	MAC            string   `json:"mac"`
+	PrivateDNSName string   `json:"privateDnsName"`
+	Groups         []string `json:"groups"`
+}
+
+// NetworkState is every VPC, network interface and security group of the
+// server (all regions: they share the hosts), for the agents to carry the
+// VPCs on their host and enforce the groups.
+type NetworkState struct {
+	VPCs       []VPCState       `json:"vpcs"`
+	Interfaces []InterfaceState `json:"interfaces"`
+	Groups     []GroupState     `json:"groups"`
+}
+
+// VPCState is a VPC: its range, its subnets' ranges, and the addresses of
+// it the host answers on (load balancers').
+type VPCState struct {
+	ID            string   `json:"id"`
+	Region        string   `json:"region"`
+	CIDR          string   `json:"cidr"`
+	Subnets       []string `json:"subnets"`
+	HostAddresses []string `json:"hostAddresses,omitempty"`
+}
+
+// InterfaceState is a network interface the groups apply to; Host marks a
+// load balancer's, whose address the host itself serves.
+type InterfaceState struct {
+	ID      string   `json:"id"`
+	VPCID   string   `json:"vpcId"`
+	Address string   `json:"address"`
+	Groups  []string `json:"groups"`
+	Host    bool     `json:"host,omitempty"`
+}
+
+// GroupState is a security group with its rules.
+type GroupState struct {
+	ID      string      `json:"id"`
+	VPCID   string      `json:"vpcId"`
+	Default bool        `json:"default,omitempty"`
+	Ingress []RuleState `json:"ingress"`
+	Egress  []RuleState `json:"egress"`
+}
+
+// RuleState is one security group rule: protocol ("-1", "tcp", "udp",
+// "icmp" or a number), ports (-1: all) and the peer, a CIDR or a group.
+type RuleState struct {
+	Protocol string `json:"protocol"`
+	FromPort int32  `json:"fromPort"`
+	ToPort   int32  `json:"toPort"`
+	CIDR     string `json:"cidr,omitempty"`
+	Group    string `json:"group,omitempty"`
 }
 
 // TaskSpec is everything an agent needs to run a task, fixed when the task

@@ -27,9 +27,11 @@ import "fmt"
 const (
 	// Version is the newest protocol version this build speaks, the one
 	// its agents name in their Hello.
-	Version = 1
+	Version = 2
 	// MinVersion is the oldest protocol version this build still speaks.
-	MinVersion = 1
+	// Version 2 (the awsvpc task interface and the network state) is
+	// required: an agent of version 1 cannot run a task in a VPC.
+	MinVersion = 2
 )
 
 // Negotiate is the hub's side of the handshake: given the version an

@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/berth/berth/internal/awsapi"
+	"github.com/berth/berth/internal/ec2/ec2state"
 	"github.com/berth/berth/internal/ecs/ecsstate"
 	"github.com/berth/berth/internal/ecs/ecstypes"
 	"github.com/berth/berth/internal/gateway"
@@ -97,6 +98,7 @@ func newConfiguredAPITestEnv(t *testing.T, configure func(*Config)) *apiTestEnv 
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	seedNetworks(t, st, apiTestRegion, "eu-central-1")
 	e := &apiTestEnv{t: t, ctx: awsapi.WithRequest(context.Background(), &awsapi.RequestInfo{Region: apiTestRegion}), store: st,
 		arns:  ecsstate.ARNs{Region: apiTestRegion, Account: apiTestAccount},
 		clock: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC), wire: &wireRecorder{}}
@@ -529,5 +531,38 @@ func TestFargateOnlyCluster(t *testing.T) {
 	}
 	if n, _ := instances("mixed"); n != 1 {
 		t.Fatalf("a cluster running an EC2 task lost its host: %d registered", n)
+	}
+}
+
+// The subnets and security groups the tests' awsvpc configurations name,
+// in one VPC of each region seedNetworks seeds.
+var (
+	testSubnets = []string{"subnet-private-1a", "subnet-private-1b", "subnet-1", "subnet-a", "subnet-x"}
+	testGroups  = []string{"sg-api", "a", "b", "c", "d", "e", "f"}
+)
+
+// seedNetworks writes the EC2 records of testSubnets and testGroups in the
+// regions, as the EC2 API would have made them.
+func seedNetworks(t testing.TB, st store.Store, regions ...string) {
+	t.Helper()
+	var ops []store.Op
+	put := func(key string, v any) {
+		op, err := store.PutJSON(key, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ops = append(ops, op)
+	}
+	for _, region := range regions {
+		put(ec2state.VPCKey(region, "vpc-test"), ec2state.VPC{Region: region, ID: "vpc-test", CIDR: "10.0.0.0/16", DefaultGroupID: "sg-api"})
+		for i, id := range testSubnets {
+			put(ec2state.SubnetKey(region, id), ec2state.Subnet{Region: region, ID: id, VPCID: "vpc-test", CIDR: fmt.Sprintf("10.0.%d.0/24", i+1), AvailabilityZone: region + "a"})
+		}
+		for _, id := range testGroups {
+			put(ec2state.GroupKey(region, id), ec2state.SecurityGroup{Region: region, ID: id, VPCID: "vpc-test"})
+		}
+	}
+	if _, err := st.Txn(context.Background(), store.Txn{Then: ops}); err != nil {
+		t.Fatal(err)
 	}
 }

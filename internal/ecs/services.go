@@ -211,6 +211,9 @@ func (s *service) checkServiceLaunch(ctx context.Context, cluster ecsstate.Clust
 	if err != nil {
 		return nil, err
 	}
+	if err := s.checkVPCResources(ctx, cluster.Region, launch.network); err != nil {
+		return nil, err
+	}
 	if err := s.checkTaskRoles(ctx, cluster, &td.Definition, nil); err != nil {
 		return nil, err
 	}

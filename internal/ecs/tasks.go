@@ -134,6 +134,9 @@ func (s *service) runTask(ctx context.Context, in *ecstypes.RunTaskRequest) (*ec
 	if err != nil {
 		return nil, err
 	}
+	if err := s.checkVPCResources(ctx, cluster.Region, launch.network); err != nil {
+		return nil, err
+	}
 	if err := s.checkTaskRoles(ctx, cluster, &def.Definition, in.Overrides); err != nil {
 		return nil, err
 	}
@@ -200,6 +203,9 @@ func (s *service) startTask(ctx context.Context, in *ecstypes.StartTaskRequest) 
 		volumes:       in.VolumeConfigurations,
 	})
 	if err != nil {
+		return nil, err
+	}
+	if err := s.checkVPCResources(ctx, cluster.Region, launch.network); err != nil {
 		return nil, err
 	}
 	if err := s.checkTaskRoles(ctx, cluster, &def.Definition, in.Overrides); err != nil {

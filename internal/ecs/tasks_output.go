@@ -4,8 +4,6 @@ import (
 	goruntime "runtime"
 	"strconv"
 
-	"github.com/google/uuid"
-
 	"github.com/berth/berth/internal/awsapi"
 	"github.com/berth/berth/internal/ecs/ecsstate"
 	"github.com/berth/berth/internal/ecs/ecstypes"
@@ -309,19 +307,13 @@ func (s *service) taskAttachments(t ecsstate.Task, lastStatus string) []ecstypes
 // attachmentID is the id of the task's network interface attachment: the
 // one the agent reports once the interface exists, and before that a uuid
 // made from the task id, so it is stable without being stored. An agent
-// that builds the same id (see taskAttachmentUUID) keeps it stable
+// that builds the same id (see ecsstate.AttachmentID) keeps it stable
 // throughout.
 func attachmentID(t ecsstate.Task) string {
 	if n := t.Observed.Network; n != nil && n.AttachmentID != "" {
 		return n.AttachmentID
 	}
-	return taskAttachmentUUID(t.ID)
-}
-
-// taskAttachmentUUID derives a uuid from a task id (SHA-1 name-based, so
-// it does not show the task id).
-func taskAttachmentUUID(taskID string) string {
-	return uuid.NewSHA1(uuid.NameSpaceOID, []byte("berth/task-attachment/"+taskID)).String()
+	return ecsstate.AttachmentID(t.ID)
 }
 
 // cpuArchitecture is the ecs.cpu-architecture a Fargate task reports: the

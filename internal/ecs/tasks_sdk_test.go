@@ -12,6 +12,7 @@ import (
 	sdk "github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
+	"github.com/berth/berth/internal/ec2/ec2state"
 	"github.com/berth/berth/internal/ecs/ecsstate"
 	"github.com/berth/berth/internal/ecs/ecstypes"
 	"github.com/berth/berth/internal/store"
@@ -745,5 +746,49 @@ func TestRunTaskPlacementConstraints(t *testing.T) {
 		PlacementConstraints: []types.PlacementConstraint{{Type: types.PlacementConstraintTypeMemberOf, Expression: aws.String("attribute:x ==")}}})
 	if err == nil || !strings.Contains(err.Error(), "InvalidParameterException") {
 		t.Errorf("a bad query: %v", err)
+	}
+}
+
+// TestRunTaskChecksSubnetsAndGroups checks that RunTask and CreateService
+// refuse subnets and security groups EC2 does not have, or of two VPCs,
+// and create nothing.
+func TestRunTaskChecksSubnetsAndGroups(t *testing.T) {
+	e := newAPITestEnv(t)
+	e.articleCluster()
+	e.registerAPIService()
+	e.fargateNode(true)
+	other := ec2state.Subnet{Region: apiTestRegion, ID: "subnet-elsewhere", VPCID: "vpc-other", CIDR: "10.9.1.0/24"}
+	op, err := store.PutJSON(ec2state.SubnetKey(apiTestRegion, other.ID), other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.Txn(e.ctx, store.Txn{Then: []store.Op{op}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		subnets, groups []string
+		msg             string
+	}{
+		{[]string{"subnet-private-1a", "subnet-0123456789abcdef0"}, nil,
+			"Error retrieving subnet information for [subnet-0123456789abcdef0]: The subnet ID 'subnet-0123456789abcdef0' does not exist (ErrorCode: InvalidSubnetID.NotFound)"},
+		{[]string{"subnet-private-1a"}, []string{"sg-api", "sg-0123456789abcdef0"},
+			"Error retrieving security group information for [sg-0123456789abcdef0]: The security group 'sg-0123456789abcdef0' does not exist (ErrorCode: InvalidGroup.NotFound)"},
+		{[]string{"subnet-private-1a", "subnet-elsewhere"}, nil,
+			"The subnet subnet-elsewhere is in VPC vpc-other, not in VPC vpc-test of subnet subnet-private-1a: a task's subnets and security groups must all belong to one VPC."},
+	} {
+		network := &types.NetworkConfiguration{AwsvpcConfiguration: &types.AwsVpcConfiguration{Subnets: tc.subnets, SecurityGroups: tc.groups}}
+		_, err := e.client.RunTask(e.ctx, &sdk.RunTaskInput{Cluster: aws.String("prod-cluster"), TaskDefinition: aws.String("api-service"), NetworkConfiguration: network})
+		wantTaskErr(t, err, "InvalidParameterException", tc.msg)
+		_, err = e.client.CreateService(e.ctx, &sdk.CreateServiceInput{Cluster: aws.String("prod-cluster"), ServiceName: aws.String("api"),
+			TaskDefinition: aws.String("api-service"), DesiredCount: aws.Int32(1), NetworkConfiguration: network})
+		wantTaskErr(t, err, "InvalidParameterException", tc.msg)
+	}
+	tasks, err := e.client.ListTasks(e.ctx, &sdk.ListTasksInput{Cluster: aws.String("prod-cluster")})
+	if err != nil || len(tasks.TaskArns) != 0 {
+		t.Errorf("tasks after refusals: %v, %v", tasks, err)
+	}
+	services, err := e.client.ListServices(e.ctx, &sdk.ListServicesInput{Cluster: aws.String("prod-cluster")})
+	if err != nil || len(services.ServiceArns) != 0 {
+		t.Errorf("services after refusals: %v, %v", services, err)
 	}
 }

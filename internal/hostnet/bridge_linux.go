@@ -21,10 +21,10 @@ import (
 const unreachableMetric = 4242
 
 // EnsureVPC makes the host carry a VPC: its bridge, up, with each
-// subnet's router address and the extra addresses, and the unreachable
+// subnet's router address and the VPC's host addresses, and the unreachable
 // route for its range. A range that overlaps a network of the host that
 // is not this VPC's is refused: its traffic would go to the wrong place.
-func EnsureVPC(v VPC, extra []netip.Prefix) error {
+func EnsureVPC(v VPC) error {
 	if !v.CIDR.Addr().Is4() {
 		return fmt.Errorf("hostnet: VPC %s: range %s is not IPv4", v.ID, v.CIDR)
 	}
@@ -32,29 +32,17 @@ func EnsureVPC(v VPC, extra []netip.Prefix) error {
 	if err := checkOverlap(v, name); err != nil {
 		return err
 	}
-	link, err := netlink.LinkByName(name)
-	if _, missing := err.(netlink.LinkNotFoundError); missing {
-		attrs := netlink.NewLinkAttrs()
-		attrs.Name = name
-		if err := netlink.LinkAdd(&netlink.Bridge{LinkAttrs: attrs}); err != nil && !errors.Is(err, unix.EEXIST) {
-			return fmt.Errorf("hostnet: create bridge %s for VPC %s: %w", name, v.ID, err)
-		}
-		link, err = netlink.LinkByName(name)
-	}
+	link, err := ensureBridge(name)
 	if err != nil {
-		return fmt.Errorf("hostnet: bridge %s of VPC %s: %w", name, v.ID, err)
+		return fmt.Errorf("%w (VPC %s)", err, v.ID)
 	}
-	if err := netlink.LinkSetUp(link); err != nil {
-		return fmt.Errorf("hostnet: bring up bridge %s: %w", name, err)
-	}
-	addrs := make([]netip.Prefix, 0, len(v.Subnets)+len(v.HostAddresses)+len(extra))
+	addrs := make([]netip.Prefix, 0, len(v.Subnets)+len(v.HostAddresses))
 	for _, s := range v.Subnets {
 		addrs = append(addrs, netip.PrefixFrom(Router(s), s.Bits()))
 	}
 	for _, a := range v.HostAddresses {
 		addrs = append(addrs, netip.PrefixFrom(a, 32))
 	}
-	addrs = append(addrs, extra...)
 	for _, p := range addrs {
 		addr := &netlink.Addr{IPNet: ipNet(p)}
 		if err := netlink.AddrReplace(link, addr); err != nil {
@@ -68,12 +56,51 @@ func EnsureVPC(v VPC, extra []netip.Prefix) error {
 	return prepareForwarding()
 }
 
+// LocalLink is the interface that holds the host's own link-local
+// addresses berth serves on (the task metadata endpoint): a bridge without
+// ports, which some kernels make where they cannot make a dummy link.
+const LocalLink = "berthlocal0"
+
+// EnsureLocalAddress puts addr on LocalLink, making the link first.
+func EnsureLocalAddress(addr netip.Prefix) error {
+	link, err := ensureBridge(LocalLink)
+	if err != nil {
+		return err
+	}
+	if err := netlink.AddrReplace(link, &netlink.Addr{IPNet: ipNet(addr)}); err != nil {
+		return fmt.Errorf("hostnet: add %s to %s: %w", addr, LocalLink, err)
+	}
+	return nil
+}
+
+// ensureBridge returns the bridge called name, up, making it first.
+func ensureBridge(name string) (netlink.Link, error) {
+	link, err := netlink.LinkByName(name)
+	if _, missing := err.(netlink.LinkNotFoundError); missing {
+		attrs := netlink.NewLinkAttrs()
+		attrs.Name = name
+		if err := netlink.LinkAdd(&netlink.Bridge{LinkAttrs: attrs}); err != nil && !errors.Is(err, unix.EEXIST) {
+			return nil, fmt.Errorf("hostnet: create bridge %s: %w", name, err)
+		}
+		link, err = netlink.LinkByName(name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("hostnet: bridge %s: %w", name, err)
+	}
+	if err := netlink.LinkSetUp(link); err != nil {
+		return nil, fmt.Errorf("hostnet: bring up bridge %s: %w", name, err)
+	}
+	return link, nil
+}
+
 // RemoveVPC removes a VPC's bridge and route; a VPC the host does not
 // carry is no error.
 func RemoveVPC(vpcID string, cidr netip.Prefix) error {
-	route := &netlink.Route{Dst: ipNet(cidr.Masked()), Type: unix.RTN_UNREACHABLE, Priority: unreachableMetric}
-	if err := netlink.RouteDel(route); err != nil && !errors.Is(err, unix.ESRCH) {
-		return fmt.Errorf("hostnet: remove the route of VPC %s: %w", vpcID, err)
+	if cidr.IsValid() {
+		route := &netlink.Route{Dst: ipNet(cidr.Masked()), Type: unix.RTN_UNREACHABLE, Priority: unreachableMetric}
+		if err := netlink.RouteDel(route); err != nil && !errors.Is(err, unix.ESRCH) {
+			return fmt.Errorf("hostnet: remove the route of VPC %s: %w", vpcID, err)
+		}
 	}
 	link, err := netlink.LinkByName(BridgeName(vpcID))
 	if _, missing := err.(netlink.LinkNotFoundError); missing {

@@ -8,8 +8,9 @@ import (
 	"strings"
 )
 
-// TableName is the nftables table (family inet) that holds all of berth's
-// rules; Render's ruleset replaces it whole, atomically.
+// TableName begins the name of the nftables tables (family inet) that
+// hold berth's rules, one per agent; Render's ruleset replaces one whole,
+// atomically.
 const TableName = "berth"
 
 // Policy is what the firewall enforces: the VPCs, the interfaces in them
@@ -57,7 +58,7 @@ type Rule struct {
 }
 
 // Render returns the nftables ruleset (for `nft -f -`) that enforces p,
-// replacing berth's table atomically:
+// replacing the table named table atomically:
 //
 //   - traffic to a task's address (forwarded from another task or the
 //     outside, or sent by the host, a load balancer's proxy included)
@@ -68,14 +69,17 @@ type Rule struct {
 //     security groups do not filter, as in AWS;
 //   - replies of admitted connections pass both ways (groups are
 //     stateful);
+//   - traffic to an address of p's VPCs that no interface of p holds is
+//     dropped: an interface is in p before its task runs, and nothing else
+//     should be there;
 //   - traffic of a VPC that leaves the host is masqueraded, as a NAT
 //     gateway would.
-func Render(p Policy) string {
+func Render(table string, p Policy) string {
 	var b strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
-	w("add table inet %s", TableName)
-	w("delete table inet %s", TableName)
-	w("table inet %s {", TableName)
+	w("add table inet %s", table)
+	w("delete table inet %s", table)
+	w("table inet %s {", table)
 
 	groups := map[string]Group{}
 	for _, g := range p.Groups {
@@ -181,10 +185,12 @@ func Render(p Policy) string {
 	w("\t\tct state established,related accept")
 	w("\t\tiifname %s ip saddr vmap @egress", bridges)
 	w("\t\toifname %s ip daddr vmap @ingress", bridges)
+	w("\t\toifname %s ip daddr @vpcs drop", bridges)
 	w("\t}")
 	w("\tchain output {\n\t\ttype filter hook output priority 0; policy accept;")
 	w("\t\tct state established,related accept")
 	w("\t\toifname %s ip daddr vmap @ingress", bridges)
+	w("\t\toifname %s ip daddr @vpcs drop", bridges)
 	w("\t}")
 	w("\tchain input {\n\t\ttype filter hook input priority 0; policy accept;")
 	w("\t\tct state established,related accept")

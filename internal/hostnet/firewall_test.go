@@ -47,7 +47,7 @@ func TestRender(t *testing.T) {
 			{ID: "sg-000000000000000b1", VPC: vpc},
 		},
 	}
-	got := Render(p)
+	got := Render(TableName, p)
 	for _, want := range []string{
 		"add table inet berth\ndelete table inet berth\n",
 		"set g_000000000000000b1 {\n\t\ttype ipv4_addr\n\t\telements = { 10.0.1.200 }\n",

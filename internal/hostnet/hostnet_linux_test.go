@@ -166,7 +166,7 @@ func TestVPCNetworkAndSecurityGroups(t *testing.T) {
 	_, _ = rand.Read(vb[:])
 	vpcID := "vpc-" + hex.EncodeToString(vb[:])[:17]
 	vpc := VPC{ID: vpcID, CIDR: cidr, Subnets: []netip.Prefix{subnet}, HostAddresses: []netip.Addr{addrLB}}
-	if err := EnsureVPC(vpc, nil); err != nil {
+	if err := EnsureVPC(vpc); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
@@ -175,7 +175,7 @@ func TestVPCNetworkAndSecurityGroups(t *testing.T) {
 			t.Error(err)
 		}
 	})
-	if err := EnsureVPC(vpc, nil); err != nil {
+	if err := EnsureVPC(vpc); err != nil {
 		t.Fatalf("EnsureVPC again: %v", err)
 	}
 
@@ -212,7 +212,7 @@ func TestVPCNetworkAndSecurityGroups(t *testing.T) {
 	}
 	apply := func(p Policy) {
 		t.Helper()
-		if err := ApplyFirewall(ctx, Render(p)); err != nil {
+		if err := ApplyFirewall(ctx, Render(TableName, p)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -270,7 +270,7 @@ func TestVPCNetworkAndSecurityGroups(t *testing.T) {
 	// A range overlapping this VPC's is refused.
 	other := VPC{ID: "vpc-" + hex.EncodeToString(vb[:])[1:18], CIDR: netip.PrefixFrom(cidr.Addr(), 20)}
 	var overlap *OverlapError
-	if err := EnsureVPC(other, nil); !errors.As(err, &overlap) {
+	if err := EnsureVPC(other); !errors.As(err, &overlap) {
 		t.Errorf("EnsureVPC of an overlapping range: %v, want an OverlapError", err)
 	}
 }

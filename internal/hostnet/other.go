@@ -10,7 +10,7 @@ import (
 
 var errNotLinux = errors.New("hostnet: VPC networking needs Linux")
 
-func EnsureVPC(VPC, []netip.Prefix) error         { return errNotLinux }
+func EnsureVPC(VPC) error                         { return errNotLinux }
 func RemoveVPC(string, netip.Prefix) error        { return errNotLinux }
 func Bridges() ([]string, error)                  { return nil, errNotLinux }
 func Attach(int, Interface) error                 { return errNotLinux }

@@ -34,12 +34,10 @@ type Runtime interface {
 	// PullImage pulls ref with auth (nil for anonymous) and returns the
 	// local image. With onlyIfMissing it returns a local image at once.
 	PullImage(ctx context.Context, ref string, auth *Auth, onlyIfMissing bool) (Image, error)
-	// EnsureTaskNetwork creates (or adopts) the bridge network tasks attach
-	// to and returns it.
-	EnsureTaskNetwork(ctx context.Context, spec NetworkSpec) (Network, error)
 	// CreateNetworkHolder creates and starts the container that holds a
-	// task's network namespace on the task network (the "pause" container)
-	// and returns its state, including the task's IP.
+	// task's network namespace (the "pause" container), with no network
+	// but loopback: the agent gives it the task's interface. It returns its
+	// state, including its Pid.
 	CreateNetworkHolder(ctx context.Context, spec HolderSpec) (Container, error)
 	// Create creates a container; it does not start it.
 	Create(ctx context.Context, spec ContainerSpec) (Container, error)
@@ -111,27 +109,9 @@ type Image struct {
 	User       string
 }
 
-// NetworkSpec describes the task bridge.
-type NetworkSpec struct {
-	// Name of the runtime network and of the host bridge interface.
-	Name, BridgeName string
-	// Subnet (CIDR) the task IPs come from; Gateway is the host's address
-	// on it.
-	Subnet, Gateway string
-	// ExtraHostAddresses are addresses (CIDR form) added to the host's
-	// bridge interface, such as the metadata endpoint 169.254.170.2/32.
-	ExtraHostAddresses []string
-}
-
-// Network is the task bridge as created.
-type Network struct {
-	ID, Name, BridgeName, Subnet, Gateway string
-}
-
 // HolderSpec describes a task's network holder.
 type HolderSpec struct {
-	Name    string
-	Network string // the task network's name
+	Name string
 	// Hostname of the task, Labels of the holder, DNS servers and search
 	// domains, extra /etc/hosts entries ("name:ip").
 	Hostname     string
@@ -253,8 +233,10 @@ type Container struct {
 	StartedAt  time.Time
 	FinishedAt time.Time
 	Health     string
+	// Pid is the container's main process while it runs (Inspect only).
+	Pid int
 	// IPAddress, MACAddress, Gateway and SubnetCIDR are the container's on
-	// the task network (holders only).
+	// its runtime network, if it has one.
 	IPAddress, MACAddress, Gateway, SubnetCIDR string
 	// Ports are the host ports bound (bridge mode).
 	Ports []PortBinding

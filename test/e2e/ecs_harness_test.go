@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,33 +20,26 @@ import (
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 )
 
-// taskNetworks numbers the task networks of the servers one test run starts,
-// so servers running side by side get their own bridge and subnet.
-var taskNetworks atomic.Int32
-
-// StartECSServer starts a server whose in-process agent runs tasks on a task
-// network of its own (bridge, subnet and metadata port no other server of
-// this run uses), with opts' flags added. When the test ends, the server
-// stops and the containers and network its agent made are removed: the agent
-// deliberately leaves tasks running when the server stops.
+// StartECSServer starts a server whose in-process agent runs tasks, with
+// a default VPC range and a metadata port no other server of this run
+// uses, and opts' flags added. When the test ends, the server stops and
+// the containers, bridges, routes and firewall table its agent made are
+// removed: the agent deliberately leaves tasks running when the server
+// stops.
 func StartECSServer(t testing.TB, opts ServerOptions) *Server {
 	t.Helper()
 	RequireDocker(t)
-	n := int(taskNetworks.Add(1))
-	network := fmt.Sprintf("berth-e2e-%d-%d", os.Getpid(), n)
-	bridge := fmt.Sprintf("be%d-%d", os.Getpid()%100000, n)
+	defaultVPC := FreeVPCRange(t)
 	opts.Agent = true
 	opts.Args = append([]string{
-		"--task-network", network,
-		"--task-bridge", bridge,
-		"--task-subnet", freeTaskSubnet(t),
+		"--default-vpc-cidr", defaultVPC,
 		"--metadata-port", strconv.Itoa(freePort(t)),
 	}, opts.Args...)
 	// Registered before StartServer's own cleanups, so it runs after the
 	// server has stopped (and after its data dir is gone: hence the node id
 	// is read now).
 	var nodeID string
-	t.Cleanup(func() { removeAgentLeftovers(t, nodeID, network) })
+	t.Cleanup(func() { removeAgentLeftovers(t, nodeID) })
 	s := StartServer(t, opts)
 	nodeID = agentNodeID(t, s)
 	return s
@@ -69,38 +62,60 @@ func agentNodeID(t testing.TB, s *Server) string {
 	}
 }
 
-// claimedSubnets are the subnets freeTaskSubnet handed out in this
-// process: servers started in parallel must not get the same one before
-// either has made its network.
+// claimedRanges are the /16s FreeVPCRange handed out in this process:
+// servers and tests running in parallel must not get the same one, since
+// berth refuses VPC ranges that overlap on one host.
 var (
-	claimedSubnetsMu sync.Mutex
-	claimedSubnets   = map[string]bool{}
+	claimedRangesMu sync.Mutex
+	claimedRanges   = map[string]bool{}
 )
 
-// freeTaskSubnet returns a /24 of 169.254.64.0/18 that no Docker network
-// uses (Docker refuses overlapping networks).
-func freeTaskSubnet(t testing.TB) string {
+// FreeVPCRange returns a /16 of 10.128.0.0/9 that no route of the host
+// touches and no other test of this run was given, for a default VPC or a
+// VPC a test creates. The bridges and routes of the VPCs in it are removed
+// when the test ends.
+func FreeVPCRange(t testing.TB) string {
 	t.Helper()
-	used := map[string]bool{}
-	ids := strings.Fields(Docker(t, "network", "ls", "--quiet").OK(t).Stdout)
-	if len(ids) > 0 {
-		out := Docker(t, append([]string{"network", "inspect", "--format", "{{range .IPAM.Config}}{{.Subnet}} {{end}}"}, ids...)...).Stdout
-		for _, subnet := range strings.Fields(out) {
-			used[subnet] = true
-		}
+	out, err := exec.Command("ip", "-4", "route", "show", "table", "all").Output()
+	if err != nil {
+		t.Fatalf("ip route: %v", err)
 	}
-	claimedSubnetsMu.Lock()
-	defer claimedSubnetsMu.Unlock()
-	start := (os.Getpid() + int(taskNetworks.Load())) % 64
-	for i := range 64 {
-		subnet := fmt.Sprintf("169.254.%d.0/24", 64+(start+i)%64)
-		if !used[subnet] && !claimedSubnets[subnet] {
-			claimedSubnets[subnet] = true
-			return subnet
+	routes := string(out)
+	claimedRangesMu.Lock()
+	defer claimedRangesMu.Unlock()
+	start := os.Getpid() % 128
+	for i := range 128 {
+		second := 128 + (start+i)%128
+		cidr := fmt.Sprintf("10.%d.0.0/16", second)
+		if claimedRanges[cidr] || strings.Contains(routes, fmt.Sprintf("10.%d.", second)) {
+			continue
 		}
+		claimedRanges[cidr] = true
+		t.Cleanup(func() { removeVPCLeftovers(t, second) })
+		return cidr
 	}
-	t.Fatal("no free task subnet in 169.254.64.0/18")
+	t.Fatal("no free /16 in 10.128.0.0/9")
 	return ""
+}
+
+// removeVPCLeftovers removes the bridges with addresses in 10.<second>.0.0/16
+// and the routes into it that berth's agents made: they outlive a server
+// that stopped, as the VPCs they carry outlive it.
+func removeVPCLeftovers(t testing.TB, second int) {
+	prefix := fmt.Sprintf("10.%d.", second)
+	out, _ := exec.Command("ip", "-4", "-o", "addr", "show").Output()
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 4 && strings.HasPrefix(f[1], "berth-") && strings.HasPrefix(f[3], prefix) {
+			exec.Command("ip", "link", "del", f[1]).Run()
+		}
+	}
+	out, _ = exec.Command("ip", "-4", "route", "show").Output()
+	for _, line := range strings.Split(string(out), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "unreachable" && strings.HasPrefix(f[1], prefix) {
+			exec.Command("ip", "route", "del", "unreachable", f[1], "metric", "4242").Run()
+		}
+	}
 }
 
 // agentContainers lists the ids of the containers the server's agent made.
@@ -110,8 +125,8 @@ func agentContainers(t testing.TB, s *Server) string {
 }
 
 // removeAgentLeftovers removes the containers of the agent with nodeID,
-// and the task network.
-func removeAgentLeftovers(t testing.TB, nodeID, network string) {
+// and its firewall table.
+func removeAgentLeftovers(t testing.TB, nodeID string) {
 	t.Helper()
 	if nodeID != "" {
 		ids := strings.Fields(Docker(t, "ps", "--all", "--quiet", "--filter", "label=berth.node-id="+nodeID).Stdout)
@@ -127,7 +142,9 @@ func removeAgentLeftovers(t testing.TB, nodeID, network string) {
 			}
 		}
 	}
-	Docker(t, "network", "rm", network)
+	if nodeID != "" {
+		exec.Command("nft", "delete", "table", "inet", "berth_"+nodeID[:12]).Run()
+	}
 }
 
 // ECS returns an aws-sdk-go-v2 ECS client for the server.
@@ -238,8 +255,48 @@ func pushToolbox(t testing.TB, s *Server, repo, tag string) string {
 	return s.ECRImageRef(repo, tag)
 }
 
-// awsvpc is the network configuration flag value the article's tasks use.
-const awsvpc = "awsvpcConfiguration={subnets=[subnet-private-1a],securityGroups=[sg-api-tasks],assignPublicIp=DISABLED}"
+// awsvpcFlag is the value of run-task's --network-configuration for a
+// task in the first default subnet of the server's default VPC (of the
+// region args name, else the server's), with the VPC's default security
+// group, which admits the host.
+func awsvpcFlag(t testing.TB, s *Server, args ...string) string {
+	t.Helper()
+	return "awsvpcConfiguration={subnets=[" + defaultSubnets(t, s, args...)[0] + "],assignPublicIp=DISABLED}"
+}
+
+// defaultVPC returns the id of the server's default VPC.
+func defaultVPC(t testing.TB, s *Server) string {
+	t.Helper()
+	var out struct{ Vpcs []struct{ VpcId string } }
+	s.AWS(t, "ec2", "describe-vpcs", "--filters", "Name=is-default,Values=true").OK(t).Decode(t, &out)
+	if len(out.Vpcs) != 1 {
+		t.Fatalf("%d default VPCs", len(out.Vpcs))
+	}
+	return out.Vpcs[0].VpcId
+}
+
+// defaultSubnets returns the ids of the default VPC's subnets, in zone
+// order, as describe-subnets lists them (args: e.g. "--region", r).
+func defaultSubnets(t testing.TB, s *Server, args ...string) []string {
+	t.Helper()
+	var out struct {
+		Subnets []struct {
+			SubnetId, AvailabilityZone string
+		}
+	}
+	s.AWS(t, append([]string{"ec2", "describe-subnets", "--filters", "Name=default-for-az,Values=true"}, args...)...).OK(t).Decode(t, &out)
+	slices.SortFunc(out.Subnets, func(a, b struct{ SubnetId, AvailabilityZone string }) int {
+		return strings.Compare(a.AvailabilityZone, b.AvailabilityZone)
+	})
+	ids := make([]string, 0, len(out.Subnets))
+	for _, sn := range out.Subnets {
+		ids = append(ids, sn.SubnetId)
+	}
+	if len(ids) == 0 {
+		t.Fatal("the default VPC has no subnets")
+	}
+	return ids
+}
 
 // runTask runs one task with the aws CLI and returns its ARN.
 func runTask(t testing.TB, s *Server, args ...string) string {

@@ -121,7 +121,7 @@ func TestECSTwoRegions(t *testing.T) {
 	}
 
 	// A task in eu-central-1.
-	arn := runTask(t, s, "--region", eu, "--cluster", "shared", "--task-definition", "regional", "--launch-type", "FARGATE", "--network-configuration", awsvpc)
+	arn := runTask(t, s, "--region", eu, "--cluster", "shared", "--task-definition", "regional", "--launch-type", "FARGATE", "--network-configuration", awsvpcFlag(t, s, "--region", eu))
 	if !strings.HasPrefix(arn, "arn:aws:ecs:eu-central-1:"+s.AccountID+":task/shared/") {
 		t.Errorf("run-task in eu-central-1 answered task ARN %s", arn)
 	}

@@ -86,7 +86,7 @@ func TestECSArticleTaskDefinitions(t *testing.T) {
 	}
 
 	// ECS assumes only roles that exist and trust it.
-	s.AWS(t, "ecs", "run-task", "--cluster", "prod-cluster", "--task-definition", "api-service", "--network-configuration", awsvpc).
+	s.AWS(t, "ecs", "run-task", "--cluster", "prod-cluster", "--task-definition", "api-service", "--network-configuration", awsvpcFlag(t, s)).
 		Fails(t, "ECS was unable to assume the role 'arn:aws:iam::123456789012:role/api-service-task-role' that was provided for this task.")
 
 	// The article's roles, the secret and parameter its task definition
@@ -95,7 +95,7 @@ func TestECSArticleTaskDefinitions(t *testing.T) {
 	s.AWS(t, "secretsmanager", "create-secret", "--name", "db-password", "--secret-string", articleDBPassword).OK(t)
 	s.AWS(t, "ssm", "put-parameter", "--name", "/api/key", "--type", "SecureString", "--value", articleAPIKey).OK(t)
 	s.AWS(t, "logs", "create-log-group", "--log-group-name", "/ecs/api-service").OK(t)
-	arn := runTask(t, s, "--cluster", "prod-cluster", "--task-definition", "api-service", "--network-configuration", awsvpc)
+	arn := runTask(t, s, "--cluster", "prod-cluster", "--task-definition", "api-service", "--network-configuration", awsvpcFlag(t, s))
 	s.AWSv2(t, "ecs", "wait", "tasks-running", "--cluster", "prod-cluster", "--tasks", arn).OK(t)
 	task := describeTask(t, s, "prod-cluster", arn)
 	base := "http://" + taskIP(t, task) + ":8080"
@@ -142,7 +142,7 @@ func TestECSArticleTaskDefinitions(t *testing.T) {
 	hc := api["healthCheck"].(map[string]any)
 	hc["interval"], hc["startPeriod"] = 5, 0
 	s.AWS(t, "ecs", "register-task-definition", "--cli-input-json", writeJSON(t, "runnable.json", runnable)).OK(t)
-	arn = runTask(t, s, "--cluster", "prod-cluster", "--task-definition", "api-service:2", "--network-configuration", awsvpc)
+	arn = runTask(t, s, "--cluster", "prod-cluster", "--task-definition", "api-service:2", "--network-configuration", awsvpcFlag(t, s))
 	s.AWSv2(t, "ecs", "wait", "tasks-running", "--cluster", "prod-cluster", "--tasks", arn).OK(t)
 	task = describeTask(t, s, "prod-cluster", arn)
 	if aws.ToString(task.CapacityProviderName) != "FARGATE" || task.LaunchType != ecstypes.LaunchTypeFargate {
@@ -223,7 +223,7 @@ func TestECSSidecarAndMetadata(t *testing.T) {
 	image := pushToolbox(t, s, "sidecar-app", "v1")
 	s.AWS(t, "ecs", "create-cluster", "--cluster-name", "side").OK(t)
 	s.AWS(t, "ecs", "register-task-definition", "--cli-input-json", writeJSON(t, "td.json", sidecarTask("with-sidecar", image, taskExecutionRole(t, s)))).OK(t)
-	arn := runTask(t, s, "--cluster", "side", "--task-definition", "with-sidecar", "--launch-type", "FARGATE", "--network-configuration", awsvpc)
+	arn := runTask(t, s, "--cluster", "side", "--task-definition", "with-sidecar", "--launch-type", "FARGATE", "--network-configuration", awsvpcFlag(t, s))
 
 	task := waitTask(t, s, "side", arn, 60*time.Second, "with both helpers exited", func(task ecstypes.Task) bool {
 		return container(t, task, "sidecar").ExitCode != nil && container(t, task, "metadata").ExitCode != nil
@@ -299,7 +299,7 @@ func TestECSTaskEndings(t *testing.T) {
 	image := pushToolbox(t, s, "endings", "v1")
 	s.AWS(t, "ecs", "create-cluster", "--cluster-name", "endings").OK(t)
 	run := func(family string) string {
-		return runTask(t, s, "--cluster", "endings", "--task-definition", family, "--launch-type", "FARGATE", "--network-configuration", awsvpc)
+		return runTask(t, s, "--cluster", "endings", "--task-definition", family, "--launch-type", "FARGATE", "--network-configuration", awsvpcFlag(t, s))
 	}
 
 	exits := run(simpleTask(t, s, "exits", image, []string{"-exit-after", "1s", "-exit-code", "3"}, nil))
@@ -307,7 +307,7 @@ func TestECSTaskEndings(t *testing.T) {
 	stubborn := run(simpleTask(t, s, "stubborn", image, []string{"-ignore-sigterm"}, map[string]any{"stopTimeout": 2}))
 	missing := runTask(t, s, "--cluster", "endings", "--task-definition",
 		simpleTask(t, s, "missing", s.ECRImageRef("endings", "no-such-tag"), nil, nil),
-		"--launch-type", "FARGATE", "--network-configuration", awsvpc)
+		"--launch-type", "FARGATE", "--network-configuration", awsvpcFlag(t, s))
 	unhealthy := run(simpleTask(t, s, "unhealthy", image, []string{"-health-status", "500"}, map[string]any{
 		"healthCheck": map[string]any{"command": []string{"CMD-SHELL", "curl -f http://localhost:8080/health || exit 1"}, "interval": 5, "retries": 1, "timeout": 2},
 	}))
@@ -397,7 +397,7 @@ func TestECSRestartSafety(t *testing.T) {
 	family := simpleTask(t, s, "restart", image, nil, nil)
 	var arns []string
 	for range 2 {
-		arns = append(arns, runTask(t, s, "--cluster", "restart", "--task-definition", family, "--launch-type", "FARGATE", "--network-configuration", awsvpc))
+		arns = append(arns, runTask(t, s, "--cluster", "restart", "--task-definition", family, "--launch-type", "FARGATE", "--network-configuration", awsvpcFlag(t, s)))
 	}
 	var ids []string
 	for _, arn := range arns {
@@ -452,10 +452,10 @@ func TestECSErrors(t *testing.T) {
 	bad["networkMode"] = "awsvpc"
 	s.AWS(t, "ecs", "register-task-definition", "--cli-input-json", writeJSON(t, "ok.json", bad)).OK(t)
 	s.AWS(t, "ecs", "run-task", "--cluster", "errs", "--task-definition", "bad-size", "--launch-type", "FARGATE").Fails(t, "Network Configuration must be provided when networkMode 'awsvpc' is specified.")
-	s.AWS(t, "ecs", "run-task", "--cluster", "errs", "--task-definition", "bad-size", "--count", "11", "--launch-type", "FARGATE", "--network-configuration", awsvpc).Fails(t, "InvalidParameterException")
-	s.AWS(t, "ecs", "run-task", "--cluster", "nope", "--task-definition", "bad-size", "--launch-type", "FARGATE", "--network-configuration", awsvpc).Fails(t, "ClusterNotFoundException")
+	s.AWS(t, "ecs", "run-task", "--cluster", "errs", "--task-definition", "bad-size", "--count", "11", "--launch-type", "FARGATE", "--network-configuration", awsvpcFlag(t, s)).Fails(t, "InvalidParameterException")
+	s.AWS(t, "ecs", "run-task", "--cluster", "nope", "--task-definition", "bad-size", "--launch-type", "FARGATE", "--network-configuration", awsvpcFlag(t, s)).Fails(t, "ClusterNotFoundException")
 	s.AWS(t, "ecs", "deregister-task-definition", "--task-definition", "bad-size:1").OK(t)
-	s.AWS(t, "ecs", "run-task", "--cluster", "errs", "--task-definition", "bad-size:1", "--launch-type", "FARGATE", "--network-configuration", awsvpc).Fails(t, "TaskDefinition is inactive")
+	s.AWS(t, "ecs", "run-task", "--cluster", "errs", "--task-definition", "bad-size:1", "--launch-type", "FARGATE", "--network-configuration", awsvpcFlag(t, s)).Fails(t, "TaskDefinition is inactive")
 	var out struct{ Failures []struct{ Reason string } }
 	s.AWS(t, "ecs", "describe-tasks", "--cluster", "errs", "--tasks", "0123456789abcdef0123456789abcdef").OK(t).Decode(t, &out)
 	if len(out.Failures) != 1 || out.Failures[0].Reason != "MISSING" {
@@ -471,7 +471,7 @@ func TestECSDockerUnavailable(t *testing.T) {
 	s := StartECSServer(t, ServerOptions{Env: []string{"DOCKER_HOST=unix://" + filepath.Join(t.TempDir(), "no-docker.sock")}})
 	s.AWS(t, "ecs", "create-cluster", "--cluster-name", "nodocker").OK(t)
 	family := simpleTask(t, s, "nodocker", s.ECRImageRef("nodocker", "v1"), nil, nil)
-	arn := runTask(t, s, "--cluster", "nodocker", "--task-definition", family, "--launch-type", "FARGATE", "--network-configuration", awsvpc)
+	arn := runTask(t, s, "--cluster", "nodocker", "--task-definition", family, "--launch-type", "FARGATE", "--network-configuration", awsvpcFlag(t, s))
 	task := waitTaskStatus(t, s, "nodocker", arn, "STOPPED", 60*time.Second)
 	reason := aws.ToString(task.StoppedReason)
 	if task.StopCode != ecstypes.TaskStopCodeTaskFailedToStart || !strings.HasPrefix(reason, "ResourceInitializationError:") || !strings.Contains(reason, "no-docker.sock") {
@@ -492,7 +492,7 @@ func TestECSTaskLevelLimitsAndOverrides(t *testing.T) {
 	// The app allocates past the task's 512 MiB; the container has no limit.
 	hog := runTask(t, s, "--cluster", "limits", "--task-definition",
 		simpleTask(t, s, "hog", image, []string{"-alloc-mib", "900"}, nil),
-		"--launch-type", "FARGATE", "--network-configuration", awsvpc)
+		"--launch-type", "FARGATE", "--network-configuration", awsvpcFlag(t, s))
 
 	probe := simpleTask(t, s, "probe", image, []string{"-exit-after", "1h"}, map[string]any{
 		"entryPoint":             []string{"/bin/sh", "-c"},
@@ -505,7 +505,7 @@ func TestECSTaskLevelLimitsAndOverrides(t *testing.T) {
 	})
 	overrides := `{"containerOverrides":[{"name":"app","command":["echo user=$(id -u) dir=$(pwd) nofile=$(ulimit -n) def=$FROM_DEFINITION over=$FROM_OVERRIDE pid1=$(tr '\\0' ' ' </proc/1/cmdline); touch /rootfs-write 2>/dev/null && echo rootfs=writable || echo rootfs=readonly"],"environment":[{"name":"FROM_OVERRIDE","value":"added"}]}]}`
 	arn := runTask(t, s, "--cluster", "limits", "--task-definition", probe, "--launch-type", "FARGATE",
-		"--network-configuration", awsvpc, "--overrides", overrides)
+		"--network-configuration", awsvpcFlag(t, s), "--overrides", overrides)
 	task := waitTaskStatus(t, s, "limits", arn, "STOPPED", 60*time.Second)
 	c := container(t, task, "app")
 	if c.ExitCode == nil || *c.ExitCode != 0 || task.StopCode != ecstypes.TaskStopCodeEssentialContainerExited {
@@ -539,7 +539,7 @@ func TestECSSDKTasksAndInstances(t *testing.T) {
 	run, err := client.RunTask(ctx, &ecs.RunTaskInput{
 		Cluster: aws.String("sdk"), TaskDefinition: aws.String("sdk"), Count: aws.Int32(3),
 		LaunchType: ecstypes.LaunchTypeFargate, StartedBy: aws.String("sdk-test"),
-		NetworkConfiguration: &ecstypes.NetworkConfiguration{AwsvpcConfiguration: &ecstypes.AwsVpcConfiguration{Subnets: []string{"subnet-a"}}},
+		NetworkConfiguration: &ecstypes.NetworkConfiguration{AwsvpcConfiguration: &ecstypes.AwsVpcConfiguration{Subnets: defaultSubnets(t, s)[:1]}},
 		Tags:                 []ecstypes.Tag{{Key: aws.String("team"), Value: aws.String("berth")}},
 	})
 	if err != nil || len(run.Tasks) != 3 {
@@ -651,8 +651,8 @@ func TestECSKillDuringStart(t *testing.T) {
 		},
 	})).OK(t)
 	arns := []string{
-		runTask(t, s, "--cluster", "midstart", "--task-definition", family, "--launch-type", "FARGATE", "--network-configuration", awsvpc),
-		runTask(t, s, "--cluster", "midstart", "--task-definition", "midstart-two", "--launch-type", "FARGATE", "--network-configuration", awsvpc),
+		runTask(t, s, "--cluster", "midstart", "--task-definition", family, "--launch-type", "FARGATE", "--network-configuration", awsvpcFlag(t, s)),
+		runTask(t, s, "--cluster", "midstart", "--task-definition", "midstart-two", "--launch-type", "FARGATE", "--network-configuration", awsvpcFlag(t, s)),
 	}
 	s.Kill(t) // the second task waits for app to be healthy
 	s.Start(t)
@@ -683,11 +683,11 @@ func TestECSOrdinaryGoBuild(t *testing.T) {
 	} else {
 		t.Logf("go build made a dynamically linked berth: %v", dynamic)
 	}
-	s := startServiceServer(t, ServerOptions{Bin: bin})
+	s := StartECSServer(t, ServerOptions{Bin: bin})
 	image := pushToolbox(t, s, "plain-build", "v1")
 	s.AWS(t, "ecs", "create-cluster", "--cluster-name", "plain").OK(t)
 	simpleTask(t, s, "plain", image, nil, map[string]any{"portMappings": []map[string]any{{"containerPort": 8080}}})
-	arn := runTask(t, s, "--cluster", "plain", "--task-definition", "plain", "--launch-type", "FARGATE", "--network-configuration", awsvpc)
+	arn := runTask(t, s, "--cluster", "plain", "--task-definition", "plain", "--launch-type", "FARGATE", "--network-configuration", awsvpcFlag(t, s))
 	task := waitTaskStatus(t, s, "plain", arn, "RUNNING", 60*time.Second)
 	waitHTTPOK(t, "http://"+net.JoinHostPort(taskIP(t, task), "8080")+"/health", 15*time.Second)
 }

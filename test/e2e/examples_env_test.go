@@ -14,6 +14,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
@@ -367,10 +369,23 @@ func (e *exampleEnv) taskDefinition(family string, rev int32, o taskDefinitionOp
 	}
 }
 
-// awsvpcConfiguration is a network configuration for Fargate tasks.
-var awsvpcConfiguration = &ecstypes.NetworkConfiguration{AwsvpcConfiguration: &ecstypes.AwsVpcConfiguration{
-	Subnets: []string{"subnet-12344321"}, SecurityGroups: []string{"sg-12344321"},
-}}
+// awsvpcConfiguration is a network configuration for Fargate tasks: the
+// first default subnet of the region's default VPC.
+func (e *exampleEnv) awsvpcConfiguration() *ecstypes.NetworkConfiguration {
+	e.t.Helper()
+	cfg := e.s.SDKConfig()
+	cfg.Region = e.region
+	out, err := ec2.NewFromConfig(cfg).DescribeSubnets(e.ctx(), &ec2.DescribeSubnetsInput{
+		Filters: []ec2types.Filter{{Name: aws.String("default-for-az"), Values: []string{"true"}}},
+	})
+	e.must(err)
+	if len(out.Subnets) == 0 {
+		e.t.Fatal("the default VPC has no subnets")
+	}
+	return &ecstypes.NetworkConfiguration{AwsvpcConfiguration: &ecstypes.AwsVpcConfiguration{
+		Subnets: []string{aws.ToString(out.Subnets[0].SubnetId)},
+	}}
+}
 
 // runTasks runs count tasks of taskDefinition in cluster and waits until
 // they run; it returns their ARNs.
@@ -380,7 +395,7 @@ func (e *exampleEnv) runTasks(cluster, taskDefinition string, count int32, farga
 	in := &ecs.RunTaskInput{Cluster: aws.String(cluster), TaskDefinition: aws.String(taskDefinition), Count: aws.Int32(count)}
 	if fargate {
 		in.LaunchType = ecstypes.LaunchTypeFargate
-		in.NetworkConfiguration = awsvpcConfiguration
+		in.NetworkConfiguration = e.awsvpcConfiguration()
 	}
 	out, err := e.ecs.RunTask(e.ctx(), in)
 	e.must(err)
@@ -427,7 +442,7 @@ func (e *exampleEnv) service(cluster, name, taskDefinition string, desired int32
 	}
 	if fargate {
 		in.LaunchType = ecstypes.LaunchTypeFargate
-		in.NetworkConfiguration = awsvpcConfiguration
+		in.NetworkConfiguration = e.awsvpcConfiguration()
 	}
 	return e.createService(in, false)
 }

@@ -110,7 +110,7 @@ func TestTaskWithoutSecretAccessStops(t *testing.T) {
 		}},
 	}
 	s.AWS(t, "ecs", "register-task-definition", "--cli-input-json", writeJSON(t, "limited.json", td)).OK(t)
-	arn := runTask(t, s, "--cluster", "c", "--task-definition", "limited", "--network-configuration", awsvpc)
+	arn := runTask(t, s, "--cluster", "c", "--task-definition", "limited", "--network-configuration", awsvpcFlag(t, s))
 	stopped := waitTaskStatus(t, s, "c", arn, "STOPPED", 60*time.Second)
 	reason := *stopped.StoppedReason
 	if !strings.HasPrefix(reason, "ResourceInitializationError: unable to pull secrets or registry auth: ") ||
@@ -188,7 +188,7 @@ func TestIAMEnforcementOff(t *testing.T) {
 		}},
 	}
 	s.AWS(t, "ecs", "register-task-definition", "--cli-input-json", writeJSON(t, "loose.json", td)).OK(t)
-	arn := runTask(t, s, "--cluster", "c", "--task-definition", "loose", "--network-configuration", awsvpc)
+	arn := runTask(t, s, "--cluster", "c", "--task-definition", "loose", "--network-configuration", awsvpcFlag(t, s))
 	s.AWSv2(t, "ecs", "wait", "tasks-running", "--cluster", "c", "--tasks", arn).OK(t)
 	base := "http://" + taskIP(t, describeTask(t, s, "c", arn)) + ":8080"
 	waitHTTPOK(t, base+"/health", 10*time.Second)

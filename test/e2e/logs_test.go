@@ -132,7 +132,7 @@ func TestLogsArticle(t *testing.T) {
 	hc := api["healthCheck"].(map[string]any)
 	hc["interval"], hc["startPeriod"] = 5, 0
 	s.AWS(t, "ecs", "register-task-definition", "--cli-input-json", writeJSON(t, "logged.json", td)).OK(t)
-	arn := runTask(t, s, "--cluster", "prod-cluster", "--task-definition", "api-service", "--network-configuration", awsvpc)
+	arn := runTask(t, s, "--cluster", "prod-cluster", "--task-definition", "api-service", "--network-configuration", awsvpcFlag(t, s))
 	s.AWSv2(t, "ecs", "wait", "tasks-running", "--cluster", "prod-cluster", "--tasks", arn).OK(t)
 
 	stream := "api/api/" + taskID(arn)
@@ -171,7 +171,7 @@ func TestLogsMissingGroup(t *testing.T) {
 	opts := map[string]string{"awslogs-group": "/ecs/missing", "awslogs-region": s.Region, "awslogs-stream-prefix": "p"}
 	s.AWS(t, "ecs", "register-task-definition", "--cli-input-json", writeJSON(t, "missing.json",
 		logTask("missing", image, taskExecutionRole(t, s), []string{"-tick", "10ms", "-ticks", "3"}, opts))).OK(t)
-	arn := runTask(t, s, "--cluster", "logs", "--task-definition", "missing", "--network-configuration", awsvpc)
+	arn := runTask(t, s, "--cluster", "logs", "--task-definition", "missing", "--network-configuration", awsvpcFlag(t, s))
 	stopped := waitTaskStatus(t, s, "logs", arn, "STOPPED", 60*time.Second)
 	const want = "ResourceInitializationError: failed to validate logger args: create stream has been retried 1 times: failed to create Cloudwatch log stream: ResourceNotFoundException: The specified log group does not exist. : exit status 1"
 	if aws.ToString(stopped.StoppedReason) != want || stopped.StopCode != ecstypes.TaskStopCodeTaskFailedToStart {
@@ -183,7 +183,7 @@ func TestLogsMissingGroup(t *testing.T) {
 	opts["awslogs-create-group"] = "true"
 	s.AWS(t, "ecs", "register-task-definition", "--cli-input-json", writeJSON(t, "create.json",
 		logTask("missing", image, taskExecutionRole(t, s), []string{"-tick", "10ms", "-ticks", "6"}, opts))).OK(t)
-	arn = runTask(t, s, "--cluster", "logs", "--task-definition", "missing:2", "--network-configuration", awsvpc)
+	arn = runTask(t, s, "--cluster", "logs", "--task-definition", "missing:2", "--network-configuration", awsvpcFlag(t, s))
 	stopped = waitTaskStatus(t, s, "logs", arn, "STOPPED", 60*time.Second)
 	if reason := aws.ToString(stopped.StoppedReason); !strings.HasPrefix(reason, "ResourceInitializationError: failed to validate logger args: ") ||
 		!strings.Contains(reason, "AccessDeniedException") || !strings.Contains(reason, "logs:CreateLogGroup") {
@@ -191,7 +191,7 @@ func TestLogsMissingGroup(t *testing.T) {
 	}
 	s.AWS(t, "iam", "put-role-policy", "--role-name", "ecsTaskExecutionRole", "--policy-name", "create-groups", "--policy-document",
 		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"logs:CreateLogGroup","Resource":"*"}]}`).OK(t)
-	arn = runTask(t, s, "--cluster", "logs", "--task-definition", "missing:2", "--network-configuration", awsvpc)
+	arn = runTask(t, s, "--cluster", "logs", "--task-definition", "missing:2", "--network-configuration", awsvpcFlag(t, s))
 	waitTaskStatus(t, s, "logs", arn, "STOPPED", 60*time.Second)
 	checkTicks(t, streamEvents(t, s, "/ecs/missing", "p/app/"+taskID(arn)), 6)
 }
@@ -208,7 +208,7 @@ func TestLogsMillionLines(t *testing.T) {
 	s.AWS(t, "ecs", "register-task-definition", "--cli-input-json", writeJSON(t, "chatty.json",
 		logTask("chatty", image, taskExecutionRole(t, s), []string{"-print-lines", fmt.Sprint(n)},
 			map[string]string{"awslogs-group": "chatty", "awslogs-region": s.Region, "awslogs-stream-prefix": "c"}))).OK(t)
-	arn := runTask(t, s, "--cluster", "logs", "--task-definition", "chatty", "--network-configuration", awsvpc)
+	arn := runTask(t, s, "--cluster", "logs", "--task-definition", "chatty", "--network-configuration", awsvpcFlag(t, s))
 	task := waitTaskStatus(t, s, "logs", arn, "STOPPED", 3*time.Minute)
 	if c := container(t, task, "app"); c.ExitCode == nil || *c.ExitCode != 0 {
 		t.Fatalf("container exit %v, reason %q", c.ExitCode, aws.ToString(task.StoppedReason))
@@ -236,7 +236,7 @@ func TestLogsSurviveKill9(t *testing.T) {
 	s.AWS(t, "ecs", "register-task-definition", "--cli-input-json", writeJSON(t, "ticker.json",
 		logTask("ticker", image, taskExecutionRole(t, s), []string{"-tick", "10ms", "-ticks", fmt.Sprint(n)},
 			map[string]string{"awslogs-group": "ticker", "awslogs-region": s.Region, "awslogs-stream-prefix": "t"}))).OK(t)
-	arn := runTask(t, s, "--cluster", "logs", "--task-definition", "ticker", "--network-configuration", awsvpc)
+	arn := runTask(t, s, "--cluster", "logs", "--task-definition", "ticker", "--network-configuration", awsvpcFlag(t, s))
 	stream := "t/app/" + taskID(arn)
 	waitFor(t, 20*time.Second, "the first lines", func() bool {
 		out, err := logsClient(s).GetLogEvents(context.Background(), &cloudwatchlogs.GetLogEventsInput{LogGroupName: aws.String("ticker"), LogStreamName: &stream})
@@ -331,7 +331,7 @@ func TestLogsMultilineAndDatetime(t *testing.T) {
 		td := logTask(family, image, taskExecutionRole(t, s), []string{script}, opt)
 		td["containerDefinitions"].([]map[string]any)[0]["entryPoint"] = []string{"sh", "-c"}
 		s.AWS(t, "ecs", "register-task-definition", "--cli-input-json", writeJSON(t, family+".json", td)).OK(t)
-		arn := runTask(t, s, "--cluster", "logs", "--task-definition", family, "--network-configuration", awsvpc)
+		arn := runTask(t, s, "--cluster", "logs", "--task-definition", family, "--network-configuration", awsvpcFlag(t, s))
 		waitTaskStatus(t, s, "logs", arn, "STOPPED", time.Minute)
 		got := streamMessages(t, s, "multi", family+"/app/"+taskID(arn))
 		var want []string

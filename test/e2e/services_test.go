@@ -43,35 +43,9 @@ type svcEnv struct {
 	image   string
 }
 
-// svcStartMu serialises the parallel tests' server starts until each
-// agent has made its task network: freeTaskSubnet picks a subnet no Docker
-// network uses yet, so two agents starting at once could pick the same one
-// and the second's network would fail ("Pool overlaps").
-var svcStartMu sync.Mutex
-
-// startServiceServer starts an ECS server and waits for its task network.
-func startServiceServer(t *testing.T, opts ServerOptions) *Server {
-	t.Helper()
-	svcStartMu.Lock()
-	defer svcStartMu.Unlock()
-	s := StartECSServer(t, opts)
-	i := slices.Index(s.args, "--task-network")
-	if i < 0 || i+1 >= len(s.args) {
-		t.Fatalf("server arguments %v name no task network", s.args)
-	}
-	deadline := time.Now().Add(30 * time.Second)
-	for Docker(t, "network", "inspect", "--format", "{{.Name}}", s.args[i+1]).ExitCode != 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("the agent made no task network %s in 30s", s.args[i+1])
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return s
-}
-
 func startServiceEnv(t *testing.T, opts ServerOptions, cluster string) *svcEnv {
 	t.Helper()
-	s := startServiceServer(t, opts)
+	s := StartECSServer(t, opts)
 	e := &svcEnv{s: s, client: s.ECS(), cluster: cluster}
 	func() {
 		svcPushMu.Lock()
@@ -112,13 +86,13 @@ func (e *svcEnv) registerApp(t *testing.T, family, version string, command ...st
 	return out.TaskDefinition.TaskDefinitionArn
 }
 
-// createService runs `aws ecs create-service` in the cluster with the
-// article's network configuration and returns the service's JSON.
+// createService runs `aws ecs create-service` in the cluster, its tasks in
+// the default VPC, and returns the service's JSON.
 func (e *svcEnv) createService(t *testing.T, name, taskDefinition string, desired int, args ...string) map[string]any {
 	t.Helper()
 	r := e.s.AWS(t, append([]string{"ecs", "create-service", "--cluster", e.cluster, "--service-name", name,
 		"--task-definition", taskDefinition, "--desired-count", fmt.Sprint(desired),
-		"--network-configuration", awsvpc}, args...)...).OK(t)
+		"--network-configuration", awsvpcFlag(t, e.s)}, args...)...).OK(t)
 	svc, _ := r.JSON["service"].(map[string]any)
 	if svc == nil {
 		t.Fatalf("create-service returned no service:\n%s", r.Stdout)
@@ -345,7 +319,7 @@ func (e *svcEnv) checkServiceTasks(t *testing.T, svc ecstypes.Service) []ecstype
 // article's describe-services query.
 func TestServiceArticleCreate(t *testing.T) {
 	t.Parallel()
-	s := startServiceServer(t, ServerOptions{AccountID: articleAccount, Region: "us-east-1"})
+	s := StartECSServer(t, ServerOptions{AccountID: articleAccount, Region: "us-east-1"})
 	func() {
 		svcPushMu.Lock()
 		defer svcPushMu.Unlock()
@@ -380,6 +354,16 @@ func TestServiceArticleCreate(t *testing.T) {
                 "assignPublicIp": "DISABLED"
             }
         }`
+	// The article's placeholders, made real: its tasks' security group,
+	// made with its own command, in the default VPC's first two subnets.
+	subnets := defaultSubnets(t, s)
+	var group struct{ GroupId string }
+	s.AWS(t, "ec2", "create-security-group",
+		"--group-name", "ecs-api-tasks",
+		"--description", "Allow traffic from ALB to API tasks",
+		"--vpc-id", defaultVPC(t, s)).OK(t).Decode(t, &group)
+	networkConfiguration = strings.NewReplacer("subnet-private-1a", subnets[0], "subnet-private-1b", subnets[1],
+		"sg-api-tasks", group.GroupId).Replace(networkConfiguration)
 	loadBalancers := `[{
             "targetGroupArn": "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/api-tg/abc123",
             "containerName": "api",

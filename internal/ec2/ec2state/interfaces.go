@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/berth/berth/internal/store"
@@ -224,4 +225,19 @@ func Resolver(vpcCIDR string) (netip.Addr, error) {
 		return netip.Addr{}, err
 	}
 	return gw.Next(), nil
+}
+
+// PrivateDNSName is EC2's name for an address of a region:
+// ip-a-b-c-d.ec2.internal in us-east-1, ip-a-b-c-d.<region>.compute.internal
+// elsewhere.
+func PrivateDNSName(region, address string) string {
+	a, err := netip.ParseAddr(address)
+	if err != nil || !a.Is4() {
+		return ""
+	}
+	name := "ip-" + strings.ReplaceAll(a.String(), ".", "-")
+	if region == "us-east-1" {
+		return name + ".ec2.internal"
+	}
+	return name + "." + region + ".compute.internal"
 }

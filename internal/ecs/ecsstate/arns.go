@@ -1,8 +1,12 @@
 package ecsstate
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"strings"
+
+	"github.com/google/uuid"
 )
 
 // ARNs builds and reads the ARNs of one account and region.
@@ -83,4 +87,18 @@ func (a ARNs) clusterScopedID(ref, kind string) (cluster, id string, ok bool) {
 		return c, id, c != "" && id != "" && !strings.Contains(id, "/")
 	}
 	return "", rest, rest != ""
+}
+
+// AttachmentID is the id of an awsvpc task's network interface
+// attachment: a uuid derived from the task id (SHA-1 name-based, so it
+// does not show the task id), stable without being stored.
+func AttachmentID(taskID string) string {
+	return uuid.NewSHA1(uuid.NameSpaceOID, []byte("berth/task-attachment/"+taskID)).String()
+}
+
+// TaskInterfaceID is the id of an awsvpc task's network interface, derived
+// from its ARN so that whoever needs it finds it without a lookup.
+func TaskInterfaceID(taskARN string) string {
+	sum := sha256.Sum256([]byte("berth/task-interface/" + taskARN))
+	return "eni-" + hex.EncodeToString(sum[:])[:17]
 }

@@ -313,6 +313,7 @@ func containerFromInspect(inspect container.InspectResponse) runtime.Container {
 		c.Created = parseDockerTime(base.Created)
 		if s := base.State; s != nil {
 			c.Running = s.Running
+			c.Pid = s.Pid
 			c.StartedAt = parseDockerTime(s.StartedAt)
 			c.FinishedAt = parseDockerTime(s.FinishedAt)
 			c.Exited = (s.Status == container.StateExited || s.Status == container.StateDead) && !c.FinishedAt.IsZero()

@@ -14,11 +14,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -26,6 +28,7 @@ import (
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/pkg/stdcopy"
 
+	"github.com/berth/berth/internal/hostnet"
 	"github.com/berth/berth/internal/runtime"
 )
 
@@ -44,10 +47,11 @@ var (
 	// testBinPath is the static test binary (testdata/testbin).
 	testBinPath string
 
-	netOnce    sync.Once
-	netErr     error
-	netSpec    runtime.NetworkSpec
-	netCreated runtime.Network
+	vpcOnce sync.Once
+	vpcErr  error
+	testNet hostnet.VPC
+	// nextHost numbers the holders' addresses in the test VPC.
+	nextHost atomic.Int32
 )
 
 func TestMain(m *testing.M) { os.Exit(testMain(m)) }
@@ -119,9 +123,9 @@ func testMain(m *testing.M) int {
 			d.Remove(cleanupCtx, c.ID)
 		}
 	}
-	if netCreated.ID != "" {
-		if err := d.client.NetworkRemove(cleanupCtx, netCreated.ID); err != nil {
-			fmt.Fprintf(os.Stderr, "removing test network: %v\n", err)
+	if testNet.ID != "" {
+		if err := hostnet.RemoveVPC(testNet.ID, testNet.CIDR); err != nil {
+			fmt.Fprintf(os.Stderr, "remove the test VPC: %v\n", err)
 		}
 	}
 	for _, ref := range []string{testImage, d.pauseImage} {
@@ -234,38 +238,49 @@ func logs(t *testing.T, id string) string {
 	return out.String()
 }
 
-// testNetwork creates the task network the networking tests share: a
-// run-unique name, bridge and link-local subnet (not berth's default, which
-// a running berth may hold), with the metadata address on the bridge.
-func testNetwork(t *testing.T) (runtime.NetworkSpec, runtime.Network) {
+// testVPC makes the VPC the networking tests share: a run-unique id, a
+// /16 of 10.208.0.0/12 that no route of the host touches, one /24 subnet,
+// and the metadata address on the host.
+func testVPC(t *testing.T) hostnet.VPC {
 	t.Helper()
-	d := needDocker(t)
-	netOnce.Do(func() {
-		octet := 200 + os.Getpid()%50
-		netSpec = runtime.NetworkSpec{
-			Name:               "berthtest-" + runID,
-			BridgeName:         "bt" + runID, // 8 characters
-			Subnet:             fmt.Sprintf("169.254.%d.0/24", octet),
-			Gateway:            fmt.Sprintf("169.254.%d.1", octet),
-			ExtraHostAddresses: []string{"169.254.170.2/32"},
+	needDocker(t)
+	vpcOnce.Do(func() {
+		out, err := exec.Command("ip", "-4", "route", "show", "table", "all").Output()
+		if err != nil {
+			vpcErr = err
+			return
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		netCreated, netErr = d.EnsureTaskNetwork(ctx, netSpec)
+		for i := 208; i < 224 && testNet.ID == ""; i++ {
+			if strings.Contains(string(out), fmt.Sprintf("10.%d.", i)) {
+				continue
+			}
+			testNet = hostnet.VPC{
+				ID:      "vpc-" + runID + "0000000000a",
+				CIDR:    netip.MustParsePrefix(fmt.Sprintf("10.%d.0.0/16", i)),
+				Subnets: []netip.Prefix{netip.MustParsePrefix(fmt.Sprintf("10.%d.1.0/24", i))},
+			}
+		}
+		if testNet.ID == "" {
+			vpcErr = errors.New("no free /16 in 10.208.0.0/12")
+			return
+		}
+		if vpcErr = hostnet.EnsureVPC(testNet); vpcErr == nil {
+			vpcErr = hostnet.EnsureLocalAddress(netip.MustParsePrefix("169.254.170.2/32"))
+		}
 	})
-	if netErr != nil {
-		t.Fatalf("EnsureTaskNetwork(%+v): %v", netSpec, netErr)
+	if vpcErr != nil {
+		t.Fatalf("test VPC: %v", vpcErr)
 	}
-	return netSpec, netCreated
+	return testNet
 }
 
-// holder creates a network holder on the test network and removes it when
-// the test ends.
+// holder creates a network holder with an interface in the test VPC (its
+// IPAddress set to the interface's address) and removes it when the test
+// ends.
 func holder(t *testing.T, spec runtime.HolderSpec) runtime.Container {
 	t.Helper()
 	d := needDocker(t)
-	netSpec, _ := testNetwork(t)
-	spec.Network = netSpec.Name
+	vpc := testVPC(t)
 	if spec.Name == "" {
 		spec.Name = uniqueName(t, "pause")
 	}
@@ -277,6 +292,15 @@ func holder(t *testing.T, spec runtime.HolderSpec) runtime.Container {
 	if err != nil {
 		t.Fatalf("CreateNetworkHolder: %v", err)
 	}
+	n := nextHost.Add(1)
+	subnet := vpc.Subnets[0]
+	addr := subnet.Addr().As4()
+	addr[3] = byte(10 + n)
+	iface := hostnet.Interface{ID: fmt.Sprintf("eni-%s%011d", runID, n), VPC: vpc.ID, Address: netip.PrefixFrom(netip.AddrFrom4(addr), subnet.Bits())}
+	if err := hostnet.Attach(h.Pid, iface); err != nil {
+		t.Fatalf("attach the holder's interface: %v", err)
+	}
+	h.IPAddress = iface.Address.Addr().String()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()

@@ -16,13 +16,11 @@ import (
 	"path/filepath"
 	goruntime "runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/docker/docker/api/types/image"
-	"github.com/docker/docker/api/types/network"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
@@ -30,104 +28,14 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
-	"github.com/vishvananda/netlink"
 
 	"github.com/berth/berth/internal/runtime"
 )
 
-func TestEnsureTaskNetwork(t *testing.T) {
-	d := needDocker(t)
-	t.Parallel()
-	spec, created := testNetwork(t)
-	if created.ID == "" || created.Name != spec.Name || created.BridgeName != spec.BridgeName ||
-		created.Subnet != spec.Subnet || created.Gateway != spec.Gateway {
-		t.Errorf("network = %+v, spec %+v", created, spec)
-	}
-
-	link, err := netlink.LinkByName(spec.BridgeName)
-	if err != nil {
-		t.Fatalf("bridge %s: %v", spec.BridgeName, err)
-	}
-	addrs, err := netlink.AddrList(link, netlink.FAMILY_V4)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var have []string
-	for _, a := range addrs {
-		have = append(have, a.IPNet.String())
-	}
-	prefix := netip.MustParsePrefix(spec.Subnet)
-	for _, want := range []string{spec.Gateway + "/" + strconv.Itoa(prefix.Bits()), "169.254.170.2/32"} {
-		if !slices.Contains(have, want) {
-			t.Errorf("bridge addresses %v lack %s", have, want)
-		}
-	}
-
-	ctx := testContext(t, 30*time.Second)
-	again, err := d.EnsureTaskNetwork(ctx, spec)
-	if err != nil || again != created {
-		t.Errorf("second EnsureTaskNetwork = %+v, %v; want the same network %+v", again, err, created)
-	}
-
-	otherSubnet := spec
-	otherSubnet.Subnet, otherSubnet.Gateway = "169.254.199.0/24", "169.254.199.1"
-	if _, err := d.EnsureTaskNetwork(ctx, otherSubnet); err == nil || !strings.Contains(err.Error(), "subnet") {
-		t.Errorf("EnsureTaskNetwork with another subnet: %v, want a subnet mismatch error", err)
-	}
-	otherBridge := spec
-	otherBridge.BridgeName = "btother"
-	if _, err := d.EnsureTaskNetwork(ctx, otherBridge); err == nil || !strings.Contains(err.Error(), "bridge") {
-		t.Errorf("EnsureTaskNetwork with another bridge: %v, want a bridge mismatch error", err)
-	}
-	tooLong := spec
-	tooLong.BridgeName = "a-bridge-name-too-long"
-	if _, err := d.EnsureTaskNetwork(ctx, tooLong); err == nil {
-		t.Error("EnsureTaskNetwork accepted a 22-character bridge name")
-	}
-}
-
-// TestDefaultTaskSubnet checks Docker accepts berth's default link-local
-// task subnet, unless a network (say a running berth's) already uses it.
-func TestDefaultTaskSubnet(t *testing.T) {
-	d := needDocker(t)
-	t.Parallel()
-	ctx := testContext(t, 60*time.Second)
-	const subnet, gateway = "169.254.172.0/22", "169.254.172.1"
-	nets, err := d.client.NetworkList(ctx, network.ListOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, n := range nets {
-		for _, cfg := range n.IPAM.Config {
-			if p, err := netip.ParsePrefix(cfg.Subnet); err == nil && p.Overlaps(netip.MustParsePrefix(subnet)) {
-				t.Skipf("network %s already uses %s", n.Name, cfg.Subnet)
-			}
-		}
-	}
-	spec := runtime.NetworkSpec{Name: "berthtest-" + runID + "-default", BridgeName: "btd" + runID, Subnet: subnet, Gateway: gateway}
-	created, err := d.EnsureTaskNetwork(ctx, spec)
-	if err != nil {
-		t.Fatalf("Docker refused the default subnet: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := d.client.NetworkRemove(context.Background(), created.ID); err != nil {
-			t.Errorf("remove network: %v", err)
-		}
-	})
-	h, err := d.CreateNetworkHolder(ctx, runtime.HolderSpec{Name: uniqueName(t, "pause"), Network: spec.Name, Labels: map[string]string{runLabel: runID}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Remove(context.Background(), h.ID)
-	if ip, err := netip.ParseAddr(h.IPAddress); err != nil || !netip.MustParsePrefix(subnet).Contains(ip) || h.SubnetCIDR != subnet || h.Gateway != gateway {
-		t.Errorf("holder on the default subnet: %+v", h)
-	}
-}
-
 func TestHolderNetworking(t *testing.T) {
 	d := needDocker(t)
 	t.Parallel()
-	spec, _ := testNetwork(t)
+	vpc := testVPC(t)
 	h := holder(t, runtime.HolderSpec{
 		Hostname:   "task-host",
 		Labels:     map[string]string{"role": "pause"},
@@ -136,14 +44,14 @@ func TestHolderNetworking(t *testing.T) {
 		ExtraHosts: []string{"db:10.1.2.3"},
 	})
 	ip, err := netip.ParseAddr(h.IPAddress)
-	if err != nil || !netip.MustParsePrefix(spec.Subnet).Contains(ip) {
-		t.Fatalf("holder IP %q is not in %s", h.IPAddress, spec.Subnet)
+	if err != nil || !vpc.Subnets[0].Contains(ip) {
+		t.Fatalf("holder IP %q is not in %s", h.IPAddress, vpc.Subnets[0])
 	}
-	if !h.Running || h.Gateway != spec.Gateway || h.SubnetCIDR != spec.Subnet || h.MACAddress == "" || h.Labels["role"] != "pause" {
+	if !h.Running || h.Pid == 0 || h.Labels["role"] != "pause" {
 		t.Errorf("holder = %+v", h)
 	}
 	again, err := d.Inspect(testContext(t, 10*time.Second), h.ID)
-	if err != nil || again.IPAddress != h.IPAddress || again.SubnetCIDR != h.SubnetCIDR {
+	if err != nil || again.Pid != h.Pid {
 		t.Errorf("Inspect(holder) = %+v, %v", again, err)
 	}
 

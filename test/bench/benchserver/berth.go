@@ -17,6 +17,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -28,17 +30,17 @@ import (
 	"github.com/berth/berth/internal/iam"
 )
 
-// Berth is a berth server a benchmark started. With a task network its
-// in-process agent runs tasks on this host's Docker.
+// Berth is a berth server a benchmark started. With its agent it runs
+// tasks on this host's Docker.
 type Berth struct {
 	*Server
-	// Network is the Docker network of awsvpc tasks ("" without the agent).
-	Network string
+	// DefaultVPC is the range of its default VPC ("" without the agent).
+	DefaultVPC string
 }
 
 // StartBerth starts bin as `berth server` on a free port. withAgent gives it
-// its in-process agent with a task network, bridge and /24 of its own, so it
-// meets no other berth on the host; without it the server runs no tasks
+// its in-process agent with a default VPC range of its own, so it meets no
+// other berth on the host; without it the server runs no tasks
 // itself (remote agents may connect). extraArgs are added to the command.
 func StartBerth(ctx context.Context, bin string, keep, withAgent bool, extraArgs ...string) (*Berth, error) {
 	bs, err := New("berth", keep)
@@ -53,14 +55,13 @@ func StartBerth(ctx context.Context, bin string, keep, withAgent bool, extraArgs
 			bs.Stop()
 			return nil, err
 		}
-		subnet, err := freeTaskSubnet(ctx)
+		vpc, err := freeVPCRange(ctx)
 		if err != nil {
 			bs.Stop()
 			return nil, err
 		}
-		b.Network = fmt.Sprintf("berth-bench-%d", os.Getpid())
-		args = append(args, "--task-network", b.Network, "--task-bridge", fmt.Sprintf("bb%d", os.Getpid()%1000000),
-			"--task-subnet", subnet, "--metadata-port", strconv.Itoa(metadataPort))
+		b.DefaultVPC = vpc
+		args = append(args, "--default-vpc-cidr", vpc, "--metadata-port", strconv.Itoa(metadataPort))
 	} else {
 		args = append(args, "--agent=false")
 	}
@@ -73,7 +74,8 @@ func StartBerth(ctx context.Context, bin string, keep, withAgent bool, extraArgs
 }
 
 // Stop stops berth, then removes what its agent left on purpose (tasks keep
-// running when the server stops) and the task network.
+// running when the server stops, and VPCs outlive it): containers, the
+// default VPC's bridge and route, and the firewall table.
 func (b *Berth) Stop() {
 	nodeID, _ := os.ReadFile(filepath.Join(b.DataDir, "agent", "node-id"))
 	b.Server.Stop()
@@ -82,10 +84,37 @@ func (b *Berth) Stop() {
 		if ids := strings.Fields(string(out)); len(ids) > 0 {
 			exec.Command("docker", append([]string{"rm", "--force"}, ids...)...).Run()
 		}
+		exec.Command("nft", "delete", "table", "inet", "berth_"+id[:min(12, len(id))]).Run()
 	}
-	if b.Network != "" {
-		exec.Command("docker", "network", "rm", b.Network).Run()
+	if b.DefaultVPC != "" {
+		prefix := strings.TrimSuffix(b.DefaultVPC, "0.0/16")
+		out, _ := exec.Command("ip", "-4", "-o", "addr", "show").Output()
+		for _, line := range strings.Split(string(out), "\n") {
+			if f := strings.Fields(line); len(f) >= 4 && strings.HasPrefix(f[1], "berth-") && strings.HasPrefix(f[3], prefix) {
+				exec.Command("ip", "link", "del", f[1]).Run()
+			}
+		}
+		exec.Command("ip", "route", "del", "unreachable", b.DefaultVPC, "metric", "4242").Run()
 	}
+}
+
+// DefaultSubnet is the id of the first default subnet of the server's
+// default VPC, for awsvpc tasks.
+func (b *Berth) DefaultSubnet(ctx context.Context) (string, error) {
+	cfg, err := b.AWSConfig()
+	if err != nil {
+		return "", err
+	}
+	out, err := ec2.NewFromConfig(cfg).DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{
+		Filters: []ec2types.Filter{{Name: aws.String("default-for-az"), Values: []string{"true"}}},
+	})
+	if err != nil {
+		return "", err
+	}
+	if len(out.Subnets) == 0 {
+		return "", errors.New("the default VPC has no subnets")
+	}
+	return aws.ToString(out.Subnets[0].SubnetId), nil
 }
 
 // AWSConfig is an SDK configuration for the server with the admin
@@ -111,28 +140,20 @@ func (b *Berth) AgentToken() (string, error) {
 	return strings.TrimSpace(string(tok)), nil
 }
 
-// freeTaskSubnet returns a /24 of 169.254.128.0/18 no Docker network uses.
-func freeTaskSubnet(ctx context.Context) (string, error) {
-	ids, err := exec.CommandContext(ctx, "docker", "network", "ls", "--quiet").Output()
+// freeVPCRange returns a /16 of 10.64.0.0/10 that no route of the host
+// touches (e2e tests take theirs from 10.128.0.0/9).
+func freeVPCRange(ctx context.Context) (string, error) {
+	out, err := exec.CommandContext(ctx, "ip", "-4", "route", "show", "table", "all").Output()
 	if err != nil {
-		return "", fmt.Errorf("docker network ls (is dockerd running?): %w", err)
-	}
-	used := map[string]bool{}
-	if fields := strings.Fields(string(ids)); len(fields) > 0 {
-		out, err := exec.CommandContext(ctx, "docker", append([]string{"network", "inspect", "--format", "{{range .IPAM.Config}}{{.Subnet}} {{end}}"}, fields...)...).Output()
-		if err != nil {
-			return "", err
-		}
-		for _, s := range strings.Fields(string(out)) {
-			used[s] = true
-		}
+		return "", fmt.Errorf("ip route: %w", err)
 	}
 	for i := range 64 {
-		if subnet := fmt.Sprintf("169.254.%d.0/24", 128+i); !used[subnet] {
-			return subnet, nil
+		second := 64 + (os.Getpid()+i)%64
+		if !strings.Contains(string(out), fmt.Sprintf("10.%d.", second)) {
+			return fmt.Sprintf("10.%d.0.0/16", second), nil
 		}
 	}
-	return "", errors.New("no free /24 in 169.254.128.0/18")
+	return "", errors.New("no free /16 in 10.64.0.0/10")
 }
 
 // PushApp creates the ECR repository repo, pushes a FROM scratch image of

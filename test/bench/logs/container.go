@@ -81,6 +81,9 @@ func measureContainerLines(ctx context.Context, cfg config, appBin string) ([]li
 		return nil, srv.Annotate(err)
 	}
 	b := &linesBench{cfg: cfg, ecs: ecs.NewFromConfig(awsCfg), logs: newLogsClient(awsCfg)}
+	if b.subnet, err = srv.DefaultSubnet(ctx); err != nil {
+		return nil, srv.Annotate(err)
+	}
 	if err := b.prepare(ctx, image); err != nil {
 		return nil, srv.Annotate(err)
 	}
@@ -101,9 +104,10 @@ func measureContainerLines(ctx context.Context, cfg config, appBin string) ([]li
 }
 
 type linesBench struct {
-	cfg  config
-	ecs  *ecs.Client
-	logs *cloudwatchlogs.Client
+	cfg    config
+	ecs    *ecs.Client
+	logs   *cloudwatchlogs.Client
+	subnet string // of the default VPC, for the tasks
 }
 
 func (b *linesBench) prepare(ctx context.Context, image string) error {
@@ -145,7 +149,7 @@ func (b *linesBench) runOnce(ctx context.Context) (linesRun, error) {
 		TaskDefinition: aws.String(linesFamily),
 		LaunchType:     ecstypes.LaunchTypeFargate,
 		NetworkConfiguration: &ecstypes.NetworkConfiguration{AwsvpcConfiguration: &ecstypes.AwsVpcConfiguration{
-			Subnets: []string{"subnet-bench"},
+			Subnets: []string{b.subnet},
 		}},
 	})
 	if err != nil {

@@ -51,6 +51,10 @@ func measureRollout(ctx context.Context, cfg config, appBin string) (rolloutResu
 		return r, srv.Annotate(err)
 	}
 	client := ecs.NewFromConfig(awsCfg)
+	subnet, err := srv.DefaultSubnet(ctx)
+	if err != nil {
+		return r, srv.Annotate(err)
+	}
 	if _, err := client.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String(rolloutCluster)}); err != nil {
 		return r, srv.Annotate(err)
 	}
@@ -93,7 +97,7 @@ func measureRollout(ctx context.Context, cfg config, appBin string) (rolloutResu
 		DesiredCount:   aws.Int32(int32(cfg.dockerTasks)),
 		LaunchType:     ecstypes.LaunchTypeFargate,
 		NetworkConfiguration: &ecstypes.NetworkConfiguration{AwsvpcConfiguration: &ecstypes.AwsVpcConfiguration{
-			Subnets: []string{"subnet-bench"},
+			Subnets: []string{subnet},
 		}},
 	})
 	if err != nil {

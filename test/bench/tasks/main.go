@@ -113,6 +113,7 @@ func run() error {
 type bench struct {
 	srv                    *benchserver.Berth
 	ecs                    *ecs.Client
+	subnet                 string // of the default VPC, for the tasks
 	pauseImage, localImage string
 	dockerContainers       []string
 }
@@ -135,6 +136,9 @@ func prepare(ctx context.Context, srv *benchserver.Berth, appBin string) (*bench
 		return nil, err
 	}
 	b := &bench{srv: srv, ecs: ecs.NewFromConfig(awsCfg)}
+	if b.subnet, err = srv.DefaultSubnet(ctx); err != nil {
+		return nil, err
+	}
 	if _, err := b.ecs.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String(cluster)}); err != nil {
 		return nil, err
 	}
@@ -185,7 +189,7 @@ func (b *bench) runTask(ctx context.Context) (time.Duration, error) {
 		TaskDefinition: aws.String(family),
 		LaunchType:     ecstypes.LaunchTypeFargate,
 		NetworkConfiguration: &ecstypes.NetworkConfiguration{AwsvpcConfiguration: &ecstypes.AwsVpcConfiguration{
-			Subnets: []string{"subnet-bench"},
+			Subnets: []string{b.subnet},
 		}},
 	})
 	if err != nil {
@@ -232,11 +236,11 @@ func (b *bench) waitStatus(ctx context.Context, arn, status string, since time.T
 }
 
 // dockerRun times the Docker commands that give what a task gives: a
-// network holder on the task network, then the app in its namespace. The
+// network holder on Docker's bridge, then the app in its namespace. The
 // containers are removed afterwards (not timed).
 func (b *bench) dockerRun(ctx context.Context) (time.Duration, error) {
 	start := time.Now()
-	holder, err := exec.CommandContext(ctx, "docker", "run", "-d", "--network", b.srv.Network, b.pauseImage).Output()
+	holder, err := exec.CommandContext(ctx, "docker", "run", "-d", b.pauseImage).Output()
 	if err != nil {
 		return 0, fmt.Errorf("docker run (holder): %w", err)
 	}
