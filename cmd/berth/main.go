@@ -41,6 +41,7 @@ func newRootCmd(getenv func(string) string) *cobra.Command {
 		newSpotCmd(getenv),
 		newVulnDBCmd(getenv),
 		newRegistryCmd(getenv),
+		newCACmd(getenv),
 		&cobra.Command{
 			Use:   "version",
 			Short: "Print berth's version",

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"sync"
@@ -15,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/berth/berth/internal/acm"
 	"github.com/berth/berth/internal/agenthub"
 	"github.com/berth/berth/internal/agentproto"
 	"github.com/berth/berth/internal/awsapi"
@@ -23,14 +25,19 @@ import (
 	lifecyclecontroller "github.com/berth/berth/internal/controller/lifecycle"
 	scancontroller "github.com/berth/berth/internal/controller/scan"
 	servicecontroller "github.com/berth/berth/internal/controller/service"
+	"github.com/berth/berth/internal/ec2"
+	"github.com/berth/berth/internal/ec2/ec2state"
 	"github.com/berth/berth/internal/ecr"
 	"github.com/berth/berth/internal/ecr/ecrstate"
 	"github.com/berth/berth/internal/ecs"
 	"github.com/berth/berth/internal/ecs/ecsstate"
+	"github.com/berth/berth/internal/elbv2"
 	"github.com/berth/berth/internal/gateway"
+	"github.com/berth/berth/internal/hostnet"
 	"github.com/berth/berth/internal/iam"
 	"github.com/berth/berth/internal/logs"
 	"github.com/berth/berth/internal/logs/logdata"
+	"github.com/berth/berth/internal/pki"
 	"github.com/berth/berth/internal/registry"
 	"github.com/berth/berth/internal/scan"
 	"github.com/berth/berth/internal/secretbox"
@@ -181,6 +188,21 @@ func wire(cfg serverConfig, serverURL string, logger *slog.Logger) (c *component
 
 	cloudwatchLogs := logs.New(logs.Config{Store: s.store, Data: s.logData, AccountID: cfg.AccountID, Logger: logger, Registerer: metrics})
 
+	// Networks: VPCs, subnets and security groups, the load balancers in
+	// them, and the certificates their HTTPS listeners serve.
+	defaultVPC := ec2state.DefaultVPCRanges{CIDR: cfg.DefaultVPCCIDR, HomeRegion: cfg.Region}
+	ec2Config := ec2.Config{Store: s.store, AccountID: cfg.AccountID, DefaultVPC: defaultVPC, Logger: logger}
+	if cfg.Agent {
+		// This host carries the VPCs: a new one must not overlap its
+		// networks.
+		ec2Config.HostNetworks = func(context.Context) ([]netip.Prefix, error) { return hostnet.HostNetworks() }
+	}
+	loadBalancers := elbv2.New(elbv2.Config{Store: s.store, AccountID: cfg.AccountID, DefaultVPC: defaultVPC, Logger: logger})
+	ca, err := pki.LoadOrCreate(cfg.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("certificate authority: %w", err)
+	}
+
 	// The AWS APIs.
 	apis := []*awsapi.Service{
 		ecr.NewService(ecr.Config{
@@ -202,6 +224,9 @@ func wire(cfg serverConfig, serverURL string, logger *slog.Logger) (c *component
 		iam.NewSTSService(directory),
 		secretsManager.Service(),
 		parameterStore.Service(),
+		ec2.New(ec2Config).Service(),
+		loadBalancers.Service(),
+		acm.New(acm.Config{Store: s.store, Box: box, CA: ca, AccountID: cfg.AccountID, Logger: logger}).Service(),
 	}
 
 	// The controllers and the rest of the background work.
@@ -283,6 +308,9 @@ func wire(cfg serverConfig, serverURL string, logger *slog.Logger) (c *component
 		{name: "secret deletion", run: func(ctx context.Context) error {
 			return secretsManager.RunDeletionSweep(ctx, secretsmanager.DefaultDeletionSweepInterval)
 		}, consequence: "secrets past their recovery window stay in the store (they answer as deleted all the same)"},
+		{name: "load balancer target drain", run: func(ctx context.Context) error {
+			return loadBalancers.RunDrainSweep(ctx, elbv2.DefaultDrainSweepInterval)
+		}, consequence: "the records of targets whose drain ended stay in the store (they are no longer listed all the same)"},
 		{name: "log retention", run: func(ctx context.Context) error {
 			return cloudwatchLogs.RunRetention(ctx, cfg.LogsRetentionInterval)
 		}, consequence: "expired log events stay on disk (reads still hide them)"},

@@ -230,3 +230,28 @@ func ApplyFirewall(ctx context.Context, ruleset string) error {
 func ipNet(p netip.Prefix) *net.IPNet {
 	return &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}
 }
+
+// HostNetworks returns the ranges the host routes to other than berth's
+// (its VPC bridges and their unreachable routes) and the default route:
+// the networks a new VPC must not overlap.
+func HostNetworks() ([]netip.Prefix, error) {
+	routes, err := netlink.RouteList(nil, netlink.FAMILY_V4)
+	if err != nil {
+		return nil, fmt.Errorf("hostnet: list the host's routes: %w", err)
+	}
+	var out []netip.Prefix
+	for _, r := range routes {
+		if r.Dst == nil || r.Type == unix.RTN_UNREACHABLE && r.Priority == unreachableMetric {
+			continue
+		}
+		if link, err := netlink.LinkByIndex(r.LinkIndex); err == nil && strings.HasPrefix(link.Attrs().Name, BridgePrefix) {
+			continue
+		}
+		dst, ok := netip.AddrFromSlice(r.Dst.IP)
+		ones, _ := r.Dst.Mask.Size()
+		if ok && ones > 0 {
+			out = append(out, netip.PrefixFrom(dst.Unmap(), ones).Masked())
+		}
+	}
+	return out, nil
+}

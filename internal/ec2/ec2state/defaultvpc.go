@@ -13,13 +13,69 @@ import (
 // DefaultVPCCIDR is the range of every region's default VPC, as in AWS.
 const DefaultVPCCIDR = "172.31.0.0/16"
 
+// DefaultVPCRanges says which ranges the regions' default VPCs take: the
+// home region's CIDR, the others' as DefaultRange chooses.
+type DefaultVPCRanges struct {
+	// CIDR is DefaultVPCCIDR when empty.
+	CIDR string
+	// HomeRegion is the server's region.
+	HomeRegion string
+}
+
+// Spec is how the default VPC of region is made.
+func (r DefaultVPCRanges) Spec(region, account string, now time.Time) DefaultVPCSpec {
+	cidr := r.CIDR
+	if cidr == "" {
+		cidr = DefaultVPCCIDR
+	}
+	return DefaultVPCSpec{Region: region, Account: account, CIDR: cidr, HomeRegion: r.HomeRegion, Now: now}
+}
+
 // DefaultVPCSpec says how to make a region's default VPC.
 type DefaultVPCSpec struct {
 	Region, Account string
-	// CIDR is the VPC's range (DefaultVPCCIDR in use; tests that run
-	// several servers on one host give each its own).
-	CIDR string
-	Now  time.Time
+	// CIDR is the range of the home region's default VPC (DefaultVPCCIDR
+	// in use; tests that run several servers on one host give each its
+	// own). HomeRegion is the server's region ("": every region's default
+	// VPC takes CIDR).
+	CIDR       string
+	HomeRegion string
+	Now        time.Time
+}
+
+// DefaultRange is the range of the default VPC of spec's region, given the
+// VPCs that exist. The home region's is spec.CIDR, as AWS gives every
+// region 172.31.0.0/16. Every region shares this host's routes, though, and
+// berth routes each VPC's range to a bridge of its own, so another
+// region's default VPC takes the first range of CIDR's size below it that
+// no VPC overlaps (172.30.0.0/16, then 172.29.0.0/16, ...).
+func DefaultRange(spec DefaultVPCSpec, existing []VPC) (netip.Prefix, error) {
+	home, err := netip.ParsePrefix(spec.CIDR)
+	if err != nil || !home.Addr().Is4() || home.Bits() > 24 {
+		return netip.Prefix{}, fmt.Errorf("ec2state: default VPC range %q is not an IPv4 CIDR of /24 or larger", spec.CIDR)
+	}
+	home = home.Masked()
+	if spec.HomeRegion == "" || spec.Region == spec.HomeRegion {
+		return home, nil
+	}
+	size := uint32(Size(home.Bits()))
+	base := home.Addr().As4()
+	start := uint32(base[0])<<24 | uint32(base[1])<<16 | uint32(base[2])<<8 | uint32(base[3])
+	for k := uint32(1); k <= 64 && k*size <= start; k++ {
+		v := start - k*size
+		candidate := netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}), home.Bits())
+		free := true
+		for _, vpc := range existing {
+			if p, err := netip.ParsePrefix(vpc.CIDR); err == nil && p.Overlaps(candidate) {
+				free = false
+				break
+			}
+		}
+		if free {
+			return candidate, nil
+		}
+	}
+	return netip.Prefix{}, fmt.Errorf("ec2state: no range of %d addresses below %s is free for the default VPC of %s", size, home, spec.Region)
 }
 
 // EnsureDefaultVPC returns the region's default VPC, making it first if the
@@ -46,11 +102,38 @@ func EnsureDefaultVPC(ctx context.Context, s store.Store, spec DefaultVPCSpec) (
 		if !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
+		existing, _, err := store.List[VPC](ctx, s, VPCPrefix, store.ListOptions{})
+		if err != nil {
+			return err
+		}
+		gen, genRev, err := ReadGeneration(ctx, s, RangesKey)
+		if err != nil {
+			return err
+		}
+		vpcs := make([]VPC, len(existing))
+		for i, v := range existing {
+			vpcs[i] = v.Value
+		}
+		cidr, err := DefaultRange(spec, vpcs)
+		if err != nil {
+			return err
+		}
+		spec.CIDR = cidr.String()
 		vpc, ops, err := newDefaultVPC(spec)
 		if err != nil {
 			return err
 		}
-		if _, err := s.Txn(ctx, store.Txn{If: []store.Compare{{Key: DefaultVPCKey(spec.Region)}}, Then: ops}); err != nil {
+		next, err := gen.Next(RangesKey)
+		if err != nil {
+			return err
+		}
+		// The ranges' generation: a VPC made meanwhile, which might overlap,
+		// makes this conflict and choose again.
+		txn := store.Txn{
+			If:   []store.Compare{{Key: DefaultVPCKey(spec.Region)}, {Key: RangesKey, ModRevision: genRev}},
+			Then: append(ops, next),
+		}
+		if _, err := s.Txn(ctx, txn); err != nil {
 			return err
 		}
 		out = vpc

@@ -11,10 +11,20 @@
 //	ec2/eni/<region>|<eni id>                         NetworkInterface
 //	ec2/ip/<region>|<vpc id>|<address>                AddressClaim: the interface holding an address
 //	ec2/defaultvpc/<region>                           DefaultVPC: the region's default VPC, once made
+//	ec2/vpcgen/<region>|<vpc id>                      Generation: rewritten by every subnet and security group made in the VPC
+//	ec2/ranges                                        Generation: rewritten by every VPC CreateVpc and CreateDefaultVpc make
 //
 // An interface and its address claim are written and deleted together, in
 // one transaction that requires the claim to be absent: two interfaces
 // never hold one address of a VPC.
+//
+// A generation record is kept for its revision only. A decision that must
+// see every creation of a kind reads it before the records it decides on
+// and compares it, and each such creation rewrites it in its own
+// transaction. So a VPC users make overlaps no other (the ranges
+// generation), nor do a VPC's subnets overlap; a VPC's group names are
+// unique, and a VPC or security group is deleted only without dependents
+// (the VPC's generation).
 package ec2state
 
 import "strings"
@@ -27,6 +37,8 @@ const (
 	InterfacePrefix  = "ec2/eni/"
 	AddressPrefix    = "ec2/ip/"
 	DefaultVPCPrefix = "ec2/defaultvpc/"
+	VPCGenPrefix     = "ec2/vpcgen/"
+	RangesKey        = "ec2/ranges"
 )
 
 // RegionPrefix lists one region's records of the kind prefix names.
@@ -37,6 +49,7 @@ func SubnetKey(region, id string) string    { return RegionPrefix(SubnetPrefix, 
 func GroupKey(region, id string) string     { return RegionPrefix(GroupPrefix, region) + id }
 func InterfaceKey(region, id string) string { return RegionPrefix(InterfacePrefix, region) + id }
 func DefaultVPCKey(region string) string    { return DefaultVPCPrefix + region }
+func VPCGenKey(region, vpcID string) string { return RegionPrefix(VPCGenPrefix, region) + vpcID }
 
 // AddressKey is the key of the claim on address in a VPC.
 func AddressKey(region, vpcID, address string) string {

@@ -38,12 +38,12 @@ type Subnet struct {
 	ID     string `json:"id"`
 	VPCID  string `json:"vpcId"`
 	// CIDR is masked and inside the VPC's.
-	CIDR                string    `json:"cidr"`
-	AvailabilityZone    string    `json:"availabilityZone"`
-	AvailabilityZoneID  string    `json:"availabilityZoneId"`
-	DefaultForAZ        bool      `json:"defaultForAz,omitempty"`
-	MapPublicIPOnLaunch bool      `json:"mapPublicIpOnLaunch,omitempty"`
-	OwnerID             string    `json:"ownerId"`
+	CIDR                string `json:"cidr"`
+	AvailabilityZone    string `json:"availabilityZone"`
+	AvailabilityZoneID  string `json:"availabilityZoneId"`
+	DefaultForAZ        bool   `json:"defaultForAz,omitempty"`
+	MapPublicIPOnLaunch bool   `json:"mapPublicIpOnLaunch,omitempty"`
+	OwnerID             string `json:"ownerId"`
 	// InUse counts the interfaces holding an address of the subnet. Every
 	// interface made or removed rewrites the subnet's record, so a
 	// subnet's deletion and a new interface in it never both succeed.
