@@ -35,6 +35,7 @@ import (
 	"github.com/berth/berth/internal/gateway"
 	"github.com/berth/berth/internal/hostnet"
 	"github.com/berth/berth/internal/iam"
+	"github.com/berth/berth/internal/loadbalancer"
 	"github.com/berth/berth/internal/logs"
 	"github.com/berth/berth/internal/logs/logdata"
 	"github.com/berth/berth/internal/pki"
@@ -316,6 +317,13 @@ func wire(cfg serverConfig, serverURL string, logger *slog.Logger) (c *component
 		}, consequence: "expired log events stay on disk (reads still hide them)"},
 	}
 	if cfg.Agent {
+		// Load balancers serve on their addresses in the VPCs this host
+		// carries, and reach the targets in them.
+		background = append(background, runnable{
+			name:        "load balancers",
+			run:         loadbalancer.New(loadbalancer.Config{Store: s.store, Box: box, Logger: logger, Registerer: metrics}).Run,
+			consequence: "load balancers serve no traffic and stay provisioning",
+		})
 		background = append(background, runnable{
 			name: "agent",
 			run: func(ctx context.Context) error {

@@ -1,0 +1,178 @@
+package loadbalancer
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/netip"
+	"syscall"
+	"time"
+)
+
+// listenerServer serves one listener on one address.
+type listenerServer struct {
+	addr     netip.AddrPort
+	protocol string
+	// bound says the socket is listening; err why it is not.
+	bound  bool
+	err    error
+	server *http.Server
+	// since is when the socket was last tried, to pace retries.
+	since time.Time
+}
+
+// Timeouts of the client side of a listener.
+const (
+	readHeaderTimeout = time.Minute
+	bindRetry         = 2 * time.Second
+)
+
+// serveListeners opens the listeners of t not yet served and closes those
+// no longer in it. A listener whose protocol changed is opened again.
+func (p *Plane) serveListeners(ctx context.Context, t *table) {
+	for ap, l := range t.listeners {
+		key := ap.String()
+		s := p.servers[key]
+		if s != nil && s.protocol != l.protocol {
+			s.close(ctx)
+			s = nil
+		}
+		if s == nil {
+			s = &listenerServer{addr: ap, protocol: l.protocol}
+			p.servers[key] = s
+		}
+		if s.bound {
+			s.server.IdleTimeout = l.balancer.idleTimeout
+			continue
+		}
+		if time.Since(s.since) < bindRetry && !s.since.IsZero() {
+			continue
+		}
+		s.since = time.Now()
+		if err := p.bind(s, l); err != nil {
+			if s.err == nil || s.err.Error() != err.Error() {
+				p.log.Warn("a load balancer listener cannot listen yet; retrying", "listener", l.arn, "address", key, "err", err)
+			}
+			s.err = err
+			continue
+		}
+		s.err = nil
+		p.log.Info("load balancer listening", "loadBalancer", l.balancer.name, "address", key, "protocol", l.protocol)
+	}
+	for key, s := range p.servers {
+		if _, ok := t.listeners[s.addr]; !ok {
+			s.close(ctx)
+			delete(p.servers, key)
+		}
+	}
+}
+
+// bind opens s's socket and serves it. The socket may bind an address the
+// host does not have yet (IP_FREEBIND): the agent adds a load balancer's
+// addresses to its VPC's bridge when the network state reaches it.
+func (p *Plane) bind(s *listenerServer, l *listenerRoute) error {
+	lc := net.ListenConfig{Control: func(_, _ string, c syscall.RawConn) error {
+		var serr error
+		err := c.Control(func(fd uintptr) { serr = freebind(fd) })
+		return errors.Join(err, serr)
+	}}
+	ln, err := lc.Listen(context.Background(), "tcp4", s.addr.String())
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           listenerHandler{plane: p, addr: s.addr},
+		ReadHeaderTimeout: readHeaderTimeout,
+		IdleTimeout:       l.balancer.idleTimeout,
+		ErrorLog:          nil,
+	}
+	if l.protocol == "HTTPS" {
+		srv.TLSConfig = p.tlsConfig(s.addr, l.balancer.http2)
+		if !l.balancer.http2 {
+			srv.TLSNextProto = map[string]func(*http.Server, *tls.Conn, http.Handler){}
+		}
+		go func() { _ = srv.ServeTLS(ln, "", "") }()
+	} else {
+		go func() { _ = srv.Serve(ln) }()
+	}
+	s.server, s.bound = srv, true
+	return nil
+}
+
+// close stops serving, letting requests in flight finish until ctx ends.
+func (s *listenerServer) close(ctx context.Context) {
+	if s.server == nil {
+		return
+	}
+	if err := s.server.Shutdown(ctx); err != nil {
+		_ = s.server.Close()
+	}
+	s.bound = false
+}
+
+// tlsConfig serves an HTTPS listener's certificates: the one whose names
+// match the client's server name (SNI), else the listener's default, with
+// the TLS versions of its security policy.
+func (p *Plane) tlsConfig(addr netip.AddrPort, http2 bool) *tls.Config {
+	cfg := &tls.Config{
+		GetConfigForClient: func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+			l := p.table.Load().listeners[addr]
+			if l == nil {
+				return nil, errors.New("no listener")
+			}
+			cert, err := p.certs.choose(hello.Context(), l, hello.ServerName)
+			if err != nil {
+				p.log.Warn("an HTTPS listener has no certificate to serve", "listener", l.arn, "err", err)
+				return nil, err
+			}
+			c := &tls.Config{Certificates: []tls.Certificate{cert}}
+			c.MinVersion, c.MaxVersion = policyVersions(l.sslPolicy)
+			if http2 {
+				c.NextProtos = []string{"h2", "http/1.1"}
+			} else {
+				c.NextProtos = []string{"http/1.1"}
+			}
+			return c, nil
+		},
+	}
+	if http2 {
+		cfg.NextProtos = []string{"h2", "http/1.1"}
+	}
+	return cfg
+}
+
+// proxyFor returns the reverse proxy of a load balancer: its connections
+// to targets come from the load balancer's first address, so the targets'
+// security groups see it as a member of its groups, and are kept alive
+// for the next requests.
+func (p *Plane) proxyFor(b *balancerRoute) *httputil.ReverseProxy {
+	if rp, ok := p.proxies.Load(b.arn); ok {
+		return rp.(*httputil.ReverseProxy)
+	}
+	var local net.Addr
+	if len(b.addresses) > 0 {
+		local = &net.TCPAddr{IP: b.addresses[0].AsSlice()}
+	}
+	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second, LocalAddr: local}
+	tr := &http.Transport{
+		DialContext:         dialer.DialContext,
+		MaxIdleConns:        4096,
+		MaxIdleConnsPerHost: 1024,
+		IdleConnTimeout:     b.idleTimeout,
+		// ALB does not verify its targets' certificates.
+		TLSClientConfig:       &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // as ALB does
+		ResponseHeaderTimeout: b.idleTimeout,
+		DisableCompression:    true,
+	}
+	rp := &httputil.ReverseProxy{
+		Rewrite:      rewrite,
+		Transport:    tr,
+		ErrorHandler: proxyError,
+		ErrorLog:     nil,
+	}
+	actual, _ := p.proxies.LoadOrStore(b.arn, rp)
+	return actual.(*httputil.ReverseProxy)
+}
