@@ -25,6 +25,7 @@ import (
 	lifecyclecontroller "github.com/berth/berth/internal/controller/lifecycle"
 	scancontroller "github.com/berth/berth/internal/controller/scan"
 	servicecontroller "github.com/berth/berth/internal/controller/service"
+	targetscontroller "github.com/berth/berth/internal/controller/targets"
 	"github.com/berth/berth/internal/ec2"
 	"github.com/berth/berth/internal/ec2/ec2state"
 	"github.com/berth/berth/internal/ecr"
@@ -279,6 +280,11 @@ func wire(cfg serverConfig, serverURL string, logger *slog.Logger) (c *component
 			Logger:     logger,
 			Registerer: metrics,
 		}).Run},
+		// Service tasks behind load balancers: registered once they run,
+		// drained and deregistered before they stop.
+		{name: "load balancer targets", run: targetscontroller.New(targetscontroller.Config{
+			Store: s.store, Logger: logger, Registerer: metrics,
+		}).Run, consequence: "service tasks are not registered with their load balancers, and deployments behind them do not complete"},
 		{name: "registry garbage collection", run: collector.Run},
 		// Lifecycle policies expire images on an interval and when put.
 		{name: "lifecycle controller", run: lifecyclecontroller.New(lifecyclecontroller.Config{

@@ -209,6 +209,9 @@ type stopDecision struct {
 type desiredState struct {
 	Status     string // RUNNING or STOPPED
 	Generation int64
+	// DrainUntil is when a stopping task's containers may stop: until
+	// then load balancers drain its connections.
+	DrainUntil time.Time
 	// Forget: once stopped, remove everything of the task and end.
 	Forget bool
 }
@@ -527,6 +530,11 @@ func stopPath(in decideInput) (string, []action, bool, time.Time) {
 	}
 	if f.DeactivatingAt.IsZero() {
 		return agentproto.StatusDeactivating, []action{{Kind: actMarkDeactivating, At: in.Now}}, false, time.Time{}
+	}
+	if len(stops) > 0 && in.Now.Before(in.Desired.DrainUntil) {
+		// Its load balancers drain it: the containers serve the requests
+		// in flight until the deregistration delay is over.
+		return agentproto.StatusDeactivating, nil, false, in.Desired.DrainUntil
 	}
 	if len(stops) > 0 {
 		return agentproto.StatusStopping, stops, false, time.Time{}

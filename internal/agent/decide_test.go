@@ -218,7 +218,7 @@ func decideCaseRun(tc decideCase) decision {
 	if obs.Containers == nil {
 		obs.Containers = make([]*runtime.Container, len(p.Containers))
 	}
-	return decide(decideInput{Plan: p, Desired: desiredState{Status: desired, Generation: tc.dt.Generation, Forget: tc.forget},
+	return decide(decideInput{Plan: p, Desired: desiredState{Status: desired, Generation: tc.dt.Generation, Forget: tc.forget, DrainUntil: tc.dt.DrainUntil},
 		Obs: obs, Facts: tc.facts, Now: now})
 }
 
@@ -404,10 +404,16 @@ func TestDecideStopPath(t *testing.T) {
 	// side depends on app: side stops first.
 	dt := desiredTask("", cdef("app", stopTimeout(45)), cdef("side", dependsOn("app", "START")))
 	stopping := func() facts { f := ready(2); f.DeactivatingAt = t0; return f }
+	draining := dt
+	draining.DrainUntil = t0.Add(5 * time.Minute)
 	runDecideCases(t, []decideCase{
 		{name: "a stop request deactivates first", dt: dt, desired: "STOPPED", facts: ready(2),
 			obs: obsOf(cHolder(), cRunning("a"), cRunning("s")), wantStatus: "DEACTIVATING", wantActions: []string{"markDeactivating"}},
 		{name: "dependents stop before what they depend on", dt: dt, desired: "STOPPED", facts: stopping(),
+			obs: obsOf(cHolder(), cRunning("a"), cRunning("s")), wantStatus: "STOPPING", wantActions: []string{"stop(1,30s)"}},
+		{name: "a task its load balancers drain keeps running until the drain is over", dt: draining, desired: "STOPPED", facts: stopping(),
+			obs: obsOf(cHolder(), cRunning("a"), cRunning("s")), wantStatus: "DEACTIVATING", wantWake: t0.Add(5 * time.Minute)},
+		{name: "then it stops", dt: draining, desired: "STOPPED", facts: stopping(), now: t0.Add(5 * time.Minute),
 			obs: obsOf(cHolder(), cRunning("a"), cRunning("s")), wantStatus: "STOPPING", wantActions: []string{"stop(1,30s)"}},
 		{name: "then the dependency, with its stopTimeout", dt: dt, desired: "STOPPED", facts: stopping(),
 			obs: obsOf(cHolder(), cRunning("a"), cExited("s", 143)), wantStatus: "STOPPING", wantActions: []string{"stop(0,45s)"}},

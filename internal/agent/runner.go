@@ -159,7 +159,7 @@ func (r *runner) noteOOM(runtimeID string) {
 func (r *runner) snapshot() (agentproto.DesiredTask, *taskPlan, desiredState, map[string]bool, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	ds := desiredState{Status: r.desired.DesiredStatus, Generation: r.desired.Generation, Forget: r.forget || r.unknown}
+	ds := desiredState{Status: r.desired.DesiredStatus, Generation: r.desired.Generation, Forget: r.forget || r.unknown, DrainUntil: r.desired.DrainUntil}
 	if r.unknown || ds.Status != agentproto.StatusRunning {
 		ds.Status = agentproto.StatusStopped
 	}

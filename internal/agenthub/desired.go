@@ -196,6 +196,7 @@ func (h *Hub) desiredTask(ctx context.Context, t *ecsstate.Task, host string) ag
 		Spec:          wireSpec(t.Spec),
 		StopCode:      t.StopCode,
 		StoppedReason: t.StoppedReason,
+		DrainUntil:    t.DrainUntil,
 		ClusterARN:    arns.Cluster(t.Cluster),
 		ContainerARNs: make([]string, 0, len(t.Spec.Containers)),
 		Images:        make([]agentproto.Image, 0, len(t.Spec.Definition.ContainerDefinitions)),

@@ -94,8 +94,8 @@ func TestVersion1Frames(t *testing.T) {
 // version2Members are the members version 2 added to version 1's
 // messages.
 var version2Members = map[string]bool{
-	"Message.Task.Interface": true, "Message.Task.InterfaceError": true,
-	"Message.Welcome.Tasks[].Interface": true, "Message.Welcome.Tasks[].InterfaceError": true,
+	"Message.Task.Interface": true, "Message.Task.InterfaceError": true, "Message.Task.DrainUntil": true,
+	"Message.Welcome.Tasks[].Interface": true, "Message.Welcome.Tasks[].InterfaceError": true, "Message.Welcome.Tasks[].DrainUntil": true,
 }
 
 // TestFullFrames checks that the frames that set every field of a version

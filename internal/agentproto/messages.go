@@ -151,6 +151,9 @@ type DesiredTask struct {
 	// StopCode and StoppedReason of a stop request.
 	StopCode      string `json:"stopCode,omitempty"`
 	StoppedReason string `json:"stoppedReason,omitempty"`
+	// DrainUntil is when a stopping task's containers may be stopped:
+	// load balancers drain its connections until then (version 2).
+	DrainUntil time.Time `json:"drainUntil,omitzero"`
 	// ClusterARN and container ARNs are for the metadata endpoint.
 	ClusterARN    string   `json:"clusterArn"`
 	ContainerARNs []string `json:"containerArns"`

@@ -106,7 +106,7 @@ func (s *service) createService(ctx context.Context, in *ecstypes.CreateServiceR
 	if err != nil {
 		return nil, err
 	}
-	if err := checkLoadBalancers(in.LoadBalancers); err != nil {
+	if err := s.checkLoadBalancers(ctx, in.LoadBalancers, def.Definition); err != nil {
 		return nil, err
 	}
 	if err := checkServiceRegistries(in.ServiceRegistries); err != nil {
@@ -133,6 +133,7 @@ func (s *service) createService(ctx context.Context, in *ecstypes.CreateServiceR
 		CapacityProviderStrategy:      normalizeStrategy(strategy),
 		PlatformVersion:               platformVersion,
 		HealthCheckGracePeriodSeconds: in.HealthCheckGracePeriodSeconds,
+		LoadBalancers:                 slices.Clone(in.LoadBalancers),
 		AvailabilityZoneRebalancing:   cmp.Or(awsapi.Deref(in.AvailabilityZoneRebalancing), ecstypes.AvailabilityZoneRebalancingEnabled),
 		DeploymentConfiguration:       deployment,
 		PlacementConstraints:          slices.Clone(in.PlacementConstraints),
@@ -365,9 +366,6 @@ func (s *service) updateService(ctx context.Context, in *ecstypes.UpdateServiceR
 	if err := checkPropagateTags(in.PropagateTags); err != nil {
 		return nil, err
 	}
-	if err := checkLoadBalancers(in.LoadBalancers); err != nil {
-		return nil, err
-	}
 	if err := checkServiceRegistries(in.ServiceRegistries); err != nil {
 		return nil, err
 	}
@@ -525,10 +523,21 @@ func (s *service) applyServiceUpdate(ctx context.Context, cluster ecsstate.Clust
 		return err
 	}
 	v.DeploymentConfiguration = dc
-	// Load balancers and registries given are refused by now unless the
-	// list is empty, which removes them.
-	if in.LoadBalancers != nil && len(v.LoadBalancers) > 0 {
-		v.LoadBalancers = nil
+	// New load balancers start a new deployment, whose tasks register
+	// with them; the service's are checked against the definition it will
+	// run either way.
+	lbs := v.LoadBalancers
+	if in.LoadBalancers != nil {
+		lbs = in.LoadBalancers
+	}
+	if err := s.checkLoadBalancers(ctx, lbs, def.Definition); err != nil {
+		return err
+	}
+	if in.LoadBalancers != nil && !equalJSON(in.LoadBalancers, v.LoadBalancers) {
+		v.LoadBalancers = in.LoadBalancers
+		if len(v.LoadBalancers) == 0 {
+			v.LoadBalancers = nil
+		}
 		redeploy = true
 	}
 	if in.ServiceRegistries != nil && len(v.ServiceRegistries) > 0 {

@@ -145,32 +145,6 @@ func checkDeploymentController(dc *ecstypes.DeploymentController) error {
 	return nil
 }
 
-// checkLoadBalancers validates a service's load balancers. berth has no
-// Elastic Load Balancing yet, so no target group or classic load balancer
-// exists and every one is refused as ECS refuses one that does not.
-func checkLoadBalancers(lbs []ecstypes.LoadBalancer) error {
-	if len(lbs) > maxServiceTargetGroups {
-		// UNVERIFIED wording; the quota is 5 target groups per service.
-		return invalidParameter("loadBalancers can have at most %d items.", maxServiceTargetGroups)
-	}
-	for _, lb := range lbs {
-		tg, name := awsapi.Deref(lb.TargetGroupArn), awsapi.Deref(lb.LoadBalancerName)
-		switch {
-		case tg != "" && name != "":
-			// UNVERIFIED wording.
-			return invalidParameter("Specify either a loadBalancerName or a targetGroupArn, not both.")
-		case tg != "":
-			return invalidParameter("The target group %s does not exist.", tg) // OBSERVED
-		case name != "":
-			return invalidParameter("The load balancer %s does not exist.", name) // OBSERVED
-		default:
-			// UNVERIFIED wording.
-			return invalidParameter("A load balancer requires a targetGroupArn or a loadBalancerName.")
-		}
-	}
-	return nil
-}
-
 // checkServiceRegistries validates a service's service registries. berth
 // has no Cloud Map yet, so no registry exists.
 func checkServiceRegistries(regs []ecstypes.ServiceRegistry) error {

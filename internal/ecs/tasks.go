@@ -61,8 +61,10 @@ type taskLaunch struct {
 	group           string
 	tags            []ecstypes.Tag
 	execute         bool
-	// serviceName is the service whose deployment launches the tasks.
-	serviceName string
+	// serviceName is the service whose deployment launches the tasks,
+	// and loadBalancers its load balancers.
+	serviceName   string
+	loadBalancers []ecstypes.LoadBalancer
 }
 
 // launchInput is what RunTask and StartTask have in common.
@@ -81,8 +83,9 @@ type launchInput struct {
 	// its tags (propagateTags SERVICE) and get aws:ecs:serviceName as a
 	// managed tag; their group, "service:<name>", is not held to the
 	// length limit of a caller's group.
-	service     string
-	serviceTags []ecstypes.Tag
+	service       string
+	serviceTags   []ecstypes.Tag
+	loadBalancers []ecstypes.LoadBalancer
 }
 
 func (s *service) runTask(ctx context.Context, in *ecstypes.RunTaskRequest) (*ecstypes.RunTaskResponse, error) {
@@ -445,19 +448,20 @@ func (s *service) validateLaunch(cluster ecsstate.Cluster, td ecsstate.TaskDefin
 	}
 
 	l := &taskLaunch{
-		region:      cluster.Region,
-		cluster:     cluster.Name,
-		definition:  td,
-		overrides:   in.overrides,
-		cpu:         cpu,
-		memory:      memory,
-		launchType:  launchType,
-		network:     network,
-		startedBy:   startedBy,
-		group:       group,
-		tags:        tags,
-		execute:     awsapi.Deref(in.execute),
-		serviceName: in.service,
+		region:        cluster.Region,
+		cluster:       cluster.Name,
+		definition:    td,
+		overrides:     in.overrides,
+		cpu:           cpu,
+		memory:        memory,
+		launchType:    launchType,
+		network:       network,
+		startedBy:     startedBy,
+		group:         group,
+		tags:          tags,
+		execute:       awsapi.Deref(in.execute),
+		serviceName:   in.service,
+		loadBalancers: in.loadBalancers,
 	}
 	if launchType == ecstypes.LaunchTypeFargate {
 		l.platformVersion = awsapi.Deref(platformVersion)
@@ -595,6 +599,7 @@ func (l *taskLaunch) spec(provider string, containers []ecsstate.ContainerSpec) 
 		Tags:                 l.tags,
 		EnableExecuteCommand: l.execute,
 		ServiceName:          l.serviceName,
+		LoadBalancers:        l.loadBalancers,
 		Containers:           containers,
 	}
 	if l.launchType == ecstypes.LaunchTypeFargate {

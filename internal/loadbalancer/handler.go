@@ -182,7 +182,10 @@ func traceID(now time.Time) string {
 
 // proxyError answers a request the target did not: 504 when it did not
 // answer in time, 502 otherwise (refused, reset, a malformed response).
-func proxyError(w http.ResponseWriter, r *http.Request, err error) {
+func (p *Plane) proxyError(w http.ResponseWriter, r *http.Request, err error) {
+	if rt, ok := r.Context().Value(routeKey{}).(route); ok {
+		p.log.Debug("a target did not answer", "loadBalancer", rt.listener.balancer.name, "target", rt.target.addr, "err", err)
+	}
 	var ne net.Error
 	switch {
 	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:

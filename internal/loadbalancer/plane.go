@@ -71,11 +71,11 @@ func New(cfg Config) *Plane {
 		cfg.Logger = slog.Default()
 	}
 	p := &Plane{
-		cfg:        cfg,
-		log:        cfg.Logger.With("component", "loadbalancer"),
-		now:        cfg.Now,
-		metrics:    newMetrics(cfg.Registerer),
-		lives:      newLives(),
+		cfg:      cfg,
+		log:      cfg.Logger.With("component", "loadbalancer"),
+		now:      cfg.Now,
+		metrics:  newMetrics(cfg.Registerer),
+		lives:    newLives(),
 		servers:  map[string]*listenerServer{},
 		checkers: map[string]*checker{},
 	}

@@ -170,7 +170,7 @@ func (p *Plane) proxyFor(b *balancerRoute) *httputil.ReverseProxy {
 	rp := &httputil.ReverseProxy{
 		Rewrite:      rewrite,
 		Transport:    tr,
-		ErrorHandler: proxyError,
+		ErrorHandler: p.proxyError,
 		ErrorLog:     nil,
 	}
 	actual, _ := p.proxies.LoadOrStore(b.arn, rp)

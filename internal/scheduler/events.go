@@ -1,5 +1,7 @@
 package scheduler
 
+import "fmt"
+
 import (
 	"strconv"
 	"strings"
@@ -108,6 +110,30 @@ func EventDeploymentCompleted(service, deploymentID string) string {
 // and is being replaced (OBSERVED).
 func EventTaskFailedHealthChecks(service, taskID string) string {
 	return servicePrefix(service) + " (task " + taskID + ") failed container health checks."
+}
+
+// EventRegisteredTargets: the service registered n of its tasks in a
+// target group (OBSERVED).
+func EventRegisteredTargets(service string, n int, targetGroupARN string) string {
+	return fmt.Sprintf("%s registered %d targets in (target-group %s)", servicePrefix(service), n, targetGroupARN)
+}
+
+// EventDeregisteredTargets: the service deregistered n of its tasks from a
+// target group before stopping them (OBSERVED).
+func EventDeregisteredTargets(service string, n int, targetGroupARN string) string {
+	return fmt.Sprintf("%s deregistered %d targets in (target-group %s)", servicePrefix(service), n, targetGroupARN)
+}
+
+// EventTargetUnhealthy: a task's target failed its group's health checks
+// (OBSERVED, in the form ECS gives awsvpc tasks).
+func EventTargetUnhealthy(service, taskID string, port int32, targetGroupARN, reason string) string {
+	return fmt.Sprintf("%s (task %s) (port %d) is unhealthy in (target-group %s) due to (reason %s).", servicePrefix(service), taskID, port, targetGroupARN, reason)
+}
+
+// ReasonELBHealthChecks is the stoppedReason of a task replaced for
+// failing its target group's health checks (OBSERVED).
+func ReasonELBHealthChecks(targetGroupARN string) string {
+	return "Task failed ELB health checks in (target-group " + targetGroupARN + ")"
 }
 
 // EventUnableToStartConsistently: the start-failure throttle is delaying

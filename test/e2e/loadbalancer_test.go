@@ -5,6 +5,8 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -97,15 +99,21 @@ func TestLoadBalancerRoutesToTasks(t *testing.T) {
 		ips = append(ips, taskIP(t, describeTask(t, s, "lb", arn)))
 	}
 
-	var tg struct{ TargetGroups []struct{ TargetGroupArn string } }
+	var tg struct {
+		TargetGroups []struct{ TargetGroupArn string }
+	}
 	s.AWS(t, "elbv2", "create-target-group", "--name", "web-tg", "--protocol", "HTTP", "--port", "8080",
 		"--vpc-id", e.vpc, "--target-type", "ip", "--health-check-path", "/health",
 		"--health-check-interval-seconds", "5", "--health-check-timeout-seconds", "2", "--healthy-threshold-count", "2", "--unhealthy-threshold-count", "2").OK(t).Decode(t, &tg)
 	tgARN := tg.TargetGroups[0].TargetGroupArn
-	var lb struct{ LoadBalancers []struct{ LoadBalancerArn, DNSName string } }
+	var lb struct {
+		LoadBalancers []struct{ LoadBalancerArn, DNSName string }
+	}
 	s.AWS(t, "elbv2", "create-load-balancer", "--name", "web-alb", "--subnets", e.subnets[0], e.subnets[1], "--scheme", "internet-facing").OK(t).Decode(t, &lb)
 	lbARN := lb.LoadBalancers[0].LoadBalancerArn
-	var listener struct{ Listeners []struct{ ListenerArn string } }
+	var listener struct {
+		Listeners []struct{ ListenerArn string }
+	}
 	s.AWS(t, "elbv2", "create-listener", "--load-balancer-arn", lbARN, "--protocol", "HTTP", "--port", "80",
 		"--default-actions", "Type=forward,TargetGroupArn="+tgARN).OK(t).Decode(t, &listener)
 	s.AWS(t, "elbv2", "wait", "load-balancer-available", "--load-balancer-arns", lbARN).OK(t)
@@ -147,5 +155,175 @@ func TestLoadBalancerRoutesToTasks(t *testing.T) {
 	}
 	if status, _, _ := get(t, base+"/"); status != 200 {
 		t.Errorf("the default action after the rules: %d", status)
+	}
+}
+
+// TestServiceBehindLoadBalancer runs the article's networking: its
+// security groups (the tasks admit only the load balancer's group), its
+// load balancer, target group and listener, and its create-service with
+// --load-balancers. ECS registers the tasks, counts them healthy once
+// their targets are, and a deployment behind the load balancer drops no
+// request; the groups really drop what they do not admit.
+func TestServiceBehindLoadBalancer(t *testing.T) {
+	e := startLBEnv(t)
+	s := e.s
+	var albGroup, taskGroup struct{ GroupId string }
+	s.AWS(t, "ec2", "create-security-group", "--group-name", "alb", "--description", "The ALB", "--vpc-id", e.vpc).OK(t).Decode(t, &albGroup)
+	s.AWS(t, "ec2", "authorize-security-group-ingress", "--group-id", albGroup.GroupId, "--protocol", "tcp", "--port", "80", "--cidr", "0.0.0.0/0").OK(t)
+	// The article's commands, with real ids in place of its placeholders.
+	s.AWS(t, "ec2", "create-security-group",
+		"--group-name", "ecs-api-tasks",
+		"--description", "Allow traffic from ALB to API tasks",
+		"--vpc-id", e.vpc).OK(t).Decode(t, &taskGroup)
+	s.AWS(t, "ec2", "authorize-security-group-ingress",
+		"--group-id", taskGroup.GroupId,
+		"--protocol", "tcp",
+		"--port", "8080",
+		"--source-group", albGroup.GroupId).OK(t)
+
+	var lb struct {
+		LoadBalancers []struct{ LoadBalancerArn string }
+	}
+	s.AWS(t, "elbv2", "create-load-balancer",
+		"--name", "api-alb",
+		"--subnets", e.subnets[0], e.subnets[1],
+		"--security-groups", albGroup.GroupId,
+		"--scheme", "internet-facing").OK(t).Decode(t, &lb)
+	lbARN := lb.LoadBalancers[0].LoadBalancerArn
+	var tg struct {
+		TargetGroups []struct{ TargetGroupArn string }
+	}
+	s.AWS(t, "elbv2", "create-target-group",
+		"--name", "api-tg",
+		"--protocol", "HTTP",
+		"--port", "8080",
+		"--vpc-id", e.vpc,
+		"--target-type", "ip",
+		"--health-check-path", "/health",
+		"--health-check-interval-seconds", "15",
+		"--healthy-threshold-count", "2",
+		"--unhealthy-threshold-count", "3").OK(t).Decode(t, &tg)
+	tgARN := tg.TargetGroups[0].TargetGroupArn
+	// A short drain keeps the test short; the promise is the same.
+	s.AWS(t, "elbv2", "modify-target-group-attributes", "--target-group-arn", tgARN, "--attributes", "Key=deregistration_delay.timeout_seconds,Value=3").OK(t)
+	s.AWS(t, "elbv2", "create-listener",
+		"--load-balancer-arn", lbARN,
+		"--protocol", "HTTP",
+		"--port", "80",
+		"--default-actions", "Type=forward,TargetGroupArn="+tgARN).OK(t)
+
+	simpleTask(t, s, "api", e.image, nil, map[string]any{"portMappings": []map[string]any{{"containerPort": 8080}}})
+	network := fmt.Sprintf(`{"awsvpcConfiguration": {"subnets": ["%s", "%s"], "securityGroups": ["%s"], "assignPublicIp": "DISABLED"}}`,
+		e.subnets[0], e.subnets[1], taskGroup.GroupId)
+	s.AWS(t, "ecs", "create-service",
+		"--cluster", "lb",
+		"--service-name", "api-service",
+		"--task-definition", "api",
+		"--desired-count", "2",
+		"--launch-type", "FARGATE",
+		"--network-configuration", network,
+		"--load-balancers", fmt.Sprintf(`[{"targetGroupArn": "%s", "containerName": "app", "containerPort": 8080}]`, tgARN),
+		"--health-check-grace-period-seconds", "120",
+		"--deployment-configuration", `{"maximumPercent": 200, "minimumHealthyPercent": 100}`).OK(t)
+	waitSteady := func(what string) {
+		t.Helper()
+		waitFor(t, 3*time.Minute, what, func() bool {
+			var out struct {
+				Services []struct {
+					RunningCount int
+					Deployments  []struct{ RolloutState string }
+				}
+			}
+			s.AWS(t, "ecs", "describe-services", "--cluster", "lb", "--services", "api-service").OK(t).Decode(t, &out)
+			sv := out.Services[0]
+			return sv.RunningCount == 2 && len(sv.Deployments) == 1 && sv.Deployments[0].RolloutState == "COMPLETED"
+		})
+	}
+	waitSteady("a steady service behind the load balancer")
+	e.waitHealthy(t, tgARN, 2)
+
+	base := "http://" + e.lbAddress(t, "api-alb")
+	seen := map[string]bool{}
+	for range 20 {
+		status, body, _ := get(t, base+"/")
+		if status != 200 {
+			t.Fatalf("GET through the load balancer: %d %s", status, body)
+		}
+		seen[strings.TrimSpace(body)] = true
+	}
+	if len(seen) != 2 {
+		t.Errorf("answers came from %v, want both tasks", seen)
+	}
+
+	// The tasks' group admits the load balancer only: not the host, not a
+	// task outside the load balancer's group.
+	var tasks struct{ TaskArns []string }
+	s.AWS(t, "ecs", "list-tasks", "--cluster", "lb", "--service-name", "api-service").OK(t).Decode(t, &tasks)
+	ip := taskIP(t, describeTask(t, s, "lb", tasks.TaskArns[0]))
+	if c, err := (&http.Client{Timeout: 2 * time.Second}).Get("http://" + ip + ":8080/"); err == nil {
+		c.Body.Close()
+		t.Errorf("the host reached a task its group does not admit it to")
+	}
+	simpleTask(t, s, "prober", e.image, []string{"-check", "http://" + ip + ":8080/health"}, nil)
+	probe := runTask(t, s, "--cluster", "lb", "--task-definition", "prober", "--launch-type", "FARGATE", "--network-configuration", awsvpcFlag(t, s))
+	probed := waitTaskStatus(t, s, "lb", probe, "STOPPED", 2*time.Minute)
+	if code := container(t, probed, "app").ExitCode; code == nil || *code == 0 {
+		t.Errorf("a task outside the load balancer's group reached the API task: exit %v", code)
+	}
+
+	// A deployment behind the load balancer drops no request.
+	stop := make(chan struct{})
+	failures := make(chan string, 1000)
+	var sent atomic.Int64
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			client := &http.Client{Timeout: 10 * time.Second}
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				resp, err := client.Get(base + "/")
+				sent.Add(1)
+				if err != nil {
+					failures <- time.Now().Format(time.StampMilli) + " " + err.Error()
+					continue
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode/100 != 2 {
+					failures <- time.Now().Format(time.StampMilli) + " " + resp.Status
+				}
+			}
+		}()
+	}
+	s.AWS(t, "ecs", "update-service", "--cluster", "lb", "--service", "api-service", "--force-new-deployment").OK(t)
+	time.Sleep(2 * time.Second)
+	waitSteady("the new deployment")
+	close(stop)
+	wg.Wait()
+	close(failures)
+	var failed []string
+	for f := range failures {
+		failed = append(failed, f)
+	}
+	if len(failed) > 0 || sent.Load() < 50 {
+		t.Errorf("%d requests during the deployment, %d failed: %v", sent.Load(), len(failed), failed[:min(len(failed), 10)])
+	}
+	var events struct {
+		Services []struct{ Events []struct{ Message string } }
+	}
+	s.AWS(t, "ecs", "describe-services", "--cluster", "lb", "--services", "api-service").OK(t).Decode(t, &events)
+	var registeredEvent, deregisteredEvent bool
+	for _, ev := range events.Services[0].Events {
+		registeredEvent = registeredEvent || ev.Message == "(service api-service) registered 1 targets in (target-group "+tgARN+")"
+		deregisteredEvent = deregisteredEvent || ev.Message == "(service api-service) deregistered 1 targets in (target-group "+tgARN+")"
+	}
+	if !registeredEvent || !deregisteredEvent {
+		t.Errorf("service events lack the target registrations: %+v", events.Services[0].Events)
 	}
 }

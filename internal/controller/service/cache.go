@@ -113,7 +113,10 @@ type taskRecord struct {
 		StartedBy            string `json:"startedBy"`
 		Group                string `json:"group"`
 		ServiceName          string `json:"serviceName"`
-		Definition           struct {
+		// LoadBalancers say whether the task counts healthy by its
+		// targets' health.
+		LoadBalancers []ecstypes.LoadBalancer `json:"loadBalancers"`
+		Definition    struct {
 			ContainerDefinitions []struct {
 				Essential   *bool     `json:"essential"`
 				HealthCheck *struct{} `json:"healthCheck"`
@@ -135,6 +138,7 @@ func decodeTask(b []byte) (ecsstate.Task, error) {
 		StartedBy:            r.Spec.StartedBy,
 		Group:                r.Spec.Group,
 		ServiceName:          r.Spec.ServiceName,
+		LoadBalancers:        r.Spec.LoadBalancers,
 	}
 	for _, c := range r.Spec.Definition.ContainerDefinitions {
 		def := ecstypes.ContainerDefinition{Essential: c.Essential}

@@ -111,12 +111,7 @@ func (p *planner) event(msg string, repeat bool) {
 			}
 		}
 	}
-	id := p.in.eventID()
-	e := ecstypes.ServiceEvent{Id: &id, CreatedAt: awsapi.Time(p.in.now), Message: &msg}
-	p.s.Events = append([]ecstypes.ServiceEvent{e}, p.s.Events...)
-	if len(p.s.Events) > ecsstate.MaxServiceEvents {
-		p.s.Events = p.s.Events[:ecsstate.MaxServiceEvents]
-	}
+	p.s.AddEvent(p.in.eventID(), msg, p.in.now)
 }
 
 // taskEvents adds events listing ids, maxTasksPerEvent at a time.
@@ -246,8 +241,21 @@ func (p *planner) healthInput(t *ecsstate.Task, runningAt time.Time) scheduler.T
 		RunningAt:    runningAt,
 		HealthCheck:  hasHealthCheck(t),
 		HealthStatus: t.Observed.HealthStatus,
+		LoadBalanced: len(t.Spec.LoadBalancers) > 0,
+		TargetHealth: t.TargetHealth,
 		GracePeriod:  time.Duration(awsapi.Deref(p.s.HealthCheckGracePeriodSeconds)) * time.Second,
 	}
+}
+
+// unhealthyTarget is the first of a task's targets its group says is
+// unhealthy, if any.
+func unhealthyTarget(t *ecsstate.Task) (ecsstate.TaskTarget, bool) {
+	for _, tt := range t.Targets {
+		if tt.Health == scheduler.TargetUnhealthy {
+			return tt, true
+		}
+	}
+	return ecsstate.TaskTarget{}, false
 }
 
 func (p *planner) liveTask(t *ecsstate.Task) liveTask {
@@ -448,9 +456,15 @@ func (p *planner) rollout(live []liveTask) {
 	for _, key := range d.Stop {
 		lt := byKey[key]
 		if lt.rollout.Unhealthy {
-			p.st.stop = append(p.st.stop, stopRequest{key: key, reason: reasonHealthCheckFailed})
+			reason := reasonHealthCheckFailed
+			if tt, ok := unhealthyTarget(lt.task); ok {
+				reason = scheduler.ReasonELBHealthChecks(tt.TargetGroupARN)
+				p.event(scheduler.EventTargetUnhealthy(p.s.Name, lt.task.ID, tt.Port, tt.TargetGroupARN, tt.Description), false)
+			} else {
+				p.event(scheduler.EventTaskFailedHealthChecks(p.s.Name, lt.task.ID), false)
+			}
+			p.st.stop = append(p.st.stop, stopRequest{key: key, reason: reason})
 			p.st.account = append(p.st.account, key)
-			p.event(scheduler.EventTaskFailedHealthChecks(p.s.Name, lt.task.ID), false)
 			if dep := p.deployment(lt.rollout.Deployment); dep != nil {
 				dep.FailedTasks++
 			}

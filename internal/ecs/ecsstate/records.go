@@ -97,6 +97,16 @@ type Task struct {
 	StopCode      string    `json:"stopCode,omitempty"`
 	StoppedReason string    `json:"stoppedReason,omitempty"`
 	StoppingAt    time.Time `json:"stoppingAt,omitzero"`
+	// Targets are the load balancer targets the task is registered as
+	// (by the targets controller, once it runs), with what their groups
+	// last said of them; TargetHealth folds their states: healthy when
+	// every one is, unhealthy when one is, else the first other state.
+	Targets      []TaskTarget `json:"targets,omitempty"`
+	TargetHealth string       `json:"targetHealth,omitempty"`
+	// DrainUntil is when a stop requested of a task registered with load
+	// balancers may stop its containers: they serve the requests in
+	// flight for the longest deregistration delay of its target groups.
+	DrainUntil time.Time `json:"drainUntil,omitzero"`
 	// ServiceAccounted is set by the service controller once it has
 	// counted the task's failure or end (circuit breaker, start throttle),
 	// in the same transaction as the count, so a restart never counts it
@@ -136,6 +146,9 @@ type TaskSpec struct {
 	// ServiceName is the service whose deployment (StartedBy) started the
 	// task, if any.
 	ServiceName string `json:"serviceName,omitempty"`
+	// LoadBalancers are the service's load balancers when the task was
+	// started: the target groups it is registered in once it runs.
+	LoadBalancers []ecstypes.LoadBalancer `json:"loadBalancers,omitempty"`
 	// Containers holds one entry per container definition, in definition
 	// order: the ids ECS gives containers, fixed at creation.
 	Containers []ContainerSpec `json:"containers"`
@@ -274,8 +287,11 @@ func (n *Node) Serves(cluster string) bool {
 
 // RequestStop records a request to stop the task: desired status STOPPED,
 // a new generation for its agent, and the stop code and reason unless the
-// task already has them (the first reason to stop wins). It reports false,
-// changing nothing, when the task is already stopping or stopped.
+// task already has them (the first reason to stop wins). A task
+// registered with load balancers drains first: its containers stop once
+// the longest deregistration delay of its target groups has passed. It
+// reports false, changing nothing, when the task is already stopping or
+// stopped.
 func (t *Task) RequestStop(code, reason string, now time.Time) bool {
 	if t.DesiredStatus != StatusRunning {
 		return false
@@ -286,7 +302,38 @@ func (t *Task) RequestStop(code, reason string, now time.Time) bool {
 		t.StopCode, t.StoppedReason = code, reason
 	}
 	t.StoppingAt = now
+	var drain time.Duration
+	for _, tt := range t.Targets {
+		if tt.Registered {
+			drain = max(drain, tt.DrainDelay)
+		}
+	}
+	if drain > 0 {
+		t.DrainUntil = now.Add(drain)
+	}
 	return true
+}
+
+// TaskTarget is a task registered with a target group: its address (an
+// IPv4 address, or an instance id for a bridge or host task) and port.
+type TaskTarget struct {
+	TargetGroupARN string `json:"targetGroupArn"`
+	ID             string `json:"id"`
+	Port           int32  `json:"port"`
+	// ContainerName is the container behind the port.
+	ContainerName string `json:"containerName"`
+	// Registered: the target is registered; Deregistered: it was
+	// deregistered since (the task is stopping).
+	Registered   bool `json:"registered,omitempty"`
+	Deregistered bool `json:"deregistered,omitempty"`
+	// DrainDelay is the group's deregistration delay when the task was
+	// registered.
+	DrainDelay time.Duration `json:"drainDelay,omitempty"`
+	// Health, Reason and Description are what the group last said of
+	// the target.
+	Health      string `json:"health,omitempty"`
+	Reason      string `json:"reason,omitempty"`
+	Description string `json:"description,omitempty"`
 }
 
 // AccountSettings are one region's ECS account settings (PutAccountSetting,

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/berth/berth/internal/awsapi"
 	"github.com/berth/berth/internal/ecs/ecstypes"
 )
 
@@ -26,6 +27,16 @@ func ServiceGroup(service string) string { return "service:" + service }
 
 // MaxServiceEvents is how many events a service keeps (the newest).
 const MaxServiceEvents = 100
+
+// AddEvent adds an event to the service's, newest first, keeping the
+// newest MaxServiceEvents.
+func (s *Service) AddEvent(id, message string, at time.Time) {
+	e := ecstypes.ServiceEvent{Id: &id, CreatedAt: awsapi.Time(at), Message: &message}
+	s.Events = append([]ecstypes.ServiceEvent{e}, s.Events...)
+	if len(s.Events) > MaxServiceEvents {
+		s.Events = s.Events[:MaxServiceEvents]
+	}
+}
 
 // MaxDeploymentHistory is how many finished (INACTIVE) deployments a
 // service keeps for DescribeServiceDeployments and rollbacks.
