@@ -535,6 +535,15 @@ func (f *fakeHostNetwork) Attach(pid int, i hostnet.Interface) error {
 	return nil
 }
 
+func (f *fakeHostNetwork) HoldRange(netip.Prefix) error { return nil }
+
+func (f *fakeHostNetwork) ReleaseBridge(id string) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.vpcs, id)
+	return true, nil
+}
+
 func (f *fakeHostNetwork) ApplyFirewall(_ context.Context, ruleset string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -19,6 +19,8 @@ type HostNetwork interface {
 	EnsureVPC(v hostnet.VPC) error
 	RemoveVPC(vpcID string, cidr netip.Prefix) error
 	Attach(pid int, i hostnet.Interface) error
+	HoldRange(cidr netip.Prefix) error
+	ReleaseBridge(vpcID string) (bool, error)
 	ApplyFirewall(ctx context.Context, ruleset string) error
 	EnsureLocalAddress(addr netip.Prefix) error
 }
@@ -31,6 +33,8 @@ func (kernelNetwork) RemoveVPC(id string, cidr netip.Prefix) error {
 	return hostnet.RemoveVPC(id, cidr)
 }
 func (kernelNetwork) Attach(pid int, i hostnet.Interface) error { return hostnet.Attach(pid, i) }
+func (kernelNetwork) HoldRange(cidr netip.Prefix) error         { return hostnet.HoldRange(cidr) }
+func (kernelNetwork) ReleaseBridge(vpcID string) (bool, error)  { return hostnet.ReleaseBridge(vpcID) }
 func (kernelNetwork) ApplyFirewall(ctx context.Context, rules string) error {
 	return hostnet.ApplyFirewall(ctx, rules)
 }
@@ -51,10 +55,12 @@ type vpcNetworks struct {
 	// mu serialises changes to the host; the fields below are what this
 	// agent made there.
 	mu sync.Mutex
-	// carried are the VPCs whose bridges this agent made, as last made:
-	// only those it removes when they go (several berth servers may share
-	// a host, each with its own VPCs).
+	// carried are the VPCs whose bridges this agent made, as last made,
+	// and held those whose ranges it holds: only those it removes when
+	// they go (several berth servers may share a host, each with its own
+	// VPCs).
 	carried map[string]hostnet.VPC
+	held    map[string]netip.Prefix
 	// failed says why a VPC cannot be carried here (its range overlaps
 	// another network of the host).
 	failed map[string]error
@@ -70,7 +76,7 @@ func newVPCNetworks(host HostNetwork, table string, log interface {
 }) *vpcNetworks {
 	return &vpcNetworks{
 		host: host, table: table, log: log,
-		carried: map[string]hostnet.VPC{}, failed: map[string]error{},
+		carried: map[string]hostnet.VPC{}, held: map[string]netip.Prefix{}, failed: map[string]error{},
 		wake: make(chan struct{}, 1),
 	}
 }
@@ -115,14 +121,36 @@ func (n *vpcNetworks) run(ctx context.Context) {
 	}
 }
 
-// apply makes the host carry every VPC of s (those whose ranges it can),
-// removes the bridges of this agent's VPCs that are gone, and loads the
-// security groups.
+// apply makes the host hold every VPC's range of s and carry on a bridge
+// those with interfaces (whose ranges it can: a VPC with no interface
+// needs no bridge, and a server with many VPCs makes no more than it
+// uses), removes what this agent made for VPCs that are gone, and loads
+// the security groups.
 func (n *vpcNetworks) apply(ctx context.Context, s *agentproto.NetworkState) error {
 	policy, vpcs := policyOf(s)
+	used := map[string]bool{}
+	for _, i := range policy.Interfaces {
+		used[i.VPC] = true
+	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	for _, v := range vpcs {
+		if !used[v.ID] {
+			if err := n.host.HoldRange(v.CIDR); err != nil {
+				return err
+			}
+			n.held[v.ID] = v.CIDR
+			if _, ok := n.carried[v.ID]; ok {
+				gone, err := n.host.ReleaseBridge(v.ID)
+				if err != nil {
+					return err
+				}
+				if gone {
+					delete(n.carried, v.ID)
+				}
+			}
+			continue
+		}
 		err := n.host.EnsureVPC(v)
 		var overlap *hostnet.OverlapError
 		switch {
@@ -137,18 +165,20 @@ func (n *vpcNetworks) apply(ctx context.Context, s *agentproto.NetworkState) err
 		}
 		delete(n.failed, v.ID)
 		n.carried[v.ID] = v
+		n.held[v.ID] = v.CIDR
 	}
 	present := map[string]bool{}
 	for _, v := range vpcs {
 		present[v.ID] = true
 	}
-	for id, v := range n.carried {
+	for id, cidr := range n.held {
 		if present[id] {
 			continue
 		}
-		if err := n.host.RemoveVPC(id, v.CIDR); err != nil {
+		if err := n.host.RemoveVPC(id, cidr); err != nil {
 			return err
 		}
+		delete(n.held, id)
 		delete(n.carried, id)
 	}
 	return n.host.ApplyFirewall(ctx, hostnet.Render(n.table, policy))
@@ -170,6 +200,7 @@ func (n *vpcNetworks) carry(v hostnet.VPC) error {
 		return err
 	}
 	n.carried[v.ID] = v
+	n.held[v.ID] = v.CIDR
 	return nil
 }
 

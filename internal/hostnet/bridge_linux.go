@@ -56,6 +56,44 @@ func EnsureVPC(v VPC) error {
 	return prepareForwarding()
 }
 
+// HoldRange holds a VPC's range on the host without carrying it: an
+// unreachable route, so that a packet to an address of a VPC no
+// interface of this host uses fails here at once instead of leaving by the
+// default route.
+func HoldRange(cidr netip.Prefix) error {
+	route := &netlink.Route{Dst: ipNet(cidr.Masked()), Type: unix.RTN_UNREACHABLE, Priority: unreachableMetric}
+	if err := netlink.RouteReplace(route); err != nil {
+		return fmt.Errorf("hostnet: hold the range %s on this host: %w", cidr, err)
+	}
+	return nil
+}
+
+// ReleaseBridge removes a VPC's bridge when nothing is attached to it any
+// more (its range stays held); it reports whether the bridge is gone.
+// One with ports stays: an interface attached meanwhile keeps its network.
+func ReleaseBridge(vpcID string) (bool, error) {
+	link, err := netlink.LinkByName(BridgeName(vpcID))
+	if _, missing := err.(netlink.LinkNotFoundError); missing {
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	links, err := netlink.LinkList()
+	if err != nil {
+		return false, err
+	}
+	for _, l := range links {
+		if l.Attrs().MasterIndex == link.Attrs().Index {
+			return false, nil
+		}
+	}
+	if err := netlink.LinkDel(link); err != nil {
+		return false, fmt.Errorf("hostnet: remove bridge %s: %w", link.Attrs().Name, err)
+	}
+	return true, nil
+}
+
 // LocalLink is the interface that holds the host's own link-local
 // addresses berth serves on (the task metadata endpoint): a bridge without
 // ports, which some kernels make where they cannot make a dummy link.

@@ -16,3 +16,5 @@ func Bridges() ([]string, error)                  { return nil, errNotLinux }
 func Attach(int, Interface) error                 { return errNotLinux }
 func ApplyFirewall(context.Context, string) error { return errNotLinux }
 func HostNetworks() ([]netip.Prefix, error)       { return nil, errNotLinux }
+func HoldRange(netip.Prefix) error                { return errNotLinux }
+func ReleaseBridge(string) (bool, error)          { return false, errNotLinux }

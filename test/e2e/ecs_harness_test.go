@@ -70,10 +70,10 @@ var (
 	claimedRanges   = map[string]bool{}
 )
 
-// FreeVPCRange returns a /16 of 10.128.0.0/9 that no route of the host
-// touches and no other test of this run was given, for a default VPC or a
-// VPC a test creates. The bridges and routes of the VPCs in it are removed
-// when the test ends.
+// FreeVPCRange returns a /16 of 10.128.0.0/9 that, with the /16 below it,
+// no route of the host touches and no other test of this run was given,
+// for a default VPC or a VPC a test creates. The bridges and routes of the
+// VPCs in both are removed when the test ends.
 func FreeVPCRange(t testing.TB) string {
 	t.Helper()
 	out, err := exec.Command("ip", "-4", "route", "show", "table", "all").Output()
@@ -83,16 +83,22 @@ func FreeVPCRange(t testing.TB) string {
 	routes := string(out)
 	claimedRangesMu.Lock()
 	defer claimedRangesMu.Unlock()
-	start := os.Getpid() % 128
-	for i := range 128 {
-		second := 128 + (start+i)%128
-		cidr := fmt.Sprintf("10.%d.0.0/16", second)
-		if claimedRanges[cidr] || strings.Contains(routes, fmt.Sprintf("10.%d.", second)) {
+	// A range and the one below it: a server's other regions take their
+	// default VPCs below its own (ec2state.DefaultRange).
+	taken := func(second int) bool {
+		return claimedRanges[fmt.Sprintf("10.%d.0.0/16", second)] || strings.Contains(routes, fmt.Sprintf("10.%d.", second))
+	}
+	start := os.Getpid() % 64
+	for i := range 64 {
+		second := 129 + 2*((start+i)%64)
+		if taken(second) || taken(second-1) {
 			continue
 		}
-		claimedRanges[cidr] = true
-		t.Cleanup(func() { removeVPCLeftovers(t, second) })
-		return cidr
+		for _, s := range []int{second, second - 1} {
+			claimedRanges[fmt.Sprintf("10.%d.0.0/16", s)] = true
+			t.Cleanup(func() { removeVPCLeftovers(t, s) })
+		}
+		return fmt.Sprintf("10.%d.0.0/16", second)
 	}
 	t.Fatal("no free /16 in 10.128.0.0/9")
 	return ""

@@ -39,7 +39,13 @@ func TestAWSCLIExamples(t *testing.T) {
 	dir := cliExamplesDir(t)
 	t.Logf("replaying the examples in %s", dir)
 	rules := readExampleRules(t, exampleRulesFile)
-	s := StartECSServer(t, ServerOptions{})
+	// Every example's region gets a default VPC of its own range, below
+	// and above the home one (ec2state.DefaultRange): 10.0.0.0/9 keeps
+	// them away from the other tests' (FreeVPCRange).
+	for second := range 128 {
+		t.Cleanup(func() { removeVPCLeftovers(t, second) })
+	}
+	s := StartECSServer(t, ServerOptions{Args: []string{"--default-vpc-cidr", "10.64.0.0/16"}})
 	image := pushToolbox(t, s, toolboxExampleRepo, "latest")
 	// A vulnerability database, without which scans fail as berth's do.
 	vulndbImport(t, s, "testdata/scan/osv")

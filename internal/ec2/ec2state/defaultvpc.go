@@ -47,8 +47,12 @@ type DefaultVPCSpec struct {
 // VPCs that exist. The home region's is spec.CIDR, as AWS gives every
 // region 172.31.0.0/16. Every region shares this host's routes, though, and
 // berth routes each VPC's range to a bridge of its own, so another
-// region's default VPC takes the first range of CIDR's size below it that
-// no VPC overlaps (172.30.0.0/16, then 172.29.0.0/16, ...).
+// region's default VPC takes the first range of CIDR's size, below it and
+// then above it in its private block (10.0.0.0/8, 172.16.0.0/12 or
+// 192.168.0.0/16), that no VPC overlaps (172.30.0.0/16, then
+// 172.29.0.0/16, ...). When none is free it takes CIDR too: the host then
+// carries one of the overlapping VPCs at a time, the first whose tasks
+// run.
 func DefaultRange(spec DefaultVPCSpec, existing []VPC) (netip.Prefix, error) {
 	home, err := netip.ParsePrefix(spec.CIDR)
 	if err != nil || !home.Addr().Is4() || home.Bits() > 24 {
@@ -58,24 +62,45 @@ func DefaultRange(spec DefaultVPCSpec, existing []VPC) (netip.Prefix, error) {
 	if spec.HomeRegion == "" || spec.Region == spec.HomeRegion {
 		return home, nil
 	}
-	size := uint32(Size(home.Bits()))
-	base := home.Addr().As4()
-	start := uint32(base[0])<<24 | uint32(base[1])<<16 | uint32(base[2])<<8 | uint32(base[3])
-	for k := uint32(1); k <= 64 && k*size <= start; k++ {
-		v := start - k*size
-		candidate := netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}), home.Bits())
-		free := true
-		for _, vpc := range existing {
-			if p, err := netip.ParsePrefix(vpc.CIDR); err == nil && p.Overlaps(candidate) {
-				free = false
-				break
-			}
-		}
-		if free {
-			return candidate, nil
+	block := home
+	for _, private := range []string{"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"} {
+		if p := netip.MustParsePrefix(private); p.Bits() <= home.Bits() && p.Contains(home.Addr()) {
+			block = p
 		}
 	}
-	return netip.Prefix{}, fmt.Errorf("ec2state: no range of %d addresses below %s is free for the default VPC of %s", size, home, spec.Region)
+	size := uint32(Size(home.Bits()))
+	first, start := addrValue(block.Addr()), addrValue(home.Addr())
+	last := first + uint32(Size(block.Bits())) - size
+	free := func(v uint32) (netip.Prefix, bool) {
+		candidate := netip.PrefixFrom(valueAddr(v), home.Bits())
+		for _, vpc := range existing {
+			if p, err := netip.ParsePrefix(vpc.CIDR); err == nil && p.Overlaps(candidate) {
+				return netip.Prefix{}, false
+			}
+		}
+		return candidate, true
+	}
+	for v := start; v >= first+size && v-size >= first; {
+		v -= size
+		if p, ok := free(v); ok {
+			return p, nil
+		}
+	}
+	for v := start + size; v <= last && v > start; v += size {
+		if p, ok := free(v); ok {
+			return p, nil
+		}
+	}
+	return home, nil
+}
+
+func addrValue(a netip.Addr) uint32 {
+	b := a.As4()
+	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+}
+
+func valueAddr(v uint32) netip.Addr {
+	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
 }
 
 // EnsureDefaultVPC returns the region's default VPC, making it first if the
@@ -238,9 +263,6 @@ func NthSubnet(prefix netip.Prefix, bits, n int) (netip.Prefix, bool) {
 	if bits < prefix.Bits() || bits > 32 || n < 0 || n >= 1<<(bits-prefix.Bits()) {
 		return netip.Prefix{}, false
 	}
-	base := prefix.Masked().Addr().As4()
-	v := uint32(base[0])<<24 | uint32(base[1])<<16 | uint32(base[2])<<8 | uint32(base[3])
-	v += uint32(n) << (32 - bits)
-	addr := netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
-	return netip.PrefixFrom(addr, bits), true
+	v := addrValue(prefix.Masked().Addr()) + uint32(n)<<(32-bits)
+	return netip.PrefixFrom(valueAddr(v), bits), true
 }

@@ -90,6 +90,15 @@ func TestDefaultRange(t *testing.T) {
 			t.Errorf("DefaultRange(%s) = %v, %v; want %s", tc.region, got, err, tc.want)
 		}
 	}
+	// Above the home range once the ranges below it are taken; the home
+	// range itself once every one is.
+	taken := []VPC{vpc("10.1.0.0/16"), vpc("10.0.0.0/16")}
+	if got, err := DefaultRange(DefaultVPCRanges{CIDR: "10.1.0.0/16", HomeRegion: "us-east-1"}.Spec("eu-west-1", "1", time.Time{}), taken); err != nil || got.String() != "10.2.0.0/16" {
+		t.Errorf("above: %v, %v", got, err)
+	}
+	if got, err := DefaultRange(DefaultVPCRanges{CIDR: "192.168.0.0/16", HomeRegion: "us-east-1"}.Spec("eu-west-1", "1", time.Time{}), []VPC{vpc("192.168.0.0/16")}); err != nil || got.String() != "192.168.0.0/16" {
+		t.Errorf("nothing free: %v, %v", got, err)
+	}
 	if _, err := DefaultRange(DefaultVPCRanges{CIDR: "10.0.0.0/25"}.Spec("us-east-1", "1", time.Time{}), nil); err == nil {
 		t.Error("a /25 default range was accepted")
 	}

@@ -189,12 +189,8 @@ func FreeAddress(cidr string, claimed map[netip.Addr]bool, random func() uint64)
 	if usable <= 0 {
 		return netip.Addr{}, ErrSubnetFull
 	}
-	base := p.Masked().Addr().As4()
-	first := uint32(base[0])<<24 | uint32(base[1])<<16 | uint32(base[2])<<8 | uint32(base[3])
-	at := func(i int) netip.Addr {
-		v := first + 4 + uint32(i)
-		return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
-	}
+	first := addrValue(p.Masked().Addr())
+	at := func(i int) netip.Addr { return valueAddr(first + 4 + uint32(i)) }
 	for range 8 {
 		if a := at(int(random() % uint64(usable))); !claimed[a] {
 			return a, nil
