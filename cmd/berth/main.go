@@ -42,6 +42,7 @@ func newRootCmd(getenv func(string) string) *cobra.Command {
 		newVulnDBCmd(getenv),
 		newRegistryCmd(getenv),
 		newCACmd(getenv),
+		newHostsCmd(getenv),
 		&cobra.Command{
 			Use:   "version",
 			Short: "Print berth's version",

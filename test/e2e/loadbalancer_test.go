@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -73,6 +75,10 @@ func get(t *testing.T, url string, header ...string) (int, string, http.Header) 
 		t.Fatal(err)
 	}
 	for i := 0; i+1 < len(header); i += 2 {
+		if header[i] == "Host" {
+			req.Host = header[i+1]
+			continue
+		}
 		req.Header.Set(header[i], header[i+1])
 	}
 	resp, err := (&http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
@@ -118,7 +124,13 @@ func TestLoadBalancerRoutesToTasks(t *testing.T) {
 		"--default-actions", "Type=forward,TargetGroupArn="+tgARN).OK(t).Decode(t, &listener)
 	s.AWS(t, "elbv2", "wait", "load-balancer-available", "--load-balancer-arns", lbARN).OK(t)
 
-	base := "http://" + e.lbAddress(t, "web-alb")
+	address := e.lbAddress(t, "web-alb")
+	base := "http://" + address
+	// berth hosts names it for /etc/hosts.
+	hosts := Run(t, Command{Name: berthBin, Args: []string{"hosts", "--listen", s.Listen, "--data-dir", s.DataDir, "--region", s.Region}}).OK(t)
+	if want := address + "\t" + lb.LoadBalancers[0].DNSName + "\n"; hosts.Stdout != want {
+		t.Errorf("berth hosts printed %q, want %q", hosts.Stdout, want)
+	}
 	// No target registered yet: 503, in ALB's words.
 	if status, body, h := get(t, base+"/"); status != 503 || !strings.Contains(body, "503 Service Temporarily Unavailable") && !strings.Contains(body, "503 Service Unavailable") || h.Get("Server") != "awselb/2.0" {
 		t.Errorf("no targets: %d %q %v", status, body, h)
@@ -325,5 +337,61 @@ func TestServiceBehindLoadBalancer(t *testing.T) {
 	}
 	if !registeredEvent || !deregisteredEvent {
 		t.Errorf("service events lack the target registrations: %+v", events.Services[0].Events)
+	}
+}
+
+// TestHTTPSListener serves HTTPS with a certificate of ACM's
+// RequestCertificate, trusted through berth ca, and redirects HTTP to it.
+func TestHTTPSListener(t *testing.T) {
+	e := startLBEnv(t)
+	s := e.s
+	simpleTask(t, s, "web", e.image, nil, map[string]any{"portMappings": []map[string]any{{"containerPort": 8080}}})
+	arn := runTask(t, s, "--cluster", "lb", "--task-definition", "web", "--launch-type", "FARGATE", "--network-configuration", awsvpcFlag(t, s))
+	ip := taskIP(t, waitTaskStatus(t, s, "lb", arn, "RUNNING", 2*time.Minute))
+
+	var cert struct{ CertificateArn string }
+	s.AWS(t, "acm", "request-certificate", "--domain-name", "api.example.com", "--validation-method", "DNS").OK(t).Decode(t, &cert)
+	s.AWS(t, "acm", "wait", "certificate-validated", "--certificate-arn", cert.CertificateArn).OK(t)
+	var tg struct {
+		TargetGroups []struct{ TargetGroupArn string }
+	}
+	s.AWS(t, "elbv2", "create-target-group", "--name", "tls-tg", "--protocol", "HTTP", "--port", "8080", "--vpc-id", e.vpc,
+		"--target-type", "ip", "--health-check-path", "/health", "--health-check-interval-seconds", "5", "--health-check-timeout-seconds", "2").OK(t).Decode(t, &tg)
+	tgARN := tg.TargetGroups[0].TargetGroupArn
+	var lb struct {
+		LoadBalancers []struct{ LoadBalancerArn string }
+	}
+	s.AWS(t, "elbv2", "create-load-balancer", "--name", "tls-alb", "--subnets", e.subnets[0], e.subnets[1]).OK(t).Decode(t, &lb)
+	lbARN := lb.LoadBalancers[0].LoadBalancerArn
+	// The article's listener, with real ARNs.
+	s.AWS(t, "elbv2", "create-listener",
+		"--load-balancer-arn", lbARN,
+		"--protocol", "HTTPS",
+		"--port", "443",
+		"--certificates", "CertificateArn="+cert.CertificateArn,
+		"--default-actions", "Type=forward,TargetGroupArn="+tgARN).OK(t)
+	s.AWS(t, "elbv2", "create-listener", "--load-balancer-arn", lbARN, "--protocol", "HTTP", "--port", "80",
+		"--default-actions", `[{"Type":"redirect","RedirectConfig":{"Protocol":"HTTPS","Port":"443","StatusCode":"HTTP_301"}}]`).OK(t)
+	s.AWS(t, "elbv2", "register-targets", "--target-group-arn", tgARN, "--targets", "Id="+ip+",Port=8080").OK(t)
+	s.AWS(t, "elbv2", "wait", "load-balancer-available", "--load-balancer-arns", lbARN).OK(t)
+	e.waitHealthy(t, tgARN, 1)
+	// A certificate in use cannot be deleted.
+	s.AWS(t, "acm", "delete-certificate", "--certificate-arn", cert.CertificateArn).Fails(t, "ResourceInUseException")
+
+	address := e.lbAddress(t, "tls-alb")
+	caFile := filepath.Join(t.TempDir(), "berth-ca.pem")
+	ca := Run(t, Command{Name: berthBin, Args: []string{"ca", "--data-dir", s.DataDir}}).OK(t)
+	if err := os.WriteFile(caFile, []byte(ca.Stdout), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// curl, as a user would, trusting berth's authority.
+	out := Run(t, Command{Name: "curl", Args: []string{"--silent", "--show-error", "--fail", "--cacert", caFile,
+		"--resolve", "api.example.com:443:" + address, "https://api.example.com/"}}).OK(t)
+	if strings.TrimSpace(out.Stdout) == "" {
+		t.Errorf("curl through HTTPS answered nothing")
+	}
+	status, _, h := get(t, "http://"+address+"/path?q=1", "Host", "api.example.com")
+	if status != 301 || h.Get("Location") != "https://api.example.com/path?q=1" {
+		t.Errorf("HTTP to HTTPS redirect: %d %s", status, h.Get("Location"))
 	}
 }
