@@ -12,7 +12,7 @@ UNIT_PKGS = $(shell $(GO) list -e ./... | grep -v '^github.com/berth/berth/test/
 # Extra `go test` flags, e.g. TESTFLAGS='-run TestX -v'.
 TESTFLAGS ?=
 
-.PHONY: build test test-unit test-e2e lint bench-registry bench-tasks bench-scheduler bench-logs bench-iam conformance examples
+.PHONY: build test test-unit test-e2e lint bench-registry bench-tasks bench-scheduler bench-logs bench-iam bench-alb conformance examples
 
 # -buildvcs=false: the version comes from VERSION, and a checkout git refuses
 # to read (owned by another user) must not fail the build.
@@ -83,6 +83,15 @@ bench-logs: build
 # BenchmarkDirectoryAuthorize. No Docker needed.
 bench-iam: build
 	$(GO) run ./test/bench/iam --berth-bin $(CURDIR)/$(BIN) $(ARGS)
+
+# berth's application load balancer of the binary `make build` produced,
+# beside nginx (proxy_pass with upstream keep-alive) to the same two tasks:
+# requests/s and p50/p99 with wrk, small and 64 KiB responses, 64
+# connections, rounds alternating (goal: >= 0.9x nginx's requests/s, p99
+# no worse). Needs dockerd, nginx and wrk (apt-get install nginx-light wrk),
+# as root.
+bench-alb: build
+	$(GO) run ./test/bench/alb --berth-bin $(CURDIR)/$(BIN) $(ARGS)
 
 conformance: build
 	BERTH_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 $(TESTFLAGS) -run TestOCIConformance ./test/e2e/

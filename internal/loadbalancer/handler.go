@@ -120,10 +120,42 @@ func (h listenerHandler) forward(w http.ResponseWriter, r *http.Request, t *tabl
 	stop := context.AfterFunc(lv.ended, cancel)
 	defer stop()
 
+	rt := route{listener: l, group: g, target: tr, source: source}
+	if g.group.Protocol != "HTTPS" && r.Header.Get("Upgrade") == "" {
+		status, err := h.plane.upstreamFor(l.balancer).serve(w, r, outgoing(r.WithContext(ctx), rt), tr.addr)
+		if err != nil && status == 0 {
+			return h.plane.proxyError(w, r.WithContext(context.WithValue(ctx, routeKey{}, rt)), err)
+		}
+		return status
+	}
 	rec := &statusRecorder{ResponseWriter: w}
-	req := r.WithContext(context.WithValue(ctx, routeKey{}, route{listener: l, group: g, target: tr, source: source}))
-	h.plane.proxyFor(l.balancer).ServeHTTP(rec, req)
+	h.plane.proxyFor(l.balancer).ServeHTTP(rec, r.WithContext(context.WithValue(ctx, routeKey{}, rt)))
 	return rec.status
+}
+
+// outgoing is the request a plain-HTTP target gets: the client's, without
+// its hop-by-hop headers, with the client's Host and ALB's X-Forwarded and
+// trace headers.
+func outgoing(r *http.Request, rt route) *http.Request {
+	out := &http.Request{
+		Method:        r.Method,
+		URL:           &url.URL{Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery},
+		Proto:         "HTTP/1.1",
+		ProtoMajor:    1,
+		ProtoMinor:    1,
+		Header:        r.Header.Clone(),
+		Host:          r.Host,
+		ContentLength: r.ContentLength,
+	}
+	if r.Body != nil && r.Body != http.NoBody {
+		out.Body = r.Body
+	}
+	removeHopHeaders(out.Header)
+	if _, ok := out.Header["User-Agent"]; !ok {
+		out.Header["User-Agent"] = []string{""} // no Go default in its place
+	}
+	setForwarded(out.Header, r, rt)
+	return out.WithContext(r.Context())
 }
 
 // routeKey carries a request's route to the proxy.
@@ -147,6 +179,13 @@ func rewrite(pr *httputil.ProxyRequest) {
 	pr.Out.URL.Scheme = scheme
 	pr.Out.URL.Host = rt.target.addr
 	pr.Out.Host = pr.In.Host
+	setForwarded(pr.Out.Header, pr.In, rt)
+}
+
+// setForwarded sets the X-Forwarded-For (as the load balancer's mode
+// says), X-Forwarded-Proto, X-Forwarded-Port and X-Amzn-Trace-Id headers
+// of a request to a target.
+func setForwarded(h http.Header, in *http.Request, rt route) {
 	b := rt.listener.balancer
 	client := rt.source.Addr().Unmap().String()
 	if b.xffClientPort {
@@ -154,22 +193,22 @@ func rewrite(pr *httputil.ProxyRequest) {
 	}
 	switch b.xffMode {
 	case "remove":
-		pr.Out.Header.Del("X-Forwarded-For")
+		h.Del("X-Forwarded-For")
 	case "preserve":
-		if pr.In.Header.Get("X-Forwarded-For") == "" {
-			pr.Out.Header.Set("X-Forwarded-For", client)
+		if in.Header.Get("X-Forwarded-For") == "" {
+			h.Set("X-Forwarded-For", client)
 		}
 	default:
-		if prior := pr.In.Header.Values("X-Forwarded-For"); len(prior) > 0 {
-			pr.Out.Header.Set("X-Forwarded-For", strings.Join(prior, ", ")+", "+client)
+		if prior := in.Header.Values("X-Forwarded-For"); len(prior) > 0 {
+			h.Set("X-Forwarded-For", strings.Join(prior, ", ")+", "+client)
 		} else {
-			pr.Out.Header.Set("X-Forwarded-For", client)
+			h.Set("X-Forwarded-For", client)
 		}
 	}
-	pr.Out.Header.Set("X-Forwarded-Proto", strings.ToLower(rt.listener.protocol))
-	pr.Out.Header.Set("X-Forwarded-Port", strconv.Itoa(int(rt.listener.port)))
-	if pr.In.Header.Get("X-Amzn-Trace-Id") == "" {
-		pr.Out.Header.Set("X-Amzn-Trace-Id", traceID(time.Now()))
+	h.Set("X-Forwarded-Proto", strings.ToLower(rt.listener.protocol))
+	h.Set("X-Forwarded-Port", strconv.Itoa(int(rt.listener.port)))
+	if in.Header.Get("X-Amzn-Trace-Id") == "" {
+		h.Set("X-Amzn-Trace-Id", traceID(time.Now()))
 	}
 }
 
@@ -182,7 +221,7 @@ func traceID(now time.Time) string {
 
 // proxyError answers a request the target did not: 504 when it did not
 // answer in time, 502 otherwise (refused, reset, a malformed response).
-func (p *Plane) proxyError(w http.ResponseWriter, r *http.Request, err error) {
+func (p *Plane) proxyError(w http.ResponseWriter, r *http.Request, err error) int {
 	if rt, ok := r.Context().Value(routeKey{}).(route); ok {
 		p.log.Debug("a target did not answer", "loadBalancer", rt.listener.balancer.name, "target", rt.target.addr, "err", err)
 	}
@@ -192,10 +231,11 @@ func (p *Plane) proxyError(w http.ResponseWriter, r *http.Request, err error) {
 		// The client went away, or the target's drain ended: ALB logs 460
 		// or closes; nobody reads this answer.
 		w.WriteHeader(http.StatusBadGateway)
-	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
-		errorPage(w, http.StatusGatewayTimeout)
+		return http.StatusBadGateway
+	case errors.Is(err, errUpstreamTimeout), errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+		return errorPage(w, http.StatusGatewayTimeout)
 	default:
-		errorPage(w, http.StatusBadGateway)
+		return errorPage(w, http.StatusBadGateway)
 	}
 }
 

@@ -52,9 +52,10 @@ type Plane struct {
 	table atomic.Pointer[table]
 	lives *lives
 
-	// proxies are the load balancers' reverse proxies, by ARN: what
-	// requests use, without a lock.
-	proxies sync.Map
+	// proxies and upstreams are the load balancers' reverse proxies and
+	// keep-alive connections, by ARN: what requests use, without a lock.
+	proxies   sync.Map
+	upstreams sync.Map
 
 	mu       sync.Mutex
 	servers  map[string]*listenerServer // by address:port
@@ -245,6 +246,10 @@ func (p *Plane) shutdown() {
 		c.stop()
 		delete(p.checkers, key)
 	}
+	p.upstreams.Range(func(_, u any) bool {
+		u.(*upstream).closeIdle()
+		return true
+	})
 	p.proxies.Range(func(_, rp any) bool {
 		if tr, ok := rp.(*httputil.ReverseProxy).Transport.(*http.Transport); ok {
 			tr.CloseIdleConnections()

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/netip"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -144,6 +145,20 @@ func (p *Plane) tlsConfig(addr netip.AddrPort, http2 bool) *tls.Config {
 	return cfg
 }
 
+// upstreamFor returns the keep-alive connections of a load balancer to its
+// plain-HTTP targets, from its first address as proxyFor's.
+func (p *Plane) upstreamFor(b *balancerRoute) *upstream {
+	if u, ok := p.upstreams.Load(b.arn); ok {
+		return u.(*upstream)
+	}
+	var local net.Addr
+	if len(b.addresses) > 0 {
+		local = &net.TCPAddr{IP: b.addresses[0].AsSlice()}
+	}
+	actual, _ := p.upstreams.LoadOrStore(b.arn, newUpstream(local, b.idleTimeout))
+	return actual.(*upstream)
+}
+
 // proxyFor returns the reverse proxy of a load balancer: its connections
 // to targets come from the load balancer's first address, so the targets'
 // security groups see it as a member of its groups, and are kept alive
@@ -170,9 +185,18 @@ func (p *Plane) proxyFor(b *balancerRoute) *httputil.ReverseProxy {
 	rp := &httputil.ReverseProxy{
 		Rewrite:      rewrite,
 		Transport:    tr,
-		ErrorHandler: p.proxyError,
-		ErrorLog:     nil,
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) { p.proxyError(w, r, err) },
+		BufferPool:   copyBuffers,
 	}
 	actual, _ := p.proxies.LoadOrStore(b.arn, rp)
 	return actual.(*httputil.ReverseProxy)
 }
+
+// copyBuffers are the proxies' body copy buffers, reused: a proxy would
+// otherwise allocate (and clear) 32 KiB per request.
+var copyBuffers = &bufferPool{pool: sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}}
+
+type bufferPool struct{ pool sync.Pool }
+
+func (b *bufferPool) Get() []byte  { return *b.pool.Get().(*[]byte) }
+func (b *bufferPool) Put(p []byte) { b.pool.Put(&p) }

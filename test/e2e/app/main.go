@@ -26,6 +26,8 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -66,6 +68,19 @@ func main() {
 	})
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, hostname)
+	})
+	// /bytes/N answers N bytes, for benchmarks of larger responses.
+	mux.HandleFunc("GET /bytes/{n}", func(w http.ResponseWriter, r *http.Request) {
+		n, err := strconv.Atoi(r.PathValue("n"))
+		if err != nil || n < 0 || n > 64<<20 {
+			http.Error(w, "bad size", http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("Content-Length", strconv.Itoa(n))
+		_, _ = w.Write(filler[:min(n, len(filler))])
+		for sent := len(filler); sent < n; sent += len(filler) {
+			_, _ = w.Write(filler[:min(n-sent, len(filler))])
+		}
 	})
 	awsRoutes(mux)
 	srv := &http.Server{Addr: fmt.Sprintf(":%d", *port), Handler: mux, ReadHeaderTimeout: 10 * time.Second}
@@ -118,6 +133,9 @@ func allocate(mib int) {
 	}
 	log.Printf("app holds %d MiB", mib)
 }
+
+// filler is what /bytes/N answers, a block at a time.
+var filler = []byte(strings.Repeat("berth", 64<<10/5+1))[:64<<10]
 
 func runCheck(url string) int {
 	client := http.Client{Timeout: 5 * time.Second}
