@@ -242,6 +242,7 @@ func (c *Controller) register(ctx context.Context, t ecsstate.Task, now time.Tim
 		targets[i].DrainDelay = tg.DeregistrationDelay()
 		targets[i].Health = elbv2state.HealthInitial
 	}
+	c.log.Info("task registered with its target groups", "task", t.ID, "targets", len(targets))
 	changed, err := c.updateTask(ctx, t.Key(), func(cur *ecsstate.Task) bool {
 		if registered(*cur) {
 			return false
@@ -270,6 +271,7 @@ func (c *Controller) deregister(ctx context.Context, t ecsstate.Task, now time.T
 			return err
 		}
 	}
+	c.log.Info("task deregistered from its target groups", "task", t.ID, "drainUntil", t.DrainUntil)
 	changed, err := c.updateTask(ctx, t.Key(), func(cur *ecsstate.Task) bool {
 		if deregistered(*cur) {
 			return false
