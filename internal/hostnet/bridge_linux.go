@@ -2,6 +2,7 @@ package hostnet
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"net"
@@ -125,10 +126,28 @@ func ensureBridge(name string) (netlink.Link, error) {
 	if err != nil {
 		return nil, fmt.Errorf("hostnet: bridge %s: %w", name, err)
 	}
+	// A bridge takes the lowest MAC of its ports unless given one: a task
+	// stopping would then change the MAC of its VPC's router under the
+	// other tasks, whose cached one stops answering until their ARP entries
+	// expire.
+	if mac := bridgeMAC(name); link.Attrs().HardwareAddr.String() != mac.String() {
+		if err := netlink.LinkSetHardwareAddr(link, mac); err != nil {
+			return nil, fmt.Errorf("hostnet: set the MAC of bridge %s: %w", name, err)
+		}
+	}
 	if err := netlink.LinkSetUp(link); err != nil {
 		return nil, fmt.Errorf("hostnet: bring up bridge %s: %w", name, err)
 	}
 	return link, nil
+}
+
+// bridgeMAC is a bridge's own MAC: locally administered, derived from its
+// name.
+func bridgeMAC(name string) net.HardwareAddr {
+	sum := sha256.Sum256([]byte("berth/bridge/" + name))
+	mac := net.HardwareAddr(sum[:6])
+	mac[0] = mac[0]&0xfc | 0x02 // locally administered, unicast
+	return mac
 }
 
 // RemoveVPC removes a VPC's bridge and route; a VPC the host does not

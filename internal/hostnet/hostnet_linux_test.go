@@ -20,6 +20,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/vishvananda/netlink"
 )
 
 // Roles of this binary when a test runs it inside a namespace.
@@ -192,6 +194,12 @@ func TestVPCNetworkAndSecurityGroups(t *testing.T) {
 		if err := Attach(x.ns.pid, x.i); err != nil {
 			t.Fatalf("Attach again: %v", err)
 		}
+	}
+
+	// The bridge keeps its own MAC whatever ports come and go: the tasks
+	// cache it as their router's.
+	if br, err := netlink.LinkByName(BridgeName(vpcID)); err != nil || br.Attrs().HardwareAddr.String() != bridgeMAC(BridgeName(vpcID)).String() {
+		t.Errorf("bridge MAC %v, %v; want %s", br, err, bridgeMAC(BridgeName(vpcID)))
 	}
 
 	const gA, gB, gLB = "sg-00000000000000a01", "sg-00000000000000b01", "sg-00000000000000c01"
