@@ -825,23 +825,6 @@ func networkStatus(p *taskPlan) agentproto.NetworkStatus {
 	}
 }
 
-// hexDigits returns the first n hex digits of s, padded with zeros.
-func hexDigits(s string, n int) string {
-	var b strings.Builder
-	for _, r := range strings.ToLower(s) {
-		if b.Len() == n {
-			break
-		}
-		if (r >= '0' && r <= '9') || (r >= 'a' && r <= 'f') {
-			b.WriteRune(r)
-		}
-	}
-	for b.Len() < n {
-		b.WriteByte('0')
-	}
-	return b.String()
-}
-
 func firstNonZero(ts ...time.Time) time.Time {
 	for _, t := range ts {
 		if !t.IsZero() {
