@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
 )
 
 // lbEnv is a server with the app pushed, for load balancer tests.
@@ -394,4 +396,109 @@ func TestHTTPSListener(t *testing.T) {
 	if status != 301 || h.Get("Location") != "https://api.example.com/path?q=1" {
 		t.Errorf("HTTP to HTTPS redirect: %d %s", status, h.Get("Location"))
 	}
+}
+
+// TestTargetHealthStates follows a target through DescribeTargetHealth's
+// states as ALB words them (a group no listener uses, a failing health
+// path, a target not registered, one draining), then a service whose task
+// fails its target's health checks: ECS replaces it, saying why.
+func TestTargetHealthStates(t *testing.T) {
+	e := startLBEnv(t)
+	s := e.s
+	simpleTask(t, s, "sick", e.image, []string{"-health-status", "500"}, map[string]any{"portMappings": []map[string]any{{"containerPort": 8080}}})
+	arn := runTask(t, s, "--cluster", "lb", "--task-definition", "sick", "--launch-type", "FARGATE", "--network-configuration", awsvpcFlag(t, s))
+	ip := taskIP(t, waitTaskStatus(t, s, "lb", arn, "RUNNING", 2*time.Minute))
+
+	var tg struct {
+		TargetGroups []struct{ TargetGroupArn string }
+	}
+	s.AWS(t, "elbv2", "create-target-group", "--name", "sick-tg", "--protocol", "HTTP", "--port", "8080", "--vpc-id", e.vpc,
+		"--target-type", "ip", "--health-check-path", "/health", "--health-check-interval-seconds", "5",
+		"--health-check-timeout-seconds", "2", "--unhealthy-threshold-count", "2").OK(t).Decode(t, &tg)
+	tgARN := tg.TargetGroups[0].TargetGroupArn
+	s.AWS(t, "elbv2", "modify-target-group-attributes", "--target-group-arn", tgARN, "--attributes", "Key=deregistration_delay.timeout_seconds,Value=30").OK(t)
+	s.AWS(t, "elbv2", "register-targets", "--target-group-arn", tgARN, "--targets", "Id="+ip+",Port=8080").OK(t)
+	type health struct {
+		TargetHealthDescriptions []struct {
+			Target       struct{ Id string }
+			TargetHealth struct{ State, Reason, Description string }
+		}
+	}
+	state := func(args ...string) (string, string, string) {
+		t.Helper()
+		var out health
+		s.AWS(t, append([]string{"elbv2", "describe-target-health", "--target-group-arn", tgARN}, args...)...).OK(t).Decode(t, &out)
+		if len(out.TargetHealthDescriptions) == 0 {
+			return "", "", ""
+		}
+		h := out.TargetHealthDescriptions[0].TargetHealth
+		return h.State, h.Reason, h.Description
+	}
+	if st, reason, _ := state(); st != "unused" || reason != "Target.NotInUse" {
+		t.Errorf("a target of a group no listener uses: %s %s", st, reason)
+	}
+	if st, reason, _ := state("--targets", "Id=10.9.9.9,Port=8080"); st != "unused" || reason != "Target.NotRegistered" {
+		t.Errorf("a target not registered: %s %s", st, reason)
+	}
+	var lb struct {
+		LoadBalancers []struct{ LoadBalancerArn string }
+	}
+	s.AWS(t, "elbv2", "create-load-balancer", "--name", "sick-alb", "--subnets", e.subnets[0], e.subnets[1]).OK(t).Decode(t, &lb)
+	s.AWS(t, "elbv2", "create-listener", "--load-balancer-arn", lb.LoadBalancers[0].LoadBalancerArn, "--protocol", "HTTP", "--port", "80",
+		"--default-actions", "Type=forward,TargetGroupArn="+tgARN).OK(t)
+	waitFor(t, time.Minute, "an unhealthy target", func() bool {
+		st, reason, desc := state()
+		return st == "unhealthy" && reason == "Target.ResponseCodeMismatch" && desc == "Health checks failed with these codes: [500]"
+	})
+	// All targets unhealthy: the load balancer fails open to them.
+	if status, _, _ := get(t, "http://"+e.lbAddress(t, "sick-alb")+"/"); status != 200 {
+		t.Errorf("a request with every target unhealthy: %d, want it forwarded (ALB fails open)", status)
+	}
+	s.AWS(t, "elbv2", "deregister-targets", "--target-group-arn", tgARN, "--targets", "Id="+ip+",Port=8080").OK(t)
+	if st, reason, _ := state(); st != "draining" || reason != "Target.DeregistrationInProgress" {
+		t.Errorf("a deregistered target: %s %s", st, reason)
+	}
+
+	// A service whose task fails its target's health checks.
+	s.AWS(t, "ecs", "create-service", "--cluster", "lb", "--service-name", "sick", "--task-definition", "sick",
+		"--desired-count", "1", "--launch-type", "FARGATE", "--network-configuration", awsvpcFlag(t, s),
+		"--load-balancers", fmt.Sprintf("targetGroupArn=%s,containerName=app,containerPort=8080", tgARN),
+		"--health-check-grace-period-seconds", "0").OK(t)
+	waitFor(t, 2*time.Minute, "a task replaced for failing ELB health checks", func() bool {
+		var out struct {
+			Services []struct{ Events []struct{ Message string } }
+		}
+		s.AWS(t, "ecs", "describe-services", "--cluster", "lb", "--services", "sick").OK(t).Decode(t, &out)
+		for _, ev := range out.Services[0].Events {
+			if strings.Contains(ev.Message, "(port 8080) is unhealthy in (target-group "+tgARN+") due to (reason Health checks failed with these codes: [500]).") {
+				return true
+			}
+		}
+		return false
+	})
+	var stopped struct{ TaskArns []string }
+	s.AWS(t, "ecs", "list-tasks", "--cluster", "lb", "--service-name", "sick", "--desired-status", "STOPPED").OK(t).Decode(t, &stopped)
+	if len(stopped.TaskArns) == 0 {
+		t.Fatal("no stopped task of the service")
+	}
+	if got := aws.ToString(describeTask(t, s, "lb", stopped.TaskArns[0]).StoppedReason); got != "Task failed ELB health checks in (target-group "+tgARN+")" {
+		t.Errorf("stoppedReason %q", got)
+	}
+
+	// ECS refuses a target group of another target type, and one no load
+	// balancer uses.
+	var other struct {
+		TargetGroups []struct{ TargetGroupArn string }
+	}
+	s.AWS(t, "elbv2", "create-target-group", "--name", "instances", "--protocol", "HTTP", "--port", "8080", "--vpc-id", e.vpc).OK(t).Decode(t, &other)
+	otherARN := other.TargetGroups[0].TargetGroupArn
+	create := func() Result {
+		return s.AWS(t, "ecs", "create-service", "--cluster", "lb", "--service-name", "wrong", "--task-definition", "sick",
+			"--desired-count", "1", "--launch-type", "FARGATE", "--network-configuration", awsvpcFlag(t, s),
+			"--load-balancers", fmt.Sprintf("targetGroupArn=%s,containerName=app,containerPort=8080", otherARN))
+	}
+	create().Fails(t, "The target group with targetGroupArn "+otherARN+" does not have an associated load balancer.")
+	s.AWS(t, "elbv2", "create-listener", "--load-balancer-arn", lb.LoadBalancers[0].LoadBalancerArn, "--protocol", "HTTP", "--port", "81",
+		"--default-actions", "Type=forward,TargetGroupArn="+otherARN).OK(t)
+	create().Fails(t, "The provided target group "+otherARN+" has target type instance, which is incompatible with the awsvpc network mode specified in the task definition.")
 }
