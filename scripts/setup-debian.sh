@@ -33,6 +33,7 @@ command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
 installed busybox-static || missing+=(busybox-static)
 command -v make >/dev/null 2>&1 || missing+=(make)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
+command -v nft >/dev/null 2>&1 || missing+=(nftables) # security groups
 [ -e /etc/ssl/certs/ca-certificates.crt ] || missing+=(ca-certificates)
 if [ ${#missing[@]} -gt 0 ]; then
 	echo "setup: installing ${missing[*]}"
