@@ -318,6 +318,9 @@ func startProblem(in decideInput) *stopDecision {
 	if p.Invalid != "" {
 		return failed(p.Invalid, "")
 	}
+	if p.InterfaceProblem != "" && (o.Holder == nil || !o.Holder.Running) {
+		return failed(p.InterfaceProblem, "")
+	}
 	if f.Failure != nil {
 		return failed(f.Failure.reason(), f.Failure.Container)
 	}

@@ -792,3 +792,18 @@ func TestDecideLogsDrain(t *testing.T) {
 			wantStatus: "RUNNING"},
 	})
 }
+
+// TestDecideInterfaceProblems checks that a task the server could make no
+// interface for stops before anything is pulled, while a running task of
+// an earlier agent (its holder on the network it had then) keeps running.
+func TestDecideInterfaceProblems(t *testing.T) {
+	noInterface := desiredTask("", cdef("app"))
+	noInterface.Interface = nil
+	noInterface.InterfaceError = "ResourceInitializationError: failed to create the task's network interface: the subnet has no free address"
+	runDecideCases(t, []decideCase{
+		{name: "stops before starting", dt: noInterface, wantStatus: "DEACTIVATING", wantActions: []string{"markDeactivating"},
+			wantCode: "TaskFailedToStart", wantReason: "the subnet has no free address"},
+		{name: "a running task keeps running", dt: noInterface, facts: ready(1),
+			obs: obsOf(cHolder(), cRunning("a")), wantStatus: "RUNNING"},
+	})
+}

@@ -119,6 +119,11 @@ type taskPlan struct {
 	// Invalid, when set, is the stoppedReason of a task berth refuses to
 	// start (an unsupported feature); nothing is pulled.
 	Invalid string
+	// InterfaceProblem is why an awsvpc task has no network interface: it
+	// stops a task that has not started, but not one whose network holder
+	// already runs (started by an agent of before VPCs, on the network it
+	// had then), which a user's service may depend on.
+	InterfaceProblem string
 	// CredentialsID names the task role's credentials at the credentials
 	// endpoint (/v2/credentials/<id>); "" for a task without a task role.
 	CredentialsID string
@@ -216,7 +221,7 @@ func newTaskPlan(dt agentproto.DesiredTask, env planEnv) *taskPlan {
 			Name:   fmt.Sprintf("ecs-%s-%s-internalecspause-%s", family, p.Revision, suffix),
 			Labels: p.labels(env.NodeID, holderContainerName, "", RoleHolder),
 		}
-		p.Invalid = p.planInterface(dt)
+		p.InterfaceProblem = p.planInterface(dt)
 	}
 	defs := def.ContainerDefinitions
 	if len(defs) == 0 {
