@@ -392,6 +392,12 @@ func TestHTTPSListener(t *testing.T) {
 	if strings.TrimSpace(out.Stdout) == "" {
 		t.Errorf("curl through HTTPS answered nothing")
 	}
+	// HTTP/2 to clients, as ALB speaks it over TLS.
+	h2 := Run(t, Command{Name: "curl", Args: []string{"--silent", "--show-error", "--fail", "--http2", "--cacert", caFile,
+		"--resolve", "api.example.com:443:" + address, "--output", "/dev/null", "--write-out", "%{http_version}", "https://api.example.com/"}}).OK(t)
+	if h2.Stdout != "2" {
+		t.Errorf("curl --http2 spoke HTTP/%s", h2.Stdout)
+	}
 	status, _, h := get(t, "http://"+address+"/path?q=1", "Host", "api.example.com")
 	if status != 301 || h.Get("Location") != "https://api.example.com/path?q=1" {
 		t.Errorf("HTTP to HTTPS redirect: %d %s", status, h.Get("Location"))
