@@ -172,6 +172,12 @@ func (e *EC2) authorize(ctx context.Context, ref groupRef, egress bool, perms []
 		out = make([]ec2types.SecurityGroupRule, len(rules))
 		for i, r := range rules {
 			out[i] = e.ruleOut(c.group, r, egress)
+			if len(r.Tags) == 0 {
+				// Authorize shows a new rule's tags only when it has
+				// some, as the aws CLI's examples of both calls show;
+				// DescribeSecurityGroupRules shows an empty list.
+				out[i].Tags = nil
+			}
 		}
 		return nil
 	})

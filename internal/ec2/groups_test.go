@@ -166,8 +166,15 @@ func TestAuthorize(t *testing.T) {
 	r := out.SecurityGroupRules[0]
 	if !ec2state.ValidID(*r.SecurityGroupRuleId, "sgr-") || *r.GroupId != web || *r.GroupOwnerId != testAccount || *r.IsEgress ||
 		*r.IpProtocol != "tcp" || *r.FromPort != 8080 || *r.ToPort != 8080 || *r.ReferencedGroupInfo.GroupId != lb ||
-		*r.ReferencedGroupInfo.UserId != testAccount || r.CidrIpv4 != nil {
+		*r.ReferencedGroupInfo.UserId != testAccount || r.CidrIpv4 != nil || r.Tags != nil {
 		t.Fatalf("rule: %+v", r)
+	}
+	// Untagged, it shows no tags here, and an empty list in
+	// DescribeSecurityGroupRules.
+	described := must[ec2types.DescribeSecurityGroupRulesResult](e, "DescribeSecurityGroupRules", &ec2types.DescribeSecurityGroupRulesRequest{
+		SecurityGroupRuleIds: []string{*r.SecurityGroupRuleId}})
+	if len(described.SecurityGroupRules) != 1 || described.SecurityGroupRules[0].Tags == nil || len(described.SecurityGroupRules[0].Tags) != 0 {
+		t.Fatalf("described: %+v", described)
 	}
 	// --source-group by name, the legacy members, several sources, tags.
 	out = must[ec2types.AuthorizeSecurityGroupIngressResult](e, "AuthorizeSecurityGroupIngress", &ec2types.AuthorizeSecurityGroupIngressRequest{

@@ -131,6 +131,9 @@ func interfaceOut(n ec2state.NetworkInterface, names map[string]string) ec2types
 			NetworkCardIndex:    awsapi.Int32(0),
 			DeleteOnTermination: awsapi.Bool(false),
 			AttachTime:          awsapi.OptionalTime(n.Created),
+			// The service that made the interface owns what it is attached
+			// to: amazon-elb for a load balancer's. UNVERIFIED for a task's.
+			InstanceOwnerId: awsapi.OptionalString(n.RequesterID),
 		},
 	}
 	if z, ok := ec2state.ZoneByName(n.Region, n.AvailabilityZone); ok {

@@ -36,8 +36,13 @@ func TestDescribeNetworkInterfaces(t *testing.T) {
 		*n.SubnetId != *s.SubnetId || *n.VpcId != *v.VpcId || *n.AvailabilityZone != "us-east-1a" || *n.AvailabilityZoneId != "use1-az1" ||
 		*n.Description != task.Description || *n.RequesterId != ec2state.RequesterECS || !*n.RequesterManaged || *n.OwnerId != testAccount ||
 		!*n.SourceDestCheck || *n.Attachment.Status != "attached" || *n.Attachment.DeviceIndex != 1 ||
-		*n.Attachment.AttachmentId != "ela-attach-"+task.ID[len("eni-"):] || n.TagSet == nil {
+		*n.Attachment.AttachmentId != "ela-attach-"+task.ID[len("eni-"):] || *n.Attachment.InstanceOwnerId != ec2state.RequesterECS || n.TagSet == nil {
 		t.Fatalf("interface: %+v", n)
+	}
+	lbOut := must[ec2types.DescribeNetworkInterfacesResult](e, "DescribeNetworkInterfaces", &ec2types.DescribeNetworkInterfacesRequest{
+		NetworkInterfaceIds: []string{lb.ID}}).NetworkInterfaces[0]
+	if *lbOut.RequesterId != "amazon-elb" || *lbOut.Attachment.InstanceOwnerId != "amazon-elb" || lbOut.Attachment.InstanceId != nil {
+		t.Fatalf("load balancer's interface: %+v", lbOut)
 	}
 	ids := func(filters ...ec2types.Filter) []string {
 		var got []string

@@ -169,7 +169,7 @@ func (e *EC2) createVpc(ctx context.Context, in *ec2types.CreateVpcRequest) (*ec
 	if err != nil {
 		return nil, err
 	}
-	out := vpcOut(vpc)
+	out := createdVpcOut(vpc)
 	return &ec2types.CreateVpcResult{Vpc: &out}, nil
 }
 
@@ -244,7 +244,7 @@ func (e *EC2) createDefaultVpc(ctx context.Context, _ *ec2types.CreateDefaultVpc
 	if err != nil {
 		return nil, err
 	}
-	out := vpcOut(vpc)
+	out := createdVpcOut(vpc)
 	return &ec2types.CreateDefaultVpcResult{Vpc: &out}, nil
 }
 
@@ -416,6 +416,17 @@ func vpcOut(v ec2state.VPC) ec2types.Vpc {
 		Tags:                    tagsOut(v.Tags),
 		BlockPublicAccessStates: &ec2types.BlockPublicAccessStates{InternetGatewayBlockMode: awsapi.String(ec2types.BlockPublicAccessModeOff)},
 	}
+}
+
+// createdVpcOut is a new VPC as CreateVpc and CreateDefaultVpc answer
+// it, as the aws CLI's examples of both show: pending, though berth's is
+// available at once (DescribeVpcs says so), and with an empty IPv6
+// association set, which DescribeVpcs leaves out.
+func createdVpcOut(v ec2state.VPC) ec2types.Vpc {
+	out := vpcOut(v)
+	out.State = awsapi.String(ec2types.VpcStatePending)
+	out.Ipv6CidrBlockAssociationSet = []ec2types.VpcIpv6CidrBlockAssociation{}
+	return out
 }
 
 // The attributes of ModifyVpcAttribute and DescribeVpcAttribute.

@@ -107,7 +107,8 @@ func TestDefaultVPC(t *testing.T) {
 		GroupName: awsapi.String("web"), Description: awsapi.String("web")})
 	wantError(t, err, "VPCIdNotSpecified", "No default VPC for this user")
 	made := must[ec2types.CreateDefaultVpcResult](e, "CreateDefaultVpc", &ec2types.CreateDefaultVpcRequest{})
-	if !*made.Vpc.IsDefault || *made.Vpc.VpcId == *v.VpcId || *made.Vpc.CidrBlock != "172.31.0.0/16" {
+	if !*made.Vpc.IsDefault || *made.Vpc.VpcId == *v.VpcId || *made.Vpc.CidrBlock != "172.31.0.0/16" ||
+		*made.Vpc.State != "pending" || made.Vpc.Ipv6CidrBlockAssociationSet == nil {
 		t.Fatalf("made: %+v", made.Vpc)
 	}
 	if got := e.defaultVPC(); got.ID != *made.Vpc.VpcId {
@@ -146,6 +147,15 @@ func TestCreateVpc(t *testing.T) {
 	if *v.CidrBlock != "10.0.0.0/16" || *v.IsDefault || len(v.Tags) != 1 || *v.Tags[0].Value != "main" ||
 		!ec2state.ValidID(*v.VpcId, "vpc-") || !ec2state.ValidID(*v.CidrBlockAssociationSet[0].AssociationId, "vpc-cidr-assoc-") {
 		t.Fatalf("vpc: %+v", v)
+	}
+	// CreateVpc answers pending with an empty IPv6 association set;
+	// DescribeVpcs, available and none.
+	if *v.State != "pending" || v.Ipv6CidrBlockAssociationSet == nil || len(v.Ipv6CidrBlockAssociationSet) != 0 {
+		t.Fatalf("created: %+v", v)
+	}
+	described := must[ec2types.DescribeVpcsResult](e, "DescribeVpcs", &ec2types.DescribeVpcsRequest{VpcIds: []string{*v.VpcId}}).Vpcs[0]
+	if *described.State != "available" || described.Ipv6CidrBlockAssociationSet != nil {
+		t.Fatalf("described: %+v", described)
 	}
 	// Its default group admits its own members and lets everything out.
 	groups := must[ec2types.DescribeSecurityGroupsResult](e, "DescribeSecurityGroups", &ec2types.DescribeSecurityGroupsRequest{

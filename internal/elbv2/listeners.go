@@ -223,7 +223,10 @@ func (e *ELBv2) describeListeners(ctx context.Context, in *elbv2types.DescribeLi
 				return err
 			}
 			picked, err = elbv2state.ReadAll[elbv2state.Listener](ctx, tx, elbv2state.LoadBalancerListeners(rg, lb.ID))
-			slices.SortFunc(picked, func(a, b elbv2state.Listener) int { return int(a.Port) - int(b.Port) })
+			// Oldest first: not by port, as the aws CLI's example lists a
+			// load balancer's 443 listener before its 80 one. UNVERIFIED:
+			// that ELB's order is their creation's.
+			slices.SortStableFunc(picked, func(a, b elbv2state.Listener) int { return a.Created.Compare(b.Created) })
 			return err
 		}
 		for _, arn := range in.ListenerArns {

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	sdk "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
@@ -183,6 +184,7 @@ func TestListeners(t *testing.T) {
 		Port: aws.Int32(80), DefaultActions: redirect})
 	gatewaytest.WantError(t, err, "DuplicateListener", "A listener already exists on this port for this load balancer '"+aws.ToString(lb.LoadBalancerArn)+"'")
 
+	e.clock = e.clock.Add(time.Second) // listed after the first
 	r := e.createListener(lb.LoadBalancerArn, 8080, redirect)
 	rc := r.DefaultActions[0].RedirectConfig
 	if aws.ToString(rc.Host) != "#{host}" || aws.ToString(rc.Path) != "/#{path}" || aws.ToString(rc.Query) != "#{query}" ||
@@ -305,5 +307,26 @@ func TestHTTPSListenerCertificates(t *testing.T) {
 	}
 	if got := users(); len(got) != 0 {
 		t.Fatalf("certificate users after the load balancer went: %v", got)
+	}
+}
+
+// A load balancer's listeners are listed oldest first, not by port.
+func TestDescribeListenersOrder(t *testing.T) {
+	e := newTestEnv(t)
+	lb, tg := e.createLB("order"), e.createTG("order")
+	for _, port := range []int32{8443, 80, 8080} {
+		e.createListener(lb.LoadBalancerArn, port, forward(tg.TargetGroupArn))
+		e.clock = e.clock.Add(time.Second)
+	}
+	ls, err := e.client.DescribeListeners(context.Background(), &sdk.DescribeListenersInput{LoadBalancerArn: lb.LoadBalancerArn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ports []int32
+	for _, l := range ls.Listeners {
+		ports = append(ports, aws.ToInt32(l.Port))
+	}
+	if !slices.Equal(ports, []int32{8443, 80, 8080}) {
+		t.Fatalf("listeners by port %v, want 8443, 80, 8080", ports)
 	}
 }

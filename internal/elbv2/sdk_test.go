@@ -80,7 +80,7 @@ func TestArticle(t *testing.T) {
 		aws.ToInt32(tg.UnhealthyThresholdCount) != 3 || aws.ToString(tg.HealthCheckPort) != "traffic-port" ||
 		tg.HealthCheckProtocol != types.ProtocolEnumHttp || aws.ToString(tg.Matcher.HttpCode) != "200" ||
 		!aws.ToBool(tg.HealthCheckEnabled) || aws.ToString(tg.ProtocolVersion) != "HTTP1" || tg.TargetType != types.TargetTypeEnumIp ||
-		aws.ToInt32(tg.Port) != 8080 || aws.ToString(tg.VpcId) != e.vpc.ID || tg.LoadBalancerArns == nil || len(tg.LoadBalancerArns) != 0 {
+		aws.ToInt32(tg.Port) != 8080 || aws.ToString(tg.VpcId) != e.vpc.ID || tg.LoadBalancerArns != nil {
 		t.Fatalf("target group %+v", tg)
 	}
 

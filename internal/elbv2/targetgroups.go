@@ -215,7 +215,13 @@ func (e *ELBv2) createTargetGroup(ctx context.Context, in *elbv2types.CreateTarg
 	if err != nil {
 		return nil, err
 	}
-	return &elbv2types.CreateTargetGroupOutput{TargetGroups: []elbv2types.TargetGroup{toTargetGroup(out)}}, nil
+	made := toTargetGroup(out)
+	if len(made.LoadBalancerArns) == 0 {
+		// Left out here, as the aws CLI's examples of CreateTargetGroup
+		// show; DescribeTargetGroups shows it empty.
+		made.LoadBalancerArns = nil
+	}
+	return &elbv2types.CreateTargetGroupOutput{TargetGroups: []elbv2types.TargetGroup{made}}, nil
 }
 
 // checkVPC refuses a VPC the region does not have.

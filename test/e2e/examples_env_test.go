@@ -13,12 +13,14 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/acm"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
@@ -51,6 +53,12 @@ type exampleEnv struct {
 	iam     *iam.Client
 	secrets *secretsmanager.Client
 	ssm     *ssm.Client
+	ec2     *ec2.Client
+	elb     *elb.Client
+	acm     *acm.Client
+	// net is what the example knows of its region's network (see
+	// examples_network_test.go).
+	net exampleNetwork
 }
 
 func newExampleEnv(t *testing.T, s *Server, ex cliExample, region, image string) *exampleEnv {
@@ -60,6 +68,7 @@ func newExampleEnv(t *testing.T, s *Server, ex cliExample, region, image string)
 		t: t, s: s, ex: ex, region: region, image: image, dir: t.TempDir(),
 		ecs: ecs.NewFromConfig(cfg), ecr: ecr.NewFromConfig(cfg), logs: cloudwatchlogs.NewFromConfig(cfg),
 		iam: iam.NewFromConfig(cfg), secrets: secretsmanager.NewFromConfig(cfg), ssm: ssm.NewFromConfig(cfg),
+		ec2: ec2.NewFromConfig(cfg), elb: elb.NewFromConfig(cfg), acm: acm.NewFromConfig(cfg),
 	}
 }
 
@@ -180,6 +189,10 @@ func prepareExample(e *exampleEnv) {
 			_, resource, _ := strings.Cut(e.rewrite(r), ":role/")
 			e.role(resource, exampleTrustPolicy)
 		}
+	case "ec2", "elbv2":
+		// Every region's default VPC takes a range of the host's: the
+		// example gives its region's back when it ends.
+		e.t.Cleanup(e.releaseNetwork)
 	case "secretsmanager":
 		if command != "create-secret" {
 			for _, id := range e.flagValues("--secret-id") {
@@ -373,9 +386,7 @@ func (e *exampleEnv) taskDefinition(family string, rev int32, o taskDefinitionOp
 // first default subnet of the region's default VPC.
 func (e *exampleEnv) awsvpcConfiguration() *ecstypes.NetworkConfiguration {
 	e.t.Helper()
-	cfg := e.s.SDKConfig()
-	cfg.Region = e.region
-	out, err := ec2.NewFromConfig(cfg).DescribeSubnets(e.ctx(), &ec2.DescribeSubnetsInput{
+	out, err := e.ec2.DescribeSubnets(e.ctx(), &ec2.DescribeSubnetsInput{
 		Filters: []ec2types.Filter{{Name: aws.String("default-for-az"), Values: []string{"true"}}},
 	})
 	e.must(err)

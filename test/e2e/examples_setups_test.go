@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -156,7 +157,10 @@ var exampleSetups = map[string]func(e *exampleEnv){
 	"ecs/delete-account-setting#1":   func(e *exampleEnv) { e.userAccountSetting("serviceLongArnFormat", "enabled") },
 	"ecs/list-account-settings#2":    func(e *exampleEnv) { e.userAccountSetting("serviceLongArnFormat", "enabled") },
 	"ecs/create-capacity-provider#1": func(e *exampleEnv) { e.sub("3bac5EXAMPLE", "3bac5e0a0b0c") },
-	"ecs/create-service#1":           func(e *exampleEnv) { e.taskDefinition("sample-fargate", 1, taskDefinitionOptions{fargate: true}) },
+	"ecs/create-service#1": func(e *exampleEnv) {
+		e.documentedNetwork()
+		e.taskDefinition("sample-fargate", 1, taskDefinitionOptions{fargate: true})
+	},
 	"ecs/create-service#2":           func(e *exampleEnv) { e.taskDefinition("sleep360", 2, taskDefinitionOptions{}) },
 	"ecs/delete-capacity-provider#1": func(e *exampleEnv) { e.capacityProvider("ExampleCapacityProvider") },
 	"ecs/delete-capacity-provider#2": func(e *exampleEnv) { e.capacityProvider("ExampleCapacityProvider") },
@@ -728,6 +732,7 @@ func (e *exampleEnv) documentedTaskDefinition(path ...any) {
 // until it has rolled out.
 func (e *exampleEnv) documentedService(cluster string) {
 	e.t.Helper()
+	e.documentedNetwork()
 	doc := e.documentedOutput("service")
 	var in ecs.CreateServiceInput
 	e.must(json.Unmarshal([]byte(e.rewrite(string(doc))), &in))
@@ -774,4 +779,31 @@ func (e *exampleEnv) eventsFile(name string, n int) {
 	path := filepath.Join(e.dir, name)
 	e.must(os.WriteFile(path, b, 0o644))
 	e.sub("file://"+name, "file://"+path)
+}
+
+// documentedIDs finds the subnet and security group ids an example's
+// command and documented output name.
+var documentedIDs = regexp.MustCompile(`\b(subnet|sg)-[0-9a-f]{8,17}\b`)
+
+// documentedNetwork stands berth's network in for the subnets and groups
+// an ECS example names, which ECS checks exist: the region's default
+// subnets, in the order the example first names its subnets, and a new
+// group in the default VPC for each of its groups.
+func (e *exampleEnv) documentedNetwork() {
+	e.t.Helper()
+	seen := map[string]bool{}
+	subnets := e.defaultNetwork().subnets
+	n := 0
+	for _, id := range documentedIDs.FindAllString(e.ex.Command+"\n"+e.ex.Output, -1) {
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		if strings.HasPrefix(id, "subnet-") {
+			e.sub(id, subnets[n%len(subnets)])
+			n++
+			continue
+		}
+		e.docGroup(id, "group-"+id)
+	}
 }
