@@ -162,6 +162,13 @@ func newServerCmd(getenv func(string) string) *cobra.Command {
 	fs.StringVar(&cfg.LogLevel, "log-level", def.LogLevel, "debug, info, warn or error")
 	fs.BoolVar(&cfg.Agent, "agent", def.Agent, "run tasks on this host with Docker (the in-process agent)")
 	fs.StringVar(&cfg.DefaultVPCCIDR, "default-vpc-cidr", def.DefaultVPCCIDR, "IPv4 range of each region's default VPC, made on first use: a /16 to /24 that no network of the host uses (env BERTH_DEFAULT_VPC_CIDR)")
+	// The task network flags of before VPCs are still taken, so that a
+	// server's command line from then starts the new version: awsvpc tasks
+	// now get their addresses in their subnets, on their VPC's bridge.
+	for _, name := range []string{"task-network", "task-bridge", "task-subnet"} {
+		fs.String(name, "", "no longer used")
+		_ = fs.MarkDeprecated(name, "awsvpc tasks get their addresses in their VPC's subnets (see --default-vpc-cidr)") // the flag exists
+	}
 	fs.IntVar(&cfg.MetadataPort, "metadata-port", def.MetadataPort, "port of the task metadata endpoint at 169.254.170.2")
 	fs.DurationVar(&cfg.LifecycleInterval, "lifecycle-interval", def.LifecycleInterval, "how often lifecycle policies expire images in every repository; a policy also applies when put (env BERTH_LIFECYCLE_INTERVAL)")
 	fs.DurationVar(&cfg.GCInterval, "gc-interval", def.GCInterval, "how often registry garbage collection deletes unreferenced blobs and idle upload sessions in the background; 0 disables it (berth registry gc still sweeps on demand)")

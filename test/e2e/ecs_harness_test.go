@@ -29,12 +29,15 @@ import (
 func StartECSServer(t testing.TB, opts ServerOptions) *Server {
 	t.Helper()
 	RequireDocker(t)
-	defaultVPC := FreeVPCRange(t)
 	opts.Agent = true
-	opts.Args = append([]string{
-		"--default-vpc-cidr", defaultVPC,
-		"--metadata-port", strconv.Itoa(freePort(t)),
-	}, opts.Args...)
+	network := []string{"--default-vpc-cidr", FreeVPCRange(t)}
+	if opts.Bin != "" {
+		// A berth from before VPCs: its own task network, on its defaults
+		// (an upgrade test gives the new berth its VPC range).
+		network = nil
+		t.Cleanup(func() { Docker(t, "network", "rm", "berth-tasks") })
+	}
+	opts.Args = append(append(network, "--metadata-port", strconv.Itoa(freePort(t))), opts.Args...)
 	// Registered before StartServer's own cleanups, so it runs after the
 	// server has stopped (and after its data dir is gone: hence the node id
 	// is read now).
@@ -96,7 +99,7 @@ func FreeVPCRange(t testing.TB) string {
 		}
 		for _, s := range []int{second, second - 1} {
 			claimedRanges[fmt.Sprintf("10.%d.0.0/16", s)] = true
-			t.Cleanup(func() { removeVPCLeftovers(t, s) })
+			t.Cleanup(func() { removeVPCLeftovers(t, fmt.Sprintf("10.%d.", s)) })
 		}
 		return fmt.Sprintf("10.%d.0.0/16", second)
 	}
@@ -104,11 +107,11 @@ func FreeVPCRange(t testing.TB) string {
 	return ""
 }
 
-// removeVPCLeftovers removes the bridges with addresses in 10.<second>.0.0/16
-// and the routes into it that berth's agents made: they outlive a server
-// that stopped, as the VPCs they carry outlive it.
-func removeVPCLeftovers(t testing.TB, second int) {
-	prefix := fmt.Sprintf("10.%d.", second)
+// removeVPCLeftovers removes the bridges with addresses that begin with
+// prefix ("10.150.") and the unreachable routes into them that berth's
+// agents made: they outlive a server that stopped, as the VPCs they carry
+// outlive it.
+func removeVPCLeftovers(t testing.TB, prefix string) {
 	out, _ := exec.Command("ip", "-4", "-o", "addr", "show").Output()
 	for _, line := range strings.Split(string(out), "\n") {
 		f := strings.Fields(line)

@@ -206,12 +206,15 @@ func TestECSTwoRegions(t *testing.T) {
 func upgradeECS(t *testing.T, old string) {
 	e := startServiceEnv(t, ServerOptions{Bin: old}, UniqueName("upgraded"))
 	td := e.registerApp(t, "upgraded-app", "v1")
-	e.createService(t, "web", td, 1)
+	// A berth from before VPCs has no EC2: its tasks' subnets were names.
+	e.s.AWS(t, "ecs", "create-service", "--cluster", e.cluster, "--service-name", "web", "--task-definition", td,
+		"--desired-count", "1", "--network-configuration", "awsvpcConfiguration={subnets=[subnet-private-1a],assignPublicIp=DISABLED}").OK(t)
 	e.waitSteady(t, "web", 2*time.Minute)
 	before := taskARNs(e.serviceTasks(t, "web", ecstypes.DesiredStatusRunning))
 
 	e.s.Stop(t)
 	e.s.bin = berthBin
+	e.s.args = append(e.s.args, "--default-vpc-cidr", FreeVPCRange(t))
 	e.s.Start(t)
 	svc := e.waitSteady(t, "web", 2*time.Minute)
 	after := taskARNs(e.serviceTasks(t, "web", ecstypes.DesiredStatusRunning))

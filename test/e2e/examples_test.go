@@ -44,7 +44,7 @@ func TestAWSCLIExamples(t *testing.T) {
 	// and above the home one (ec2state.DefaultRange): 10.0.0.0/9 keeps
 	// them away from the other tests' (FreeVPCRange).
 	for second := range 128 {
-		t.Cleanup(func() { removeVPCLeftovers(t, second) })
+		t.Cleanup(func() { removeVPCLeftovers(t, fmt.Sprintf("10.%d.", second)) })
 	}
 	s := StartECSServer(t, ServerOptions{Args: []string{"--default-vpc-cidr", "10.64.0.0/16"}})
 	image := pushToolbox(t, s, toolboxExampleRepo, "latest")
