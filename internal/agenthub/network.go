@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -168,6 +169,11 @@ func (f *networkFeed) current() (*agentproto.NetworkState, int64, <-chan struct{
 func (f *networkFeed) publish(s *agentproto.NetworkState) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	// Most EC2 changes (tags, descriptions) change nothing agents carry:
+	// they are not sent again.
+	if f.state != nil && reflect.DeepEqual(f.state, s) {
+		return
+	}
 	f.state = s
 	f.version++
 	close(f.changed)
