@@ -493,11 +493,10 @@ func (f *fakeRuntime) createdSpec(name string) (runtime.ContainerSpec, bool) {
 
 // fakeHostNetwork records what the agent asks of the host's network.
 type fakeHostNetwork struct {
-	mu        sync.Mutex
-	vpcs      map[string]hostnet.VPC
-	attached  map[int]hostnet.Interface
-	rulesets  []string
-	attachErr error
+	mu       sync.Mutex
+	vpcs     map[string]hostnet.VPC
+	attached map[int]hostnet.Interface
+	rulesets []string
 }
 
 // listCount is how many times the runtime was listed.
@@ -528,9 +527,6 @@ func (f *fakeHostNetwork) RemoveVPC(id string, _ netip.Prefix) error {
 func (f *fakeHostNetwork) Attach(pid int, i hostnet.Interface) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.attachErr != nil {
-		return f.attachErr
-	}
 	f.attached[pid] = i
 	return nil
 }

@@ -3,6 +3,7 @@ package ecs
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 
 	"github.com/berth/berth/internal/ec2/ec2state"
@@ -17,34 +18,21 @@ func (s *service) checkVPCResources(ctx context.Context, region string, vpc *ecs
 	if vpc == nil {
 		return nil
 	}
-	var missing []string
 	vpcOf := map[string]string{} // subnet or group -> its VPC
-	for _, id := range vpc.Subnets {
-		sn, err := store.Get[ec2state.Subnet](ctx, s.store, ec2state.SubnetKey(region, id))
-		switch {
-		case errors.Is(err, store.ErrNotFound):
-			missing = append(missing, id)
-		case err != nil:
-			return err
-		default:
-			vpcOf[id] = sn.Value.VPCID
-		}
+	missing, err := vpcsOf(ctx, s.store, vpc.Subnets, func(id string) string { return ec2state.SubnetKey(region, id) },
+		func(sn ec2state.Subnet) string { return sn.VPCID }, vpcOf)
+	if err != nil {
+		return err
 	}
 	if len(missing) > 0 {
 		// OBSERVED in the wording CloudFormation relays from CreateService.
 		return invalidParameter("Error retrieving subnet information for [%s]: The subnet ID '%s' does not exist (ErrorCode: InvalidSubnetID.NotFound)",
 			strings.Join(missing, ", "), missing[0])
 	}
-	for _, id := range vpc.SecurityGroups {
-		g, err := store.Get[ec2state.SecurityGroup](ctx, s.store, ec2state.GroupKey(region, id))
-		switch {
-		case errors.Is(err, store.ErrNotFound):
-			missing = append(missing, id)
-		case err != nil:
-			return err
-		default:
-			vpcOf[id] = g.Value.VPCID
-		}
+	missing, err = vpcsOf(ctx, s.store, vpc.SecurityGroups, func(id string) string { return ec2state.GroupKey(region, id) },
+		func(g ec2state.SecurityGroup) string { return g.VPCID }, vpcOf)
+	if err != nil {
+		return err
 	}
 	if len(missing) > 0 {
 		// UNVERIFIED: in the form of the subnet message.
@@ -52,7 +40,7 @@ func (s *service) checkVPCResources(ctx context.Context, region string, vpc *ecs
 			strings.Join(missing, ", "), missing[0])
 	}
 	first := vpcOf[vpc.Subnets[0]]
-	for _, id := range append(vpc.Subnets[1:], vpc.SecurityGroups...) {
+	for _, id := range slices.Concat(vpc.Subnets[1:], vpc.SecurityGroups) {
 		if vpcOf[id] != first {
 			kind := "subnet"
 			if strings.HasPrefix(id, ec2state.GroupIDPrefix) {
@@ -64,4 +52,22 @@ func (s *service) checkVPCResources(ctx context.Context, region string, vpc *ecs
 		}
 	}
 	return nil
+}
+
+// vpcsOf reads the records ids name, notes each one's VPC in vpcOf, and
+// returns the ids that have no record.
+func vpcsOf[T any](ctx context.Context, st store.Store, ids []string, key func(string) string, vpcID func(T) string, vpcOf map[string]string) ([]string, error) {
+	var missing []string
+	for _, id := range ids {
+		rec, err := store.Get[T](ctx, st, key(id))
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			missing = append(missing, id)
+		case err != nil:
+			return nil, err
+		default:
+			vpcOf[id] = vpcID(rec.Value)
+		}
+	}
+	return missing, nil
 }

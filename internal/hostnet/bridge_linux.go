@@ -172,21 +172,6 @@ func RemoveVPC(vpcID string, cidr netip.Prefix) error {
 	return nil
 }
 
-// Bridges lists the bridges berth made, by name.
-func Bridges() ([]string, error) {
-	links, err := netlink.LinkList()
-	if err != nil {
-		return nil, err
-	}
-	var names []string
-	for _, l := range links {
-		if l.Type() == "bridge" && strings.HasPrefix(l.Attrs().Name, BridgePrefix) {
-			names = append(names, l.Attrs().Name)
-		}
-	}
-	return names, nil
-}
-
 // checkOverlap refuses a VPC range that overlaps a route of the host
 // other than the VPC's own (its bridge's subnets and its unreachable
 // route): another VPC's, Docker's, or the host's networks.

@@ -12,7 +12,6 @@ var errNotLinux = errors.New("hostnet: VPC networking needs Linux")
 
 func EnsureVPC(VPC) error                         { return errNotLinux }
 func RemoveVPC(string, netip.Prefix) error        { return errNotLinux }
-func Bridges() ([]string, error)                  { return nil, errNotLinux }
 func Attach(int, Interface) error                 { return errNotLinux }
 func ApplyFirewall(context.Context, string) error { return errNotLinux }
 func HostNetworks() ([]netip.Prefix, error)       { return nil, errNotLinux }

@@ -151,11 +151,7 @@ func (p *Plane) upstreamFor(b *balancerRoute) *upstream {
 	if u, ok := p.upstreams.Load(b.arn); ok {
 		return u.(*upstream)
 	}
-	var local net.Addr
-	if len(b.addresses) > 0 {
-		local = &net.TCPAddr{IP: b.addresses[0].AsSlice()}
-	}
-	actual, _ := p.upstreams.LoadOrStore(b.arn, newUpstream(local, b.idleTimeout))
+	actual, _ := p.upstreams.LoadOrStore(b.arn, newUpstream(b.sourceAddr(), b.idleTimeout))
 	return actual.(*upstream)
 }
 
@@ -167,11 +163,7 @@ func (p *Plane) proxyFor(b *balancerRoute) *httputil.ReverseProxy {
 	if rp, ok := p.proxies.Load(b.arn); ok {
 		return rp.(*httputil.ReverseProxy)
 	}
-	var local net.Addr
-	if len(b.addresses) > 0 {
-		local = &net.TCPAddr{IP: b.addresses[0].AsSlice()}
-	}
-	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second, LocalAddr: local}
+	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second, LocalAddr: b.sourceAddr()}
 	tr := &http.Transport{
 		DialContext:         dialer.DialContext,
 		MaxIdleConns:        4096,
@@ -200,3 +192,12 @@ type bufferPool struct{ pool sync.Pool }
 
 func (b *bufferPool) Get() []byte  { return *b.pool.Get().(*[]byte) }
 func (b *bufferPool) Put(p []byte) { b.pool.Put(&p) }
+
+// sourceAddr is where a load balancer's connections to targets come from:
+// its first address (nil when it has none yet).
+func (b *balancerRoute) sourceAddr() net.Addr {
+	if len(b.addresses) == 0 {
+		return nil
+	}
+	return &net.TCPAddr{IP: b.addresses[0].AsSlice()}
+}

@@ -153,8 +153,14 @@ func (c *Controller) Reconcile(ctx context.Context, key string) (controller.Resu
 	if len(t.Spec.LoadBalancers) == 0 {
 		return controller.Result{}, nil
 	}
+	// Only a task whose targets may still change health needs waking on
+	// health events.
 	c.mu.Lock()
-	c.balanced[key] = t.Observed.LastStatus != ecsstate.StatusStopped || registered(t)
+	if t.Observed.LastStatus == ecsstate.StatusStopped {
+		delete(c.balanced, key)
+	} else {
+		c.balanced[key] = true
+	}
 	c.mu.Unlock()
 
 	now := c.cfg.Now().UTC()
