@@ -30,7 +30,7 @@ test-unit:
 # The e2e tests run the binary `make build` produced. -count=1: their results
 # depend on Docker and the clients, which the test cache does not see.
 test-e2e: build
-	BERTH_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 30m $(TESTFLAGS) ./test/e2e/...
+	BERTH_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 45m $(TESTFLAGS) ./test/e2e/...
 
 # The aws CLI's documented examples replayed against the binary `make build`
 # produced (part of test-e2e too), then the table per service.

@@ -31,7 +31,7 @@ func StartECSServer(t testing.TB, opts ServerOptions) *Server {
 	RequireDocker(t)
 	opts.Agent = true
 	network := []string{"--default-vpc-cidr", FreeVPCRange(t)}
-	if opts.Bin != "" {
+	if opts.BeforeVPCs {
 		// A berth from before VPCs: its own task network, on its defaults
 		// (an upgrade test gives the new berth its VPC range).
 		network = nil

@@ -204,7 +204,7 @@ func TestECSTwoRegions(t *testing.T) {
 // task through the upgrade (the same task, not a replacement, and no
 // second one), in the server's region and in no other.
 func upgradeECS(t *testing.T, old string) {
-	e := startServiceEnv(t, ServerOptions{Bin: old}, UniqueName("upgraded"))
+	e := startServiceEnv(t, ServerOptions{Bin: old, BeforeVPCs: true}, UniqueName("upgraded"))
 	td := e.registerApp(t, "upgraded-app", "v1")
 	// A berth from before VPCs has no EC2: its tasks' subnets were names.
 	e.s.AWS(t, "ecs", "create-service", "--cluster", e.cluster, "--service-name", "web", "--task-definition", td,

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/base64"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -159,6 +160,9 @@ func prepareExample(e *exampleEnv) {
 	e.subs = append(e.subs, exampleRenames[e.ex.ID]...)
 	switch e.ex.Service {
 	case "ecs":
+		// The examples' tasks share the server's one node: each gives its
+		// CPU and memory back when it ends.
+		e.t.Cleanup(e.stopTasks)
 		if command != "create-cluster" {
 			for _, c := range append(e.flagValues("--cluster"), e.flagValues("--clusters")...) {
 				e.cluster(lastPart(e.rewrite(c)))
@@ -240,6 +244,66 @@ func prepareIAMExample(e *exampleEnv, command string) {
 func lastPart(s string) string { return s[strings.LastIndex(s, "/")+1:] }
 
 func (e *exampleEnv) ctx() context.Context { return e.t.Context() }
+
+// stopTasks deletes the services and stops the tasks of every cluster of
+// the example's region, and waits for the tasks to have stopped. It runs
+// after the test's context ends.
+func (e *exampleEnv) stopTasks() {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := e.stopAllTasks(ctx); err != nil {
+		e.t.Errorf("cleanup of %s: %v", e.region, err)
+	}
+}
+
+func (e *exampleEnv) stopAllTasks(ctx context.Context) error {
+	clusters, err := e.ecs.ListClusters(ctx, &ecs.ListClustersInput{})
+	if err != nil {
+		return err
+	}
+	for _, cluster := range clusters.ClusterArns {
+		services, err := e.ecs.ListServices(ctx, &ecs.ListServicesInput{Cluster: aws.String(cluster)})
+		if err != nil {
+			return err
+		}
+		for _, svc := range services.ServiceArns {
+			if _, err := e.ecs.DeleteService(ctx, &ecs.DeleteServiceInput{Cluster: aws.String(cluster), Service: aws.String(svc), Force: aws.Bool(true)}); err != nil {
+				return err
+			}
+		}
+		tasks, err := e.ecs.ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String(cluster)})
+		if err != nil {
+			return err
+		}
+		for _, task := range tasks.TaskArns {
+			if _, err := e.ecs.StopTask(ctx, &ecs.StopTaskInput{Cluster: aws.String(cluster), Task: aws.String(task)}); err != nil {
+				return err
+			}
+		}
+		for {
+			stopping, err := e.ecs.ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String(cluster), DesiredStatus: ecstypes.DesiredStatusStopped})
+			if err != nil {
+				return err
+			}
+			if len(stopping.TaskArns) == 0 {
+				break
+			}
+			described, err := e.ecs.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(cluster), Tasks: stopping.TaskArns})
+			if err != nil {
+				return err
+			}
+			if !slices.ContainsFunc(described.Tasks, func(t ecstypes.Task) bool { return aws.ToString(t.LastStatus) != "STOPPED" }) {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("the tasks of %s have not stopped: %w", cluster, ctx.Err())
+			case <-time.After(200 * time.Millisecond):
+			}
+		}
+	}
+	return nil
+}
 
 func (e *exampleEnv) must(err error) {
 	e.t.Helper()

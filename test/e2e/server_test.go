@@ -35,6 +35,9 @@ type ServerOptions struct {
 	Agent bool
 	// Bin is the berth binary to run (default: the one under test).
 	Bin string
+	// BeforeVPCs says Bin is a berth from before VPCs, which makes a task
+	// network of its own and takes no VPC range.
+	BeforeVPCs bool
 }
 
 // Server is a `berth server` process on a loopback port with its own data dir.
