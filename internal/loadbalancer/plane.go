@@ -53,7 +53,8 @@ type Plane struct {
 	lives *lives
 
 	// proxies and upstreams are the load balancers' reverse proxies and
-	// keep-alive connections, by ARN: what requests use, without a lock.
+	// keep-alive connections, by transport key: what requests use,
+	// without a lock.
 	proxies   sync.Map
 	upstreams sync.Map
 
@@ -208,6 +209,37 @@ func (p *Plane) apply(ctx context.Context, snap *elbv2state.Snapshot, nodes node
 	p.serveListeners(ctx, t)
 	p.checkTargets(ctx, t)
 	p.activate(ctx, t)
+	p.dropTransports(t)
+}
+
+// dropTransports forgets the connections to targets of load balancers
+// gone or changed, closing the idle ones (those in use close when their
+// request ends).
+func (p *Plane) dropTransports(t *table) {
+	current := map[string]bool{}
+	for _, b := range t.balancers {
+		current[b.transportKey] = true
+	}
+	p.upstreams.Range(func(key, u any) bool {
+		if !current[key.(string)] {
+			p.upstreams.Delete(key)
+			u.(*upstream).close()
+		}
+		return true
+	})
+	p.proxies.Range(func(key, rp any) bool {
+		if !current[key.(string)] {
+			p.proxies.Delete(key)
+			closeIdleProxy(rp.(*httputil.ReverseProxy))
+		}
+		return true
+	})
+}
+
+func closeIdleProxy(rp *httputil.ReverseProxy) {
+	if tr, ok := rp.Transport.(*http.Transport); ok {
+		tr.CloseIdleConnections()
+	}
 }
 
 // activate marks active the load balancers whose every listener is served.
@@ -247,13 +279,11 @@ func (p *Plane) shutdown() {
 		delete(p.checkers, key)
 	}
 	p.upstreams.Range(func(_, u any) bool {
-		u.(*upstream).closeIdle()
+		u.(*upstream).close()
 		return true
 	})
 	p.proxies.Range(func(_, rp any) bool {
-		if tr, ok := rp.(*httputil.ReverseProxy).Transport.(*http.Transport); ok {
-			tr.CloseIdleConnections()
-		}
+		closeIdleProxy(rp.(*httputil.ReverseProxy))
 		return true
 	})
 }

@@ -18,9 +18,13 @@ type listenerServer struct {
 	addr     netip.AddrPort
 	protocol string
 	// bound says the socket is listening; err why it is not.
-	bound  bool
-	err    error
-	server *http.Server
+	bound    bool
+	err      error
+	server   *http.Server
+	listener net.Listener
+	// idleTimeout is the one server serves with: http.Server takes no
+	// change of it while serving, so a new one replaces it.
+	idleTimeout time.Duration
 	// since is when the socket was last tried, to pace retries.
 	since time.Time
 }
@@ -45,8 +49,20 @@ func (p *Plane) serveListeners(ctx context.Context, t *table) {
 			s = &listenerServer{addr: ap, protocol: l.protocol}
 			p.servers[key] = s
 		}
+		if s.bound && s.idleTimeout != l.balancer.idleTimeout {
+			// Requests in flight finish on the old server; new
+			// connections go to the new one.
+			old := s.server
+			_ = s.listener.Close()
+			s.bound = false
+			s.since = time.Time{}
+			go func() {
+				ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+				defer cancel()
+				_ = old.Shutdown(ctx)
+			}()
+		}
 		if s.bound {
-			s.server.IdleTimeout = l.balancer.idleTimeout
 			continue
 		}
 		if time.Since(s.since) < bindRetry && !s.since.IsZero() {
@@ -99,7 +115,7 @@ func (p *Plane) bind(s *listenerServer, l *listenerRoute) error {
 	} else {
 		go func() { _ = srv.Serve(ln) }()
 	}
-	s.server, s.bound = srv, true
+	s.server, s.listener, s.idleTimeout, s.bound = srv, ln, l.balancer.idleTimeout, true
 	return nil
 }
 
@@ -148,10 +164,10 @@ func (p *Plane) tlsConfig(addr netip.AddrPort, http2 bool) *tls.Config {
 // upstreamFor returns the keep-alive connections of a load balancer to its
 // plain-HTTP targets, from its first address as proxyFor's.
 func (p *Plane) upstreamFor(b *balancerRoute) *upstream {
-	if u, ok := p.upstreams.Load(b.arn); ok {
+	if u, ok := p.upstreams.Load(b.transportKey); ok {
 		return u.(*upstream)
 	}
-	actual, _ := p.upstreams.LoadOrStore(b.arn, newUpstream(b.sourceAddr(), b.idleTimeout))
+	actual, _ := p.upstreams.LoadOrStore(b.transportKey, newUpstream(b.sourceAddr(), b.idleTimeout))
 	return actual.(*upstream)
 }
 
@@ -160,7 +176,7 @@ func (p *Plane) upstreamFor(b *balancerRoute) *upstream {
 // security groups see it as a member of its groups, and are kept alive
 // for the next requests.
 func (p *Plane) proxyFor(b *balancerRoute) *httputil.ReverseProxy {
-	if rp, ok := p.proxies.Load(b.arn); ok {
+	if rp, ok := p.proxies.Load(b.transportKey); ok {
 		return rp.(*httputil.ReverseProxy)
 	}
 	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second, LocalAddr: b.sourceAddr()}
@@ -180,7 +196,7 @@ func (p *Plane) proxyFor(b *balancerRoute) *httputil.ReverseProxy {
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) { p.proxyError(w, r, err) },
 		BufferPool:   copyBuffers,
 	}
-	actual, _ := p.proxies.LoadOrStore(b.arn, rp)
+	actual, _ := p.proxies.LoadOrStore(b.transportKey, rp)
 	return actual.(*httputil.ReverseProxy)
 }
 

@@ -2,6 +2,7 @@ package loadbalancer
 
 import (
 	"cmp"
+	"fmt"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -36,6 +37,9 @@ type balancerRoute struct {
 	// xffMode is X-Forwarded-For's processing: append, preserve or remove.
 	xffMode       string
 	xffClientPort bool
+	// transportKey names what its connections to targets depend on (its
+	// address and idle timeout): a change takes new ones.
+	transportKey string
 }
 
 // listenerRoute is one listener on one address.
@@ -119,6 +123,7 @@ func buildTable(snap *elbv2state.Snapshot, nodes nodeAddresses, now time.Time) *
 				b.addresses = append(b.addresses, a)
 			}
 		}
+		b.transportKey = fmt.Sprintf("%s|%v|%s", b.arn, b.sourceAddr(), b.idleTimeout)
 		t.balancers[lb.ARN] = b
 		byID[lb.Region+"|"+lb.ID] = b
 	}

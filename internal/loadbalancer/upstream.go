@@ -27,6 +27,8 @@ type upstream struct {
 
 	mu   sync.Mutex
 	idle map[string][]*upConn // by target address
+	// closed says the plane dropped it: a connection given back closes.
+	closed bool
 }
 
 // maxIdlePerTarget caps the idle connections kept to one target.
@@ -64,7 +66,7 @@ func (u *upstream) get(ctx context.Context, addr string) (*upConn, bool, error) 
 
 func (u *upstream) put(addr string, c *upConn) {
 	u.mu.Lock()
-	if len(u.idle[addr]) < maxIdlePerTarget {
+	if !u.closed && len(u.idle[addr]) < maxIdlePerTarget {
 		u.idle[addr] = append(u.idle[addr], c)
 		c = nil
 	}
@@ -74,9 +76,10 @@ func (u *upstream) put(addr string, c *upConn) {
 	}
 }
 
-// closeIdle closes every idle connection.
-func (u *upstream) closeIdle() {
+// close closes every idle connection, and those given back from now on.
+func (u *upstream) close() {
 	u.mu.Lock()
+	u.closed = true
 	idle := u.idle
 	u.idle = map[string][]*upConn{}
 	u.mu.Unlock()

@@ -46,7 +46,7 @@ func TestUpstreamForwards(t *testing.T) {
 	addr := strings.TrimPrefix(target.URL, "http://")
 
 	u := newUpstream(nil, 5*time.Second)
-	defer u.closeIdle()
+	defer u.close()
 	rt := route{
 		listener: &listenerRoute{protocol: "HTTP", port: 80, balancer: &balancerRoute{xffMode: "append"}},
 		group:    &groupRoute{group: elbv2state.TargetGroup{Protocol: "HTTP"}},

@@ -1,8 +1,11 @@
 package e2e
 
 import (
+	"bufio"
+	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -13,6 +16,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/coder/websocket"
 )
 
 // lbEnv is a server with the app pushed, for load balancer tests.
@@ -169,6 +173,138 @@ func TestLoadBalancerRoutesToTasks(t *testing.T) {
 	}
 	if status, _, _ := get(t, base+"/"); status != 200 {
 		t.Errorf("the default action after the rules: %d", status)
+	}
+
+	checkWebSocket(t, address)
+	checkStickiness(t, s, tgARN, base)
+	checkWeightedForward(t, e, listenerARN, tgARN, ips[1], base)
+	checkIdleTimeout(t, s, lbARN, address)
+}
+
+// checkWebSocket opens a WebSocket through the load balancer and echoes
+// messages over it.
+func checkWebSocket(t *testing.T, address string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, "ws://"+address+"/ws", nil)
+	if err != nil {
+		t.Fatalf("a WebSocket through the load balancer: %v", err)
+	}
+	defer c.CloseNow()
+	for _, msg := range []string{"hello", "again"} {
+		if err := c.Write(ctx, websocket.MessageText, []byte(msg)); err != nil {
+			t.Fatal(err)
+		}
+		_, got, err := c.Read(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasSuffix(string(got), ": "+msg) {
+			t.Errorf("the WebSocket echoed %q to %q", got, msg)
+		}
+	}
+	c.Close(websocket.StatusNormalClosure, "")
+}
+
+// checkStickiness turns on the target group's load balancer cookie: a
+// client that sends the cookie back always reaches the same task.
+func checkStickiness(t *testing.T, s *Server, tgARN, base string) {
+	t.Helper()
+	s.AWS(t, "elbv2", "modify-target-group-attributes", "--target-group-arn", tgARN,
+		"--attributes", "Key=stickiness.enabled,Value=true", "Key=stickiness.type,Value=lb_cookie").OK(t)
+	var cookie string
+	waitFor(t, 5*time.Second, "an AWSALB cookie", func() bool {
+		_, _, h := get(t, base+"/")
+		for _, c := range (&http.Response{Header: h}).Cookies() {
+			if c.Name == "AWSALB" {
+				cookie = c.Value
+			}
+		}
+		return cookie != ""
+	})
+	seen := map[string]bool{}
+	for range 10 {
+		status, body, _ := get(t, base+"/", "Cookie", "AWSALB="+cookie)
+		if status != 200 {
+			t.Fatalf("a sticky request: %d %s", status, body)
+		}
+		seen[strings.TrimSpace(body)] = true
+	}
+	if len(seen) != 1 {
+		t.Errorf("sticky requests reached %v, want one task", seen)
+	}
+	s.AWS(t, "elbv2", "modify-target-group-attributes", "--target-group-arn", tgARN,
+		"--attributes", "Key=stickiness.enabled,Value=false").OK(t)
+}
+
+// checkWeightedForward forwards a path to two target groups, all the
+// weight on a group of one task: every answer comes from that task.
+func checkWeightedForward(t *testing.T, e *lbEnv, listenerARN, tgARN, ip, base string) {
+	t.Helper()
+	s := e.s
+	var tg struct {
+		TargetGroups []struct{ TargetGroupArn string }
+	}
+	s.AWS(t, "elbv2", "create-target-group", "--name", "one-tg", "--protocol", "HTTP", "--port", "8080",
+		"--vpc-id", e.vpc, "--target-type", "ip", "--health-check-path", "/health",
+		"--health-check-interval-seconds", "5", "--health-check-timeout-seconds", "2", "--healthy-threshold-count", "2").OK(t).Decode(t, &tg)
+	oneARN := tg.TargetGroups[0].TargetGroupArn
+	s.AWS(t, "elbv2", "register-targets", "--target-group-arn", oneARN, "--targets", "Id="+ip+",Port=8080").OK(t)
+	s.AWS(t, "elbv2", "create-rule", "--listener-arn", listenerARN, "--priority", "20",
+		"--conditions", `Field=http-header,HttpHeaderConfig={HttpHeaderName=X-Weighted,Values=[yes]}`,
+		"--actions", fmt.Sprintf(`[{"Type":"forward","ForwardConfig":{"TargetGroups":[{"TargetGroupArn":"%s","Weight":0},{"TargetGroupArn":"%s","Weight":10}]}}]`, tgARN, oneARN)).OK(t)
+	// Checked only once a rule forwards to the group: till then its
+	// target is unused, as on AWS.
+	e.waitHealthy(t, oneARN, 1)
+	_, want, _ := get(t, "http://"+net.JoinHostPort(ip, "8080")+"/")
+	other := 0
+	waitFor(t, 5*time.Second, "the weighted rule", func() bool {
+		other = 0
+		for range 10 {
+			if status, body, _ := get(t, base+"/", "X-Weighted", "yes"); status != 200 || body != want {
+				other++
+			}
+		}
+		return other == 0
+	})
+}
+
+// checkIdleTimeout sets the load balancer's idle timeout to a second: a
+// target that takes longer to answer gets the client a 504, and a client
+// connection idle for longer is closed.
+func checkIdleTimeout(t *testing.T, s *Server, lbARN, address string) {
+	t.Helper()
+	s.AWS(t, "elbv2", "modify-load-balancer-attributes", "--load-balancer-arn", lbARN,
+		"--attributes", "Key=idle_timeout.timeout_seconds,Value=1").OK(t)
+	waitFor(t, 10*time.Second, "a 504 from a slow target", func() bool {
+		status, _, h := get(t, "http://"+address+"/sleep/3s")
+		return status == 504 && h.Get("Server") == "awselb/2.0"
+	})
+	if status, body, _ := get(t, "http://"+address+"/sleep/100ms"); status != 200 || body != "slept" {
+		t.Errorf("a target that answers within the idle timeout: %d %q", status, body)
+	}
+	conn, err := net.DialTimeout("tcp", address+":80", 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.Write([]byte("GET /health HTTP/1.1\r\nHost: idle\r\n\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	start := time.Now()
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := br.ReadByte(); err != io.EOF {
+		t.Errorf("an idle client connection: read %v, want the load balancer to close it", err)
+	} else if idle := time.Since(start); idle < 500*time.Millisecond || idle > 5*time.Second {
+		t.Errorf("an idle client connection was closed after %s, want about the idle timeout of 1s", idle)
 	}
 }
 

@@ -4,6 +4,8 @@
 //	GET /health  200 "ok" (or -health-status)
 //	GET /        the hostname (a container's id or task's hostname)
 //	GET /env/..., /aws/...  what an AWS SDK in the task sees (aws.go)
+//	GET /sleep/{duration}  answers "slept" after the duration
+//	GET /ws      a WebSocket that echoes each message, after "hostname: " and the hostname
 //
 // With -check URL it is its own health-check command (a scratch image has no
 // curl): it exits 0 when URL answers 200, else 1. Installed as "curl" it is a
@@ -81,6 +83,21 @@ func main() {
 		for sent := len(filler); sent < n; sent += len(filler) {
 			_, _ = w.Write(filler[:min(n-sent, len(filler))])
 		}
+	})
+	mux.HandleFunc("GET /sleep/{duration}", func(w http.ResponseWriter, r *http.Request) {
+		d, err := time.ParseDuration(r.PathValue("duration"))
+		if err != nil {
+			http.Error(w, "bad duration", http.StatusBadRequest)
+			return
+		}
+		select {
+		case <-time.After(d):
+			fmt.Fprint(w, "slept")
+		case <-r.Context().Done():
+		}
+	})
+	mux.HandleFunc("GET /ws", func(w http.ResponseWriter, r *http.Request) {
+		echo(w, r, hostname)
 	})
 	awsRoutes(mux)
 	srv := &http.Server{Addr: fmt.Sprintf(":%d", *port), Handler: mux, ReadHeaderTimeout: 10 * time.Second}
