@@ -261,6 +261,9 @@ func allowInDockerChain() error {
 
 // ApplyFirewall loads a ruleset Render made.
 func ApplyFirewall(ctx context.Context, ruleset string) error {
+	if _, err := exec.LookPath("nft"); err != nil {
+		return errors.New("hostnet: security groups are enforced with nftables, whose nft command is not installed (apt-get install nftables)")
+	}
 	cmd := exec.CommandContext(ctx, "nft", "-f", "-")
 	cmd.Stdin = strings.NewReader(ruleset)
 	if out, err := cmd.CombinedOutput(); err != nil {

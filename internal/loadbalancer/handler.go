@@ -60,8 +60,8 @@ func (h listenerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	status := h.act(w, r, t, l, actions, source)
-	h.plane.metrics.requests.WithLabelValues(l.balancer.name, strconv.Itoa(status/100)+"xx").Inc()
-	h.plane.metrics.latency.WithLabelValues(l.balancer.name).Observe(time.Since(start).Seconds())
+	l.balancer.metrics.request(status)
+	l.balancer.metrics.latency.Observe(time.Since(start).Seconds())
 }
 
 // act runs a rule's actions (the terminal one: berth serves no

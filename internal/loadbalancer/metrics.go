@@ -1,6 +1,10 @@
 package loadbalancer
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
 
 type metrics struct {
 	requests *prometheus.CounterVec
@@ -28,4 +32,28 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		reg.MustRegister(m.requests, m.latency, m.checks)
 	}
 	return m
+}
+
+// balancerMetrics are one load balancer's series, looked up once per table
+// rather than on every request.
+type balancerMetrics struct {
+	requests [6]prometheus.Counter // by status class, 1xx to 5xx (0: other)
+	latency  prometheus.Observer
+}
+
+func (m *metrics) balancer(name string) *balancerMetrics {
+	b := &balancerMetrics{latency: m.latency.WithLabelValues(name)}
+	for class := range b.requests {
+		b.requests[class] = m.requests.WithLabelValues(name, strconv.Itoa(class)+"xx")
+	}
+	return b
+}
+
+// request counts a request answered with status.
+func (b *balancerMetrics) request(status int) {
+	class := status / 100
+	if class < 1 || class >= len(b.requests) {
+		class = 0
+	}
+	b.requests[class].Inc()
 }

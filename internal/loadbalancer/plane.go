@@ -202,6 +202,9 @@ func (p *Plane) nodes(ctx context.Context) (nodeAddresses, error) {
 func (p *Plane) apply(ctx context.Context, snap *elbv2state.Snapshot, nodes nodeAddresses) {
 	now := p.now()
 	t := buildTable(snap, nodes, now)
+	for _, b := range t.balancers {
+		b.metrics = p.metrics.balancer(b.name)
+	}
 	p.table.Store(t)
 	p.lives.update(t, now)
 	p.mu.Lock()

@@ -40,6 +40,7 @@ type balancerRoute struct {
 	// transportKey names what its connections to targets depend on (its
 	// address and idle timeout): a change takes new ones.
 	transportKey string
+	metrics      *balancerMetrics
 }
 
 // listenerRoute is one listener on one address.
