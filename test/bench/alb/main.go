@@ -159,11 +159,14 @@ func prepare(ctx context.Context, srv *benchserver.Berth, appBin string) (string
 		return "", nil, err
 	}
 	if _, err := ecsClient.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{
-		// An EC2 task: no execution role needed to pull from berth.
+		// An EC2 task: no execution role needed to pull from berth. No
+		// task-level CPU, which would cap each target with a quota and
+		// measure the targets instead of the proxies: the containers get
+		// the host processes' weight (1024 shares) and no limit.
 		Family: aws.String("bench-alb"), NetworkMode: ecstypes.NetworkModeAwsvpc,
-		Cpu: aws.String("256"), Memory: aws.String("512"),
+		Memory: aws.String("512"),
 		ContainerDefinitions: []ecstypes.ContainerDefinition{{
-			Name: aws.String("app"), Image: aws.String(image), Essential: aws.Bool(true),
+			Name: aws.String("app"), Image: aws.String(image), Essential: aws.Bool(true), Cpu: 1024,
 			PortMappings: []ecstypes.PortMapping{{ContainerPort: aws.Int32(8080)}},
 		}},
 	}); err != nil {
