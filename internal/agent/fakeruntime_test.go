@@ -540,10 +540,10 @@ func (f *fakeHostNetwork) ReleaseBridge(id string) (bool, error) {
 	return true, nil
 }
 
-func (f *fakeHostNetwork) ApplyFirewall(_ context.Context, ruleset string) error {
+func (f *fakeHostNetwork) ApplyFirewall(_ context.Context, table string, p hostnet.Policy) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.rulesets = append(f.rulesets, ruleset)
+	f.rulesets = append(f.rulesets, hostnet.Render(table, p))
 	return nil
 }
 

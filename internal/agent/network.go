@@ -21,7 +21,7 @@ type HostNetwork interface {
 	Attach(pid int, i hostnet.Interface) error
 	HoldRange(cidr netip.Prefix) error
 	ReleaseBridge(vpcID string) (bool, error)
-	ApplyFirewall(ctx context.Context, ruleset string) error
+	ApplyFirewall(ctx context.Context, table string, p hostnet.Policy) error
 	EnsureLocalAddress(addr netip.Prefix) error
 }
 
@@ -35,8 +35,8 @@ func (kernelNetwork) RemoveVPC(id string, cidr netip.Prefix) error {
 func (kernelNetwork) Attach(pid int, i hostnet.Interface) error { return hostnet.Attach(pid, i) }
 func (kernelNetwork) HoldRange(cidr netip.Prefix) error         { return hostnet.HoldRange(cidr) }
 func (kernelNetwork) ReleaseBridge(vpcID string) (bool, error)  { return hostnet.ReleaseBridge(vpcID) }
-func (kernelNetwork) ApplyFirewall(ctx context.Context, rules string) error {
-	return hostnet.ApplyFirewall(ctx, rules)
+func (kernelNetwork) ApplyFirewall(ctx context.Context, table string, p hostnet.Policy) error {
+	return hostnet.ApplyFirewall(ctx, table, p)
 }
 func (kernelNetwork) EnsureLocalAddress(addr netip.Prefix) error {
 	return hostnet.EnsureLocalAddress(addr)
@@ -181,7 +181,7 @@ func (n *vpcNetworks) apply(ctx context.Context, s *agentproto.NetworkState) err
 		delete(n.held, id)
 		delete(n.carried, id)
 	}
-	return n.host.ApplyFirewall(ctx, hostnet.Render(n.table, policy))
+	return n.host.ApplyFirewall(ctx, n.table, policy)
 }
 
 // carry makes the host carry one task's VPC (as far as the task needs:

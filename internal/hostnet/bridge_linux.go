@@ -259,15 +259,56 @@ func allowInDockerChain() error {
 	return nil
 }
 
-// ApplyFirewall loads a ruleset Render made.
-func ApplyFirewall(ctx context.Context, ruleset string) error {
-	if _, err := exec.LookPath("nft"); err != nil {
-		return errors.New("hostnet: security groups are enforced with nftables, whose nft command is not installed (apt-get install nftables)")
+// ApplyFirewall makes the host enforce p, replacing atomically what the
+// agent's table held: with nftables (Render), or with iptables
+// (RenderIPTables) where the nft command is missing.
+func ApplyFirewall(ctx context.Context, table string, p Policy) error {
+	if _, err := exec.LookPath("nft"); err == nil {
+		return applyNFT(ctx, Render(table, p))
 	}
+	if _, err := exec.LookPath("iptables-restore"); err == nil {
+		return applyIPTables(ctx, table, p)
+	}
+	return errors.New("hostnet: security groups are enforced with nftables or iptables, and neither nft nor iptables-restore is installed (apt-get install nftables)")
+}
+
+func applyNFT(ctx context.Context, ruleset string) error {
 	cmd := exec.CommandContext(ctx, "nft", "-f", "-")
 	cmd.Stdin = strings.NewReader(ruleset)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("hostnet: load the security group rules: %v: %s", err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}
+
+// applyIPTables loads RenderIPTables' chains, then adds the jumps into
+// them that are missing.
+func applyIPTables(ctx context.Context, table string, p Policy) error {
+	listing, err := exec.CommandContext(ctx, "iptables", "-w", "-t", "filter", "-S").Output()
+	if err != nil {
+		return fmt.Errorf("hostnet: list the iptables chains: %w", err)
+	}
+	var chains []string
+	for _, line := range strings.Split(string(listing), "\n") {
+		if name, ok := strings.CutPrefix(line, "-N "); ok {
+			chains = append(chains, strings.TrimSpace(name))
+		}
+	}
+	cmd := exec.CommandContext(ctx, "iptables-restore", "-w", "--noflush")
+	cmd.Stdin = strings.NewReader(RenderIPTables(table, p, chains))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("hostnet: load the security group rules: %v: %s", err, strings.TrimSpace(string(out)))
+	}
+	for _, hook := range IPTablesHooks(table) {
+		t, chain, rule := hook[0], hook[1], hook[2:]
+		check := append([]string{"-w", "-t", t, "-C", chain}, rule...)
+		if exec.CommandContext(ctx, "iptables", check...).Run() == nil {
+			continue
+		}
+		insert := append([]string{"-w", "-t", t, "-I", chain, "1"}, rule...)
+		if out, err := exec.CommandContext(ctx, "iptables", insert...).CombinedOutput(); err != nil {
+			return fmt.Errorf("hostnet: jump to berth's chains from %s: %v: %s", chain, err, strings.TrimSpace(string(out)))
+		}
 	}
 	return nil
 }

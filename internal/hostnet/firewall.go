@@ -81,24 +81,7 @@ func Render(table string, p Policy) string {
 	w("delete table inet %s", table)
 	w("table inet %s {", table)
 
-	groups := map[string]Group{}
-	for _, g := range p.Groups {
-		groups[g.ID] = g
-	}
-	// Members of each group, by address, for rules that name a group.
-	members := map[string][]netip.Addr{}
-	holder := map[netip.Addr]string{}
-	for _, i := range p.Interfaces {
-		// An address held twice (VPCs of two regions that overlap, which
-		// berth refuses to carry) counts for its first interface only.
-		if id, held := holder[i.Address]; held && id != i.ID {
-			continue
-		}
-		holder[i.Address] = i.ID
-		for _, g := range i.Groups {
-			members[g] = append(members[g], i.Address)
-		}
-	}
+	groups, members, holder := indexPolicy(p)
 	referenced := map[string]bool{}
 	for _, g := range p.Groups {
 		for _, r := range append(slices.Clone(g.Ingress), g.Egress...) {
@@ -114,15 +97,7 @@ func Render(table string, p Policy) string {
 		}
 		w("\t}")
 	}
-	var hosts, ranges []string
-	for _, v := range p.VPCs {
-		for _, s := range v.Subnets {
-			hosts = append(hosts, Router(s).String())
-		}
-		ranges = append(ranges, v.CIDR.Masked().String())
-	}
-	slices.Sort(hosts)
-	hosts = slices.Compact(hosts)
+	hosts, ranges := policyAddresses(p)
 	w("\tset hosts {\n\t\ttype ipv4_addr")
 	if len(hosts) > 0 {
 		w("\t\telements = { %s }", strings.Join(hosts, ", "))
@@ -202,6 +177,43 @@ func Render(table string, p Policy) string {
 	w("\t}")
 	w("}")
 	return b.String()
+}
+
+// indexPolicy returns p's groups by id, the addresses of each group's
+// members, and the interface that holds each address.
+func indexPolicy(p Policy) (groups map[string]Group, members map[string][]netip.Addr, holder map[netip.Addr]string) {
+	groups = map[string]Group{}
+	for _, g := range p.Groups {
+		groups[g.ID] = g
+	}
+	members = map[string][]netip.Addr{}
+	holder = map[netip.Addr]string{}
+	for _, i := range p.Interfaces {
+		// An address held twice (VPCs of two regions that overlap, which
+		// berth refuses to carry) counts for its first interface only.
+		if id, held := holder[i.Address]; held && id != i.ID {
+			continue
+		}
+		holder[i.Address] = i.ID
+		for _, g := range i.Groups {
+			members[g] = append(members[g], i.Address)
+		}
+	}
+	return groups, members, holder
+}
+
+// policyAddresses returns the host's addresses in p's VPCs (each subnet's
+// router) and the VPCs' ranges, sorted.
+func policyAddresses(p Policy) (hosts, ranges []string) {
+	for _, v := range p.VPCs {
+		for _, s := range v.Subnets {
+			hosts = append(hosts, Router(s).String())
+		}
+		ranges = append(ranges, v.CIDR.Masked().String())
+	}
+	slices.Sort(hosts)
+	slices.Sort(ranges)
+	return slices.Compact(hosts), slices.Compact(ranges)
 }
 
 // match is the nftables match of r on the peer address field ("saddr" for

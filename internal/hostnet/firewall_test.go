@@ -30,9 +30,11 @@ func TestMatch(t *testing.T) {
 	}
 }
 
-func TestRender(t *testing.T) {
+// renderTestPolicy has two interfaces of one address, one of the host, a
+// group that admits a group and a default group.
+func renderTestPolicy() Policy {
 	const vpc = "vpc-0123456789abcdef0"
-	p := Policy{
+	return Policy{
 		VPCs: []VPC{{ID: vpc, CIDR: netip.MustParsePrefix("10.0.0.0/16"), Subnets: []netip.Prefix{netip.MustParsePrefix("10.0.1.0/24"), netip.MustParsePrefix("10.0.2.0/24")}}},
 		Interfaces: []PolicyInterface{
 			{ID: "eni-00000000000000001", VPC: vpc, Address: netip.MustParseAddr("10.0.1.15"), Groups: []string{"sg-000000000000000a1"}},
@@ -47,7 +49,10 @@ func TestRender(t *testing.T) {
 			{ID: "sg-000000000000000b1", VPC: vpc},
 		},
 	}
-	got := Render(TableName, p)
+}
+
+func TestRender(t *testing.T) {
+	got := Render(TableName, renderTestPolicy())
 	for _, want := range []string{
 		"add table inet berth\ndelete table inet berth\n",
 		"set g_000000000000000b1 {\n\t\ttype ipv4_addr\n\t\telements = { 10.0.1.200 }\n",
@@ -71,6 +76,39 @@ func TestRender(t *testing.T) {
 	for _, unwanted := range []string{"in_00000000000000002", "in_00000000000000004"} {
 		if strings.Contains(got, unwanted) {
 			t.Errorf("ruleset has %s:\n%s", unwanted, got)
+		}
+	}
+}
+
+func TestRenderIPTables(t *testing.T) {
+	const table = "berth_0123456789ab"
+	stale := []string{"berth_01234567-i9", "berth_01234567-i1", "berth_01234567-fwd", "DOCKER-USER", "berth_99999999-i9"}
+	got := RenderIPTables(table, renderTestPolicy(), stale)
+	for _, want := range []string{
+		"*filter\n:berth_01234567-fwd - [0:0]\n",
+		"-A berth_01234567-fwd -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT\n",
+		// The first interface of an address wins; a group's members stand
+		// for it; a group without egress rules lets nothing out.
+		"-A berth_01234567-i0 -s 10.0.1.200/32 -p tcp --dport 8080 -j ACCEPT\n-A berth_01234567-i0 -j DROP\n",
+		"-A berth_01234567-e0 -j DROP\n",
+		// The default group admits its members and the host.
+		"-A berth_01234567-i1 -s 10.0.2.23/32 -j ACCEPT\n-A berth_01234567-i1 -s 10.0.1.1/32 -j ACCEPT\n-A berth_01234567-i1 -s 10.0.2.1/32 -j ACCEPT\n",
+		"-A berth_01234567-e1 -j RETURN\n-A berth_01234567-e1 -j DROP\n",
+		"-A berth_01234567-fwd -i berth-+ -s 10.0.1.15/32 -m comment --comment eni-00000000000000001 -j berth_01234567-e0\n",
+		"-A berth_01234567-out -o berth-+ -d 10.0.2.23/32 -m comment --comment eni-00000000000000003 -j berth_01234567-i1\n",
+		"-A berth_01234567-fwd -o berth-+ -d 10.0.0.0/16 -j DROP\n",
+		// Only this agent's chains of interfaces gone are deleted.
+		":berth_01234567-i9 - [0:0]\n",
+		"-X berth_01234567-i9\nCOMMIT\n",
+		"*nat\n:berth_01234567-nat - [0:0]\n-A berth_01234567-nat -s 10.0.0.0/16 ! -o berth-+ -j MASQUERADE\nCOMMIT\n",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("rules lack %q:\n%s", want, got)
+		}
+	}
+	for _, unwanted := range []string{"-X berth_01234567-i1", "-X berth_01234567-fwd", "DOCKER-USER", "berth_99999999", "eni-00000000000000002", "eni-00000000000000004", "berth_01234567-i2"} {
+		if strings.Contains(got, unwanted) {
+			t.Errorf("rules have %s:\n%s", unwanted, got)
 		}
 	}
 }

@@ -3,7 +3,8 @@
 // addresses, the interfaces of awsvpc tasks (a veth pair from the VPC's
 // bridge into the task's network namespace, with the task's address, MAC
 // and default route), routes that keep a VPC's traffic on the host, and
-// security groups enforced in the kernel with nftables.
+// security groups enforced in the kernel with nftables (iptables where the
+// nft command is missing).
 //
 // The agent drives it: it reconciles the host with the VPCs and security
 // groups the server describes (Reconcile) and attaches each task's

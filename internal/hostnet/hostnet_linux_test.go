@@ -173,6 +173,7 @@ func TestVPCNetworkAndSecurityGroups(t *testing.T) {
 	}
 	t.Cleanup(func() {
 		_ = exec.Command("nft", "delete", "table", "inet", TableName).Run()
+		removeIPTables(TableName)
 		if err := RemoveVPC(vpcID, cidr); err != nil {
 			t.Error(err)
 		}
@@ -218,12 +219,6 @@ func TestVPCNetworkAndSecurityGroups(t *testing.T) {
 			},
 		}
 	}
-	apply := func(p Policy) {
-		t.Helper()
-		if err := ApplyFirewall(ctx, Render(TableName, p)); err != nil {
-			t.Fatal(err)
-		}
-	}
 	hostDial := func(from netip.Addr, to netip.Addr) error {
 		d := net.Dialer{Timeout: 700 * time.Millisecond}
 		if from.IsValid() {
@@ -237,31 +232,62 @@ func TestVPCNetworkAndSecurityGroups(t *testing.T) {
 	}
 	portA, portB := netip.AddrPortFrom(addrA, 8080).String(), netip.AddrPortFrom(addrB, 8080).String()
 
-	// A admits 8080 from B's group and the load balancer's only.
-	apply(policy(Rule{Protocol: "tcp", FromPort: 8080, ToPort: 8080, Group: gB}, Rule{Protocol: "tcp", FromPort: 8080, ToPort: 8080, Group: gLB}))
-	if err := b.dial(portA); err != nil {
-		t.Errorf("B -> A:8080, admitted by A's group: %v", err)
+	// Each backend enforces the same groups, alone.
+	backends := []struct {
+		name   string
+		apply  func(context.Context, string, Policy) error
+		remove func()
+	}{
+		{"nftables", func(ctx context.Context, table string, p Policy) error { return applyNFT(ctx, Render(table, p)) },
+			func() { _ = exec.Command("nft", "delete", "table", "inet", TableName).Run() }},
+		{"iptables", applyIPTables, func() { removeIPTables(TableName) }},
 	}
-	if err := a.dial(portB); err == nil {
-		t.Error("A -> B:8080 passed, though B's default group admits only its own members")
-	}
-	if err := hostDial(netip.Addr{}, addrA); err == nil {
-		t.Error("host -> A:8080 passed, though A's group does not admit the host")
-	}
-	if err := hostDial(addrLB, addrA); err != nil {
-		t.Errorf("load balancer address -> A:8080, admitted by group: %v", err)
-	}
-	if err := hostDial(netip.Addr{}, addrB); err != nil {
-		t.Errorf("host -> B:8080, B in the default group: %v", err)
-	}
+	for _, backend := range backends {
+		t.Run(backend.name, func(t *testing.T) {
+			if backend.name == "iptables" {
+				if _, err := exec.LookPath("iptables-restore"); err != nil {
+					t.Skip("needs iptables-restore")
+				}
+			}
+			defer backend.remove()
+			apply := func(p Policy) {
+				t.Helper()
+				if err := backend.apply(ctx, TableName, p); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// A admits 8080 from B's group and the load balancer's only.
+			apply(policy(Rule{Protocol: "tcp", FromPort: 8080, ToPort: 8080, Group: gB}, Rule{Protocol: "tcp", FromPort: 8080, ToPort: 8080, Group: gLB}))
+			if err := b.dial(portA); err != nil {
+				t.Errorf("B -> A:8080, admitted by A's group: %v", err)
+			}
+			if err := a.dial(portB); err == nil {
+				t.Error("A -> B:8080 passed, though B's default group admits only its own members")
+			}
+			if err := hostDial(netip.Addr{}, addrA); err == nil {
+				t.Error("host -> A:8080 passed, though A's group does not admit the host")
+			}
+			if err := hostDial(addrLB, addrA); err != nil {
+				t.Errorf("load balancer address -> A:8080, admitted by group: %v", err)
+			}
+			if err := hostDial(netip.Addr{}, addrB); err != nil {
+				t.Errorf("host -> B:8080, B in the default group: %v", err)
+			}
 
-	// A rule added takes effect on the running namespaces.
-	apply(policy(Rule{Protocol: "tcp", FromPort: 8000, ToPort: 9000, CIDR: cidr.String()}))
-	if err := hostDial(netip.Addr{}, addrA); err != nil {
-		t.Errorf("host -> A:8080 after admitting the VPC's range: %v", err)
-	}
-	if err := a.dial(portB); err == nil {
-		t.Error("A -> B:8080 passed after an unrelated change")
+			// A rule added takes effect on the running namespaces.
+			apply(policy(Rule{Protocol: "tcp", FromPort: 8000, ToPort: 9000, CIDR: cidr.String()}))
+			if err := hostDial(netip.Addr{}, addrA); err != nil {
+				t.Errorf("host -> A:8080 after admitting the VPC's range: %v", err)
+			}
+			if err := a.dial(portB); err == nil {
+				t.Error("A -> B:8080 passed after an unrelated change")
+			}
+			// Applied again, unchanged: the same verdicts.
+			apply(policy(Rule{Protocol: "tcp", FromPort: 8000, ToPort: 9000, CIDR: cidr.String()}))
+			if err := hostDial(netip.Addr{}, addrA); err != nil {
+				t.Errorf("host -> A:8080 after applying the same groups again: %v", err)
+			}
+		})
 	}
 
 	// An address of the range that no interface has fails here at once.
@@ -280,5 +306,28 @@ func TestVPCNetworkAndSecurityGroups(t *testing.T) {
 	var overlap *OverlapError
 	if err := EnsureVPC(other); !errors.As(err, &overlap) {
 		t.Errorf("EnsureVPC of an overlapping range: %v, want an OverlapError", err)
+	}
+}
+
+// removeIPTables removes the jumps into an agent's iptables chains and the
+// chains.
+func removeIPTables(table string) {
+	for _, hook := range IPTablesHooks(table) {
+		_ = exec.Command("iptables", append([]string{"-w", "-t", hook[0], "-D", hook[1]}, hook[2:]...)...).Run()
+	}
+	for _, t := range []string{"filter", "nat"} {
+		out, _ := exec.Command("iptables", "-w", "-t", t, "-S").Output()
+		var chains []string
+		for _, line := range strings.Split(string(out), "\n") {
+			if name, ok := strings.CutPrefix(line, "-N "+iptablesChainPrefix(table)+"-"); ok {
+				chains = append(chains, iptablesChainPrefix(table)+"-"+name)
+			}
+		}
+		for _, c := range chains {
+			_ = exec.Command("iptables", "-w", "-t", t, "-F", c).Run()
+		}
+		for _, c := range chains {
+			_ = exec.Command("iptables", "-w", "-t", t, "-X", c).Run()
+		}
 	}
 }
