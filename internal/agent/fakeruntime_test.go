@@ -497,6 +497,10 @@ type fakeHostNetwork struct {
 	vpcs     map[string]hostnet.VPC
 	attached map[int]hostnet.Interface
 	rulesets []string
+	// inTheWay are ranges a network of the host overlaps (EnsureVPC
+	// refuses them) or contains (HoldRange refuses them too).
+	inTheWay map[netip.Prefix]string
+	held     map[netip.Prefix]bool
 }
 
 // listCount is how many times the runtime was listed.
@@ -507,12 +511,16 @@ func (f *fakeRuntime) listCount() int {
 }
 
 func newFakeHostNetwork() *fakeHostNetwork {
-	return &fakeHostNetwork{vpcs: map[string]hostnet.VPC{}, attached: map[int]hostnet.Interface{}}
+	return &fakeHostNetwork{vpcs: map[string]hostnet.VPC{}, attached: map[int]hostnet.Interface{},
+		inTheWay: map[netip.Prefix]string{}, held: map[netip.Prefix]bool{}}
 }
 
 func (f *fakeHostNetwork) EnsureVPC(v hostnet.VPC) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if _, ok := f.inTheWay[v.CIDR]; ok {
+		return &hostnet.OverlapError{VPC: v.ID, CIDR: v.CIDR, Other: v.CIDR, Where: "eth9"}
+	}
 	f.vpcs[v.ID] = v
 	return nil
 }
@@ -531,7 +539,15 @@ func (f *fakeHostNetwork) Attach(pid int, i hostnet.Interface) error {
 	return nil
 }
 
-func (f *fakeHostNetwork) HoldRange(netip.Prefix) error { return nil }
+func (f *fakeHostNetwork) HoldRange(cidr netip.Prefix) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.inTheWay[cidr] == "contains" {
+		return &hostnet.OverlapError{CIDR: cidr, Other: netip.MustParsePrefix("10.0.0.0/8"), Where: "eth9"}
+	}
+	f.held[cidr] = true
+	return nil
+}
 
 func (f *fakeHostNetwork) ReleaseBridge(id string) (bool, error) {
 	f.mu.Lock()

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/berth/berth/internal/agentproto"
 	"github.com/berth/berth/internal/hostnet"
@@ -86,10 +87,7 @@ func (n *vpcNetworks) update(s *agentproto.NetworkState) {
 	n.stateMu.Lock()
 	n.state = s
 	n.stateMu.Unlock()
-	select {
-	case n.wake <- struct{}{}:
-	default:
-	}
+	n.poke()
 }
 
 // run applies each newest state until ctx ends; one that fails is
@@ -111,14 +109,53 @@ func (n *vpcNetworks) run(ctx context.Context) {
 		if err := n.apply(ctx, s); err != nil {
 			n.log.Error("applying the VPCs and security groups failed; retrying", "err", err)
 			sleepCtx(ctx, bo.next())
-			select {
-			case n.wake <- struct{}{}:
-			default:
-			}
+			n.poke()
 			continue
 		}
 		bo.reset()
+		if n.anyFailed() {
+			// The user may remove what is in a VPC's way (a bridge
+			// left by another berth, say): it is tried again.
+			time.AfterFunc(overlapRetry, n.poke)
+		}
 	}
+}
+
+// hold holds a VPC's range on the host. A range that a network of the
+// host contains is not held (holding it would take that network's
+// traffic): it is noted, and the rest goes on.
+func (n *vpcNetworks) hold(v hostnet.VPC) error {
+	err := n.host.HoldRange(v.CIDR)
+	var overlap *hostnet.OverlapError
+	if errors.As(err, &overlap) {
+		overlap.VPC = v.ID
+		if n.failed[v.ID] == nil {
+			n.log.Warn("a VPC's range cannot be held on this host", "vpc", v.ID, "err", err)
+		}
+		n.failed[v.ID] = err
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	n.held[v.ID] = v.CIDR
+	return nil
+}
+
+// overlapRetry is how often a VPC that cannot be carried is tried again.
+const overlapRetry = 5 * time.Second
+
+func (n *vpcNetworks) poke() {
+	select {
+	case n.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (n *vpcNetworks) anyFailed() bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return len(n.failed) > 0
 }
 
 // apply makes the host hold every VPC's range of s and carry on a bridge
@@ -136,10 +173,10 @@ func (n *vpcNetworks) apply(ctx context.Context, s *agentproto.NetworkState) err
 	defer n.mu.Unlock()
 	for _, v := range vpcs {
 		if !used[v.ID] {
-			if err := n.host.HoldRange(v.CIDR); err != nil {
+			delete(n.failed, v.ID)
+			if err := n.hold(v); err != nil {
 				return err
 			}
-			n.held[v.ID] = v.CIDR
 			if _, ok := n.carried[v.ID]; ok {
 				gone, err := n.host.ReleaseBridge(v.ID)
 				if err != nil {
@@ -159,6 +196,12 @@ func (n *vpcNetworks) apply(ctx context.Context, s *agentproto.NetworkState) err
 				n.log.Warn("a VPC cannot be carried on this host", "vpc", v.ID, "err", err)
 			}
 			n.failed[v.ID] = err
+			// Its range is still held where it can be: what of it the
+			// other network does not route fails here rather than leave
+			// by the default route.
+			if err := n.hold(v); err != nil {
+				return err
+			}
 			continue
 		case err != nil:
 			return err
@@ -170,6 +213,11 @@ func (n *vpcNetworks) apply(ctx context.Context, s *agentproto.NetworkState) err
 	present := map[string]bool{}
 	for _, v := range vpcs {
 		present[v.ID] = true
+	}
+	for id := range n.failed {
+		if !present[id] {
+			delete(n.failed, id)
+		}
 	}
 	for id, cidr := range n.held {
 		if present[id] {

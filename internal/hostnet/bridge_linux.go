@@ -62,6 +62,28 @@ func EnsureVPC(v VPC) error {
 // interface of this host uses fails here at once instead of leaving by the
 // default route.
 func HoldRange(cidr netip.Prefix) error {
+	// A route that holds the whole range and more (the host's network
+	// 172.16.0.0/12 around a VPC's 172.31.0.0/16, say) would lose the
+	// range to the unreachable route, which is more specific: that range
+	// is not held. Routes inside it, more specific, keep their traffic.
+	routes, err := netlink.RouteList(nil, netlink.FAMILY_V4)
+	if err != nil {
+		return fmt.Errorf("hostnet: list the host's routes: %w", err)
+	}
+	for _, r := range routes {
+		if r.Dst == nil {
+			continue
+		}
+		dst, ok := netip.AddrFromSlice(r.Dst.IP)
+		ones, _ := r.Dst.Mask.Size()
+		if ok && ones > 0 && ones < cidr.Bits() && netip.PrefixFrom(dst.Unmap(), ones).Contains(cidr.Addr()) {
+			where := "a route of the host"
+			if link, err := netlink.LinkByIndex(r.LinkIndex); err == nil {
+				where = link.Attrs().Name
+			}
+			return &OverlapError{CIDR: cidr, Other: netip.PrefixFrom(dst.Unmap(), ones).Masked(), Where: where}
+		}
+	}
 	route := &netlink.Route{Dst: ipNet(cidr.Masked()), Type: unix.RTN_UNREACHABLE, Priority: unreachableMetric}
 	if err := netlink.RouteReplace(route); err != nil {
 		return fmt.Errorf("hostnet: hold the range %s on this host: %w", cidr, err)
@@ -204,7 +226,10 @@ func checkOverlap(v VPC, bridge string) error {
 			continue
 		}
 		where := "an unreachable route"
-		if dev != "" {
+		switch {
+		case strings.HasPrefix(dev, BridgePrefix):
+			where = dev + ", the bridge of another VPC of berth: another server's, or one left by a server whose data is gone, which `ip link del " + dev + "` removes"
+		case dev != "":
 			where = dev
 		}
 		if r.Type == unix.RTN_UNREACHABLE && r.Priority == unreachableMetric {

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 )
 
 // Roles of this binary when a test runs it inside a namespace.
@@ -330,4 +331,37 @@ func removeIPTables(table string) {
 			_ = exec.Command("iptables", "-w", "-t", t, "-X", c).Run()
 		}
 	}
+}
+
+// TestHoldRangeLeavesContainingNetworks checks that a range a network of
+// the host contains is not held (the unreachable route, more specific,
+// would take that network's traffic), and that one it does not is.
+func TestHoldRangeLeavesContainingNetworks(t *testing.T) {
+	requireKernel(t)
+	cidr := freeVPCRange(t)
+	around := netip.PrefixFrom(cidr.Addr(), 15).Masked()
+	link := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: "berthtest0"}}
+	if err := netlink.LinkAdd(link); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = netlink.LinkDel(link) })
+	if err := netlink.LinkSetUp(link); err != nil {
+		t.Fatal(err)
+	}
+	if err := netlink.RouteAdd(&netlink.Route{LinkIndex: link.Attrs().Index, Dst: ipNet(around)}); err != nil {
+		t.Fatal(err)
+	}
+	var overlap *OverlapError
+	if err := HoldRange(cidr); !errors.As(err, &overlap) || overlap.Other != around {
+		t.Errorf("HoldRange(%s) inside %s: %v, want an OverlapError naming %s", cidr, around, err, around)
+	}
+	if err := netlink.LinkDel(link); err != nil {
+		t.Fatal(err)
+	}
+	if err := HoldRange(cidr); err != nil {
+		t.Fatalf("HoldRange(%s) with nothing around it: %v", cidr, err)
+	}
+	t.Cleanup(func() {
+		_ = netlink.RouteDel(&netlink.Route{Dst: ipNet(cidr), Type: unix.RTN_UNREACHABLE, Priority: unreachableMetric})
+	})
 }
