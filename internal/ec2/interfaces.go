@@ -78,15 +78,7 @@ func (e *EC2) describeNetworkInterfaces(ctx context.Context, in *ec2types.Descri
 	if err != nil {
 		return nil, err
 	}
-	all, err := listRegion[ec2state.NetworkInterface](ctx, e.store, ec2state.InterfacePrefix, reg)
-	if err != nil {
-		return nil, err
-	}
-	enis, err := byIDs(values(all), in.NetworkInterfaceIds, func(n ec2state.NetworkInterface) string { return n.ID }, interfaceNotFound)
-	if err != nil {
-		return nil, err
-	}
-	page, next, err := paginate(fs.apply(enis), func(n ec2state.NetworkInterface) string { return n.ID }, in.NextToken, in.MaxResults)
+	page, next, err := pickRecords(ctx, e, ec2state.InterfacePrefix, fs, in.NetworkInterfaceIds, func(n ec2state.NetworkInterface) string { return n.ID }, interfaceNotFound, in.NextToken, in.MaxResults)
 	if err != nil {
 		return nil, err
 	}

@@ -206,15 +206,7 @@ func (e *EC2) describeSubnets(ctx context.Context, in *ec2types.DescribeSubnetsR
 	if err != nil {
 		return nil, err
 	}
-	all, err := listRegion[ec2state.Subnet](ctx, e.store, ec2state.SubnetPrefix, region(ctx))
-	if err != nil {
-		return nil, err
-	}
-	subnets, err := byIDs(values(all), in.SubnetIds, func(s ec2state.Subnet) string { return s.ID }, subnetNotFound)
-	if err != nil {
-		return nil, err
-	}
-	page, next, err := paginate(fs.apply(subnets), func(s ec2state.Subnet) string { return s.ID }, in.NextToken, in.MaxResults)
+	page, next, err := pickRecords(ctx, e, ec2state.SubnetPrefix, fs, in.SubnetIds, func(s ec2state.Subnet) string { return s.ID }, subnetNotFound, in.NextToken, in.MaxResults)
 	if err != nil {
 		return nil, err
 	}

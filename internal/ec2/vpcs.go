@@ -355,15 +355,7 @@ func (e *EC2) describeVpcs(ctx context.Context, in *ec2types.DescribeVpcsRequest
 	if err != nil {
 		return nil, err
 	}
-	all, err := listRegion[ec2state.VPC](ctx, e.store, ec2state.VPCPrefix, region(ctx))
-	if err != nil {
-		return nil, err
-	}
-	vpcs, err := byIDs(values(all), in.VpcIds, func(v ec2state.VPC) string { return v.ID }, vpcNotFound)
-	if err != nil {
-		return nil, err
-	}
-	page, next, err := paginate(fs.apply(vpcs), func(v ec2state.VPC) string { return v.ID }, in.NextToken, in.MaxResults)
+	page, next, err := pickRecords(ctx, e, ec2state.VPCPrefix, fs, in.VpcIds, func(v ec2state.VPC) string { return v.ID }, vpcNotFound, in.NextToken, in.MaxResults)
 	if err != nil {
 		return nil, err
 	}
@@ -372,6 +364,21 @@ func (e *EC2) describeVpcs(ctx context.Context, in *ec2types.DescribeVpcsRequest
 		out.Vpcs[i] = vpcOut(v)
 	}
 	return out, nil
+}
+
+// pickRecords lists the region's records under prefix and picks what a
+// Describe call asks for: those it names by id (each must exist), those
+// of them the filters keep, a page of them.
+func pickRecords[T any](ctx context.Context, e *EC2, prefix string, fs filters[T], ids []string, id func(T) string, missing func(string) error, token *string, limit *int32) ([]T, *string, error) {
+	all, err := listRegion[T](ctx, e.store, prefix, region(ctx))
+	if err != nil {
+		return nil, nil, err
+	}
+	picked, err := byIDs(values(all), ids, id, missing)
+	if err != nil {
+		return nil, nil, err
+	}
+	return paginate(fs.apply(picked), id, token, limit)
 }
 
 // byIDs returns the items ids names (all of them when it names none); an

@@ -286,30 +286,44 @@ func (e *ELBv2) deleteLoadBalancer(ctx context.Context, in *elbv2types.DeleteLoa
 // readLoadBalancer reads the load balancer arn names in the request's
 // region.
 func (e *ELBv2) readLoadBalancer(ctx context.Context, arn string) (elbv2state.LoadBalancer, error) {
-	var lb elbv2state.LoadBalancer
-	err := elbv2state.Run(ctx, e.store, func(tx *elbv2state.Tx) error {
-		var err error
-		lb, err = elbv2state.ReadLoadBalancer(ctx, tx, region(ctx), arn)
-		return err
-	})
-	return lb, err
+	return readRecord(ctx, e, elbv2state.ReadLoadBalancer, arn)
 }
 
 // changeLoadBalancer applies edit to the load balancer arn names and
 // writes it, guarded by what it read; it returns the load balancer as
 // written.
 func (e *ELBv2) changeLoadBalancer(ctx context.Context, arn string, edit func(lb *elbv2state.LoadBalancer) error) (elbv2state.LoadBalancer, error) {
-	var out elbv2state.LoadBalancer
+	return changeRecord(ctx, e, elbv2state.ReadLoadBalancer, func(lb elbv2state.LoadBalancer) string {
+		return elbv2state.LoadBalancerKey(lb.Region, lb.Name)
+	}, arn, edit)
+}
+
+// readRecord reads the record arn names in the request's region with read.
+func readRecord[T any](ctx context.Context, e *ELBv2, read func(context.Context, *elbv2state.Tx, string, string) (T, error), arn string) (T, error) {
+	var out T
 	err := elbv2state.Run(ctx, e.store, func(tx *elbv2state.Tx) error {
-		lb, err := elbv2state.ReadLoadBalancer(ctx, tx, region(ctx), arn)
+		var err error
+		out, err = read(ctx, tx, region(ctx), arn)
+		return err
+	})
+	return out, err
+}
+
+// changeRecord applies edit to the record arn names (read with read) and
+// writes it at its key, guarded by what it read; it returns the record as
+// written.
+func changeRecord[T any](ctx context.Context, e *ELBv2, read func(context.Context, *elbv2state.Tx, string, string) (T, error), key func(T) string, arn string, edit func(*T) error) (T, error) {
+	var out T
+	err := elbv2state.Run(ctx, e.store, func(tx *elbv2state.Tx) error {
+		rec, err := read(ctx, tx, region(ctx), arn)
 		if err != nil {
 			return err
 		}
-		if err := edit(&lb); err != nil {
+		if err := edit(&rec); err != nil {
 			return err
 		}
-		out = lb
-		return tx.Put(elbv2state.LoadBalancerKey(lb.Region, lb.Name), lb)
+		out = rec
+		return tx.Put(key(rec), rec)
 	})
 	return out, err
 }

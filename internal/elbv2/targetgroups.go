@@ -245,31 +245,15 @@ func sameTargetGroup(a, b elbv2state.TargetGroup) bool {
 
 // readTargetGroup reads the group arn names in the request's region.
 func (e *ELBv2) readTargetGroup(ctx context.Context, arn string) (elbv2state.TargetGroup, error) {
-	var tg elbv2state.TargetGroup
-	err := elbv2state.Run(ctx, e.store, func(tx *elbv2state.Tx) error {
-		var err error
-		tg, err = elbv2state.ReadTargetGroup(ctx, tx, region(ctx), arn)
-		return err
-	})
-	return tg, err
+	return readRecord(ctx, e, elbv2state.ReadTargetGroup, arn)
 }
 
 // changeTargetGroup applies edit to the group arn names and writes it,
 // guarded by what it read; it returns the group as written.
 func (e *ELBv2) changeTargetGroup(ctx context.Context, arn string, edit func(tg *elbv2state.TargetGroup) error) (elbv2state.TargetGroup, error) {
-	var out elbv2state.TargetGroup
-	err := elbv2state.Run(ctx, e.store, func(tx *elbv2state.Tx) error {
-		tg, err := elbv2state.ReadTargetGroup(ctx, tx, region(ctx), arn)
-		if err != nil {
-			return err
-		}
-		if err := edit(&tg); err != nil {
-			return err
-		}
-		out = tg
-		return tx.Put(elbv2state.TargetGroupKey(tg.Region, tg.Name), tg)
-	})
-	return out, err
+	return changeRecord(ctx, e, elbv2state.ReadTargetGroup, func(tg elbv2state.TargetGroup) string {
+		return elbv2state.TargetGroupKey(tg.Region, tg.Name)
+	}, arn, edit)
 }
 
 func (e *ELBv2) describeTargetGroups(ctx context.Context, in *elbv2types.DescribeTargetGroupsInput) (*elbv2types.DescribeTargetGroupsOutput, error) {
