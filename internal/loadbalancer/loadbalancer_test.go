@@ -193,3 +193,31 @@ func TestPickGroup(t *testing.T) {
 		t.Error("group stickiness")
 	}
 }
+
+func TestBalancerReady(t *testing.T) {
+	a, b := netip.MustParseAddr("10.0.1.20"), netip.MustParseAddr("10.0.2.20")
+	http80 := netip.AddrPortFrom(a, 80)
+	for _, tc := range []struct {
+		name      string
+		addresses []netip.Addr
+		listeners []netip.AddrPort
+		local     []netip.Addr
+		served    bool
+		want      bool
+	}{
+		{"no address yet", nil, nil, []netip.Addr{a}, true, false},
+		{"served on addresses the host has", []netip.Addr{a, b}, []netip.AddrPort{http80}, []netip.Addr{a, b}, true, true},
+		{"no listener: active once addressed", []netip.Addr{a}, nil, []netip.Addr{a}, true, true},
+		{"an address the host lacks (VPC not carried)", []netip.Addr{a, b}, []netip.AddrPort{http80}, []netip.Addr{a}, true, false},
+		{"a listener not served", []netip.Addr{a}, []netip.AddrPort{http80}, []netip.Addr{a}, false, false},
+	} {
+		local := map[netip.Addr]bool{}
+		for _, l := range tc.local {
+			local[l] = true
+		}
+		br := &balancerRoute{addresses: tc.addresses, listeners: tc.listeners}
+		if got := br.ready(local, func(netip.AddrPort) bool { return tc.served }); got != tc.want {
+			t.Errorf("%s: ready = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

@@ -15,9 +15,12 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httputil"
+	"net/netip"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,9 +40,13 @@ type Config struct {
 	// listeners serve.
 	Box *secretbox.Box
 	// Now is the clock (nil: time.Now).
-	Now        func() time.Time
-	Logger     *slog.Logger
-	Registerer prometheus.Registerer
+	Now func() time.Time
+	// HostAddresses lists the host's addresses (nil: the interfaces'): a
+	// load balancer turns active only once its addresses are there, which
+	// they are not while its VPC cannot be carried on this host.
+	HostAddresses func() ([]netip.Addr, error)
+	Logger        *slog.Logger
+	Registerer    prometheus.Registerer
 }
 
 // Plane is the data plane of every load balancer.
@@ -71,6 +78,9 @@ func New(cfg Config) *Plane {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.HostAddresses == nil {
+		cfg.HostAddresses = interfaceAddresses
 	}
 	p := &Plane{
 		cfg:      cfg,
@@ -245,20 +255,30 @@ func closeIdleProxy(rp *httputil.ReverseProxy) {
 	}
 }
 
-// activate marks active the load balancers whose every listener is served.
+// activate marks active the load balancers whose every listener is served
+// on addresses the host has.
 func (p *Plane) activate(ctx context.Context, t *table) {
+	var local map[netip.Addr]bool
 	for _, b := range t.balancers {
 		if b.state != elbv2state.StateProvisioning || len(b.addresses) == 0 {
 			continue
 		}
-		ready := true
-		for _, ap := range b.listeners {
-			if s := p.servers[ap.String()]; s == nil || !s.bound {
-				ready = false
-				break
+		if local == nil {
+			addrs, err := p.cfg.HostAddresses()
+			if err != nil {
+				p.log.Warn("listing the host's addresses failed", "err", err)
+				return
+			}
+			local = map[netip.Addr]bool{}
+			for _, a := range addrs {
+				local[a.Unmap()] = true
 			}
 		}
-		if !ready {
+		served := func(ap netip.AddrPort) bool {
+			s := p.servers[ap.String()]
+			return s != nil && s.bound
+		}
+		if !b.ready(local, served) {
 			continue
 		}
 		if err := elbv2state.Activate(ctx, p.cfg.Store, b.region, b.arn); err != nil && ctx.Err() == nil {
@@ -289,4 +309,30 @@ func (p *Plane) shutdown() {
 		closeIdleProxy(rp.(*httputil.ReverseProxy))
 		return true
 	})
+}
+
+// ready reports whether a load balancer can turn active: the host has
+// each of its addresses (none while its VPC cannot be carried here), and
+// each of its listeners is served.
+func (b *balancerRoute) ready(local map[netip.Addr]bool, served func(netip.AddrPort) bool) bool {
+	return len(b.addresses) > 0 &&
+		!slices.ContainsFunc(b.addresses, func(a netip.Addr) bool { return !local[a] }) &&
+		!slices.ContainsFunc(b.listeners, func(ap netip.AddrPort) bool { return !served(ap) })
+}
+
+// interfaceAddresses are the addresses of the host's interfaces.
+func interfaceAddresses() ([]netip.Addr, error) {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]netip.Addr, 0, len(addrs))
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok {
+			if ip, ok := netip.AddrFromSlice(n.IP); ok {
+				out = append(out, ip.Unmap())
+			}
+		}
+	}
+	return out, nil
 }
