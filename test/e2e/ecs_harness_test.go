@@ -343,34 +343,36 @@ func waitHTTPOK(t testing.TB, url string, timeout time.Duration) {
 	}
 }
 
-// executionRoles remembers, per server, that taskExecutionRole made its
-// role.
+// executionRoles holds, per server (by data dir: a port may serve another
+// server later in the run), the making of its execution role.
 var executionRoles sync.Map
+
+type executionRole struct {
+	once sync.Once
+	arn  string
+}
 
 // taskExecutionRole makes, once per server, the execution role the
 // article makes (trusting ecs-tasks.amazonaws.com, with
 // AmazonECSTaskExecutionRolePolicy) and returns its ARN: Fargate task
 // definitions with ECR images or the awslogs driver need one, as in AWS.
 // IAM is global, so the role serves every region. A berth from before IAM
-// (the upgrade tests') has none to make: "".
+// (the upgrade tests') has none to make: "". Callers at the same time all
+// wait for the role to exist.
 func taskExecutionRole(t testing.TB, s *Server) string {
 	t.Helper()
-	arn := "arn:aws:iam::" + s.AccountID + ":role/ecsTaskExecutionRole"
-	if made, known := executionRoles.Load(s.URL); known {
-		if made.(bool) {
-			return arn
+	v, _ := executionRoles.LoadOrStore(s.DataDir, &executionRole{})
+	role := v.(*executionRole)
+	role.once.Do(func() {
+		if !servesAPI(t, s, "iam") {
+			return
 		}
-		return ""
-	}
-	serves := servesAPI(t, s, "iam")
-	executionRoles.Store(s.URL, serves)
-	if !serves {
-		return ""
-	}
-	s.AWS(t, "iam", "create-role", "--role-name", "ecsTaskExecutionRole", "--assume-role-policy-document", ecsTasksTrust).OK(t)
-	s.AWS(t, "iam", "attach-role-policy", "--role-name", "ecsTaskExecutionRole",
-		"--policy-arn", "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy").OK(t)
-	return arn
+		s.AWS(t, "iam", "create-role", "--role-name", "ecsTaskExecutionRole", "--assume-role-policy-document", ecsTasksTrust).OK(t)
+		s.AWS(t, "iam", "attach-role-policy", "--role-name", "ecsTaskExecutionRole",
+			"--policy-arn", "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy").OK(t)
+		role.arn = "arn:aws:iam::" + s.AccountID + ":role/ecsTaskExecutionRole"
+	})
+	return role.arn
 }
 
 // servesAPI reports whether the server's health endpoint lists the API.

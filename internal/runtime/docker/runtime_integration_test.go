@@ -211,7 +211,11 @@ func TestStop(t *testing.T) {
 	t.Run("ignores SIGTERM", func(t *testing.T) {
 		t.Parallel()
 		c := run(t, runtime.ContainerSpec{Name: uniqueName(t, "stubborn"), NetworkMode: "none", Cmd: []string{"sleep", "-ignore-term"}})
-		waitFor(t, c.ID, 5*time.Second, "running", func(c runtime.Container) bool { return c.Running })
+		// Running is not yet ignoring: a SIGTERM before the program
+		// said so would end it.
+		waitFor(t, c.ID, 5*time.Second, "ignoring SIGTERM", func(c runtime.Container) bool {
+			return c.Running && strings.Contains(logs(t, c.ID), "ignoring SIGTERM")
+		})
 		start := time.Now()
 		if err := testDriver.Stop(testContext(t, 30*time.Second), c.ID, 1500*time.Millisecond); err != nil {
 			t.Fatal(err)

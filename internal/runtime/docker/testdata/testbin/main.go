@@ -89,6 +89,8 @@ func main() {
 		fs.Parse(args)
 		if *ignoreTerm {
 			signal.Ignore(syscall.SIGTERM)
+			// Said once ignored: a test sends SIGTERM only after this.
+			fmt.Println("ignoring SIGTERM")
 			time.Sleep(*d)
 			return
 		}
