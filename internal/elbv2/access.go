@@ -62,6 +62,12 @@ var accessRules = map[string]accessRule{
 	}),
 	"ModifyListener": onInput(func(a *accessRequest, in *elbv2types.ModifyListenerInput) { a.on(in.ListenerArn) }),
 	"DeleteListener": onInput(func(a *accessRequest, in *elbv2types.DeleteListenerInput) { a.on(in.ListenerArn) }),
+	"AddListenerCertificates": onInput(func(a *accessRequest, in *elbv2types.AddListenerCertificatesInput) {
+		a.on(in.ListenerArn)
+	}),
+	"RemoveListenerCertificates": onInput(func(a *accessRequest, in *elbv2types.RemoveListenerCertificatesInput) {
+		a.on(in.ListenerArn)
+	}),
 
 	"CreateRule": onInput(func(a *accessRequest, in *elbv2types.CreateRuleInput) {
 		l := awsapi.Deref(in.ListenerArn)
@@ -93,6 +99,7 @@ var accessRules = map[string]accessRule{
 	"DescribeTargetGroupAttributes":  anything,
 	"DescribeTargetHealth":           anything,
 	"DescribeListeners":              anything,
+	"DescribeListenerCertificates":   anything,
 	"DescribeSSLPolicies":            anything,
 	"DescribeRules":                  anything,
 	"DescribeTags":                   anything,

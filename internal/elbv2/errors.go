@@ -32,6 +32,7 @@ var (
 	errInvalidSubnet               = errors.New("invalid subnet")
 	errInvalidSecurityGroup        = errors.New("invalid security group")
 	errCertificateNotFound         = errors.New("certificate not found")
+	errTooManyCertificates         = errors.New("too many certificates")
 	errSSLPolicyNotFound           = errors.New("SSL policy not found")
 	errUnsupported                 = errors.New("unsupported")
 )
@@ -77,6 +78,7 @@ func newErrorTable(log *slog.Logger) *awsapi.ErrorTable {
 		awsapi.Is(errInvalidSubnet, awsapi.Error{Code: "InvalidSubnet"}),
 		awsapi.Is(errInvalidSecurityGroup, awsapi.Error{Code: "InvalidSecurityGroup"}),
 		awsapi.Is(errCertificateNotFound, awsapi.Error{Code: "CertificateNotFound"}),
+		awsapi.Is(errTooManyCertificates, awsapi.Error{Code: "TooManyCertificates"}),
 		awsapi.Is(errSSLPolicyNotFound, awsapi.Error{Code: "SSLPolicyNotFound"}),
 		// No modelled ELBv2 code says "not implemented"; clients print
 		// unmodelled codes as they are.

@@ -76,7 +76,12 @@ func (e *ELBv2) checkListener(ctx context.Context, cur *elbv2state.Listener, pro
 		if err != nil {
 			return s, err
 		}
-		s.certificates = []string{arn}
+		// A new default keeps the listener's certificate list.
+		list := []string{}
+		if len(s.certificates) > 1 {
+			list = s.certificates[1:]
+		}
+		s.certificates = append([]string{arn}, list...)
 	}
 	if len(s.certificates) == 0 {
 		return s, validation("A certificate must be specified for HTTPS listeners")

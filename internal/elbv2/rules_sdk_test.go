@@ -2,6 +2,7 @@ package elbv2
 
 import (
 	"context"
+	"fmt"
 	"regexp"
 	"slices"
 	"testing"
@@ -329,4 +330,101 @@ func TestDescribeListenersOrder(t *testing.T) {
 	if !slices.Equal(ports, []int32{8443, 80, 8080}) {
 		t.Fatalf("listeners by port %v, want 8443, 80, 8080", ports)
 	}
+}
+
+// TestListenerCertificateList adds certificates to an HTTPS listener's
+// list, lists them beside the default, keeps the list when the default
+// changes, refuses to remove the default, and records every one as used.
+func TestListenerCertificateList(t *testing.T) {
+	e := newTestEnv(t)
+	ctx := context.Background()
+	lb := e.createLB("certs-alb")
+	tg := e.createTG("certs-tg")
+	cert := func(id string) string {
+		arn := acmstate.ARN(testRegion, testAccount, id)
+		e.put(acmstate.CertificateKey(testRegion, id), acmstate.Certificate{Region: testRegion, ID: id, ARN: arn, Type: acmstate.TypeImported, DomainName: id + ".example.com"})
+		return arn
+	}
+	def, a, b, c := cert("def"), cert("a"), cert("b"), cert("c")
+	used := func(arn string) bool {
+		t.Helper()
+		got, err := acmstate.Get(ctx, e.store, testRegion, arn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(got.Value.InUseBy) > 0
+	}
+	out, err := e.client.CreateListener(ctx, &sdk.CreateListenerInput{LoadBalancerArn: lb.LoadBalancerArn, Protocol: types.ProtocolEnumHttps,
+		Port: aws.Int32(443), DefaultActions: forward(tg.TargetGroupArn), Certificates: []types.Certificate{{CertificateArn: aws.String(def)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := out.Listeners[0].ListenerArn
+	list := func() []string {
+		t.Helper()
+		got, err := e.client.DescribeListenerCertificates(ctx, &sdk.DescribeListenerCertificatesInput{ListenerArn: l})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s []string
+		for _, c := range got.Certificates {
+			s = append(s, fmt.Sprintf("%s %v", aws.ToString(c.CertificateArn)[len(aws.ToString(c.CertificateArn))-1:], aws.ToBool(c.IsDefault)))
+		}
+		return s
+	}
+	certs := func(arns ...string) []types.Certificate {
+		var out []types.Certificate
+		for _, arn := range arns {
+			out = append(out, types.Certificate{CertificateArn: aws.String(arn)})
+		}
+		return out
+	}
+	added, err := e.client.AddListenerCertificates(ctx, &sdk.AddListenerCertificatesInput{ListenerArn: l, Certificates: certs(a, b)})
+	if err != nil || len(added.Certificates) != 2 || aws.ToBool(added.Certificates[0].IsDefault) {
+		t.Fatalf("add: %+v %v", added, err)
+	}
+	// Added again: no change.
+	if _, err := e.client.AddListenerCertificates(ctx, &sdk.AddListenerCertificatesInput{ListenerArn: l, Certificates: certs(a)}); err != nil {
+		t.Fatal(err)
+	}
+	if got := list(); !slices.Equal(got, []string{"a false", "b false", "f true"}) {
+		t.Fatalf("certificates %v", got)
+	}
+	if !used(a) || !used(b) {
+		t.Error("added certificates not recorded as used")
+	}
+	// A new default keeps the list.
+	if _, err := e.client.ModifyListener(ctx, &sdk.ModifyListenerInput{ListenerArn: l, Certificates: certs(c)}); err != nil {
+		t.Fatal(err)
+	}
+	if got := list(); !slices.Equal(got, []string{"a false", "b false", "c true"}) {
+		t.Fatalf("certificates after a new default %v", got)
+	}
+	_, err = e.client.RemoveListenerCertificates(ctx, &sdk.RemoveListenerCertificatesInput{ListenerArn: l, Certificates: certs(c)})
+	gatewaytest.WantError(t, err, "OperationNotPermitted", "")
+	if _, err := e.client.RemoveListenerCertificates(ctx, &sdk.RemoveListenerCertificatesInput{ListenerArn: l, Certificates: certs(a)}); err != nil {
+		t.Fatal(err)
+	}
+	if got := list(); !slices.Equal(got, []string{"b false", "c true"}) {
+		t.Fatalf("certificates after a removal %v", got)
+	}
+	if used(a) || used(def) || !used(b) {
+		t.Errorf("used: a %v, def %v, b %v; want b only of those", used(a), used(def), used(b))
+	}
+	_, err = e.client.AddListenerCertificates(ctx, &sdk.AddListenerCertificatesInput{ListenerArn: l, Certificates: certs(acmstate.ARN(testRegion, testAccount, "missing"))})
+	gatewaytest.WantError(t, err, "CertificateNotFound", "")
+	// The list of a load balancer holds 25 at the most.
+	var many []string
+	for i := range maxListCertificates {
+		many = append(many, cert(fmt.Sprintf("m%02d", i)))
+	}
+	_, err = e.client.AddListenerCertificates(ctx, &sdk.AddListenerCertificatesInput{ListenerArn: l, Certificates: certs(many...)})
+	gatewaytest.WantError(t, err, "TooManyCertificates", "")
+	if got := list(); len(got) != 2 {
+		t.Errorf("a refused addition changed the list: %v", got)
+	}
+	// An HTTP listener has no list.
+	plain := e.createListener(lb.LoadBalancerArn, 80, forward(tg.TargetGroupArn))
+	_, err = e.client.AddListenerCertificates(ctx, &sdk.AddListenerCertificatesInput{ListenerArn: plain.ListenerArn, Certificates: certs(b)})
+	gatewaytest.WantError(t, err, "ValidationError", "")
 }

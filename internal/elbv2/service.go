@@ -110,6 +110,10 @@ func (e *ELBv2) operations() map[string]awsapi.Operation {
 		"DeleteListener":      awsapi.Op(e.deleteListener),
 		"DescribeSSLPolicies": awsapi.Op(e.describeSSLPolicies),
 
+		"AddListenerCertificates":      awsapi.Op(e.addListenerCertificates),
+		"RemoveListenerCertificates":   awsapi.Op(e.removeListenerCertificates),
+		"DescribeListenerCertificates": awsapi.Op(e.describeListenerCertificates),
+
 		"CreateRule":        awsapi.Op(e.createRule),
 		"DescribeRules":     awsapi.Op(e.describeRules),
 		"ModifyRule":        awsapi.Op(e.modifyRule),

@@ -250,6 +250,17 @@ var networkExampleSetups = map[string]func(e *exampleEnv){
 	// my-load-balancer in two default subnets, its target group my-targets,
 	// listeners and rules.
 	"elbv2/add-tags#1": func(e *exampleEnv) { e.docLoadBalancer() },
+	"elbv2/add-listener-certificates#1": func(e *exampleEnv) {
+		e.docHTTPSListener("")
+		e.certificate(docListenerCertificate("5cc54884-f4a3-4072-80be-05b9ba72f705"), "www.example.com")
+	},
+	"elbv2/describe-listener-certificates#1": func(e *exampleEnv) {
+		e.docHTTPSListener(docListenerCertificate("fe59da96-6f58-4a22-8eed-6d0d50477e1d"),
+			docListenerCertificate("5cc54884-f4a3-4072-80be-05b9ba72f705"), docListenerCertificate("3dcb0a41-bd72-4774-9ad9-756919c40557"))
+	},
+	"elbv2/remove-listener-certificates#1": func(e *exampleEnv) {
+		e.docHTTPSListener("", docListenerCertificate("5cc54884-f4a3-4072-80be-05b9ba72f705"))
+	},
 	"elbv2/create-listener#1": func(e *exampleEnv) {
 		e.docLoadBalancer()
 		e.docTargetGroup()
@@ -713,6 +724,29 @@ func (e *exampleEnv) listener(lb, docID string, protocol elbtypes.ProtocolEnum, 
 func (e *exampleEnv) docListener(lb, tg string) string {
 	e.t.Helper()
 	return e.listener(lb, "f2f7dc8efc522ab2", elbtypes.ProtocolEnumHttp, 80, tg, "")
+}
+
+// docListenerCertificate is the ARN the listener certificate examples
+// give a certificate of theirs.
+func docListenerCertificate(id string) string {
+	return "arn:aws:acm:us-west-2:123456789012:certificate/" + id
+}
+
+// docHTTPSListener is the documentation's listener f2f7dc8efc522ab2 made
+// HTTPS on port 443, its default certificate and those of its certificate
+// list requested with the documented ARNs (unless empty).
+func (e *exampleEnv) docHTTPSListener(defaultDocARN string, listDocARNs ...string) string {
+	e.t.Helper()
+	arn := e.listener(e.docLoadBalancer(), "f2f7dc8efc522ab2", elbtypes.ProtocolEnumHttps, 443, e.docTargetGroup(), e.certificate(defaultDocARN, "www.example.com"))
+	if len(listDocARNs) > 0 {
+		var certs []elbtypes.Certificate
+		for _, doc := range listDocARNs {
+			certs = append(certs, elbtypes.Certificate{CertificateArn: aws.String(e.certificate(doc, "www.example.com"))})
+		}
+		_, err := e.elb.AddListenerCertificates(e.ctx(), &elb.AddListenerCertificatesInput{ListenerArn: aws.String(arn), Certificates: certs})
+		e.must(err)
+	}
+	return arn
 }
 
 // rule adds a rule forwarding the requests of a path pattern to tg; a

@@ -3,12 +3,15 @@ package e2e
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -537,6 +540,32 @@ func TestHTTPSListener(t *testing.T) {
 	status, _, h := get(t, "http://"+address+"/path?q=1", "Host", "api.example.com")
 	if status != 301 || h.Get("Location") != "https://api.example.com/path?q=1" {
 		t.Errorf("HTTP to HTTPS redirect: %d %s", status, h.Get("Location"))
+	}
+
+	// A certificate added to the listener's list serves the clients that
+	// ask for its name (SNI); the others still get the default.
+	var other struct{ CertificateArn string }
+	s.AWS(t, "acm", "request-certificate", "--domain-name", "www.example.org", "--validation-method", "DNS").OK(t).Decode(t, &other)
+	var listeners struct {
+		Listeners []struct{ ListenerArn, Protocol string }
+	}
+	s.AWS(t, "elbv2", "describe-listeners", "--load-balancer-arn", lbARN).OK(t).Decode(t, &listeners)
+	for _, l := range listeners.Listeners {
+		if l.Protocol == "HTTPS" {
+			s.AWS(t, "elbv2", "add-listener-certificates", "--listener-arn", l.ListenerArn, "--certificates", "CertificateArn="+other.CertificateArn).OK(t)
+		}
+	}
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM([]byte(ca.Stdout))
+	for _, name := range []string{"www.example.org", "api.example.com"} {
+		waitFor(t, 5*time.Second, "the certificate of "+name, func() bool {
+			conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", address+":443", &tls.Config{ServerName: name, RootCAs: roots})
+			if err != nil {
+				return false
+			}
+			defer conn.Close()
+			return slices.Contains(conn.ConnectionState().PeerCertificates[0].DNSNames, name)
+		})
 	}
 }
 
