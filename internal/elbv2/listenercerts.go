@@ -2,10 +2,8 @@ package elbv2
 
 import (
 	"context"
-	"errors"
 	"slices"
 
-	"github.com/berth/berth/internal/acm/acmstate"
 	"github.com/berth/berth/internal/awsapi"
 	"github.com/berth/berth/internal/elbv2/elbv2state"
 	"github.com/berth/berth/internal/elbv2/elbv2types"
@@ -26,13 +24,8 @@ func (e *ELBv2) addListenerCertificates(ctx context.Context, in *elbv2types.AddL
 	if err != nil {
 		return nil, err
 	}
-	for _, arn := range arns {
-		if _, err := acmstate.Get(ctx, e.store, region(ctx), arn); errors.Is(err, acmstate.ErrNotFound) {
-			return nil, kindError(errCertificateNotFound, "Certificate '%s' not found", arn)
-		} else if err != nil {
-			return nil, err
-		}
-	}
+	// A certificate that does not exist is refused as the load balancer
+	// starts using it (useCertificates).
 	err = e.changeListenerCertificates(ctx, awsapi.Deref(in.ListenerArn), func(l *elbv2state.Listener, listed int) error {
 		for _, arn := range arns {
 			if !slices.Contains(l.Certificates[1:], arn) {

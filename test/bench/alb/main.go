@@ -16,7 +16,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -76,10 +75,8 @@ func run() error {
 			return fmt.Errorf("%s is not installed (apt-get install wrk nginx-light)", tool)
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), cfg.timeout)
-	defer cancel()
-	ctx, stopSignals := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stopSignals()
+	ctx, stop := benchserver.Context(cfg.timeout)
+	defer stop()
 
 	dir, err := os.MkdirTemp("", "bench-alb-")
 	if err != nil {

@@ -30,14 +30,11 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
 	"runtime/debug"
-	"syscall"
 	"time"
 
 	"github.com/berth/berth/test/bench/benchserver"
@@ -86,10 +83,8 @@ func run() error {
 	if cfg.services > 10 {
 		return errors.New("--services: DescribeServices takes at most 10")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), cfg.timeout)
-	defer cancel()
-	ctx, stopSignals := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stopSignals()
+	ctx, stop := benchserver.Context(cfg.timeout)
+	defer stop()
 
 	dir, err := os.MkdirTemp("", "bench-iam-build-")
 	if err != nil {

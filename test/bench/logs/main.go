@@ -42,17 +42,14 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	goruntime "runtime"
 	"runtime/debug"
-	"syscall"
 	"time"
 
 	"github.com/berth/berth/test/bench/benchserver"
@@ -119,10 +116,8 @@ func run() error {
 	if err := cfg.check(); err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), cfg.timeout)
-	defer cancel()
-	ctx, stopSignals := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stopSignals()
+	ctx, stop := benchserver.Context(cfg.timeout)
+	defer stop()
 
 	dir, err := os.MkdirTemp("", "bench-logs-build-")
 	if err != nil {

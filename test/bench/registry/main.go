@@ -16,16 +16,13 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"net"
 	"net/url"
 	"os"
-	"os/signal"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"github.com/berth/berth/test/bench/benchserver"
@@ -113,10 +110,8 @@ func run() error {
 		}
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	ctx, stopSignals := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stopSignals()
+	ctx, stop := benchserver.Context(timeout)
+	defer stop()
 
 	fmt.Fprintf(os.Stderr, "image %d MiB in %d random uncompressed layers, %d runs, %d manifest clients for %s\n",
 		int64(cfg.layers)*cfg.layerSize>>20, cfg.layers, cfg.runs, cfg.clients, cfg.getDuration)

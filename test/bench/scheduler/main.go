@@ -22,16 +22,13 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"runtime/debug"
-	"syscall"
 	"time"
 
 	"github.com/berth/berth/test/bench/benchserver"
@@ -103,10 +100,8 @@ func run() error {
 			return err
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), cfg.timeout)
-	defer cancel()
-	ctx, stopSignals := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stopSignals()
+	ctx, stop := benchserver.Context(cfg.timeout)
+	defer stop()
 
 	dir, err := os.MkdirTemp("", "bench-scheduler-build-")
 	if err != nil {

@@ -17,11 +17,9 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -60,10 +58,8 @@ func run() error {
 	if cfg.runs < 2 {
 		return errors.New("--runs must be at least 2")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), cfg.timeout)
-	defer cancel()
-	ctx, stopSignals := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stopSignals()
+	ctx, stop := benchserver.Context(cfg.timeout)
+	defer stop()
 
 	dir, err := os.MkdirTemp("", "bench-tasks-build-")
 	if err != nil {
