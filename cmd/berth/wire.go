@@ -45,6 +45,7 @@ import (
 	"github.com/berth/berth/internal/secretbox"
 	"github.com/berth/berth/internal/secretfile"
 	"github.com/berth/berth/internal/secretsmanager"
+	"github.com/berth/berth/internal/servicediscovery"
 	"github.com/berth/berth/internal/ssm"
 	"github.com/berth/berth/internal/store/bolt"
 	"github.com/berth/berth/internal/vulndb"
@@ -200,6 +201,7 @@ func wire(cfg serverConfig, serverURL string, logger *slog.Logger) (c *component
 		ec2Config.HostNetworks = func(context.Context) ([]netip.Prefix, error) { return hostnet.HostNetworks() }
 	}
 	loadBalancers := elbv2.New(elbv2.Config{Store: s.store, AccountID: cfg.AccountID, DefaultVPC: defaultVPC, Logger: logger})
+	cloudMap := servicediscovery.New(servicediscovery.Config{Store: s.store, AccountID: cfg.AccountID, Logger: logger})
 	ca, err := pki.LoadOrCreate(cfg.DataDir)
 	if err != nil {
 		return nil, fmt.Errorf("certificate authority: %w", err)
@@ -229,6 +231,7 @@ func wire(cfg serverConfig, serverURL string, logger *slog.Logger) (c *component
 		ec2.New(ec2Config).Service(),
 		loadBalancers.Service(),
 		acm.New(acm.Config{Store: s.store, Box: box, CA: ca, AccountID: cfg.AccountID, Logger: logger}).Service(),
+		cloudMap.Service(),
 	}
 
 	// The controllers and the rest of the background work.
@@ -318,6 +321,10 @@ func wire(cfg serverConfig, serverURL string, logger *slog.Logger) (c *component
 		{name: "load balancer target drain", run: func(ctx context.Context) error {
 			return loadBalancers.RunDrainSweep(ctx, elbv2.DefaultDrainSweepInterval)
 		}, consequence: "the records of targets whose drain ended stay in the store (they are no longer listed all the same)"},
+		// Cloud Map's namespace, service and instance changes complete
+		// in the background, as Cloud Map's operations do.
+		{name: "cloud map operations", run: cloudMap.RunWorker,
+			consequence: "Cloud Map operations stay SUBMITTED: namespaces are not made, instances not registered"},
 		{name: "log retention", run: func(ctx context.Context) error {
 			return cloudwatchLogs.RunRetention(ctx, cfg.LogsRetentionInterval)
 		}, consequence: "expired log events stay on disk (reads still hide them)"},

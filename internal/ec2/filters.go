@@ -1,8 +1,6 @@
 package ec2
 
 import (
-	"cmp"
-	"encoding/base64"
 	"slices"
 	"strconv"
 	"strings"
@@ -154,33 +152,13 @@ func one(s string) []string {
 }
 
 // paginate returns the page of items (sorted by key) after the one token
-// ended, at most limit long (nil: all), and the token of the next page. A
-// token names the key a page ended at, so items made or deleted between
-// pages shift no other.
+// ended, at most limit long (nil: all), and the token of the next page.
 func paginate[T any](items []T, key func(T) string, token *string, limit *int32) ([]T, *string, error) {
-	slices.SortFunc(items, func(a, b T) int { return cmp.Compare(key(a), key(b)) })
-	start := 0
-	if t := awsapi.Deref(token); t != "" {
-		raw, err := base64.RawURLEncoding.DecodeString(t)
-		if err != nil || len(raw) == 0 {
-			return nil, nil, errPaginationToken
-		}
-		after := string(raw)
-		start, _ = slices.BinarySearchFunc(items, after, func(v T, k string) int { return cmp.Compare(key(v), k) })
-		for start < len(items) && key(items[start]) <= after {
-			start++
-		}
+	page, next, ok := awsapi.PageByKey(items, key, awsapi.Deref(token), int(awsapi.Deref(limit)))
+	if !ok {
+		return nil, nil, errPaginationToken
 	}
-	end := len(items)
-	if limit != nil && *limit > 0 {
-		end = min(start+int(*limit), len(items))
-	}
-	page := items[start:end]
-	if end == len(items) || len(page) == 0 {
-		return page, nil, nil
-	}
-	next := base64.RawURLEncoding.EncodeToString([]byte(key(page[len(page)-1])))
-	return page, &next, nil
+	return page, next, nil
 }
 
 // checkMaxResults applies EC2's bounds on MaxResults to the calls whose
