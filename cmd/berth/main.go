@@ -43,6 +43,7 @@ func newRootCmd(getenv func(string) string) *cobra.Command {
 		newRegistryCmd(getenv),
 		newCACmd(getenv),
 		newHostsCmd(getenv),
+		newDNSCmd(getenv),
 		&cobra.Command{
 			Use:   "version",
 			Short: "Print berth's version",

@@ -17,6 +17,7 @@ import (
 	"regexp"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -47,6 +48,12 @@ type serverConfig struct {
 	// 169.254.170.2.
 	DefaultVPCCIDR string
 	MetadataPort   int
+	// DNSListen is where the host may query berth's DNS server ("":
+	// nowhere; tasks always reach it at their VPC's resolver address), and
+	// DNSUpstreams the resolvers it forwards other names to (none: those
+	// of /etc/resolv.conf).
+	DNSListen    string
+	DNSUpstreams []string
 	// PprofListen, when set, is where the runtime profiles are served.
 	PprofListen string
 	// UnencryptedBlobs stores blobs in plaintext. It exists only so the
@@ -86,6 +93,8 @@ func defaultConfig(getenv func(string) string) serverConfig {
 		Agent:          true,
 		DefaultVPCCIDR: cmp.Or(getenv("BERTH_DEFAULT_VPC_CIDR"), ec2state.DefaultVPCCIDR),
 		MetadataPort:   80,
+		DNSListen:      getenv("BERTH_DNS_LISTEN"),
+		DNSUpstreams:   splitList(getenv("BERTH_DNS_UPSTREAM")),
 		// BERTH_LIFECYCLE_INTERVAL lets tests shorten lifecycle rounds.
 		LifecycleInterval:     envDuration(getenv("BERTH_LIFECYCLE_INTERVAL"), time.Hour),
 		GCInterval:            registry.DefaultGCInterval,
@@ -95,6 +104,17 @@ func defaultConfig(getenv func(string) string) serverConfig {
 		IAMEnforce:            getenv("BERTH_IAM_ENFORCE") == "" || envTrue(getenv("BERTH_IAM_ENFORCE")),
 		iamEnforceEnv:         getenv("BERTH_IAM_ENFORCE"),
 	}
+}
+
+// splitList splits a comma-separated list, dropping empty items.
+func splitList(value string) []string {
+	var out []string
+	for item := range strings.SplitSeq(value, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
 }
 
 // envTrue reads a boolean from the environment as strconv.ParseBool does;
@@ -170,6 +190,8 @@ func newServerCmd(getenv func(string) string) *cobra.Command {
 		_ = fs.MarkDeprecated(name, "awsvpc tasks get their addresses in their VPC's subnets (see --default-vpc-cidr)") // the flag exists
 	}
 	fs.IntVar(&cfg.MetadataPort, "metadata-port", def.MetadataPort, "port of the task metadata endpoint at 169.254.170.2")
+	fs.StringVar(&cfg.DNSListen, "dns-listen", def.DNSListen, "also serve berth's DNS server (Cloud Map namespaces, load balancer names, forwarding) to the host on this address, such as 127.0.0.1:5353; see `berth dns` (env BERTH_DNS_LISTEN; default off)")
+	fs.StringSliceVar(&cfg.DNSUpstreams, "dns-upstream", def.DNSUpstreams, "resolvers (ip:port) the DNS server forwards names outside berth's namespaces to (env BERTH_DNS_UPSTREAM, comma-separated; default: the nameservers of /etc/resolv.conf)")
 	fs.DurationVar(&cfg.LifecycleInterval, "lifecycle-interval", def.LifecycleInterval, "how often lifecycle policies expire images in every repository; a policy also applies when put (env BERTH_LIFECYCLE_INTERVAL)")
 	fs.DurationVar(&cfg.GCInterval, "gc-interval", def.GCInterval, "how often registry garbage collection deletes unreferenced blobs and idle upload sessions in the background; 0 disables it (berth registry gc still sweeps on demand)")
 	fs.DurationVar(&cfg.GCGracePeriod, "gc-grace-period", def.GCGracePeriod, "garbage collection keeps blobs and blob links younger than this: longer than a push takes from its first layer to its manifest (0: the default)")
@@ -234,6 +256,16 @@ func (c *serverConfig) validate() error {
 	}
 	if p, err := netip.ParsePrefix(c.DefaultVPCCIDR); c.DefaultVPCCIDR != "" && (err != nil || !p.Addr().Is4() || p.Bits() < 16 || p.Bits() > 24 || p.Masked() != p) {
 		return fmt.Errorf("--default-vpc-cidr %q must be an IPv4 range of /16 to /24, such as 172.31.0.0/16 (check BERTH_DEFAULT_VPC_CIDR)", c.DefaultVPCCIDR)
+	}
+	if c.DNSListen != "" {
+		if _, err := netip.ParseAddrPort(c.DNSListen); err != nil {
+			return fmt.Errorf("--dns-listen %q must be an ip:port such as 127.0.0.1:5353 (check BERTH_DNS_LISTEN)", c.DNSListen)
+		}
+	}
+	for _, u := range c.DNSUpstreams {
+		if _, err := netip.ParseAddrPort(u); err != nil {
+			return fmt.Errorf("--dns-upstream %q must be an ip:port such as 192.0.2.53:53 (check BERTH_DNS_UPSTREAM)", u)
+		}
 	}
 	if c.Agent {
 		if c.MetadataPort < 1 || c.MetadataPort > 65535 {

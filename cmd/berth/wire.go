@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -23,9 +25,11 @@ import (
 	"github.com/berth/berth/internal/blob"
 	"github.com/berth/berth/internal/blob/local"
 	lifecyclecontroller "github.com/berth/berth/internal/controller/lifecycle"
+	registriescontroller "github.com/berth/berth/internal/controller/registries"
 	scancontroller "github.com/berth/berth/internal/controller/scan"
 	servicecontroller "github.com/berth/berth/internal/controller/service"
 	targetscontroller "github.com/berth/berth/internal/controller/targets"
+	"github.com/berth/berth/internal/dnsserver"
 	"github.com/berth/berth/internal/ec2"
 	"github.com/berth/berth/internal/ec2/ec2state"
 	"github.com/berth/berth/internal/ecr"
@@ -288,6 +292,11 @@ func wire(cfg serverConfig, serverURL string, logger *slog.Logger) (c *component
 		{name: "load balancer targets", run: targetscontroller.New(targetscontroller.Config{
 			Store: s.store, Logger: logger, Registerer: metrics,
 		}).Run, consequence: "service tasks are not registered with their load balancers, and deployments behind them do not complete"},
+		// Service tasks with service registries: registered with Cloud Map
+		// once they run and are healthy, deregistered before they stop.
+		{name: "cloud map registries", run: registriescontroller.New(registriescontroller.Config{
+			Store: s.store, Logger: logger, Registerer: metrics,
+		}).Run, consequence: "service tasks are not registered with Cloud Map, and their names do not resolve to them"},
 		{name: "registry garbage collection", run: collector.Run},
 		// Lifecycle policies expire images on an interval and when put.
 		{name: "lifecycle controller", run: lifecyclecontroller.New(lifecyclecontroller.Config{
@@ -328,6 +337,19 @@ func wire(cfg serverConfig, serverURL string, logger *slog.Logger) (c *component
 		{name: "log retention", run: func(ctx context.Context) error {
 			return cloudwatchLogs.RunRetention(ctx, cfg.LogsRetentionInterval)
 		}, consequence: "expired log events stay on disk (reads still hide them)"},
+	}
+	if cfg.Agent || cfg.DNSListen != "" {
+		// Cloud Map's names, the load balancers' and the registry's, for
+		// the tasks of the VPCs this host carries (at each VPC's
+		// resolver address) and for the host (--dns-listen).
+		background = append(background, runnable{
+			name: "dns server",
+			run: dnsserver.New(dnsserver.Config{
+				Store: s.store, Listen: cfg.DNSListen, Upstreams: cfg.DNSUpstreams, ServeVPCs: cfg.Agent,
+				StaticHosts: registryHosts(cfg), Logger: logger, Registerer: metrics,
+			}).Run,
+			consequence: "tasks resolve no name, and --dns-listen answers nothing",
+		})
 	}
 	if cfg.Agent {
 		// Load balancers serve on their addresses in the VPCs this host
@@ -469,4 +491,23 @@ func afterImport(h http.Handler, changed func()) http.Handler {
 		h.ServeHTTP(w, r)
 		changed()
 	})
+}
+
+// registryHosts is what the DNS server answers for the registry's name:
+// the address the server listens on (loopback when it listens on every
+// address), when --registry-host names a host other than localhost.
+func registryHosts(cfg serverConfig) map[string][]netip.Addr {
+	host, _, err := net.SplitHostPort(cfg.RegistryHost)
+	if err != nil {
+		host = cfg.RegistryHost
+	}
+	if _, err := netip.ParseAddr(host); err == nil || host == "" || strings.EqualFold(host, "localhost") {
+		return nil
+	}
+	listen, err := netip.ParseAddrPort(cfg.Listen)
+	addr := netip.AddrFrom4([4]byte{127, 0, 0, 1})
+	if err == nil && !listen.Addr().IsUnspecified() {
+		addr = listen.Addr()
+	}
+	return map[string][]netip.Addr{host: {addr}}
 }

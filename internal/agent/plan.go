@@ -830,7 +830,13 @@ func (p *taskPlan) planInterface(dt agentproto.DesiredTask) string {
 	p.Interface = &hostnet.Interface{ID: i.ID, VPC: i.VPCID, Address: netip.PrefixFrom(addr, subnet.Bits()), MAC: i.MAC}
 	p.InterfaceInfo = i
 	p.VPC = hostnet.VPC{ID: i.VPCID, CIDR: vpc, Subnets: []netip.Prefix{subnet.Masked()}}
-	// The task's hostname is its interface's DNS name, as on Fargate.
+	// The task's hostname is its interface's DNS name, as on Fargate; its
+	// resolver is its VPC's (berth's DNS server, answering the VPC's
+	// private namespaces), searching the region's EC2 domain.
 	p.Holder.Hostname = i.PrivateDNSName
+	p.Holder.DNSServers = []string{hostnet.Resolver(vpc).String()}
+	if _, domain, ok := strings.Cut(i.PrivateDNSName, "."); ok {
+		p.Holder.DNSSearch = []string{domain}
+	}
 	return ""
 }

@@ -52,6 +52,10 @@ func TestPlanContainerSpec(t *testing.T) {
 		p.Holder.Labels[LabelECSContainer] != holderContainerName {
 		t.Errorf("holder = %+v", p.Holder)
 	}
+	// The task resolves through its VPC's resolver.
+	if !slices.Equal(p.Holder.DNSServers, []string{"169.254.172.2"}) || !slices.Equal(p.Holder.DNSSearch, []string{"ec2.internal"}) {
+		t.Errorf("holder DNS = %v search %v", p.Holder.DNSServers, p.Holder.DNSSearch)
+	}
 	cp := p.Containers[0]
 	s := cp.Spec
 	if s.Name != "ecs-web-3-app-0123456789abcdef0123" {

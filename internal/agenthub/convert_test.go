@@ -53,9 +53,10 @@ func requireSet(t *testing.T, v any) {
 func TestSpecRoundTrip(t *testing.T) {
 	var rec ecsstate.TaskSpec
 	prototest.Fill(&rec)
-	// The server's own: the targets controller, not the agent, registers
-	// the task with its service's load balancers.
-	rec.LoadBalancers = nil
+	// The server's own: the targets and registries controllers, not the
+	// agent, register the task with its service's load balancers and
+	// Cloud Map.
+	rec.LoadBalancers, rec.ServiceRegistries = nil, nil
 	wire := wireSpec(rec)
 	requireSet(t, wire)
 	var back ecsstate.TaskSpec // as an agent of version 1 reads it

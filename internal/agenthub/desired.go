@@ -25,14 +25,16 @@ const (
 var errConnection = errors.New("writing to the agent failed")
 
 // intent is what decides whether a task change is worth sending: agents act
-// on a new generation or desired status, never on their own reports.
+// on a new generation or desired status, or a stop's drain ending sooner
+// (a task deregistered from Cloud Map), never on their own reports.
 type intent struct {
 	generation    int64
 	desiredStatus string
+	drainUntil    time.Time
 }
 
 func intentOf(t *ecsstate.Task) intent {
-	return intent{generation: t.Generation, desiredStatus: t.DesiredStatus}
+	return intent{generation: t.Generation, desiredStatus: t.DesiredStatus, drainUntil: t.DrainUntil}
 }
 
 // write is a session's only writer: the Welcome, then a DesiredTask for

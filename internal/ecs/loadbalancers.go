@@ -21,13 +21,7 @@ func (s *service) checkLoadBalancers(ctx context.Context, lbs []ecstypes.LoadBal
 		// UNVERIFIED wording; the quota is 5 target groups per service.
 		return invalidParameter("loadBalancers can have at most %d items.", maxServiceTargetGroups)
 	}
-	mode := awsapi.Deref(def.NetworkMode)
-	if mode == "" {
-		mode = ecstypes.NetworkModeBridge
-		if slices.Contains(def.RequiresCompatibilities, ecstypes.LaunchTypeFargate) {
-			mode = ecstypes.NetworkModeAwsvpc
-		}
-	}
+	mode := definitionNetworkMode(def)
 	for _, lb := range lbs {
 		arn, name := awsapi.Deref(lb.TargetGroupArn), awsapi.Deref(lb.LoadBalancerName)
 		switch {
@@ -72,6 +66,18 @@ func (s *service) checkLoadBalancers(ctx context.Context, lbs []ecstypes.LoadBal
 		}
 	}
 	return nil
+}
+
+// definitionNetworkMode is the network mode a definition's tasks run in.
+func definitionNetworkMode(def ecstypes.TaskDefinition) string {
+	mode := awsapi.Deref(def.NetworkMode)
+	if mode == "" {
+		mode = ecstypes.NetworkModeBridge
+		if slices.Contains(def.RequiresCompatibilities, ecstypes.LaunchTypeFargate) {
+			mode = ecstypes.NetworkModeAwsvpc
+		}
+	}
+	return mode
 }
 
 func findContainer(def ecstypes.TaskDefinition, name string) *ecstypes.ContainerDefinition {

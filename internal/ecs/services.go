@@ -109,7 +109,7 @@ func (s *service) createService(ctx context.Context, in *ecstypes.CreateServiceR
 	if err := s.checkLoadBalancers(ctx, in.LoadBalancers, def.Definition); err != nil {
 		return nil, err
 	}
-	if err := checkServiceRegistries(in.ServiceRegistries); err != nil {
+	if err := s.checkServiceRegistries(ctx, in.ServiceRegistries, def.Definition); err != nil {
 		return nil, err
 	}
 	if err := checkServiceRole(awsapi.Deref(in.Role), def.Definition, in.LoadBalancers); err != nil {
@@ -134,6 +134,7 @@ func (s *service) createService(ctx context.Context, in *ecstypes.CreateServiceR
 		PlatformVersion:               platformVersion,
 		HealthCheckGracePeriodSeconds: in.HealthCheckGracePeriodSeconds,
 		LoadBalancers:                 slices.Clone(in.LoadBalancers),
+		ServiceRegistries:             slices.Clone(in.ServiceRegistries),
 		AvailabilityZoneRebalancing:   cmp.Or(awsapi.Deref(in.AvailabilityZoneRebalancing), ecstypes.AvailabilityZoneRebalancingEnabled),
 		DeploymentConfiguration:       deployment,
 		PlacementConstraints:          slices.Clone(in.PlacementConstraints),
@@ -366,9 +367,6 @@ func (s *service) updateService(ctx context.Context, in *ecstypes.UpdateServiceR
 	if err := checkPropagateTags(in.PropagateTags); err != nil {
 		return nil, err
 	}
-	if err := checkServiceRegistries(in.ServiceRegistries); err != nil {
-		return nil, err
-	}
 	if g := awsapi.Deref(in.HealthCheckGracePeriodSeconds); g < 0 {
 		// UNVERIFIED wording.
 		return nil, invalidParameter("healthCheckGracePeriodSeconds must be greater than or equal to 0.")
@@ -540,8 +538,20 @@ func (s *service) applyServiceUpdate(ctx context.Context, cluster ecsstate.Clust
 		}
 		redeploy = true
 	}
-	if in.ServiceRegistries != nil && len(v.ServiceRegistries) > 0 {
-		v.ServiceRegistries = nil
+	// New registries start a new deployment too, whose tasks register
+	// with them.
+	regs := v.ServiceRegistries
+	if in.ServiceRegistries != nil {
+		regs = in.ServiceRegistries
+	}
+	if err := s.checkServiceRegistries(ctx, regs, def.Definition); err != nil {
+		return err
+	}
+	if in.ServiceRegistries != nil && !equalJSON(in.ServiceRegistries, v.ServiceRegistries) {
+		v.ServiceRegistries = in.ServiceRegistries
+		if len(v.ServiceRegistries) == 0 {
+			v.ServiceRegistries = nil
+		}
 		redeploy = true
 	}
 	if in.HealthCheckGracePeriodSeconds != nil {

@@ -115,14 +115,15 @@ func (l *Launcher) LaunchServiceTasks(ctx context.Context, svc *ecsstate.Service
 // and its managed tags.
 func serviceLaunchInput(svc *ecsstate.Service, deploymentID string, network *ecstypes.NetworkConfiguration) launchInput {
 	in := launchInput{
-		network:       network,
-		startedBy:     awsapi.String(deploymentID),
-		group:         awsapi.String(ecsstate.ServiceGroup(svc.Name)),
-		managedTags:   awsapi.Bool(svc.EnableECSManagedTags),
-		execute:       awsapi.Bool(svc.EnableExecuteCommand),
-		service:       svc.Name,
-		serviceTags:   svc.Tags,
-		loadBalancers: svc.LoadBalancers,
+		network:           network,
+		startedBy:         awsapi.String(deploymentID),
+		group:             awsapi.String(ecsstate.ServiceGroup(svc.Name)),
+		managedTags:       awsapi.Bool(svc.EnableECSManagedTags),
+		execute:           awsapi.Bool(svc.EnableExecuteCommand),
+		service:           svc.Name,
+		serviceTags:       svc.Tags,
+		loadBalancers:     svc.LoadBalancers,
+		serviceRegistries: svc.ServiceRegistries,
 	}
 	if svc.PropagateTags != "" && svc.PropagateTags != ecstypes.PropagateTagsNone {
 		in.propagateTags = awsapi.String(svc.PropagateTags)

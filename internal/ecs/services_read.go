@@ -192,15 +192,3 @@ func (s *service) listServices(ctx context.Context, in *ecstypes.ListServicesReq
 	}
 	return out, nil
 }
-
-func (s *service) listServicesByNamespace(ctx context.Context, in *ecstypes.ListServicesByNamespaceRequest) (*ecstypes.ListServicesByNamespaceResponse, error) {
-	if in.MaxResults != nil {
-		if _, err := pageSize(in.MaxResults); err != nil {
-			return nil, err
-		}
-	}
-	if _, err := decodeToken(in.NextToken, "ListServicesByNamespace"); err != nil {
-		return nil, err
-	}
-	return nil, errNamespaceNotFound
-}

@@ -145,22 +145,6 @@ func checkDeploymentController(dc *ecstypes.DeploymentController) error {
 	return nil
 }
 
-// checkServiceRegistries validates a service's service registries. berth
-// has no Cloud Map yet, so no registry exists.
-func checkServiceRegistries(regs []ecstypes.ServiceRegistry) error {
-	if len(regs) == 0 {
-		return nil
-	}
-	arn := awsapi.Deref(regs[0].RegistryArn)
-	res, ok := strings.CutPrefix(arn, "arn:aws:servicediscovery:")
-	_, id, _ := strings.Cut(res, ":service/")
-	if !ok || !strings.HasPrefix(id, "srv-") {
-		return invalidParameter("The format of the supplied service registry ARN is invalid: %s.", arn) // OBSERVED
-	}
-	// UNVERIFIED wording.
-	return invalidParameter("The service registry %s does not exist.", arn)
-}
-
 // checkPlacement validates a service's placement constraints and
 // strategies (binding constraints parsed as RunTask parses them).
 func checkPlacement(constraints []ecstypes.PlacementConstraint, strategies []ecstypes.PlacementStrategy) error {

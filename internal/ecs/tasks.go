@@ -62,9 +62,11 @@ type taskLaunch struct {
 	tags            []ecstypes.Tag
 	execute         bool
 	// serviceName is the service whose deployment launches the tasks,
-	// and loadBalancers its load balancers.
-	serviceName   string
-	loadBalancers []ecstypes.LoadBalancer
+	// loadBalancers its load balancers and serviceRegistries its
+	// service registries.
+	serviceName       string
+	loadBalancers     []ecstypes.LoadBalancer
+	serviceRegistries []ecstypes.ServiceRegistry
 }
 
 // launchInput is what RunTask and StartTask have in common.
@@ -83,9 +85,10 @@ type launchInput struct {
 	// its tags (propagateTags SERVICE) and get aws:ecs:serviceName as a
 	// managed tag; their group, "service:<name>", is not held to the
 	// length limit of a caller's group.
-	service       string
-	serviceTags   []ecstypes.Tag
-	loadBalancers []ecstypes.LoadBalancer
+	service           string
+	serviceTags       []ecstypes.Tag
+	loadBalancers     []ecstypes.LoadBalancer
+	serviceRegistries []ecstypes.ServiceRegistry
 }
 
 func (s *service) runTask(ctx context.Context, in *ecstypes.RunTaskRequest) (*ecstypes.RunTaskResponse, error) {
@@ -448,20 +451,21 @@ func (s *service) validateLaunch(cluster ecsstate.Cluster, td ecsstate.TaskDefin
 	}
 
 	l := &taskLaunch{
-		region:        cluster.Region,
-		cluster:       cluster.Name,
-		definition:    td,
-		overrides:     in.overrides,
-		cpu:           cpu,
-		memory:        memory,
-		launchType:    launchType,
-		network:       network,
-		startedBy:     startedBy,
-		group:         group,
-		tags:          tags,
-		execute:       awsapi.Deref(in.execute),
-		serviceName:   in.service,
-		loadBalancers: in.loadBalancers,
+		region:            cluster.Region,
+		cluster:           cluster.Name,
+		definition:        td,
+		overrides:         in.overrides,
+		cpu:               cpu,
+		memory:            memory,
+		launchType:        launchType,
+		network:           network,
+		startedBy:         startedBy,
+		group:             group,
+		tags:              tags,
+		execute:           awsapi.Deref(in.execute),
+		serviceName:       in.service,
+		loadBalancers:     in.loadBalancers,
+		serviceRegistries: in.serviceRegistries,
 	}
 	if launchType == ecstypes.LaunchTypeFargate {
 		l.platformVersion = awsapi.Deref(platformVersion)
@@ -600,6 +604,7 @@ func (l *taskLaunch) spec(provider string, containers []ecsstate.ContainerSpec) 
 		EnableExecuteCommand: l.execute,
 		ServiceName:          l.serviceName,
 		LoadBalancers:        l.loadBalancers,
+		ServiceRegistries:    l.serviceRegistries,
 		Containers:           containers,
 	}
 	if l.launchType == ecstypes.LaunchTypeFargate {

@@ -22,7 +22,8 @@ import (
 const unreachableMetric = 4242
 
 // EnsureVPC makes the host carry a VPC: its bridge, up, with each
-// subnet's router address and the VPC's host addresses, and the unreachable
+// subnet's router address, the VPC's resolver address and its host
+// addresses, and the unreachable
 // route for its range. A range that overlaps a network of the host that
 // is not this VPC's is refused: its traffic would go to the wrong place.
 func EnsureVPC(v VPC) error {
@@ -37,10 +38,11 @@ func EnsureVPC(v VPC) error {
 	if err != nil {
 		return fmt.Errorf("%w (VPC %s)", err, v.ID)
 	}
-	addrs := make([]netip.Prefix, 0, len(v.Subnets)+len(v.HostAddresses))
+	addrs := make([]netip.Prefix, 0, len(v.Subnets)+len(v.HostAddresses)+1)
 	for _, s := range v.Subnets {
 		addrs = append(addrs, netip.PrefixFrom(Router(s), s.Bits()))
 	}
+	addrs = append(addrs, netip.PrefixFrom(Resolver(v.CIDR), 32))
 	for _, a := range v.HostAddresses {
 		addrs = append(addrs, netip.PrefixFrom(a, 32))
 	}

@@ -65,8 +65,9 @@ type Rule struct {
 //     passes only if a rule of one of its groups admits it;
 //   - traffic from a task's address (forwarded, or to the host) passes only
 //     if an egress rule of one of its groups lets it out, except to the
-//     link-local addresses (the metadata and credentials endpoint), which
-//     security groups do not filter, as in AWS;
+//     link-local addresses (the metadata and credentials endpoint) and DNS
+//     to its VPC's resolver, which security groups do not filter, as in
+//     AWS;
 //   - replies of admitted connections pass both ways (groups are
 //     stateful);
 //   - traffic to an address of p's VPCs that no interface of p holds is
@@ -170,6 +171,9 @@ func Render(table string, p Policy) string {
 	w("\tchain input {\n\t\ttype filter hook input priority 0; policy accept;")
 	w("\t\tct state established,related accept")
 	w("\t\tiifname %s ip daddr 169.254.0.0/16 accept", bridges)
+	if rs := resolvers(p); len(rs) > 0 {
+		w("\t\tiifname %s ip daddr { %s } meta l4proto { tcp, udp } th dport 53 accept", bridges, strings.Join(rs, ", "))
+	}
 	w("\t\tiifname %s ip saddr vmap @egress", bridges)
 	w("\t}")
 	w("\tchain postrouting {\n\t\ttype nat hook postrouting priority srcnat; policy accept;")

@@ -68,6 +68,8 @@ func TestRender(t *testing.T) {
 		"chain out_00000000000000003 {\n\t\treturn\n\t\tdrop\n\t}",
 		"elements = { 10.0.1.15 : jump in_00000000000000001, 10.0.2.23 : jump in_00000000000000003 }",
 		`ip saddr @vpcs oifname != "berth-*" masquerade`,
+		// DNS to the VPC's resolver is not filtered.
+		`iifname "berth-*" ip daddr { 10.0.0.2 } meta l4proto { tcp, udp } th dport 53 accept`,
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("ruleset lacks %q:\n%s", want, got)
@@ -100,6 +102,8 @@ func TestRenderIPTables(t *testing.T) {
 		// Only this agent's chains of interfaces gone are deleted.
 		":berth_01234567-i9 - [0:0]\n",
 		"-X berth_01234567-i9\nCOMMIT\n",
+		// DNS to the VPC's resolver is not filtered.
+		"-A berth_01234567-in -i berth-+ -d 10.0.0.2/32 -p udp --dport 53 -j ACCEPT\n-A berth_01234567-in -i berth-+ -d 10.0.0.2/32 -p tcp --dport 53 -j ACCEPT\n",
 		"*nat\n:berth_01234567-nat - [0:0]\n-A berth_01234567-nat -s 10.0.0.0/16 ! -o berth-+ -j MASQUERADE\nCOMMIT\n",
 	} {
 		if !strings.Contains(got, want) {

@@ -14,6 +14,7 @@ package hostnet
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 )
 
@@ -53,6 +54,21 @@ type VPC struct {
 
 // Router is the address of a subnet's router: its base + 1.
 func Router(subnet netip.Prefix) netip.Addr { return subnet.Masked().Addr().Next() }
+
+// Resolver is the address of a VPC's DNS resolver, as the Amazon-provided
+// DNS server's: the VPC range's base + 2. The host takes it on the
+// VPC's bridge, and berth's DNS server answers there.
+func Resolver(vpc netip.Prefix) netip.Addr { return vpc.Masked().Addr().Next().Next() }
+
+// resolvers are the resolver addresses of p's VPCs, as text, sorted.
+func resolvers(p Policy) []string {
+	var out []string
+	for _, v := range p.VPCs {
+		out = append(out, Resolver(v.CIDR).String())
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
 
 // Interface is a task's network interface.
 type Interface struct {

@@ -52,6 +52,10 @@ func RenderIPTables(table string, p Policy, stale []string) string {
 		add("-A %s -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT", c)
 	}
 	add("-A %s -i %s -d 169.254.0.0/16 -j ACCEPT", in, bridges)
+	for _, r := range resolvers(p) {
+		add("-A %s -i %s -d %s/32 -p udp --dport 53 -j ACCEPT", in, bridges, r)
+		add("-A %s -i %s -d %s/32 -p tcp --dport 53 -j ACCEPT", in, bridges, r)
+	}
 	current := map[string]bool{}
 	var ingressJumps, egressJumps []string
 	for _, i := range p.Interfaces {

@@ -119,11 +119,7 @@ func buildTable(snap *elbv2state.Snapshot, nodes nodeAddresses, now time.Time) *
 			xffMode:       cmp.Or(lb.Attribute(elbv2state.AttrXFFProcessingMode), "append"),
 			xffClientPort: lb.Attribute(elbv2state.AttrXFFClientPort) == "true",
 		}
-		for _, s := range lb.Subnets {
-			if a, err := netip.ParseAddr(s.Address); err == nil {
-				b.addresses = append(b.addresses, a)
-			}
-		}
+		b.addresses = lb.Addresses()
 		b.transportKey = fmt.Sprintf("%s|%v|%s", b.arn, b.sourceAddr(), b.idleTimeout)
 		t.balancers[lb.ARN] = b
 		byID[lb.Region+"|"+lb.ID] = b

@@ -123,9 +123,11 @@ func (c *CloudMap) getInstance(ctx context.Context, in *sdtypes.GetInstanceReque
 		return nil, err
 	}
 	i := inst.Value
+	// Cloud Map keeps an instance's CreatorRequestId to itself: every
+	// documented answer leaves it out, of instances the CLI registered
+	// with one.
 	return &sdtypes.GetInstanceResponse{ResourceOwner: awsapi.String(c.account), Instance: &sdtypes.Instance{
-		Id: awsapi.String(i.ID), Attributes: i.Attributes, CreatorRequestId: awsapi.OptionalString(i.CreatorRequestID),
-		CreatedByAccount: awsapi.OptionalString(i.CreatedBy),
+		Id: awsapi.String(i.ID), Attributes: i.Attributes, CreatedByAccount: awsapi.OptionalString(i.CreatedBy),
 	}}, nil
 }
 
@@ -205,28 +207,19 @@ func (c *CloudMap) updateInstanceCustomHealthStatus(ctx context.Context, in *sdt
 	}
 	s := svc.Value
 	id := awsapi.Deref(in.InstanceId)
-	key := sdstate.InstanceKey(s.Region, s.ID, id)
-	found := true
-	_, err = store.Update(ctx, c.store, key, func(inst *sdstate.Instance, ok bool) error {
-		if found = ok; !ok {
-			return store.ErrUnchanged
+	if s.Custom == nil {
+		if _, err := c.lookupInstance(ctx, s, id); err != nil {
+			return nil, err
 		}
-		if s.Custom == nil {
-			return nil
-		}
-		if !inst.AskHealth(awsapi.Deref(in.Status), c.now().UTC()) {
-			return store.ErrUnchanged
-		}
-		return nil
-	})
-	switch {
-	case err != nil:
-		return nil, err
-	case !found:
-		return nil, instanceNotFound(id)
-	case s.Custom == nil:
 		// UNVERIFIED wording.
 		return nil, awsapi.WithMessage(errCustomHealthNotFound, "Service %s has no custom health check.", s.ID)
+	}
+	err = sdstate.AskHealth(ctx, c.store, s.Region, s.ID, id, awsapi.Deref(in.Status), c.now().UTC())
+	if errors.Is(err, sdstate.ErrNotFound) {
+		return nil, instanceNotFound(id)
+	}
+	if err != nil {
+		return nil, err
 	}
 	return nil, nil
 }
@@ -236,7 +229,7 @@ func (c *CloudMap) updateInstanceCustomHealthStatus(ctx context.Context, in *sdt
 const discoverDefaultMax = 100
 
 func (c *CloudMap) discoverInstances(ctx context.Context, in *sdtypes.DiscoverInstancesRequest) (*sdtypes.DiscoverInstancesResponse, error) {
-	ns, svc, err := c.discover(ctx, awsapi.Deref(in.NamespaceName), awsapi.Deref(in.ServiceName))
+	ns, svc, err := c.discover(ctx, awsapi.Deref(in.OwnerAccount), awsapi.Deref(in.NamespaceName), awsapi.Deref(in.ServiceName))
 	if err != nil {
 		return nil, err
 	}
@@ -316,15 +309,20 @@ func filterInstances(all []sdstate.Instance, query, optional map[string]string, 
 }
 
 func (c *CloudMap) discoverInstancesRevision(ctx context.Context, in *sdtypes.DiscoverInstancesRevisionRequest) (*sdtypes.DiscoverInstancesRevisionResponse, error) {
-	_, svc, err := c.discover(ctx, awsapi.Deref(in.NamespaceName), awsapi.Deref(in.ServiceName))
+	_, svc, err := c.discover(ctx, awsapi.Deref(in.OwnerAccount), awsapi.Deref(in.NamespaceName), awsapi.Deref(in.ServiceName))
 	if err != nil {
 		return nil, err
 	}
 	return &sdtypes.DiscoverInstancesRevisionResponse{InstancesRevision: awsapi.Int64(svc.InstancesRevision)}, nil
 }
 
-// discover finds a namespace by its HTTP name and a service of it by name.
-func (c *CloudMap) discover(ctx context.Context, namespaceName, serviceName string) (sdstate.Namespace, sdstate.Service, error) {
+// discover finds a namespace of owner (empty: the caller's account) by its
+// HTTP name, and a service of it by name. berth serves one account, which
+// no other shares a namespace with.
+func (c *CloudMap) discover(ctx context.Context, owner, namespaceName, serviceName string) (sdstate.Namespace, sdstate.Service, error) {
+	if owner != "" && owner != c.account {
+		return sdstate.Namespace{}, sdstate.Service{}, namespaceNotFound(namespaceName)
+	}
 	r := region(ctx)
 	claim, err := store.Get[sdstate.NameClaim](ctx, c.store, sdstate.NamespaceNameKey(r, namespaceName))
 	if errors.Is(err, store.ErrNotFound) {

@@ -168,11 +168,12 @@ func (c *CloudMap) getNamespace(ctx context.Context, in *sdtypes.GetNamespaceReq
 		return nil, err
 	}
 	n := ns.Value
+	// Cloud Map leaves out the ServiceCount the API reference defines, in
+	// GetNamespace and ListNamespaces alike: no documented answer has it.
 	return &sdtypes.GetNamespaceResponse{Namespace: &sdtypes.Namespace{
 		Id: &n.ID, Arn: &n.ARN, Name: &n.Name, Type: &n.Type, ResourceOwner: &c.account,
 		Description: awsapi.OptionalString(n.Description), CreatorRequestId: awsapi.OptionalString(n.CreatorRequestID),
-		CreateDate: awsapi.Time(n.CreateDate), ServiceCount: awsapi.Int32(int32(n.ServiceCount)),
-		Properties: namespaceProperties(n),
+		CreateDate: awsapi.Time(n.CreateDate), Properties: namespaceProperties(n),
 	}}, nil
 }
 
@@ -182,6 +183,15 @@ func namespaceProperties(n sdstate.Namespace) *sdtypes.NamespaceProperties {
 		p.DnsProperties.HostedZoneId = &n.HostedZoneID
 		p.DnsProperties.SOA = &sdtypes.SOA{TTL: awsapi.Int64(n.SOATTL)}
 	}
+	return p
+}
+
+// summaryProperties are a namespace's properties as ListNamespaces
+// answers them: an SOA without its TTL, for HTTP namespaces too (as the
+// documented answer shows), which GetNamespace gives.
+func summaryProperties(n sdstate.Namespace) *sdtypes.NamespaceProperties {
+	p := namespaceProperties(n)
+	p.DnsProperties.SOA = &sdtypes.SOA{}
 	return p
 }
 
@@ -213,7 +223,7 @@ func (c *CloudMap) listNamespaces(ctx context.Context, in *sdtypes.ListNamespace
 		out.Namespaces = append(out.Namespaces, sdtypes.NamespaceSummary{
 			Id: awsapi.String(n.ID), Arn: awsapi.String(n.ARN), Name: awsapi.String(n.Name), Type: awsapi.String(n.Type),
 			ResourceOwner: &c.account, Description: awsapi.OptionalString(n.Description), CreateDate: awsapi.Time(n.CreateDate),
-			ServiceCount: awsapi.Int32(int32(n.ServiceCount)), Properties: namespaceProperties(n),
+			Properties: summaryProperties(n),
 		})
 	}
 	return out, nil

@@ -17,7 +17,9 @@ import (
 func (c *CloudMap) getOperation(ctx context.Context, in *sdtypes.GetOperationRequest) (*sdtypes.GetOperationResponse, error) {
 	id := awsapi.Deref(in.OperationId)
 	op, err := store.Get[sdstate.Operation](ctx, c.store, sdstate.OperationKey(region(ctx), id))
-	if errors.Is(err, store.ErrNotFound) {
+	// Every operation is of the one account berth serves: none of another
+	// owner's shared namespace.
+	if owner := awsapi.Deref(in.OwnerAccount); errors.Is(err, store.ErrNotFound) || (owner != "" && owner != c.account) {
 		return nil, awsapi.WithMessage(errOperationNotFound, "Operation not found: %s", id) // UNVERIFIED wording
 	}
 	if err != nil {
@@ -108,8 +110,9 @@ func operationFilter(f sdtypes.OperationFilter) (func(sdstate.Operation) bool, e
 	}, nil
 }
 
-// RunWorker carries out the submitted operations, and applies custom
-// health statuses once their delay has passed, until ctx ends. An
+// RunWorker carries out the submitted operations, applies custom health
+// statuses once their delay has passed, and runs the Route 53 health
+// checks, until ctx ends. An
 // operation whose change failed for a reason of berth's own (the store)
 // is tried again every second.
 func (c *CloudMap) RunWorker(ctx context.Context) error {
@@ -120,6 +123,9 @@ func (c *CloudMap) RunWorker(ctx context.Context) error {
 	}
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
+	checks := newHealthChecks()
+	checkTick := time.NewTicker(checkInterval)
+	defer checkTick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -142,8 +148,12 @@ func (c *CloudMap) RunWorker(ctx context.Context) error {
 			for key := range failed {
 				c.execute(ctx, key, failed)
 			}
-			if _, err := sdstate.SettleHealth(ctx, c.store, c.now().UTC()); err != nil && ctx.Err() == nil {
+			if err := sdstate.SettleHealth(ctx, c.store, c.now().UTC()); err != nil && ctx.Err() == nil {
 				c.log.Error("applying custom health statuses", "err", err)
+			}
+		case <-checkTick.C:
+			if err := c.checkAll(ctx, checks); err != nil && ctx.Err() == nil {
+				c.log.Error("Route 53 health checks", "err", err)
 			}
 		}
 	}

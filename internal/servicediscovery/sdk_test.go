@@ -34,6 +34,7 @@ const (
 type testEnv struct {
 	t      *testing.T
 	store  store.Store
+	cm     *CloudMap
 	client *sdk.Client
 	mu     sync.Mutex
 	clock  time.Time
@@ -57,6 +58,7 @@ func newTestEnv(t *testing.T) *testEnv {
 		t.Fatal(err)
 	}
 	cm := New(Config{Store: st, AccountID: testAccount, Now: e.now, Logger: slog.New(slog.DiscardHandler)})
+	e.cm = cm
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); _ = cm.RunWorker(ctx) }()
@@ -154,7 +156,7 @@ func TestArticleFlow(t *testing.T) {
 	svc, err := e.client.CreateService(ctx, &sdk.CreateServiceInput{
 		Name: aws.String("api"), NamespaceId: aws.String(nsID),
 		DnsConfig:               &types.DnsConfig{DnsRecords: []types.DnsRecord{{Type: types.RecordTypeA, TTL: aws.Int64(10)}}},
-		HealthCheckCustomConfig: &types.HealthCheckCustomConfig{FailureThreshold: aws.Int32(1)},
+		HealthCheckCustomConfig: &types.HealthCheckCustomConfig{},
 	})
 	if err != nil {
 		t.Fatal(err)

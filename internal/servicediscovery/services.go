@@ -216,13 +216,15 @@ func serviceType(s sdstate.Service) string {
 	return sdstate.ServiceTypeDNSHTTP
 }
 
+// serviceShape is a service as Cloud Map answers it. The API reference
+// defines an InstanceCount, which no documented answer of CreateService,
+// GetService or ListServices has: Cloud Map leaves it out.
 func (c *CloudMap) serviceShape(s sdstate.Service) *sdtypes.Service {
 	out := &sdtypes.Service{
 		Id: awsapi.String(s.ID), Arn: awsapi.String(s.ARN), Name: awsapi.String(s.Name), NamespaceId: awsapi.String(s.NamespaceID),
 		Description: awsapi.OptionalString(s.Description), CreatorRequestId: awsapi.OptionalString(s.CreatorRequestID),
 		CreatedByAccount: awsapi.String(s.CreatedBy), ResourceOwner: awsapi.String(c.account), CreateDate: awsapi.Time(s.CreateDate),
-		Type: awsapi.String(serviceType(s)), InstanceCount: awsapi.Int32(int32(s.InstanceCount)),
-		DnsConfig: dnsConfigShape(s), HealthCheckConfig: healthCheckShape(s.HealthCheck),
+		Type: awsapi.String(serviceType(s)), DnsConfig: dnsConfigShape(s), HealthCheckConfig: healthCheckShape(s.HealthCheck),
 	}
 	if s.Custom != nil {
 		out.HealthCheckCustomConfig = &sdtypes.HealthCheckCustomConfig{FailureThreshold: awsapi.Int32(s.Custom.FailureThreshold)}
@@ -297,9 +299,12 @@ func (c *CloudMap) listServices(ctx context.Context, in *sdtypes.ListServicesReq
 	out := &sdtypes.ListServicesResponse{Services: []sdtypes.ServiceSummary{}, NextToken: next}
 	for _, s := range page {
 		full := c.serviceShape(s)
+		// A summary's DNS configuration leaves out the (deprecated)
+		// NamespaceId that CreateService answers for the same service.
+		full.DnsConfig.NamespaceId = nil
 		out.Services = append(out.Services, sdtypes.ServiceSummary{
 			Id: full.Id, Arn: full.Arn, Name: full.Name, Description: full.Description, CreatedByAccount: full.CreatedByAccount,
-			ResourceOwner: full.ResourceOwner, CreateDate: full.CreateDate, Type: full.Type, InstanceCount: full.InstanceCount,
+			ResourceOwner: full.ResourceOwner, CreateDate: full.CreateDate, Type: full.Type,
 			DnsConfig: full.DnsConfig, HealthCheckConfig: full.HealthCheckConfig, HealthCheckCustomConfig: full.HealthCheckCustomConfig,
 		})
 	}

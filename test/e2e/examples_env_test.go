@@ -24,6 +24,7 @@ import (
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/servicediscovery"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -46,7 +47,8 @@ type exampleEnv struct {
 	// identifier the documentation shows becomes the one berth gave.
 	subs []string
 	// env is added to the command's environment: the key of the IAM user
-	// it runs as (runAs), when not the account's root.
+	// it runs as (runAs), when not the account's root; for Cloud Map's
+	// discovery calls, the host prefix turned off.
 	env     []string
 	ecs     *ecs.Client
 	ecr     *ecr.Client
@@ -57,6 +59,8 @@ type exampleEnv struct {
 	ec2     *ec2.Client
 	elb     *elb.Client
 	acm     *acm.Client
+	// cloudMap is Cloud Map's (servicediscovery).
+	cloudMap *servicediscovery.Client
 	// net is what the example knows of its region's network (see
 	// examples_network_test.go).
 	net exampleNetwork
@@ -70,6 +74,7 @@ func newExampleEnv(t *testing.T, s *Server, ex cliExample, region, image string)
 		ecs: ecs.NewFromConfig(cfg), ecr: ecr.NewFromConfig(cfg), logs: cloudwatchlogs.NewFromConfig(cfg),
 		iam: iam.NewFromConfig(cfg), secrets: secretsmanager.NewFromConfig(cfg), ssm: ssm.NewFromConfig(cfg),
 		ec2: ec2.NewFromConfig(cfg), elb: elb.NewFromConfig(cfg), acm: acm.NewFromConfig(cfg),
+		cloudMap: servicediscovery.NewFromConfig(cfg),
 	}
 }
 
@@ -197,6 +202,13 @@ func prepareExample(e *exampleEnv) {
 		// Every region's default VPC takes a range of the host's: the
 		// example gives its region's back when it ends.
 		e.t.Cleanup(e.releaseNetwork)
+	case "servicediscovery":
+		// DiscoverInstances and DiscoverInstancesRevision go to the host
+		// data-<endpoint>, which a loopback endpoint has not: a user of
+		// one turns the prefix off.
+		if strings.HasPrefix(command, "discover-instances") {
+			e.env = append(e.env, "AWS_DISABLE_HOST_PREFIX_INJECTION=true")
+		}
 	case "secretsmanager":
 		if command != "create-secret" {
 			for _, id := range e.flagValues("--secret-id") {
@@ -407,6 +419,9 @@ func (e *exampleEnv) push(repo, tag string, img v1.Image) imagePushed {
 // taskDefinitionOptions shape the task definitions examples run.
 type taskDefinitionOptions struct {
 	fargate bool
+	// awsvpc gives the tasks network interfaces of their own, as Fargate
+	// does, on the EC2 launch type.
+	awsvpc bool
 	// container is the container's name (default "app").
 	container string
 	// port, when set, is a container port published on a port Docker
@@ -436,6 +451,9 @@ func (e *exampleEnv) taskDefinition(family string, rev int32, o taskDefinitionOp
 		in.RequiresCompatibilities = []ecstypes.Compatibility{ecstypes.CompatibilityFargate}
 		in.NetworkMode = ecstypes.NetworkModeAwsvpc
 		in.Cpu, in.Memory = aws.String("256"), aws.String("512")
+	}
+	if o.awsvpc {
+		in.NetworkMode = ecstypes.NetworkModeAwsvpc
 	}
 	for {
 		out, err := e.ecs.RegisterTaskDefinition(e.ctx(), in)

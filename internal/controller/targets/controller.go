@@ -67,7 +67,7 @@ func (c *Controller) Run(ctx context.Context) error {
 		Reconciler:    c,
 		Workers:       2,
 		Watches:       []controller.Watch{c.followTasks, c.followHealth},
-		Keys:          c.keys,
+		Keys:          controller.RecordKeys(c.cfg.Store, ecsstate.TaskPrefix, balancedRecord),
 		Resync:        resync,
 		Logger:        c.log,
 		MetricsPrefix: "berth_ecs_targets",
@@ -79,17 +79,6 @@ func (c *Controller) Run(ctx context.Context) error {
 // name load balancers are decoded.
 func balancedRecord(value []byte) bool {
 	return strings.Contains(string(value), `"loadBalancers"`)
-}
-
-func (c *Controller) keys(ctx context.Context) ([]string, error) {
-	var keys []string
-	_, err := c.cfg.Store.Range(ctx, ecsstate.TaskPrefix, func(kv store.KV) error {
-		if balancedRecord(kv.Value) {
-			keys = append(keys, kv.Key)
-		}
-		return nil
-	})
-	return keys, err
 }
 
 // followTasks queues every load-balanced task, then each one that changes.

@@ -204,25 +204,6 @@ func FreeAddress(cidr string, claimed map[netip.Addr]bool, random func() uint64)
 	return netip.Addr{}, ErrSubnetFull
 }
 
-// Gateway is the address of a VPC's router (its range's base + 1), which
-// berth gives the host on the VPC's bridge.
-func Gateway(vpcCIDR string) (netip.Addr, error) {
-	p, err := netip.ParsePrefix(vpcCIDR)
-	if err != nil || !p.Addr().Is4() {
-		return netip.Addr{}, fmt.Errorf("ec2state: VPC range %q is not IPv4", vpcCIDR)
-	}
-	return p.Masked().Addr().Next(), nil
-}
-
-// Resolver is the address of a VPC's DNS server (its range's base + 2).
-func Resolver(vpcCIDR string) (netip.Addr, error) {
-	gw, err := Gateway(vpcCIDR)
-	if err != nil {
-		return netip.Addr{}, err
-	}
-	return gw.Next(), nil
-}
-
 // PrivateDNSName is EC2's name for an address of a region:
 // ip-a-b-c-d.ec2.internal in us-east-1, ip-a-b-c-d.<region>.compute.internal
 // elsewhere.

@@ -103,9 +103,14 @@ type Task struct {
 	// every one is, unhealthy when one is, else the first other state.
 	Targets      []TaskTarget `json:"targets,omitempty"`
 	TargetHealth string       `json:"targetHealth,omitempty"`
+	// Registries are the Cloud Map instances the task is registered as
+	// (by the registries controller, once it runs and is healthy).
+	Registries []TaskRegistry `json:"registries,omitempty"`
 	// DrainUntil is when a stop requested of a task registered with load
 	// balancers may stop its containers: they serve the requests in
 	// flight for the longest deregistration delay of its target groups.
+	// A task registered with Cloud Map waits for its deregistration too
+	// (at most RegistryDeregisterWait).
 	DrainUntil time.Time `json:"drainUntil,omitzero"`
 	// ServiceAccounted is set by the service controller once it has
 	// counted the task's failure or end (circuit breaker, start throttle),
@@ -149,6 +154,9 @@ type TaskSpec struct {
 	// LoadBalancers are the service's load balancers when the task was
 	// started: the target groups it is registered in once it runs.
 	LoadBalancers []ecstypes.LoadBalancer `json:"loadBalancers,omitempty"`
+	// ServiceRegistries are the service's Cloud Map registries when the
+	// task was created: it registers with them once it runs.
+	ServiceRegistries []ecstypes.ServiceRegistry `json:"serviceRegistries,omitempty"`
 	// Containers holds one entry per container definition, in definition
 	// order: the ids ECS gives containers, fixed at creation.
 	Containers []ContainerSpec `json:"containers"`
@@ -308,10 +316,63 @@ func (t *Task) RequestStop(code, reason string, now time.Time) bool {
 			drain = max(drain, tt.DrainDelay)
 		}
 	}
+	if t.registeredInCloudMap() {
+		drain = max(drain, RegistryDeregisterWait)
+	}
 	if drain > 0 {
 		t.DrainUntil = now.Add(drain)
 	}
 	return true
+}
+
+// RegistryDeregisterWait bounds how long a stopping task registered with
+// Cloud Map waits for its deregistration: the registries controller
+// shortens the wait once it has deregistered it, and a controller that
+// cannot costs the task no more than this.
+const RegistryDeregisterWait = 10 * time.Second
+
+func (t *Task) registeredInCloudMap() bool {
+	for _, r := range t.Registries {
+		if r.Registered && !r.Deregistered {
+			return true
+		}
+	}
+	return false
+}
+
+// RegistriesDeregistered records that the task's Cloud Map instances are
+// deregistered: a stop waits no longer for them, only for its load
+// balancers' deregistration delay.
+func (t *Task) RegistriesDeregistered(now time.Time) {
+	for i := range t.Registries {
+		t.Registries[i].Deregistered = true
+	}
+	if t.DrainUntil.IsZero() {
+		return
+	}
+	var drain time.Duration
+	for _, tt := range t.Targets {
+		if tt.Registered {
+			drain = max(drain, tt.DrainDelay)
+		}
+	}
+	t.DrainUntil = t.StoppingAt.Add(drain)
+	if !t.DrainUntil.After(now) {
+		t.DrainUntil = now
+	}
+}
+
+// TaskRegistry is a task registered as an instance of a Cloud Map
+// service.
+type TaskRegistry struct {
+	RegistryARN string `json:"registryArn"`
+	InstanceID  string `json:"instanceId"`
+	// Registered: its registration is done; Deregistered: so is its
+	// deregistration.
+	Registered   bool `json:"registered,omitempty"`
+	Deregistered bool `json:"deregistered,omitempty"`
+	// Health is the custom health status last reported for it.
+	Health string `json:"health,omitempty"`
 }
 
 // TaskTarget is a task registered with a target group: its address (an

@@ -3,6 +3,7 @@ package elbv2state
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"net/netip"
 	"slices"
 	"strconv"
 	"time"
@@ -71,6 +72,18 @@ func (lb LoadBalancer) Ref() Ref {
 
 // Attribute is the value of one of the load balancer's attributes: the
 // one set, else its default ("" for a key ALBs do not have).
+// Addresses are the load balancer's addresses, one per subnet: what the
+// data plane serves on and its DNS name resolves to.
+func (lb LoadBalancer) Addresses() []netip.Addr {
+	var out []netip.Addr
+	for _, s := range lb.Subnets {
+		if a, err := netip.ParseAddr(s.Address); err == nil {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
 func (lb LoadBalancer) Attribute(key string) string {
 	if v, ok := lb.Attributes[key]; ok {
 		return v

@@ -62,37 +62,28 @@ func (inst *Instance) Settle(now time.Time) bool {
 // healthy: it is, or it has no health check.
 func (inst Instance) Healthy() bool { return inst.Health != Unhealthy }
 
-// SettleHealth applies every pending status whose delay has passed, and
-// returns when the next one is due (zero: none pending).
-func SettleHealth(ctx context.Context, s store.Store, now time.Time) (time.Time, error) {
+// SettleHealth applies every pending status whose delay has passed.
+func SettleHealth(ctx context.Context, s store.Store, now time.Time) error {
 	var due []string
-	var next time.Time
 	_, err := s.Range(ctx, InstancePrefix, func(kv store.KV) error {
-		if !strings.Contains(string(kv.Value), `"pending"`) {
-			return nil
+		if strings.Contains(string(kv.Value), `"pending"`) {
+			due = append(due, kv.Key)
 		}
-		due = append(due, kv.Key)
 		return nil
 	})
 	if err != nil {
-		return time.Time{}, err
+		return err
 	}
 	for _, key := range due {
-		inst, err := store.Update(ctx, s, key, func(inst *Instance, found bool) error {
+		_, err := store.Update(ctx, s, key, func(inst *Instance, found bool) error {
 			if !found || !inst.Settle(now) {
 				return store.ErrUnchanged
 			}
 			return nil
 		})
 		if err != nil {
-			return time.Time{}, err
-		}
-		if inst.Pending != "" {
-			at := inst.PendingSince.Add(CustomHealthDelay)
-			if next.IsZero() || at.Before(next) {
-				next = at
-			}
+			return err
 		}
 	}
-	return next, nil
+	return nil
 }

@@ -231,7 +231,7 @@ func registerInstance(ctx context.Context, s store.Store, region, serviceID stri
 	}
 	next := *inst
 	if found {
-		next.Health, next.Pending, next.PendingSince, next.Failures = old.Value.Health, old.Value.Pending, old.Value.PendingSince, old.Value.Failures
+		next.Health, next.Pending, next.PendingSince = old.Value.Health, old.Value.Pending, old.Value.PendingSince
 	} else {
 		next.Health = InitialHealth(svc.Value, inst.Attributes)
 	}
@@ -283,3 +283,43 @@ func deregisterInstance(ctx context.Context, s store.Store, region, serviceID, i
 // nextRevision is a service's next InstancesRevision: larger than the last
 // and than any before a restart (it follows the clock, in microseconds).
 func nextRevision(last int64, now time.Time) int64 { return max(last+1, now.UnixMicro()) }
+
+// Run submits an operation and carries it out at once, as a user's call
+// and the worker would: what ECS does for its service tasks, which must
+// be registered or deregistered before it goes on. A failure of the
+// operation is a *Failure.
+func Run(ctx context.Context, s store.Store, op Operation, work Work, now func() time.Time) error {
+	op.ID = NewOperationID()
+	op, err := Submit(ctx, s, op, work, now().UTC())
+	if err != nil {
+		return err
+	}
+	key := OperationKey(op.Region, op.ID)
+	if err := Execute(ctx, s, key, now); err != nil {
+		return err
+	}
+	done, err := store.Get[Operation](ctx, s, key)
+	if err != nil {
+		return err
+	}
+	if done.Value.Status == OpFail {
+		return &Failure{Code: done.Value.ErrorCode, Message: done.Value.ErrorMessage}
+	}
+	return nil
+}
+
+// AskHealth records a custom health status asked for an instance (see
+// Instance.AskHealth); ErrNotFound if it is not registered.
+func AskHealth(ctx context.Context, s store.Store, region, serviceID, instanceID, status string, now time.Time) error {
+	found := true
+	_, err := store.Update(ctx, s, InstanceKey(region, serviceID, instanceID), func(inst *Instance, ok bool) error {
+		if found = ok; !ok || !inst.AskHealth(status, now) {
+			return store.ErrUnchanged
+		}
+		return nil
+	})
+	if err == nil && !found {
+		return ErrNotFound
+	}
+	return err
+}

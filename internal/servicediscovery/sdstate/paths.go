@@ -1,10 +1,9 @@
 // Package sdstate holds AWS Cloud Map's records in berth's store:
 // namespaces, services, service instances and the operations that change
 // them. The Cloud Map API (internal/servicediscovery) writes them; berth's
-// DNS server (internal/dns) follows "servicediscovery/" and answers from
-// them (LoadSnapshot, Snapshot.Apply); ECS registers its service tasks
-// through SubmitRegister and SubmitDeregister, as a user's RegisterInstance
-// does.
+// DNS server (internal/dnsserver) follows "servicediscovery/" and answers
+// from them (LoadSnapshot, Snapshot.Apply); ECS registers and deregisters
+// its service tasks with Run, as a user's RegisterInstance does.
 //
 // The layout (every key starts "servicediscovery/"). Regions never contain
 // '|', nor do ids (lower-case letters and digits), so '|' separates them.

@@ -166,8 +166,6 @@ type Instance struct {
 	// (CustomHealthDelay).
 	Pending      string    `json:"pending,omitempty"`
 	PendingSince time.Time `json:"pendingSince,omitzero"`
-	// Failures counts a Route 53 health check's consecutive failures.
-	Failures int32 `json:"failures,omitempty"`
 }
 
 // Operation statuses and types.

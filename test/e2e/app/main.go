@@ -6,6 +6,7 @@
 //	GET /env/..., /aws/...  what an AWS SDK in the task sees (aws.go)
 //	GET /sleep/{duration}  answers "slept" after the duration
 //	GET /ws      a WebSocket that echoes each message, after "hostname: " and the hostname
+//	GET /resolve, /fetch  names resolved and URLs fetched from inside the task (resolve.go)
 //
 // With -check URL it is its own health-check command (a scratch image has no
 // curl): it exits 0 when URL answers 200, else 1. Installed as "curl" it is a
@@ -100,6 +101,7 @@ func main() {
 		echo(w, r, hostname)
 	})
 	awsRoutes(mux)
+	resolveRoutes(mux)
 	srv := &http.Server{Addr: fmt.Sprintf(":%d", *port), Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 
 	if *exitAfter > 0 {
