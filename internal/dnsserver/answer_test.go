@@ -134,6 +134,11 @@ func testTable() *table {
 			"elbv2/lb/us-east-1|web": {dnsName: "web-123.us-east-1.elb.amazonaws.com", addresses: []netip.Addr{netip.MustParseAddr("10.0.8.1"), netip.MustParseAddr("10.0.9.1")}},
 		},
 		static: map[string][]netip.Addr{"Registry.Berth.Local": {netip.MustParseAddr("127.0.0.1")}},
+		vpcs: map[string]vpcResolver{
+			"ec2/vpc/us-east-1|vpc-1": {region: region, id: "vpc-1", cidr: "10.0.0.0/16"},
+			"ec2/vpc/us-east-1|vpc-3": {region: region, id: "vpc-3", cidr: "10.3.0.0/16"},
+			"ec2/vpc/eu-west-1|vpc-9": {region: "eu-west-1", id: "vpc-9", cidr: "10.4.0.0/16"},
+		},
 	})
 }
 
@@ -247,6 +252,14 @@ func TestAnswers(t *testing.T) {
 		{name: "below a load balancer's name is outside", view: vpc3, qname: "x.web-123.us-east-1.elb.amazonaws.com.", qtype: dns.TypeA, next: forward},
 		{name: "a static host", view: tab.host, qname: "registry.berth.local.", qtype: dns.TypeA, answer: []string{"registry.berth.local. 60 IN A 127.0.0.1"}},
 		{name: "outside names are forwarded", view: vpc1, qname: "example.org.", qtype: dns.TypeA, next: forward},
+		{name: "an EC2 name of the VPC's range", view: vpc3, qname: "IP-10-3-1-5.ec2.internal.", qtype: dns.TypeA, answer: []string{"IP-10-3-1-5.ec2.internal. 60 IN A 10.3.1.5"}},
+		{name: "an EC2 name has no AAAA", view: vpc3, qname: "ip-10-3-1-5.ec2.internal.", qtype: dns.TypeAAAA},
+		{name: "an EC2 name of another VPC is outside", view: vpc3, qname: "ip-10-0-1-5.ec2.internal.", qtype: dns.TypeA, next: forward},
+		{name: "a VPC with private namespaces has its EC2 names too", view: vpc1, qname: "ip-10-0-1-5.ec2.internal.", qtype: dns.TypeA, answer: []string{"ip-10-0-1-5.ec2.internal. 60 IN A 10.0.1.5"}},
+		{name: "the host sees every VPC's EC2 names, in their regions' domains", view: tab.host, qname: "ip-10-4-0-9.eu-west-1.compute.internal.", qtype: dns.TypeA,
+			answer: []string{"ip-10-4-0-9.eu-west-1.compute.internal. 60 IN A 10.4.0.9"}},
+		{name: "not in its region's domain", view: tab.host, qname: "ip-10-4-0-9.ec2.internal.", qtype: dns.TypeA, next: forward},
+		{name: "not an address", view: vpc3, qname: "ip-10-3-1.ec2.internal.", qtype: dns.TypeA, next: forward},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, next := ask(t, tc.view, tc.qname, tc.qtype)

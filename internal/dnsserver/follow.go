@@ -113,7 +113,7 @@ func (s *Server) follow(ctx context.Context) error {
 // apply serves f: a new table, the VPCs' listeners, and the host
 // listener once there is a table to answer from.
 func (s *Server) apply(ctx context.Context, f *followed) {
-	s.table.Store(buildTable(sources{cloudMap: f.cloudMap, balancers: f.balancers, static: s.cfg.StaticHosts}))
+	s.table.Store(buildTable(sources{cloudMap: f.cloudMap, balancers: f.balancers, static: s.cfg.StaticHosts, vpcs: f.vpcs}))
 	s.serveVPCs(ctx, f.vpcs)
 	if s.host != nil && !s.serving {
 		s.host.start(ctx)

@@ -33,10 +33,12 @@ func (t *table) vpcView(key string) *view {
 func vpcKey(region, vpcID string) string { return region + "|" + vpcID }
 
 // view is what one resolver sees: its zones and names, by lower-cased
-// name in wire form. A name outside its zones is forwarded.
+// name in wire form, and the EC2 private DNS names of its VPCs' addresses.
+// A name outside its zones is forwarded.
 type view struct {
 	names map[string]*node
 	zones map[string]*zone
+	ec2   []ec2Names
 }
 
 // zone is a DNS namespace.
@@ -112,6 +114,8 @@ type sources struct {
 	balancers map[string]balancerName
 	// static are the Config's StaticHosts.
 	static map[string][]netip.Addr
+	// vpcs are the VPCs, by store key.
+	vpcs map[string]vpcResolver
 }
 
 // balancerName is what DNS needs of a load balancer.
@@ -142,6 +146,22 @@ func buildTable(src sources) *table {
 	t := &table{host: newView(zones, hosts), public: newView(public, hosts), vpcs: map[string]*view{}}
 	for key, own := range private {
 		t.vpcs[key] = newView(append(own, public...), hosts)
+	}
+	// Each VPC's resolver answers its own addresses' EC2 names; the host
+	// every VPC's.
+	for _, v := range sortedValues(src.vpcs) {
+		names, ok := newEC2Names(v.region, v.cidr)
+		if !ok {
+			continue
+		}
+		key := vpcKey(v.region, v.id)
+		own := t.vpcs[key]
+		if own == nil {
+			own = &view{names: t.public.names, zones: t.public.zones}
+			t.vpcs[key] = own
+		}
+		own.ec2 = append(own.ec2, names)
+		t.host.ec2 = append(t.host.ec2, names)
 	}
 	return t
 }
@@ -184,7 +204,15 @@ func (v *view) lookup(key []byte) (*node, *zone) {
 	if n := v.names[string(key)]; n != nil {
 		return n, n.zone
 	}
-	return nil, v.zoneOf(key)
+	z := v.zoneOf(key)
+	if z == nil {
+		for _, e := range v.ec2 {
+			if n := e.lookup(key); n != nil {
+				return n, nil
+			}
+		}
+	}
+	return nil, z
 }
 
 // zoneOf is the closest of the view's zones enclosing key, or nil.

@@ -42,6 +42,11 @@ type TaskHealthInput struct {
 	// caller over all its targets ("healthy" only when every target is).
 	LoadBalanced bool
 	TargetHealth string
+	// Discovered is whether the service registers the task with Cloud Map
+	// (serviceRegistries); InRegistry is then whether that is done (or
+	// found impossible: its registry is gone).
+	Discovered bool
+	InRegistry bool
 	// GracePeriod is the service's healthCheckGracePeriodSeconds.
 	GracePeriod time.Duration
 }
@@ -53,12 +58,16 @@ type TaskHealthInput struct {
 //     (40 s) after it reached RUNNING;
 //   - no load balancer, a container health check: once HEALTHY;
 //   - a load balancer: once the target group says healthy, and also
-//     HEALTHY when a container health check exists.
+//     HEALTHY when a container health check exists;
+//   - a service registry: only once the task is registered, too. ECS does
+//     not say so; berth waits so that a rollout never stops a task the
+//     name answers before the new one is in the answers (a client would
+//     find no healthy address).
 //
 // The grace period does not make a task healthy; it only keeps failures
 // from condemning it (TaskFailedHealthChecks).
 func TaskHealthy(t TaskHealthInput, now time.Time) bool {
-	if t.RunningAt.IsZero() {
+	if t.RunningAt.IsZero() || (t.Discovered && !t.InRegistry) {
 		return false
 	}
 	if t.LoadBalanced {

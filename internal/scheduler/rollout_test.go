@@ -34,6 +34,9 @@ func TestTaskHealthy(t *testing.T) {
 		{"LB unhealthy within grace", TaskHealthInput{RunningAt: running, LoadBalanced: true, TargetHealth: TargetUnhealthy, GracePeriod: time.Minute}, 59 * time.Second, false, false},
 		{"LB unhealthy at end of grace", TaskHealthInput{RunningAt: running, LoadBalanced: true, TargetHealth: TargetUnhealthy, GracePeriod: time.Minute}, time.Minute, false, true},
 		{"check UNHEALTHY within grace", TaskHealthInput{RunningAt: running, HealthCheck: true, HealthStatus: HealthUnhealthy, GracePeriod: time.Minute}, 30 * time.Second, false, false},
+		{"registry: not registered yet", TaskHealthInput{RunningAt: running, HealthCheck: true, HealthStatus: HealthHealthy, Discovered: true}, time.Hour, false, false},
+		{"registry: registered", TaskHealthInput{RunningAt: running, HealthCheck: true, HealthStatus: HealthHealthy, Discovered: true, InRegistry: true}, time.Second, true, false},
+		{"registry: unhealthy before registration fails", TaskHealthInput{RunningAt: running, HealthCheck: true, HealthStatus: HealthUnhealthy, Discovered: true}, time.Second, false, true},
 		{"grace does not make healthy", TaskHealthInput{RunningAt: running, HealthCheck: true, HealthStatus: HealthUnknown, GracePeriod: time.Hour}, time.Minute, false, false},
 	}
 	for _, tt := range tests {

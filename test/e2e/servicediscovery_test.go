@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/miekg/dns"
 )
@@ -139,7 +140,7 @@ func (e *sdEnv) runningIPs(t testing.TB, service string) []string {
 	t.Helper()
 	var ips []string
 	for _, task := range e.serviceTasks(t, service, ecstypes.DesiredStatusRunning) {
-		if aws := task.LastStatus; aws != nil && *aws == "RUNNING" {
+		if aws.ToString(task.LastStatus) == "RUNNING" {
 			ips = append(ips, taskIP(t, task))
 		}
 	}
@@ -400,7 +401,25 @@ func TestServiceDiscoveryRecords(t *testing.T) {
 	image := e.image
 	simpleTask(t, s, "probe", image, nil, map[string]any{"portMappings": []map[string]any{{"containerPort": 8080}}})
 	arn := runTask(t, s, "--cluster", "prod-cluster", "--task-definition", "probe", "--launch-type", "FARGATE", "--network-configuration", awsvpcFlag(t, s))
-	ip := taskIP(t, waitTaskStatus(t, s, "prod-cluster", arn, "RUNNING", 2*time.Minute))
+	task := waitTaskStatus(t, s, "prod-cluster", arn, "RUNNING", 2*time.Minute)
+	ip := taskIP(t, task)
+	// RUNNING is its container started; the app listens a moment later.
+	waitFor(t, 10*time.Second, "the probe task's app", func() bool {
+		status, _ := probe("http://" + net.JoinHostPort(ip, "8080") + "/health")
+		return status == http.StatusOK
+	})
+	// Its hostname, its interface's EC2 name, resolves to it.
+	var hostname string
+	for _, a := range task.Attachments {
+		for _, d := range a.Details {
+			if aws.ToString(d.Name) == "privateDnsName" {
+				hostname = aws.ToString(d.Value)
+			}
+		}
+	}
+	if status, body := inTask(t, ip, "/resolve?name="+hostname); hostname == "" || status != 200 || body != ip {
+		t.Fatalf("the task resolving its hostname %q: %d %q", hostname, status, body)
+	}
 	if status, body := inTask(t, ip, "/resolve?name=db.services.internal&type=SRV"); status != 200 ||
 		body != "db-1.db.services.internal. 5432\ndb-2.db.services.internal. 5433" {
 		t.Fatalf("SRV from a task: %d %q", status, body)

@@ -96,6 +96,8 @@ func Decide(t ecsstate.Task) Step {
 	registered := len(t.Registries) > 0 && t.Registries[0].Registered
 	deregistered := len(t.Registries) > 0 && t.Registries[0].Deregistered
 	switch {
+	case len(t.Registries) > 0 && t.Registries[0].Missing:
+		return StepNone
 	case stopping && registered && !deregistered:
 		return StepDeregister
 	case stopping || deregistered:
@@ -177,8 +179,16 @@ func (c *Controller) register(ctx context.Context, t ecsstate.Task) error {
 	arn := awsapi.Deref(reg.RegistryArn)
 	svc, err := sdstate.ServiceByARN(ctx, c.cfg.Store, t.Region, arn)
 	if errors.Is(err, sdstate.ErrNotFound) {
+		// Recorded, so that the service does not wait for a registration
+		// that cannot happen.
 		c.log.Warn("a task's service registry is gone; not registering it", "task", t.ID, "registry", arn)
-		return nil
+		return c.updateTask(ctx, t.Key(), func(cur *ecsstate.Task) bool {
+			if len(cur.Registries) > 0 {
+				return false
+			}
+			cur.Registries = []ecsstate.TaskRegistry{{RegistryARN: arn, InstanceID: t.ID, Missing: true}}
+			return true
+		})
 	}
 	if err != nil {
 		return err

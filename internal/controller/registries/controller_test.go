@@ -36,6 +36,8 @@ func TestDecide(t *testing.T) {
 		{"to stop, registered", task("STOPPED", "RUNNING", "HEALTHY", checked, registered), StepDeregister},
 		{"stopped by itself, registered", task("RUNNING", "STOPPED", "", ecstypes.TaskDefinition{}, registered), StepDeregister},
 		{"to stop, never registered", task("STOPPED", "RUNNING", "", ecstypes.TaskDefinition{}, nil), StepNone},
+		{"its registry was gone", task("RUNNING", "RUNNING", "HEALTHY", checked, []ecsstate.TaskRegistry{{Missing: true}}), StepNone},
+		{"stopping, its registry was gone", task("STOPPED", "RUNNING", "HEALTHY", checked, []ecsstate.TaskRegistry{{Missing: true}}), StepNone},
 		{"deregistered", task("STOPPED", "DEACTIVATING", "", ecstypes.TaskDefinition{}, []ecsstate.TaskRegistry{{Registered: true, Deregistered: true}}), StepNone},
 	} {
 		if got := Decide(tc.task); got != tc.want {

@@ -243,6 +243,8 @@ func (p *planner) healthInput(t *ecsstate.Task, runningAt time.Time) scheduler.T
 		HealthStatus: t.Observed.HealthStatus,
 		LoadBalanced: len(t.Spec.LoadBalancers) > 0,
 		TargetHealth: t.TargetHealth,
+		Discovered:   len(t.Spec.ServiceRegistries) > 0,
+		InRegistry:   len(t.Registries) > 0,
 		GracePeriod:  time.Duration(awsapi.Deref(p.s.HealthCheckGracePeriodSeconds)) * time.Second,
 	}
 }

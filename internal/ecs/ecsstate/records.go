@@ -371,6 +371,9 @@ type TaskRegistry struct {
 	// deregistration.
 	Registered   bool `json:"registered,omitempty"`
 	Deregistered bool `json:"deregistered,omitempty"`
+	// Missing: the registry did not exist when the task was to register;
+	// there is nothing to register nor to deregister.
+	Missing bool `json:"missing,omitempty"`
 	// Health is the custom health status last reported for it.
 	Health string `json:"health,omitempty"`
 }

@@ -5,12 +5,14 @@
 // same client (dnsperf), on the same machine, in alternating rounds.
 //
 // Each round is two passes per contender: one at full speed for
-// queries/s, and one at a fixed rate (half the slower contender's
-// throughput) with every query's latency printed, for the percentiles
-// (printing them costs the client, so the throughput pass does not).
+// queries/s, and one at a fixed rate (--latency-rate, at most half the
+// slower contender's throughput) with every query's latency printed, for
+// the percentiles (printing them costs the client, so the throughput pass
+// does not). A query the client gave up on (5 s) counts as lost, and at
+// its timeout in the percentiles.
 //
 //	make bench-dns [ARGS='--runs 5 --duration 10s']
-//	go run ./test/bench/dns [--runs 5] [--duration 10s] [--clients 8] [--berth-bin bin/berth] [--keep]
+//	go run ./test/bench/dns [--runs 5] [--duration 10s] [--clients 8] [--latency-rate 20000] [--berth-bin bin/berth] [--keep]
 package main
 
 import (
@@ -46,12 +48,13 @@ func main() {
 }
 
 type config struct {
-	runs     int
-	duration time.Duration
-	clients  int
-	berthBin string
-	keep     bool
-	timeout  time.Duration
+	runs        int
+	duration    time.Duration
+	clients     int
+	latencyRate int
+	berthBin    string
+	keep        bool
+	timeout     time.Duration
 }
 
 // The name asked, and the addresses of its three instances (no traffic is
@@ -68,6 +71,7 @@ func run() error {
 	flag.IntVar(&cfg.runs, "runs", 5, "rounds per contender")
 	flag.DurationVar(&cfg.duration, "duration", 10*time.Second, "length of one pass")
 	flag.IntVar(&cfg.clients, "clients", 8, "dnsperf's clients (sockets)")
+	flag.IntVar(&cfg.latencyRate, "latency-rate", 20000, "queries/s of the latency passes (at most half the slower contender's throughput)")
 	flag.StringVar(&cfg.berthBin, "berth-bin", "", "prebuilt berth binary (default: go build ./cmd/berth, static)")
 	flag.BoolVar(&cfg.keep, "keep", false, "keep the temporary dir (server log, data, unbound config) for inspection")
 	flag.DurationVar(&cfg.timeout, "timeout", 30*time.Minute, "give up (and stop everything) after this long")
@@ -136,8 +140,8 @@ func run() error {
 			fmt.Fprintf(os.Stderr, "throughput round %d %s: %.0f queries/s\n", i+1, c.name, r.qps)
 		}
 	}
-	rate := int(min(benchserver.Median(qps["berth"]), benchserver.Median(qps["unbound"])) / 2)
-	p50, p99 := map[string][]float64{}, map[string][]float64{}
+	rate := min(cfg.latencyRate, int(min(benchserver.Median(qps["berth"]), benchserver.Median(qps["unbound"]))/2))
+	p50, p99, lost := map[string][]float64{}, map[string][]float64{}, map[string]int{}
 	for i := range cfg.runs {
 		for _, c := range contenders {
 			r, err := dnsperf(ctx, c.addr, queries, cfg, rate)
@@ -146,13 +150,14 @@ func run() error {
 			}
 			p50[c.name] = append(p50[c.name], r.p50)
 			p99[c.name] = append(p99[c.name], r.p99)
-			fmt.Fprintf(os.Stderr, "latency round %d %s at %d queries/s: p50 %.3f ms, p99 %.3f ms\n", i+1, c.name, rate, r.p50*1e3, r.p99*1e3)
+			lost[c.name] += r.lost
+			fmt.Fprintf(os.Stderr, "latency round %d %s at %d queries/s: p50 %.3f ms, p99 %.3f ms, %d lost\n", i+1, c.name, rate, r.p50*1e3, r.p99*1e3, r.lost)
 		}
 	}
 	fmt.Printf("DNS: %s A (3 healthy instances), %d rounds, medians; latency at %d queries/s\n", name, cfg.runs, rate)
-	fmt.Printf("%-8s %12s %10s %10s\n", "server", "queries/s", "p50 ms", "p99 ms")
+	fmt.Printf("%-8s %12s %10s %10s %6s\n", "server", "queries/s", "p50 ms", "p99 ms", "lost")
 	for _, c := range contenders {
-		fmt.Printf("%-8s %12.0f %10.3f %10.3f\n", c.name, benchserver.Median(qps[c.name]), benchserver.Median(p50[c.name])*1e3, benchserver.Median(p99[c.name])*1e3)
+		fmt.Printf("%-8s %12.0f %10.3f %10.3f %6d\n", c.name, benchserver.Median(qps[c.name]), benchserver.Median(p50[c.name])*1e3, benchserver.Median(p99[c.name])*1e3, lost[c.name])
 	}
 	ratio := benchserver.Median(qps["berth"]) / benchserver.Median(qps["unbound"])
 	fmt.Printf("berth/unbound: %.2fx queries/s (goal >= 1.0x), p99 %.2fx (goal <= 1.0x)\n",
@@ -302,9 +307,13 @@ func checkAnswer(ctx context.Context, addr, queries string) error {
 	return nil
 }
 
+// timeout is how long dnsperf waits for an answer.
+const timeout = 5 * time.Second
+
 // perfResult is one dnsperf pass.
 type perfResult struct {
 	qps, p50, p99 float64 // p50 and p99 in seconds, of a latency pass
+	lost          int     // queries the client gave up on
 }
 
 // dnsperf runs one pass against addr: at full speed (rate 0), reading the
@@ -312,7 +321,7 @@ type perfResult struct {
 func dnsperf(ctx context.Context, addr, queries string, cfg config, rate int) (perfResult, error) {
 	host, port, _ := strings.Cut(addr, ":")
 	args := []string{"-s", host, "-p", port, "-d", queries, "-l", strconv.Itoa(int(cfg.duration.Seconds())),
-		"-c", strconv.Itoa(cfg.clients), "-T", "1", "-q", "200"}
+		"-c", strconv.Itoa(cfg.clients), "-T", "1", "-q", "200", "-t", strconv.Itoa(int(timeout.Seconds()))}
 	if rate > 0 {
 		args = append(args, "-Q", strconv.Itoa(rate), "-v")
 	}
@@ -324,7 +333,7 @@ func dnsperf(ctx context.Context, addr, queries string, cfg config, rate int) (p
 	if err := cmd.Start(); err != nil {
 		return perfResult{}, err
 	}
-	r, latencies, perr := parseDnsperf(out)
+	r, latencies, perr := parseDnsperf(out, timeout.Seconds())
 	if err := cmd.Wait(); err != nil {
 		return perfResult{}, fmt.Errorf("dnsperf: %w", err)
 	}
@@ -343,9 +352,10 @@ func dnsperf(ctx context.Context, addr, queries string, cfg config, rate int) (p
 }
 
 // parseDnsperf reads dnsperf's report: "Queries per second:" and, with
-// -v, a "> RCODE name type latency" line per query (a query not answered
-// NOERROR is an error).
-func parseDnsperf(r io.Reader) (perfResult, []float64, error) {
+// -v, a "> RCODE name type latency" line per query ("> T name type" for
+// one it gave up on, counted as lost at the timeout's latency); an answer
+// other than NOERROR is an error.
+func parseDnsperf(r io.Reader, timeout float64) (perfResult, []float64, error) {
 	var res perfResult
 	var latencies []float64
 	var bad int
@@ -354,6 +364,11 @@ func parseDnsperf(r io.Reader) (perfResult, []float64, error) {
 		line := sc.Text()
 		if rest, ok := strings.CutPrefix(line, "> "); ok {
 			f := strings.Fields(rest)
+			if len(f) > 0 && f[0] == "T" {
+				res.lost++
+				latencies = append(latencies, timeout)
+				continue
+			}
 			if len(f) != 4 || f[0] != "NOERROR" {
 				bad++
 				continue
