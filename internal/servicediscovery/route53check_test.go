@@ -80,3 +80,42 @@ func TestRoute53HealthCheck(t *testing.T) {
 		t.Fatalf("Route 53 check in a private namespace: %v", err)
 	}
 }
+
+// TestAddRoute53HealthCheck adds a Route 53 check to a public namespace's
+// service that had none; a private namespace's service cannot have one.
+func TestAddRoute53HealthCheck(t *testing.T) {
+	e := newTestEnv(t)
+	ctx := context.Background()
+	op, err := e.client.CreatePublicDnsNamespace(ctx, &sdk.CreatePublicDnsNamespaceInput{Name: aws.String("example.org")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nsID := e.await(op.OperationId).Targets["NAMESPACE"]
+	records := &types.DnsConfig{DnsRecords: []types.DnsRecord{{Type: types.RecordTypeA, TTL: aws.Int64(60)}}}
+	svc, err := e.client.CreateService(ctx, &sdk.CreateServiceInput{Name: aws.String("web"), NamespaceId: aws.String(nsID), DnsConfig: records})
+	if err != nil {
+		t.Fatal(err)
+	}
+	up, err := e.client.UpdateService(ctx, &sdk.UpdateServiceInput{Id: svc.Service.Id, Service: &types.ServiceChange{
+		HealthCheckConfig: &types.HealthCheckConfig{Type: types.HealthCheckTypeTcp}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if done := e.await(up.OperationId); done.Status != types.OperationStatusSuccess {
+		t.Fatalf("update: %+v", done)
+	}
+	got, err := e.client.GetService(ctx, &sdk.GetServiceInput{Id: svc.Service.Id})
+	if err != nil || got.Service.HealthCheckConfig == nil || got.Service.HealthCheckConfig.Type != types.HealthCheckTypeTcp {
+		t.Fatalf("service after the update: %+v %v", got, err)
+	}
+
+	private := e.namespace("private.internal")
+	psvc, err := e.client.CreateService(ctx, &sdk.CreateServiceInput{Name: aws.String("db"), NamespaceId: aws.String(private), DnsConfig: records})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.client.UpdateService(ctx, &sdk.UpdateServiceInput{Id: psvc.Service.Id, Service: &types.ServiceChange{
+		HealthCheckConfig: &types.HealthCheckConfig{Type: types.HealthCheckTypeTcp}}}); errCode(err) != "InvalidInput" {
+		t.Fatalf("a Route 53 check added in a private namespace: %v", err)
+	}
+}

@@ -342,9 +342,18 @@ func (c *CloudMap) updateService(ctx context.Context, in *sdtypes.UpdateServiceR
 			}
 		}
 		if ch.HealthCheckConfig != nil {
+			// A Route 53 check may be added to a service of a public
+			// namespace that has no custom one. An omitted check is kept:
+			// deleting it would change which instances answer.
 			if s.HealthCheck == nil {
-				// UNVERIFIED wording.
-				return nil, invalidInput("Service %s has no Route 53 health check to update.", s.ID)
+				ns, err := c.lookupNamespace(ctx, s.NamespaceID)
+				if err != nil {
+					return nil, err
+				}
+				if s.Custom != nil || ns.Value.Type != sdstate.TypeDNSPublic {
+					// UNVERIFIED wording.
+					return nil, invalidInput("A Route 53 health check can be added only to a service of a public DNS namespace without a custom health check.")
+				}
 			}
 			check, err := healthCheck(ch.HealthCheckConfig)
 			if err != nil {
