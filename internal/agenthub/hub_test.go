@@ -498,6 +498,13 @@ func TestIntentChangeReachesAgentObservedChangeDoesNot(t *testing.T) {
 	if d.ID != taskID(1) || d.DesiredStatus != ecsstate.StatusStopped || d.Generation != 2 || d.StopCode != "UserInitiated" {
 		t.Fatalf("got %+v", d)
 	}
+	// A stop's drain ending sooner (a task deregistered from Cloud Map):
+	// sent, at the same generation.
+	drained := time.Now().UTC().Truncate(time.Millisecond)
+	f.updateTask(t, "default", taskID(1), func(v *ecsstate.Task) { v.DrainUntil = drained })
+	if d := a.recvTask(); d.ID != taskID(1) || d.Generation != 2 || !d.DrainUntil.Equal(drained) {
+		t.Fatalf("got %+v", d)
+	}
 	// A new task placed on the node is sent too.
 	f.putTask(t, newTask("default", taskID(4), nodeA, "nginx"))
 	if d := a.recvTask(); d.ID != taskID(4) || d.Generation != 1 {

@@ -254,6 +254,9 @@ type taskIntent struct {
 	DesiredStatus string `json:"desiredStatus"`
 	StopCode      string `json:"stopCode"`
 	StoppedReason string `json:"stoppedReason"`
+	// DrainUntil ends sooner once a stopping task is deregistered from
+	// Cloud Map, at the same generation.
+	DrainUntil time.Time `json:"drainUntil"`
 }
 
 // unchangedIntent reports whether a put of the task at key changes none of
@@ -278,7 +281,7 @@ func (x *intents) unchangedIntent(key string, value []byte) bool {
 	}
 	t := x.byNode[node][key]
 	return t.Generation == in.Generation && t.DesiredStatus == in.DesiredStatus &&
-		t.StopCode == in.StopCode && t.StoppedReason == in.StoppedReason
+		t.StopCode == in.StopCode && t.StoppedReason == in.StoppedReason && t.DrainUntil.Equal(in.DrainUntil)
 }
 
 // dispatch hands c to the node's subscribers without ever waiting: one

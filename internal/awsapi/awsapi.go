@@ -158,3 +158,19 @@ func ARNRegion(ref, fallback string) string {
 	}
 	return fallback
 }
+
+// RequestTags are the condition keys of the tags a call sets
+// (aws:RequestTag/<key> and aws:TagKeys), nil when it sets none; tag reads
+// a tag's key and value from the service's own tag shape.
+func RequestTags[T any](tags []T, tag func(T) (key, value *string)) map[string][]string {
+	if len(tags) == 0 {
+		return nil
+	}
+	c := map[string][]string{}
+	for _, t := range tags {
+		k, v := tag(t)
+		c["aws:RequestTag/"+Deref(k)] = []string{Deref(v)}
+		c["aws:TagKeys"] = append(c["aws:TagKeys"], Deref(k))
+	}
+	return c
+}

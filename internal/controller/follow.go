@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"log/slog"
 	"time"
 )
 
@@ -37,5 +38,33 @@ func (l *Loop) follow(ctx context.Context, watch Watch) {
 		case <-t.C():
 		}
 		pause = min(2*pause, maxRelistPause)
+	}
+}
+
+// Pauses between a failed Follow round and the next.
+const (
+	minFollowPause = 100 * time.Millisecond
+	maxFollowPause = 10 * time.Second
+)
+
+// Follow runs follow (read some records, then apply their changes until
+// the watch fails) until ctx ends: a round that fails is logged, as
+// following what, and started again after a pause that doubles from
+// 100 ms up to 10 s. It is the loop of the data planes, which keep their
+// own state from the store rather than reconciling keys.
+func Follow(ctx context.Context, log *slog.Logger, what string, follow func(context.Context) error) {
+	pause := minFollowPause
+	for ctx.Err() == nil {
+		err := follow(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		log.Error("following "+what+" failed; reading them again", "err", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, maxFollowPause)
 	}
 }

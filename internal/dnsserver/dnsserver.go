@@ -47,6 +47,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/berth/berth/internal/controller"
 	"github.com/berth/berth/internal/store"
 )
 
@@ -154,20 +155,7 @@ func (s *Server) Run(ctx context.Context) error {
 		s.log.Info("DNS server listening", "address", bound.String())
 	}
 	defer s.shutdown()
-	pause := minResync
-	for ctx.Err() == nil {
-		err := s.follow(ctx)
-		if ctx.Err() != nil {
-			return nil
-		}
-		s.log.Error("following the DNS records failed; reading them again", "err", err)
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(pause):
-		}
-		pause = min(2*pause, maxResync)
-	}
+	controller.Follow(ctx, s.log, "the DNS records", s.follow)
 	return nil
 }
 

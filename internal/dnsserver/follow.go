@@ -21,12 +21,6 @@ import (
 // rebuilds its table: one API call writes several records.
 const settle = 10 * time.Millisecond
 
-// resync paces reads of the records after a watch failed.
-const (
-	minResync = 100 * time.Millisecond
-	maxResync = 10 * time.Second
-)
-
 // bindRetry paces the binds of VPC resolvers that failed.
 const bindRetry = 5 * time.Second
 

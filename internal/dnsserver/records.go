@@ -201,7 +201,7 @@ type instanceRecords struct {
 // A or AAAA records, that name has the instance's addresses, given as glue.
 func newInstanceRecords(i sdstate.Instance, service string, ttls map[string]uint32) instanceRecords {
 	out := instanceRecords{
-		healthy: i.Health == sdstate.Healthy || i.Health == sdstate.Unknown,
+		healthy: i.Healthy(),
 		records: map[uint16]record{},
 	}
 	if ttl, ok := ttls[sdstate.RecordA]; ok {

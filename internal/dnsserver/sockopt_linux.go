@@ -4,6 +4,7 @@ import (
 	"errors"
 	"syscall"
 
+	"github.com/berth/berth/internal/hostnet"
 	"golang.org/x/sys/unix"
 )
 
@@ -19,7 +20,7 @@ func control(freebind, reuse bool) func(network, address string, c syscall.RawCo
 		var serr error
 		err := c.Control(func(fd uintptr) {
 			if freebind {
-				serr = unix.SetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_FREEBIND, 1)
+				serr = hostnet.FreeBind(fd)
 			}
 			if reuse && serr == nil {
 				serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEPORT, 1)

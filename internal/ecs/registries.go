@@ -28,12 +28,12 @@ func (s *service) checkServiceRegistries(ctx context.Context, regs []ecstypes.Se
 	}
 	reg := regs[0]
 	arn := awsapi.Deref(reg.RegistryArn)
-	r, _, kind, id, ok := sdstate.ParseARN(arn)
+	_, _, kind, id, ok := sdstate.ParseARN(arn)
 	if !ok || kind != "service" || !strings.HasPrefix(id, sdstate.ServiceIDPrefix) {
 		return invalidParameter("The format of the supplied service registry ARN is invalid: %s.", arn) // OBSERVED
 	}
-	svc, err := sdstate.ServiceByARN(ctx, s.store, r, arn)
-	if errors.Is(err, sdstate.ErrNotFound) || (err == nil && r != requestRegion(ctx)) {
+	svc, err := sdstate.ServiceByARN(ctx, s.store, requestRegion(ctx), arn)
+	if errors.Is(err, sdstate.ErrNotFound) {
 		// UNVERIFIED wording.
 		return invalidParameter("The service registry %s does not exist.", arn)
 	}

@@ -201,15 +201,7 @@ func isLookupFailure(err error) bool {
 	return false
 }
 
+// requestTags are the condition keys of the tags a call sets.
 func requestTags(tags []elbv2types.Tag) map[string][]string {
-	if len(tags) == 0 {
-		return nil
-	}
-	c := map[string][]string{}
-	for _, t := range tags {
-		k := awsapi.Deref(t.Key)
-		c["aws:RequestTag/"+k] = []string{awsapi.Deref(t.Value)}
-		c["aws:TagKeys"] = append(c["aws:TagKeys"], k)
-	}
-	return c
+	return awsapi.RequestTags(tags, func(t elbv2types.Tag) (*string, *string) { return t.Key, t.Value })
 }

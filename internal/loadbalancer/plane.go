@@ -27,6 +27,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/berth/berth/internal/controller"
 	"github.com/berth/berth/internal/ecs/ecsstate"
 	"github.com/berth/berth/internal/elbv2/elbv2state"
 	"github.com/berth/berth/internal/secretbox"
@@ -100,30 +101,11 @@ func New(cfg Config) *Plane {
 // rebuilds its table: one API call writes several records.
 const settle = 10 * time.Millisecond
 
-// resync paces reads of the records after a watch failed.
-const (
-	minResync = 100 * time.Millisecond
-	maxResync = 10 * time.Second
-)
-
 // Run serves until ctx ends, then closes every listener (requests in
 // flight get a few seconds to finish).
 func (p *Plane) Run(ctx context.Context) error {
 	defer p.shutdown()
-	pause := minResync
-	for ctx.Err() == nil {
-		err := p.follow(ctx)
-		if ctx.Err() != nil {
-			return nil
-		}
-		p.log.Error("following the load balancers failed; reading them again", "err", err)
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(pause):
-		}
-		pause = min(2*pause, maxResync)
-	}
+	controller.Follow(ctx, p.log, "the load balancers", p.follow)
 	return nil
 }
 

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/berth/berth/internal/hostnet"
 )
 
 // listenerServer serves one listener on one address.
@@ -93,7 +95,7 @@ func (p *Plane) serveListeners(ctx context.Context, t *table) {
 func (p *Plane) bind(s *listenerServer, l *listenerRoute) error {
 	lc := net.ListenConfig{Control: func(_, _ string, c syscall.RawConn) error {
 		var serr error
-		err := c.Control(func(fd uintptr) { serr = freebind(fd) })
+		err := c.Control(func(fd uintptr) { serr = hostnet.FreeBind(fd) })
 		return errors.Join(err, serr)
 	}}
 	ln, err := lc.Listen(context.Background(), "tcp4", s.addr.String())

@@ -84,17 +84,9 @@ func secretIDOf(input any) (string, bool) {
 	return *f.Interface().(*string), true
 }
 
+// requestTags are the condition keys of the tags a call sets.
 func requestTags(tags []smtypes.Tag) map[string][]string {
-	if len(tags) == 0 {
-		return nil
-	}
-	c := map[string][]string{}
-	for _, t := range tags {
-		k := awsapi.Deref(t.Key)
-		c["aws:RequestTag/"+k] = []string{awsapi.Deref(t.Value)}
-		c["aws:TagKeys"] = append(c["aws:TagKeys"], k)
-	}
-	return c
+	return awsapi.RequestTags(tags, func(t smtypes.Tag) (*string, *string) { return t.Key, t.Value })
 }
 
 func resourceTags(tags []smstate.Tag) map[string][]string {

@@ -91,14 +91,5 @@ func (c *CloudMap) access(ctx context.Context, op string, input any) ([]awsapi.A
 
 // requestTags are the condition keys of the tags a call sets.
 func requestTags(tags []sdtypes.Tag) map[string][]string {
-	if len(tags) == 0 {
-		return nil
-	}
-	c := map[string][]string{}
-	for _, t := range tags {
-		k := awsapi.Deref(t.Key)
-		c["aws:RequestTag/"+k] = []string{awsapi.Deref(t.Value)}
-		c["aws:TagKeys"] = append(c["aws:TagKeys"], k)
-	}
-	return c
+	return awsapi.RequestTags(tags, func(t sdtypes.Tag) (*string, *string) { return t.Key, t.Value })
 }

@@ -289,10 +289,10 @@ func filterInstances(all []sdstate.Instance, query, optional map[string]string, 
 	}
 	var healthy, unhealthy []sdstate.Instance
 	for _, i := range out {
-		if i.Health == sdstate.Unhealthy {
-			unhealthy = append(unhealthy, i)
-		} else {
+		if i.Healthy() {
 			healthy = append(healthy, i)
+		} else {
+			unhealthy = append(unhealthy, i)
 		}
 	}
 	switch health {

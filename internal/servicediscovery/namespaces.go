@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 
+	json "github.com/go-json-experiment/json/v1"
+
 	"github.com/berth/berth/internal/awsapi"
 	"github.com/berth/berth/internal/ec2/ec2state"
 	"github.com/berth/berth/internal/servicediscovery/sdstate"
@@ -99,17 +101,12 @@ func (c *CloudMap) submitNamespace(ctx context.Context, ns sdstate.Namespace) (*
 		return nil, err
 	}
 	if ns.CreatorRequestID != "" {
-		ops, _, err := store.List[sdstate.Operation](ctx, c.store, sdstate.RegionPrefix(sdstate.OperationPrefix, ns.Region), store.ListOptions{})
-		if err != nil {
+		if op, found, err := c.creation(ctx, ns.Region, ns.CreatorRequestID); err != nil {
 			return nil, err
-		}
-		for _, op := range ops {
-			if op.Value.Type == sdstate.OpCreateNamespace && op.Value.CreatorRequestID == ns.CreatorRequestID {
-				if !op.Value.Done() {
-					return nil, &duplicateRequest{operationID: op.Value.ID}
-				}
-				return awsapi.String(op.Value.ID), nil
-			}
+		} else if found && !op.Done() {
+			return nil, &duplicateRequest{operationID: op.ID}
+		} else if found {
+			return awsapi.String(op.ID), nil
 		}
 	}
 	all, _, err := store.List[sdstate.Namespace](ctx, c.store, sdstate.RegionPrefix(sdstate.NamespacePrefix, ns.Region), store.ListOptions{})
@@ -142,6 +139,33 @@ func (c *CloudMap) submitNamespace(ctx context.Context, ns sdstate.Namespace) (*
 		return nil, err
 	}
 	return awsapi.String(op.ID), nil
+}
+
+// creation is the namespace creation a CreatorRequestId asked for, if
+// any. Operations pile up (every instance registered makes one), so only
+// the records that name the id are decoded.
+func (c *CloudMap) creation(ctx context.Context, region, requestID string) (sdstate.Operation, bool, error) {
+	mark, err := json.Marshal(requestID)
+	if err != nil {
+		return sdstate.Operation{}, false, err
+	}
+	needle := `"creatorRequestId":` + string(mark)
+	var out sdstate.Operation
+	found := false
+	_, err = c.store.Range(ctx, sdstate.RegionPrefix(sdstate.OperationPrefix, region), func(kv store.KV) error {
+		if found || !strings.Contains(string(kv.Value), needle) {
+			return nil
+		}
+		var op sdstate.Operation
+		if err := json.Unmarshal(kv.Value, &op); err != nil {
+			return err
+		}
+		if op.Type == sdstate.OpCreateNamespace && op.CreatorRequestID == requestID {
+			out, found = op, true
+		}
+		return nil
+	})
+	return out, found, err
 }
 
 // namespaceID is the id an Id member names: the id, or the namespace's ARN.

@@ -3,12 +3,15 @@ package servicediscovery
 import (
 	"context"
 	"crypto/tls"
+	"fmt"
 	"net"
 	"net/http"
 	"net/netip"
 	"strings"
 	"sync"
 	"time"
+
+	json "github.com/go-json-experiment/json/v1"
 
 	"github.com/berth/berth/internal/servicediscovery/sdstate"
 	"github.com/berth/berth/internal/store"
@@ -57,11 +60,14 @@ func (c *CloudMap) checkAll(ctx context.Context, hc *healthChecks) error {
 		if !strings.Contains(string(kv.Value), `"healthCheck"`) {
 			return nil
 		}
-		v, err := store.Get[sdstate.Service](ctx, c.store, kv.Key)
-		if err == nil && v.Value.HealthCheck != nil {
-			services = append(services, v.Value)
+		var svc sdstate.Service
+		if err := json.Unmarshal(kv.Value, &svc); err != nil {
+			return fmt.Errorf("servicediscovery: decode %s: %w", kv.Key, err)
 		}
-		return err
+		if svc.HealthCheck != nil {
+			services = append(services, svc)
+		}
+		return nil
 	})
 	if err != nil {
 		return err

@@ -311,8 +311,19 @@ func TestNamespaceNames(t *testing.T) {
 		DnsConfig: &types.DnsConfig{DnsRecords: []types.DnsRecord{{Type: types.RecordTypeA, TTL: aws.Int64(10)}}}}); errCode(err) != "InvalidInput" {
 		t.Fatalf("DNS service in an HTTP namespace: %v", err)
 	}
+	// A retry of a request (its CreatorRequestId) gets the first one's
+	// operation, and makes no second namespace.
+	first, err := e.client.CreateHttpNamespace(ctx, &sdk.CreateHttpNamespaceInput{Name: aws.String("retried"), CreatorRequestId: aws.String("req-1")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.await(first.OperationId)
+	again, err := e.client.CreateHttpNamespace(ctx, &sdk.CreateHttpNamespaceInput{Name: aws.String("retried"), CreatorRequestId: aws.String("req-1")})
+	if err != nil || aws.ToString(again.OperationId) != aws.ToString(first.OperationId) {
+		t.Fatalf("retried create: %v %v, want operation %s", again, err, aws.ToString(first.OperationId))
+	}
 	ops, err := e.client.ListOperations(ctx, &sdk.ListOperationsInput{Filters: []types.OperationFilter{{Name: types.OperationFilterNameType, Values: []string{"CREATE_NAMESPACE"}}}})
-	if err != nil || len(ops.Operations) != 2 {
+	if err != nil || len(ops.Operations) != 3 {
 		t.Fatalf("operations: %+v %v", ops, err)
 	}
 }

@@ -75,17 +75,7 @@ func (s *service) accessARN(ctx context.Context, given string) string {
 	return "arn:aws:ssm:" + region(ctx) + ":" + s.account + ":parameter/" + strings.TrimPrefix(name, "/")
 }
 
-// requestTags is the aws:RequestTag/<key> and aws:TagKeys context of the
-// tags a call sets (nil for none).
+// requestTags are the condition keys of the tags a call sets.
 func requestTags(tags []ssmtypes.Tag) map[string][]string {
-	if len(tags) == 0 {
-		return nil
-	}
-	c := map[string][]string{}
-	for _, t := range tags {
-		k := awsapi.Deref(t.Key)
-		c["aws:RequestTag/"+k] = []string{awsapi.Deref(t.Value)}
-		c["aws:TagKeys"] = append(c["aws:TagKeys"], k)
-	}
-	return c
+	return awsapi.RequestTags(tags, func(t ssmtypes.Tag) (*string, *string) { return t.Key, t.Value })
 }

@@ -144,12 +144,35 @@ func createNamespace(ctx context.Context, s store.Store, ns *Namespace) ([]store
 	return []store.Compare{{Key: put.Key}, {Key: claim.Key}}, []store.Op{put, claim}, nil
 }
 
+// existing reads the record at key, or fails the operation with code
+// when it is gone (what names it, in the message).
+func existing[T any](ctx context.Context, s store.Store, key, code, what string) (store.Versioned[T], error) {
+	cur, err := store.Get[T](ctx, s, key)
+	if errors.Is(err, store.ErrNotFound) {
+		return cur, fail(code, "%s not found.", what) // UNVERIFIED code and wording
+	}
+	return cur, err
+}
+
+// rewrite is the write of the record at key changed by edit, guarded by
+// the revision read.
+func rewrite[T any](ctx context.Context, s store.Store, key, code, what string, edit func(*T)) ([]store.Compare, []store.Op, error) {
+	cur, err := existing[T](ctx, s, key, code, what)
+	if err != nil {
+		return nil, nil, err
+	}
+	v := cur.Value
+	edit(&v)
+	put, err := store.PutJSON(key, v)
+	if err != nil {
+		return nil, nil, err
+	}
+	return []store.Compare{{Key: key, ModRevision: cur.ModRevision}}, []store.Op{put}, nil
+}
+
 func deleteNamespace(ctx context.Context, s store.Store, region, id string) ([]store.Compare, []store.Op, error) {
 	key := NamespaceKey(region, id)
-	cur, err := store.Get[Namespace](ctx, s, key)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil, fail("NAMESPACE_NOT_FOUND", "Namespace %s not found.", id) // UNVERIFIED code and wording
-	}
+	cur, err := existing[Namespace](ctx, s, key, "NAMESPACE_NOT_FOUND", "Namespace "+id)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -161,52 +184,28 @@ func deleteNamespace(ctx context.Context, s store.Store, region, id string) ([]s
 }
 
 func updateNamespace(ctx context.Context, s store.Store, region string, w Work) ([]store.Compare, []store.Op, error) {
-	key := NamespaceKey(region, w.NamespaceID)
-	cur, err := store.Get[Namespace](ctx, s, key)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil, fail("NAMESPACE_NOT_FOUND", "Namespace %s not found.", w.NamespaceID) // UNVERIFIED
-	}
-	if err != nil {
-		return nil, nil, err
-	}
-	ns := cur.Value
-	if w.Description != nil {
-		ns.Description = *w.Description
-	}
-	if w.SOATTL != nil {
-		ns.SOATTL = *w.SOATTL
-	}
-	put, err := store.PutJSON(key, ns)
-	if err != nil {
-		return nil, nil, err
-	}
-	return []store.Compare{{Key: key, ModRevision: cur.ModRevision}}, []store.Op{put}, nil
+	return rewrite(ctx, s, NamespaceKey(region, w.NamespaceID), "NAMESPACE_NOT_FOUND", "Namespace "+w.NamespaceID, func(ns *Namespace) {
+		if w.Description != nil {
+			ns.Description = *w.Description
+		}
+		if w.SOATTL != nil {
+			ns.SOATTL = *w.SOATTL
+		}
+	})
 }
 
 func updateService(ctx context.Context, s store.Store, region string, w Work) ([]store.Compare, []store.Op, error) {
-	key := ServiceKey(region, w.ServiceID)
-	cur, err := store.Get[Service](ctx, s, key)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil, fail("SERVICE_NOT_FOUND", "Service %s not found.", w.ServiceID) // UNVERIFIED
-	}
-	if err != nil {
-		return nil, nil, err
-	}
-	svc := cur.Value
-	if w.Description != nil {
-		svc.Description = *w.Description
-	}
-	if len(w.Records) > 0 && svc.DNS != nil {
-		svc.DNS.Records = w.Records
-	}
-	if w.HealthCheck != nil {
-		svc.HealthCheck = w.HealthCheck
-	}
-	put, err := store.PutJSON(key, svc)
-	if err != nil {
-		return nil, nil, err
-	}
-	return []store.Compare{{Key: key, ModRevision: cur.ModRevision}}, []store.Op{put}, nil
+	return rewrite(ctx, s, ServiceKey(region, w.ServiceID), "SERVICE_NOT_FOUND", "Service "+w.ServiceID, func(svc *Service) {
+		if w.Description != nil {
+			svc.Description = *w.Description
+		}
+		if len(w.Records) > 0 && svc.DNS != nil {
+			svc.DNS.Records = w.Records
+		}
+		if w.HealthCheck != nil {
+			svc.HealthCheck = w.HealthCheck
+		}
+	})
 }
 
 // registerInstance writes an instance, or replaces the attributes of the
@@ -216,10 +215,7 @@ func registerInstance(ctx context.Context, s store.Store, region, serviceID stri
 		return nil, nil, fail("InvalidInput", "The operation names no instance.")
 	}
 	svcKey := ServiceKey(region, serviceID)
-	svc, err := store.Get[Service](ctx, s, svcKey)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil, fail("SERVICE_NOT_FOUND", "Service %s not found.", serviceID) // UNVERIFIED
-	}
+	svc, err := existing[Service](ctx, s, svcKey, "SERVICE_NOT_FOUND", "Service "+serviceID)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -254,18 +250,12 @@ func registerInstance(ctx context.Context, s store.Store, region, serviceID stri
 
 func deregisterInstance(ctx context.Context, s store.Store, region, serviceID, instanceID string, now time.Time) ([]store.Compare, []store.Op, error) {
 	svcKey := ServiceKey(region, serviceID)
-	svc, err := store.Get[Service](ctx, s, svcKey)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil, fail("SERVICE_NOT_FOUND", "Service %s not found.", serviceID) // UNVERIFIED
-	}
+	svc, err := existing[Service](ctx, s, svcKey, "SERVICE_NOT_FOUND", "Service "+serviceID)
 	if err != nil {
 		return nil, nil, err
 	}
 	key := InstanceKey(region, serviceID, instanceID)
-	old, err := store.Get[Instance](ctx, s, key)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil, fail("INSTANCE_NOT_FOUND", "Instance %s not found.", instanceID) // UNVERIFIED
-	}
+	old, err := existing[Instance](ctx, s, key, "INSTANCE_NOT_FOUND", "Instance "+instanceID)
 	if err != nil {
 		return nil, nil, err
 	}
