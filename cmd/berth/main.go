@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
 
 	"github.com/spf13/cobra"
@@ -15,6 +16,11 @@ import (
 var version = "dev"
 
 func main() {
+	// The aws CLI runs session-manager-plugin; a link of that name to
+	// berth (berth install-plugin) is the plugin.
+	if filepath.Base(os.Args[0]) == pluginName {
+		os.Exit(runPlugin(context.Background(), os.Args))
+	}
 	if err := newRootCmd(os.Getenv).ExecuteContext(context.Background()); err != nil {
 		fmt.Fprintln(os.Stderr, "berth:", err)
 		os.Exit(1)
@@ -44,6 +50,9 @@ func newRootCmd(getenv func(string) string) *cobra.Command {
 		newCACmd(getenv),
 		newHostsCmd(getenv),
 		newDNSCmd(getenv),
+		newExecCmd(getenv),
+		newSessionManagerPluginCmd(),
+		newInstallPluginCmd(),
 		&cobra.Command{
 			Use:   "version",
 			Short: "Print berth's version",

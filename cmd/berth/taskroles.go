@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/berth/berth/internal/agenthub"
 	"github.com/berth/berth/internal/agentproto"
@@ -26,6 +27,24 @@ type taskRoles struct {
 func (r taskRoles) TrustsService(ctx context.Context, roleARN, service, sourceARN string) (bool, error) {
 	err := r.dir.CheckServiceRole(ctx, roleARN, service, sourceARN)
 	if errors.Is(err, iam.ErrServiceRoleNotFound) || errors.Is(err, iam.ErrServiceRoleNotTrusted) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// RoleAllows implements ecs.RoleTrust: the role's policies are evaluated
+// as they are for the session a task gets of it.
+func (r taskRoles) RoleAllows(ctx context.Context, roleARN, sessionName string, actions []string, resource string) (bool, error) {
+	roleName := roleARN[strings.LastIndexByte(roleARN, '/')+1:]
+	caller := awsapi.Caller{ARN: "arn:aws:sts::" + r.account + ":assumed-role/" + roleName + "/" + sessionName}
+	accesses := make([]awsapi.Access, 0, len(actions))
+	for _, action := range actions {
+		accesses = append(accesses, awsapi.Access{Action: action, Resource: resource})
+	}
+	ctx = awsapi.WithRequest(ctx, &awsapi.RequestInfo{Caller: caller, Region: awsapi.RequestFrom(ctx).Region})
+	err := r.dir.Authorize(ctx, caller, accesses)
+	var denied *awsapi.AccessDenied
+	if errors.As(err, &denied) {
 		return false, nil
 	}
 	return err == nil, err

@@ -51,6 +51,8 @@ import (
 	"github.com/berth/berth/internal/secretsmanager"
 	"github.com/berth/berth/internal/servicediscovery"
 	"github.com/berth/berth/internal/ssm"
+	"github.com/berth/berth/internal/ssm/ssmstate"
+	"github.com/berth/berth/internal/ssmmessages"
 	"github.com/berth/berth/internal/store/bolt"
 	"github.com/berth/berth/internal/vulndb"
 )
@@ -279,8 +281,13 @@ func wire(cfg serverConfig, serverURL string, logger *slog.Logger) (c *component
 		Logger:              logger,
 		Registerer:          metrics,
 	})
+	// ECS Exec's sessions: the data channels the session-manager-plugin
+	// opens, relayed to the tasks' agents.
+	sessionGateway := ssmmessages.New(ssmmessages.Config{Store: s.store, Agents: hub, AgentToken: agentToken, Logger: logger})
 	background := []runnable{
 		{name: "agent hub", run: hub.Run},
+		{name: "exec sessions", run: sessionGateway.Run,
+			consequence: "terminated exec sessions stay open, and sessions left by a previous run stay Connected"},
 		{name: "service controller", run: servicecontroller.New(servicecontroller.Config{
 			Store:      s.store,
 			Launcher:   ecs.NewLauncher(ecsConfig),
@@ -384,9 +391,12 @@ func wire(cfg serverConfig, serverURL string, logger *slog.Logger) (c *component
 		agentproto.LogBatchPath:  agentLogs,
 		// Tasks' role credentials, for the agents.
 		agentproto.CredentialsPath: hub.CredentialsHandler(),
-		vulndb.ImportPath:          afterImport(s.vulnDB.ImportHandler(vulnDBAdmin), scans.DatabaseChanged),
-		vulndb.StatusPath:          s.vulnDB.StatusHandler(vulnDBAdmin),
-		registry.GCPath:            collector.Handler(adminKey.SecretAccessKey),
+		// ECS Exec: the plugins' data channels and the agents' ends.
+		"GET " + ssmstate.DataChannelPath: sessionGateway.ClientHandler(),
+		"GET " + agentproto.ExecPath:      sessionGateway.AgentHandler(),
+		vulndb.ImportPath:                 afterImport(s.vulnDB.ImportHandler(vulnDBAdmin), scans.DatabaseChanged),
+		vulndb.StatusPath:                 s.vulnDB.StatusHandler(vulnDBAdmin),
+		registry.GCPath:                   collector.Handler(adminKey.SecretAccessKey),
 		ecs.SpotInterruptPath: ecs.NewSpotHandler(ecs.SpotConfig{
 			Config:        ecsConfig,
 			DefaultRegion: cfg.Region,

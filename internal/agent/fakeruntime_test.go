@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"net/netip"
@@ -463,6 +464,11 @@ func (f *fakeRuntime) ReleaseTaskResources(ctx context.Context, taskID string) e
 	f.record("release %s", taskID)
 	f.released[taskID]++
 	return nil
+}
+
+// Exec is not supported by the fake.
+func (f *fakeRuntime) Exec(ctx context.Context, id string, spec runtime.ExecSpec) (runtime.ExecProcess, error) {
+	return nil, errors.New("fake runtime: exec not supported")
 }
 
 // byECSName returns the container of a task with an ECS container name.

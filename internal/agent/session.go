@@ -109,6 +109,8 @@ func (a *Agent) session(ctx context.Context, conn *agentproto.Conn) (welcomed bo
 			a.applyForget(*m.Forget)
 		case m.Network != nil:
 			a.networks.update(m.Network)
+		case m.Exec != nil:
+			a.startExec(*m.Exec)
 		case m.Error != "":
 			err := fmt.Errorf("server ended the connection: %s", m.Error)
 			stop(err)

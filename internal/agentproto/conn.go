@@ -343,7 +343,7 @@ func helloVersion(b []byte) int {
 
 func (m *Message) fieldsSet() int {
 	n := 0
-	for _, set := range []bool{m.Hello != nil, m.Welcome != nil, m.Task != nil, m.Status != nil, m.Forget != nil, m.Network != nil, m.Error != ""} {
+	for _, set := range []bool{m.Hello != nil, m.Welcome != nil, m.Task != nil, m.Status != nil, m.Forget != nil, m.Network != nil, m.Exec != nil, m.Error != ""} {
 		if set {
 			n++
 		}
@@ -352,7 +352,7 @@ func (m *Message) fieldsSet() int {
 }
 
 // Kind names the message's type ("hello", "welcome", "task", "status",
-// "forget", "network", "error"; "invalid" unless exactly one field is set), for logs
+// "forget", "network", "exec", "error"; "invalid" unless exactly one field is set), for logs
 // and metrics.
 func (m Message) Kind() string {
 	if m.fieldsSet() != 1 {
@@ -371,6 +371,8 @@ func (m Message) Kind() string {
 		return "forget"
 	case m.Network != nil:
 		return "network"
+	case m.Exec != nil:
+		return "exec"
 	default:
 		return "error"
 	}

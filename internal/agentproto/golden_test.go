@@ -102,7 +102,7 @@ var version2Members = map[string]bool{
 // set every field of the types: a member the types gained would be one
 // peers of that version do not know, which needs a new version.
 func TestFullFrames(t *testing.T) {
-	for _, version := range []string{"v1", "v2"} {
+	for _, version := range []string{"v1", "v2", "v3"} {
 		for name, b := range versionFrames(t, version, "full-*.json") {
 			m, err := decode(b)
 			if err != nil {

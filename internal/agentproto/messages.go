@@ -46,6 +46,9 @@ type Message struct {
 	// Network is the VPCs and security groups every node carries, whole,
 	// sent after the Welcome and again whenever they change (version 2).
 	Network *NetworkState `json:"network,omitempty"`
+	// Exec asks the agent to run a command in one of its tasks'
+	// containers for an ECS Exec session (version 3).
+	Exec *ExecRequest `json:"exec,omitempty"`
 	// Error ends a connection with the reason the peer refused it.
 	Error string `json:"error,omitempty"`
 }

@@ -27,10 +27,11 @@ import "fmt"
 const (
 	// Version is the newest protocol version this build speaks, the one
 	// its agents name in their Hello.
-	Version = 2
+	Version = 3
 	// MinVersion is the oldest protocol version this build still speaks.
 	// Version 2 (the awsvpc task interface and the network state) is
-	// required: an agent of version 1 cannot run a task in a VPC.
+	// required: an agent of version 1 cannot run a task in a VPC. Version
+	// 3 adds Exec; the hub sends it to agents of version 3 only.
 	MinVersion = 2
 )
 

@@ -132,6 +132,9 @@ type RequestInfo struct {
 	Operation   string
 	// Received is when the gateway received the request (UTC).
 	Received time.Time
+	// Endpoint is the base URL the client addressed ("http://host:port"):
+	// where it reaches this server, for URLs handed back to it.
+	Endpoint string
 }
 
 type requestKey struct{}

@@ -157,6 +157,16 @@ func Parse(b []byte) (Message, error) {
 	return m, nil
 }
 
+// PeekType is the message type of a message's wire form, read from its
+// header alone (no digest check): for relays, which pass messages on
+// without reading them.
+func PeekType(b []byte) (string, bool) {
+	if len(b) < payloadOffset || binary.BigEndian.Uint32(b) != HeaderLength {
+		return "", false
+	}
+	return strings.TrimSpace(string(bytes.Trim(b[offsetMessageType:offsetMessageType+lengthMessageType], "\x00"))), true
+}
+
 // putID writes a message id as the protocol orders it: its least
 // significant eight bytes first, then its most significant.
 func putID(b []byte, id uuid.UUID) {

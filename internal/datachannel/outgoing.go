@@ -13,7 +13,12 @@ import (
 // variation, at least a clock granularity, at most a second). It keeps no
 // clock of its own: callers pass the time.
 type Outgoing struct {
-	unacked []pending // by sequence number, oldest first
+	// unacked holds the messages not yet acknowledged; order is their
+	// sequence numbers, oldest first, including ones acknowledged since
+	// (skipped when met), so that an ack costs the same however many
+	// messages are in flight.
+	unacked map[int64]*pending
+	order   []int64
 	next    int64
 	srtt    float64 // nanoseconds
 	rttvar  float64
@@ -43,7 +48,7 @@ const (
 
 // NewOutgoing returns an empty sender whose first message is number 0.
 func NewOutgoing() *Outgoing {
-	return &Outgoing{srtt: float64(initialRTT), rto: initialRTO}
+	return &Outgoing{unacked: map[int64]*pending{}, srtt: float64(initialRTT), rto: initialRTO}
 }
 
 // NextSequence is the sequence number the next message sent takes.
@@ -57,7 +62,8 @@ func (o *Outgoing) Full() bool { return len(o.unacked) >= OutgoingCapacity }
 // sent at now, and moves the sequence on.
 func (o *Outgoing) Sent(wire []byte, now time.Time) int64 {
 	seq := o.next
-	o.unacked = append(o.unacked, pending{seq: seq, wire: wire, lastSent: now})
+	o.unacked[seq] = &pending{seq: seq, wire: wire, lastSent: now}
+	o.order = append(o.order, seq)
 	o.next++
 	return seq
 }
@@ -66,18 +72,27 @@ func (o *Outgoing) Sent(wire []byte, now time.Time) int64 {
 // retransmission timeout from its round trip. An ack of a message not
 // held (already acknowledged) changes nothing.
 func (o *Outgoing) Acked(seq int64, now time.Time) bool {
-	for i, p := range o.unacked {
-		if p.seq != seq {
-			continue
-		}
-		rtt := float64(now.Sub(p.lastSent))
-		o.rttvar = (1-rttVariationGain)*o.rttvar + rttVariationGain*math.Abs(o.srtt-rtt)
-		o.srtt = (1-rttGain)*o.srtt + rttGain*rtt
-		o.rto = min(time.Duration(o.srtt+math.Max(float64(clockGranularity), 4*o.rttvar)), maxRTO)
-		o.unacked = append(o.unacked[:i], o.unacked[i+1:]...)
-		return true
+	p, ok := o.unacked[seq]
+	if !ok {
+		return false
 	}
-	return false
+	rtt := float64(now.Sub(p.lastSent))
+	o.rttvar = (1-rttVariationGain)*o.rttvar + rttVariationGain*math.Abs(o.srtt-rtt)
+	o.srtt = (1-rttGain)*o.srtt + rttGain*rtt
+	o.rto = min(time.Duration(o.srtt+math.Max(float64(clockGranularity), 4*o.rttvar)), maxRTO)
+	delete(o.unacked, seq)
+	return true
+}
+
+// oldest is the oldest unacknowledged message, nil when none.
+func (o *Outgoing) oldest() *pending {
+	for len(o.order) > 0 {
+		if p, ok := o.unacked[o.order[0]]; ok {
+			return p
+		}
+		o.order = o.order[1:]
+	}
+	return nil
 }
 
 // Due is the message to send again at now, if any: the oldest
@@ -85,11 +100,8 @@ func (o *Outgoing) Acked(seq int64, now time.Time) bool {
 // counts as sent again at now. expired is true once a message has been
 // resent so often that the peer must be gone.
 func (o *Outgoing) Due(now time.Time) (wire []byte, expired bool) {
-	if len(o.unacked) == 0 {
-		return nil, false
-	}
-	p := &o.unacked[0]
-	if now.Sub(p.lastSent) <= o.rto {
+	p := o.oldest()
+	if p == nil || now.Sub(p.lastSent) <= o.rto {
 		return nil, false
 	}
 	if p.resends >= maxResendAttempts {

@@ -24,10 +24,15 @@ type AcknowledgeContent struct {
 	IsSequentialMessage bool   `json:"IsSequentialMessage"`
 }
 
+// ActionSessionType is the handshake action that sets the session type.
+const ActionSessionType = "SessionType"
+
 // Session types the handshake asks the client to take part in.
 const (
 	SessionTypeInteractiveCommands    = "InteractiveCommands"
 	SessionTypeNonInteractiveCommands = "NonInteractiveCommands"
+	// SessionTypeShell is Session Manager's plain shell session.
+	SessionTypeShell = "Standard_Stream"
 )
 
 // HandshakeRequest is the agent's first stream message: the actions it
@@ -94,4 +99,8 @@ type ChannelClosedContent struct {
 	MessageType   string `json:"MessageType"`
 	SchemaVersion int    `json:"SchemaVersion"`
 	Output        string `json:"Output"`
+	// ExitCode is the command's exit status. It is berth's addition:
+	// Session Manager clients ignore members they do not know, and
+	// berth's own client exits with it.
+	ExitCode *int `json:"ExitCode,omitempty"`
 }

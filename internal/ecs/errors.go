@@ -46,6 +46,7 @@ func newErrorTable(log *slog.Logger) *awsapi.ErrorTable {
 		// The kinds of refused input take the message of each error.
 		awsapi.Is(errClient, awsapi.Error{Code: "ClientException"}),
 		awsapi.Is(errInvalidParameter, awsapi.Error{Code: "InvalidParameterException"}),
+		awsapi.Is(errTargetNotConnected, awsapi.Error{Code: "TargetNotConnectedException", Status: http.StatusBadRequest}),
 		awsapi.Is(errUnsupportedFeature, awsapi.Error{Code: "UnsupportedFeatureException"}),
 		awsapi.Is(errClusterNotFound, awsapi.Error{Code: "ClusterNotFoundException", Message: "Cluster not found."}),
 		awsapi.Is(errClusterContainsTasks, awsapi.Error{Code: "ClusterContainsTasksException", Message: "The Cluster cannot be deleted while Tasks are active."}),

@@ -14,6 +14,9 @@ type RoleTrust interface {
 	// whose trust policy lets service assume it for sourceARN (the tasks
 	// to come, arn:aws:ecs:<region>:<account>:task/<cluster>/*).
 	TrustsService(ctx context.Context, roleARN, service, sourceARN string) (bool, error)
+	// RoleAllows reports whether roleARN, in the session a task named
+	// sessionName gets of it, may do every one of actions on resource.
+	RoleAllows(ctx context.Context, roleARN, sessionName string, actions []string, resource string) (bool, error)
 }
 
 // TasksPrincipal is the service principal task and execution roles must

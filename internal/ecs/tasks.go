@@ -21,11 +21,12 @@ import (
 
 func (s *service) taskOperations() map[string]awsapi.Operation {
 	return map[string]awsapi.Operation{
-		"RunTask":       awsapi.Op(s.runTask),
-		"StartTask":     awsapi.Op(s.startTask),
-		"StopTask":      awsapi.Op(s.stopTask),
-		"DescribeTasks": awsapi.Op(s.describeTasks),
-		"ListTasks":     awsapi.Op(s.listTasks),
+		"RunTask":        awsapi.Op(s.runTask),
+		"StartTask":      awsapi.Op(s.startTask),
+		"StopTask":       awsapi.Op(s.stopTask),
+		"DescribeTasks":  awsapi.Op(s.describeTasks),
+		"ListTasks":      awsapi.Op(s.listTasks),
+		"ExecuteCommand": awsapi.Op(s.executeCommand),
 	}
 }
 

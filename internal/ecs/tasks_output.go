@@ -231,6 +231,7 @@ func (s *service) containersOutput(t ecsstate.Task, taskARN string) []ecstypes.C
 			NetworkInterfaces: []ecstypes.NetworkInterface{},
 			HealthStatus:      awsapi.String(orDefault(obs.HealthStatus, healthUnknown)),
 			Cpu:               awsapi.String(defaultContainerCPU),
+			ManagedAgents:     managedAgents(t, obs),
 		}
 		if c.NetworkBindings == nil {
 			c.NetworkBindings = []ecstypes.NetworkBinding{}

@@ -404,6 +404,7 @@ func (g *Gateway) handleAWS(x *exchange) error {
 		Service:     x.svc.SigningName,
 		Operation:   x.op,
 		Received:    x.start.UTC(),
+		Endpoint:    requestEndpoint(r),
 	}
 	if info.AccountID == "" {
 		info.AccountID = g.cfg.AccountID
@@ -630,4 +631,14 @@ func isNil(v any) bool {
 	}
 	rv := reflect.ValueOf(v)
 	return rv.Kind() == reflect.Pointer && rv.IsNil()
+}
+
+// requestEndpoint is the base URL the client addressed: its scheme and
+// the Host it sent, which is how the client reaches this server.
+func requestEndpoint(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
 }

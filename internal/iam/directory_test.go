@@ -682,3 +682,18 @@ func TestResourceTagsReadOnlyWhenTested(t *testing.T) {
 		t.Fatalf("tags read %d times; the access's own context became %v", reads, access.Context)
 	}
 }
+
+// A role's session asked about by ARN alone is held to the role's policies:
+// none allows nothing; an inline policy allows what it says, until deleted.
+func TestDirectoryAuthorizeRoleByARN(t *testing.T) {
+	f := newDirFixture(t)
+	f.role("task", dirTrust("ecs-tasks.amazonaws.com"), iamstate.Policies{})
+	caller := awsapi.Caller{ARN: "arn:aws:sts::" + dirTestAccount + ":assumed-role/task/0123"}
+	access := []awsapi.Access{{Action: "ssmmessages:OpenDataChannel", Resource: "*"}}
+	ctx := awsapi.WithRequest(f.ctx, &awsapi.RequestInfo{Caller: caller, Region: dirTestRegion})
+	dirWantDenied(t, f.dir.Authorize(ctx, caller, access), "")
+	f.role("task", dirTrust("ecs-tasks.amazonaws.com"), iamstate.Policies{Inline: map[string]string{"exec": dirAllow("ssmmessages:*", "*")}})
+	dirWantAllowed(t, f.dir.Authorize(ctx, caller, access))
+	f.role("task", dirTrust("ecs-tasks.amazonaws.com"), iamstate.Policies{})
+	dirWantDenied(t, f.dir.Authorize(ctx, caller, access), "")
+}

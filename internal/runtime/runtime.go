@@ -67,6 +67,44 @@ type Runtime interface {
 	// returns nil once it has read everything (with Follow: once the
 	// container has stopped), else the first error, fn's included.
 	Logs(ctx context.Context, id string, opts LogsOptions, fn func(LogLine) error) error
+	// Exec starts a command in a running container (ECS Exec). It returns
+	// once the command runs; ErrNotFound when the container is not there,
+	// ErrNotRunning when it does not run.
+	Exec(ctx context.Context, id string, spec ExecSpec) (ExecProcess, error)
+}
+
+// ErrNotRunning is returned by Exec for a container that is not running.
+var ErrNotRunning = errors.New("runtime: container not running")
+
+// ExecSpec is a command to run in a running container.
+type ExecSpec struct {
+	// Cmd is the command and its arguments.
+	Cmd []string
+	// Tty runs the command on a terminal: input goes to it, output is the
+	// terminal's (one stream), and the terminal echoes as terminals do.
+	Tty bool
+	// Cols and Rows are the terminal's first size (Tty only; 0: the
+	// runtime's default).
+	Cols, Rows uint
+}
+
+// ExecProcess is a command running in a container.
+type ExecProcess interface {
+	// Read reads the command's output: the terminal's with a TTY, else its
+	// stdout and stderr as they come. It returns io.EOF once the command
+	// and everything it started have closed their output.
+	Read(p []byte) (int, error)
+	// Write writes to the command's input.
+	Write(p []byte) (int, error)
+	// CloseInput closes the command's input (EOF on its stdin).
+	CloseInput() error
+	// Resize changes the terminal's size (Tty only).
+	Resize(ctx context.Context, cols, rows uint) error
+	// Wait waits for the command to exit and returns its exit code.
+	Wait(ctx context.Context) (int, error)
+	// Close ends the command if it still runs (killing it) and releases
+	// what the process holds. It is safe to call more than once.
+	Close() error
 }
 
 // LogsOptions selects the lines Logs reads.

@@ -8,13 +8,15 @@ import (
 	"github.com/berth/berth/internal/ssm/ssmtypes"
 )
 
-// access is what a Parameter Store call needs in IAM's terms, as the
+// access is what a Systems Manager call needs in IAM's terms, as the
 // Service Authorization Reference lists it: the action "ssm:<operation>"
 // on each parameter named (arn:aws:ssm:<region>:<account>:parameter/<name>,
 // a name's leading slash dropped), on the path for GetParametersByPath,
 // and on "*" for DescribeParameters. GetParameters and DeleteParameters
 // need the action on every parameter they name, so one denied name fails
-// the call, as in AWS.
+// the call, as in AWS. TerminateSession and ResumeSession need it on the
+// session (arn:aws:ssm:<region>:<account>:session/<session id>),
+// DescribeSessions on "*".
 func (s *service) access(ctx context.Context, op string, input any) ([]awsapi.Access, error) {
 	action := "ssm:" + op
 	on := func(names ...string) []awsapi.Access {
@@ -55,8 +57,17 @@ func (s *service) access(ctx context.Context, op string, input any) ([]awsapi.Ac
 		return acc, nil
 	case *ssmtypes.ListTagsForResourceRequest:
 		return on(awsapi.Deref(in.ResourceId)), nil
+	case *ssmtypes.TerminateSessionRequest:
+		return []awsapi.Access{{Action: action, Resource: s.sessionARN(ctx, awsapi.Deref(in.SessionId))}}, nil
+	case *ssmtypes.ResumeSessionRequest:
+		return []awsapi.Access{{Action: action, Resource: s.sessionARN(ctx, awsapi.Deref(in.SessionId))}}, nil
 	}
-	return nil, nil // DescribeParameters, and what berth does not serve: "*"
+	return nil, nil // DescribeParameters, DescribeSessions, and what berth does not serve: "*"
+}
+
+// sessionARN is the ARN of a session of the request's region.
+func (s *service) sessionARN(ctx context.Context, id string) string {
+	return "arn:aws:ssm:" + region(ctx) + ":" + s.account + ":session/" + id
 }
 
 // accessARN is the ARN a parameter reference (a name or an ARN, perhaps

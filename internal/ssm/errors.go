@@ -19,7 +19,7 @@ var (
 	ErrInvalidName              = errors.New("ssm: invalid parameter name")
 )
 
-// Errors of the Parameter Store API. Handlers return these (wrapped or not)
+// Errors of the Systems Manager API. Handlers return these (wrapped or not)
 // and the store's errors; newErrorTable says what Systems Manager answers
 // for each, and is the one place that does. Messages marked UNVERIFIED
 // follow Systems Manager's style where no capture of the real text was
@@ -48,6 +48,7 @@ var (
 	errPolicyType          = errors.New("invalid policy type")
 	errPolicyAttribute     = errors.New("invalid policy attribute")
 	errIncompatiblePolicy  = errors.New("incompatible policies")
+	errSessionNotFound     = errors.New("session not found")
 )
 
 func invalid(format string, args ...any) error {
@@ -84,6 +85,12 @@ func versionNotFound(name string, version any) error {
 		"Systems Manager could not find version %v of %s. Verify the version and try again.", version, name)
 }
 
+// sessionNotFound is ResumeSession's answer for a session the region does
+// not hold.
+func sessionNotFound(id string) error {
+	return awsapi.WithMessage(errSessionNotFound, "Session with id %s does not exist.", id) // UNVERIFIED wording
+}
+
 // validationError is Systems Manager's answer to input that breaks the
 // model.
 func validationError(path, value, constraint string) *awsapi.Error {
@@ -98,8 +105,8 @@ func unsupported(op string) *awsapi.Error {
 	return awsapi.Errorf("UnsupportedOperationException", "berth does not support %s yet", op)
 }
 
-// newErrorTable is Parameter Store's error table. A failure of berth itself
-// is InternalServerError, logged to log.
+// newErrorTable is the Systems Manager API's error table. A failure of
+// berth itself is InternalServerError, logged to log.
 func newErrorTable(log *slog.Logger) *awsapi.ErrorTable {
 	rule := func(kind error, code string) awsapi.ErrorRule {
 		return awsapi.Is(kind, awsapi.Error{Code: code})
@@ -143,5 +150,6 @@ func newErrorTable(log *slog.Logger) *awsapi.ErrorTable {
 		rule(errPolicyType, "InvalidPolicyTypeException"),
 		rule(errPolicyAttribute, "InvalidPolicyAttributeException"),
 		rule(errIncompatiblePolicy, "IncompatiblePolicyException"),
+		rule(errSessionNotFound, "DoesNotExistException"),
 	)
 }

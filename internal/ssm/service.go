@@ -1,7 +1,10 @@
 // Package ssm is berth's AWS Systems Manager API: its Parameter Store
 // (parameters of the String, StringList and SecureString types, their
-// versions and labels, hierarchies, policies and tags). Every other Systems
-// Manager operation answers UnsupportedOperationException.
+// versions and labels, hierarchies, policies and tags), and Session
+// Manager's session operations (DescribeSessions, TerminateSession,
+// ResumeSession) on the ECS Exec sessions ECS's ExecuteCommand starts.
+// Every other Systems Manager operation, StartSession among them, answers
+// UnsupportedOperationException.
 //
 // Parameters are records in berth's store (ssmstate). Every value, of
 // every type, is sealed with secretbox before it reaches the store, and no
@@ -19,9 +22,9 @@ import (
 	"github.com/berth/berth/internal/store"
 )
 
-// Config wires the Parameter Store API.
+// Config wires the Systems Manager API.
 type Config struct {
-	// Store holds the parameters' records.
+	// Store holds the parameters' and the sessions' records.
 	Store store.Store
 	// Box seals the values.
 	Box *secretbox.Box
@@ -98,6 +101,9 @@ func (s *service) operations() map[string]awsapi.Operation {
 		"AddTagsToResource":       awsapi.Op(s.addTagsToResource),
 		"RemoveTagsFromResource":  awsapi.Op(s.removeTagsFromResource),
 		"ListTagsForResource":     awsapi.Op(s.listTagsForResource),
+		"DescribeSessions":        awsapi.Op(s.describeSessions),
+		"TerminateSession":        awsapi.Op(s.terminateSession),
+		"ResumeSession":           awsapi.Op(s.resumeSession),
 	}
 }
 

@@ -58,13 +58,13 @@ func findOrBuildBerth(dir string) (string, error) {
 
 // buildBerth builds ./cmd/berth of this module into bin with env.
 func buildBerth(bin string, env []string) error {
-	gomod, err := exec.Command("go", "env", "GOMOD").Output()
+	dir, err := moduleDir()
 	if err != nil {
-		return fmt.Errorf("go env GOMOD: %w", err)
+		return err
 	}
 	build := exec.Command("go", "build", "-buildvcs=false", "-o", bin, "./cmd/berth")
 	build.Env = env
-	build.Dir = filepath.Dir(strings.TrimSpace(string(gomod)))
+	build.Dir = dir
 	if out, err := build.CombinedOutput(); err != nil {
 		return fmt.Errorf("go build ./cmd/berth: %w\n%s", err, out)
 	}
@@ -224,4 +224,13 @@ func Berth(t testing.TB, args ...string) Result {
 // tags and AWS resource names that outlive a server (Docker's images).
 func UniqueName(prefix string) string {
 	return fmt.Sprintf("%s-%d", prefix, time.Now().UnixNano())
+}
+
+// moduleDir is the directory of berth's go.mod: the repository's root.
+func moduleDir() (string, error) {
+	gomod, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %w", err)
+	}
+	return filepath.Dir(strings.TrimSpace(string(gomod))), nil
 }

@@ -19,6 +19,10 @@
 //	                           print "line <i>" for i in 1..N (every K-th on
 //	                           stderr), after one line of BYTES x's, then
 //	                           TEXT without a newline; wait D first
+//	winsize                    print the terminal's size ("size ROWS COLS") for
+//	                           each line read on stdin, until EOF
+//	echo                       copy stdin to stdout, then print "EOF" on
+//	                           stderr
 package main
 
 import (
@@ -27,6 +31,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -34,6 +39,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 func main() {
@@ -166,6 +173,23 @@ func main() {
 		fmt.Fprint(out, *tail)
 		out.Flush()
 		errOut.Flush()
+	case "winsize":
+		// Only on request: the test sets the size before it asks.
+		lines := bufio.NewScanner(os.Stdin)
+		for lines.Scan() {
+			ws, err := unix.IoctlGetWinsize(int(os.Stdout.Fd()), unix.TIOCGWINSZ)
+			if err != nil {
+				fmt.Println(err)
+				os.Exit(1)
+			}
+			fmt.Printf("size %d %d\n", ws.Row, ws.Col)
+		}
+	case "echo":
+		if _, err := io.Copy(os.Stdout, os.Stdin); err != nil {
+			fmt.Println(err)
+			os.Exit(1)
+		}
+		fmt.Fprintln(os.Stderr, "EOF")
 	default:
 		fmt.Fprintf(os.Stderr, "testbin: unknown mode %q\n", mode)
 		os.Exit(2)
