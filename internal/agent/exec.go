@@ -59,6 +59,20 @@ func (a *Agent) runExec(ctx context.Context, req agentproto.ExecRequest) (int, e
 			return a.execInContainer(ctx, req, cols, rows)
 		},
 	}
+	if req.Log != nil && a.sink != nil {
+		rec := newSessionLog(a.sink, *req.Log, req.SessionID, req.TaskARN, a.log.With("session", req.SessionID), a.now)
+		lctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			rec.run(lctx)
+		}()
+		defer func() {
+			stop()
+			<-done
+		}()
+		session.Record = rec
+	}
 	return session.Serve(ctx, ch)
 }
 

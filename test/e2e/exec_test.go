@@ -365,6 +365,30 @@ func TestECSExecRefusals(t *testing.T) {
 		execute(t, enabled, "--container", "api", "--interactive").Fails(t, "TargetNotConnectedException")
 	})
 
+	t.Run("the cluster's logging records the session", func(t *testing.T) {
+		e.s.AWS(t, "logs", "create-log-group", "--log-group-name", "/ecs/exec-sessions").OK(t)
+		e.s.AWS(t, "ecs", "update-cluster", "--cluster", e.cluster, "--configuration",
+			`executeCommandConfiguration={logging=OVERRIDE,logConfiguration={cloudWatchLogGroupName=/ecs/exec-sessions}}`).OK(t)
+		term := startTerminal(t, os.Environ(), berthBin, "exec", "--listen", e.s.Listen, "--data-dir", e.s.DataDir, "--region", e.s.Region,
+			"--cluster", e.cluster, "--task", enabled, "--", "/bin/sh", "-c", "echo logged-$((6*7))")
+		term.expect(0, `logged-42`, 30*time.Second)
+		term.wait(15 * time.Second)
+		var sessions struct{ Sessions []struct{ SessionId string } }
+		e.s.AWS(t, "ssm", "describe-sessions", "--state", "History").OK(t).Decode(t, &sessions)
+		id := sessions.Sessions[0].SessionId // newest first
+		deadline := time.Now().Add(15 * time.Second)
+		for {
+			r := e.s.AWS(t, "logs", "get-log-events", "--log-group-name", "/ecs/exec-sessions", "--log-stream-name", id)
+			if r.ExitCode == 0 && strings.Contains(r.Stdout, "logged-42") {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the session's output is not in /ecs/exec-sessions/%s: %s%s", id, r.Stdout, r.Stderr)
+			}
+			time.Sleep(500 * time.Millisecond)
+		}
+	})
+
 	t.Run("a session ends when its task stops", func(t *testing.T) {
 		term := e.execCommand(t, "aws", pluginDir(t, false), enabled, "/bin/sh")
 		at := term.expect(0, `Starting session with SessionId`, 30*time.Second)
