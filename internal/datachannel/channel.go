@@ -210,23 +210,8 @@ func (c *Channel) resend(ctx context.Context) {
 // Send sends one stream message of this side. It waits while the peer
 // has too many unacknowledged or paused publication.
 func (c *Channel) Send(ctx context.Context, pt PayloadType, payload []byte) error {
-	for {
-		c.mu.Lock()
-		if c.ended {
-			c.mu.Unlock()
-			return c.Err()
-		}
-		if !c.out.Full() && !c.paused {
-			c.mu.Unlock()
-			break
-		}
-		changed := c.changed
-		c.mu.Unlock()
-		select {
-		case <-changed:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+	if err := c.waitFor(ctx, func() bool { return !c.ended && !c.out.Full() && !c.paused }); err != nil {
+		return err
 	}
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
@@ -290,15 +275,22 @@ func (c *Channel) Recv(ctx context.Context) (Message, error) {
 
 // Flush waits until the peer has acknowledged every stream message sent.
 func (c *Channel) Flush(ctx context.Context) error {
+	return c.waitFor(ctx, func() bool { return c.out.Pending() == 0 })
+}
+
+// waitFor waits until ready (called with c.mu held) holds, the channel
+// ends or ctx does.
+func (c *Channel) waitFor(ctx context.Context, ready func() bool) error {
 	for {
 		c.mu.Lock()
-		if c.out.Pending() == 0 {
+		if ready() {
 			c.mu.Unlock()
 			return nil
 		}
 		if c.ended {
+			err := c.endErr()
 			c.mu.Unlock()
-			return c.endErr()
+			return err
 		}
 		changed := c.changed
 		c.mu.Unlock()

@@ -3,6 +3,7 @@ package ecs
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -61,15 +62,7 @@ func (s *service) executeCommand(ctx context.Context, in *ecstypes.ExecuteComman
 		return nil, invalidParameter("Command cannot be empty.")
 	}
 	ref := awsapi.Deref(in.Task)
-	clusterRef := in.Cluster
-	// A task ARN names its cluster; without a cluster parameter it stands
-	// for it, rather than the default cluster.
-	if awsapi.Deref(clusterRef) == "" {
-		if c, _, ok := s.requestARNs(ctx).TaskID(ref); ok && c != "" {
-			clusterRef = &c
-		}
-	}
-	c, err := s.cluster(ctx, clusterRef)
+	c, err := s.taskCluster(ctx, in.Cluster, ref)
 	if err != nil {
 		return nil, err
 	}
@@ -139,8 +132,14 @@ func (s *service) executeCommand(ctx context.Context, in *ecstypes.ExecuteComman
 	if _, err := s.store.Txn(ctx, store.Txn{If: []store.Compare{{Key: key, ModRevision: 0}}, Then: []store.Op{op}}); err != nil {
 		return nil, err
 	}
-	s.log.Info("execute command session created", "session", sess.ID, "owner", sess.Owner, "task", taskARN,
-		"container", name, "command", command)
+	// An audit record of who opened a shell where, shaped as the
+	// CloudTrail event ECS records for the call.
+	s.log.Info("cloudtrail event", "eventSource", "ecs.amazonaws.com", "eventName", "ExecuteCommand",
+		"eventTime", now.UTC().Format(time.RFC3339), "awsRegion", t.Region,
+		slog.Group("userIdentity", "arn", sess.Owner),
+		slog.Group("requestParameters", "cluster", sess.ClusterARN, "task", taskARN, "container", name,
+			"command", command, "interactive", true),
+		slog.Group("responseElements", "sessionId", sess.ID, "containerArn", containerARN))
 	return &ecstypes.ExecuteCommandResponse{
 		ClusterArn:    awsapi.String(sess.ClusterARN),
 		ContainerArn:  awsapi.String(containerARN),

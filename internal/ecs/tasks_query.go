@@ -40,17 +40,21 @@ func (s *service) taskRef(ctx context.Context, cluster, ref string) (id string, 
 	return id, true, nil
 }
 
-func (s *service) stopTask(ctx context.Context, in *ecstypes.StopTaskRequest) (*ecstypes.StopTaskResponse, error) {
-	ref := awsapi.Deref(in.Task)
-	clusterRef := in.Cluster
-	// A task ARN names its cluster; without a cluster parameter it stands
-	// for it, rather than the default cluster.
+// taskCluster is the cluster a call about one task names: its cluster
+// parameter, else the cluster a task ARN names (rather than the default
+// cluster), else the default.
+func (s *service) taskCluster(ctx context.Context, clusterRef *string, taskRef string) (store.Versioned[ecsstate.Cluster], error) {
 	if awsapi.Deref(clusterRef) == "" {
-		if c, _, ok := s.requestARNs(ctx).TaskID(ref); ok && c != "" {
+		if c, _, ok := s.requestARNs(ctx).TaskID(taskRef); ok && c != "" {
 			clusterRef = &c
 		}
 	}
-	c, err := s.cluster(ctx, clusterRef)
+	return s.cluster(ctx, clusterRef)
+}
+
+func (s *service) stopTask(ctx context.Context, in *ecstypes.StopTaskRequest) (*ecstypes.StopTaskResponse, error) {
+	ref := awsapi.Deref(in.Task)
+	c, err := s.taskCluster(ctx, in.Cluster, ref)
 	if err != nil {
 		return nil, err
 	}

@@ -375,15 +375,6 @@ func (g *Gateway) end(ctx context.Context, l *live, status, reason string, tellC
 	delete(g.live, l.id)
 	g.mu.Unlock()
 
-	if client != nil && tellClient {
-		g.sendClosed(ctx, client, l.id, reason)
-	}
-	if client != nil {
-		client.Close(websocket.StatusNormalClosure, "session ended")
-	}
-	if agent != nil {
-		agent.Close(websocket.StatusNormalClosure, "session ended")
-	}
 	now := g.now()
 	store.Update(ctx, g.cfg.Store, ssmstate.SessionKey(l.region, l.id), func(s *ssmstate.Session, found bool) error {
 		if !found || s.Ended() {
@@ -394,6 +385,15 @@ func (g *Gateway) end(ctx context.Context, l *live, status, reason string, tellC
 		return nil
 	})
 	g.log.Info("session ended", "session", l.id, "status", status, "reason", reason)
+	if client != nil && tellClient {
+		g.sendClosed(ctx, client, l.id, reason)
+	}
+	// A closing handshake waits for the peer's answer: not here.
+	for _, ws := range []*websocket.Conn{client, agent} {
+		if ws != nil {
+			go ws.Close(websocket.StatusNormalClosure, "session ended")
+		}
+	}
 }
 
 // sendClosed tells a plugin its session ended, as the relay on AWS does
