@@ -246,6 +246,7 @@ func TestECSExecArticle(t *testing.T) {
 		{"cli v1 with berth's plugin", "aws", false},
 		{"cli v2 with berth's plugin", awsV2Path, false},
 		{"cli v1 with the official plugin", "aws", true},
+		{"cli v2 with the official plugin", awsV2Path, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			if c.cli == awsV2Path {
@@ -363,6 +364,27 @@ func TestECSExecRefusals(t *testing.T) {
 				"--policy-document", execTaskRolePolicy).OK(t)
 		}()
 		execute(t, enabled, "--container", "api", "--interactive").Fails(t, "TargetNotConnectedException")
+	})
+
+	t.Run("ecs:container-name conditions", func(t *testing.T) {
+		e.s.AWS(t, "iam", "create-user", "--user-name", "oncall").OK(t)
+		e.s.AWS(t, "iam", "put-user-policy", "--user-name", "oncall", "--policy-name", "exec-api", "--policy-document", `{
+  "Version": "2012-10-17",
+  "Statement": [
+    {"Effect": "Allow", "Action": "ecs:ExecuteCommand", "Resource": "*",
+     "Condition": {"StringEquals": {"ecs:container-name": "api"}}},
+    {"Effect": "Allow", "Action": "ecs:DescribeTasks", "Resource": "*"}
+  ]
+}`).OK(t)
+		key := e.s.AWS(t, "iam", "create-access-key", "--user-name", "oncall").OK(t).JSON["AccessKey"].(map[string]any)
+		user := e.s.As(key["AccessKeyId"].(string), key["SecretAccessKey"].(string))
+		as := func(container string) Result {
+			return Run(t, Command{Name: "aws", Env: append(user.awsEnv(), "PATH="+plugins+string(os.PathListSeparator)+os.Getenv("PATH")),
+				Args: []string{"--endpoint-url", e.s.URL, "ecs", "execute-command", "--cluster", e.cluster, "--task", enabled,
+					"--container", container, "--interactive", "--command", "/bin/sh"}})
+		}
+		as("sidecar").Fails(t, "is not authorized to perform: ecs:ExecuteCommand")
+		as("api").OK(t)
 	})
 
 	t.Run("the cluster's logging records the session", func(t *testing.T) {

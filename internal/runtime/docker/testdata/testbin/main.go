@@ -109,7 +109,9 @@ func main() {
 		}
 	case "alloc":
 		mib := fs.Int("mib", 64, "MiB to allocate")
+		after := fs.Duration("after", 0, "wait this long first")
 		fs.Parse(args)
+		time.Sleep(*after)
 		var chunks [][]byte
 		for i := 0; i < *mib; i++ {
 			chunk := make([]byte, 1<<20)
