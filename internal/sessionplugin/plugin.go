@@ -130,16 +130,21 @@ func Run(ctx context.Context, s Session, t Terminal) (int, error) {
 	ch := datachannel.NewChannel(wstransport.New(ws), datachannel.ClientSide)
 	go ch.Run(ctx)
 
-	client := datachannel.ClientSession{ClientVersion: Version, Out: t.Out}
+	sizes := make(chan datachannel.SizeData, 1)
+	client := datachannel.ClientSession{ClientVersion: Version, Out: t.Out, Sizes: sizes}
+	// The size is the output's terminal's, as the official plugin takes
+	// it; without one, its fallback of 300x100, sent at once so that the
+	// command need not wait for a size that would never come.
+	if out, ok := t.Out.(*os.File); ok && term.IsTerminal(int(out.Fd())) {
+		go watchSize(ctx, int(out.Fd()), sizes)
+	} else {
+		sizes <- datachannel.SizeData{Cols: 300, Rows: 100}
+	}
 	restore := func() {}
 	defer func() { restore() }()
 	if t.In != nil {
 		client.In = t.In
-		fd := int(t.In.Fd())
-		if term.IsTerminal(fd) {
-			sizes := make(chan datachannel.SizeData, 1)
-			client.Sizes = sizes
-			go watchSize(ctx, fd, sizes)
+		if fd := int(t.In.Fd()); term.IsTerminal(fd) {
 			client.Ready = func() {
 				// Raw: every key (Ctrl-C, arrows, Tab) goes to the
 				// command, whose terminal echoes and edits.
