@@ -24,6 +24,7 @@ import (
 	"github.com/berth/berth/internal/awsapi"
 	"github.com/berth/berth/internal/blob"
 	"github.com/berth/berth/internal/blob/local"
+	"github.com/berth/berth/internal/cloudformation"
 	lifecyclecontroller "github.com/berth/berth/internal/controller/lifecycle"
 	registriescontroller "github.com/berth/berth/internal/controller/registries"
 	scancontroller "github.com/berth/berth/internal/controller/scan"
@@ -238,6 +239,7 @@ func wire(cfg serverConfig, serverURL string, logger *slog.Logger) (c *component
 		loadBalancers.Service(),
 		acm.New(acm.Config{Store: s.store, Box: box, CA: ca, AccountID: cfg.AccountID, Logger: logger}).Service(),
 		cloudMap.Service(),
+		cloudformation.New(cloudformation.Config{AccountID: cfg.AccountID, Logger: logger}).Service(),
 	}
 
 	// The controllers and the rest of the background work.

@@ -28,7 +28,7 @@ func TestServerStartsAndEnv(t *testing.T) {
 	if err := json.NewDecoder(resp.Body).Decode(&health); err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("health: %s, %v", resp.Status, err)
 	}
-	if health.Status != "ok" || !slices.Equal(health.Services, []string{"acm", "ec2", "ecr", "ecs", "elbv2", "iam", "logs", "secretsmanager", "servicediscovery", "ssm", "sts"}) {
+	if health.Status != "ok" || !slices.Equal(health.Services, []string{"acm", "cloudformation", "ec2", "ecr", "ecs", "elbv2", "iam", "logs", "secretsmanager", "servicediscovery", "ssm", "sts"}) {
 		t.Errorf("health = %+v, want status ok and services ecr, ecs, logs", health)
 	}
 
