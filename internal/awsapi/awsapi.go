@@ -144,6 +144,16 @@ func WithRequest(ctx context.Context, info *RequestInfo) context.Context {
 	return context.WithValue(ctx, requestKey{}, info)
 }
 
+// CallerARN is the ARN of who signed the request in ctx, as services
+// record a resource's author or a session's owner; the account's root
+// for a request nobody signed.
+func CallerARN(ctx context.Context, account string) string {
+	if arn := RequestFrom(ctx).Caller.ARN; arn != "" {
+		return arn
+	}
+	return "arn:aws:iam::" + account + ":root"
+}
+
 // RequestFrom returns the request info in ctx, or an empty one.
 func RequestFrom(ctx context.Context) *RequestInfo {
 	if info, ok := ctx.Value(requestKey{}).(*RequestInfo); ok {

@@ -232,8 +232,8 @@ func (c *Channel) Send(ctx context.Context, pt PayloadType, payload []byte) erro
 	c.out.Sent(wire, c.now())
 	c.mu.Unlock()
 	if err := c.t.WriteFrame(ctx, wire); err != nil {
-		// The message is kept: a transport that comes back (a resumed
-		// session) gets it resent.
+		// The message stays held for resending; a transport that failed
+		// for good ends the channel through Run's read.
 		return fmt.Errorf("datachannel: write: %w", err)
 	}
 	return nil

@@ -44,6 +44,3 @@ func (in *Incoming) Accept(m Message) (deliver []Message, ok bool) {
 		in.next++
 	}
 }
-
-// Expected is the sequence number of the next message to deliver.
-func (in *Incoming) Expected() int64 { return in.next }

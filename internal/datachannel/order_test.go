@@ -46,7 +46,7 @@ func TestIncomingBounded(t *testing.T) {
 	}
 	// The message filling the gap delivers them all.
 	out, ok := in.Accept(Message{SequenceNumber: 0})
-	if !ok || len(out) != maxWaiting+1 || in.Expected() != maxWaiting+1 {
-		t.Fatalf("filling the gap delivered %d, expected next %d", len(out), in.Expected())
+	if !ok || len(out) != maxWaiting+1 || in.next != maxWaiting+1 {
+		t.Fatalf("filling the gap delivered %d, expected next %d", len(out), in.next)
 	}
 }

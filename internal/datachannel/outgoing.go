@@ -114,6 +114,3 @@ func (o *Outgoing) Due(now time.Time) (wire []byte, expired bool) {
 
 // Pending is how many messages wait for their acknowledgement.
 func (o *Outgoing) Pending() int { return len(o.unacked) }
-
-// Timeout is the current retransmission timeout.
-func (o *Outgoing) Timeout() time.Duration { return o.rto }

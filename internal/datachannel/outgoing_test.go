@@ -8,8 +8,8 @@ import (
 func TestOutgoingRetransmits(t *testing.T) {
 	t0 := time.Unix(1000, 0)
 	o := NewOutgoing()
-	if o.Timeout() != 200*time.Millisecond {
-		t.Fatalf("initial timeout %s", o.Timeout())
+	if o.rto != 200*time.Millisecond {
+		t.Fatalf("initial timeout %s", o.rto)
 	}
 	for i := range 3 {
 		if seq := o.Sent([]byte{byte(i)}, t0); seq != int64(i) {
@@ -52,7 +52,7 @@ func TestOutgoingTimeoutFollowsRoundTrips(t *testing.T) {
 		seq := o.Sent(nil, at)
 		o.Acked(seq, at.Add(time.Millisecond))
 	}
-	if got := o.Timeout(); got < 10*time.Millisecond || got > 20*time.Millisecond {
+	if got := o.rto; got < 10*time.Millisecond || got > 20*time.Millisecond {
 		t.Fatalf("timeout after fast acks %s", got)
 	}
 	// Slow ones raise it, to a second at most.
@@ -61,7 +61,7 @@ func TestOutgoingTimeoutFollowsRoundTrips(t *testing.T) {
 		seq := o.Sent(nil, at)
 		o.Acked(seq, at.Add(5*time.Second))
 	}
-	if got := o.Timeout(); got != time.Second {
+	if got := o.rto; got != time.Second {
 		t.Fatalf("timeout after slow acks %s, want the 1 s cap", got)
 	}
 }

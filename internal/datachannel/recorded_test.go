@@ -99,28 +99,6 @@ func TestRecordedPluginFrames(t *testing.T) {
 	}
 }
 
-// script is a transport that reads recorded frames, then waits, and
-// keeps what is written.
-type script struct {
-	frames  [][]byte
-	written chan []byte
-}
-
-func (s *script) ReadFrame(ctx context.Context) ([]byte, error) {
-	if len(s.frames) == 0 {
-		<-ctx.Done()
-		return nil, io.EOF
-	}
-	f := s.frames[0]
-	s.frames = s.frames[1:]
-	return f, nil
-}
-
-func (s *script) WriteFrame(ctx context.Context, frame []byte) error {
-	s.written <- append([]byte(nil), frame...)
-	return nil
-}
-
 // The plugin's input reaches the command once each and in order, and
 // each message is acknowledged, however the frames arrive: as recorded,
 // reordered, or with every frame twice.
@@ -144,7 +122,7 @@ func TestRecordedInputInAnyOrder(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
-			tr := &script{frames: order, written: make(chan []byte, 64)}
+			tr := newGated(order...)
 			ch := NewChannel(tr, AgentSide)
 			go ch.Run(ctx)
 			for want := range int64(len(frames)) {
@@ -176,7 +154,7 @@ func TestRecordedInputInAnyOrder(t *testing.T) {
 func TestRecordedLostAcknowledgement(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	tr := &script{written: make(chan []byte, 64)}
+	tr := newGated()
 	ch := NewChannel(tr, AgentSide)
 	go ch.Run(ctx)
 	if err := ch.Send(ctx, PayloadOutput, []byte("hello\r\n")); err != nil {
@@ -191,4 +169,66 @@ func TestRecordedLostAcknowledgement(t *testing.T) {
 	case <-time.After(2 * time.Second):
 		t.Fatal("an unacknowledged output was not sent again")
 	}
+}
+
+// pause_publication holds this side's stream messages until
+// start_publication.
+func TestPausePublication(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	control := func(typ string) []byte {
+		b, err := Message{Type: typ, SchemaVersion: SchemaVersion, CreatedDate: time.Now()}.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	tr := newGated()
+	ch := NewChannel(tr, AgentSide)
+	go ch.Run(ctx)
+	tr.frames <- control(PausePublication)
+	time.Sleep(50 * time.Millisecond)
+	sent := make(chan error, 1)
+	go func() { sent <- ch.Send(ctx, PayloadOutput, []byte("held")) }()
+	select {
+	case <-sent:
+		t.Fatal("a message went out while publication was paused")
+	case <-time.After(200 * time.Millisecond):
+	}
+	tr.frames <- control(StartPublication)
+	if err := <-sent; err != nil {
+		t.Fatal(err)
+	}
+	if m, _ := Parse(<-tr.written); string(m.Payload) != "held" {
+		t.Fatalf("sent %q", m.Payload)
+	}
+}
+
+// gated is a transport that reads the frames it was given and those the
+// test sends later, and keeps what is written.
+type gated struct {
+	frames  chan []byte
+	written chan []byte
+}
+
+func newGated(frames ...[]byte) *gated {
+	g := &gated{frames: make(chan []byte, len(frames)+8), written: make(chan []byte, 64)}
+	for _, f := range frames {
+		g.frames <- f
+	}
+	return g
+}
+
+func (g *gated) ReadFrame(ctx context.Context) ([]byte, error) {
+	select {
+	case f := <-g.frames:
+		return f, nil
+	case <-ctx.Done():
+		return nil, io.EOF
+	}
+}
+
+func (g *gated) WriteFrame(ctx context.Context, frame []byte) error {
+	g.written <- append([]byte(nil), frame...)
+	return nil
 }

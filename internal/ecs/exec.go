@@ -110,11 +110,13 @@ func (s *service) executeCommand(ctx context.Context, in *ecstypes.ExecuteComman
 		ID:            ssmstate.NewSessionID(),
 		Target:        "ecs:" + t.Cluster + "_" + t.ID + "_" + obs.RuntimeID,
 		DocumentName:  ssmstate.ExecDocument,
-		Owner:         s.callerARN(ctx),
+		Owner:         awsapi.CallerARN(ctx, s.account),
 		Status:        ssmstate.SessionConnecting,
 		StartDate:     now,
 		ClusterARN:    arns.Cluster(t.Cluster),
+		Cluster:       t.Cluster,
 		TaskARN:       taskARN,
+		TaskID:        t.ID,
 		ContainerName: name,
 		ContainerARN:  containerARN,
 		RuntimeID:     obs.RuntimeID,
@@ -266,13 +268,4 @@ func managedAgents(t ecsstate.Task, obs ecsstate.ContainerStatus) []ecstypes.Man
 		agent.LastStartedAt = awsapi.Time(t.Observed.StartedAt.Truncate(time.Millisecond))
 	}
 	return []ecstypes.ManagedAgent{agent}
-}
-
-// callerARN is who signed the request, as Session Manager names a
-// session's owner.
-func (s *service) callerARN(ctx context.Context) string {
-	if arn := awsapi.RequestFrom(ctx).Caller.ARN; arn != "" {
-		return arn
-	}
-	return s.rootPrincipal()
 }

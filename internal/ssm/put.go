@@ -277,7 +277,7 @@ func (s *service) putParameter(ctx context.Context, in *ssmtypes.PutParameterReq
 			}
 			p = ssmstate.Parameter{Region: id.Region, Name: id.Name, Tags: req.tags}
 		}
-		meta.Modified, meta.ModifiedBy = s.now().UTC(), s.caller(ctx)
+		meta.Modified, meta.ModifiedBy = s.now().UTC(), awsapi.CallerARN(ctx, s.account)
 		version := p.Version + 1
 		var ops []store.Op
 		p.Versions = append(slices.Clone(p.Versions), version)

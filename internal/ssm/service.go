@@ -109,11 +109,3 @@ func (s *service) operations() map[string]awsapi.Operation {
 
 // region is the request's region.
 func region(ctx context.Context) string { return awsapi.RequestFrom(ctx).Region }
-
-// caller is the ARN of who signed the request, as LastModifiedUser shows it.
-func (s *service) caller(ctx context.Context) string {
-	if arn := awsapi.RequestFrom(ctx).Caller.ARN; arn != "" {
-		return arn
-	}
-	return "arn:aws:iam::" + s.account + ":root"
-}

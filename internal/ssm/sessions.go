@@ -251,7 +251,7 @@ func truncateRunes(s string, n int) string {
 func (s *service) terminateSession(ctx context.Context, in *ssmtypes.TerminateSessionRequest) (*ssmtypes.TerminateSessionResponse, error) {
 	id := awsapi.Deref(in.SessionId)
 	_, err := store.Update(ctx, s.store, ssmstate.SessionKey(region(ctx), id), func(sess *ssmstate.Session, found bool) error {
-		if !found || !sess.Terminate(s.now()) {
+		if !found || !sess.End(ssmstate.SessionTerminated, "", s.now()) {
 			return store.ErrUnchanged
 		}
 		return nil

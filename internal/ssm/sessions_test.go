@@ -521,14 +521,19 @@ func TestSessionOrder(t *testing.T) {
 	}
 }
 
-func TestSessionTerminate(t *testing.T) {
+func TestSessionEnd(t *testing.T) {
 	now := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
-	s := ssmstate.Session{Status: ssmstate.SessionConnecting}
+	s := ssmstate.Session{Status: ssmstate.SessionConnecting, Reason: "kept"}
 	s.IssueToken(now)
-	if !s.Terminate(now) || s.Status != ssmstate.SessionTerminated || !s.EndDate.Equal(now) || s.TokenHash != "" || !s.Ended() {
+	if !s.End(ssmstate.SessionTerminated, "", now) || s.Status != ssmstate.SessionTerminated || !s.EndDate.Equal(now) ||
+		s.TokenHash != "" || !s.Ended() || s.Reason != "kept" {
 		t.Fatalf("terminate: %+v", s)
 	}
-	if s.Terminate(now.Add(time.Second)) || !s.EndDate.Equal(now) {
-		t.Fatalf("terminate again: %+v", s)
+	if s.End(ssmstate.SessionFailed, "later", now.Add(time.Second)) || !s.EndDate.Equal(now) || s.Status != ssmstate.SessionTerminated {
+		t.Fatalf("end again: %+v", s)
+	}
+	f := ssmstate.Session{Status: ssmstate.SessionConnected}
+	if !f.End(ssmstate.SessionFailed, "the agent went away", now) || f.Status != ssmstate.SessionFailed || f.Reason != "the agent went away" {
+		t.Fatalf("fail: %+v", f)
 	}
 }

@@ -154,26 +154,18 @@ func (g *Gateway) open(ctx context.Context, ws *websocket.Conn, region, id strin
 	if region == "" || id == "" {
 		return ssmstate.Session{}, errors.New("the URL names no session")
 	}
-	var refused error
-	sess, err := store.Update(ctx, g.cfg.Store, ssmstate.SessionKey(region, id), func(s *ssmstate.Session, found bool) error {
+	return store.Update(ctx, g.cfg.Store, ssmstate.SessionKey(region, id), func(s *ssmstate.Session, found bool) error {
 		switch {
 		case !found:
-			refused = errors.New("no such session")
+			return errors.New("no such session")
 		case s.Ended():
-			refused = errors.New("the session has ended")
+			return errors.New("the session has ended")
 		case !s.TakeToken(req.TokenValue, g.now()):
-			refused = errors.New("wrong, used or expired token")
-		}
-		if refused != nil {
-			return refused
+			return errors.New("wrong, used or expired token")
 		}
 		s.Status = ssmstate.SessionConnected
 		return nil
 	})
-	if err != nil {
-		return ssmstate.Session{}, err
-	}
-	return sess, nil
 }
 
 // attach makes ws the session's client connection, replacing one that
@@ -187,8 +179,9 @@ func (g *Gateway) attach(region, id string, ws *websocket.Conn) (*live, bool) {
 		g.live[id] = l
 	}
 	l.mu.Lock()
-	if l.client != nil {
-		l.client.Close(websocket.StatusGoingAway, "replaced by a resumed connection")
+	if old := l.client; old != nil {
+		// A closing handshake waits for the peer: not under the locks.
+		go old.Close(websocket.StatusGoingAway, "replaced by a resumed connection")
 	}
 	l.client = ws
 	l.clientGen++
@@ -202,17 +195,16 @@ func (g *Gateway) start(ctx context.Context, l *live, sess ssmstate.Session) {
 	g.log.Info("session started", "session", sess.ID, "owner", sess.Owner, "task", sess.TaskARN,
 		"container", sess.ContainerName, "command", sess.Command)
 	req := agentproto.ExecRequest{
-		SessionID: sess.ID, TaskARN: sess.TaskARN, Container: sess.ContainerName,
+		SessionID: sess.ID, TaskARN: sess.TaskARN, Cluster: sess.Cluster, TaskID: sess.TaskID, Container: sess.ContainerName,
 		RuntimeID: sess.RuntimeID, Command: sess.Command, Interactive: sess.Interactive,
 	}
-	req.Cluster, req.TaskID = taskParts(sess.TaskARN)
 	if sess.Log != nil {
 		req.Log = &agentproto.LogStreamRef{Region: sess.Log.Region, Group: sess.Log.Group, Stream: sess.Log.Stream}
 	}
 	sctx, cancel := context.WithTimeout(ctx, agentTimeout)
 	defer cancel()
 	if err := g.cfg.Agents.Exec(sctx, sess.NodeID, req); err != nil {
-		g.end(ctx, l, ssmstate.SessionFailed, "the task's node is not connected: "+err.Error(), true)
+		g.end(ctx, l, ssmstate.SessionFailed, "the task's agent could not be asked to run the command: "+err.Error(), true)
 		return
 	}
 	select {
@@ -221,13 +213,6 @@ func (g *Gateway) start(ctx context.Context, l *live, sess ssmstate.Session) {
 	case <-sctx.Done():
 		g.end(ctx, l, ssmstate.SessionFailed, "the task's agent did not open the session", true)
 	}
-}
-
-// taskParts is a task ARN's cluster and task id.
-func taskParts(taskARN string) (cluster, id string) {
-	_, rest, _ := strings.Cut(taskARN, ":task/")
-	cluster, id, _ = strings.Cut(rest, "/")
-	return cluster, id
 }
 
 // pumpClient relays the plugin's frames to the agent until the plugin's
@@ -375,15 +360,7 @@ func (g *Gateway) end(ctx context.Context, l *live, status, reason string, tellC
 	delete(g.live, l.id)
 	g.mu.Unlock()
 
-	now := g.now()
-	store.Update(ctx, g.cfg.Store, ssmstate.SessionKey(l.region, l.id), func(s *ssmstate.Session, found bool) error {
-		if !found || s.Ended() {
-			return store.ErrUnchanged
-		}
-		s.Status, s.EndDate, s.Reason = status, now, reason
-		s.TokenHash, s.TokenExpires = "", time.Time{}
-		return nil
-	})
+	g.record(ctx, l.region, l.id, status, reason, func(ssmstate.Session) bool { return true })
 	g.log.Info("session ended", "session", l.id, "status", status, "reason", reason)
 	if client != nil && tellClient {
 		g.sendClosed(ctx, client, l.id, reason)
@@ -409,78 +386,94 @@ func (g *Gateway) sendClosed(ctx context.Context, ws *websocket.Conn, id, reason
 	ws.Write(wctx, websocket.MessageBinary, wire)
 }
 
-// Run ends open sessions the SSM API terminated, and sessions no client
-// opened before their token expired; at start it ends the sessions a
-// previous run of the server left open, whose connections died with it.
-func (g *Gateway) Run(ctx context.Context) error {
-	if err := g.endOrphans(ctx); err != nil {
-		g.log.Error("ending the sessions of a previous run failed", "err", err)
-	}
-	go g.sweep(ctx)
-	controller.Follow(ctx, g.log, "sessions", g.followTerminations)
-	return nil
-}
-
-func (g *Gateway) endOrphans(ctx context.Context) error {
-	recs, _, err := store.List[ssmstate.Session](ctx, g.cfg.Store, ssmstate.SessionPrefix, store.ListOptions{})
-	if err != nil {
-		return err
-	}
-	for _, rec := range recs {
-		if rec.Value.Ended() {
-			continue
-		}
-		g.mu.Lock()
-		_, open := g.live[rec.Value.ID]
-		g.mu.Unlock()
-		if open {
-			continue
-		}
-		g.finish(ctx, rec.Value, "berth restarted while the session was open", time.Time{})
-	}
-	return nil
-}
-
-// finish records the end of a session that is not open here.
-func (g *Gateway) finish(ctx context.Context, sess ssmstate.Session, reason string, onlyBefore time.Time) {
+// record ends a session's record with status and reason, if it has not
+// ended and still is what stale says.
+func (g *Gateway) record(ctx context.Context, region, id, status, reason string, stale func(ssmstate.Session) bool) {
 	now := g.now()
-	store.Update(ctx, g.cfg.Store, ssmstate.SessionKey(sess.Region, sess.ID), func(s *ssmstate.Session, found bool) error {
-		if !found || s.Ended() || (!onlyBefore.IsZero() && (s.Status != ssmstate.SessionConnecting || s.TokenExpires.After(onlyBefore))) {
+	store.Update(ctx, g.cfg.Store, ssmstate.SessionKey(region, id), func(s *ssmstate.Session, found bool) error {
+		if !found || !stale(*s) || !s.End(status, reason, now) {
 			return store.ErrUnchanged
 		}
-		s.Status, s.EndDate, s.Reason = ssmstate.SessionTerminated, now, reason
-		s.TokenHash, s.TokenExpires = "", time.Time{}
 		return nil
 	})
 }
 
-// sweep ends sessions never opened once their token expired.
-func (g *Gateway) sweep(ctx context.Context) {
-	tick := time.NewTicker(sweepInterval)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-		recs, _, err := store.List[ssmstate.Session](ctx, g.cfg.Store, ssmstate.SessionPrefix, store.ListOptions{})
-		if err != nil {
-			continue
-		}
-		now := g.now()
-		for _, rec := range recs {
-			s := rec.Value
-			if s.Status == ssmstate.SessionConnecting && !s.TokenExpires.After(now) {
-				g.finish(ctx, s, "no client opened the session", now)
+// Run ends open sessions the SSM API terminated, and sessions no client
+// opened before their token expired; at start it ends the sessions a
+// previous run of the server left open, whose connections died with it.
+func (g *Gateway) Run(ctx context.Context) error {
+	g.endUnopened(ctx, "berth restarted while the session was open", func(ssmstate.Session) bool { return true })
+	go func() {
+		tick := time.NewTicker(sweepInterval)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
 			}
+			g.endExpired(ctx)
 		}
+	}()
+	controller.Follow(ctx, g.log, "sessions", g.followTerminations)
+	return nil
+}
+
+// endExpired ends the sessions no client opened before their token
+// expired.
+func (g *Gateway) endExpired(ctx context.Context) {
+	now := g.now()
+	g.endUnopened(ctx, "no client opened the session", func(s ssmstate.Session) bool {
+		return s.Status == ssmstate.SessionConnecting && !s.TokenExpires.After(now)
+	})
+}
+
+// endUnopened ends the sessions that have not ended, are not open here
+// and are stale.
+func (g *Gateway) endUnopened(ctx context.Context, reason string, stale func(ssmstate.Session) bool) {
+	var ending []ssmstate.Session
+	_, err := g.cfg.Store.Range(ctx, ssmstate.SessionPrefix, func(kv store.KV) error {
+		var s ssmstate.Session
+		if json.Unmarshal(kv.Value, &s) == nil && !s.Ended() && stale(s) && !g.isOpen(s.ID) {
+			ending = append(ending, s)
+		}
+		return nil
+	})
+	if err != nil {
+		g.log.Error("reading the sessions failed", "err", err)
+		return
+	}
+	for _, s := range ending {
+		g.record(ctx, s.Region, s.ID, ssmstate.SessionTerminated, reason, stale)
 	}
 }
 
-// followTerminations ends the open sessions whose records say they ended.
+func (g *Gateway) isOpen(id string) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.live[id] != nil
+}
+
+// followTerminations ends the open sessions whose records say they ended:
+// those it finds so as it starts (ended while it did not follow), then
+// each as it changes.
 func (g *Gateway) followTerminations(ctx context.Context) error {
-	rev, err := g.cfg.Store.Revision(ctx)
+	endIfEnded := func(value []byte) {
+		var s ssmstate.Session
+		if json.Unmarshal(value, &s) != nil || !s.Ended() {
+			return
+		}
+		g.mu.Lock()
+		l := g.live[s.ID]
+		g.mu.Unlock()
+		if l != nil {
+			g.end(ctx, l, s.Status, s.Reason, true)
+		}
+	}
+	rev, err := g.cfg.Store.Range(ctx, ssmstate.SessionPrefix, func(kv store.KV) error {
+		endIfEnded(kv.Value)
+		return nil
+	})
 	if err != nil {
 		return err
 	}
@@ -489,15 +482,8 @@ func (g *Gateway) followTerminations(ctx context.Context) error {
 		return err
 	}
 	for ev := range events {
-		var s ssmstate.Session
-		if ev.Type == store.EventDelete || json.Unmarshal(ev.KV.Value, &s) != nil || !s.Ended() {
-			continue
-		}
-		g.mu.Lock()
-		l := g.live[s.ID]
-		g.mu.Unlock()
-		if l != nil {
-			g.end(ctx, l, s.Status, s.Reason, true)
+		if ev.Type != store.EventDelete {
+			endIfEnded(ev.KV.Value)
 		}
 	}
 	return ctx.Err()

@@ -333,3 +333,24 @@ func TestSessionsOfAPreviousRunEnd(t *testing.T) {
 		t.Errorf("reason %q", s.Reason)
 	}
 }
+
+func TestSessionsNeverOpenedEnd(t *testing.T) {
+	e := newEnv(t)
+	e.session(t, "unopened")
+	_, token := e.session(t, "opened")
+	e.open(t, "opened", token)
+	e.agents.end(t, "opened")
+	e.waitStatus(t, "opened", ssmstate.SessionConnected)
+	e.gw.endExpired(context.Background())
+	if s := e.record(t, "unopened"); s.Status != ssmstate.SessionConnecting {
+		t.Fatalf("a session ended before its token expired: %+v", s)
+	}
+	e.advance(ssmstate.TokenLifetime)
+	e.gw.endExpired(context.Background())
+	if s := e.record(t, "unopened"); s.Status != ssmstate.SessionTerminated || s.Reason != "no client opened the session" {
+		t.Errorf("expired unopened session %+v", s)
+	}
+	if s := e.record(t, "opened"); s.Status != ssmstate.SessionConnected {
+		t.Errorf("the open session ended: %+v", s)
+	}
+}

@@ -356,6 +356,29 @@ func (t *Template) UnrecognizedResourceTypes(known func(resourceType string) boo
 }
 
 // validate checks every reference in Conditions, Resources and Outputs and
+
+// checkedReferences is what v (a resource's properties or an output)
+// references, checked: its condition and the conditions and GetAtts in
+// it must exist. block names the template section for the messages.
+func (t *Template) checkedReferences(block, condition string, v any) (references, error) {
+	if condition != "" {
+		if _, ok := t.Conditions[condition]; !ok {
+			return references{}, formatError("Unresolved condition dependencies [%s] in the %s block of the template", condition, block) // UNVERIFIED
+		}
+	}
+	refs, err := findReferences(v, false, nil)
+	if err != nil {
+		return references{}, err
+	}
+	if err := t.checkConditionNames(refs.conditions); err != nil {
+		return references{}, err
+	}
+	if err := t.checkGetAtts(refs.getAtts); err != nil {
+		return references{}, err
+	}
+	return refs, nil
+}
+
 // looks for dependency cycles.
 func (t *Template) validate() error {
 	for _, name := range sortedKeys(t.Conditions) {
@@ -380,19 +403,8 @@ func (t *Template) validate() error {
 	t.dependencies = map[string][]string{}
 	var unresolved []string
 	for _, r := range t.Resources {
-		if r.Condition != "" {
-			if _, ok := t.Conditions[r.Condition]; !ok {
-				return formatError("Unresolved condition dependencies [%s] in the Resources block of the template", r.Condition) // UNVERIFIED
-			}
-		}
-		refs, err := findReferences(r.Properties, false, nil)
+		refs, err := t.checkedReferences("Resources", r.Condition, r.Properties)
 		if err != nil {
-			return err
-		}
-		if err := t.checkConditionNames(refs.conditions); err != nil {
-			return err
-		}
-		if err := t.checkGetAtts(refs.getAtts); err != nil {
 			return err
 		}
 		var deps []string
@@ -411,19 +423,8 @@ func (t *Template) validate() error {
 	}
 
 	for _, o := range t.Outputs {
-		if o.Condition != "" {
-			if _, ok := t.Conditions[o.Condition]; !ok {
-				return formatError("Unresolved condition dependencies [%s] in the Outputs block of the template", o.Condition) // UNVERIFIED
-			}
-		}
-		refs, err := findReferences(map[string]any{"Value": o.Value, "Export": o.ExportName}, false, nil)
+		refs, err := t.checkedReferences("Outputs", o.Condition, map[string]any{"Value": o.Value, "Export": o.ExportName})
 		if err != nil {
-			return err
-		}
-		if err := t.checkConditionNames(refs.conditions); err != nil {
-			return err
-		}
-		if err := t.checkGetAtts(refs.getAtts); err != nil {
 			return err
 		}
 		for _, id := range refs.refs {

@@ -61,7 +61,9 @@ type Session struct {
 
 	// Where the command runs.
 	ClusterARN    string `json:"clusterArn"`
+	Cluster       string `json:"cluster"`
 	TaskARN       string `json:"taskArn"`
+	TaskID        string `json:"taskId"`
 	ContainerName string `json:"containerName"`
 	ContainerARN  string `json:"containerArn"`
 	RuntimeID     string `json:"runtimeId"`
@@ -91,15 +93,18 @@ func (s Session) Ended() bool {
 	return s.Status == SessionTerminated || s.Status == SessionFailed
 }
 
-// Terminate ends a session that has not ended, at now, as TerminateSession
-// does: Terminated, with its token revoked. It reports whether it changed
-// anything; a session that has already ended keeps its record.
-func (s *Session) Terminate(now time.Time) bool {
+// End ends a session that has not ended, at now, with status (Terminated
+// or Failed) and, when not empty, reason; its token is revoked. It
+// reports whether it changed anything: a session that has already ended
+// keeps its record.
+func (s *Session) End(status, reason string, now time.Time) bool {
 	if s.Ended() {
 		return false
 	}
-	s.Status = SessionTerminated
-	s.EndDate = now
+	s.Status, s.EndDate = status, now
+	if reason != "" {
+		s.Reason = reason
+	}
 	s.TokenHash, s.TokenExpires = "", time.Time{}
 	return true
 }
