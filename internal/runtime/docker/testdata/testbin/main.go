@@ -103,6 +103,9 @@ func main() {
 		}
 		sigs := make(chan os.Signal, 1)
 		signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+		// Said once handled: a SIGTERM before this would find the Go
+		// runtime still starting and end the program some other way.
+		fmt.Println("waiting for SIGTERM")
 		select {
 		case <-sigs:
 		case <-time.After(*d):
