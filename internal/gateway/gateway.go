@@ -108,6 +108,8 @@ type Gateway struct {
 	// name; several API versions may share one (elasticloadbalancing: ELB
 	// and ELBv2).
 	byScope map[string][]*service
+	// byModel holds every service by its model's name, for Invoke.
+	byModel map[string]*service
 	targets string // served target prefixes, for error messages
 	// serviceNames are the models' names of the AWS APIs served (the aws
 	// CLI's commands), which health lists.
@@ -142,6 +144,7 @@ func New(cfg Config) (*Gateway, error) {
 		now:      cfg.Now,
 		byTarget: map[string]*service{},
 		byScope:  map[string][]*service{},
+		byModel:  map[string]*service{},
 	}
 	if g.log == nil {
 		g.log = slog.Default()
@@ -156,6 +159,7 @@ func New(cfg Config) (*Gateway, error) {
 			return nil, err
 		}
 		g.serviceNames = append(g.serviceNames, s.Model.Name)
+		g.byModel[s.Model.Name] = svc
 		switch s.Protocol {
 		case awsapi.JSON11:
 			if _, dup := g.byTarget[s.TargetPrefix]; dup {

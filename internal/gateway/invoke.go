@@ -1,0 +1,78 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/google/uuid"
+
+	"github.com/berth/berth/internal/awsapi"
+)
+
+// Invoke makes an AWS API call from inside berth, the way CloudFormation
+// calls the services a stack's resources live in: as the caller that
+// ctx's RequestInfo names (its account and region too; the gateway's
+// defaults where it names none), through the same model validation,
+// authorization and handler as a client's request, so a resource made
+// by a stack is made by the one implementation its API has.
+//
+// service is the API model's name ("ecs", "elbv2", "servicediscovery"),
+// input the call's input as a client's request decodes to: the model's
+// member names, with strings, json.Number, bools, maps and lists. The
+// result is the handler's typed output (a pointer, or nil for an empty
+// one); an error is the service's *awsapi.Error, a refusal included.
+func (g *Gateway) Invoke(ctx context.Context, service, operation string, input map[string]any) (out any, err error) {
+	svc := g.byModel[service]
+	if svc == nil {
+		return nil, fmt.Errorf("gateway: no service %q to invoke", service)
+	}
+	op := svc.Model.Operations[operation]
+	if op == nil {
+		return nil, fmt.Errorf("gateway: service %s has no operation %q", service, operation)
+	}
+	start := g.now()
+	code := ""
+	defer func() {
+		var aerr *awsapi.Error
+		if errors.As(err, &aerr) {
+			code = aerr.Code
+		} else if err != nil {
+			code = awsapi.InternalFailure().Code
+		}
+		g.metrics.observe(svc.SigningName, operation, code, g.now().Sub(start))
+	}()
+	handler, ok := svc.Operations[operation]
+	if !ok {
+		return nil, svc.unsupported(operation)
+	}
+	if input == nil {
+		input = map[string]any{}
+	}
+	in, err := bindInput(svc, op, input)
+	if err != nil {
+		return nil, err
+	}
+	outer := awsapi.RequestFrom(ctx)
+	info := &awsapi.RequestInfo{
+		RequestID: uuid.NewString(),
+		AccountID: outer.AccountID,
+		Region:    outer.Region,
+		Caller:    outer.Caller,
+		Service:   svc.SigningName,
+		Operation: operation,
+		Received:  start.UTC(),
+		Endpoint:  outer.Endpoint,
+	}
+	if info.AccountID == "" {
+		info.AccountID = g.cfg.AccountID
+	}
+	if info.Region == "" {
+		info.Region = g.cfg.Region
+	}
+	ctx = awsapi.WithRequest(ctx, info)
+	if err := g.authorize(ctx, svc, info, in); err != nil {
+		return nil, err
+	}
+	return g.call(ctx, handler, in)
+}
