@@ -29,6 +29,7 @@ import (
 	registriescontroller "github.com/berth/berth/internal/controller/registries"
 	scancontroller "github.com/berth/berth/internal/controller/scan"
 	servicecontroller "github.com/berth/berth/internal/controller/service"
+	stackscontroller "github.com/berth/berth/internal/controller/stacks"
 	targetscontroller "github.com/berth/berth/internal/controller/targets"
 	"github.com/berth/berth/internal/dnsserver"
 	"github.com/berth/berth/internal/ec2"
@@ -215,6 +216,9 @@ func wire(cfg serverConfig, serverURL string, logger *slog.Logger) (c *component
 	}
 
 	// The AWS APIs.
+	// CloudFormation makes stacks' resources through the gateway's
+	// Invoke, which exists once the gateway does (below).
+	inProcess := &lateInvoker{}
 	apis := []*awsapi.Service{
 		ecr.NewService(ecr.Config{
 			Catalog:      s.catalog,
@@ -239,7 +243,7 @@ func wire(cfg serverConfig, serverURL string, logger *slog.Logger) (c *component
 		loadBalancers.Service(),
 		acm.New(acm.Config{Store: s.store, Box: box, CA: ca, AccountID: cfg.AccountID, Logger: logger}).Service(),
 		cloudMap.Service(),
-		cloudformation.New(cloudformation.Config{AccountID: cfg.AccountID, Logger: logger}).Service(),
+		cloudformation.New(cloudformation.Config{AccountID: cfg.AccountID, Store: s.store, API: inProcess, Logger: logger}).Service(),
 	}
 
 	// The controllers and the rest of the background work.
@@ -341,6 +345,9 @@ func wire(cfg serverConfig, serverURL string, logger *slog.Logger) (c *component
 		}, consequence: "the records of targets whose drain ended stay in the store (they are no longer listed all the same)"},
 		// Cloud Map's namespace, service and instance changes complete
 		// in the background, as Cloud Map's operations do.
+		{name: "cloudformation stacks", run: stackscontroller.New(stackscontroller.Config{
+			Store: s.store, API: inProcess, AccountID: cfg.AccountID, Logger: logger, Registerer: metrics,
+		}).Run, consequence: "stack operations stay in progress: no resource is made or deleted"},
 		{name: "cloud map operations", run: cloudMap.RunWorker,
 			consequence: "Cloud Map operations stay SUBMITTED: namespaces are not made, instances not registered"},
 		{name: "log retention", run: func(ctx context.Context) error {
@@ -437,6 +444,7 @@ func wire(cfg serverConfig, serverURL string, logger *slog.Logger) (c *component
 	if err != nil {
 		return nil, err
 	}
+	inProcess.gateway = gw
 	return &components{handler: gw, background: background, close: closeAll}, nil
 }
 
@@ -522,4 +530,12 @@ func registryHosts(cfg serverConfig) map[string][]netip.Addr {
 		addr = listen.Addr()
 	}
 	return map[string][]netip.Addr{host: {addr}}
+}
+
+// lateInvoker is the gateway's Invoke for what is built before the
+// gateway; it is set before anything serves or runs.
+type lateInvoker struct{ gateway *gateway.Gateway }
+
+func (l *lateInvoker) Invoke(ctx context.Context, service, operation string, input map[string]any) (any, error) {
+	return l.gateway.Invoke(ctx, service, operation, input)
 }

@@ -12,8 +12,12 @@ import (
 // Kinds of the CloudFormation API's errors: most bad input is a
 // ValidationError with a sentence of its own.
 var (
-	errValidation  = errors.New("validation error")
-	errUnsupported = errors.New("unsupported")
+	errValidation               = errors.New("validation error")
+	errUnsupported              = errors.New("unsupported")
+	errAlreadyExists            = errors.New("already exists")
+	errInsufficientCapabilities = errors.New("insufficient capabilities")
+	errChangeSetNotFound        = errors.New("change set not found")
+	errInvalidChangeSetStatus   = errors.New("invalid change set status")
 )
 
 func validation(format string, args ...any) error {
@@ -35,6 +39,10 @@ func newErrorTable(log *slog.Logger) *awsapi.ErrorTable {
 		awsapi.As(func(e *template.ValidationError) *awsapi.Error {
 			return &awsapi.Error{Code: "ValidationError", Message: e.Message, Status: http.StatusBadRequest}
 		}),
+		awsapi.Is(errAlreadyExists, awsapi.Error{Code: "AlreadyExistsException", Status: http.StatusBadRequest}),
+		awsapi.Is(errInsufficientCapabilities, awsapi.Error{Code: "InsufficientCapabilitiesException", Status: http.StatusBadRequest}),
+		awsapi.Is(errChangeSetNotFound, awsapi.Error{Code: "ChangeSetNotFound", Status: http.StatusNotFound}),
+		awsapi.Is(errInvalidChangeSetStatus, awsapi.Error{Code: "InvalidChangeSetStatus", Status: http.StatusBadRequest}),
 		awsapi.Is(errUnsupported, awsapi.Error{Code: "UnsupportedOperation", Status: http.StatusBadRequest}),
 		awsapi.As(func(e *awsapi.AccessDenied) *awsapi.Error { return e.APIError(awsapi.Query) }),
 	)

@@ -117,14 +117,22 @@ func (c *CloudFormation) validateTemplate(ctx context.Context, in *cfntypes.Vali
 }
 
 func (c *CloudFormation) getTemplateSummary(ctx context.Context, in *cfntypes.GetTemplateSummaryInput) (*cfntypes.GetTemplateSummaryOutput, error) {
+	body, url := in.TemplateBody, in.TemplateURL
 	switch {
 	case awsapi.Deref(in.StackName) != "":
-		// berth has no stacks yet.
-		return nil, validation("Stack with id %s does not exist", *in.StackName)
+		found, err := c.findStack(ctx, awsapi.RequestFrom(ctx).Region, *in.StackName)
+		if err != nil {
+			return nil, err
+		}
+		text := found.Value.Template
+		if op := found.Value.Operation; op != nil && op.Template != "" {
+			text = op.Template
+		}
+		body, url = &text, nil
 	case awsapi.Deref(in.StackSetName) != "":
 		return nil, unsupported("stack sets")
 	}
-	t, err := templateBody(in.TemplateBody, in.TemplateURL)
+	t, err := templateBody(body, url)
 	if err != nil {
 		return nil, err
 	}

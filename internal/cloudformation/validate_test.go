@@ -4,16 +4,23 @@ import (
 	"context"
 	"errors"
 	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 
 	"github.com/berth/berth/internal/awsapi"
 	"github.com/berth/berth/internal/cloudformation/cfntypes"
+	"github.com/berth/berth/internal/store/bolt"
 )
 
 func call(t *testing.T, op string, in any) (any, *awsapi.Error) {
 	t.Helper()
-	svc := New(Config{AccountID: "123456789012"}).Service()
+	st, err := bolt.Open(filepath.Join(t.TempDir(), "state.db"), bolt.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	svc := New(Config{AccountID: "123456789012", Store: st}).Service()
 	out, err := svc.Operations[op].Call(context.Background(), in)
 	if err != nil {
 		var apiErr *awsapi.Error

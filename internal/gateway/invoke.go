@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/berth/berth/internal/awsapi"
+	"github.com/berth/berth/internal/awsapi/model"
 )
 
 // Invoke makes an AWS API call from inside berth, the way CloudFormation
@@ -18,10 +19,11 @@ import (
 // by a stack is made by the one implementation its API has.
 //
 // service is the API model's name ("ecs", "elbv2", "servicediscovery"),
-// input the call's input as a client's request decodes to: the model's
-// member names, with strings, json.Number, bools, maps and lists. The
-// result is the handler's typed output (a pointer, or nil for an empty
-// one); an error is the service's *awsapi.Error, a refusal included.
+// input the call's input by the model's member names, with strings,
+// json.Number, bools, maps and lists. The result is the handler's typed
+// output (a pointer, or nil for an empty one), whose JSON has the wire's
+// names (EC2's groupId); an error is the service's *awsapi.Error, a
+// refusal included.
 func (g *Gateway) Invoke(ctx context.Context, service, operation string, input map[string]any) (out any, err error) {
 	svc := g.byModel[service]
 	if svc == nil {
@@ -49,7 +51,7 @@ func (g *Gateway) Invoke(ctx context.Context, service, operation string, input m
 	if input == nil {
 		input = map[string]any{}
 	}
-	in, err := bindInput(svc, op, input)
+	in, err := bindInput(svc, op, wireNames(svc.Model, op.Input, input))
 	if err != nil {
 		return nil, err
 	}
@@ -75,4 +77,55 @@ func (g *Gateway) Invoke(ctx context.Context, service, operation string, input m
 		return nil, err
 	}
 	return g.call(ctx, handler, in)
+}
+
+// wireNames renames a tree's members from the model's member names to
+// the names the codecs decode into (a member's locationName, as EC2's
+// GroupDescription for Description), recursively; map keys are data and
+// stay.
+func wireNames(api *model.API, ref *model.ShapeRef, v any) any {
+	if ref == nil {
+		return v
+	}
+	s := api.Shapes[ref.Shape]
+	if s == nil {
+		return v
+	}
+	switch s.Type {
+	case "structure":
+		m, ok := v.(map[string]any)
+		if !ok || s.Document {
+			return v
+		}
+		out := make(map[string]any, len(m))
+		for k, item := range m {
+			if member := s.Members[k]; member != nil {
+				out[jsonName(k, member)] = wireNames(api, member, item)
+			} else {
+				out[k] = item
+			}
+		}
+		return out
+	case "list":
+		l, ok := v.([]any)
+		if !ok {
+			return v
+		}
+		out := make([]any, len(l))
+		for i, item := range l {
+			out[i] = wireNames(api, s.Member, item)
+		}
+		return out
+	case "map":
+		m, ok := v.(map[string]any)
+		if !ok {
+			return v
+		}
+		out := make(map[string]any, len(m))
+		for k, item := range m {
+			out[k] = wireNames(api, s.Value, item)
+		}
+		return out
+	}
+	return v
 }

@@ -3,10 +3,12 @@ package gateway
 import (
 	"context"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/berth/berth/internal/awsapi"
+	"github.com/berth/berth/internal/awsapi/model"
 )
 
 func TestInvoke(t *testing.T) {
@@ -65,5 +67,22 @@ func TestInvoke(t *testing.T) {
 	}
 	if _, err := f.gw.Invoke(ctx, "kinesis", "PutRecord", nil); err == nil {
 		t.Error("an unknown service: no error")
+	}
+}
+
+func TestWireNames(t *testing.T) {
+	api := model.MustLoad("ec2")
+	got := wireNames(api, api.Operations["AuthorizeSecurityGroupIngress"].Input, map[string]any{
+		"GroupId": "sg-1",
+		"IpPermissions": []any{map[string]any{"IpProtocol": "tcp",
+			"UserIdGroupPairs": []any{map[string]any{"GroupId": "sg-2"}}}},
+	})
+	want := map[string]any{
+		"GroupId": "sg-1",
+		"IpPermissions": []any{map[string]any{"ipProtocol": "tcp",
+			"groups": []any{map[string]any{"groupId": "sg-2"}}}},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %#v", got)
 	}
 }

@@ -260,22 +260,28 @@ func (c *Controller) register(ctx context.Context, t ecsstate.Task, now time.Tim
 // deregister deregisters a stopping task from its target groups: they
 // drain it for their deregistration delay.
 func (c *Controller) deregister(ctx context.Context, t ecsstate.Task, now time.Time) error {
+	delays := map[string]time.Duration{}
 	for _, tt := range t.Targets {
 		err := elbv2state.DeregisterTargets(ctx, c.cfg.Store, t.Region, tt.TargetGroupARN, []elbv2state.Target{{ID: tt.ID, Port: tt.Port}}, now)
 		if err != nil && !errors.Is(err, elbv2state.ErrTargetGroupNotFound) {
 			return err
 		}
+		if tg, err := elbv2state.TargetGroupByARN(ctx, c.cfg.Store, tt.TargetGroupARN); err == nil {
+			delays[tt.TargetGroupARN] = tg.DeregistrationDelay()
+		}
 	}
-	c.log.Info("task deregistered from its target groups", "task", t.ID, "drainUntil", t.DrainUntil)
+	var drainUntil time.Time
 	changed, err := c.updateTask(ctx, t.Key(), func(cur *ecsstate.Task) bool {
 		if deregistered(*cur) {
 			return false
 		}
-		for i := range cur.Targets {
-			cur.Targets[i].Deregistered = true
-		}
+		cur.TargetsDeregistered(delays, now)
+		drainUntil = cur.DrainUntil
 		return true
 	})
+	if changed {
+		c.log.Info("task deregistered from its target groups", "task", t.ID, "drainUntil", drainUntil)
+	}
 	if err != nil || !changed {
 		return err
 	}

@@ -310,12 +310,7 @@ func (t *Task) RequestStop(code, reason string, now time.Time) bool {
 		t.StopCode, t.StoppedReason = code, reason
 	}
 	t.StoppingAt = now
-	var drain time.Duration
-	for _, tt := range t.Targets {
-		if tt.Registered {
-			drain = max(drain, tt.DrainDelay)
-		}
-	}
+	drain := t.targetsDrain()
 	if t.registeredInCloudMap() {
 		drain = max(drain, RegistryDeregisterWait)
 	}
@@ -323,6 +318,45 @@ func (t *Task) RequestStop(code, reason string, now time.Time) bool {
 		t.DrainUntil = now.Add(drain)
 	}
 	return true
+}
+
+// targetsDrain is the longest deregistration delay of the task's target
+// groups.
+func (t *Task) targetsDrain() time.Duration {
+	var drain time.Duration
+	for _, tt := range t.Targets {
+		if tt.Registered {
+			drain = max(drain, tt.DrainDelay)
+		}
+	}
+	return drain
+}
+
+// TargetsDeregistered records that the task's targets are deregistered,
+// with the deregistration delay each group has now (by target group ARN):
+// a group drains a target for the delay in effect when it is
+// deregistered, as ALB does, so a delay changed since the task was
+// registered counts. The stop waits for the longest (and for Cloud Map,
+// while the task is registered there).
+func (t *Task) TargetsDeregistered(delays map[string]time.Duration, now time.Time) {
+	for i := range t.Targets {
+		t.Targets[i].Deregistered = true
+		if d, ok := delays[t.Targets[i].TargetGroupARN]; ok {
+			t.Targets[i].DrainDelay = d
+		}
+	}
+	if t.DrainUntil.IsZero() {
+		// The stop did not wait: it may have happened already.
+		return
+	}
+	drain := t.targetsDrain()
+	if t.registeredInCloudMap() {
+		drain = max(drain, RegistryDeregisterWait)
+	}
+	t.DrainUntil = t.StoppingAt.Add(drain)
+	if !t.DrainUntil.After(now) {
+		t.DrainUntil = now
+	}
 }
 
 // RegistryDeregisterWait bounds how long a stopping task registered with
@@ -350,13 +384,7 @@ func (t *Task) RegistriesDeregistered(now time.Time) {
 	if t.DrainUntil.IsZero() {
 		return
 	}
-	var drain time.Duration
-	for _, tt := range t.Targets {
-		if tt.Registered {
-			drain = max(drain, tt.DrainDelay)
-		}
-	}
-	t.DrainUntil = t.StoppingAt.Add(drain)
+	t.DrainUntil = t.StoppingAt.Add(t.targetsDrain())
 	if !t.DrainUntil.After(now) {
 		t.DrainUntil = now
 	}
@@ -390,8 +418,8 @@ type TaskTarget struct {
 	// deregistered since (the task is stopping).
 	Registered   bool `json:"registered,omitempty"`
 	Deregistered bool `json:"deregistered,omitempty"`
-	// DrainDelay is the group's deregistration delay when the task was
-	// registered.
+	// DrainDelay is the group's deregistration delay: when the task was
+	// registered, then when it was deregistered.
 	DrainDelay time.Duration `json:"drainDelay,omitempty"`
 	// Health, Reason and Description are what the group last said of
 	// the target.
