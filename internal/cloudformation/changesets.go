@@ -69,7 +69,7 @@ func (c *CloudFormation) targetOf(ctx context.Context, s *cfnstate.Stack, region
 	if err != nil {
 		return nil, err
 	}
-	if err := t.UnrecognizedResourceTypes(resourcespec.Known); err != nil {
+	if err := checkTypes(t); err != nil {
 		return nil, err
 	}
 	var previous []cfnstate.Parameter

@@ -35,7 +35,7 @@ func (c *CloudFormation) createStack(ctx context.Context, in *cfntypes.CreateSta
 	if err != nil {
 		return nil, err
 	}
-	if err := t.UnrecognizedResourceTypes(resourcespec.Known); err != nil {
+	if err := checkTypes(t); err != nil {
 		return nil, err
 	}
 	switch {
@@ -105,6 +105,22 @@ func (c *CloudFormation) createStack(ctx context.Context, in *cfntypes.CreateSta
 		return nil, err
 	}
 	return &cfntypes.CreateStackOutput{StackId: awsapi.String(arn)}, nil
+}
+
+// checkTypes refuses resource types CloudFormation does not know, and
+// attributes a provisioned type does not have, as CloudFormation checks
+// them before it makes anything.
+func checkTypes(t *template.Template) error {
+	if err := t.UnrecognizedResourceTypes(resourcespec.Known); err != nil {
+		return err
+	}
+	return t.UnsupportedAttributes(func(resourceType, attribute string) (bool, bool) {
+		spec, ok := resourcespec.Lookup(resourceType)
+		if !ok {
+			return false, false
+		}
+		return true, spec.HasAttribute(attribute)
+	})
 }
 
 // checkCapabilities refuses a template whose IAM resources the call did
@@ -521,8 +537,12 @@ func (c *CloudFormation) listStacks(ctx context.Context, in *cfntypes.ListStacks
 }
 
 func (c *CloudFormation) getTemplate(ctx context.Context, in *cfntypes.GetTemplateInput) (*cfntypes.GetTemplateOutput, error) {
-	if awsapi.Deref(in.ChangeSetName) != "" {
-		return nil, unsupported("GetTemplate of a change set")
+	if name := awsapi.Deref(in.ChangeSetName); name != "" {
+		cs, _, err := c.findChangeSet(ctx, awsapi.RequestFrom(ctx).Region, name, awsapi.Deref(in.StackName))
+		if err != nil {
+			return nil, err
+		}
+		return &cfntypes.GetTemplateOutput{TemplateBody: awsapi.String(cs.Template), StagesAvailable: []string{"Original", "Processed"}}, nil
 	}
 	found, err := c.findStack(ctx, awsapi.RequestFrom(ctx).Region, awsapi.Deref(in.StackName))
 	if err != nil {

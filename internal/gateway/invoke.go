@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 
 	"github.com/google/uuid"
 
@@ -51,7 +52,7 @@ func (g *Gateway) Invoke(ctx context.Context, service, operation string, input m
 	if input == nil {
 		input = map[string]any{}
 	}
-	in, err := bindInput(svc, op, wireNames(svc.Model, op.Input, input))
+	in, err := bindInput(svc, op, wireNames(svc.Model, op.Input, withTokens(svc.Model, op.Input, input)))
 	if err != nil {
 		return nil, err
 	}
@@ -77,6 +78,30 @@ func (g *Gateway) Invoke(ctx context.Context, service, operation string, input m
 		return nil, err
 	}
 	return g.call(ctx, handler, in)
+}
+
+// withTokens fills the idempotency token members the input leaves out
+// with fresh UUIDs, as the SDKs do: an in-process caller is no raw HTTP
+// client, which the services would ask to send one.
+func withTokens(api *model.API, ref *model.ShapeRef, input map[string]any) map[string]any {
+	s := api.Shapes[ref.Shape]
+	if s == nil {
+		return input
+	}
+	var out map[string]any
+	for name, member := range s.Members {
+		if !member.IdempotencyToken || input[name] != nil {
+			continue
+		}
+		if out == nil {
+			out = maps.Clone(input)
+		}
+		out[name] = uuid.NewString()
+	}
+	if out == nil {
+		return input
+	}
+	return out
 }
 
 // wireNames renames a tree's members from the model's member names to

@@ -86,3 +86,16 @@ func TestWireNames(t *testing.T) {
 		t.Fatalf("got %#v", got)
 	}
 }
+
+func TestInvokeFillsIdempotencyTokens(t *testing.T) {
+	api := model.MustLoad("secretsmanager")
+	ref := api.Operations["CreateSecret"].Input
+	got := withTokens(api, ref, map[string]any{"Name": "db"})
+	if token, _ := got["ClientRequestToken"].(string); len(token) != 36 || got["Name"] != "db" {
+		t.Errorf("filled: %v", got)
+	}
+	given := map[string]any{"Name": "db", "ClientRequestToken": "mine"}
+	if got := withTokens(api, ref, given); got["ClientRequestToken"] != "mine" {
+		t.Errorf("a given token was replaced: %v", got)
+	}
+}

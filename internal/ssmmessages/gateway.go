@@ -68,11 +68,14 @@ const (
 
 // Gateway serves the data channels of sessions.
 type Gateway struct {
-	cfg  Config
-	now  func() time.Time
-	log  *slog.Logger
-	mu   sync.Mutex
-	live map[string]*live // by session id
+	cfg Config
+	now func() time.Time
+	log *slog.Logger
+	// created is when this server's gateway was made: a session started
+	// before it belongs to an earlier run of the server.
+	created time.Time
+	mu      sync.Mutex
+	live    map[string]*live // by session id
 }
 
 // New returns the gateway. Mount ClientHandler at
@@ -86,7 +89,8 @@ func New(cfg Config) *Gateway {
 		cfg.Logger = slog.Default()
 	}
 	now := cfg.Now
-	return &Gateway{cfg: cfg, now: func() time.Time { return now().UTC() }, log: cfg.Logger.With("component", "ssmmessages"), live: map[string]*live{}}
+	return &Gateway{cfg: cfg, now: func() time.Time { return now().UTC() }, log: cfg.Logger.With("component", "ssmmessages"),
+		live: map[string]*live{}, created: now().UTC()}
 }
 
 // live is a session whose data channel is open.
@@ -401,8 +405,12 @@ func (g *Gateway) record(ctx context.Context, region, id, status, reason string,
 // Run ends open sessions the SSM API terminated, and sessions no client
 // opened before their token expired; at start it ends the sessions a
 // previous run of the server left open, whose connections died with it.
+// Sessions started since the gateway was made are this run's, even if
+// ExecuteCommand made them before Run began.
 func (g *Gateway) Run(ctx context.Context) error {
-	g.endUnopened(ctx, "berth restarted while the session was open", func(ssmstate.Session) bool { return true })
+	g.endUnopened(ctx, "berth restarted while the session was open", func(s ssmstate.Session) bool {
+		return s.StartDate.Before(g.created)
+	})
 	go func() {
 		tick := time.NewTicker(sweepInterval)
 		defer tick.Stop()

@@ -354,3 +354,25 @@ func TestSessionsNeverOpenedEnd(t *testing.T) {
 		t.Errorf("the open session ended: %+v", s)
 	}
 }
+
+// A server that starts again ends the sessions its previous run left
+// open, whose connections died with it, and only those: a session
+// ExecuteCommand made since the gateway was made is this run's.
+func TestRestartEndsOnlyEarlierSessions(t *testing.T) {
+	e := newEnv(t)
+	e.session(t, "earlier")
+	// Less than a token's lifetime: no sweep of expired tokens ends it.
+	e.advance(30 * time.Second)
+	restarted := New(Config{Store: e.st, Agents: e.agents, AgentToken: testToken, Now: e.clock})
+	e.session(t, "since")
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go restarted.Run(ctx)
+	if s := e.waitStatus(t, "earlier", ssmstate.SessionTerminated); s.Reason != "berth restarted while the session was open" {
+		t.Errorf("the earlier run's session: %+v", s)
+	}
+	time.Sleep(50 * time.Millisecond)
+	if s := e.record(t, "since"); s.Status != ssmstate.SessionConnecting {
+		t.Errorf("a session of this run ended: %+v", s)
+	}
+}

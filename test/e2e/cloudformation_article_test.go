@@ -153,6 +153,32 @@ func TestCloudFormationDeploysTheArticleTemplate(t *testing.T) {
 	// The replaced revision was deregistered in the cleanup.
 	wantOutput(t, s.AWS(t, "ecs", "describe-task-definition", "--task-definition", "api-service:1").OK(t), `"INACTIVE"`)
 
+	// An image that does not exist: the deployment circuit breaker stops
+	// the rollout, which fails the stack update, and the stack rolls back
+	// to v2 while the app keeps serving.
+	missing := strings.TrimSuffix(v1, ":v1") + ":missing"
+	deploy(missing).Fails(t, "Failed to create/update the stack")
+	var rolledBack struct {
+		Stacks []struct{ StackStatus string }
+	}
+	s.AWS(t, "cloudformation", "describe-stacks", "--stack-name", "api").OK(t).Decode(t, &rolledBack)
+	if rolledBack.Stacks[0].StackStatus != "UPDATE_ROLLBACK_COMPLETE" {
+		t.Errorf("after the failed update: %+v", rolledBack)
+	}
+	reasons := s.AWS(t, "cloudformation", "describe-stack-events", "--stack-name", "api", "--query",
+		"StackEvents[?ResourceStatus=='UPDATE_FAILED'].[LogicalResourceId,ResourceStatusReason]", "--output", "text").OK(t).Stdout
+	if !strings.Contains(reasons, "Service\tError occurred during operation 'ECS Deployment Circuit Breaker was triggered'.") {
+		t.Errorf("the failure's events:\n%s", reasons)
+	}
+	s.AWS(t, "ecs", "describe-services", "--cluster", "prod-cluster", "--services", "api-service").OK(t).Decode(t, &svc)
+	s.AWS(t, "ecs", "describe-task-definition", "--task-definition", svc.Services[0].TaskDefinition).OK(t).Decode(t, &td)
+	if td.TaskDefinition.ContainerDefinitions[0].Image != v2 {
+		t.Errorf("after the rollback the service runs %s", td.TaskDefinition.ContainerDefinitions[0].Image)
+	}
+	if status, body := fetch(url + "/health"); status != http.StatusOK {
+		t.Errorf("after the rollback: %d %s", status, body)
+	}
+
 	// Deleting the stack removes everything it made.
 	s.AWS(t, "cloudformation", "delete-stack", "--stack-name", "api").OK(t)
 	s.AWS(t, "cloudformation", "wait", "stack-delete-complete", "--stack-name", "api").OK(t)

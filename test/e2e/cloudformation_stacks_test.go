@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // stackTemplate makes resources of four services, one output from each
@@ -59,15 +60,10 @@ Outputs:
 // resources, a failure that rolls back to nothing, and a deletion that
 // leaves nothing behind.
 func TestCloudFormationStacks(t *testing.T) {
+	t.Parallel()
 	s := StartServer(t, ServerOptions{})
 	dir := t.TempDir()
-	write := func(name, body string) string {
-		path := filepath.Join(dir, name)
-		if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return "file://" + path
-	}
+	write := func(name, body string) string { return templateFile(t, dir, name, body) }
 	good := write("good.yaml", stackTemplate)
 
 	// IAM resources need the capability acknowledged; a bad parameter
@@ -162,6 +158,52 @@ Resources:
 	wantOutput(t, s.AWS(t, "logs", "describe-log-groups", "--log-group-name-prefix", "/stacks/bad").OK(t), `"logGroups": []`)
 	wantOutput(t, s.AWS(t, "ecs", "list-task-definitions").OK(t), `"taskDefinitionArns": []`)
 
+	// An update with the previous template and a new parameter value
+	// changes the log group in place.
+	s.AWS(t, "cloudformation", "update-stack", "--stack-name", "app", "--use-previous-template", "--capabilities", "CAPABILITY_IAM",
+		"--parameters", "ParameterKey=Retention,ParameterValue=1").OK(t)
+	s.AWS(t, "cloudformation", "wait", "stack-update-complete", "--stack-name", "app").OK(t)
+	s.AWS(t, "logs", "describe-log-groups", "--log-group-name-prefix", "/stacks/app").OK(t).Decode(t, &groups)
+	if len(groups.LogGroups) != 1 || groups.LogGroups[0].RetentionInDays != 1 {
+		t.Errorf("after the update: %+v", groups)
+	}
+	s.AWS(t, "cloudformation", "update-stack", "--stack-name", "app", "--use-previous-template", "--capabilities", "CAPABILITY_IAM",
+		"--parameters", "ParameterKey=Retention,UsePreviousValue=true").Fails(t, "No updates are to be performed.")
+
+	// Another stack imports the role's export: the exporting stack
+	// cannot be deleted while it does.
+	consumer := write("consumer.yaml", `
+Resources:
+  Logs:
+    Type: AWS::Logs::LogGroup
+    Properties:
+      LogGroupName: /stacks/consumer
+      Tags:
+        - Key: role
+          Value: !ImportValue app-role
+Outputs:
+  Role:
+    Value: !ImportValue app-role
+`)
+	s.AWS(t, "cloudformation", "create-stack", "--stack-name", "consumer", "--template-body", consumer).OK(t)
+	s.AWS(t, "cloudformation", "wait", "stack-create-complete", "--stack-name", "consumer").OK(t)
+	if got := stackOutputs(t, s, "consumer")["Role"]; got != st.Outputs[1].OutputValue {
+		t.Errorf("the imported value: %q", got)
+	}
+	wantOutput(t, s.AWS(t, "cloudformation", "list-exports").OK(t), `"Name": "app-role"`)
+	wantOutput(t, s.AWSv2(t, "cloudformation", "list-imports", "--export-name", "app-role").OK(t), `"consumer"`)
+	s.AWS(t, "cloudformation", "update-termination-protection", "--stack-name", "app", "--enable-termination-protection").OK(t)
+	s.AWS(t, "cloudformation", "delete-stack", "--stack-name", "app").Fails(t, "cannot be deleted while TerminationProtection is enabled")
+	s.AWS(t, "cloudformation", "update-termination-protection", "--stack-name", "app", "--no-enable-termination-protection").OK(t)
+	s.AWS(t, "cloudformation", "delete-stack", "--stack-name", "app").OK(t)
+	waitFor(t, time.Minute, "the deletion to fail", func() bool {
+		return strings.Contains(s.AWS(t, "cloudformation", "describe-stacks", "--stack-name", "app").OK(t).Stdout, `"DELETE_FAILED"`)
+	})
+	wantOutput(t, s.AWS(t, "cloudformation", "describe-stacks", "--stack-name", "app").OK(t), "Export app-role cannot be deleted as it is in use by consumer")
+	wantOutput(t, s.AWS(t, "logs", "describe-log-groups", "--log-group-name-prefix", "/stacks/app").OK(t), `"/stacks/app"`)
+	s.AWS(t, "cloudformation", "delete-stack", "--stack-name", "consumer").OK(t)
+	s.AWS(t, "cloudformation", "wait", "stack-delete-complete", "--stack-name", "consumer").OK(t)
+
 	// Deleting removes every resource; the stack is then found by id only.
 	s.AWS(t, "cloudformation", "delete-stack", "--stack-name", "app").OK(t)
 	s.AWS(t, "cloudformation", "wait", "stack-delete-complete", "--stack-name", "app").OK(t)
@@ -172,6 +214,17 @@ Resources:
 	s.AWS(t, "iam", "get-role", "--role-name", physical["Role"]).Fails(t, "NoSuchEntity")
 	s.AWS(t, "ec2", "describe-security-groups", "--group-ids", physical["Group"]).Fails(t, "InvalidGroup.NotFound")
 	wantOutput(t, s.AWS(t, "cloudformation", "list-stacks", "--stack-status-filter", "DELETE_COMPLETE").OK(t), created.StackId)
+}
+
+// templateFile writes a template into dir and returns it as the CLI's
+// file:// argument.
+func templateFile(t *testing.T, dir, name, body string) string {
+	t.Helper()
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return "file://" + path
 }
 
 // wantOutput fails the test unless a command's output mentions want.

@@ -10,6 +10,7 @@ import (
 // (section "Deploying with CloudFormation / SAM"), as its users validate it
 // before deploying, with the real CLI v1 and v2.
 func TestCloudFormationValidatesTheArticleTemplate(t *testing.T) {
+	t.Parallel()
 	s := StartServer(t, ServerOptions{})
 	path, err := filepath.Abs("testdata/article/ecs-fargate.yaml")
 	if err != nil {
@@ -40,4 +41,10 @@ func TestCloudFormationValidatesTheArticleTemplate(t *testing.T) {
 			Fails(t, "Template format error: Unresolved resource dependencies [Missing] in the Resources block of the template")
 	}
 	s.AWS(t, "cloudformation", "create-stack", "--stack-name", "api", "--template-body", body).Fails(t, "must have values")
+	// AWS-specific parameter types name things that must exist.
+	s.AWS(t, "cloudformation", "create-stack", "--stack-name", "api", "--template-body", body, "--capabilities", "CAPABILITY_IAM",
+		"--parameters", "ParameterKey=ImageUri,ParameterValue=x", "ParameterKey=VpcId,ParameterValue=vpc-0123456789abcdef0",
+		"ParameterKey=PublicSubnets,ParameterValue=subnet-1", "ParameterKey=PrivateSubnets,ParameterValue=subnet-1").
+		Fails(t, "Parameter validation failed: parameter value vpc-0123456789abcdef0 for parameter name VpcId does not exist")
+	s.AWS(t, "cloudformation", "describe-stacks", "--stack-name", "api").Fails(t, "Stack with id api does not exist")
 }

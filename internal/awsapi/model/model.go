@@ -57,6 +57,9 @@ type ShapeRef struct {
 	ResultWrapper string `json:"resultWrapper"`
 	Deprecated    bool   `json:"deprecated"`
 	XMLAttribute  bool   `json:"xmlAttribute"`
+	// IdempotencyToken marks a member the SDKs fill with a fresh UUID
+	// when the caller leaves it out.
+	IdempotencyToken bool `json:"idempotencyToken"`
 }
 
 // Shape is a botocore shape: structure, list, map or a scalar type.

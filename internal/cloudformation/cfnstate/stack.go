@@ -83,6 +83,9 @@ type Stack struct {
 	Operation *Operation `json:",omitempty"`
 	// NextEvent numbers the stack's next event.
 	NextEvent int
+	// Imports are the exports the stack's template imports
+	// (Fn::ImportValue), as of its last completed pass.
+	Imports []string `json:",omitempty"`
 	// Pass numbers the stack's passes over its template: each create,
 	// update and update rollback is one, and a resource records the pass
 	// that last brought it to the template (Resource.Pass).
@@ -152,6 +155,9 @@ type Resource struct {
 	// Settling marks a resource the service accepted that is not yet
 	// ready (a service reaching its steady state).
 	Settling bool `json:",omitempty"`
+	// SettleToken is what the provisioner's settled check waits for (an
+	// ECS deployment's id).
+	SettleToken string `json:",omitempty"`
 	// Pass is the stack pass that last brought the resource to its
 	// template (Stack.Pass).
 	Pass                int    `json:",omitempty"`
@@ -251,6 +257,15 @@ var ErrStackNotFound = errors.New("stack not found")
 // race (store.Retry). change may return store.ErrUnchanged to write
 // nothing, or more writes to make in the same transaction.
 func UpdateStack(ctx context.Context, st store.Store, region, uuid string, change func(s *Stack) ([]store.Op, error)) (*Stack, error) {
+	return UpdateStackTxn(ctx, st, region, uuid, func(s *Stack) (store.Txn, error) {
+		ops, err := change(s)
+		return store.Txn{Then: ops}, err
+	})
+}
+
+// UpdateStackTxn is UpdateStack for a change that also guards its extra
+// writes with revisions of its own (the exports it read).
+func UpdateStackTxn(ctx context.Context, st store.Store, region, uuid string, change func(s *Stack) (store.Txn, error)) (*Stack, error) {
 	var out *Stack
 	err := store.Retry(ctx, func() error {
 		cur, err := store.Get[Stack](ctx, st, StackKey(region, uuid))
@@ -274,8 +289,8 @@ func UpdateStack(ctx context.Context, st store.Store, region, uuid string, chang
 			return err
 		}
 		if _, err := st.Txn(ctx, store.Txn{
-			If:   []store.Compare{{Key: StackKey(region, uuid), ModRevision: cur.ModRevision}},
-			Then: append(ops, extra...),
+			If:   append([]store.Compare{{Key: StackKey(region, uuid), ModRevision: cur.ModRevision}}, extra.If...),
+			Then: append(ops, extra.Then...),
 		}); err != nil {
 			return err
 		}

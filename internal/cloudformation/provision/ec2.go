@@ -81,21 +81,8 @@ func updateSecurityGroup(ctx context.Context, c *Call) (Result, error) {
 	if err := c.syncRules(ctx, c.PhysicalID, false); err != nil {
 		return Result{}, err
 	}
-	if c.changed("Tags") {
-		if gone := c.removedTagKeys(); len(gone) > 0 {
-			var tags []any
-			for _, k := range gone {
-				tags = append(tags, map[string]any{"Key": k})
-			}
-			if _, err := c.invoke(ctx, "ec2", "DeleteTags", map[string]any{"Resources": []any{c.PhysicalID}, "Tags": tags}); err != nil {
-				return Result{}, err
-			}
-		}
-		if tags := c.tags("Key", "Value"); len(tags) > 0 {
-			if _, err := c.invoke(ctx, "ec2", "CreateTags", map[string]any{"Resources": []any{c.PhysicalID}, "Tags": tags}); err != nil {
-				return Result{}, err
-			}
-		}
+	if err := c.retagEC2(ctx, c.PhysicalID); err != nil {
+		return Result{}, err
 	}
 	return Result{PhysicalID: c.PhysicalID, Attributes: c.Attributes}, nil
 }

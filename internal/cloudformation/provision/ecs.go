@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/berth/berth/internal/awsapi/model"
@@ -44,6 +45,14 @@ func init() {
 	// create-only), and a replaced revision is deregistered.
 	register("AWS::ECS::TaskDefinition", &Provisioner{
 		Create: registerTaskDefinition,
+		// Only the tags change in place (the schema makes every other
+		// property create-only): the revision keeps its ARN.
+		Update: func(ctx context.Context, c *Call) (Result, error) {
+			if err := c.retagECS(ctx, c.PhysicalID); err != nil {
+				return Result{}, err
+			}
+			return Result{PhysicalID: c.PhysicalID, Attributes: c.Attributes}, nil
+		},
 		Delete: func(ctx context.Context, c *Call) error {
 			_, err := c.invoke(ctx, "ecs", "DeregisterTaskDefinition", map[string]any{"taskDefinition": c.PhysicalID})
 			if isNotFound(err, "ClientException") {
@@ -112,6 +121,7 @@ func updateCluster(ctx context.Context, c *Call) (Result, error) {
 			return Result{}, err
 		}
 		in["cluster"] = c.PhysicalID
+		in["settings"] = droppedSettings(in["settings"], c.Previous["ClusterSettings"])
 		if _, err := c.invoke(ctx, "ecs", "UpdateCluster", in); err != nil {
 			return Result{}, err
 		}
@@ -140,6 +150,30 @@ func updateCluster(ctx context.Context, c *Call) (Result, error) {
 	return Result{PhysicalID: c.PhysicalID, Attributes: c.Attributes}, nil
 }
 
+// droppedSettings adds to a cluster's new settings each setting the
+// previous properties had and the new ones leave out, as "disabled": a
+// setting the template drops goes back to ECS's default.
+func droppedSettings(settings any, previous any) any {
+	list, _ := settings.([]any)
+	has := map[string]bool{}
+	for _, s := range list {
+		if m, ok := s.(map[string]any); ok {
+			has[fmt.Sprint(m["name"])] = true
+		}
+	}
+	old, _ := previous.([]any)
+	for _, s := range old {
+		m, ok := s.(map[string]any)
+		if name := fmt.Sprint(m["Name"]); ok && !has[name] {
+			list = append(list, map[string]any{"name": name, "value": "disabled"})
+		}
+	}
+	if list == nil {
+		return nil
+	}
+	return list
+}
+
 // retagECS makes an ECS resource's tags the resource's and the stack's.
 func (c *Call) retagECS(ctx context.Context, arn string) error {
 	if gone := c.removedTagKeys(); len(gone) > 0 {
@@ -155,7 +189,8 @@ func (c *Call) retagECS(ctx context.Context, arn string) error {
 }
 
 func registerTaskDefinition(ctx context.Context, c *Call) (Result, error) {
-	in, err := apiInput(model.MustLoad("ecs"), "RegisterTaskDefinition", c.Properties, nil, "Family", "Tags")
+	in, err := apiInput(model.MustLoad("ecs"), "RegisterTaskDefinition", c.Properties,
+		map[string]string{"ProxyConfiguration.ProxyConfigurationProperties": "properties"}, "Family", "Tags")
 	if err != nil {
 		return Result{}, err
 	}
@@ -193,10 +228,19 @@ func createService(ctx context.Context, c *Call) (Result, error) {
 	return serviceResult(svc), nil
 }
 
+// serviceResult is a service's Ref and GetAtt values, settling until the
+// deployment its create or update started (the PRIMARY one) completes.
 func serviceResult(svc map[string]any) Result {
 	arn := fmt.Sprint(svc["serviceArn"])
-	return Result{PhysicalID: arn, Settling: true,
+	res := Result{PhysicalID: arn, Settling: true,
 		Attributes: map[string]any{"ServiceArn": arn, "Name": svc["serviceName"]}}
+	deployments, _ := svc["deployments"].([]any)
+	for _, d := range deployments {
+		if dep, _ := d.(map[string]any); dep["status"] == "PRIMARY" {
+			res.Token = fmt.Sprint(dep["id"])
+		}
+	}
+	return res
 }
 
 // serviceUpdatable are the ECS::Service properties UpdateService takes.
@@ -205,6 +249,19 @@ var serviceUpdatable = []string{"DesiredCount", "TaskDefinition", "CapacityProvi
 	"HealthCheckGracePeriodSeconds", "EnableExecuteCommand", "EnableECSManagedTags", "LoadBalancers", "PropagateTags",
 	"ServiceRegistries", "ServiceConnectConfiguration", "VolumeConfigurations", "VpcLatticeConfigurations"}
 
+// serviceClearable are the ECS::Service list properties an update empties
+// when the template drops them.
+var serviceClearable = []string{"LoadBalancers", "ServiceRegistries", "PlacementConstraints", "PlacementStrategies",
+	"CapacityProviderStrategy", "VolumeConfigurations", "VpcLatticeConfigurations"}
+
+// serviceMember is the UpdateService member a property feeds.
+func serviceMember(property string) string {
+	if m, ok := serviceRenames[property]; ok {
+		return m
+	}
+	return strings.ToLower(property[:1]) + property[1:]
+}
+
 func updateService(ctx context.Context, c *Call) (Result, error) {
 	in, err := apiInput(model.MustLoad("ecs"), "UpdateService", pick(c.Properties, serviceUpdatable...), serviceRenames)
 	if err != nil {
@@ -212,6 +269,15 @@ func updateService(ctx context.Context, c *Call) (Result, error) {
 	}
 	in["cluster"] = c.clusterOf()
 	in["service"] = c.PhysicalID
+	// A list the template drops is emptied: UpdateService keeps a list
+	// it is not given.
+	for _, p := range serviceClearable {
+		if _, had := c.Previous[p]; had {
+			if _, has := c.Properties[p]; !has {
+				in[serviceMember(p)] = []any{}
+			}
+		}
+	}
 	if c.changed("ForceNewDeployment") {
 		if f, ok := c.Properties["ForceNewDeployment"].(map[string]any); ok && f["EnableForceNewDeployment"] == true {
 			in["forceNewDeployment"] = true
@@ -278,6 +344,10 @@ func deleteService(ctx context.Context, c *Call) error {
 // deployment the circuit breaker stopped.
 var errCircuitBreaker = Failure("Error occurred during operation 'ECS Deployment Circuit Breaker was triggered'.")
 
+// serviceSettled waits for the deployment the create or update started
+// (Request.Token): complete once it is the only one left and COMPLETED; a
+// failure once the circuit breaker failed it, or once another deployment
+// (the breaker's rollback) replaced it.
 func serviceSettled(ctx context.Context, c *Call) (bool, error) {
 	out, err := c.invoke(ctx, "ecs", "DescribeServices", map[string]any{"cluster": c.clusterOf(), "services": []any{c.PhysicalID}})
 	if err != nil {
@@ -289,17 +359,27 @@ func serviceSettled(ctx context.Context, c *Call) (bool, error) {
 	}
 	svc, _ := services[0].(map[string]any)
 	deployments, _ := svc["deployments"].([]any)
+	var primary map[string]any
 	for _, d := range deployments {
 		dep, _ := d.(map[string]any)
-		if dep["status"] != "PRIMARY" {
-			continue
+		if dep["status"] == "PRIMARY" {
+			primary = dep
 		}
-		switch dep["rolloutState"] {
-		case "FAILED":
+		if c.Token != "" && dep["id"] == c.Token && dep["rolloutState"] == "FAILED" {
 			return false, errCircuitBreaker
-		case "COMPLETED":
-			return len(deployments) == 1, nil
 		}
+	}
+	if primary == nil {
+		return false, nil
+	}
+	if c.Token != "" && primary["id"] != c.Token {
+		return false, errCircuitBreaker
+	}
+	switch primary["rolloutState"] {
+	case "FAILED":
+		return false, errCircuitBreaker
+	case "COMPLETED":
+		return len(deployments) == 1, nil
 	}
 	// A deployment without a rollout state (an external controller's)
 	// is steady once it alone runs all it should.

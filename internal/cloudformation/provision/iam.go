@@ -46,7 +46,7 @@ func createRole(ctx context.Context, c *Call) (Result, error) {
 	res := Result{PhysicalID: name, Attributes: map[string]any{"Arn": role["Arn"], "RoleId": role["RoleId"]}}
 	// The role exists from here on: a failure below leaves it for the
 	// rollback to delete, with what was attached so far.
-	if err := c.syncRolePolicies(ctx, name); err != nil {
+	if err := c.syncPolicies(ctx, "Role", name); err != nil {
 		return res, err
 	}
 	return res, nil
@@ -83,7 +83,7 @@ func updateRole(ctx context.Context, c *Call) (Result, error) {
 			return Result{}, err
 		}
 	}
-	if err := c.syncRolePolicies(ctx, name); err != nil {
+	if err := c.syncPolicies(ctx, "Role", name); err != nil {
 		return Result{}, err
 	}
 	if c.changed("Tags") {
@@ -101,10 +101,13 @@ func updateRole(ctx context.Context, c *Call) (Result, error) {
 	return Result{PhysicalID: name, Attributes: c.Attributes}, nil
 }
 
-// syncRolePolicies attaches the ManagedPolicyArns and puts the inline
-// Policies the properties name, and detaches and deletes those the
-// previous properties named and these do not.
-func (c *Call) syncRolePolicies(ctx context.Context, role string) error {
+// syncPolicies attaches the ManagedPolicyArns and puts the inline
+// Policies the properties name on an IAM role or user (kind "Role" or
+// "User": IAM's operations are Attach<kind>Policy, Put<kind>Policy, ...
+// with <kind>Name), and detaches and deletes those the previous
+// properties named and these do not.
+func (c *Call) syncPolicies(ctx context.Context, kind, name string) error {
+	principal := kind + "Name"
 	managed := func(props map[string]any) map[string]bool {
 		out := map[string]bool{}
 		list, _ := props["ManagedPolicyArns"].([]any)
@@ -126,35 +129,35 @@ func (c *Call) syncRolePolicies(ctx context.Context, role string) error {
 	was, want := managed(c.Previous), managed(c.Properties)
 	for arn := range want {
 		if !was[arn] {
-			if _, err := c.invoke(ctx, "iam", "AttachRolePolicy", map[string]any{"RoleName": role, "PolicyArn": arn}); err != nil {
+			if _, err := c.invoke(ctx, "iam", "Attach"+kind+"Policy", map[string]any{principal: name, "PolicyArn": arn}); err != nil {
 				return err
 			}
 		}
 	}
 	for arn := range was {
 		if !want[arn] {
-			_, err := c.invoke(ctx, "iam", "DetachRolePolicy", map[string]any{"RoleName": role, "PolicyArn": arn})
+			_, err := c.invoke(ctx, "iam", "Detach"+kind+"Policy", map[string]any{principal: name, "PolicyArn": arn})
 			if err != nil && !isNotFound(err, "NoSuchEntity") {
 				return err
 			}
 		}
 	}
 	wasInline, wantInline := inline(c.Previous), inline(c.Properties)
-	for name, doc := range wantInline {
-		if old, ok := wasInline[name]; ok && jsonEqual(old, doc) {
+	for policy, doc := range wantInline {
+		if old, ok := wasInline[policy]; ok && jsonEqual(old, doc) {
 			continue
 		}
 		text, err := document(doc)
 		if err != nil {
 			return err
 		}
-		if _, err := c.invoke(ctx, "iam", "PutRolePolicy", map[string]any{"RoleName": role, "PolicyName": name, "PolicyDocument": text}); err != nil {
+		if _, err := c.invoke(ctx, "iam", "Put"+kind+"Policy", map[string]any{principal: name, "PolicyName": policy, "PolicyDocument": text}); err != nil {
 			return err
 		}
 	}
-	for name := range wasInline {
-		if _, ok := wantInline[name]; !ok {
-			_, err := c.invoke(ctx, "iam", "DeleteRolePolicy", map[string]any{"RoleName": role, "PolicyName": name})
+	for policy := range wasInline {
+		if _, ok := wantInline[policy]; !ok {
+			_, err := c.invoke(ctx, "iam", "Delete"+kind+"Policy", map[string]any{principal: name, "PolicyName": policy})
 			if err != nil && !isNotFound(err, "NoSuchEntity") {
 				return err
 			}

@@ -53,6 +53,8 @@ type Request struct {
 	// PlannedName is the name a create gives a resource whose template
 	// names none (Provisioner.PlannedName).
 	PlannedName string
+	// Token is the settling change's Result.Token, for Settled.
+	Token string
 }
 
 // Result is a resource as made or changed.
@@ -65,6 +67,10 @@ type Result struct {
 	// Settling says the service took the change but the resource is not
 	// ready yet: Settled decides when it is.
 	Settling bool
+	// Token is what Settled needs to know which change it waits for (an
+	// ECS deployment's id); the caller keeps it and passes it back in
+	// Request.Token.
+	Token string
 }
 
 // Provisioner is one resource type's create, update and delete.
@@ -212,14 +218,16 @@ func randomSuffix(n int) string {
 	return string(b)
 }
 
-// name is the property naming the resource if the template sets it, else
-// the planned name, else a generated PhysicalName.
+// name is the resource's name: the planned one (which is the name
+// property's value when the template sets it), else the property, else a
+// generated PhysicalName. The planned name comes first: a replacement's
+// properties as recorded may still be the old instance's.
 func (c *Call) name(property string, maxLen int) string {
-	if s, ok := c.Properties[property].(string); ok && s != "" {
-		return s
-	}
 	if c.PlannedName != "" {
 		return c.PlannedName
+	}
+	if s, ok := c.Properties[property].(string); ok && s != "" {
+		return s
 	}
 	return PhysicalName(c.Stack.Name, c.LogicalID, maxLen)
 }
@@ -274,6 +282,16 @@ func (c *Call) removedTagKeys() []any {
 		}
 	}
 	return gone
+}
+
+// removedTags are the tags an update takes away as [{Key: k}], the form
+// EC2 and ACM take them in.
+func (c *Call) removedTags() []any {
+	var tags []any
+	for _, k := range c.removedTagKeys() {
+		tags = append(tags, map[string]any{"Key": k})
+	}
+	return tags
 }
 
 func (c *Call) tagKeys() []string {

@@ -7,10 +7,16 @@ import (
 
 // references are the names a template value uses.
 type references struct {
-	refs       []string // Ref targets and ${Name} in Fn::Sub
-	getAtts    []string // logical ids named by Fn::GetAtt and ${Name.Attr}
+	refs    []string // Ref targets and ${Name} in Fn::Sub
+	getAtts []string // logical ids named by Fn::GetAtt and ${Name.Attr}
+	// attributes are the Fn::GetAtt and ${Name.Attr} uses whose attribute
+	// is written out (not itself a function).
+	attributes []attributeUse
 	conditions []string // condition names used by Fn::If and, in Conditions, by Condition
 }
+
+// attributeUse is one resource attribute a template value gets.
+type attributeUse struct{ id, attribute string }
 
 // findReferences walks a template value. {"Condition": x} is a function only
 // in the Conditions section: elsewhere it is an ordinary key (IAM policies
@@ -64,6 +70,9 @@ func (refs *references) function(name string, arg any, inConditions bool, taken 
 			return true, errGetAttArgs
 		}
 		refs.getAtts = append(refs.getAtts, id)
+		if name, ok := attr.(string); ok {
+			refs.attributes = append(refs.attributes, attributeUse{id, name})
+		}
 		return true, refs.walk(attr, inConditions, taken)
 	case "Fn::Sub":
 		text, vars, ok := subArgs(arg)
@@ -74,8 +83,9 @@ func (refs *references) function(name string, arg any, inConditions bool, taken 
 			if !part.variable || vars[part.text] != nil {
 				continue
 			}
-			if id, _, ok := strings.Cut(part.text, "."); ok {
+			if id, attr, ok := strings.Cut(part.text, "."); ok {
 				refs.getAtts = append(refs.getAtts, id)
+				refs.attributes = append(refs.attributes, attributeUse{id, attr})
 			} else {
 				refs.refs = append(refs.refs, part.text)
 			}

@@ -355,6 +355,36 @@ func (t *Template) UnrecognizedResourceTypes(known func(resourceType string) boo
 	return formatError("Unrecognized resource types: [%s]", strings.Join(bad, ", "))
 }
 
+// UnsupportedAttributes is the hook for the caller's resource schemas: it
+// reports an Fn::GetAtt (or ${Name.Attr}) of an attribute the resource's
+// type does not have. has answers for a type and attribute whether it
+// knows the type's attributes (checked) and whether the type has it.
+func (t *Template) UnsupportedAttributes(has func(resourceType, attribute string) (checked, ok bool)) error {
+	var values []any
+	for _, r := range t.Resources {
+		values = append(values, r.Properties)
+	}
+	for _, o := range t.Outputs {
+		values = append(values, o.Value)
+	}
+	for _, v := range values {
+		refs, err := findReferences(v, false, nil)
+		if err != nil {
+			return err
+		}
+		for _, use := range refs.attributes {
+			r := t.resources[use.id]
+			if r == nil {
+				continue
+			}
+			if checked, ok := has(r.Type, use.attribute); checked && !ok {
+				return invalidf("Template error: resource %s does not support attribute type %s in Fn::GetAtt", use.id, use.attribute)
+			}
+		}
+	}
+	return nil
+}
+
 // validate checks every reference in Conditions, Resources and Outputs and
 
 // checkedReferences is what v (a resource's properties or an output)

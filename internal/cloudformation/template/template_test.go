@@ -3,6 +3,7 @@ package template
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -585,5 +586,33 @@ Resources:
 				t.Errorf("err = %v\nwant %s", err, tt.want)
 			}
 		})
+	}
+}
+
+func TestUnsupportedAttributes(t *testing.T) {
+	has := func(resourceType, attribute string) (bool, bool) {
+		if resourceType != "AWS::ElasticLoadBalancingV2::LoadBalancer" {
+			return false, false
+		}
+		return true, attribute == "DNSName"
+	}
+	for _, tc := range []struct {
+		name, body, want string
+	}{
+		{"a known attribute", `{"Resources": {"L": {"Type": "AWS::ElasticLoadBalancingV2::LoadBalancer"}}, "Outputs": {"U": {"Value": {"Fn::GetAtt": ["L", "DNSName"]}}}}`, ""},
+		{"an unknown one", `{"Resources": {"L": {"Type": "AWS::ElasticLoadBalancingV2::LoadBalancer"}}, "Outputs": {"U": {"Value": {"Fn::GetAtt": ["L", "DNSNam"]}}}}`,
+			"Template error: resource L does not support attribute type DNSNam in Fn::GetAtt"},
+		{"in Fn::Sub", `{"Resources": {"L": {"Type": "AWS::ElasticLoadBalancingV2::LoadBalancer"}, "G": {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": {"Fn::Sub": "/x/${L.Nope}"}}}}}`,
+			"Template error: resource L does not support attribute type Nope in Fn::GetAtt"},
+		{"a type whose attributes are not known", `{"Resources": {"G": {"Type": "AWS::Logs::LogGroup"}}, "Outputs": {"A": {"Value": {"Fn::GetAtt": ["G", "Whatever"]}}}}`, ""},
+	} {
+		tmpl, err := Parse([]byte(tc.body))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		err = tmpl.UnsupportedAttributes(has)
+		if got := fmt.Sprint(err); tc.want == "" && err != nil || tc.want != "" && got != tc.want {
+			t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
+		}
 	}
 }

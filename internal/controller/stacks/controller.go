@@ -99,7 +99,7 @@ func (c *Controller) Reconcile(ctx context.Context, key string) (controller.Resu
 		return controller.Result{}, err
 	}
 	s := &cur.Value
-	if s.Operation == nil {
+	if s.Operation == nil || !cfnstate.InProgress(s.Status) {
 		return controller.Result{}, nil
 	}
 	run := &operation{c: c, stack: s}
@@ -224,6 +224,10 @@ func (o *operation) converge(ctx context.Context) (controller.Result, error) {
 	}
 	if failed := o.failedInPass(); len(failed) > 0 {
 		return controller.Result{}, o.passFailed(ctx, p, failed)
+	}
+	if limit := time.Duration(s.TimeoutInMinutes) * time.Minute; limit > 0 && s.Status == cfnstate.CreateInProgress &&
+		now.Sub(s.Operation.Started) > limit {
+		return controller.Result{}, o.failPass(ctx, p, "Stack creation time exceeded the specified timeout. Rollback requested by user.") // UNVERIFIED
 	}
 
 	var ready, settling []string
@@ -384,6 +388,9 @@ func (r resolver) GetAtt(id, attr string) (any, error) {
 	}
 	v, ok := res.Attributes[attr]
 	if !ok {
+		if spec, known := resourcespec.Lookup(res.Type); known && spec.HasAttribute(attr) {
+			return nil, provision.Failure(fmt.Sprintf("berth does not provide the attribute %s of %s (%s) yet", attr, id, res.Type))
+		}
 		return nil, &template.ValidationError{Message: fmt.Sprintf("Template error: resource %s does not support attribute type %s in Fn::GetAtt", id, attr)}
 	}
 	return v, nil
@@ -523,7 +530,7 @@ func (o *operation) record(ctx context.Context, id string, change func(s *cfnsta
 func (o *operation) call(r *cfnstate.Resource, props, previous map[string]any) *provision.Call {
 	return provision.NewCall(o.c.cfg.API, provision.Request{
 		Stack: o.provisionStack(), LogicalID: r.LogicalID, Type: r.Type, Properties: props, Previous: previous,
-		PhysicalID: r.PhysicalID, Attributes: r.Attributes, PlannedName: r.PlannedName})
+		PhysicalID: r.PhysicalID, Attributes: r.Attributes, PlannedName: r.PlannedName, Token: r.SettleToken})
 }
 
 // create makes a resource the stack does not have yet.
@@ -533,13 +540,29 @@ func (o *operation) create(ctx context.Context, tr *template.Resource, pv *provi
 	if pv != nil {
 		planned = pv.PlannedName(o.stack.Name, id, props)
 	}
+	err := perr
+	if err == nil && pv.Find != nil && props[pv.NameProperty] != nil {
+		// A name the template gives may be taken by a resource the stack
+		// did not make: CloudFormation refuses to create over it, and
+		// must never adopt it, or the stack's deletion would delete it.
+		// Checked before the create is recorded, so that after a restart
+		// whatever has the name is the stack's own (see recover).
+		if _, exists, ferr := pv.Find(o.context(ctx), o.call(&cfnstate.Resource{LogicalID: id, Type: tr.Type, PlannedName: planned}, props, nil)); ferr != nil {
+			err = ferr
+		} else if exists {
+			err = provision.Failure(fmt.Sprintf("Resource of type '%s' with identifier '%s' already exists.", tr.Type, planned))
+		}
+	}
 	o.record(ctx, id, func(s *cfnstate.Stack, now time.Time) {
-		s.Resources[id] = &cfnstate.Resource{LogicalID: id, Type: tr.Type, DeletionPolicy: tr.DeletionPolicy,
-			UpdateReplacePolicy: tr.UpdateReplacePolicy, Properties: props, PlannedName: planned}
+		r := &cfnstate.Resource{LogicalID: id, Type: tr.Type, DeletionPolicy: tr.DeletionPolicy,
+			UpdateReplacePolicy: tr.UpdateReplacePolicy, Properties: props}
+		if err == nil {
+			r.PlannedName = planned
+		}
+		s.Resources[id] = r
 		s.SetResourceStatus(now, id, cfnstate.CreateInProgress, "")
 	})
 	var res provision.Result
-	err := perr
 	if err == nil {
 		res, err = pv.Create(o.context(ctx), o.call(&cfnstate.Resource{LogicalID: id, Type: tr.Type, PlannedName: planned}, props, nil))
 	}
@@ -561,7 +584,7 @@ func (o *operation) finish(s *cfnstate.Stack, now time.Time, id, inProgress stri
 	case err != nil:
 		s.SetResourceStatus(now, id, failedStatus(inProgress), handlerMessage(err))
 	case res.Settling && pv.Settled != nil:
-		s.Resources[id].Settling = true
+		s.Resources[id].Settling, s.Resources[id].SettleToken = true, res.Token
 	default:
 		s.SetResourceStatus(now, id, completeStatus(inProgress), "")
 	}
@@ -648,7 +671,7 @@ func (o *operation) settle(ctx context.Context, id string) {
 		if !r.Settling {
 			return store.ErrUnchanged
 		}
-		r.Settling = false
+		r.Settling, r.SettleToken = false, ""
 		if err != nil {
 			s.SetResourceStatus(now, id, failedStatus(r.Status), handlerMessage(err))
 		} else {
@@ -747,17 +770,24 @@ func (o *operation) failPass(ctx context.Context, p pass, reason string) error {
 		switch p.onFailure {
 		case cfnstate.UpdateRollbackInProgress:
 			s.Pass++
-		case cfnstate.CreateFailed, cfnstate.UpdateFailed, cfnstate.UpdateRollbackFailed:
+		case cfnstate.CreateFailed, cfnstate.UpdateFailed:
 			s.Operation = nil
 		}
+		// A failed rollback keeps its operation: ContinueUpdateRollback
+		// goes on with it.
 		return nil
 	})
 }
 
 // completePass evaluates the outputs of a pass that brought every
-// resource to its template, writes the exports, and ends the pass.
+// resource to its template, writes the exports and the imports, and ends
+// the pass.
 func (o *operation) completePass(ctx context.Context, p pass, scope *template.Scope) error {
 	outputs, err := scope.Outputs(o.resolver(ctx))
+	if err != nil {
+		return o.failPass(ctx, p, err.Error())
+	}
+	imports, err := o.imports(ctx, scope)
 	if err != nil {
 		return o.failPass(ctx, p, err.Error())
 	}
@@ -767,72 +797,196 @@ func (o *operation) completePass(ctx context.Context, p pass, scope *template.Sc
 		stored = append(stored, cfnstate.Output{Key: out.Name, Value: out.Value, Description: out.Description, ExportName: out.ExportName})
 	}
 	status := o.stack.Status
-	var taken error
-	_, err = cfnstate.UpdateStack(ctx, o.c.cfg.Store, o.stack.Region, o.stack.UUID, func(s *cfnstate.Stack) ([]store.Op, error) {
+	var refused error
+	_, err = cfnstate.UpdateStackTxn(ctx, o.c.cfg.Store, o.stack.Region, o.stack.UUID, func(s *cfnstate.Stack) (store.Txn, error) {
 		if s.Status != status {
-			return nil, store.ErrUnchanged
+			return store.Txn{}, store.ErrUnchanged
 		}
-		ops, err := o.exportOps(ctx, s, stored)
-		var exportErr provision.Failure
-		if errors.As(err, &exportErr) {
-			taken = err
-			return nil, store.ErrUnchanged
+		txn, err := exportWrites(ctx, o.c.cfg.Store, s, stored, imports)
+		var failure provision.Failure
+		if errors.As(err, &failure) {
+			refused = err
+			return store.Txn{}, store.ErrUnchanged
 		}
 		if err != nil {
-			return nil, err
+			return store.Txn{}, err
 		}
 		s.Template, s.Parameters = p.body, p.params
 		if p.rollback {
 			s.Description = s.Operation.Previous.Description
 		}
-		s.Outputs = stored
+		s.Outputs, s.Imports = stored, imports
 		if p.done == cfnstate.CreateComplete {
 			s.Operation = nil
 		}
 		s.SetStatus(now, p.done, "")
-		return ops, nil
+		return txn, nil
 	})
-	if taken != nil {
-		return o.failPass(ctx, p, taken.Error())
+	if refused != nil {
+		return o.failPass(ctx, p, refused.Error())
 	}
 	return err
 }
 
-// exportOps writes the exports of outputs and deletes the stack's
-// exports that are gone; an export is written guarded by its absence (or
-// by being the stack's own), so two stacks never export one name.
-func (o *operation) exportOps(ctx context.Context, s *cfnstate.Stack, outputs []cfnstate.Output) ([]store.Op, error) {
-	var ops []store.Op
-	kept := map[string]bool{}
-	for _, out := range outputs {
-		if out.ExportName == "" {
-			continue
+// imports are the names of the exports a template imports, evaluated.
+func (o *operation) imports(ctx context.Context, scope *template.Scope) ([]string, error) {
+	var args []any
+	var walk func(v any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			if arg, ok := x["Fn::ImportValue"]; ok && len(x) == 1 {
+				args = append(args, arg)
+				return
+			}
+			for _, item := range x {
+				walk(item)
+			}
+		case []any:
+			for _, item := range x {
+				walk(item)
+			}
 		}
-		kept[out.ExportName] = true
-		key := cfnstate.ExportKey(s.Region, out.ExportName)
-		other, err := store.Get[cfnstate.Export](ctx, o.c.cfg.Store, key)
-		switch {
-		case err == nil && other.Value.StackID != s.ID:
-			return nil, provision.Failure(fmt.Sprintf("Export with name %s is already exported by stack %s", out.ExportName, stackNameOf(other.Value.StackID)))
-		case err != nil && !errors.Is(err, store.ErrNotFound):
-			return nil, err
-		}
-		exp := cfnstate.Export{Name: out.ExportName, Value: out.Value, StackID: s.ID}
-		if err == nil {
-			exp.Importers = other.Value.Importers
-		}
-		op, err := store.PutJSON(key, exp)
+	}
+	for _, r := range scope.ActiveResources() {
+		walk(r.Properties)
+	}
+	for _, out := range scope.Template.Outputs {
+		walk(out.Value)
+	}
+	var names []string
+	for _, arg := range args {
+		v, err := scope.Evaluate(arg, o.resolver(ctx))
 		if err != nil {
 			return nil, err
 		}
-		ops = append(ops, op)
-	}
-	for _, out := range s.Outputs {
-		if out.ExportName != "" && !kept[out.ExportName] {
-			ops = append(ops, store.Delete(cfnstate.ExportKey(s.Region, out.ExportName)))
+		if name, ok := v.(string); ok && !slices.Contains(names, name) {
+			names = append(names, name)
 		}
 	}
-	return ops, nil
+	slices.Sort(names)
+	return names, nil
+}
+
+// exportWrites are the writes that make a stack's exports its new outputs'
+// and record which exports it imports, each guarded by the revision read:
+// two stacks never export one name, and an export another stack imports
+// is neither changed nor removed (CloudFormation's refusals, as
+// Failures).
+func exportWrites(ctx context.Context, st store.Store, s *cfnstate.Stack, outputs []cfnstate.Output, imports []string) (store.Txn, error) {
+	var txn store.Txn
+	exports := map[string]*cfnstate.Export{} // as read and changed; nil: absent
+	dirty := map[string]bool{}
+	deleted := map[string]bool{}
+	read := func(name string) (*cfnstate.Export, error) {
+		if e, ok := exports[name]; ok {
+			return e, nil
+		}
+		key := cfnstate.ExportKey(s.Region, name)
+		cur, err := store.Get[cfnstate.Export](ctx, st, key)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			txn.If = append(txn.If, store.Compare{Key: key})
+			exports[name] = nil
+			return nil, nil
+		case err != nil:
+			return nil, err
+		}
+		txn.If = append(txn.If, store.Compare{Key: key, ModRevision: cur.ModRevision})
+		exports[name] = &cur.Value
+		return &cur.Value, nil
+	}
+	importer := func(e *cfnstate.Export) string {
+		for _, id := range e.Importers {
+			if id != s.ID {
+				return stackNameOf(id)
+			}
+		}
+		return ""
+	}
+	kept := map[string]bool{}
+	for _, out := range outputs {
+		name := out.ExportName
+		if name == "" {
+			continue
+		}
+		kept[name] = true
+		e, err := read(name)
+		if err != nil {
+			return txn, err
+		}
+		switch {
+		case e != nil && e.StackID != s.ID:
+			return txn, provision.Failure(fmt.Sprintf("Export with name %s is already exported by stack %s", name, stackNameOf(e.StackID)))
+		case e != nil && e.Value != out.Value && importer(e) != "":
+			return txn, provision.Failure(fmt.Sprintf("Cannot update export %s as it is in use by %s", name, importer(e)))
+		case e == nil:
+			e = &cfnstate.Export{Name: name, StackID: s.ID}
+			exports[name] = e
+		}
+		e.Value = out.Value
+		dirty[name] = true
+	}
+	for _, out := range s.Outputs {
+		name := out.ExportName
+		if name == "" || kept[name] {
+			continue
+		}
+		e, err := read(name)
+		if err != nil {
+			return txn, err
+		}
+		if e == nil || e.StackID != s.ID {
+			continue
+		}
+		if user := importer(e); user != "" {
+			return txn, provision.Failure(fmt.Sprintf("Export %s cannot be deleted as it is in use by %s", name, user))
+		}
+		deleted[name] = true
+	}
+	for _, name := range imports {
+		if slices.Contains(s.Imports, name) {
+			continue
+		}
+		e, err := read(name)
+		if err != nil {
+			return txn, err
+		}
+		if e == nil {
+			return txn, provision.Failure("No export named " + name + " found.")
+		}
+		if !slices.Contains(e.Importers, s.ID) {
+			e.Importers = append(e.Importers, s.ID)
+			dirty[name] = true
+		}
+	}
+	for _, name := range s.Imports {
+		if slices.Contains(imports, name) {
+			continue
+		}
+		e, err := read(name)
+		if err != nil {
+			return txn, err
+		}
+		if e != nil {
+			e.Importers = slices.DeleteFunc(e.Importers, func(id string) bool { return id == s.ID })
+			dirty[name] = true
+		}
+	}
+	for _, name := range sortedKeys(exports) {
+		key := cfnstate.ExportKey(s.Region, name)
+		switch {
+		case deleted[name]:
+			txn.Then = append(txn.Then, store.Delete(key))
+		case dirty[name]:
+			op, err := store.PutJSON(key, exports[name])
+			if err != nil {
+				return txn, err
+			}
+			txn.Then = append(txn.Then, op)
+		}
+	}
+	return txn, nil
 }
 
 // cleanup deletes what an update (or its rollback) left behind: the
@@ -978,6 +1132,24 @@ func (o *operation) deleteAll(ctx context.Context) (controller.Result, error) {
 		return controller.Result{}, err
 	}
 	now := o.c.cfg.Now()
+	if s.Status == cfnstate.DeleteInProgress {
+		// An export another stack imports keeps the whole stack: nothing
+		// is deleted, as CloudFormation refuses.
+		if _, err := exportWrites(ctx, o.c.cfg.Store, s, nil, nil); err != nil {
+			var inUse provision.Failure
+			if !errors.As(err, &inUse) {
+				return controller.Result{}, err
+			}
+			return controller.Result{}, o.commit(ctx, func(s *cfnstate.Stack) error {
+				if s.Status != cfnstate.DeleteInProgress {
+					return store.ErrUnchanged
+				}
+				s.Operation = nil
+				s.SetStatus(now, cfnstate.DeleteFailed, err.Error())
+				return nil
+			})
+		}
+	}
 	var interrupted []string
 	for id, r := range s.Resources {
 		if r.Status == cfnstate.DeleteInProgress {
@@ -1098,11 +1270,13 @@ func (o *operation) deleteResource(ctx context.Context, id string) {
 }
 
 // completeDelete ends a deletion or a rollback: complete when every
-// resource is gone or kept, failed when some could not be deleted.
+// resource is gone or kept, failed when some could not be deleted. A
+// deleted stack's exports go, and it no longer imports any.
 func (o *operation) completeDelete(ctx context.Context, left []string, now time.Time) error {
-	_, err := cfnstate.UpdateStack(ctx, o.c.cfg.Store, o.stack.Region, o.stack.UUID, func(s *cfnstate.Stack) ([]store.Op, error) {
+	var refused error
+	_, err := cfnstate.UpdateStackTxn(ctx, o.c.cfg.Store, o.stack.Region, o.stack.UUID, func(s *cfnstate.Stack) (store.Txn, error) {
 		if s.Status != cfnstate.RollbackInProgress && s.Status != cfnstate.DeleteInProgress {
-			return nil, store.ErrUnchanged
+			return store.Txn{}, store.ErrUnchanged
 		}
 		rollback := s.Status == cfnstate.RollbackInProgress
 		s.Operation = nil
@@ -1112,22 +1286,31 @@ func (o *operation) completeDelete(ctx context.Context, left []string, now time.
 				status = cfnstate.RollbackFailed
 			}
 			s.SetStatus(now, status, "The following resource(s) failed to delete: ["+strings.Join(left, ", ")+"]. ")
-			return nil, nil
+			return store.Txn{}, nil
 		}
 		if rollback {
 			s.SetStatus(now, cfnstate.RollbackComplete, "")
-			return nil, nil
+			return store.Txn{}, nil
 		}
+		txn, err := exportWrites(ctx, o.c.cfg.Store, s, nil, nil)
+		var inUse provision.Failure
+		if errors.As(err, &inUse) {
+			refused = err
+			s.SetStatus(now, cfnstate.DeleteFailed, err.Error())
+			return store.Txn{}, nil
+		}
+		if err != nil {
+			return store.Txn{}, err
+		}
+		s.Imports = nil
 		s.Deleted = &now
 		s.SetStatus(now, cfnstate.DeleteComplete, "")
-		ops := []store.Op{store.Delete(cfnstate.StackNameKey(s.Region, s.Name))}
-		for _, out := range s.Outputs {
-			if out.ExportName != "" {
-				ops = append(ops, store.Delete(cfnstate.ExportKey(s.Region, out.ExportName)))
-			}
-		}
-		return ops, nil
+		txn.Then = append(txn.Then, store.Delete(cfnstate.StackNameKey(s.Region, s.Name)))
+		return txn, nil
 	})
+	if refused != nil {
+		o.c.log.WarnContext(ctx, "a stack's deletion left its exports", "stack", o.stack.Name, "reason", refused)
+	}
 	return err
 }
 

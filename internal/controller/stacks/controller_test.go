@@ -412,3 +412,18 @@ func TestInterruptedCreateOfANamedResource(t *testing.T) {
 		})
 	}
 }
+
+// A resource the template names that exists already, made outside the
+// stack, is never adopted: the create fails and the rollback leaves it.
+func TestNamedResourceThatExistsIsNotAdopted(t *testing.T) {
+	e := newEnv(t)
+	e.api.groups["/app"] = true
+	e.start(logsAndCluster, false)
+	s := e.run()
+	if s.Status != cfnstate.RollbackComplete || !e.api.groups["/app"] || e.api.called("DeleteLogGroup") != 0 {
+		t.Fatalf("status %s, groups %v, calls %v", s.Status, e.api.groups, e.api.calls)
+	}
+	if r := e.eventReason("Logs", cfnstate.CreateFailed); r != "Resource of type 'AWS::Logs::LogGroup' with identifier '/app' already exists." {
+		t.Errorf("reason %q", r)
+	}
+}
