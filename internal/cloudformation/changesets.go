@@ -44,12 +44,14 @@ type target struct {
 	params       []cfnstate.Parameter
 	capabilities []string
 	tags         []cfnstate.Tag
+	// notifications are the stack's notification topics.
+	notifications []string
 }
 
 // targetOf checks an update's template, parameters and capabilities
 // against a stack (nil for a stack not made yet).
 func (c *CloudFormation) targetOf(ctx context.Context, s *cfnstate.Stack, region, name, stackID string, body, url *string, usePrevious bool,
-	params []cfntypes.Parameter, capabilities []string, tags []cfntypes.Tag) (*target, error) {
+	params []cfntypes.Parameter, capabilities []string, tags []cfntypes.Tag, notifications []string) (*target, error) {
 	var t *template.Template
 	var err error
 	text := awsapi.Deref(body)
@@ -84,17 +86,22 @@ func (c *CloudFormation) targetOf(ctx context.Context, s *cfnstate.Stack, region
 	if err := checkCapabilities(t, capabilities); err != nil {
 		return nil, err
 	}
-	out := &target{template: t, body: text, params: checked, capabilities: capabilities, tags: stackTags(tags)}
+	out := &target{template: t, body: text, params: checked, capabilities: capabilities, tags: stackTags(tags), notifications: notifications}
 	if tags == nil && s != nil {
-		// Tags left out keep the stack's, as CloudFormation keeps them.
+		// Tags left out keep the stack's, as CloudFormation keeps them;
+		// so do notification topics.
 		out.tags = s.Tags
+	}
+	if notifications == nil && s != nil {
+		out.notifications = s.NotificationARNs
 	}
 	return out, nil
 }
 
 // unchanged reports whether a target is what the stack already is.
 func unchanged(s *cfnstate.Stack, t *target) bool {
-	return s.Template == t.body && slices.Equal(s.Parameters, t.params) && slices.Equal(s.Tags, t.tags)
+	return s.Template == t.body && slices.Equal(s.Parameters, t.params) && slices.Equal(s.Tags, t.tags) &&
+		slices.Equal(s.NotificationARNs, t.notifications)
 }
 
 // startUpdate makes the stack's record ask for an update to t.
@@ -105,7 +112,7 @@ func startUpdate(s *cfnstate.Stack, t *target, caller awsapi.Caller, token, chan
 			Outputs: s.Outputs, Capabilities: s.Capabilities},
 	}
 	s.Caller = caller
-	s.Capabilities, s.Tags = t.capabilities, t.tags
+	s.Capabilities, s.Tags, s.NotificationARNs = t.capabilities, t.tags, t.notifications
 	s.Description = t.template.Description
 	if disableRollback != nil {
 		s.DisableRollback = *disableRollback
@@ -132,7 +139,7 @@ func (c *CloudFormation) updateStack(ctx context.Context, in *cfntypes.UpdateSta
 		return nil, notUpdatable(s)
 	}
 	t, err := c.targetOf(ctx, s, s.Region, s.Name, s.ID, in.TemplateBody, in.TemplateURL, awsapi.Deref(in.UsePreviousTemplate),
-		in.Parameters, in.Capabilities, in.Tags)
+		in.Parameters, in.Capabilities, in.Tags, in.NotificationARNs)
 	if err != nil {
 		return nil, err
 	}
@@ -144,6 +151,10 @@ func (c *CloudFormation) updateStack(ctx context.Context, in *cfntypes.UpdateSta
 			return nil, validation("No updates are to be performed.")
 		}
 		startUpdate(s, t, info.Caller, awsapi.Deref(in.ClientRequestToken), "", in.DisableRollback, c.now().UTC())
+		if in.RoleARN != nil {
+			// Left out, the stack keeps the role it has.
+			s.RoleARN = *in.RoleARN
+		}
 		return nil, nil
 	})
 	if err != nil {
@@ -206,7 +217,7 @@ func (c *CloudFormation) createChangeSet(ctx context.Context, in *cfntypes.Creat
 		current = nil // a stack not made yet: nothing to compare with
 	}
 	t, err := c.targetOf(ctx, current, info.Region, name, stackID, in.TemplateBody, in.TemplateURL,
-		awsapi.Deref(in.UsePreviousTemplate), in.Parameters, in.Capabilities, in.Tags)
+		awsapi.Deref(in.UsePreviousTemplate), in.Parameters, in.Capabilities, in.Tags, in.NotificationARNs)
 	if err != nil {
 		return nil, err
 	}
@@ -216,7 +227,7 @@ func (c *CloudFormation) createChangeSet(ctx context.Context, in *cfntypes.Creat
 		Region: info.Region, StackUUID: stackUUID, ID: cfnstate.ChangeSetARN(info.Region, c.account, csName, csUUID), UUID: csUUID,
 		Name: csName, Type: csType, Description: awsapi.Deref(in.Description), Created: now,
 		Template: t.body, Parameters: t.params, Capabilities: t.capabilities, Tags: t.tags,
-		NotificationARNs: in.NotificationARNs, RoleARN: awsapi.Deref(in.RoleARN),
+		NotificationARNs: t.notifications, RoleARN: awsapi.Deref(in.RoleARN),
 		Status: cfnstate.ChangeSetCreateComplete,
 	}
 	if current != nil {
@@ -610,7 +621,8 @@ func (c *CloudFormation) executeChangeSet(ctx context.Context, in *cfntypes.Exec
 	if err != nil {
 		return nil, err
 	}
-	target := &target{template: t, body: cs.Template, params: cs.Parameters, capabilities: cs.Capabilities, tags: cs.Tags}
+	target := &target{template: t, body: cs.Template, params: cs.Parameters, capabilities: cs.Capabilities, tags: cs.Tags,
+		notifications: cs.NotificationARNs}
 	now := c.now().UTC()
 	others, _, err := store.List[cfnstate.ChangeSet](ctx, c.store, cfnstate.StackChangeSetsPrefix(s.Region, s.UUID), store.ListOptions{})
 	if err != nil {
@@ -636,6 +648,9 @@ func (c *CloudFormation) executeChangeSet(ctx context.Context, in *cfntypes.Exec
 			s.SetStatus(now, cfnstate.CreateInProgress, "User Initiated")
 		} else {
 			startUpdate(s, target, info.Caller, awsapi.Deref(in.ClientRequestToken), cs.ID, in.DisableRollback, now)
+			if cs.RoleARN != "" {
+				s.RoleARN = cs.RoleARN
+			}
 		}
 		// The stack's other change sets no longer apply: CloudFormation
 		// deletes them.

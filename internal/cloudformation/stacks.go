@@ -585,6 +585,9 @@ func (c *CloudFormation) deleteStack(ctx context.Context, in *cfntypes.DeleteSta
 			}
 		}
 		s.Caller = info.Caller
+		if in.RoleARN != nil {
+			s.RoleARN = *in.RoleARN
+		}
 		s.Operation = &cfnstate.Operation{RetainResources: in.RetainResources, ClientRequestToken: awsapi.Deref(in.ClientRequestToken), Started: now}
 		for _, r := range s.Resources {
 			if r.Status == cfnstate.DeleteFailed {

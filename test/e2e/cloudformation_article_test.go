@@ -44,8 +44,9 @@ func TestCloudFormationDeploysTheArticleTemplate(t *testing.T) {
 	if !strings.Contains(out.Stdout, "Successfully created/updated stack - api") {
 		t.Fatalf("deploy: %s", out.Stdout)
 	}
-	t.Logf("created in %v", time.Since(start))
+	t.Logf("deploy took %v; the stack's creation %v", time.Since(start), operationTook(t, s, "api"))
 	outputs := stackOutputs(t, s, "api")
+	stackID := strings.TrimSpace(s.AWS(t, "cloudformation", "describe-stacks", "--stack-name", "api", "--query", "Stacks[0].StackId", "--output", "text").OK(t).Stdout)
 	if outputs["ClusterName"] != "prod-cluster" || !strings.HasSuffix(outputs["ServiceName"], "service/prod-cluster/api-service") || outputs["ALBUrl"] == "" {
 		t.Fatalf("outputs: %v", outputs)
 	}
@@ -57,6 +58,13 @@ func TestCloudFormationDeploysTheArticleTemplate(t *testing.T) {
 		status, _ := fetch(url + "/health")
 		return status == http.StatusOK
 	})
+	// And with curl, the name resolved as /etc/hosts would resolve it.
+	address := strings.TrimPrefix(url, "http://")
+	out = Run(t, Command{Name: "curl", Args: []string{"--silent", "--show-error", "--fail",
+		"--resolve", outputs["ALBUrl"] + ":80:" + address, "http://" + outputs["ALBUrl"] + "/health"}}).OK(t)
+	if strings.TrimSpace(out.Stdout) != "ok" {
+		t.Errorf("curl %s/health: %q", outputs["ALBUrl"], out.Stdout)
+	}
 	var running struct{ Services []struct{ RunningCount int } }
 	s.AWS(t, "ecs", "describe-services", "--cluster", "prod-cluster", "--services", "api-service").OK(t).Decode(t, &running)
 	if running.Services[0].RunningCount != 3 {
@@ -130,6 +138,7 @@ func TestCloudFormationDeploysTheArticleTemplate(t *testing.T) {
 	s.AWS(t, "cloudformation", "execute-change-set", "--change-set-name", csARN).OK(t)
 	s.AWS(t, "cloudformation", "wait", "stack-update-complete", "--stack-name", "api").OK(t)
 	close(stop)
+	t.Logf("the update took %v", operationTook(t, s, "api"))
 	wg.Wait()
 	if failed.Load() > 0 {
 		t.Errorf("%d of %d requests failed during the rollout; the last: %v", failed.Load(), sent.Load(), lastFailure.Load())
@@ -182,6 +191,7 @@ func TestCloudFormationDeploysTheArticleTemplate(t *testing.T) {
 	// Deleting the stack removes everything it made.
 	s.AWS(t, "cloudformation", "delete-stack", "--stack-name", "api").OK(t)
 	s.AWS(t, "cloudformation", "wait", "stack-delete-complete", "--stack-name", "api").OK(t)
+	t.Logf("the deletion took %v", operationTook(t, s, stackID))
 	wantOutput(t, s.AWS(t, "ecs", "describe-clusters", "--clusters", "prod-cluster").OK(t), `"INACTIVE"`)
 	wantOutput(t, s.AWS(t, "elbv2", "describe-load-balancers").OK(t), `"LoadBalancers": []`)
 	wantOutput(t, s.AWS(t, "elbv2", "describe-target-groups").OK(t), `"TargetGroups": []`)
@@ -195,6 +205,28 @@ func TestCloudFormationDeploysTheArticleTemplate(t *testing.T) {
 	if strings.Contains(groups, "ALB security group") || strings.Contains(groups, "ECS tasks security group") {
 		t.Errorf("security groups left: %s", groups)
 	}
+}
+
+// operationTook is how long a stack's last operation took, by its events:
+// from the last "User Initiated" event to the newest.
+func operationTook(t *testing.T, s *Server, stack string) time.Duration {
+	t.Helper()
+	var out struct {
+		StackEvents []struct {
+			Timestamp            time.Time
+			ResourceStatusReason string
+		}
+	}
+	s.AWS(t, "cloudformation", "describe-stack-events", "--stack-name", stack).OK(t).Decode(t, &out)
+	if len(out.StackEvents) == 0 {
+		return 0
+	}
+	for _, e := range out.StackEvents { // newest first
+		if e.ResourceStatusReason == "User Initiated" {
+			return out.StackEvents[0].Timestamp.Sub(e.Timestamp)
+		}
+	}
+	return 0
 }
 
 // stackOutputs are a stack's outputs by key.

@@ -44,46 +44,6 @@ const (
 // keys, tags and memberships; secrets' versions and parameters; and the
 // substitutions of the documented identifiers by berth's.
 var exampleSetups = map[string]func(e *exampleEnv){
-	// The templates the CloudFormation examples name, as their
-	// documented answers describe them.
-	"cloudformation/validate-template#1": func(e *exampleEnv) {
-		e.templateFile("sampletemplate.json", `{
-  "AWSTemplateFormatVersion": "2010-09-09",
-  "Description": "AWS CloudFormation Sample Template S3_Bucket: Sample template showing how to create a publicly accessible S3 bucket. **WARNING** This template creates an S3 bucket. You will be billed for the AWS resources used if you create a stack from this template.",
-  "Resources": {"S3Bucket": {"Type": "AWS::S3::Bucket", "Properties": {"AccessControl": "PublicRead"}}},
-  "Outputs": {"BucketName": {"Value": {"Ref": "S3Bucket"}}}
-}`)
-	},
-	"cloudformation/get-template-summary#1": func(e *exampleEnv) {
-		e.templateFile("template.yaml", `AWSTemplateFormatVersion: "2010-09-09"
-Description: A VPC and subnets.
-Resources:
-  Vpc:
-    Type: AWS::EC2::VPC
-    Properties: {CidrBlock: 10.0.0.0/16}
-  SubnetA:
-    Type: AWS::EC2::Subnet
-    Properties: {VpcId: !Ref Vpc, CidrBlock: 10.0.0.0/24}
-  SubnetB:
-    Type: AWS::EC2::Subnet
-    Properties: {VpcId: !Ref Vpc, CidrBlock: 10.0.1.0/24}
-  RouteTable:
-    Type: AWS::EC2::RouteTable
-    Properties: {VpcId: !Ref Vpc}
-  S3Endpoint:
-    Type: AWS::EC2::VPCEndpoint
-    Properties: {VpcId: !Ref Vpc, ServiceName: !Sub "com.amazonaws.${AWS::Region}.s3", RouteTableIds: [!Ref RouteTable]}
-  AssociationA:
-    Type: AWS::EC2::SubnetRouteTableAssociation
-    Properties: {SubnetId: !Ref SubnetA, RouteTableId: !Ref RouteTable}
-  AssociationB:
-    Type: AWS::EC2::SubnetRouteTableAssociation
-    Properties: {SubnetId: !Ref SubnetB, RouteTableId: !Ref RouteTable}
-  DynamoDBEndpoint:
-    Type: AWS::EC2::VPCEndpoint
-    Properties: {VpcId: !Ref Vpc, ServiceName: !Sub "com.amazonaws.${AWS::Region}.dynamodb", RouteTableIds: [!Ref RouteTable]}
-`)
-	},
 	"logs/describe-log-groups#1": func(e *exampleEnv) {
 		e.logGroup("my-logs")
 		_, err := e.logs.PutRetentionPolicy(e.ctx(), &cloudwatchlogs.PutRetentionPolicyInput{LogGroupName: aws.String("my-logs"), RetentionInDays: aws.Int32(5)})
@@ -806,7 +766,6 @@ func (e *exampleEnv) logEvents(group, stream string, messages ...string) {
 	e.must(err)
 }
 
-// eventsFile writes n events of now as the JSON file the command reads.
 // templateFile writes a template the example names as file://name.
 func (e *exampleEnv) templateFile(name, body string) {
 	e.t.Helper()
@@ -815,6 +774,7 @@ func (e *exampleEnv) templateFile(name, body string) {
 	e.sub("file://"+name, "file://"+path)
 }
 
+// eventsFile writes n events of now as the JSON file the command reads.
 func (e *exampleEnv) eventsFile(name string, n int) {
 	e.t.Helper()
 	now := time.Now().UnixMilli()

@@ -129,10 +129,15 @@ func (o *operation) commit(ctx context.Context, change func(s *cfnstate.Stack) e
 }
 
 // context is ctx as the stack's caller, for the resources' calls.
+// A stack with a service role (RoleARN) makes its resources as a session
+// of that role, as CloudFormation assumes it; otherwise as the caller.
 func (o *operation) context(ctx context.Context) context.Context {
-	return awsapi.WithRequest(ctx, &awsapi.RequestInfo{
-		AccountID: o.c.cfg.AccountID, Region: o.stack.Region, Caller: o.stack.Caller,
-	})
+	caller := o.stack.Caller
+	if arn := o.stack.RoleARN; arn != "" {
+		name := arn[strings.LastIndex(arn, "/")+1:]
+		caller = awsapi.Caller{ARN: "arn:aws:sts::" + o.c.cfg.AccountID + ":assumed-role/" + name + "/AWSCloudFormation"}
+	}
+	return awsapi.WithRequest(ctx, &awsapi.RequestInfo{AccountID: o.c.cfg.AccountID, Region: o.stack.Region, Caller: caller})
 }
 
 // scopeOf reads a template with parameters that were checked when the
@@ -484,7 +489,8 @@ func (o *operation) bring(ctx context.Context, scope *template.Scope, p pass, id
 		applied = cur.Attempted
 	}
 	diff := changes(tr.Type, applied, props)
-	if !diff.changed && cur.DeletionPolicy == tr.DeletionPolicy && cur.UpdateReplacePolicy == tr.UpdateReplacePolicy {
+	metadata := metadataOf(tr)
+	if !diff.changed && cur.DeletionPolicy == tr.DeletionPolicy && cur.UpdateReplacePolicy == tr.UpdateReplacePolicy && cur.Metadata == metadata {
 		o.record(ctx, id, func(s *cfnstate.Stack, now time.Time) {
 			if strings.HasSuffix(s.Resources[id].Status, "_FAILED") {
 				// What failed last pass is as this pass wants it.
@@ -498,7 +504,7 @@ func (o *operation) bring(ctx context.Context, scope *template.Scope, p pass, id
 		// update of the resource that calls nothing.
 		o.record(ctx, id, func(s *cfnstate.Stack, now time.Time) {
 			r := s.Resources[id]
-			r.DeletionPolicy, r.UpdateReplacePolicy = tr.DeletionPolicy, tr.UpdateReplacePolicy
+			r.DeletionPolicy, r.UpdateReplacePolicy, r.Metadata = tr.DeletionPolicy, tr.UpdateReplacePolicy, metadata
 			s.SetResourceStatus(now, id, cfnstate.UpdateInProgress, "")
 			s.SetResourceStatus(now, id, cfnstate.UpdateComplete, "")
 		})
@@ -509,6 +515,19 @@ func (o *operation) bring(ctx context.Context, scope *template.Scope, p pass, id
 		return
 	}
 	o.updateInPlace(ctx, tr, pv, cur, props)
+}
+
+// metadataOf is a resource's Metadata as DescribeStackResource shows it:
+// JSON, "" for none.
+func metadataOf(tr *template.Resource) string {
+	if tr.Metadata == nil {
+		return ""
+	}
+	b, err := json.Marshal(tr.Metadata)
+	if err != nil {
+		return ""
+	}
+	return string(b)
 }
 
 // record commits a change to one resource in this pass; the resource
@@ -555,7 +574,7 @@ func (o *operation) create(ctx context.Context, tr *template.Resource, pv *provi
 	}
 	o.record(ctx, id, func(s *cfnstate.Stack, now time.Time) {
 		r := &cfnstate.Resource{LogicalID: id, Type: tr.Type, DeletionPolicy: tr.DeletionPolicy,
-			UpdateReplacePolicy: tr.UpdateReplacePolicy, Properties: props}
+			UpdateReplacePolicy: tr.UpdateReplacePolicy, Properties: props, Metadata: metadataOf(tr)}
 		if err == nil {
 			r.PlannedName = planned
 		}
@@ -615,7 +634,7 @@ func (o *operation) updateInPlace(ctx context.Context, tr *template.Resource, pv
 		}
 		if err == nil {
 			r.Properties = props
-			r.DeletionPolicy, r.UpdateReplacePolicy = tr.DeletionPolicy, tr.UpdateReplacePolicy
+			r.DeletionPolicy, r.UpdateReplacePolicy, r.Metadata = tr.DeletionPolicy, tr.UpdateReplacePolicy, metadataOf(tr)
 			if res.Attributes != nil {
 				r.Attributes = res.Attributes
 			}
@@ -650,7 +669,7 @@ func (o *operation) replace(ctx context.Context, tr *template.Resource, pv *prov
 			old := *r
 			old.Replaced = nil
 			*r = cfnstate.Resource{LogicalID: id, Type: tr.Type, PhysicalID: res.PhysicalID, Attributes: res.Attributes,
-				Properties: props, DeletionPolicy: tr.DeletionPolicy, UpdateReplacePolicy: tr.UpdateReplacePolicy, Replaced: &old}
+				Properties: props, DeletionPolicy: tr.DeletionPolicy, UpdateReplacePolicy: tr.UpdateReplacePolicy, Metadata: metadataOf(tr), Replaced: &old}
 			s.SetResourceStatus(now, id, cfnstate.UpdateInProgress, "Resource creation Initiated")
 		}
 		o.finish(s, now, id, cfnstate.UpdateInProgress, res, pv, err)

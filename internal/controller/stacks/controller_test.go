@@ -23,16 +23,18 @@ type fakeAPI struct {
 	groups   map[string]bool
 	clusters map[string]bool
 	fail     map[string]*awsapi.Error // by operation
+	callers  map[string]bool          // the caller ARNs calls came as
 }
 
 func newFakeAPI() *fakeAPI {
-	return &fakeAPI{groups: map[string]bool{}, clusters: map[string]bool{}, fail: map[string]*awsapi.Error{}}
+	return &fakeAPI{groups: map[string]bool{}, clusters: map[string]bool{}, fail: map[string]*awsapi.Error{}, callers: map[string]bool{}}
 }
 
 func (f *fakeAPI) Invoke(ctx context.Context, service, operation string, in map[string]any) (any, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls = append(f.calls, operation)
+	f.callers[awsapi.RequestFrom(ctx).Caller.ARN] = true
 	if err := f.fail[operation]; err != nil {
 		return nil, err
 	}
@@ -100,6 +102,8 @@ Resources:
       RetentionInDays: 7
   Cluster:
     Type: AWS::ECS::Cluster
+    Metadata:
+      Owner: web
     Properties:
       ClusterName: !Sub '${AWS::StackName}-cluster'
       Tags:
@@ -195,6 +199,9 @@ func TestCreateInDependencyOrderThenDelete(t *testing.T) {
 	}
 	if got := s.Resources["Cluster"].PhysicalID; got != "app-cluster" || !e.api.clusters["app-cluster"] || !e.api.groups["/app"] {
 		t.Errorf("cluster %q, made %v %v", got, e.api.clusters, e.api.groups)
+	}
+	if got := s.Resources["Cluster"].Metadata; got != `{"Owner":"web"}` {
+		t.Errorf("metadata %q", got)
 	}
 	if len(s.Outputs) != 1 || s.Outputs[0].Value != "arn:aws:ecs:us-east-1:123456789012:cluster/app-cluster" {
 		t.Errorf("outputs %+v", s.Outputs)
@@ -425,5 +432,25 @@ func TestNamedResourceThatExistsIsNotAdopted(t *testing.T) {
 	}
 	if r := e.eventReason("Logs", cfnstate.CreateFailed); r != "Resource of type 'AWS::Logs::LogGroup' with identifier '/app' already exists." {
 		t.Errorf("reason %q", r)
+	}
+}
+
+// A stack with a service role makes its resources as that role.
+func TestServiceRoleMakesTheResources(t *testing.T) {
+	e := newEnv(t)
+	e.start(logsAndCluster, false)
+	if _, err := cfnstate.UpdateStack(context.Background(), e.store, "us-east-1", "u1", func(s *cfnstate.Stack) ([]store.Op, error) {
+		s.RoleARN = "arn:aws:iam::123456789012:role/ops/deployer"
+		s.Caller = awsapi.Caller{ARN: "arn:aws:iam::123456789012:user/dev"}
+		return nil, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if s := e.run(); s.Status != cfnstate.CreateComplete {
+		t.Fatalf("status %s", s.Status)
+	}
+	want := "arn:aws:sts::123456789012:assumed-role/deployer/AWSCloudFormation"
+	if len(e.api.callers) != 1 || !e.api.callers[want] {
+		t.Errorf("calls came as %v, want only %s", e.api.callers, want)
 	}
 }
