@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"github.com/berth/berth/internal/awsapi"
 	"github.com/berth/berth/internal/cloudformation/cfnstate"
 	"github.com/berth/berth/internal/cloudformation/cfntypes"
+	"github.com/berth/berth/internal/cloudformation/provision"
 	"github.com/berth/berth/internal/cloudformation/resourcespec"
 	"github.com/berth/berth/internal/cloudformation/template"
 	"github.com/berth/berth/internal/store"
@@ -321,33 +321,15 @@ func (r changeResolver) resource(id string) *cfnstate.Resource {
 }
 
 func (r changeResolver) GetAZs(region string) ([]string, error) {
-	out, err := r.c.api.Invoke(r.ctx, "ec2", "DescribeAvailabilityZones", nil)
-	if err != nil {
-		return nil, err
-	}
-	tree, err := toTree(out)
-	if err != nil {
-		return nil, err
-	}
-	var names []string
-	zones, _ := tree["availabilityZoneInfo"].([]any)
-	for _, z := range zones {
-		if m, ok := z.(map[string]any); ok {
-			names = append(names, fmt.Sprint(m["zoneName"]))
-		}
-	}
-	return names, nil
+	return provision.AvailabilityZones(r.ctx, r.c.api, region)
 }
 
 func (r changeResolver) ImportValue(name string) (string, error) {
-	exp, err := store.Get[cfnstate.Export](r.ctx, r.c.store, cfnstate.ExportKey(awsapi.RequestFrom(r.ctx).Region, name))
-	if errors.Is(err, store.ErrNotFound) {
-		return "", validation("No export named %s found.", name)
+	value, found, err := cfnstate.ExportValue(r.ctx, r.c.store, awsapi.RequestFrom(r.ctx).Region, name)
+	if err == nil && !found {
+		err = validation("No export named %s found.", name)
 	}
-	if err != nil {
-		return "", err
-	}
-	return exp.Value.Value, nil
+	return value, err
 }
 
 // computeChanges is what bringing a stack (nil: not made yet) to a

@@ -332,3 +332,16 @@ func (v *Values) UnmarshalJSON(b []byte) error {
 	*v = m
 	return nil
 }
+
+// ExportValue is the value exported under name in a region (Fn::ImportValue);
+// found is false when no stack exports it.
+func ExportValue(ctx context.Context, st store.Store, region, name string) (value string, found bool, err error) {
+	exp, err := store.Get[Export](ctx, st, ExportKey(region, name))
+	if errors.Is(err, store.ErrNotFound) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, err
+	}
+	return exp.Value.Value, true, nil
+}

@@ -1,11 +1,13 @@
 package provision
 
 import (
+	"context"
 	"encoding/json"
 	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/berth/berth/internal/awsapi"
 	"github.com/berth/berth/internal/awsapi/model"
 )
 
@@ -62,5 +64,28 @@ func TestPhysicalName(t *testing.T) {
 	}
 	if first, second := PhysicalName("app", "Logs", 64), PhysicalName("app", "Logs", 64); first == second {
 		t.Error("two names alike")
+	}
+}
+
+// zonesAPI answers DescribeAvailabilityZones with the zones of the region
+// the call is made in.
+type zonesAPI struct{}
+
+func (zonesAPI) Invoke(ctx context.Context, _, operation string, _ map[string]any) (any, error) {
+	region := awsapi.RequestFrom(ctx).Region
+	return map[string]any{"availabilityZoneInfo": []any{
+		map[string]any{"zoneName": region + "a"}, map[string]any{"zoneName": region + "b"}}}, nil
+}
+
+func TestAvailabilityZones(t *testing.T) {
+	ctx := awsapi.WithRequest(context.Background(), &awsapi.RequestInfo{Region: "eu-west-1"})
+	for region, want := range map[string][]string{
+		"":          {"eu-west-1a", "eu-west-1b"}, // the caller's region
+		"us-east-2": {"us-east-2a", "us-east-2b"},
+	} {
+		got, err := AvailabilityZones(ctx, zonesAPI{}, region)
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("Fn::GetAZs %q: %v %v, want %v", region, got, err, want)
+		}
 	}
 }

@@ -171,6 +171,38 @@ type Failure string
 
 func (f Failure) Error() string { return string(f) }
 
+// AvailabilityZones is Fn::GetAZs: the names of a region's Availability
+// Zones as EC2 lists them to the caller in ctx; region "" is the
+// caller's region.
+func AvailabilityZones(ctx context.Context, api Invoker, region string) ([]string, error) {
+	if region != "" {
+		info := *awsapi.RequestFrom(ctx)
+		info.Region = region
+		ctx = awsapi.WithRequest(ctx, &info)
+	}
+	out, err := api.Invoke(ctx, "ec2", "DescribeAvailabilityZones", nil)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := json.Marshal(out)
+	if err != nil {
+		return nil, err
+	}
+	var zones struct {
+		AvailabilityZones []struct {
+			ZoneName string `json:"zoneName"`
+		} `json:"availabilityZoneInfo"`
+	}
+	if err := json.Unmarshal(raw, &zones); err != nil {
+		return nil, err
+	}
+	names := make([]string, 0, len(zones.AvailabilityZones))
+	for _, z := range zones.AvailabilityZones {
+		names = append(names, z.ZoneName)
+	}
+	return names, nil
+}
+
 // isNotFound reports whether err is a service's answer that the thing
 // asked for does not exist: a delete of it is done.
 func isNotFound(err error, codes ...string) bool {

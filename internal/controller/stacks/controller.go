@@ -402,22 +402,15 @@ func (r resolver) GetAtt(id, attr string) (any, error) {
 }
 
 func (r resolver) GetAZs(region string) ([]string, error) {
-	out, err := r.api.Invoke(r.ctx, "ec2", "DescribeAvailabilityZones", nil)
-	if err != nil {
-		return nil, err
-	}
-	return availabilityZones(out)
+	return provision.AvailabilityZones(r.ctx, r.api, region)
 }
 
 func (r resolver) ImportValue(name string) (string, error) {
-	exp, err := store.Get[cfnstate.Export](r.ctx, r.store, cfnstate.ExportKey(r.stack.Region, name))
-	if errors.Is(err, store.ErrNotFound) {
-		return "", provision.Failure("No export named " + name + " found.")
+	value, found, err := cfnstate.ExportValue(r.ctx, r.store, r.stack.Region, name)
+	if err == nil && !found {
+		err = provision.Failure("No export named " + name + " found.")
 	}
-	if err != nil {
-		return "", err
-	}
-	return exp.Value.Value, nil
+	return value, err
 }
 
 func (o *operation) resolver(ctx context.Context) resolver {
@@ -1351,26 +1344,4 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	slices.Sort(keys)
 	return keys
-}
-
-// availabilityZones is the zone names of a DescribeAvailabilityZones
-// output.
-func availabilityZones(out any) ([]string, error) {
-	raw, err := json.Marshal(out)
-	if err != nil {
-		return nil, err
-	}
-	var zones struct {
-		AvailabilityZones []struct {
-			ZoneName string `json:"zoneName"`
-		} `json:"availabilityZoneInfo"`
-	}
-	if err := json.Unmarshal(raw, &zones); err != nil {
-		return nil, err
-	}
-	names := make([]string, 0, len(zones.AvailabilityZones))
-	for _, z := range zones.AvailabilityZones {
-		names = append(names, z.ZoneName)
-	}
-	return names, nil
 }
